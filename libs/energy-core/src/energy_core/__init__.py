@@ -1,0 +1,81 @@
+"""energy_core: SEN1's shared domain types, topic registry, wire format and plumbing.
+
+Services import from here (and from ``energy_core.domain``, ``energy_core.kafka``,
+``energy_core.runtime``); never from ``energy_core._pb``.
+"""
+
+from energy_core import topics
+from energy_core.domain import (
+    PARIS,
+    Direction,
+    Energy,
+    FluksoSensorId,
+    Idu,
+    InseeCode,
+    IrisCode,
+    Kind,
+    MeterId,
+    MeterScheme,
+    Pce,
+    Prm,
+    Quality,
+    Reading,
+    ReadingBatch,
+    SeriesKey,
+    Source,
+    Stamp,
+    Unit,
+    meter_id,
+)
+from energy_core.errors import (
+    ConsentRevokedError,
+    EnergyError,
+    InvalidValueError,
+    NoDataError,
+    PayloadInvalidError,
+    PermanentError,
+    RateLimitedError,
+    TransientError,
+    UnknownMeterError,
+    UpstreamUnavailableError,
+)
+from energy_core.settings import KafkaSettings, PostgresSettings, ServiceSettings
+from energy_core.topics import TopicSpec
+
+__all__ = [
+    "PARIS",
+    "ConsentRevokedError",
+    "Direction",
+    "Energy",
+    "EnergyError",
+    "FluksoSensorId",
+    "Idu",
+    "InseeCode",
+    "InvalidValueError",
+    "IrisCode",
+    "KafkaSettings",
+    "Kind",
+    "MeterId",
+    "MeterScheme",
+    "NoDataError",
+    "PayloadInvalidError",
+    "Pce",
+    "PermanentError",
+    "PostgresSettings",
+    "Prm",
+    "Quality",
+    "RateLimitedError",
+    "Reading",
+    "ReadingBatch",
+    "SeriesKey",
+    "ServiceSettings",
+    "Source",
+    "Stamp",
+    "TopicSpec",
+    "TransientError",
+    "Unit",
+    "UnknownMeterError",
+    "UpstreamUnavailableError",
+    "meter_id",
+    "topics",
+]

@@ -1,0 +1,224 @@
+"""Normalised readings: what every ingest service produces and every processor reads.
+
+A :class:`Reading` is one value over an explicit interval ``[start, end)`` (start
+inclusive, end exclusive, both aware). INDEX and INSTANT readings are points:
+``start == end``. A :class:`ReadingBatch` carries readings of one meter so that one
+Kafka record moves many readings.
+
+Identity: a reading is identified by its series (meter, direction, quantity,
+channel) and its interval start; quality is *not* part of identity, so that a
+corrected value replaces the raw one instead of living beside it.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+
+from energy_core.domain.ids import MeterId, MeterScheme
+from energy_core.domain.time import require_aware
+from energy_core.domain.units import Dimension, Unit
+from energy_core.errors import InvalidValueError
+
+
+class Kind(StrEnum):
+    """What a value means (see proto ``energy.metering.v1.Kind``)."""
+
+    INDEX = "index"  # cumulative register value at an instant
+    INTERVAL = "interval"  # energy or volume over [start, end)
+    INSTANT = "instant"  # instantaneous power at an instant
+    MAXIMUM = "maximum"  # maximum power reached over [start, end)
+
+
+class Quality(StrEnum):
+    """How far a value can be trusted; ``rank`` orders who wins on conflict."""
+
+    ESTIMATED = "estimated"
+    RAW = "raw"
+    CORRECTED = "corrected"
+
+    @property
+    def rank(self) -> int:
+        """Estimated < raw < corrected: a higher rank replaces a lower one."""
+        return _QUALITY_RANK[self]
+
+
+_QUALITY_RANK = {Quality.ESTIMATED: 0, Quality.RAW: 1, Quality.CORRECTED: 2}
+
+
+class Direction(StrEnum):
+    """Energy drawn from the grid (consumption) or injected/produced (production)."""
+
+    CONSUMPTION = "consumption"
+    PRODUCTION = "production"
+
+
+class Energy(StrEnum):
+    """The carrier a meter measures."""
+
+    ELECTRICITY = "electricity"
+    GAS = "gas"
+
+
+class Source(StrEnum):
+    """The upstream a reading came from."""
+
+    ENEDIS_DATACONNECT = "enedis_dataconnect"
+    ENEDIS_SGE = "enedis_sge"
+    GRDF_ADICT = "grdf_adict"
+    FLUKSO = "flukso"
+
+
+class Stamp(StrEnum):
+    """Which end of an interval the upstream itself stamped (kept for audit)."""
+
+    START = "start"
+    END = "end"
+    INSTANT = "instant"
+
+
+_POINT_KINDS = frozenset({Kind.INDEX, Kind.INSTANT})
+_KIND_DIMENSIONS: dict[Kind, frozenset[Dimension]] = {
+    Kind.INDEX: frozenset({Dimension.ENERGY, Dimension.VOLUME}),
+    Kind.INTERVAL: frozenset({Dimension.ENERGY, Dimension.VOLUME}),
+    Kind.INSTANT: frozenset({Dimension.POWER, Dimension.APPARENT_POWER}),
+    Kind.MAXIMUM: frozenset({Dimension.POWER, Dimension.APPARENT_POWER}),
+}
+_CHANNEL_MAX = 16
+
+
+@dataclass(frozen=True, slots=True)
+class Reading:
+    """One value of one meter over ``[start, end)`` (a point when start == end)."""
+
+    kind: Kind
+    unit: Unit
+    start: datetime
+    end: datetime
+    value: float
+    quality: Quality = Quality.RAW
+    direction: Direction = Direction.CONSUMPTION
+    channel: str = ""
+
+    def __post_init__(self) -> None:
+        require_aware(self.start, "start")
+        require_aware(self.end, "end")
+        Kind(self.kind)
+        Unit(self.unit)
+        Quality(self.quality)
+        Direction(self.direction)
+        if self.kind in _POINT_KINDS:
+            if self.start != self.end:
+                raise InvalidValueError(
+                    "end", self.end, f"a {self.kind} reading is a point: end == start"
+                )
+        elif self.end <= self.start:
+            raise InvalidValueError(
+                "end", self.end, f"a {self.kind} reading needs end > start"
+            )
+        if self.unit.dimension not in _KIND_DIMENSIONS[self.kind]:
+            raise InvalidValueError(
+                "unit", self.unit.value, f"a {self.kind} reading cannot be in {self.unit}"
+            )
+        if not isinstance(self.value, int | float) or not math.isfinite(self.value):
+            raise InvalidValueError("value", self.value, "a finite number is required")
+        if len(self.channel) > _CHANNEL_MAX or not self.channel.isascii():
+            raise InvalidValueError(
+                "channel", self.channel, f"at most {_CHANNEL_MAX} ASCII characters"
+            )
+
+    def canonical(self) -> Reading:
+        """The same reading in the canonical unit of its dimension (Wh, W, VA, m3)."""
+        if self.unit is self.unit.canonical:
+            return self
+        return Reading(
+            kind=self.kind,
+            unit=self.unit.canonical,
+            start=self.start,
+            end=self.end,
+            value=self.unit.to_canonical(self.value),
+            quality=self.quality,
+            direction=self.direction,
+            channel=self.channel,
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class ReadingBatch:
+    """Readings of one meter, published as one Kafka record keyed by the meter id."""
+
+    meter: MeterId
+    source: Source
+    energy: Energy
+    readings: tuple[Reading, ...]
+    stamped: Stamp = Stamp.START
+    produced_at: datetime | None = None
+    batch_id: str = ""
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.meter, MeterId):
+            raise InvalidValueError(
+                "meter", self.meter, "build it with Prm, Pce or FluksoSensorId"
+            )
+        Source(self.source)
+        Energy(self.energy)
+        Stamp(self.stamped)
+        if self.produced_at is not None:
+            require_aware(self.produced_at, "produced_at")
+        for reading in self.readings:
+            if not isinstance(reading, Reading):
+                raise InvalidValueError("readings", reading, "expected Reading items")
+
+
+@dataclass(frozen=True, slots=True)
+class SeriesKey:
+    """What identifies a series: a reading's identity is (series, interval start)."""
+
+    scheme: MeterScheme
+    meter: str
+    direction: Direction
+    kind: Kind
+    dimension: Dimension
+    channel: str = field(default="")
+
+    @classmethod
+    def of(cls, meter: MeterId, reading: Reading) -> SeriesKey:
+        """The series a reading of ``meter`` belongs to."""
+        return cls(
+            scheme=meter.scheme,
+            meter=str(meter),
+            direction=reading.direction,
+            kind=reading.kind,
+            dimension=reading.unit.dimension,
+            channel=reading.channel,
+        )
+
+    @property
+    def urn(self) -> str:
+        """Quoalise-style URN without the quality suffix.
+
+        e.g. ``urn:dev:prm:30001610071843_consumption/energy/active``; federation
+        appends ``/raw`` or ``/corrected`` (see :meth:`urn_with_quality`).
+        """
+        path = _QUANTITY[(self.kind, self.dimension)]
+        if self.channel:
+            path = f"{path}/{self.channel}"
+        return f"urn:dev:{self.scheme.value}:{self.meter}_{self.direction.value}/{path}"
+
+    def urn_with_quality(self, quality: Quality) -> str:
+        """The full Quoalise series URN, e.g. ``…_consumption/energy/active/raw``."""
+        return f"{self.urn}/{quality.value}"
+
+
+_QUANTITY: dict[tuple[Kind, Dimension], str] = {
+    (Kind.INTERVAL, Dimension.ENERGY): "energy/active",
+    (Kind.INTERVAL, Dimension.VOLUME): "volume/gas",
+    (Kind.INDEX, Dimension.ENERGY): "index/active",
+    (Kind.INDEX, Dimension.VOLUME): "index/volume",
+    (Kind.INSTANT, Dimension.POWER): "power/active",
+    (Kind.INSTANT, Dimension.APPARENT_POWER): "power/apparent",
+    (Kind.MAXIMUM, Dimension.POWER): "power/active/max",
+    (Kind.MAXIMUM, Dimension.APPARENT_POWER): "power/apparent/max",
+}

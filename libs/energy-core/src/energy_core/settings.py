@@ -1,0 +1,74 @@
+"""Settings base classes. Only a service's ``__main__`` instantiates them.
+
+Shared blocks read their own prefixes (``KAFKA_…``, ``POSTGRES_…``) so that every
+service of one deployment points at the same broker and database with one set of
+variables; each service adds its own class with its own prefix.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from energy_core.topics import TopicSpec
+
+_COMMON = SettingsConfigDict(frozen=True, extra="ignore", env_ignore_empty=True)
+
+
+class KafkaSettings(BaseSettings):
+    """How to reach Kafka (embedded tansu by default, a real cluster in production)."""
+
+    model_config = SettingsConfigDict(env_prefix="KAFKA_", **_COMMON)
+
+    bootstrap_servers: str = "127.0.0.1:9092"
+    """Comma-separated host:port list."""
+    topic_prefix: str = ""
+    """Prepended to every registry name; tests use it to isolate themselves."""
+    security_protocol: Literal["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"] = (
+        "PLAINTEXT"
+    )
+    sasl_mechanism: str | None = None
+    sasl_username: str | None = None
+    sasl_password: SecretStr | None = None
+    enable_idempotence: bool = False
+    """Off by default: the embedded broker has no idempotent producer. Turn it on
+    for a production cluster; correctness never depends on it (writes are idempotent)."""
+    acks: Literal["all", "1", "0"] = "all"
+    linger_ms: int = 5
+    """Small batching delay: throughput at a cost of a few ms of latency."""
+    compression_type: Literal["gzip", "snappy", "lz4", "zstd"] | None = None
+    max_batch_size: int = 1_048_576
+    """Producer batch size in bytes."""
+
+    def topic_name(self, spec: TopicSpec) -> str:
+        """The concrete topic name of a registry spec in this deployment."""
+        return f"{self.topic_prefix}{spec.name}"
+
+
+class PostgresSettings(BaseSettings):
+    """How to reach PostgreSQL (embedded by default)."""
+
+    model_config = SettingsConfigDict(env_prefix="POSTGRES_", **_COMMON)
+
+    dsn: SecretStr = SecretStr("postgresql://postgres@127.0.0.1:5432/sen1")
+    """libpq URL; a secret because production URLs carry a password."""
+    pool_min_size: int = 1
+    pool_max_size: int = 10
+
+
+class ServiceSettings(BaseSettings):
+    """What every service has: its ops HTTP endpoint, logging, Kafka and PostgreSQL."""
+
+    model_config = _COMMON
+
+    http_host: str = "127.0.0.1"
+    """Address of /metrics, /healthz and /readyz (0.0.0.0 in containers)."""
+    http_port: int = 0
+    """0 picks a free port; every service sets its own default."""
+    log_level: str = "INFO"
+    log_json: bool = True
+    """JSON lines for machines; `make run` turns it off for people."""
+    kafka: KafkaSettings = Field(default_factory=KafkaSettings)
+    postgres: PostgresSettings = Field(default_factory=PostgresSettings)

@@ -1,0 +1,188 @@
+"""Domain <-> protobuf conversion for the topics in the registry.
+
+Two paths: :func:`batch_to_proto` / :func:`batch_from_proto` go through validated
+domain objects (ingest edges, tests); hot consumers may decode with
+:func:`decode_batch` and read the protobuf directly, because the producer already
+validated every reading.
+"""
+
+from __future__ import annotations
+
+import time
+from datetime import datetime
+from typing import TypeVar
+
+from energy_core._pb.energy.metering.v1 import dead_letter_pb2, readings_pb2
+from energy_core.domain.ids import MeterScheme, meter_id
+from energy_core.domain.readings import (
+    Direction,
+    Energy,
+    Kind,
+    Quality,
+    Reading,
+    ReadingBatch,
+    Source,
+    Stamp,
+)
+from energy_core.domain.time import from_micros, to_micros
+from energy_core.domain.units import Unit
+from energy_core.errors import PayloadInvalidError
+
+pb = readings_pb2
+
+K = TypeVar("K")
+V = TypeVar("V")
+T = TypeVar("T")
+
+_KIND = {
+    Kind.INDEX: pb.KIND_INDEX,
+    Kind.INTERVAL: pb.KIND_INTERVAL,
+    Kind.INSTANT: pb.KIND_INSTANT,
+    Kind.MAXIMUM: pb.KIND_MAXIMUM,
+}
+_UNIT = {
+    Unit.WH: pb.UNIT_WH,
+    Unit.KWH: pb.UNIT_KWH,
+    Unit.W: pb.UNIT_W,
+    Unit.KW: pb.UNIT_KW,
+    Unit.VA: pb.UNIT_VA,
+    Unit.KVA: pb.UNIT_KVA,
+    Unit.M3: pb.UNIT_M3,
+    Unit.L: pb.UNIT_L,
+}
+_QUALITY = {
+    Quality.RAW: pb.QUALITY_RAW,
+    Quality.CORRECTED: pb.QUALITY_CORRECTED,
+    Quality.ESTIMATED: pb.QUALITY_ESTIMATED,
+}
+_DIRECTION = {
+    Direction.CONSUMPTION: pb.DIRECTION_CONSUMPTION,
+    Direction.PRODUCTION: pb.DIRECTION_PRODUCTION,
+}
+_SCHEME = {
+    MeterScheme.PRM: pb.METER_SCHEME_PRM,
+    MeterScheme.PCE: pb.METER_SCHEME_PCE,
+    MeterScheme.FLUKSO: pb.METER_SCHEME_FLUKSO,
+}
+_SOURCE = {
+    Source.ENEDIS_DATACONNECT: pb.SOURCE_ENEDIS_DATACONNECT,
+    Source.ENEDIS_SGE: pb.SOURCE_ENEDIS_SGE,
+    Source.GRDF_ADICT: pb.SOURCE_GRDF_ADICT,
+    Source.FLUKSO: pb.SOURCE_FLUKSO,
+}
+_ENERGY = {Energy.ELECTRICITY: pb.ENERGY_ELECTRICITY, Energy.GAS: pb.ENERGY_GAS}
+_STAMP = {Stamp.START: pb.STAMP_START, Stamp.END: pb.STAMP_END, Stamp.INSTANT: pb.STAMP_INSTANT}
+
+
+def _inverse(mapping: dict[K, V]) -> dict[V, K]:
+    return {v: k for k, v in mapping.items()}
+
+
+KIND_FROM_PB = _inverse(_KIND)
+UNIT_FROM_PB = _inverse(_UNIT)
+QUALITY_FROM_PB = _inverse(_QUALITY)
+DIRECTION_FROM_PB = _inverse(_DIRECTION)
+SCHEME_FROM_PB = _inverse(_SCHEME)
+SOURCE_FROM_PB = _inverse(_SOURCE)
+ENERGY_FROM_PB = _inverse(_ENERGY)
+STAMP_FROM_PB = _inverse(_STAMP)
+
+
+def reading_to_proto(reading: Reading) -> readings_pb2.Reading:
+    """One validated reading -> protobuf."""
+    return pb.Reading(
+        kind=_KIND[reading.kind],
+        unit=_UNIT[reading.unit],
+        start_us=to_micros(reading.start),
+        end_us=to_micros(reading.end),
+        value=reading.value,
+        quality=_QUALITY[reading.quality],
+        direction=_DIRECTION[reading.direction],
+        channel=reading.channel,
+    )
+
+
+def batch_to_proto(batch: ReadingBatch) -> readings_pb2.ReadingBatch:
+    """A validated batch -> protobuf; ``produced_at`` defaults to now."""
+    produced = (
+        to_micros(batch.produced_at)
+        if batch.produced_at is not None
+        else time.time_ns() // 1000
+    )
+    message = pb.ReadingBatch(
+        meter_id=str(batch.meter),
+        scheme=_SCHEME[batch.meter.scheme],
+        source=_SOURCE[batch.source],
+        energy=_ENERGY[batch.energy],
+        stamped=_STAMP[batch.stamped],
+        produced_at_us=produced,
+        batch_id=batch.batch_id,
+    )
+    message.readings.extend(reading_to_proto(r) for r in batch.readings)
+    return message
+
+
+def _enum(mapping: dict[int, T], value: int, field: str) -> T:
+    try:
+        return mapping[value]
+    except KeyError:
+        raise PayloadInvalidError(f"{field}: unknown enum value {value}") from None
+
+
+def batch_from_proto(message: readings_pb2.ReadingBatch) -> ReadingBatch:
+    """Protobuf -> validated domain batch (raises InvalidValueError/PayloadInvalidError)."""
+    meter = meter_id(_enum(SCHEME_FROM_PB, message.scheme, "scheme"), message.meter_id)
+    readings = tuple(
+        Reading(
+            kind=_enum(KIND_FROM_PB, r.kind, "kind"),
+            unit=_enum(UNIT_FROM_PB, r.unit, "unit"),
+            start=from_micros(r.start_us),
+            end=from_micros(r.end_us),
+            value=r.value,
+            quality=_enum(QUALITY_FROM_PB, r.quality, "quality"),
+            direction=_enum(DIRECTION_FROM_PB, r.direction, "direction"),
+            channel=r.channel,
+        )
+        for r in message.readings
+    )
+    return ReadingBatch(
+        meter=meter,
+        source=_enum(SOURCE_FROM_PB, message.source, "source"),
+        energy=_enum(ENERGY_FROM_PB, message.energy, "energy"),
+        readings=readings,
+        stamped=_enum(STAMP_FROM_PB, message.stamped, "stamped"),
+        produced_at=from_micros(message.produced_at_us),
+        batch_id=message.batch_id,
+    )
+
+
+def decode_batch(data: bytes) -> readings_pb2.ReadingBatch:
+    """Bytes from the readings topic -> protobuf (raises PayloadInvalidError)."""
+    message = pb.ReadingBatch()
+    try:
+        message.ParseFromString(data)
+    except Exception as exc:  # protobuf raises DecodeError and friends
+        raise PayloadInvalidError(f"not a ReadingBatch: {exc}") from exc
+    return message
+
+
+def dead_letter(
+    *,
+    service: str,
+    reason: str,
+    error_type: str,
+    origin: str,
+    payload: bytes,
+    occurred_at: datetime | None = None,
+) -> dead_letter_pb2.DeadLetter:
+    """Builds a dead letter that keeps the original bytes and the reason."""
+    return dead_letter_pb2.DeadLetter(
+        service=service,
+        reason=reason,
+        error_type=error_type,
+        origin=origin,
+        payload=payload,
+        occurred_at_us=(
+            to_micros(occurred_at) if occurred_at else time.time_ns() // 1000
+        ),
+    )
