@@ -44,15 +44,15 @@ class JsonFormatter(logging.Formatter):
             "logger": record.name,
             "msg": record.getMessage(),
         }
-        payload.update(
-            {k: v for k, v in vars(record).items() if k not in _RESERVED}
-        )
+        payload.update({k: v for k, v in vars(record).items() if k not in _RESERVED})
         if record.exc_info:
             payload["exc"] = self.formatException(record.exc_info)
         return json.dumps(payload, default=str, ensure_ascii=False)
 
 
-def configure_logging(service: str, *, level: str = "INFO", json_lines: bool = True) -> None:
+def configure_logging(
+    service: str, *, level: str = "INFO", json_lines: bool = True
+) -> None:
     """Sends every log record to stderr, as JSON lines or as readable text."""
     handler = logging.StreamHandler(sys.stderr)
     if json_lines:

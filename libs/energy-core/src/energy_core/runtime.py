@@ -61,7 +61,11 @@ class _QuietServer(uvicorn.Server):
 
 
 async def serve_http(
-    app: ASGIApp, sock: socket.socket, *, stop: asyncio.Event, log_level: str = "warning"
+    app: ASGIApp,
+    sock: socket.socket,
+    *,
+    stop: asyncio.Event,
+    log_level: str = "warning",
 ) -> None:
     """Serves ``app`` on an already bound socket until ``stop`` is set."""
     config = uvicorn.Config(app, log_level=log_level, lifespan="on", access_log=False)

@@ -44,4 +44,6 @@ class SecretBox:
         try:
             return self._fernet.decrypt(ciphertext.encode()).decode()
         except InvalidToken as exc:
-            raise SecretBoxError("secret cannot be decrypted with the keys given") from exc
+            raise SecretBoxError(
+                "secret cannot be decrypted with the keys given"
+            ) from exc

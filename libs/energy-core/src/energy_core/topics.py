@@ -12,7 +12,11 @@ from datetime import timedelta
 from google.protobuf.message import Message
 
 from energy_core._pb.energy.grid.v1 import alerts_pb2
-from energy_core._pb.energy.metering.v1 import consent_pb2, dead_letter_pb2, readings_pb2
+from energy_core._pb.energy.metering.v1 import (
+    consent_pb2,
+    dead_letter_pb2,
+    readings_pb2,
+)
 from energy_core._pb.energy.territory.v1 import territory_pb2
 
 

@@ -71,7 +71,11 @@ _SOURCE = {
     Source.FLUKSO: pb.SOURCE_FLUKSO,
 }
 _ENERGY = {Energy.ELECTRICITY: pb.ENERGY_ELECTRICITY, Energy.GAS: pb.ENERGY_GAS}
-_STAMP = {Stamp.START: pb.STAMP_START, Stamp.END: pb.STAMP_END, Stamp.INSTANT: pb.STAMP_INSTANT}
+_STAMP = {
+    Stamp.START: pb.STAMP_START,
+    Stamp.END: pb.STAMP_END,
+    Stamp.INSTANT: pb.STAMP_INSTANT,
+}
 
 
 def _inverse(mapping: dict[K, V]) -> dict[V, K]:

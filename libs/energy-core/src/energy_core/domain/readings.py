@@ -120,7 +120,9 @@ class Reading:
             )
         if self.unit.dimension not in _KIND_DIMENSIONS[self.kind]:
             raise InvalidValueError(
-                "unit", self.unit.value, f"a {self.kind} reading cannot be in {self.unit}"
+                "unit",
+                self.unit.value,
+                f"a {self.kind} reading cannot be in {self.unit}",
             )
         if not isinstance(self.value, int | float) or not math.isfinite(self.value):
             raise InvalidValueError("value", self.value, "a finite number is required")

@@ -27,7 +27,9 @@ class Sector(StrEnum):
     PROFESSIONAL = "professional"
 
 
-def validate_polygon(geometry: dict[str, Any], field: str = "geometry") -> dict[str, Any]:
+def validate_polygon(
+    geometry: dict[str, Any], field: str = "geometry"
+) -> dict[str, Any]:
     """Checks a GeoJSON Polygon or MultiPolygon (WGS84 lon/lat, closed rings)."""
     kind = geometry.get("type") if isinstance(geometry, dict) else None
     coords = geometry.get("coordinates") if isinstance(geometry, dict) else None
@@ -96,7 +98,9 @@ class Parcel:
         IrisCode(self.iris)
         validate_polygon(self.geometry)
         if Idu(self.idu).commune != IrisCode(self.iris).commune:
-            raise InvalidValueError("idu", self.idu, "parcel and IRIS differ in commune")
+            raise InvalidValueError(
+                "idu", self.idu, "parcel and IRIS differ in commune"
+            )
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,0 +1,54 @@
+# SEN1 — every command a developer or CI needs. `make help` lists them.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+UV ?= $(shell command -v uv 2>/dev/null || echo $(HOME)/.local/bin/uv)
+RUN := $(UV) run --frozen
+PYTEST_ARGS ?=
+
+.PHONY: help install run test test-unit test-integration lint fmt typecheck imports proto bench clean check-uv system-deps
+
+help: ## List the commands
+	@grep -hE '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  \033[36m%-18s\033[0m %s\n", $$1, $$2}'
+
+check-uv:
+	@command -v $(UV) >/dev/null 2>&1 || { echo "installing uv (pip --user)"; python3 -m pip install --user --quiet uv; }
+
+install: check-uv ## Install Python 3.11 deps of every package (uv workspace, one lock)
+	$(UV) sync --frozen --all-packages
+
+system-deps: ## Best effort: install Mosquitto (needs root + apt); tests fall back to amqtt without it
+	@command -v mosquitto >/dev/null 2>&1 || [ -x /usr/sbin/mosquitto ] || \
+	  { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null && \
+	    (apt-get install -y -qq mosquitto >/dev/null 2>&1 || (apt-get update -qq && apt-get install -y -qq mosquitto >/dev/null)) \
+	    || echo "note: mosquitto not installed; MQTT tests use amqtt (slower)"; }
+
+run: install ## Run the whole platform on the embedded default (Ctrl-C stops it)
+	$(RUN) sen1-stack run
+
+test: install system-deps lint ## Install, lint, then run unit and integration tests
+	$(RUN) pytest $(PYTEST_ARGS)
+
+test-unit: install ## Unit tests only (no broker, no database)
+	$(RUN) pytest -m "not integration and not e2e" $(PYTEST_ARGS)
+
+test-integration: install system-deps ## Integration tests (real broker, PostgreSQL, MQTT, emulators)
+	$(RUN) pytest -m integration $(PYTEST_ARGS)
+
+lint: install ## ruff format --check, ruff check, mypy --strict, import contracts
+	$(RUN) ruff format --check .
+	$(RUN) ruff check .
+	$(RUN) mypy
+	$(RUN) lint-imports
+
+fmt: install ## Format and autofix
+	$(RUN) ruff format .
+	$(RUN) ruff check --fix .
+
+proto: install ## Regenerate energy_core._pb from proto/
+	$(RUN) bash scripts/gen_proto.sh
+
+bench: install system-deps ## Run the benchmarks in bench/ (prints figures and the machine)
+	@for b in bench/bench_*.py; do echo "== $$b"; $(RUN) python $$b || exit 1; done
+
+clean: ## Remove caches and the local data folder (.var: PostgreSQL data, logs)
+	rm -rf .var .mypy_cache .ruff_cache .pytest_cache

@@ -1,0 +1,91 @@
+"""The demo territory loads idempotently and reaches the compacted topic via the outbox."""
+
+from __future__ import annotations
+
+import asyncpg
+import pytest
+
+from energy_core import topics
+from energy_core._pb.energy.territory.v1 import territory_pb2
+from energy_core.kafka import KafkaPublisher, make_consumer
+from energy_core.settings import KafkaSettings
+from energy_store import demo
+from energy_store.loader import load_territory
+from energy_store.outbox import relay_once
+
+pytestmark = pytest.mark.integration
+
+
+async def test_demo_territory_meets_the_brief_and_loads_twice(
+    pg_pool: asyncpg.Pool,
+) -> None:
+    territory = demo.build()
+    await load_territory(pg_pool, territory)
+    await load_territory(pg_pool, territory)
+    counts = await pg_pool.fetchrow(
+        """SELECT (SELECT count(*) FROM neighbourhoods) AS n,
+                  (SELECT count(*) FROM parcels) AS p,
+                  (SELECT count(*) FROM buildings) AS b,
+                  (SELECT count(*) FROM meters) AS m,
+                  (SELECT count(*) FROM consents) AS c"""
+    )
+    assert counts is not None
+    assert counts["n"] >= 2
+    assert counts["p"] >= 10
+    assert counts["b"] >= 40
+    assert counts["m"] >= 150
+    assert counts["c"] == sum(len(r.meters) for r in territory.residents)
+
+
+async def test_malformed_idu_is_refused_by_the_database(pg_pool: asyncpg.Pool) -> None:
+    await load_territory(pg_pool, demo.build())
+    with pytest.raises(asyncpg.CheckViolationError, match="parcels_idu_check"):
+        await pg_pool.execute(
+            "INSERT INTO parcels (idu, commune_insee, iris, geometry) "
+            "VALUES ('38151000ab0001', '38151', '381510101', '{}'::jsonb)"
+        )
+
+
+async def test_outbox_relay_mirrors_the_registry_on_the_topic(
+    pg_pool: asyncpg.Pool, kafka_settings: KafkaSettings
+) -> None:
+    territory = demo.build()
+    await load_territory(pg_pool, territory)
+    publisher = KafkaPublisher(kafka_settings, client_id="test-relay")
+    await publisher.start()
+    try:
+        relayed = 0
+        while n := await relay_once(pg_pool, publisher, limit=100):
+            relayed += n
+        await pg_pool.execute(
+            "UPDATE neighbourhoods SET capacity_kw = 99 WHERE iris = '381510101'"
+        )
+        assert await relay_once(pg_pool, publisher) == 1
+    finally:
+        await publisher.stop()
+    assert relayed == 18 + 54 + 259 + 3
+
+    consumer = make_consumer(
+        kafka_settings, [topics.TERRITORY], group_id=None, client_id="t"
+    )
+    latest: dict[str, territory_pb2.TerritoryEntity] = {}
+    await consumer.start()
+    try:
+
+        def updated() -> bool:
+            hood = latest.get("neighbourhood:381510101")
+            return hood is not None and hood.neighbourhood.capacity_kw == 99
+
+        while len(latest) < relayed or not updated():
+            polled = await consumer.getmany(timeout_ms=5000)
+            assert polled, f"only {len(latest)} keys arrived"
+            for messages in polled.values():
+                for m in messages:
+                    entity = territory_pb2.TerritoryEntity()
+                    entity.ParseFromString(m.value)
+                    latest[m.key.decode()] = entity
+    finally:
+        await consumer.stop()
+    meter = territory.meters[0]
+    assert latest[f"meter:{meter.meter}"].meter.iris == "381510101"
+    assert latest[f"meter:{meter.meter}"].meter.parcel_idu.startswith("38151000")

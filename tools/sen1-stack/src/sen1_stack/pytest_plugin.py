@@ -1,0 +1,101 @@
+"""pytest fixtures giving integration tests the real broker, PostgreSQL and MQTT.
+
+Each is started once per test session on free loopback ports; tests are isolated
+by a fresh database per test (cloned from a migrated template: fast) and a unique
+topic prefix per test. Registered through the ``pytest11`` entry point, so every
+test in the workspace can ask for them by name.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import asyncpg
+import pytest
+import pytest_asyncio
+
+from energy_core import topics
+from energy_core.kafka import ensure_topics
+from energy_core.settings import KafkaSettings, PostgresSettings
+from energy_store import migrate
+from energy_store.db import create_pool
+from sen1_stack.broker import TansuBroker, free_port
+from sen1_stack.mqtt import MqttBroker
+from sen1_stack.postgres import EmbeddedPostgres
+
+TEMPLATE_DB = "sen1_template"
+
+
+@pytest.fixture(scope="session")
+def sen1_postgres(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[EmbeddedPostgres]:
+    """One embedded PostgreSQL for the session, with a migrated template database."""
+    server = EmbeddedPostgres(tmp_path_factory.mktemp("pg") / "data", port=free_port())
+    server.start()
+    try:
+        server.create_database(TEMPLATE_DB)
+        migrate.upgrade(server.dsn(TEMPLATE_DB))
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def pg_dsn(sen1_postgres: EmbeddedPostgres) -> str:
+    """A fresh, migrated database for this test only."""
+    name = f"t_{uuid.uuid4().hex[:12]}"
+    sen1_postgres.create_database(name, template=TEMPLATE_DB)
+    return sen1_postgres.dsn(name)
+
+
+@pytest.fixture
+def postgres_settings(pg_dsn: str) -> PostgresSettings:
+    """PostgresSettings pointing at this test's database."""
+    return PostgresSettings(dsn=pg_dsn)  # type: ignore[arg-type]
+
+
+@pytest_asyncio.fixture
+async def pg_pool(postgres_settings: PostgresSettings) -> AsyncIterator[asyncpg.Pool]:
+    """An asyncpg pool on this test's database."""
+    pool = await create_pool(postgres_settings)
+    try:
+        yield pool
+    finally:
+        await pool.close()
+
+
+@pytest.fixture(scope="session")
+def kafka_broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TansuBroker]:
+    """One embedded tansu broker for the session."""
+    log = tmp_path_factory.mktemp("tansu") / "tansu.log"
+    broker = TansuBroker(port=free_port(), log_file=log)
+    broker.start()
+    try:
+        yield broker
+    finally:
+        broker.stop()
+
+
+@pytest_asyncio.fixture
+async def kafka_settings(kafka_broker: TansuBroker) -> KafkaSettings:
+    """KafkaSettings with a unique topic prefix; every registry topic is created."""
+    settings = KafkaSettings(
+        bootstrap_servers=kafka_broker.bootstrap_servers,
+        topic_prefix=f"t{uuid.uuid4().hex[:10]}.",
+    )
+    await ensure_topics(settings, topics.ALL)
+    return settings
+
+
+@pytest.fixture(scope="session")
+def mqtt_broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MqttBroker]:
+    """One MQTT broker for the session (Mosquitto when installed, else amqtt)."""
+    broker = MqttBroker(Path(tmp_path_factory.mktemp("mqtt")), port=free_port())
+    broker.start()
+    try:
+        yield broker
+    finally:
+        broker.stop()
