@@ -18,7 +18,8 @@ import contextlib
 import logging
 import signal
 import socket
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Callable, Coroutine, Iterator
+from typing import Any
 
 import uvicorn
 from starlette.types import ASGIApp
@@ -29,7 +30,7 @@ from energy_core.settings import ServiceSettings
 
 logger = logging.getLogger(__name__)
 
-ServiceMain = Callable[[Health, asyncio.Event], Awaitable[None]]
+ServiceMain = Callable[[Health, asyncio.Event], Coroutine[Any, Any, None]]
 
 
 class PortInUseError(EnergyError):
@@ -115,6 +116,8 @@ async def run_async(
         worker.cancel()
     finally:
         await http
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.remove_signal_handler(sig)
     if worker.done() and not worker.cancelled() and worker.exception():
         raise worker.exception()  # type: ignore[misc]
     logger.info("%s stopped", name)

@@ -9,8 +9,9 @@ validated every reading.
 from __future__ import annotations
 
 import time
+from collections.abc import Mapping
 from datetime import datetime
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from energy_core._pb.energy.metering.v1 import dead_letter_pb2, readings_pb2
 from energy_core.domain.ids import MeterScheme, meter_id
@@ -126,7 +127,7 @@ def batch_to_proto(batch: ReadingBatch) -> readings_pb2.ReadingBatch:
     return message
 
 
-def _enum(mapping: dict[int, T], value: int, field: str) -> T:
+def _enum(mapping: Mapping[Any, T], value: int, field: str) -> T:
     try:
         return mapping[value]
     except KeyError:

@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import logging
 
 from energy_core import topics
 from energy_core.kafka import KafkaPublisher, ensure_topics
 from energy_core.observability import Health, configure_logging
 from energy_core.runtime import run_service
+
 from energy_store import demo, migrate
 from energy_store.db import create_pool
 from energy_store.loader import load_territory
@@ -53,10 +55,8 @@ def _relay(settings: RegistrySettings) -> None:
             while not stop.is_set():
                 relayed = await relay_once(pool, publisher)
                 if not relayed:
-                    try:
+                    with contextlib.suppress(TimeoutError):
                         await asyncio.wait_for(stop.wait(), settings.relay_interval_s)
-                    except TimeoutError:
-                        pass
         finally:
             await publisher.stop()
             await pool.close()

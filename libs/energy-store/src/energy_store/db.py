@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 
 import asyncpg
-
 from energy_core.settings import PostgresSettings
 
 
@@ -25,5 +24,6 @@ async def create_pool(settings: PostgresSettings, **options: object) -> asyncpg.
         init=_init_connection,
         **options,
     )
-    assert pool is not None
+    if pool is None:  # only when the pool is created without awaiting it
+        raise RuntimeError("asyncpg did not create a pool")
     return pool

@@ -17,13 +17,13 @@ import time
 from typing import Any
 
 from cryptography.fernet import Fernet
-
 from energy_core import topics
 from energy_core.kafka import ensure_topics
 from energy_core.settings import KafkaSettings, PostgresSettings
 from energy_store import demo, migrate
 from energy_store.db import create_pool
 from energy_store.loader import load_territory
+
 from sen1_stack.broker import TansuBroker
 from sen1_stack.mqtt import MqttBroker
 from sen1_stack.postgres import EmbeddedPostgres
@@ -56,7 +56,7 @@ async def _prepare(
         KafkaSettings(bootstrap_servers=kafka.bootstrap_servers), topics.ALL
     )
     if settings.load_demo:
-        pool = await create_pool(PostgresSettings(dsn=dsn))  # type: ignore[arg-type]
+        pool = await create_pool(PostgresSettings(dsn=dsn))
         try:
             counts = await load_territory(pool, demo.build())
         finally:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import pwd
+import re
 import stat
 import subprocess
 from pathlib import Path
@@ -29,7 +30,8 @@ def _prepare_root_access(data_dir: Path) -> str:
     )
 
     entry = ensure_user_exists(_SYSTEM_USER)
-    assert entry is not None
+    if entry is None:
+        raise RuntimeError(f"could not create the system user {_SYSTEM_USER}")
     ensure_prefix_permissions(data_dir)
     ensure_prefix_permissions(POSTGRES_BIN_PATH)
     read = stat.S_IRGRP | stat.S_IROTH
@@ -107,13 +109,15 @@ class EmbeddedPostgres:
         wait_for_port(self.host, self.port, 30)
 
     def create_database(self, name: str, template: str | None = None) -> None:
-        """CREATE DATABASE if it does not exist."""
+        """CREATE DATABASE if it does not exist (name: lowercase letters, digits, _)."""
+        if not re.fullmatch(r"[a-z_][a-z0-9_]{0,62}", name):
+            raise ValueError(f"unsafe database name {name!r}")
         exists = subprocess.run(  # noqa: S603
             [
                 str(POSTGRES_BIN_PATH / "psql"),
                 self.dsn(),
                 "-tAc",
-                f"SELECT 1 FROM pg_database WHERE datname = '{name}'",
+                f"SELECT 1 FROM pg_database WHERE datname = '{name}'",  # noqa: S608 - checked
             ],
             check=True,
             capture_output=True,

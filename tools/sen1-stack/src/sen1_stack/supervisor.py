@@ -71,7 +71,7 @@ class Supervisor:
         self._base_env = base_env
         self._procs: dict[str, asyncio.subprocess.Process] = {}
         self._tasks: list[asyncio.Task[None]] = []
-        self._stopping = False
+        self._stopping = asyncio.Event()
         self._width = max_width
 
     def _prefix(self, name: str, index: int) -> str:
@@ -99,14 +99,13 @@ class Supervisor:
     async def _keep(self, spec: ProcessSpec, index: int) -> None:
         prefix = self._prefix(spec.name, index)
         backoff = 1.0
-        while not self._stopping:
+        while not self._stopping.is_set():
             proc = await self._spawn(spec)
             self._procs[spec.name] = proc
             started = time.monotonic()
-            assert proc.stdout is not None
-            await self._pipe(proc.stdout, prefix)
+            await self._pipe(proc.stdout, prefix)  # type: ignore[arg-type] # PIPE is set
             code = await proc.wait()
-            if self._stopping:
+            if self._stopping.is_set():
                 return
             sys.stdout.write(
                 f"{prefix} exited with {code}; restarting in {backoff:.0f} s\n"
@@ -132,14 +131,14 @@ class Supervisor:
                     failures.append(spec.name)
         return failures
 
-    async def stop(self, timeout: float = 10) -> None:
+    async def stop(self, grace: float = 10) -> None:
         """SIGTERM to every process group, SIGKILL to those still alive after timeout."""
-        self._stopping = True
+        self._stopping.set()
         for proc in self._procs.values():
             if proc.returncode is None:
                 with contextlib.suppress(ProcessLookupError):
                     os.killpg(proc.pid, signal.SIGTERM)
-        deadline = time.monotonic() + timeout
+        deadline = time.monotonic() + grace
         for proc in self._procs.values():
             remaining = max(0.1, deadline - time.monotonic())
             try:
@@ -153,9 +152,9 @@ class Supervisor:
         await asyncio.gather(*self._tasks, return_exceptions=True)
 
 
-async def wait_healthy(url: str, timeout: float) -> bool:
+async def wait_healthy(url: str, within: float) -> bool:
     """Polls ``url`` until it answers 2xx or ``timeout`` passes."""
-    deadline = time.monotonic() + timeout
+    deadline = time.monotonic() + within
     async with httpx.AsyncClient(timeout=2) as client:
         while time.monotonic() < deadline:
             try:

@@ -20,7 +20,7 @@ class _ValidatedStr(str):
     _rule: ClassVar[str]
     _field: ClassVar[str]
 
-    def __new__(cls, value: str) -> _ValidatedStr:  # noqa: PYI034 - subclasses narrow it
+    def __new__(cls, value: str) -> _ValidatedStr:
         if not isinstance(value, str) or not cls._pattern.fullmatch(value):
             raise InvalidValueError(cls._field, value, cls._rule)
         return super().__new__(cls, value)

@@ -11,7 +11,8 @@ config = context.config
 def run_migrations_online() -> None:
     """Runs every pending migration of every branch in one transaction each."""
     url = config.get_main_option("sqlalchemy.url")
-    assert url is not None
+    if url is None:
+        raise RuntimeError("sqlalchemy.url is not set (use energy_store.migrate)")
     engine = create_engine(url, poolclass=pool.NullPool)
     with engine.connect() as connection:
         context.configure(connection=connection, transaction_per_migration=True)
