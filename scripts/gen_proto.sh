@@ -6,7 +6,8 @@ set -euo pipefail
 out="${1:-libs/energy-core/src/energy_core/_pb}"
 rm -rf "$out"
 mkdir -p "$out"
+out=$(realpath "$out")
 protos=$(cd proto && find . -name '*.proto' | sort)
-(cd proto && python -m grpc_tools.protoc -I. --python_out="../$out" --pyi_out="../$out" $protos)
+(cd proto && python -m grpc_tools.protoc -I. --python_out="$out" --pyi_out="$out" $protos)
 find "$out" -name '*.py' -o -name '*.pyi' | xargs sed -i -E 's/^from energy\./from energy_core._pb.energy./'
 find "$out" -type d -exec touch {}/__init__.py \;
