@@ -44,6 +44,18 @@ def wait_for_port(
     raise TimeoutError(f"nothing listens on {host}:{port} after {timeout:.0f} s")
 
 
+def terminate(process: subprocess.Popen[bytes] | None, grace: float = 5.0) -> None:
+    """SIGTERM, then SIGKILL if the process is still alive after ``grace`` seconds."""
+    if process is None:
+        return
+    process.terminate()
+    try:
+        process.wait(grace)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+
+
 class TansuBroker:
     """Starts and stops one tansu broker process."""
 
@@ -92,12 +104,5 @@ class TansuBroker:
 
     def stop(self) -> None:
         """Terminates the broker (kills it if it does not stop in 5 s)."""
-        if self._process is None:
-            return
-        self._process.terminate()
-        try:
-            self._process.wait(5)
-        except subprocess.TimeoutExpired:
-            self._process.kill()
-            self._process.wait()
+        terminate(self._process)
         self._process = None

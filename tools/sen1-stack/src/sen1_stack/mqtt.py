@@ -12,7 +12,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from sen1_stack.broker import port_is_free, wait_for_port
+from sen1_stack.broker import port_is_free, terminate, wait_for_port
 
 
 def mosquitto_path() -> str | None:
@@ -87,12 +87,5 @@ class MqttBroker:
 
     def stop(self) -> None:
         """Terminates the broker."""
-        if self._process is None:
-            return
-        self._process.terminate()
-        try:
-            self._process.wait(5)
-        except subprocess.TimeoutExpired:
-            self._process.kill()
-            self._process.wait()
+        terminate(self._process)
         self._process = None
