@@ -1,13 +1,13 @@
-"""Shared fixtures of the chart contract tests: a built copy of charts/ and a renderer.
+"""Fixtures of the chart contract tests: a built copy of charts/ and a renderer.
 
-Charts are rendered with Helm's own Go SDK (``helm_python``, which ships libhelm_c), in a
+Charts are rendered with Helm's Go SDK (``helm_python``, which ships libhelm_c), in a
 temporary copy so that ``dependency build`` never writes into the work tree.
 """
 
 from __future__ import annotations
 
 import shutil
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -33,10 +33,12 @@ def built_charts(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="session")
-def render(built_charts: Path) -> Iterator[Render]:
-    """render(chart, values) -> the list of rendered manifests (empty documents dropped)."""
+def render(built_charts: Path) -> Render:
+    """render(chart, values) -> the rendered manifests (empty documents dropped)."""
 
-    def _render(chart: str, values: dict[str, Any] | None = None) -> list[dict[str, Any]]:
+    def _render(
+        chart: str, values: dict[str, Any] | None = None
+    ) -> list[dict[str, Any]]:
         with helm.Chart.load(str(built_charts / chart)) as loaded:
             files = loaded.render(values or {}, name="sen1", namespace="sen1")
         docs: list[dict[str, Any]] = []
@@ -44,4 +46,4 @@ def render(built_charts: Path) -> Iterator[Render]:
             docs += [d for d in yaml.safe_load_all(text) if d]
         return docs
 
-    yield _render
+    return _render

@@ -87,7 +87,10 @@ def test_rendered_kafkatopics_carry_names_partitions_and_configs(
         assert doc["metadata"]["name"] == f"prod.{spec.name}"
         assert doc["spec"]["partitions"] == spec.partitions
         assert doc["spec"]["replicas"] == 3
-        assert doc["spec"]["config"] == {**{"min.insync.replicas": "2"}, **spec.configs()}
+        assert doc["spec"]["config"] == {
+            **{"min.insync.replicas": "2"},
+            **spec.configs(),
+        }
 
 
 def test_compacted_topic_keeps_compaction_and_no_retention(render: Render) -> None:
