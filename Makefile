@@ -5,7 +5,7 @@ UV ?= $(shell command -v uv 2>/dev/null || echo $(HOME)/.local/bin/uv)
 RUN := $(UV) run --frozen
 PYTEST_ARGS ?=
 
-.PHONY: help install run test test-unit test-integration lint fmt typecheck imports proto bench clean check-uv system-deps
+.PHONY: help install run test test-unit test-integration lint fmt proto charts-lint bench clean check-uv system-deps
 
 help: ## List the commands
 	@grep -hE '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  \033[36m%-18s\033[0m %s\n", $$1, $$2}'
@@ -43,6 +43,10 @@ lint: install ## ruff format --check, ruff check, mypy --strict, import contract
 fmt: install ## Format and autofix
 	$(RUN) ruff format .
 	$(RUN) ruff check --fix .
+
+charts-lint: install ## helm lint --strict + render every chart (Helm Go SDK from PyPI, no helm binary)
+	$(RUN) python scripts/charts_lint.py
+	$(RUN) python scripts/render_topics_values.py --check
 
 proto: install ## Regenerate energy_core._pb from proto/
 	$(RUN) bash scripts/gen_proto.sh
