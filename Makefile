@@ -34,11 +34,13 @@ test-unit: install ## Unit tests only (no broker, no database)
 test-integration: install system-deps ## Integration tests (real broker, PostgreSQL, MQTT, emulators)
 	$(RUN) pytest -m integration $(PYTEST_ARGS)
 
-lint: install ## ruff format --check, ruff check, mypy --strict, import contracts
+lint: install ## ruff format --check, ruff check, mypy --strict, import contracts, helm lint
 	$(RUN) ruff format --check .
 	$(RUN) ruff check .
 	$(RUN) mypy
 	$(RUN) lint-imports
+	$(RUN) python scripts/charts_lint.py
+	$(RUN) python scripts/render_topics_values.py --check
 
 fmt: install ## Format and autofix
 	$(RUN) ruff format .
