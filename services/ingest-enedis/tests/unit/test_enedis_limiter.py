@@ -3,7 +3,6 @@
 import asyncio
 
 import pytest
-
 from ingest_enedis.limiter import Quota, SlidingWindowLimiter
 
 

@@ -1,9 +1,9 @@
 """Mapping: end-stamped local times -> aware intervals, DST, nulls, mixed steps."""
 
+import itertools
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
-
 from energy_core.domain import PARIS, Direction, Kind, Prm, Stamp, Unit
 from energy_core.errors import PayloadInvalidError
 from ingest_enedis.mapping import (
@@ -48,7 +48,8 @@ def test_end_stamped_point_becomes_aware_interval():
     assert reading.end == datetime(2019, 5, 6, 3, 0, tzinfo=PARIS)
     assert reading.start == datetime(2019, 5, 6, 2, 30, tzinfo=PARIS)
     assert reading.value == 270.0  # 540 W over 30 minutes
-    assert reading.kind is Kind.INTERVAL and reading.unit is Unit.WH
+    assert reading.kind is Kind.INTERVAL
+    assert reading.unit is Unit.WH
 
 
 @pytest.mark.parametrize(
@@ -60,7 +61,7 @@ def test_dst_days_have_46_or_50_half_hours_covering_the_day(day, points):
     starts = [r.start for r in readings]
     assert len(set(starts)) == points  # the repeated 02:xx local times are distinct
     assert readings[0].start == datetime(day.year, day.month, day.day, tzinfo=PARIS)
-    assert all(b.start == a.end for a, b in zip(readings, readings[1:], strict=False))
+    assert all(b.start == a.end for a, b in itertools.pairwise(readings))
     assert sum(r.value for r in readings) == 500.0 * points
     assert incomplete_days(readings, day, day + timedelta(days=1), curve=True) == []
 
@@ -156,7 +157,9 @@ def test_max_power_and_iso_variant():
         }
     }
     first, second = max_power_readings(payload)
-    assert first.kind is Kind.MAXIMUM and first.unit is Unit.VA and first.value == 4200
+    assert first.kind is Kind.MAXIMUM
+    assert first.unit is Unit.VA
+    assert first.value == 4200
     assert first.start == datetime(2025, 5, 1, tzinfo=PARIS)
     assert second.start == datetime(2025, 5, 2, tzinfo=PARIS)
 
@@ -165,7 +168,8 @@ def test_batch_stamps():
     prm = Prm("22516914714270")
     now = datetime(2025, 1, 9, tzinfo=UTC)
     curve = to_batch(prm, Stream.LOAD_CURVE, _curve(date(2025, 1, 8)), produced_at=now)
-    assert curve.stamped is Stamp.END and len(curve.readings) == 48
+    assert curve.stamped is Stamp.END
+    assert len(curve.readings) == 48
     daily = to_batch(
         prm,
         Stream.DAILY_PRODUCTION,
