@@ -1,0 +1,213 @@
+"""Data Connect v5 HTTP client (httpx). Knows no Kafka and no database.
+
+One call = one HTTP request drawn from the shared :class:`SlidingWindowLimiter`.
+Vendor errors become :mod:`energy_core.errors` so that the service decides what to
+do by type: retry (``TransientError``), stop (``ConsentRevokedError``), record a
+hole (``NoDataError``) or move the window (:class:`BeforeActivationError`).
+The access token is app-wide (client credentials, token v3), kept in memory only,
+renewed before it expires and never logged.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import time
+from collections.abc import Mapping
+from datetime import date
+from typing import Any
+
+import httpx
+from energy_core.errors import (
+    ConsentRevokedError,
+    NoDataError,
+    PayloadInvalidError,
+    PermanentError,
+    RateLimitedError,
+    UpstreamUnavailableError,
+)
+from ingest_enedis.limiter import SlidingWindowLimiter
+from ingest_enedis.mapping import Stream
+from ingest_enedis.settings import Settings
+
+logger = logging.getLogger(__name__)
+
+_TOKEN_MARGIN = 0.1
+"""Renew when less than 10 % of the token's life is left."""
+_CONSENT_CODES = frozenset({"ADAM-DC-0008", "ADAM_DC_0008", "ADAM-DC-0007"})
+_NO_DATA_CODES = frozenset({"no_data_found", "STM-ERR-0000014", "STM-ERR-0000020"})
+_THRESHOLD = re.compile(r"(-?\d+):(-?\d+):(-?\d+)")
+
+
+class BeforeActivationError(PermanentError):
+    """ADAM-ERR0123: the window starts before the meter's last activation date."""
+
+
+class BeforeConsentError(PermanentError):
+    """ADAM-DC-0009: the window starts before the consent start date."""
+
+
+class HistoryLimitError(PermanentError):
+    """ADAM-ERR0125: the window starts before the history deadline."""
+
+
+class WrongDirectionError(PermanentError):
+    """ADAM-ERR0069 (or customers on a production-only point): wrong direction."""
+
+
+def _retry_after(response: httpx.Response, body: Mapping[str, Any]) -> float | None:
+    header = response.headers.get("retry-after")
+    if header and header.replace(".", "", 1).isdigit():
+        return float(header)
+    text = str(body.get("error_description") or body.get("description") or "")
+    match = _THRESHOLD.search(text)
+    if match:
+        seconds = sum(
+            abs(int(g)) * m for g, m in zip(match.groups(), (3600, 60, 1), strict=True)
+        )
+        return float(seconds) or None
+    return None
+
+
+def _error_code(body: Mapping[str, Any]) -> str:
+    fault = body.get("fault")
+    if isinstance(fault, dict):
+        return str(fault.get("code", ""))
+    return str(body.get("error") or body.get("code") or "")
+
+
+def raise_for_vendor(response: httpx.Response) -> None:
+    """Turns a non-2xx Data Connect answer into the matching EnergyError."""
+    status = response.status_code
+    if status < 400:
+        return
+    try:
+        body = response.json()
+        if not isinstance(body, dict):
+            body = {}
+    except ValueError:
+        body = {}
+    code = _error_code(body)
+    what = f"Data Connect {status} {code}".strip()
+    if status == 429:
+        raise RateLimitedError(what, retry_after=_retry_after(response, body))
+    if status >= 500:
+        raise UpstreamUnavailableError(what, retry_after=None)
+    if code in _CONSENT_CODES:
+        raise ConsentRevokedError(what)
+    if code == "ADAM-DC-0009":
+        raise BeforeConsentError(what)
+    if code == "ADAM-ERR0123":
+        raise BeforeActivationError(what)
+    if code in ("ADAM-ERR0125", "ADAM-DC-0016"):
+        raise HistoryLimitError(what)
+    if code == "ADAM-ERR0069":
+        raise WrongDirectionError(what)
+    if status == 404 and (code in _NO_DATA_CODES or not code):
+        raise NoDataError(what)
+    raise PermanentError(what)
+
+
+class DataConnectClient:
+    """Token v3 + metering v5 + customers v5, over one pooled httpx client."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        limiter: SlidingWindowLimiter,
+        *,
+        transport: httpx.AsyncBaseTransport | None = None,
+    ) -> None:
+        self._settings = settings
+        self.limiter = limiter
+        self._http = httpx.AsyncClient(
+            base_url=settings.base_url,
+            timeout=settings.http_timeout_s,
+            transport=transport,
+            limits=httpx.Limits(max_connections=max(8, settings.workers * 2)),
+            headers={"Accept": "application/json"},
+        )
+        self._token: str | None = None
+        self._token_renew_at = 0.0
+        self.requests = 0
+
+    async def aclose(self) -> None:
+        """Closes the connection pool."""
+        await self._http.aclose()
+
+    async def _fetch_token(self) -> str:
+        data = {
+            "grant_type": "client_credentials",
+            "client_id": self._settings.client_id,
+            "client_secret": self._settings.client_secret.get_secret_value(),
+        }
+        await self.limiter.acquire()
+        try:
+            response = await self._http.post(self._settings.token_url, data=data)
+        except httpx.TransportError as exc:
+            raise UpstreamUnavailableError(f"token: {type(exc).__name__}") from exc
+        raise_for_vendor(response)
+        body = response.json()
+        try:
+            token = str(body["access_token"])
+            lifetime = float(str(body.get("expires_in", "3600")))  # a string in v3
+        except (KeyError, ValueError) as exc:
+            raise PayloadInvalidError("token answer without access_token") from exc
+        self._token = token
+        self._token_renew_at = time.monotonic() + lifetime * (1 - _TOKEN_MARGIN)
+        logger.info("Data Connect token renewed (valid %.0f s)", lifetime)
+        return token
+
+    async def _bearer(self) -> str:
+        if self._token is None or time.monotonic() >= self._token_renew_at:
+            return await self._fetch_token()
+        return self._token
+
+    async def _get(self, path: str, params: dict[str, str]) -> dict[str, Any]:
+        for attempt in (1, 2):
+            token = await self._bearer()
+            await self.limiter.acquire()
+            self.requests += 1
+            try:
+                response = await self._http.get(
+                    "/" + path,
+                    params=params,
+                    headers={"Authorization": f"Bearer {token}"},
+                )
+            except httpx.TransportError as exc:
+                raise UpstreamUnavailableError(f"{path}: {type(exc).__name__}") from exc
+            if response.status_code == 401 and attempt == 1:
+                self._token = None  # expired or revoked early: renew once
+                continue
+            raise_for_vendor(response)
+            try:
+                body = response.json()
+            except ValueError as exc:
+                raise PayloadInvalidError(f"{path}: answer is not JSON") from exc
+            if not isinstance(body, dict):
+                raise PayloadInvalidError(f"{path}: answer is not an object")
+            return body
+        raise PermanentError(f"{path}: token refused twice")
+
+    async def metering(
+        self, stream: Stream, prm: str, start: date, end: date
+    ) -> dict[str, Any]:
+        """One metering window ``[start, end)`` (end exclusive) of one PRM."""
+        params = {
+            "usage_point_id": str(prm),
+            "start": start.isoformat(),
+            "end": end.isoformat(),
+        }
+        return await self._get(stream.value, params)
+
+    async def contract(self, prm: str) -> dict[str, Any]:
+        """``customers_upc/v5/usage_points/contracts`` of one PRM."""
+        return await self._get(
+            "customers_upc/v5/usage_points/contracts", {"usage_point_id": str(prm)}
+        )
+
+    async def address(self, prm: str) -> dict[str, Any]:
+        """``customers_upa/v5/usage_points/addresses`` of one PRM."""
+        return await self._get(
+            "customers_upa/v5/usage_points/addresses", {"usage_point_id": str(prm)}
+        )

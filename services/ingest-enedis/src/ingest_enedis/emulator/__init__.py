@@ -1,0 +1,34 @@
+"""Enedis Data Connect v5 emulator (sandbox customers 0-8 + demo territory PRMs)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, datetime
+
+from ingest_enedis.emulator import profiles
+from ingest_enedis.emulator.app import EmulatorState, build_app
+from ingest_enedis.emulator.profiles import SANDBOX, Meter
+from ingest_enedis.settings import EmulatorSettings
+
+__all__ = ["SANDBOX", "EmulatorState", "Meter", "build_app", "build_state"]
+
+
+def build_state(
+    settings: EmulatorSettings,
+    clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+) -> EmulatorState:
+    """Sandbox meters, then the demo PRMs, then ``extra_prms`` synthetic ones."""
+    meters = list(SANDBOX)
+    today = clock().date()
+    if settings.with_demo:
+        from energy_store import demo  # the demo territory is the emulator's customers
+
+        meters += [
+            profiles.demo_meter(str(prm), i, today)
+            for i, prm in enumerate(demo.build().prms)
+        ]
+    meters += [
+        profiles.demo_meter(profiles.synthetic_prm(i), i, today)
+        for i in range(settings.extra_prms)
+    ]
+    return EmulatorState(settings, meters, clock)

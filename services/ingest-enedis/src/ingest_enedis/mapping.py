@@ -1,0 +1,344 @@
+"""Data Connect v5 payloads -> SEN1 domain types (pure functions, no I/O).
+
+Timestamp conventions of the upstream (see docs/upstreams/enedis.md §1.4):
+
+* daily data (``daily_consumption``, ``daily_production``): ``date`` is a local
+  Paris calendar day ``YYYY-MM-DD``; we emit the interval ``[00:00, next 00:00)``
+  of that local day (23, 24 or 25 hours) and stamp the batch ``Stamp.START``;
+* load curves: ``date`` is ``YYYY-MM-DD HH:MM:SS`` in local time *without offset*
+  and marks the **end** of the interval; ``interval_length`` (``PT10M`` … ``PT60M``)
+  may change from one point to the next. On the fall-back day the local times
+  02:00-02:59 occur twice, so a point's offset is chosen as the first instant after
+  the previous point's end (the order of points is the only disambiguator);
+* daily max power: ``date`` is the instant of the peak; we emit a ``Kind.MAXIMUM``
+  reading over the local day containing the peak (``Stamp.INSTANT``).
+
+Values are strings; ``"null"``, ``null``, ``""`` or an omitted point mean "no data"
+and produce no reading (the gap is visible to :func:`missing_days`).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from enum import StrEnum
+from typing import Any
+
+from energy_core.domain import (
+    PARIS,
+    Direction,
+    Energy,
+    Kind,
+    Prm,
+    Reading,
+    ReadingBatch,
+    Source,
+    Stamp,
+    Unit,
+)
+from energy_core.domain.time import local_day_bounds, local_day_of
+from energy_core.errors import PayloadInvalidError
+
+_STEP = re.compile(r"PT(\d+)M")
+_NULLS = frozenset({"", "null", "none", "nan"})
+
+
+class Stream(StrEnum):
+    """One Data Connect metering resource; the value is its path under the gateway."""
+
+    DAILY_CONSUMPTION = "metering_data_dc/v5/daily_consumption"
+    LOAD_CURVE = "metering_data_clc/v5/consumption_load_curve"
+    MAX_POWER = "metering_data_dcmp/v5/daily_consumption_max_power"
+    DAILY_PRODUCTION = "metering_data_dp/v5/daily_production"
+    PRODUCTION_CURVE = "metering_data_plc/v5/production_load_curve"
+
+    @property
+    def is_curve(self) -> bool:
+        """Curves are limited to 7-day windows and 24 months of history."""
+        return self in (Stream.LOAD_CURVE, Stream.PRODUCTION_CURVE)
+
+    @property
+    def direction(self) -> Direction:
+        """Production resources carry ``Direction.PRODUCTION``."""
+        if self in (Stream.DAILY_PRODUCTION, Stream.PRODUCTION_CURVE):
+            return Direction.PRODUCTION
+        return Direction.CONSUMPTION
+
+    @property
+    def short(self) -> str:
+        """Short stable name used in our tables (``dc``, ``clc``, ``dcmp``…)."""
+        return self.value.split("/", 1)[0].removeprefix("metering_data_")
+
+
+CONSUMPTION_STREAMS = (Stream.DAILY_CONSUMPTION, Stream.MAX_POWER, Stream.LOAD_CURVE)
+PRODUCTION_STREAMS = (Stream.DAILY_PRODUCTION, Stream.PRODUCTION_CURVE)
+
+
+def parse_value(raw: object) -> float | None:
+    """A Data Connect value (a string) as a float; None when missing or "null"."""
+    if raw is None:
+        return None
+    text = str(raw).strip()
+    if text.lower() in _NULLS:
+        return None
+    try:
+        return float(text)
+    except ValueError as exc:
+        raise PayloadInvalidError(f"value {text!r} is not a number") from exc
+
+
+def parse_step(raw: object) -> timedelta:
+    """``PT30M`` -> 30 minutes (``PT5M``, ``PT10M``, ``PT15M``, ``PT60M`` too)."""
+    match = _STEP.fullmatch(str(raw or "").strip())
+    if not match or int(match.group(1)) <= 0:
+        raise PayloadInvalidError(f"interval_length {raw!r} is not PT<n>M")
+    return timedelta(minutes=int(match.group(1)))
+
+
+def _parse_local(text: str) -> datetime:
+    """``YYYY-MM-DD HH:MM:SS`` (naive local) or ISO with offset/Z (2025 variant)."""
+    text = text.strip()
+    try:
+        if "T" in text:
+            parsed = datetime.fromisoformat(text.replace("Z", "+00:00"))
+            if parsed.tzinfo is None:
+                return parsed.replace(tzinfo=PARIS)
+            return parsed
+        return datetime.strptime(text, "%Y-%m-%d %H:%M:%S")  # noqa: DTZ007 - local, resolved below
+    except ValueError as exc:
+        raise PayloadInvalidError(f"date {text!r} is not a Data Connect date") from exc
+
+
+def resolve_local_end(text: str, after: datetime | None) -> datetime:
+    """The aware instant of an end-stamped local time, the first one after ``after``.
+
+    Local times of the fall-back hour exist twice (fold 0 = summer time first);
+    local times skipped in spring are read with the offset before the change.
+    """
+    parsed = _parse_local(text)
+    if parsed.tzinfo is not None:
+        return parsed.astimezone(UTC)
+    candidates = sorted(
+        {parsed.replace(tzinfo=PARIS, fold=f).astimezone(UTC) for f in (0, 1)}
+    )
+    if after is not None:
+        for candidate in candidates:
+            if candidate > after:
+                return candidate
+    return candidates[0]
+
+
+def _interval_readings(payload: Mapping[str, Any]) -> list[Mapping[str, Any]]:
+    try:
+        points = payload["meter_reading"].get("interval_reading") or []
+    except (KeyError, AttributeError, TypeError) as exc:
+        raise PayloadInvalidError("no meter_reading in the payload") from exc
+    if not isinstance(points, list):
+        raise PayloadInvalidError("interval_reading is not a list")
+    return points
+
+
+def curve_readings(payload: Mapping[str, Any], direction: Direction) -> list[Reading]:
+    """Load-curve points (mean W over the step, end-stamped) -> Wh intervals."""
+    readings: list[Reading] = []
+    previous_end: datetime | None = None
+    for point in _interval_readings(payload):
+        end = resolve_local_end(str(point.get("date", "")), previous_end)
+        previous_end = end
+        step = parse_step(point.get("interval_length", "PT30M"))
+        watts = parse_value(point.get("value"))
+        if watts is None:
+            continue
+        readings.append(
+            Reading(
+                kind=Kind.INTERVAL,
+                unit=Unit.WH,
+                start=end - step,
+                end=end,
+                value=watts * step.total_seconds() / 3600.0,
+                direction=direction,
+            )
+        )
+    return readings
+
+
+def _day_of(text: str) -> date:
+    parsed = _parse_local(text)
+    if parsed.tzinfo is not None:
+        return local_day_of(parsed)
+    return parsed.date()
+
+
+def daily_readings(payload: Mapping[str, Any], direction: Direction) -> list[Reading]:
+    """Daily energy (Wh) per local day ``[00:00, next 00:00)``."""
+    readings: list[Reading] = []
+    for point in _interval_readings(payload):
+        raw_date = str(point.get("date", ""))
+        day = _day_of(raw_date if "T" in raw_date else raw_date[:10] + " 00:00:00")
+        value = parse_value(point.get("value"))
+        if value is None:
+            continue
+        start, end = local_day_bounds(day)
+        readings.append(
+            Reading(Kind.INTERVAL, Unit.WH, start, end, value, direction=direction)
+        )
+    return readings
+
+
+def max_power_readings(payload: Mapping[str, Any]) -> list[Reading]:
+    """Daily max power (VA) over the local day of the peak instant."""
+    readings: list[Reading] = []
+    for point in _interval_readings(payload):
+        raw_date = str(point.get("date", ""))
+        if len(raw_date) == 10:
+            raw_date += " 00:00:00"
+        day = _day_of(raw_date)
+        value = parse_value(point.get("value"))
+        if value is None:
+            continue
+        start, end = local_day_bounds(day)
+        readings.append(Reading(Kind.MAXIMUM, Unit.VA, start, end, value))
+    return readings
+
+
+def to_batch(
+    prm: Prm, stream: Stream, payload: Mapping[str, Any], *, produced_at: datetime
+) -> ReadingBatch:
+    """One ReadingBatch for one fetched window of one stream of one PRM."""
+    if stream.is_curve:
+        readings = curve_readings(payload, stream.direction)
+        stamped = Stamp.END
+    elif stream is Stream.MAX_POWER:
+        readings = max_power_readings(payload)
+        stamped = Stamp.INSTANT
+    else:
+        readings = daily_readings(payload, stream.direction)
+        stamped = Stamp.START
+    return ReadingBatch(
+        meter=prm,
+        source=Source.ENEDIS_DATACONNECT,
+        energy=Energy.ELECTRICITY,
+        readings=tuple(readings),
+        stamped=stamped,
+        produced_at=produced_at,
+    )
+
+
+def covered_days(readings: Iterable[Reading]) -> set[date]:
+    """Local days that have at least one reading (a day's readings start in it)."""
+    return {local_day_of(r.start) for r in readings}
+
+
+def missing_days(readings: Iterable[Reading], start: date, end: date) -> list[date]:
+    """Days of ``[start, end)`` without any reading: the holes of a window."""
+    have = covered_days(readings)
+    span = (end - start).days
+    return [
+        d for d in (start + timedelta(days=i) for i in range(span)) if d not in have
+    ]
+
+
+def incomplete_days(
+    readings: Iterable[Reading], start: date, end: date, *, curve: bool
+) -> list[date]:
+    """Days of ``[start, end)`` not fully covered: holes to record and ask again.
+
+    A daily stream needs one reading per day; a curve needs its readings to cover
+    the whole local day (23, 24 or 25 hours), so a day with "null" points is a hole.
+    """
+    if not curve:
+        return missing_days(readings, start, end)
+    covered: dict[date, timedelta] = {}
+    for reading in readings:
+        day = local_day_of(reading.start)
+        span = reading.end.astimezone(UTC) - reading.start.astimezone(UTC)
+        covered[day] = covered.get(day, timedelta()) + span
+    holes = []
+    for offset in range((end - start).days):
+        day = start + timedelta(days=offset)
+        day_start, day_end = local_day_bounds(day)
+        length = day_end.astimezone(UTC) - day_start.astimezone(UTC)  # 23/24/25 h
+        if covered.get(day, timedelta()) < length:
+            holes.append(day)
+    return holes
+
+
+@dataclass(frozen=True, slots=True)
+class Contract:
+    """What turns kWh into euros: subscribed power, tariff, off-peak hours, status."""
+
+    subscribed_power_kva: float | None
+    distribution_tariff: str | None
+    offpeak_hours: str | None
+    contract_status: str | None
+    segment: str | None
+    last_activation_date: date | None
+    raw: Mapping[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class Address:
+    """Where a PRM is: INSEE commune code and coordinates (WGS84)."""
+
+    insee_code: str | None
+    latitude: float | None
+    longitude: float | None
+    raw: Mapping[str, Any]
+
+
+def _usage_point(payload: Mapping[str, Any]) -> Mapping[str, Any]:
+    try:
+        return payload["customer"]["usage_points"][0]  # type: ignore[no-any-return]
+    except (KeyError, IndexError, TypeError) as exc:
+        raise PayloadInvalidError("no customer.usage_points[0] in payload") from exc
+
+
+def _offset_date(raw: object) -> date | None:
+    """``"2013-08-14+01:00"`` (a date with an offset) -> date(2013, 8, 14)."""
+    text = str(raw or "").strip()
+    if len(text) < 10:
+        return None
+    try:
+        return date.fromisoformat(text[:10])
+    except ValueError as exc:
+        raise PayloadInvalidError(f"date {text!r} is not YYYY-MM-DD[+hh:mm]") from exc
+
+
+def parse_contract(payload: Mapping[str, Any]) -> Contract:
+    """``customers_upc/v5/usage_points/contracts`` -> :class:`Contract`."""
+    contracts = _usage_point(payload).get("contracts") or {}
+    power = re.search(r"[\d.,]+", str(contracts.get("subscribed_power") or ""))
+    offpeak = contracts.get("offpeak_hours")
+    if isinstance(offpeak, dict):
+        offpeak = ";".join(f"{k}={v}" for k, v in sorted(offpeak.items()))
+    return Contract(
+        subscribed_power_kva=float(power.group(0).replace(",", ".")) if power else None,
+        distribution_tariff=contracts.get("distribution_tariff"),
+        offpeak_hours=offpeak,
+        contract_status=contracts.get("contract_status"),
+        segment=contracts.get("segment"),
+        last_activation_date=_offset_date(contracts.get("last_activation_date")),
+        raw=contracts,
+    )
+
+
+def _float(raw: object) -> float | None:
+    try:
+        return float(str(raw)) if raw not in (None, "") else None
+    except ValueError:
+        return None
+
+
+def parse_address(payload: Mapping[str, Any]) -> Address:
+    """``customers_upa/v5/usage_points/addresses`` -> :class:`Address`."""
+    usage_point = _usage_point(payload).get("usage_point") or {}
+    address = usage_point.get("usage_point_addresses") or {}
+    geo = address.get("geo_points") or {}
+    return Address(
+        insee_code=address.get("insee_code"),
+        latitude=_float(geo.get("latitude")),
+        longitude=_float(geo.get("longitude")),
+        raw=address,
+    )

@@ -1,0 +1,89 @@
+"""Settings of ingest-enedis and the emulator (``ENEDIS_EMULATOR_*``).
+
+Every upstream address is a setting: pointing ``base_url``/``token_url`` at
+``https://gw.ext.prod.api.enedis.fr`` and ``authorize_url`` at
+``https://mon-compte-particulier.enedis.fr/dataconnect/v1/oauth2/authorize`` with
+real credentials is all it takes to leave the emulator.
+"""
+
+from __future__ import annotations
+
+from energy_core.settings import ServiceSettings
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+EMULATOR_PORT = 8092
+SERVICE_PORT = 8012
+
+
+class Settings(ServiceSettings):
+    """The collector: upstream, quotas, workers, history depth, daily cycle."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="INGEST_ENEDIS_", frozen=True, extra="ignore", env_ignore_empty=True
+    )
+
+    http_port: int = SERVICE_PORT
+    base_url: str = f"http://127.0.0.1:{EMULATOR_PORT}"
+    """Data Connect gateway (metering and customers paths live under it)."""
+    token_url: str = f"http://127.0.0.1:{EMULATOR_PORT}/oauth2/v3/token"
+    authorize_url: str = (
+        f"http://127.0.0.1:{EMULATOR_PORT}/dataconnect/v1/oauth2/authorize"
+    )
+    redirect_uri: str = f"http://127.0.0.1:{SERVICE_PORT}/enedis/callback"
+    client_id: str = "sen1-demo"
+    client_secret: SecretStr = SecretStr("sen1-demo-secret")
+    consent_duration: str = "P3Y"
+    """Asked at the consent page; at most three years (``P3Y``/``P36M``)."""
+
+    requests_per_second: float = 5
+    requests_per_hour: float = 10_000
+    quota_time_scale: float = 1.0
+    """> 1 shrinks the quota windows (benchmarks against a time-scaled emulator)."""
+    workers: int = Field(default=8, ge=1)
+    http_timeout_s: float = 30.0
+    max_attempts: int = Field(default=6, ge=1)
+    """Tries per request for 5xx, timeouts and 429 before the window is a hole."""
+    backoff_base_s: float = 0.5
+    backoff_max_s: float = 60.0
+
+    daily_history_months: int = 36
+    curve_history_months: int = 24
+    curve_window_days: int = Field(default=7, ge=1, le=7)
+    daily_window_days: int = Field(default=365, ge=1, le=365)
+    publication_hour: int = 8
+    """Local Paris hour after which yesterday's data is published (~08:00)."""
+    cycle_interval_s: float = 3600.0
+    """How often the loop wakes up to look for due work (daily cycle, holes)."""
+    hole_retry_s: float = 6 * 3600.0
+    """When a ``no_data_found`` window is asked again."""
+    late_days: int = 2
+    """Days behind J-1 that are always re-asked (late meters published at J+2)."""
+
+
+class EmulatorSettings(BaseSettings):
+    """The Data Connect emulator (``python -m ingest_enedis.emulator``)."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="ENEDIS_EMULATOR_",
+        frozen=True,
+        extra="ignore",
+        env_ignore_empty=True,
+    )
+
+    http_host: str = "127.0.0.1"
+    http_port: int = EMULATOR_PORT
+    client_id: str = "sen1-demo"
+    client_secret: SecretStr = SecretStr("sen1-demo-secret")
+    enforce_quotas: bool = True
+    requests_per_second: float = 5
+    requests_per_hour: float = 10_000
+    quota_time_scale: float = 1.0
+    """> 1 shrinks the quota windows by that factor (documented scaled quotas)."""
+    quota_body: str = "legacy"
+    """``legacy`` ({"error": "429", …Quota Q4 reached…}) or ``wso2`` (fault 900807)."""
+    with_demo: bool = True
+    """Serve the demo territory's PRMs (energy_store.demo.build().prms)."""
+    extra_prms: int = 0
+    """Synthetic PRMs beyond the demo ones (benchmarks)."""
+    log_level: str = "INFO"

@@ -1,0 +1,118 @@
+"""Emulator over real HTTP (uvicorn on a free port) + a collector wired to it."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+
+import httpx
+import pytest_asyncio
+import uvicorn
+from energy_core import topics
+from energy_core.kafka import KafkaPublisher, make_consumer
+from energy_core.wire import batch_from_proto, decode_batch
+from ingest_enedis.client import DataConnectClient
+from ingest_enedis.emulator import build_app, build_state
+from ingest_enedis.limiter import SlidingWindowLimiter
+from ingest_enedis.service import Collector
+from ingest_enedis.settings import EmulatorSettings, Settings
+from sen1_stack.broker import free_port
+
+NOW = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)  # 10:00 Paris: J-1 is published
+
+
+@pytest_asyncio.fixture
+async def emulator() -> AsyncIterator[tuple[str, object]]:
+    port = free_port()
+    settings = EmulatorSettings(
+        http_port=port,
+        with_demo=False,
+        requests_per_second=400,
+        requests_per_hour=10**7,
+    )
+    state = build_state(settings, clock=lambda: NOW)
+    server = uvicorn.Server(
+        uvicorn.Config(
+            build_app(state), host="127.0.0.1", port=port, log_level="warning"
+        )
+    )
+    task = asyncio.create_task(server.serve())
+    while not server.started:  # noqa: ASYNC110 - uvicorn exposes a flag only
+        await asyncio.sleep(0.02)
+    yield f"http://127.0.0.1:{port}", state
+    server.should_exit = True
+    await task
+
+
+def make_settings(base: str, **overrides: object) -> Settings:
+    values: dict[str, object] = {
+        "base_url": base,
+        "token_url": f"{base}/oauth2/v3/token",
+        "authorize_url": f"{base}/dataconnect/v1/oauth2/authorize",
+        "requests_per_second": 300,
+        "requests_per_hour": 10**7,
+        "workers": 4,
+        "backoff_base_s": 0.01,
+        "backoff_max_s": 0.05,
+    }
+    values.update(overrides)
+    return Settings(**values)  # type: ignore[arg-type]
+
+
+@pytest_asyncio.fixture
+async def collector_factory(emulator, kafka_settings, pg_pool):
+    made: list[tuple[DataConnectClient, KafkaPublisher]] = []
+
+    async def factory(**overrides: object) -> Collector:
+        settings = make_settings(emulator[0], **overrides)
+        limiter = SlidingWindowLimiter.per_second_and_hour(
+            settings.requests_per_second, settings.requests_per_hour
+        )
+        client = DataConnectClient(settings, limiter)
+        publisher = KafkaPublisher(kafka_settings, client_id="test-enedis")
+        await publisher.start()
+        made.append((client, publisher))
+        return Collector(settings, client, publisher, pg_pool, clock=lambda: NOW)
+
+    yield factory
+    for client, publisher in made:
+        await client.aclose()
+        await publisher.stop()
+
+
+async def consume_all(kafka_settings, spec=topics.READINGS) -> list:
+    consumer = make_consumer(
+        kafka_settings, [spec], group_id=None, client_id=f"t-{uuid.uuid4().hex[:6]}"
+    )
+    await consumer.start()
+    out = []
+    try:
+        idle = 0
+        while idle < 3:
+            batch = await consumer.getmany(timeout_ms=700)
+            if not batch:
+                idle += 1
+                continue
+            idle = 0
+            for records in batch.values():
+                out.extend(r.value for r in records)
+    finally:
+        await consumer.stop()
+    if spec is topics.READINGS:
+        return [batch_from_proto(decode_batch(v)) for v in out]
+    return out
+
+
+async def person(pg_pool) -> str:
+    return str(
+        await pg_pool.fetchval(
+            "INSERT INTO people (display_name) VALUES ('test') RETURNING person_id"
+        )
+    )
+
+
+async def http_get(url: str) -> httpx.Response:
+    async with httpx.AsyncClient() as http:
+        return await http.get(url)
