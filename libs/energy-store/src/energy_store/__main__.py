@@ -16,7 +16,6 @@ from energy_core import topics
 from energy_core.kafka import KafkaPublisher, ensure_topics
 from energy_core.observability import Health, configure_logging
 from energy_core.runtime import run_service
-
 from energy_store import demo, migrate
 from energy_store.db import create_pool
 from energy_store.loader import load_territory

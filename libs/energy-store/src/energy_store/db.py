@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 import asyncpg
+
 from energy_core.settings import PostgresSettings
 
 

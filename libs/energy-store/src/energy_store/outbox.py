@@ -12,6 +12,7 @@ import logging
 from typing import Any
 
 import asyncpg
+
 from energy_core import topics
 from energy_core._pb.energy.territory.v1 import territory_pb2 as tpb
 from energy_core.kafka import Publisher

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 import asyncpg
+
 from energy_core._pb.energy.metering.v1 import readings_pb2 as pb
 from energy_core.domain.readings import SeriesKey
 from energy_core.domain.time import from_micros

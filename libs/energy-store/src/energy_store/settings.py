@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from energy_core.settings import ServiceSettings
 from pydantic_settings import SettingsConfigDict
+
+from energy_core.settings import ServiceSettings
 
 
 class RegistrySettings(ServiceSettings):

@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 import asyncpg
+
 from energy_core.domain.ids import InseeCode
 from energy_core.domain.territory import Building, MeterPlacement, Neighbourhood, Parcel
 

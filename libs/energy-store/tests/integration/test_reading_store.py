@@ -6,6 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 import asyncpg
 import pytest
+
 from energy_core import topics, wire
 from energy_core.domain import (
     Energy,

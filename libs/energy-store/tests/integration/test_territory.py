@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncpg
 import pytest
+
 from energy_core import topics
 from energy_core._pb.energy.territory.v1 import territory_pb2
 from energy_core.kafka import KafkaPublisher, make_consumer

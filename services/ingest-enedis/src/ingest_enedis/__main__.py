@@ -8,7 +8,6 @@ from energy_core.kafka import KafkaPublisher
 from energy_core.observability import Health
 from energy_core.runtime import run_service
 from energy_store.db import create_pool
-
 from ingest_enedis.client import DataConnectClient
 from ingest_enedis.limiter import SlidingWindowLimiter
 from ingest_enedis.service import SERVICE, Collector, run_forever

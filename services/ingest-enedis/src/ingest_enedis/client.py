@@ -18,6 +18,7 @@ from datetime import date
 from typing import Any
 
 import httpx
+
 from energy_core.errors import (
     ConsentRevokedError,
     NoDataError,

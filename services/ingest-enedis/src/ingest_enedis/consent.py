@@ -16,6 +16,7 @@ from datetime import datetime
 from urllib.parse import urlencode
 
 import asyncpg
+
 from energy_core.domain import Prm
 from energy_core.errors import InvalidValueError
 

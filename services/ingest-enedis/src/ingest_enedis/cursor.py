@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
 import asyncpg
+
 from ingest_enedis.mapping import Contract, Stream
 
 MAX_HOLE_ATTEMPTS = 8

@@ -15,9 +15,9 @@ from itertools import pairwise
 from typing import Any, TypeVar
 
 import asyncpg
+
 from energy_core.errors import NoDataError, PayloadInvalidError
 from energy_core.observability import meter_ref
-
 from ingest_enedis import cursor
 from ingest_enedis.client import DataConnectClient, WrongDirectionError
 from ingest_enedis.mapping import Contract, parse_address, parse_contract

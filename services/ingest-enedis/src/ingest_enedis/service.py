@@ -22,6 +22,7 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any, TypeVar
 
 import asyncpg
+
 from energy_core import topics
 from energy_core.domain import PARIS, Prm
 from energy_core.domain.time import to_micros

@@ -8,9 +8,10 @@ real credentials is all it takes to leave the emulator.
 
 from __future__ import annotations
 
-from energy_core.settings import ServiceSettings
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from energy_core.settings import ServiceSettings
 
 EMULATOR_PORT = 8092
 SERVICE_PORT = 8012

@@ -10,6 +10,7 @@ from datetime import UTC, datetime
 import httpx
 import pytest_asyncio
 import uvicorn
+
 from energy_core import topics
 from energy_core.kafka import KafkaPublisher, make_consumer
 from energy_core.wire import batch_from_proto, decode_batch

@@ -9,6 +9,7 @@ from urllib.parse import parse_qs, urlparse
 
 import httpx
 import pytest
+
 from energy_core import topics
 from energy_core.domain import Kind
 from energy_core.domain.time import local_day_of

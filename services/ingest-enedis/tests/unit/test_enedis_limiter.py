@@ -3,6 +3,7 @@
 import asyncio
 
 import pytest
+
 from ingest_enedis.limiter import Quota, SlidingWindowLimiter
 
 

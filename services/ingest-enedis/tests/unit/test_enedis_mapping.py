@@ -4,6 +4,7 @@ import itertools
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
+
 from energy_core.domain import PARIS, Direction, Kind, Prm, Stamp, Unit
 from energy_core.errors import PayloadInvalidError
 from ingest_enedis.mapping import (

@@ -17,13 +17,13 @@ import time
 from typing import Any
 
 from cryptography.fernet import Fernet
+
 from energy_core import topics
 from energy_core.kafka import ensure_topics
 from energy_core.settings import KafkaSettings, PostgresSettings
 from energy_store import demo, migrate
 from energy_store.db import create_pool
 from energy_store.loader import load_territory
-
 from sen1_stack.broker import TansuBroker
 from sen1_stack.mqtt import MqttBroker
 from sen1_stack.postgres import EmbeddedPostgres

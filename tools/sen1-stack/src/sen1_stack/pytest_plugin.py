@@ -15,12 +15,12 @@ from pathlib import Path
 import asyncpg
 import pytest
 import pytest_asyncio
+
 from energy_core import topics
 from energy_core.kafka import ensure_topics
 from energy_core.settings import KafkaSettings, PostgresSettings
 from energy_store import migrate
 from energy_store.db import create_pool
-
 from sen1_stack.broker import TansuBroker, free_port
 from sen1_stack.mqtt import MqttBroker
 from sen1_stack.postgres import EmbeddedPostgres

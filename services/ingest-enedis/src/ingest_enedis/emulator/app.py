@@ -18,12 +18,12 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from urllib.parse import parse_qs, urlencode
 
-from energy_core.domain import PARIS
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import Route
 
+from energy_core.domain import PARIS
 from ingest_enedis.emulator import profiles
 from ingest_enedis.emulator.profiles import Meter
 from ingest_enedis.limiter import Quota
