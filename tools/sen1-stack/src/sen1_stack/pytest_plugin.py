@@ -8,6 +8,8 @@ test in the workspace can ask for them by name.
 
 from __future__ import annotations
 
+import shutil
+import tempfile
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
@@ -28,12 +30,20 @@ from sen1_stack.postgres import EmbeddedPostgres
 TEMPLATE_DB = "sen1_template"
 
 
+def server_dir(prefix: str) -> Path:
+    """A folder for a server run as another OS user (PostgreSQL when we are root).
+
+    Not under pytest's tmp_path: pytest resets its base folder to mode 0700 at every
+    session start, which would lock the server out when two sessions overlap.
+    """
+    return Path(tempfile.mkdtemp(prefix=prefix))
+
+
 @pytest.fixture(scope="session")
-def sen1_postgres(
-    tmp_path_factory: pytest.TempPathFactory,
-) -> Iterator[EmbeddedPostgres]:
+def sen1_postgres() -> Iterator[EmbeddedPostgres]:
     """One embedded PostgreSQL for the session, with a migrated template database."""
-    server = EmbeddedPostgres(tmp_path_factory.mktemp("pg") / "data", port=free_port())
+    base = server_dir("sen1-test-pg-")
+    server = EmbeddedPostgres(base / "data", port=free_port())
     server.start()
     try:
         server.create_database(TEMPLATE_DB)
@@ -41,6 +51,7 @@ def sen1_postgres(
         yield server
     finally:
         server.stop()
+        shutil.rmtree(base, ignore_errors=True)
 
 
 @pytest.fixture
