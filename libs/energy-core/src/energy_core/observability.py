@@ -64,7 +64,9 @@ def configure_logging(
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level.upper())
-    for noisy in ("aiokafka", "kafka", "uvicorn.access"):
+    # Libraries that log per request or per record: quiet by default, and httpx
+    # would log request URLs, which carry meter ids (personal data) in query strings.
+    for noisy in ("aiokafka", "kafka", "uvicorn.access", "httpx", "httpcore"):
         logging.getLogger(noisy).setLevel(max(logging.WARNING, root.level))
 
 
