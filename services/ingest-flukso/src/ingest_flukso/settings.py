@@ -9,7 +9,10 @@ from pydantic_settings import SettingsConfigDict
 DEMO_TOKEN = "0123456789abcdef0123456789abcdef"  # noqa: S105 - emulator demo value
 """The emulated flukso.net master token (a test value, never a real one)."""
 
-_COMMON = SettingsConfigDict(frozen=True, extra="ignore", env_ignore_empty=True)
+# populate_by_name: tests and benches pass mqtt_host/mqtt_port by field name.
+_COMMON = SettingsConfigDict(
+    frozen=True, extra="ignore", env_ignore_empty=True, populate_by_name=True
+)
 
 
 class Settings(ServiceSettings):
