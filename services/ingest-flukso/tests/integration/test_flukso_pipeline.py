@@ -8,6 +8,7 @@ import json
 import time
 from collections import Counter, defaultdict
 from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Any
 
 import aiomqtt
 import httpx
@@ -23,9 +24,11 @@ from ingest_flukso.emulator.model import SimDevice, energy_between, gauge_power
 from ingest_flukso.emulator.publisher import announce, replay
 from ingest_flukso.service import FluksoService
 from ingest_flukso.settings import Settings
+from sen1_stack.mqtt import MqttBroker
 
 pytestmark = pytest.mark.integration
 
+Series = dict[tuple[str, str, Kind], dict[int, float]]
 WINDOW = 1200  # simulated seconds: one Wi-Fi dropout and one reflash
 
 
@@ -58,7 +61,7 @@ async def running_service(
         await publisher.stop()
 
 
-async def _consume(settings: KafkaSettings, spec: topics.TopicSpec) -> list:
+async def _consume(settings: KafkaSettings, spec: topics.TopicSpec) -> list[Any]:
     consumer = make_consumer(settings, [spec], group_id=None, client_id="test-reader")
     await consumer.start()
     records = []
@@ -74,7 +77,7 @@ async def _consume(settings: KafkaSettings, spec: topics.TopicSpec) -> list:
     return records
 
 
-def _settings(mqtt_broker, kafka_settings) -> Settings:
+def _settings(mqtt_broker: MqttBroker, kafka_settings: KafkaSettings) -> Settings:
     return Settings(
         mqtt_host=mqtt_broker.host,
         mqtt_port=mqtt_broker.port,
@@ -85,10 +88,14 @@ def _settings(mqtt_broker, kafka_settings) -> Settings:
 
 
 async def test_devices_to_kafka_with_phases_reset_and_backfill(
-    mqtt_broker, kafka_settings, flukso_api
+    mqtt_broker: MqttBroker,
+    kafka_settings: KafkaSettings,
+    flukso_api: tuple[str, list[SimDevice]],
 ) -> None:
     api_url, devices = flukso_api
-    start = (int(time.time()) - 7200) // 1800 * 1800  # in the past, 24 h retention
+    # in the past (within the 24 h minute retention), aligned so that the dropout
+    # (minutes 5-8 of every 20) and the reflash (minute 17 of every 30) fall inside
+    start = (int(time.time()) - 7200) // 3600 * 3600
     fleet = Fleet(devices, start=start)
     settings = _settings(mqtt_broker, kafka_settings)
     async with aiomqtt.Client(mqtt_broker.host, mqtt_broker.port) as mqtt:
@@ -116,7 +123,7 @@ async def test_devices_to_kafka_with_phases_reset_and_backfill(
     )
     assert max(identity.values()) == 1
 
-    series: dict[tuple[str, str, Kind], dict[int, float]] = defaultdict(dict)
+    series: Series = defaultdict(dict)
     stamps: dict[tuple[str, int], Stamp] = {}
     for b, r in readings:
         series[(b.meter, r.channel, r.kind)][int(r.start.timestamp())] = r.value
@@ -132,7 +139,7 @@ async def test_devices_to_kafka_with_phases_reset_and_backfill(
     assert service.tracker.stats["counter_reset"] >= 1
 
 
-def _check_plain(device: SimDevice, series, start: int) -> None:
+def _check_plain(device: SimDevice, series: Series, start: int) -> None:
     sensor = device.sensors[0]
     gauges = series[(sensor.sensor_id, "", Kind.INSTANT)]
     assert len(gauges) == WINDOW
@@ -144,7 +151,7 @@ def _check_plain(device: SimDevice, series, start: int) -> None:
     assert sum(minutes.values()) == pytest.approx(expected, abs=2.0)  # integer Wh
 
 
-def _check_three_phase(device: SimDevice, series, start: int) -> None:
+def _check_three_phase(device: SimDevice, series: Series, start: int) -> None:
     did = device.device_id
     total = series[(did, "", Kind.INSTANT)]
     phases = [series[(did, f"l{p}", Kind.INSTANT)] for p in (1, 2, 3)]
@@ -157,13 +164,18 @@ def _check_three_phase(device: SimDevice, series, start: int) -> None:
         assert value == pytest.approx(sum(parts))
 
 
-def _check_reset(device: SimDevice, series) -> None:
+def _check_reset(device: SimDevice, series: Series) -> None:
     minutes = series[(device.sensors[0].sensor_id, "", Kind.INTERVAL)]
     assert minutes
     assert min(minutes.values()) >= 0  # the reflash never shows as negative energy
 
 
-def _check_backfill(device: SimDevice, series, stamps, start: int) -> None:
+def _check_backfill(
+    device: SimDevice,
+    series: Series,
+    stamps: dict[tuple[str, int], Stamp],
+    start: int,
+) -> None:
     sensor = device.sensors[0]
     minutes = series[(sensor.sensor_id, "", Kind.INTERVAL)]
     first, last = min(minutes), max(minutes)
@@ -178,7 +190,9 @@ def _check_backfill(device: SimDevice, series, stamps, start: int) -> None:
 
 
 async def test_garbage_is_dead_lettered_and_duplicates_dropped(
-    mqtt_broker, kafka_settings, flukso_api
+    mqtt_broker: MqttBroker,
+    kafka_settings: KafkaSettings,
+    flukso_api: tuple[str, list[SimDevice]],
 ) -> None:
     api_url, _ = flukso_api
     did, good, bad = "e" * 32, "f" * 31 + "1", "f" * 31 + "2"
@@ -204,7 +218,9 @@ async def test_garbage_is_dead_lettered_and_duplicates_dropped(
             await asyncio.sleep(1)
 
     letters = await _consume(kafka_settings, topics.DEAD_LETTERS)
-    decoded = [topics.DEAD_LETTERS.value_type.FromString(r.value) for r in letters]
+    decoded: list[Any] = [
+        topics.DEAD_LETTERS.value_type.FromString(r.value) for r in letters
+    ]
     assert sorted(d.payload for d in decoded) == [b'[12,100,"W"]', b"garbage{"]
     assert all(d.origin == f"/sensor/{bad}/gauge" and d.reason for d in decoded)
     assert any("clock not set" in d.reason for d in decoded)

@@ -12,6 +12,7 @@ import hashlib
 import math
 from dataclasses import dataclass
 from datetime import datetime
+from functools import lru_cache
 
 from energy_core.domain import Direction
 from energy_core.domain.ids import FluksoSensorId
@@ -106,6 +107,7 @@ def _bump(hour: float, centre: float, width: float) -> float:
     return math.exp(-(((hour - centre) / width) ** 2))
 
 
+@lru_cache(maxsize=1 << 17)  # live ticks and REST history ask the same minutes
 def minute_power(sensor: SimSensor, minute: int) -> float:
     """Average power (W) of ``sensor`` over unix minute ``minute`` (never negative)."""
     local = datetime.fromtimestamp(minute * 60, PARIS)
