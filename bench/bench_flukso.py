@@ -2,12 +2,13 @@
 
 Prints the machine, the raw limits measured in the same run (a bare aiomqtt
 subscriber's messages/s and bare aiokafka produce records/s), then for each fleet
-size the sustained gauges/s the service handles while the emulator (a separate
-process) publishes every sensor at 1 Hz in real time, and whether the lag grows
+size the sustained messages/s the service handles while the emulator's fleet
+(a separate process writing the emulator's messages as raw MQTT packets, see
+:func:`publisher`) publishes every sensor at 1 Hz in real time, and whether the lag grows
 (lag = receive time - device timestamp of the newest gauge handled; a service that
 keeps up holds it near 1 s, one that falls behind sees it climb). Medians of
 several runs. Bounded to a few minutes. Usage: ``uv run python bench/bench_flukso.py
-[--sizes 2000,10000] [--runs 3] [--seconds 15]``.
+[--sizes 2000,5000,10000] [--runs 3] [--seconds 12]``.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ import asyncio
 import json
 import os
 import platform
+import socket
 import statistics
 import sys
 import tempfile
@@ -29,6 +31,8 @@ from energy_core import topics
 from energy_core.kafka import KafkaPublisher, ensure_topics
 from energy_core.settings import KafkaSettings
 from ingest_flukso.client import FluksoApi, RawMessage
+from ingest_flukso.emulator.devices import Fleet, config_messages
+from ingest_flukso.emulator.publisher import fleet_devices
 from ingest_flukso.service import FluksoService
 from ingest_flukso.settings import Settings
 from sen1_stack.broker import TansuBroker, free_port
@@ -92,6 +96,42 @@ async def bare_kafka(settings: KafkaSettings, n: int = 100_000) -> float:
     return n / elapsed
 
 
+def _packet(topic: str, payload: bytes) -> bytes:
+    """One MQTT 3.1.1 PUBLISH packet, QoS 0, retained (what the devices send)."""
+    name = topic.encode()
+    body = len(name).to_bytes(2, "big") + name + payload
+    size, length = len(body), bytearray()
+    while True:
+        size, digit = size >> 7, size & 0x7F
+        length.append(digit | (0x80 if size else 0))
+        if not size:
+            return bytes([0x31]) + bytes(length) + body
+
+
+def publisher(host: str, port: int, devices: int) -> None:
+    """Load generator: the emulator's fleet written as raw MQTT packets, paced 1 Hz.
+
+    The emulator's paho client costs about as much CPU as the service under test;
+    writing the same messages as pre-built packets keeps the bench about ingest.
+    """
+    fleet = Fleet(fleet_devices(devices), start=int(time.time()))
+    sock = socket.create_connection((host, port))
+    client_id = b"bench-devices"
+    connect = b"\x00\x04MQTT\x04\x02\x00\x3c" + len(client_id).to_bytes(2, "big")
+    connect += client_id
+    sock.sendall(bytes([0x10, len(connect)]) + connect)
+    sock.recv(4)  # CONNACK
+    sock.sendall(
+        b"".join(_packet(t, p) for d in fleet.devices for t, p in config_messages(d))
+    )
+    next_at = time.time()
+    while True:
+        now = int(time.time())
+        sock.sendall(b"".join(_packet(t, p) for t, p in fleet.tick(now)))
+        next_at += 1
+        time.sleep(max(0.0, next_at - time.time()))
+
+
 class _Probe(FluksoService):
     """The real service, plus the device timestamp of the newest gauge handled."""
 
@@ -107,15 +147,8 @@ async def sustained(
     mqtt: MqttBroker, kafka: KafkaSettings, sensors: int, seconds: float
 ) -> tuple[float, list[float]]:
     """(handled messages/s, lag samples) with ``sensors`` emulated at 1 Hz."""
-    env = os.environ | {
-        "FLUKSO_EMULATOR_DEVICES": str(sensors),
-        "FLUKSO_EMULATOR_HTTP_PORT": str(free_port()),
-        "SEN1_MQTT_HOST": mqtt.host,
-        "SEN1_MQTT_PORT": str(mqtt.port),
-        "FLUKSO_EMULATOR_LOG_LEVEL": "WARNING",
-    }
     emulator = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "ingest_flukso.emulator", env=env
+        sys.executable, __file__, "--publisher", f"{mqtt.host}:{mqtt.port}:{sensors}"
     )
     settings = Settings(
         mqtt_host=mqtt.host,
@@ -145,10 +178,15 @@ async def sustained(
 
 async def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--sizes", default="2000,10000")
+    parser.add_argument("--sizes", default="2000,5000,10000")
     parser.add_argument("--runs", type=int, default=3)
-    parser.add_argument("--seconds", type=float, default=15)
+    parser.add_argument("--seconds", type=float, default=12)
+    parser.add_argument("--publisher", help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.publisher:
+        host, port, devices = args.publisher.split(":")
+        publisher(host, int(port), int(devices))
+        return
     print(
         f"machine: {platform.platform()} {platform.processor()} cpus={os.cpu_count()}"
     )

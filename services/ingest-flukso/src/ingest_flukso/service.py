@@ -27,7 +27,12 @@ from energy_core.observability import meter_ref
 from energy_core.wire import batch_to_proto, dead_letter
 from prometheus_client import Counter
 
-from ingest_flukso.client import FluksoApi, RawMessage, subscribe
+from ingest_flukso.client import (
+    FluksoApi,
+    RawMessage,
+    subscribe,
+    subscribe_threaded,
+)
 from ingest_flukso.mapping import (
     Emitted,
     Gap,
@@ -188,11 +193,17 @@ class FluksoService:
         identifier = f"{SERVICE}-{os.getpid()}-{uuid.uuid4().hex[:8]}"
         while not stop.is_set():
             try:
-                async for message in subscribe(host, port, identifier=identifier):
+                source = (
+                    subscribe_threaded
+                    if self._settings.mqtt_client == "paho-thread"
+                    else subscribe
+                )
+                async for chunk in source(host, port, identifier=identifier):
                     if not self.connected[broker]:
                         logger.info("following MQTT broker %s", broker)
                         self.connected[broker], backoff = True, 0.5
-                    await self.handle(message)
+                    for message in chunk:
+                        await self.handle(message)
             except TransientError as exc:
                 self.connected[broker] = False
                 logger.warning("%s; reconnecting in %.1f s", exc, backoff)

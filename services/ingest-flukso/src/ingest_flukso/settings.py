@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 from energy_core.settings import ServiceSettings
 from pydantic import AliasChoices, Field, SecretStr
 from pydantic_settings import SettingsConfigDict
@@ -31,6 +33,8 @@ class Settings(ServiceSettings):
         1883,
         validation_alias=AliasChoices("INGEST_FLUKSO_MQTT_PORT", "SEN1_MQTT_PORT"),
     )
+    mqtt_client: Literal["paho-thread", "aiomqtt"] = "paho-thread"
+    """paho-mqtt on its network thread (faster, see the README bench) or aiomqtt."""
     extra_brokers: list[str] = Field(default_factory=list)
     """More brokers as ``host:port`` (a JSON list in the env), each followed apart."""
     api_url: str = "http://127.0.0.1:8091"

@@ -8,6 +8,7 @@ import json
 import time
 from collections import Counter, defaultdict
 from collections.abc import AsyncIterator, Awaitable, Callable
+from pathlib import Path
 from typing import Any
 
 import aiomqtt
@@ -24,6 +25,7 @@ from ingest_flukso.emulator.model import SimDevice, energy_between, gauge_power
 from ingest_flukso.emulator.publisher import announce, replay
 from ingest_flukso.service import FluksoService
 from ingest_flukso.settings import Settings
+from sen1_stack.broker import free_port
 from sen1_stack.mqtt import MqttBroker
 
 pytestmark = pytest.mark.integration
@@ -77,10 +79,13 @@ async def _consume(settings: KafkaSettings, spec: topics.TopicSpec) -> list[Any]
     return records
 
 
-def _settings(mqtt_broker: MqttBroker, kafka_settings: KafkaSettings) -> Settings:
+def _settings(
+    mqtt_broker: MqttBroker, kafka_settings: KafkaSettings, client: str = "paho-thread"
+) -> Settings:
     return Settings(
         mqtt_host=mqtt_broker.host,
         mqtt_port=mqtt_broker.port,
+        mqtt_client=client,
         kafka=kafka_settings,
         backfill_delay_seconds=0,
         batch_seconds=0.5,
@@ -189,10 +194,12 @@ def _check_backfill(
     assert not any(start + 300 <= ts < start + 480 for ts in gauges)
 
 
+@pytest.mark.parametrize("client", ["paho-thread", "aiomqtt"])
 async def test_garbage_is_dead_lettered_and_duplicates_dropped(
     mqtt_broker: MqttBroker,
     kafka_settings: KafkaSettings,
     flukso_api: tuple[str, list[SimDevice]],
+    client: str,
 ) -> None:
     api_url, _ = flukso_api
     did, good, bad = "e" * 32, "f" * 31 + "1", "f" * 31 + "2"
@@ -202,7 +209,7 @@ async def test_garbage_is_dead_lettered_and_duplicates_dropped(
     }
     config = json.dumps({"main": {"phase": 1}, **sections}).encode()
     now = int(time.time()) - 60
-    settings = _settings(mqtt_broker, kafka_settings)
+    settings = _settings(mqtt_broker, kafka_settings, client)
     async with aiomqtt.Client(mqtt_broker.host, mqtt_broker.port) as mqtt:
         await mqtt.publish(f"/device/{did}/config/sensor", config, retain=True)
         async with running_service(settings, api_url) as service:
@@ -232,3 +239,36 @@ async def test_garbage_is_dead_lettered_and_duplicates_dropped(
         values[batch.meter] += [r.value for r in batch.readings]
     assert values[good] == [321, 322]  # the burst counted once
     assert values[bad] == [99]  # the sensor recovers after its garbage
+
+
+async def test_service_waits_for_a_late_broker_and_reconnects(
+    kafka_settings: KafkaSettings,
+    flukso_api: tuple[str, list[SimDevice]],
+    tmp_path: Path,
+) -> None:
+    api_url, _ = flukso_api
+    late = MqttBroker(tmp_path, port=free_port())
+    settings = _settings(late, kafka_settings)
+    publisher = KafkaPublisher(kafka_settings, client_id="test-reconnect")
+    await publisher.start()
+    async with httpx.AsyncClient(base_url=api_url) as http:
+        service = FluksoService(
+            settings, publisher, FluksoApi(http, settings.api_token)
+        )
+        stop = asyncio.Event()
+        task = asyncio.create_task(service.run(stop))
+        broker = f"{late.host}:{late.port}"
+        try:
+            await asyncio.sleep(1.5)  # connection refused: backing off
+            assert service.connected == {broker: False}
+            for _ in range(2):  # the first start, then a broker restart
+                late.start()
+                try:
+                    await _until(lambda: service.connected[broker], 40)
+                finally:
+                    late.stop()
+                await _until(lambda: not service.connected[broker], 20)
+        finally:
+            stop.set()
+            await task
+            await publisher.stop()
