@@ -56,6 +56,7 @@ BACKFILLED = Counter("ingest_flukso_backfilled_readings_total", "Readings backfi
 DROPPED = Counter("ingest_flukso_dropped_total", "Samples not mapped", ["reason"])
 
 _Key = tuple[FluksoSensorId, Stamp]
+_MESSAGES_BY_KIND = {kind: MESSAGES.labels(kind.value) for kind in TopicKind}
 
 
 def _at(ts: int) -> datetime:
@@ -88,6 +89,8 @@ class FluksoService:
         self._dropped_seen: dict[str, int] = {}
         self.connected: dict[str, bool] = {}
         self.handled = 0
+        self._batch_prefix = uuid.uuid4().hex[:12]  # one random draw per process
+        self._batch_seq = 0
         """MQTT messages handled so far (mapped, ignored or dead-lettered)."""
 
     @property
@@ -114,7 +117,7 @@ class FluksoService:
             if parsed is None:
                 return
             kind, ident = parsed
-            MESSAGES.labels(kind.value).inc()
+            _MESSAGES_BY_KIND[kind].inc()
             if kind is TopicKind.CONFIG:
                 self.tracker.configure(parse_config(ident, message.payload))
                 return
@@ -153,6 +156,8 @@ class FluksoService:
         """Publishes one ReadingBatch per (meter, stamp) gathered; returns readings."""
         pending, self._pending = self._pending, {}
         produced = _at(int(self._clock()))
+        first = self._batch_seq
+        self._batch_seq += len(pending)
         batches = self._unsent + [
             (
                 meter,
@@ -163,10 +168,12 @@ class FluksoService:
                     tuple(readings),
                     stamp,
                     produced,
-                    uuid.uuid4().hex,
+                    f"{self._batch_prefix}-{seq}",
                 ),
             )
-            for (meter, stamp), (energy, readings) in pending.items()
+            for seq, ((meter, stamp), (energy, readings)) in enumerate(
+                pending.items(), start=first
+            )
         ]
         self._unsent = []
         try:
