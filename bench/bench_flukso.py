@@ -1,8 +1,8 @@
 """Flukso ingest throughput: MQTT (Mosquitto) -> ingest-flukso -> Kafka (tansu).
 
 Prints the machine, the raw limits measured in the same run (bare aiomqtt
-and paho-thread subscribers' messages/s, bare aiokafka produce records/s), then for each fleet
-size the sustained messages/s the service handles while the emulator's fleet
+and paho-thread subscribers' messages/s, bare aiokafka produce records/s), then
+for each fleet size the offered and the sustained messages/s the service handles while the emulator's fleet
 (a separate process writing the emulator's messages as raw MQTT packets, see
 :func:`publisher`) publishes every sensor at 1 Hz in real time, and whether the
 lag grows
@@ -261,11 +261,16 @@ async def main() -> None:
                         statistics.mean(lags[half:]) - statistics.mean(lags[:half])
                     )
                     last.append(lags[-1])
+                probe = Fleet(fleet_devices(size), start=int(time.time()) - 60)
+                offered = sum(
+                    len(probe.tick(int(time.time()) - 59 + s)) for s in range(10)
+                )
                 verdict = (
                     "keeps up" if statistics.median(growth) < 2 else "FALLS BEHIND"
                 )
                 print(
-                    f"RESULT {size} sensors @1 Hz: handled "
+                    f"RESULT {size} sensors @1 Hz: offered {offered / 10:,.0f} msg/s, "
+                    f"handled "
                     f"{statistics.median(rates):,.0f} msg/s (gauges + counters), "
                     f"final lag {statistics.median(last):.1f} s, lag growth over "
                     f"the run {statistics.median(growth):+.1f} s ({verdict})"
