@@ -1,15 +1,15 @@
 """Flukso ingest throughput: MQTT (Mosquitto) -> ingest-flukso -> Kafka (tansu).
 
-Prints the machine, the raw limits measured in the same run (bare aiomqtt
-and paho-thread subscribers' messages/s, bare aiokafka produce records/s), then
-for each fleet size the offered and the sustained messages/s the service handles while the emulator's fleet
-(a separate process writing the emulator's messages as raw MQTT packets, see
-:func:`publisher`) publishes every sensor at 1 Hz in real time, and whether the
-lag grows
-(lag = receive time - device timestamp of the newest gauge handled; a service that
-keeps up holds it near 1 s, one that falls behind sees it climb). Medians of
-several runs. Bounded to a few minutes. Usage: ``uv run python bench/bench_flukso.py
-[--sizes 2000,5000,10000] [--runs 3] [--seconds 12]``.
+Prints the machine, the raw limits measured in the same run (bare aiomqtt and
+paho-thread subscribers' messages/s, bare aiokafka produce records/s), then for
+each fleet size the offered and the handled messages/s while the emulator's
+fleet (a separate process writing the emulator's messages as raw MQTT packets,
+see :func:`publisher`) publishes every sensor at 1 Hz in real time, and whether
+the lag grows (lag = receive time - device timestamp of the newest gauge
+handled: a service that keeps up holds it near 1 s, one that falls behind sees
+it climb). Medians of several runs; bounded to a few minutes. Usage:
+``uv run python bench/bench_flukso.py [--sizes 2000,5000,10000] [--runs 3]
+[--seconds 12]``.
 """
 
 from __future__ import annotations
