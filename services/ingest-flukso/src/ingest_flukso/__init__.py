@@ -1,0 +1,1 @@
+"""ingest-flukso: FluksoMeters over MQTT into SEN1 readings, with backfill."""

@@ -1,0 +1,174 @@
+"""Flukso topic and payload parsing (upstream contract grdf-flukso-p1.md §2.1).
+
+Payload shapes accepted (flmlocal documents all of them): ``[ts, value, "unit"]``
+(stock firmware), ``[value, "unit"]``, ``[value]`` and a bare ``value``. Shapes without
+a timestamp are stamped with the receive time by the caller. Units are read from the
+payload, never assumed (gotcha 6).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Any
+
+from energy_core.domain import Direction
+from energy_core.domain.ids import FluksoSensorId
+from energy_core.errors import InvalidValueError, PayloadInvalidError
+
+CLOCK_VALID_FROM = 1_234_567_890
+"""The firmware publishes nothing while its clock is below this (Feb 2009, no NTP)."""
+
+PRODUCTION_FUNCTIONS = frozenset({"solar", "pv", "production", "prod", "injection"})
+"""``function`` names (the user's sensor label) that mean PV production."""
+
+
+class TopicKind(StrEnum):
+    """The topics this service consumes."""
+
+    GAUGE = "gauge"
+    COUNTER = "counter"
+    CONFIG = "config"
+
+
+def parse_topic(topic: str) -> tuple[TopicKind, FluksoSensorId] | None:
+    """``/sensor/<sid>/gauge|counter`` or ``/device/<did>/config/sensor``; else None."""
+    parts = topic.split("/")
+    if len(parts) == 4 and parts[0] == "" and parts[1] == "sensor":
+        if parts[3] in ("gauge", "counter"):
+            return TopicKind(parts[3]), FluksoSensorId(parts[2])
+        return None
+    if parts[1:2] == ["device"] and parts[3:] == ["config", "sensor"] and not parts[0]:
+        return TopicKind.CONFIG, FluksoSensorId(parts[2])
+    return None
+
+
+@dataclass(frozen=True, slots=True)
+class Sample:
+    """One gauge or counter value; ``ts`` is unix seconds (None: no timestamp sent)."""
+
+    ts: int | None
+    value: float
+    unit: str
+
+
+def _number(value: Any) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise PayloadInvalidError(f"value {value!r} is not a number")
+    if not math.isfinite(value):
+        raise PayloadInvalidError(f"value {value!r} is not finite")
+    return float(value)
+
+
+def parse_sample(payload: bytes, *, default_unit: str) -> Sample:
+    """Parses a gauge/counter payload (raises PayloadInvalidError)."""
+    try:
+        data = json.loads(payload)
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise PayloadInvalidError(f"not JSON: {exc}") from exc
+    if not isinstance(data, list):
+        return Sample(None, _number(data), default_unit)
+    if len(data) == 3:
+        ts, value, unit = data
+        if isinstance(ts, bool) or not isinstance(ts, int | float):
+            raise PayloadInvalidError(f"timestamp {ts!r} is not a number")
+        if not isinstance(unit, str):
+            raise PayloadInvalidError(f"unit {unit!r} is not a string")
+        return Sample(int(ts), _number(value), unit)
+    if len(data) == 2 and isinstance(data[1], str):
+        return Sample(None, _number(data[0]), data[1])
+    if len(data) == 1:
+        return Sample(None, _number(data[0]), default_unit)
+    raise PayloadInvalidError(f"unexpected array shape of length {len(data)}")
+
+
+@dataclass(frozen=True, slots=True)
+class SensorInfo:
+    """What the service needs to know about one enabled sensor.
+
+    ``meter`` is the series id: the sensor id, or the device id for the per-phase
+    sensors of a three-phase FLM03 (then ``phase`` is 1..3). ``estimated`` marks an
+    FLM02 in three-phase mode, whose power is I x voltage without a power factor.
+    """
+
+    sensor: FluksoSensorId
+    device: FluksoSensorId
+    meter: FluksoSensorId
+    type: str
+    direction: Direction
+    phase: int | None = None
+    estimated: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class DeviceConfig:
+    """The enabled sensors of one device, from its retained config message."""
+
+    device: FluksoSensorId
+    sensors: tuple[SensorInfo, ...]
+
+    @property
+    def phases(self) -> int:
+        """How many per-phase sensors feed the device series (0: none)."""
+        return sum(1 for s in self.sensors if s.phase is not None)
+
+
+def _enabled(section: dict[str, Any]) -> bool:
+    return section.get("enable", 0) in (1, "1", True) and "id" in section
+
+
+def parse_config(device: FluksoSensorId, payload: bytes) -> DeviceConfig:
+    """Parses ``/device/<did>/config/sensor`` (the UCI ``flukso`` config as JSON).
+
+    Three-phase rules: FLM02 ``main.phase == 3`` makes sensor "1" the aggregated,
+    estimated sensor; FLM03 ``pplus`` sensors sharing one ``function`` on distinct
+    ports 1..3 are phases of one building series whose meter id is the device id.
+    """
+    try:
+        data = json.loads(payload)
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise PayloadInvalidError(f"config is not JSON: {exc}") from exc
+    if not isinstance(data, dict):
+        raise PayloadInvalidError("config is not a JSON object")
+    raw_main = data.get("main")
+    main: dict[str, Any] = raw_main if isinstance(raw_main, dict) else {}
+    flm02_three_phase = str(main.get("phase", "1")) == "3"
+    sections = [
+        (name, s)
+        for name, s in data.items()
+        if name.isdigit() and isinstance(s, dict) and _enabled(s)
+    ]
+    phase_groups: dict[str, list[int]] = {}
+    for _, s in sections:
+        port = s.get("port")
+        if s.get("subtype") == "pplus" and isinstance(port, list) and len(port) == 1:
+            phase_groups.setdefault(str(s.get("function", "")), []).append(port[0])
+    three_phase = {f for f, ports in phase_groups.items() if sorted(ports) == [1, 2, 3]}
+    sensors: list[SensorInfo] = []
+    for name, s in sections:
+        kind = str(s.get("type", "electricity"))
+        subtype = s.get("subtype")
+        if subtype not in (None, "pplus"):
+            continue  # FLM03 q1-4/vrms/irms/pf/pminus: not a series SEN1 keeps yet
+        try:
+            sensor = FluksoSensorId(str(s["id"]))
+        except InvalidValueError as exc:
+            raise PayloadInvalidError(f"sensor section {name}: {exc}") from exc
+        function = str(s.get("function", "")).lower()
+        direction = (
+            Direction.PRODUCTION
+            if function in PRODUCTION_FUNCTIONS
+            else Direction.CONSUMPTION
+        )
+        phase = None
+        meter = sensor
+        if subtype == "pplus" and str(s.get("function", "")) in three_phase:
+            phase = int(s["port"][0])
+            meter = device
+        estimated = flm02_three_phase and name == "1" and kind == "electricity"
+        sensors.append(
+            SensorInfo(sensor, device, meter, kind, direction, phase, estimated)
+        )
+    return DeviceConfig(device, tuple(sensors))

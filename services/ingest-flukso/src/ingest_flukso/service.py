@@ -1,0 +1,278 @@
+"""The loop: subscribe -> map -> micro-batch -> publish, plus backfill of holes.
+
+One task per broker (reconnect with exponential backoff), one batcher (every
+``batch_seconds``, one ReadingBatch per meter, key = meter id), one backfiller
+(holes reported by the tracker, fetched from flukso.net once the devices have had
+time to upload). A message that cannot be mapped is dead-lettered with its bytes;
+it never stops the others.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import time
+import uuid
+from collections.abc import Callable
+from datetime import UTC, datetime
+
+from prometheus_client import Counter
+
+from energy_core import topics
+from energy_core.domain import Energy, Reading, ReadingBatch, Source, Stamp
+from energy_core.domain.ids import FluksoSensorId
+from energy_core.errors import PermanentError, TransientError
+from energy_core.kafka import Publisher
+from energy_core.observability import meter_ref
+from energy_core.wire import batch_to_proto, dead_letter
+from ingest_flukso.client import (
+    FluksoApi,
+    RawMessage,
+    subscribe,
+    subscribe_threaded,
+)
+from ingest_flukso.mapping import (
+    Emitted,
+    Gap,
+    TopicKind,
+    Tracker,
+    parse_config,
+    parse_sample,
+    parse_topic,
+)
+from ingest_flukso.settings import Settings
+
+logger = logging.getLogger(__name__)
+SERVICE = "ingest-flukso"
+
+MESSAGES = Counter("ingest_flukso_messages_total", "MQTT messages handled", ["topic"])
+READINGS = Counter("ingest_flukso_readings_published_total", "Readings published")
+BATCHES = Counter("ingest_flukso_batches_published_total", "ReadingBatch records")
+DEAD = Counter("ingest_flukso_dead_letters_total", "Messages dead-lettered")
+GAPS = Counter("ingest_flukso_gaps_total", "Holes detected for backfill")
+BACKFILLED = Counter("ingest_flukso_backfilled_readings_total", "Readings backfilled")
+DROPPED = Counter("ingest_flukso_dropped_total", "Samples not mapped", ["reason"])
+
+_Key = tuple[FluksoSensorId, Stamp]
+_MESSAGES_BY_KIND = {kind: MESSAGES.labels(kind.value) for kind in TopicKind}
+
+
+def _at(ts: int) -> datetime:
+    return datetime.fromtimestamp(ts, UTC)
+
+
+class FluksoService:
+    """Flukso brokers in, ReadingBatch records out (see the module docstring)."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        publisher: Publisher,
+        api: FluksoApi,
+        *,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self._settings = settings
+        self._publisher = publisher
+        self._api = api
+        self._clock = clock
+        self.tracker = Tracker(
+            gap_seconds=settings.gap_seconds,
+            future_tolerance=settings.future_tolerance_seconds,
+        )
+        self._pending: dict[_Key, tuple[Energy, list[Reading]]] = {}
+        self._unsent: list[tuple[str, ReadingBatch]] = []
+        self._gaps: asyncio.Queue[Gap] = asyncio.Queue()
+        self._topics: dict[str, tuple[TopicKind, FluksoSensorId] | None] = {}
+        self._dropped_seen: dict[str, int] = {}
+        self.connected: dict[str, bool] = {}
+        self.handled = 0
+        self._batch_prefix = uuid.uuid4().hex[:12]  # one random draw per process
+        self._batch_seq = 0
+        """MQTT messages handled so far (mapped, ignored or dead-lettered)."""
+
+    @property
+    def brokers(self) -> list[tuple[str, int]]:
+        """Every broker followed: the main one and ``extra_brokers``."""
+        out = [(self._settings.mqtt_host, self._settings.mqtt_port)]
+        for item in self._settings.extra_brokers:
+            host, _, port = item.rpartition(":")
+            out.append((host, int(port)))
+        return out
+
+    async def ready(self) -> bool:
+        """Ready when every broker is connected."""
+        return len(self.connected) == len(self.brokers) and all(self.connected.values())
+
+    async def handle(self, message: RawMessage) -> None:
+        """Maps one MQTT message; dead-letters it if it cannot be mapped."""
+        self.handled += 1
+        try:
+            if message.topic in self._topics:
+                parsed = self._topics[message.topic]
+            else:
+                parsed = self._topics[message.topic] = parse_topic(message.topic)
+            if parsed is None:
+                return
+            kind, ident = parsed
+            _MESSAGES_BY_KIND[kind].inc()
+            if kind is TopicKind.CONFIG:
+                self.tracker.configure(parse_config(ident, message.payload))
+                return
+            unit = "W" if kind is TopicKind.GAUGE else "Wh"
+            sample = parse_sample(message.payload, default_unit=unit)
+            emitted, gaps = self.tracker.feed(kind, ident, sample, message.received)
+        except PermanentError as exc:
+            await self._dead_letter(message, exc)
+            return
+        except Exception as exc:  # the per-record guard: never stop on one record
+            logger.exception("unexpected failure mapping a message")
+            await self._dead_letter(message, exc)
+            return
+        self._add(emitted, Stamp.INSTANT)
+        for gap in gaps:
+            GAPS.inc()
+            self._gaps.put_nowait(gap)
+
+    async def _dead_letter(self, message: RawMessage, exc: Exception) -> None:
+        DEAD.inc()
+        letter = dead_letter(
+            service=SERVICE,
+            reason=str(exc),
+            error_type=type(exc).__name__,
+            origin=message.topic,
+            payload=message.payload,
+        )
+        await self._publisher.publish(topics.DEAD_LETTERS, SERVICE, letter)
+
+    def _add(self, emitted: list[Emitted], stamp: Stamp) -> None:
+        for item in emitted:
+            entry = self._pending.setdefault((item.meter, stamp), (item.energy, []))
+            entry[1].append(item.reading)
+
+    async def flush(self) -> int:
+        """Publishes one ReadingBatch per (meter, stamp) gathered; returns readings."""
+        pending, self._pending = self._pending, {}
+        produced = _at(int(self._clock()))
+        first = self._batch_seq
+        self._batch_seq += len(pending)
+        batches = self._unsent + [
+            (
+                meter,
+                ReadingBatch(
+                    meter,
+                    Source.FLUKSO,
+                    energy,
+                    tuple(readings),
+                    stamp,
+                    produced,
+                    f"{self._batch_prefix}-{seq}",
+                ),
+            )
+            for seq, ((meter, stamp), (energy, readings)) in enumerate(
+                pending.items(), start=first
+            )
+        ]
+        self._unsent = []
+        try:
+            for key, batch in batches:
+                await self._publisher.publish(
+                    topics.READINGS, key, batch_to_proto(batch)
+                )
+            await self._publisher.flush()
+        except Exception:  # Kafka down: keep them for the next flush (at-least-once)
+            self._unsent = batches
+            raise
+        count = sum(len(b.readings) for _, b in batches)
+        READINGS.inc(count)
+        BATCHES.inc(len(batches))
+        for reason, total in self.tracker.stats.items():
+            DROPPED.labels(reason).inc(total - self._dropped_seen.get(reason, 0))
+            self._dropped_seen[reason] = total
+        return count
+
+    async def _follow(self, host: str, port: int, stop: asyncio.Event) -> None:
+        broker = f"{host}:{port}"
+        self.connected[broker] = False
+        backoff = 0.5
+        identifier = f"{SERVICE}-{os.getpid()}-{uuid.uuid4().hex[:8]}"
+        while not stop.is_set():
+            try:
+                source = (
+                    subscribe_threaded
+                    if self._settings.mqtt_client == "paho-thread"
+                    else subscribe
+                )
+                async for chunk in source(host, port, identifier=identifier):
+                    if not self.connected[broker]:
+                        logger.info("following MQTT broker %s", broker)
+                        self.connected[broker], backoff = True, 0.5
+                    for message in chunk:
+                        await self.handle(message)
+            except TransientError as exc:
+                self.connected[broker] = False
+                logger.warning("%s; reconnecting in %.1f s", exc, backoff)
+            await _sleep(stop, backoff)
+            backoff = min(backoff * 2, self._settings.reconnect_max_seconds)
+
+    async def _batcher(self, stop: asyncio.Event) -> None:
+        while not stop.is_set():
+            await _sleep(stop, self._settings.batch_seconds)
+            try:
+                await self.flush()
+            except Exception:  # logged; the batches wait for the next round
+                logger.exception("publishing batches failed; will retry")
+
+    async def backfill(self, gap: Gap) -> int:
+        """Fetches one hole from flukso.net and queues its readings; returns them."""
+        delay = 1.0
+        for attempt in range(self._settings.backfill_retries):
+            try:
+                points = await self._api.minutes(
+                    gap.sensor, _at(gap.start), _at(gap.end)
+                )
+            except TransientError as exc:
+                logger.warning("backfill attempt %d failed: %s", attempt + 1, exc)
+                await asyncio.sleep(exc.retry_after or delay)
+                delay *= 2
+                continue
+            except PermanentError as exc:
+                logger.warning("backfill of %s refused: %s", meter_ref(gap.sensor), exc)
+                return 0
+            emitted = self.tracker.backfilled(gap, points)
+            self._add(emitted, Stamp.END)
+            BACKFILLED.inc(len(emitted))
+            return len(emitted)
+        return 0
+
+    async def _backfiller(self, stop: asyncio.Event) -> None:
+        while not stop.is_set():
+            gap = await self._gaps.get()
+            due = gap.end + self._settings.backfill_delay_seconds - self._clock()
+            if due > 0:
+                await _sleep(stop, due)
+            if not stop.is_set():
+                await self.backfill(gap)
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """Runs every task until ``stop``; publishes what is pending on the way out."""
+        tasks = [
+            asyncio.create_task(self._follow(host, port, stop))
+            for host, port in self.brokers
+        ]
+        tasks += [
+            asyncio.create_task(self._batcher(stop)),
+            asyncio.create_task(self._backfiller(stop)),
+        ]
+        await stop.wait()
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        await self.flush()
+
+
+async def _sleep(stop: asyncio.Event, seconds: float) -> None:
+    with contextlib.suppress(TimeoutError):
+        await asyncio.wait_for(stop.wait(), timeout=seconds)

@@ -1,0 +1,79 @@
+"""Settings of ingest-flukso (INGEST_FLUKSO_*) and its emulator (FLUKSO_EMULATOR_*)."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import AliasChoices, Field, SecretStr
+from pydantic_settings import SettingsConfigDict
+
+from energy_core.settings import ServiceSettings
+
+DEMO_TOKEN = "0123456789abcdef0123456789abcdef"  # noqa: S105 - emulator demo value
+"""The emulated flukso.net master token (a test value, never a real one)."""
+
+# populate_by_name: tests and benches pass mqtt_host/mqtt_port by field name.
+_COMMON = SettingsConfigDict(
+    frozen=True, extra="ignore", env_ignore_empty=True, populate_by_name=True
+)
+
+
+class Settings(ServiceSettings):
+    """ingest-flukso: which brokers to follow, where to backfill from, how to batch."""
+
+    model_config = SettingsConfigDict(env_prefix="INGEST_FLUKSO_", **_COMMON)
+
+    http_port: int = 8011
+    """Ops endpoint (/metrics /healthz /readyz); 8011 is reserved for this service."""
+    mqtt_host: str = Field(
+        "127.0.0.1",
+        validation_alias=AliasChoices("INGEST_FLUKSO_MQTT_HOST", "SEN1_MQTT_HOST"),
+    )
+    """The broker: a device's own Mosquitto or a community broker bridging many."""
+    mqtt_port: int = Field(
+        1883,
+        validation_alias=AliasChoices("INGEST_FLUKSO_MQTT_PORT", "SEN1_MQTT_PORT"),
+    )
+    mqtt_client: Literal["paho-thread", "aiomqtt"] = "paho-thread"
+    """paho-mqtt on its network thread (faster, see the README bench) or aiomqtt."""
+    extra_brokers: list[str] = Field(default_factory=list)
+    """More brokers as ``host:port`` (a JSON list in the env), each followed apart."""
+    api_url: str = "http://127.0.0.1:8091"
+    """flukso.net REST API base URL (the emulator on 8091 in `make run`)."""
+    api_token: SecretStr = SecretStr(DEMO_TOKEN)
+    """``X-Token`` for backfill: an account (master) token reads every sensor."""
+    batch_seconds: float = 1.0
+    """How long readings gather before one ReadingBatch per meter is published."""
+    gap_seconds: int = 10
+    """Silence (device time) on a sensor longer than this is a hole to backfill."""
+    future_tolerance_seconds: int = 300
+    """A device timestamp further ahead of the receive time is dead-lettered."""
+    backfill_delay_seconds: float = 360.0
+    """Wait after a hole closes before asking flukso.net: devices upload every 300 s."""
+    backfill_retries: int = 5
+    """Attempts per hole when flukso.net is unavailable (backoff doubles each time)."""
+    reconnect_max_seconds: float = 30.0
+    """Cap of the exponential reconnect backoff to a broker."""
+
+
+class EmulatorSettings(ServiceSettings):
+    """The Flukso emulator: devices on MQTT plus the flukso.net REST API."""
+
+    model_config = SettingsConfigDict(env_prefix="FLUKSO_EMULATOR_", **_COMMON)
+
+    http_port: int = 8091
+    """Emulated flukso.net REST API (and /metrics /healthz /readyz)."""
+    mqtt_host: str = Field(
+        "127.0.0.1",
+        validation_alias=AliasChoices("FLUKSO_EMULATOR_MQTT_HOST", "SEN1_MQTT_HOST"),
+    )
+    mqtt_port: int = Field(
+        1883,
+        validation_alias=AliasChoices("FLUKSO_EMULATOR_MQTT_PORT", "SEN1_MQTT_PORT"),
+    )
+    devices: int = 0
+    """Total devices; 0 = the 16 demo-territory devices, more adds synthetic ones."""
+    interval_seconds: float = 1.0
+    """Seconds between two gauges of a sensor (the firmware publishes every second)."""
+    token: SecretStr = SecretStr(DEMO_TOKEN)
+    """The token the emulated API accepts (sensor-level tokens are not emulated)."""

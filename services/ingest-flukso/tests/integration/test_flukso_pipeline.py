@@ -1,0 +1,275 @@
+"""Emulated devices -> Mosquitto -> ingest-flukso -> tansu, with backfill over HTTP."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import time
+from collections import Counter, defaultdict
+from collections.abc import AsyncIterator, Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+import aiomqtt
+import httpx
+import pytest
+
+from energy_core import topics
+from energy_core.domain import Kind, ReadingBatch, Stamp
+from energy_core.kafka import KafkaPublisher, make_consumer
+from energy_core.settings import KafkaSettings
+from energy_core.wire import batch_from_proto, decode_batch
+from ingest_flukso.client import FluksoApi
+from ingest_flukso.emulator.devices import Fleet
+from ingest_flukso.emulator.model import SimDevice, energy_between, gauge_power
+from ingest_flukso.emulator.publisher import announce, replay
+from ingest_flukso.service import FluksoService
+from ingest_flukso.settings import Settings
+from sen1_stack.broker import free_port
+from sen1_stack.mqtt import MqttBroker
+
+pytestmark = pytest.mark.integration
+
+Series = dict[tuple[str, str, Kind], dict[int, float]]
+WINDOW = 1200  # simulated seconds: one Wi-Fi dropout and one reflash
+
+
+async def _until(check: Callable[[], bool], within: float = 60) -> None:
+    deadline = time.monotonic() + within
+    while not check():
+        assert time.monotonic() < deadline, "condition not met in time"
+        await asyncio.sleep(0.1)
+
+
+@contextlib.asynccontextmanager
+async def running_service(
+    settings: Settings, api_url: str
+) -> AsyncIterator[FluksoService]:
+    publisher = KafkaPublisher(settings.kafka, client_id="test-ingest-flukso")
+    await publisher.start()
+    http = httpx.AsyncClient(base_url=api_url, timeout=10)
+    service = FluksoService(settings, publisher, FluksoApi(http, settings.api_token))
+    stop = asyncio.Event()
+    task = asyncio.create_task(service.run(stop))
+    try:
+        await _until(
+            lambda: bool(service.connected) and all(service.connected.values())
+        )
+        yield service
+    finally:
+        stop.set()
+        await task
+        await http.aclose()
+        await publisher.stop()
+
+
+async def _consume(settings: KafkaSettings, spec: topics.TopicSpec) -> list[Any]:
+    consumer = make_consumer(settings, [spec], group_id=None, client_id="test-reader")
+    await consumer.start()
+    records = []
+    try:
+        idle = 0
+        while idle < 3:
+            batch = await consumer.getmany(timeout_ms=1000)
+            got = [r for rs in batch.values() for r in rs]
+            records += got
+            idle = 0 if got else idle + 1
+    finally:
+        await consumer.stop()
+    return records
+
+
+def _settings(
+    mqtt_broker: MqttBroker, kafka_settings: KafkaSettings, client: str = "paho-thread"
+) -> Settings:
+    return Settings(
+        mqtt_host=mqtt_broker.host,
+        mqtt_port=mqtt_broker.port,
+        mqtt_client=client,
+        kafka=kafka_settings,
+        backfill_delay_seconds=0,
+        batch_seconds=0.5,
+    )
+
+
+async def test_devices_to_kafka_with_phases_reset_and_backfill(
+    mqtt_broker: MqttBroker,
+    kafka_settings: KafkaSettings,
+    flukso_api: tuple[str, list[SimDevice]],
+) -> None:
+    api_url, devices = flukso_api
+    # in the past (within the 24 h minute retention), aligned so that the dropout
+    # (minutes 5-8 of every 20) and the reflash (minute 17 of every 30) fall inside
+    start = (int(time.time()) - 7200) // 3600 * 3600
+    fleet = Fleet(devices, start=start)
+    settings = _settings(mqtt_broker, kafka_settings)
+    async with aiomqtt.Client(mqtt_broker.host, mqtt_broker.port) as mqtt:
+        await announce(mqtt, devices)
+        async with running_service(settings, api_url) as service:
+            sent = await replay(mqtt, fleet, range(start + 1, start + WINDOW + 1))
+            await _until(lambda: service.handled >= sent + len(devices), 120)
+            await _until(lambda: service._gaps.empty())
+            await asyncio.sleep(1.5)  # the backfill in flight and the last batch
+
+    records = await _consume(kafka_settings, topics.READINGS)
+    batches: list[ReadingBatch] = []
+    for record in records:
+        batch = batch_from_proto(decode_batch(record.value))
+        assert record.key.decode() == batch.meter  # key = meter id
+        batches.append(batch)
+    readings = [(b, r) for b in batches for r in b.readings]
+    assert len(batches) < len(readings) / 5  # micro-batched, not one per gauge
+
+    # discovery: every enabled sensor of every device, disabled stubs skipped
+    assert service.tracker.sensors == sum(len(d.sensors) for d in devices)
+    # exactly one value per interval for every series
+    identity = Counter(
+        (b.meter, r.channel, r.kind, r.direction, r.start) for b, r in readings
+    )
+    assert max(identity.values()) == 1
+
+    series: Series = defaultdict(dict)
+    stamps: dict[tuple[str, int], Stamp] = {}
+    for b, r in readings:
+        series[(b.meter, r.channel, r.kind)][int(r.start.timestamp())] = r.value
+        if r.kind is Kind.INTERVAL:
+            stamps[(b.meter, int(r.start.timestamp()))] = b.stamped
+
+    plain = next(d for d in devices if d.version == "v2" and not d.behaviours)
+    _check_plain(plain, series, start)
+    _check_three_phase(devices[0], series, start)
+    _check_reset(next(d for d in devices if "counter_reset" in d.behaviours), series)
+    dropout = next(d for d in devices if "wifi_dropout" in d.behaviours)
+    _check_backfill(dropout, series, stamps, start)
+    assert service.tracker.stats["counter_reset"] >= 1
+
+
+def _check_plain(device: SimDevice, series: Series, start: int) -> None:
+    sensor = device.sensors[0]
+    gauges = series[(sensor.sensor_id, "", Kind.INSTANT)]
+    assert len(gauges) == WINDOW
+    assert all(v == gauge_power(sensor, ts) for ts, v in gauges.items())
+    minutes = series[(sensor.sensor_id, "", Kind.INTERVAL)]
+    first, last = min(minutes), max(minutes)
+    assert sorted(minutes) == list(range(first, last + 60, 60))  # contiguous
+    expected = energy_between(sensor, first, last + 60)
+    assert sum(minutes.values()) == pytest.approx(expected, abs=2.0)  # integer Wh
+
+
+def _check_three_phase(device: SimDevice, series: Series, start: int) -> None:
+    did = device.device_id
+    total = series[(did, "", Kind.INSTANT)]
+    phases = [series[(did, f"l{p}", Kind.INSTANT)] for p in (1, 2, 3)]
+    assert len(total) == WINDOW
+    assert all(v == sum(p[ts] for p in phases) for ts, v in total.items())
+    energy = series[(did, "", Kind.INTERVAL)]
+    assert energy
+    for ts, value in energy.items():
+        parts = [series[(did, f"l{p}", Kind.INTERVAL)][ts] for p in (1, 2, 3)]
+        assert value == pytest.approx(sum(parts))
+
+
+def _check_reset(device: SimDevice, series: Series) -> None:
+    minutes = series[(device.sensors[0].sensor_id, "", Kind.INTERVAL)]
+    assert minutes
+    assert min(minutes.values()) >= 0  # the reflash never shows as negative energy
+
+
+def _check_backfill(
+    device: SimDevice,
+    series: Series,
+    stamps: dict[tuple[str, int], Stamp],
+    start: int,
+) -> None:
+    sensor = device.sensors[0]
+    minutes = series[(sensor.sensor_id, "", Kind.INTERVAL)]
+    first, last = min(minutes), max(minutes)
+    assert sorted(minutes) == list(range(first, last + 60, 60))  # no hole left
+    hole = range(start + 300, start + 480, 60)  # the device was silent here
+    assert all(stamps[(sensor.sensor_id, ts)] is Stamp.END for ts in hole)
+    for ts in hole:  # flukso.net's rounded minute average, as Wh
+        watts = round(energy_between(sensor, ts, ts + 60) * 60)
+        assert minutes[ts] == pytest.approx(watts / 60, abs=1e-6)
+    gauges = series[(sensor.sensor_id, "", Kind.INSTANT)]
+    assert not any(start + 300 <= ts < start + 480 for ts in gauges)
+
+
+@pytest.mark.parametrize("client", ["paho-thread", "aiomqtt"])
+async def test_garbage_is_dead_lettered_and_duplicates_dropped(
+    mqtt_broker: MqttBroker,
+    kafka_settings: KafkaSettings,
+    flukso_api: tuple[str, list[SimDevice]],
+    client: str,
+) -> None:
+    api_url, _ = flukso_api
+    did, good, bad = "e" * 32, "f" * 31 + "1", "f" * 31 + "2"
+    sections = {
+        str(i): {"id": sid, "enable": 1, "type": "electricity"}
+        for i, sid in ((1, good), (2, bad))
+    }
+    config = json.dumps({"main": {"phase": 1}, **sections}).encode()
+    now = int(time.time()) - 60
+    settings = _settings(mqtt_broker, kafka_settings, client)
+    async with aiomqtt.Client(mqtt_broker.host, mqtt_broker.port) as mqtt:
+        await mqtt.publish(f"/device/{did}/config/sensor", config, retain=True)
+        async with running_service(settings, api_url) as service:
+            before = service.handled
+            publish: Callable[[str, bytes], Awaitable[None]] = mqtt.publish
+            await publish(f"/sensor/{bad}/gauge", b"garbage{")
+            await publish(f"/sensor/{bad}/gauge", b'[12,100,"W"]')  # clock not set
+            for _ in range(50):  # a duplicate burst (retained replays, reconnects)
+                await publish(f"/sensor/{good}/gauge", f'[{now},321,"W"]'.encode())
+            await publish(f"/sensor/{good}/gauge", f'[{now + 1},322,"W"]'.encode())
+            await publish(f"/sensor/{bad}/gauge", f'[{now + 1},99,"W"]'.encode())
+            await _until(lambda: service.handled >= before + 54)
+            await asyncio.sleep(1)
+
+    letters = await _consume(kafka_settings, topics.DEAD_LETTERS)
+    decoded: list[Any] = [
+        topics.DEAD_LETTERS.value_type.FromString(r.value) for r in letters
+    ]
+    assert sorted(d.payload for d in decoded) == [b'[12,100,"W"]', b"garbage{"]
+    assert all(d.origin == f"/sensor/{bad}/gauge" and d.reason for d in decoded)
+    assert any("clock not set" in d.reason for d in decoded)
+
+    records = await _consume(kafka_settings, topics.READINGS)
+    values: dict[str, list[float]] = defaultdict(list)
+    for record in records:
+        batch = batch_from_proto(decode_batch(record.value))
+        values[batch.meter] += [r.value for r in batch.readings]
+    assert values[good] == [321, 322]  # the burst counted once
+    assert values[bad] == [99]  # the sensor recovers after its garbage
+
+
+async def test_service_waits_for_a_late_broker_and_reconnects(
+    kafka_settings: KafkaSettings,
+    flukso_api: tuple[str, list[SimDevice]],
+    tmp_path: Path,
+) -> None:
+    api_url, _ = flukso_api
+    late = MqttBroker(tmp_path, port=free_port())
+    settings = _settings(late, kafka_settings)
+    publisher = KafkaPublisher(kafka_settings, client_id="test-reconnect")
+    await publisher.start()
+    async with httpx.AsyncClient(base_url=api_url) as http:
+        service = FluksoService(
+            settings, publisher, FluksoApi(http, settings.api_token)
+        )
+        stop = asyncio.Event()
+        task = asyncio.create_task(service.run(stop))
+        broker = f"{late.host}:{late.port}"
+        try:
+            await asyncio.sleep(1.5)  # connection refused: backing off
+            assert service.connected == {broker: False}
+            for _ in range(2):  # the first start, then a broker restart
+                late.start()
+                try:
+                    await _until(lambda: service.connected[broker], 40)
+                finally:
+                    late.stop()
+                await _until(lambda: not service.connected[broker], 20)
+        finally:
+            stop.set()
+            await task
+            await publisher.stop()
