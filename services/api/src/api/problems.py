@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+import asyncpg
 from fastapi import FastAPI, HTTPException, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
@@ -74,6 +75,16 @@ def install(app: FastAPI) -> None:
             kind="validation",
             instance=request.url.path,
             errors=errors,
+        )
+
+    @app.exception_handler(asyncpg.DataError)
+    async def _bad_data(request: Request, exc: asyncpg.DataError) -> JSONResponse:
+        # e.g. a NUL byte in a string: PostgreSQL refuses it; so do we, with a 422.
+        return problem(
+            422,
+            "the request holds a value the database cannot store",
+            kind="validation",
+            instance=request.url.path,
         )
 
     @app.exception_handler(Exception)
