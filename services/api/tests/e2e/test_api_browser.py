@@ -22,6 +22,7 @@ from energy_core._pb.energy.grid.v1 import alerts_pb2
 from energy_core.domain.time import PARIS, to_micros
 from energy_core.kafka import KafkaPublisher
 from playwright.async_api import Browser, async_playwright, expect
+from playwright.async_api import TimeoutError as PlaywrightTimeout
 from sen1_stack.broker import free_port
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -65,7 +66,7 @@ async def server(world, postgres_settings, kafka_settings) -> AsyncIterator[str]
     )
     srv = uvicorn.Server(config)
     task = asyncio.create_task(srv.serve())
-    while not srv.started:
+    while not srv.started:  # noqa: ASYNC110 - uvicorn exposes a flag, not an event
         await asyncio.sleep(0.05)
     try:
         yield f"http://127.0.0.1:{port}"
@@ -136,10 +137,12 @@ async def test_operator_sees_live_alert(server, browser, world, kafka_settings) 
             try:
                 await feed.first.wait_for(timeout=1_000)
                 break
-            except Exception:  # playwright TimeoutError: not yet
-                continue
+            except PlaywrightTimeout:
+                continue  # not shown yet: publish again
     finally:
         await publisher.stop()
     text = await feed.first.inner_text()
-    assert iris in text and "raised" in text and "3" in text
+    assert iris in text
+    assert "raised" in text
+    assert "3" in text
     assert await feed.first.get_attribute("data-alert-id") == event.alert_id
