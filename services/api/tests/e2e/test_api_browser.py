@@ -146,3 +146,38 @@ async def test_operator_sees_live_alert(server, browser, world, kafka_settings) 
     assert "raised" in text
     assert "3" in text
     assert await feed.first.get_attribute("data-alert-id") == event.alert_id
+
+
+async def test_city_map_and_suppressed_cells(server, browser, world) -> None:
+    first, second = (str(n.iris) for n in world.territory.neighbourhoods[:2])
+    today = datetime.now(PARIS).date().replace(day=1)
+    prev = (today - timedelta(days=1)).replace(day=1)
+    async with world.pool.acquire() as conn:
+        for iris, points in ((first, 40), (second, 4)):
+            await conn.execute(
+                """INSERT INTO rollups VALUES ('neighbourhood', $1, 'P1M', $2, $3,
+                   'electricity', 'consumption', 'raw', 'Wh', 9000000, $4, 100000)""",
+                iris,
+                midnight_of(prev),
+                midnight_of(today),
+                points,
+            )
+    page = await browser.new_page(timezone_id="Europe/Paris")
+    await page.goto(f"{server}/?lang=en")
+    await page.fill("input[name=key]", world.commune_key)
+    await page.click("#city-form button[type=submit]")
+    await page.wait_for_url("**/city?lang=en")
+    rows = page.locator("#city-table tbody tr")
+    await expect(rows).to_have_count(len(world.territory.neighbourhoods))
+    await expect(rows.nth(0)).to_contain_text("9,000")
+    await expect(rows.nth(1)).to_contain_text("suppressed")
+    await expect(page.locator("#map path.hood")).to_have_count(
+        len(world.territory.neighbourhoods)
+    )
+    await expect(page.locator("#map path.parcel")).to_have_count(
+        len(world.territory.parcels)
+    )
+
+
+def midnight_of(day: date) -> datetime:
+    return datetime(day.year, day.month, day.day, tzinfo=PARIS)
