@@ -18,7 +18,6 @@ with the same concurrency. Usage: ``uv run python bench/bench_api.py [--quick]``
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
 import hashlib
 import os
 import platform
@@ -28,6 +27,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Awaitable, Callable
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
@@ -249,13 +249,16 @@ async def load(
 
 
 async def measure(name: str, make_request: Request) -> None:
-    await load(make_request, 200)  # warm-up
-    runs = [await load(make_request, REQUESTS) for _ in range(RUNS)]
-    med = [statistics.median(r[k] for r in runs) for k in range(3)]
-    log(
-        f"{name:<42} p50 {med[0]:7.1f} ms  p99 {med[1]:7.1f} ms  {med[2]:7.0f} req/s"
-        f"  (median of {RUNS} runs x {REQUESTS} requests, {CONCURRENCY} concurrent)"
-    )
+    """Unloaded latency (1 connection), then CONCURRENCY; medians of RUNS runs."""
+    for concurrency, n in ((1, 100), (CONCURRENCY, REQUESTS)):
+        await load(make_request, min(n, 200), concurrency)  # warm-up
+        runs = [await load(make_request, n, concurrency) for _ in range(RUNS)]
+        med = [statistics.median(r[k] for r in runs) for k in range(3)]
+        log(
+            f"{name:<42} c={concurrency:<3} p50 {med[0]:7.1f} ms  "
+            f"p99 {med[1]:7.1f} ms  {med[2]:6.0f} req/s  "
+            f"(median of {RUNS} runs x {n} requests)"
+        )
 
 
 async def main() -> None:
