@@ -16,11 +16,18 @@ check-uv:
 install: check-uv ## Install Python 3.11 deps of every package (uv workspace, one lock)
 	$(UV) sync --frozen --all-packages
 
-system-deps: ## Best effort: install Mosquitto (needs root + apt); tests fall back to amqtt without it
-	@command -v mosquitto >/dev/null 2>&1 || [ -x /usr/sbin/mosquitto ] || \
-	  { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null && \
-	    (apt-get install -y -qq mosquitto >/dev/null 2>&1 || (apt-get update -qq && apt-get install -y -qq mosquitto >/dev/null)) \
-	    || echo "note: mosquitto not installed; MQTT tests use amqtt (slower)"; }
+system-deps: ## Best effort (root + apt): Mosquitto for MQTT tests, Chromium for browser tests
+	@need=""; \
+	command -v mosquitto >/dev/null 2>&1 || [ -x /usr/sbin/mosquitto ] || need="$$need mosquitto"; \
+	[ -x /usr/bin/chromium ] || need="$$need chromium"; \
+	if [ -n "$$need" ]; then \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    echo "installing$$need (Debian packages)"; \
+	    apt-get install -y -qq --no-install-recommends $$need >/dev/null 2>&1 || \
+	    { apt-get update -qq && apt-get install -y -qq --no-install-recommends $$need >/dev/null; } || \
+	    echo "note: could not install$$need; MQTT tests use amqtt, browser tests skip"; \
+	  else echo "note:$$need missing (not root); MQTT tests use amqtt, browser tests skip"; fi; \
+	fi
 
 run: install ## Run the whole platform on the embedded default (Ctrl-C stops it)
 	$(RUN) sen1-stack run

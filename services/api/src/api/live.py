@@ -1,0 +1,126 @@
+"""Live alerts: the ALERTS topic → an in-process hub → SSE clients and webhooks.
+
+Alert levels follow OpenADR 3 SIMPLE (0 normal, 1 moderate, 2 high, 3 emergency);
+each event also carries an OpenADR 3 event-shaped view (``openadr``) so a VEN-like
+consumer can read it without knowing SEN1.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator, Callable, Coroutine
+from typing import Any
+
+from energy_core import topics
+from energy_core._pb.energy.grid.v1 import alerts_pb2
+from energy_core.domain.time import from_micros
+from energy_core.kafka import make_consumer
+from energy_core.settings import KafkaSettings
+
+logger = logging.getLogger(__name__)
+_CHANGES = {1: "raised", 2: "escalated", 3: "deescalated", 4: "cleared"}
+Listener = Callable[[dict[str, Any]], Coroutine[Any, Any, None]]
+
+
+def alert_event(message: alerts_pb2.AlertEvent) -> dict[str, Any]:
+    """The JSON form of an AlertEvent (instants in ISO 8601 UTC)."""
+    occurred = from_micros(message.occurred_at_us).isoformat()
+    return {
+        "alert_id": message.alert_id,
+        "iris": message.iris,
+        "change": _CHANGES.get(message.change, "unspecified"),
+        "level": message.level,
+        "previous_level": message.previous_level,
+        "load_kw": message.load_kw,
+        "capacity_kw": message.capacity_kw,
+        "occurred_at": occurred,
+        "openadr": {
+            "objectType": "EVENT",
+            "eventName": f"congestion-{message.iris}",
+            "targets": [message.iris],
+            "intervalPeriod": {"start": occurred, "duration": "P9999Y"},
+            "intervals": [
+                {
+                    "id": 0,
+                    "payloads": [
+                        {"type": "SIMPLE", "values": [message.level]},
+                        {
+                            "type": "IMPORT_CAPACITY_LIMIT",
+                            "values": [message.capacity_kw],
+                        },
+                    ],
+                }
+            ],
+        },
+    }
+
+
+class AlertHub:
+    """Fans events out to SSE subscribers (bounded queues) and listeners (webhooks)."""
+
+    def __init__(self, queue_size: int = 100) -> None:
+        self._queues: set[asyncio.Queue[dict[str, Any]]] = set()
+        self._listeners: list[Listener] = []
+        self._size = queue_size
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    def add_listener(self, listener: Listener) -> None:
+        """Called (as a background task) for every event."""
+        self._listeners.append(listener)
+
+    async def publish(self, event: dict[str, Any]) -> None:
+        """Delivers to every subscriber; a slow one loses its oldest event, not ours."""
+        for queue in list(self._queues):
+            if queue.full():
+                with contextlib.suppress(asyncio.QueueEmpty):
+                    queue.get_nowait()
+            queue.put_nowait(event)
+        for listener in self._listeners:
+            task = asyncio.create_task(listener(event))
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
+
+    @contextlib.asynccontextmanager
+    async def subscribe(self) -> AsyncIterator[asyncio.Queue[dict[str, Any]]]:
+        """A queue receiving every event published while the block runs."""
+        queue: asyncio.Queue[dict[str, Any]] = asyncio.Queue(self._size)
+        self._queues.add(queue)
+        try:
+            yield queue
+        finally:
+            self._queues.discard(queue)
+
+    async def drain(self) -> None:
+        """Waits for listener tasks (shutdown, tests)."""
+        if self._tasks:
+            await asyncio.gather(*list(self._tasks), return_exceptions=True)
+
+
+async def consume_alerts(
+    settings: KafkaSettings, hub: AlertHub, ready: asyncio.Event, stop: asyncio.Event
+) -> None:
+    """Reads ALERTS from the latest offset (live view; history is in PostgreSQL)."""
+    consumer = make_consumer(
+        settings,
+        [topics.ALERTS],
+        group_id=None,
+        client_id="api-alerts",
+        auto_offset_reset="latest",
+    )
+    await consumer.start()
+    ready.set()
+    try:
+        while not stop.is_set():
+            batches = await consumer.getmany(timeout_ms=500)
+            for records in batches.values():
+                for record in records:
+                    try:
+                        message = alerts_pb2.AlertEvent.FromString(record.value)
+                    except Exception:  # a bad record is skipped, never fatal
+                        logger.warning("undecodable alert record skipped")
+                        continue
+                    await hub.publish(alert_event(message))
+    finally:
+        await consumer.stop()

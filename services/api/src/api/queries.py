@@ -1,0 +1,252 @@
+"""SQL of the api (constants) and keyword-only functions that run it.
+
+Readings are grouped into local Paris days and months in SQL (``AT TIME ZONE
+'Europe/Paris'`` on the interval *start*), so 23- and 25-hour days come out right.
+Only energy interval series without a channel feed totals (per-phase channels
+would double count).
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date, datetime
+from typing import Any
+
+import asyncpg
+
+MY_METERS = """
+SELECT DISTINCT ON (m.meter_id) m.meter_id, m.scheme, m.energy, m.direction,
+       m.building_id, b.iris, x.relation
+FROM (
+    SELECT meter_id, 'owner' AS relation, 0 AS rank FROM consents
+    WHERE person_id = $1 AND starts_at <= now() AND expires_at > now()
+      AND revoked_at IS NULL
+    UNION ALL
+    SELECT s.meter_id, 'shared', 1 FROM api_meter_shares s
+    WHERE s.grantee_person_id = $1 AND s.starts_at <= now()
+      AND s.expires_at > now() AND s.revoked_at IS NULL
+      AND EXISTS (SELECT 1 FROM consents c WHERE c.person_id = s.owner_person_id
+                  AND c.meter_id = s.meter_id AND c.starts_at <= now()
+                  AND c.expires_at > now() AND c.revoked_at IS NULL)
+) x
+JOIN meters m USING (meter_id)
+LEFT JOIN buildings b USING (building_id)
+ORDER BY m.meter_id, x.rank
+"""
+
+SERIES_OF = """
+SELECT coalesce(array_agg(series_id), '{}') FROM series
+WHERE meter_id = $1 AND kind = 'interval' AND dimension = 'energy'
+  AND direction = $2 AND channel = ''
+"""
+
+LOAD_CURVE = """
+SELECT start_ts, end_ts, value, quality FROM readings
+WHERE series_id = ANY($1::bigint[]) AND start_ts >= $2 AND start_ts < $3
+ORDER BY start_ts LIMIT $4
+"""
+
+_PERIOD_TOTALS = """
+SELECT {expr} AS period, sum(value) AS wh, count(*) AS readings, min(quality) AS quality
+FROM readings
+WHERE series_id = ANY($1::bigint[]) AND start_ts >= $2 AND start_ts < $3
+GROUP BY 1 ORDER BY 1
+"""
+DAILY = _PERIOD_TOTALS.format(expr="(start_ts AT TIME ZONE 'Europe/Paris')::date")
+MONTHLY = _PERIOD_TOTALS.format(
+    expr="date_trunc('month', start_ts AT TIME ZONE 'Europe/Paris')::date"
+)
+
+INTERVALS = """
+SELECT start_ts, value FROM readings
+WHERE series_id = ANY($1::bigint[]) AND start_ts >= $2 AND start_ts < $3
+"""
+
+SIMILAR = """
+WITH me AS (
+    SELECT b.iris, b.building_type, m.energy,
+           width_bucket(b.surface_m2, ARRAY[50, 100, 150, 250]::float8[]) AS band
+    FROM meters m JOIN buildings b USING (building_id) WHERE m.meter_id = $1
+), peers AS (
+    SELECT m.meter_id FROM meters m JOIN buildings b USING (building_id), me
+    WHERE b.iris = me.iris AND b.building_type = me.building_type
+      AND width_bucket(b.surface_m2, ARRAY[50, 100, 150, 250]::float8[]) = me.band
+      AND m.energy = me.energy AND m.direction = 'consumption'
+), per_meter AS (
+    SELECT s.meter_id, sum(r.value) AS wh
+    FROM series s JOIN readings r USING (series_id)
+    WHERE s.meter_id IN (SELECT meter_id FROM peers) AND s.kind = 'interval'
+      AND s.dimension = 'energy' AND s.direction = 'consumption' AND s.channel = ''
+      AND r.start_ts >= $2 AND r.start_ts < $3
+    GROUP BY s.meter_id
+)
+SELECT count(*)::int AS homes, coalesce(sum(wh), 0) AS total_wh,
+       coalesce(max(wh), 0) AS max_wh
+FROM per_meter
+"""
+
+ROLLUPS = """
+SELECT bucket_start, bucket_end, sum(value) AS value,
+       max(delivery_points) AS delivery_points, max(max_point_value) AS max_point_value,
+       (ARRAY['estimated', 'raw', 'corrected'])[1 + min(CASE quality
+            WHEN 'estimated' THEN 0 WHEN 'raw' THEN 1 ELSE 2 END)] AS quality,
+       min(unit) AS unit
+FROM rollups
+WHERE scope = $1 AND scope_id = $2 AND bucket = $3 AND energy = $4 AND direction = $5
+  AND bucket_start >= $6 AND bucket_start < $7
+GROUP BY bucket_start, bucket_end ORDER BY bucket_start LIMIT $8
+"""
+
+SCOPE_IRIS = {
+    "building": "SELECT iris FROM buildings WHERE building_id = $1",
+    "parcel": "SELECT iris FROM parcels WHERE idu = $1",
+    "neighbourhood": "SELECT iris FROM neighbourhoods WHERE iris = $1",
+    "commune": "SELECT NULL::text FROM communes WHERE insee = $1",
+}
+
+NEIGHBOURHOODS = """
+SELECT iris, name, commune_insee, capacity_kw, geometry FROM neighbourhoods
+WHERE ($1::text IS NULL OR commune_insee = $1) ORDER BY iris LIMIT $2 OFFSET $3
+"""
+PARCELS = """
+SELECT idu, iris, commune_insee, geometry FROM parcels
+WHERE ($1::text IS NULL OR iris = $1) ORDER BY idu LIMIT $2 OFFSET $3
+"""
+BUILDINGS = """
+SELECT building_id, address, parcel_idu, iris, surface_m2, building_type FROM buildings
+WHERE ($1::text IS NULL OR iris = $1) ORDER BY building_id LIMIT $2 OFFSET $3
+"""
+
+LIVE_LOAD = """
+SELECT DISTINCT ON (l.iris) l.iris, n.name, l.at, l.consumption_kw, l.production_kw,
+       l.capacity_kw, l.meters_reporting, l.meters_stale
+FROM neighbourhood_load l JOIN neighbourhoods n USING (iris)
+ORDER BY l.iris, l.at DESC
+"""
+
+ALERTS = """
+SELECT alert_id, iris, level, state, raised_at, updated_at, cleared_at, peak_load_kw,
+       capacity_kw FROM alerts
+WHERE ($1::text IS NULL OR state = $1) AND ($2::text IS NULL OR iris = $2)
+ORDER BY raised_at DESC, alert_id LIMIT $3 OFFSET $4
+"""
+
+
+async def my_meters(conn: asyncpg.Connection, *, person_id: uuid.UUID) -> list[Any]:
+    """Meters the person owns under a live consent, or that were shared with them."""
+    return list(await conn.fetch(MY_METERS, person_id))
+
+
+async def series_of(
+    conn: asyncpg.Connection, *, meter_id: str, direction: str
+) -> list[int]:
+    """Series ids carrying the meter's energy intervals."""
+    return list(await conn.fetchval(SERIES_OF, meter_id, direction))
+
+
+async def load_curve(
+    conn: asyncpg.Connection,
+    *,
+    series: list[int],
+    start: datetime,
+    end: datetime,
+    limit: int,
+) -> list[Any]:
+    """Raw intervals in [start, end), in order, at most ``limit``."""
+    return list(await conn.fetch(LOAD_CURVE, series, start, end, limit))
+
+
+async def totals(
+    conn: asyncpg.Connection,
+    *,
+    series: list[int],
+    start: datetime,
+    end: datetime,
+    per: str,
+) -> list[Any]:
+    """Wh per local day (``per='day'``) or month (``per='month'``)."""
+    return list(
+        await conn.fetch(DAILY if per == "day" else MONTHLY, series, start, end)
+    )
+
+
+async def intervals(
+    conn: asyncpg.Connection, *, series: list[int], start: datetime, end: datetime
+) -> list[tuple[datetime, float]]:
+    """(start, Wh) pairs for pricing."""
+    rows = await conn.fetch(INTERVALS, series, start, end)
+    return [(r["start_ts"], r["value"]) for r in rows]
+
+
+async def similar_homes(
+    conn: asyncpg.Connection, *, meter_id: str, start: datetime, end: datetime
+) -> Any:
+    """Count, total and largest consumption of homes like this one (itself included)."""
+    return await conn.fetchrow(SIMILAR, meter_id, start, end)
+
+
+async def rollups(
+    conn: asyncpg.Connection,
+    *,
+    scope: str,
+    scope_id: str,
+    bucket: str,
+    energy: str,
+    direction: str,
+    start: datetime,
+    end: datetime,
+    limit: int,
+) -> list[Any]:
+    """Buckets of one scope; quality rows merged (sum; conservative counts)."""
+    return list(
+        await conn.fetch(
+            ROLLUPS, scope, scope_id, bucket, energy, direction, start, end, limit
+        )
+    )
+
+
+async def scope_exists(
+    conn: asyncpg.Connection, *, scope: str, scope_id: str
+) -> tuple[bool, str | None]:
+    """Whether the scope exists, and its IRIS (None for a commune)."""
+    row = await conn.fetchrow(SCOPE_IRIS[scope], scope_id)
+    return (row is not None, row[0] if row else None)
+
+
+async def tariff_rows(conn: asyncpg.Connection, *, option: str, kva: int) -> list[Any]:
+    """Every dated grid of an option and power."""
+    return list(
+        await conn.fetch(
+            "SELECT * FROM api_tariffs WHERE option = $1 AND kva = $2", option, kva
+        )
+    )
+
+
+async def contract_of(conn: asyncpg.Connection, *, meter_id: str) -> Any:
+    """The meter's contract row, or None."""
+    return await conn.fetchrow(
+        "SELECT option, kva, offpeak FROM api_meter_contracts WHERE meter_id = $1",
+        meter_id,
+    )
+
+
+async def tempo_colours(
+    conn: asyncpg.Connection, *, first: date, last: date
+) -> dict[date, str]:
+    """Tempo colours of the days in [first, last]."""
+    rows = await conn.fetch(
+        "SELECT day, colour FROM api_tempo_days WHERE day BETWEEN $1 AND $2",
+        first,
+        last,
+    )
+    return {r["day"]: r["colour"] for r in rows}
+
+
+async def co2_factors(conn: asyncpg.Connection, *, energy: str) -> list[Any]:
+    """Every dated CO2 factor of an energy."""
+    return list(
+        await conn.fetch(
+            "SELECT * FROM api_co2_factors WHERE energy = $1 ORDER BY valid_from",
+            energy,
+        )
+    )

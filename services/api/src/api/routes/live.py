@@ -1,0 +1,144 @@
+"""Live load per neighbourhood, alert history, and both as Server-Sent Events."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import AsyncIterator
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import StreamingResponse
+
+from api import queries
+from api.auth import Principal
+from api.deps import PoolDep, SecrecyDep, SignedIn
+from api.privacy import SecrecyRule
+from api.schemas import AlertPage, AlertPublic, LoadPublic
+
+router = APIRouter(prefix="/v1", tags=["live"])
+MaxEvents = Annotated[
+    int | None, Query(ge=1, le=10_000, description="close after this many events")
+]
+
+
+def _visible(user: Principal, iris: str) -> bool:
+    if user.kind != "city":
+        return True
+    return (
+        iris[:5] == user.scope_id if user.scope == "commune" else iris == user.scope_id
+    )
+
+
+def _load(row: Any, rule: SecrecyRule) -> LoadPublic:
+    # The load of a neighbourhood is an aggregate of its reporting meters.
+    verdict = rule.check(
+        delivery_points=row["meters_reporting"],
+        value=row["consumption_kw"],
+        max_point_value=0.0,
+    )
+    shown = verdict.published
+    return LoadPublic(
+        iris=row["iris"],
+        name=row["name"],
+        at=row["at"],
+        consumption_kw=row["consumption_kw"] if shown else None,
+        production_kw=row["production_kw"] if shown else None,
+        capacity_kw=row["capacity_kw"],
+        meters_reporting=row["meters_reporting"],
+        suppressed=not shown,
+        reason=verdict.reason,
+    )
+
+
+@router.get("/live/load")
+async def live_load(
+    user: SignedIn, pool: PoolDep, rule: SecrecyDep
+) -> list[LoadPublic]:
+    """Latest load sample of each neighbourhood, against its capacity."""
+    async with pool.acquire() as conn:
+        rows = await conn.fetch(queries.LIVE_LOAD)
+    return [_load(r, rule) for r in rows if _visible(user, r["iris"])]
+
+
+@router.get("/alerts")
+async def alerts(
+    user: SignedIn,
+    pool: PoolDep,
+    state: Annotated[str | None, Query(pattern="^(active|cleared)$")] = None,
+    iris: Annotated[str | None, Query(pattern=r"^(\d{2}|2A|2B)\d{7}$")] = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 50,
+    offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
+) -> AlertPage:
+    """Congestion alerts, newest first."""
+    async with pool.acquire() as conn:
+        rows = await conn.fetch(queries.ALERTS, state, iris, limit, offset)
+    items = [AlertPublic(**dict(r)) for r in rows if _visible(user, r["iris"])]
+    return AlertPage(items=items, limit=limit, offset=offset)
+
+
+def _sse(event: str, data: Any) -> str:
+    return f"event: {event}\ndata: {json.dumps(data, default=str)}\n\n"
+
+
+@router.get(
+    "/stream/alerts",
+    response_class=StreamingResponse,
+    responses={200: {"content": {"text/event-stream": {}}}},
+)
+async def stream_alerts(
+    request: Request, user: SignedIn, max_events: MaxEvents = None
+) -> StreamingResponse:
+    """Alert lifecycle events as they happen (``event: alert``); keep-alive 15 s."""
+    hub = request.app.state.hub
+
+    async def events() -> AsyncIterator[str]:
+        sent = 0
+        async with hub.subscribe() as queue:
+            yield ": connected\n\n"
+            while max_events is None or sent < max_events:
+                try:
+                    event = await asyncio.wait_for(queue.get(), timeout=15)
+                except TimeoutError:
+                    yield ": keep-alive\n\n"
+                    continue
+                if _visible(user, event["iris"]):
+                    sent += 1
+                    yield _sse("alert", event)
+
+    return StreamingResponse(
+        events(), media_type="text/event-stream", headers={"cache-control": "no-store"}
+    )
+
+
+@router.get(
+    "/stream/load",
+    response_class=StreamingResponse,
+    responses={200: {"content": {"text/event-stream": {}}}},
+)
+async def stream_load(
+    user: SignedIn,
+    pool: PoolDep,
+    rule: SecrecyDep,
+    max_events: MaxEvents = None,
+    every_s: Annotated[float, Query(ge=0.2, le=60)] = 2.0,
+) -> StreamingResponse:
+    """The live load of every visible neighbourhood every ``every_s`` seconds."""
+
+    async def events() -> AsyncIterator[str]:
+        sent = 0
+        while max_events is None or sent < max_events:
+            async with pool.acquire() as conn:
+                rows = await conn.fetch(queries.LIVE_LOAD)
+            loads = [
+                _load(r, rule).model_dump(mode="json")
+                for r in rows
+                if _visible(user, r["iris"])
+            ]
+            sent += 1
+            yield _sse("load", loads)
+            await asyncio.sleep(every_s)
+
+    return StreamingResponse(
+        events(), media_type="text/event-stream", headers={"cache-control": "no-store"}
+    )

@@ -1,0 +1,207 @@
+"""Response and request models (``…Public`` for one item, ``…Page`` for a list).
+
+Times are aware ISO 8601 instants; ``start`` is inclusive and ``end`` exclusive.
+Energies are in kWh (converted from the canonical Wh stored).
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date, datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, Field, HttpUrl
+
+
+class LoginIn(BaseModel):
+    email: str = Field(min_length=3, max_length=320)
+    password: str = Field(min_length=1, max_length=1024)
+
+
+class TokenPublic(BaseModel):
+    token: str
+    role: str
+
+
+class MePublic(BaseModel):
+    kind: str
+    scope: str | None = None
+    scope_id: str | None = None
+
+
+class MeterPublic(BaseModel):
+    meter_id: str
+    scheme: str
+    energy: str
+    direction: str
+    building_id: str | None
+    iris: str | None
+    relation: Literal["owner", "shared"]
+
+
+class MeterPage(BaseModel):
+    items: list[MeterPublic]
+
+
+class ReadingPublic(BaseModel):
+    start: datetime
+    end: datetime
+    kwh: float
+    quality: int = Field(description="0 estimated, 1 raw, 2 corrected")
+
+
+class LoadCurvePage(BaseModel):
+    meter_id: str
+    items: list[ReadingPublic]
+    next_start: datetime | None = Field(
+        description="pass as `start` to get the next page; null at the end"
+    )
+
+
+class PeriodTotalPublic(BaseModel):
+    period: date = Field(description="first local (Europe/Paris) day of the period")
+    kwh: float
+    readings: int
+    quality: int
+
+
+class TotalsPage(BaseModel):
+    meter_id: str
+    per: Literal["day", "month"]
+    items: list[PeriodTotalPublic]
+
+
+class RulePublic(BaseModel):
+    min_points: int
+    max_share: float | None
+
+
+class AggregatePublic(BaseModel):
+    bucket_start: datetime
+    bucket_end: datetime
+    value: float | None = Field(description="null when suppressed")
+    unit: str
+    delivery_points: int | None
+    quality: str
+    suppressed: bool
+    reason: str | None = None
+
+
+class RollupPage(BaseModel):
+    scope: str
+    scope_id: str
+    bucket: str
+    rule: RulePublic
+    items: list[AggregatePublic]
+
+
+class CostPublic(BaseModel):
+    meter_id: str
+    month: str
+    option: str
+    kva: int
+    kwh: float
+    energy_eur: float
+    standing_eur: float
+    total_eur: float
+    unpriced_days: list[date]
+
+
+class Co2Public(BaseModel):
+    meter_id: str
+    month: str
+    kwh: float
+    kg_co2e: float
+    factors: list[dict[str, Any]]
+
+
+class ComparisonPublic(BaseModel):
+    meter_id: str
+    month: str
+    my_kwh: float
+    previous_month_kwh: float
+    similar_mean_kwh: float | None
+    suppressed: bool
+    reason: str | None = None
+
+
+class NeighbourhoodPublic(BaseModel):
+    iris: str
+    name: str
+    commune_insee: str
+    capacity_kw: float
+
+
+class NeighbourhoodPage(BaseModel):
+    items: list[NeighbourhoodPublic]
+    limit: int
+    offset: int
+
+
+class BuildingPublic(BaseModel):
+    building_id: str
+    address: str
+    parcel_idu: str
+    iris: str
+    surface_m2: float
+    building_type: str
+
+
+class BuildingPage(BaseModel):
+    items: list[BuildingPublic]
+    limit: int
+    offset: int
+
+
+class FeatureCollection(BaseModel):
+    type: Literal["FeatureCollection"] = "FeatureCollection"
+    features: list[dict[str, Any]]
+
+
+class LoadPublic(BaseModel):
+    iris: str
+    name: str
+    at: datetime
+    consumption_kw: float | None
+    production_kw: float | None
+    capacity_kw: float
+    meters_reporting: int
+    suppressed: bool
+    reason: str | None = None
+
+
+class AlertPublic(BaseModel):
+    alert_id: uuid.UUID
+    iris: str
+    level: int = Field(description="OpenADR 3 SIMPLE: 0 normal … 3 emergency shed")
+    state: str
+    raised_at: datetime
+    updated_at: datetime
+    cleared_at: datetime | None
+    peak_load_kw: float
+    capacity_kw: float
+
+
+class AlertPage(BaseModel):
+    items: list[AlertPublic]
+    limit: int
+    offset: int
+
+
+class WebhookIn(BaseModel):
+    url: HttpUrl
+    iris: str | None = Field(default=None, pattern=r"^(\d{2}|2A|2B)\d{7}$")
+
+
+class WebhookPublic(BaseModel):
+    webhook_id: uuid.UUID
+    url: str
+    iris: str | None
+    active: bool
+    secret: str | None = Field(
+        default=None, description="HMAC key, shown once at creation"
+    )
+
+
+class WebhookPage(BaseModel):
+    items: list[WebhookPublic]

@@ -1,0 +1,194 @@
+// SEN1 dashboard: plain JS, inline SVG charts, no external assets (works offline).
+"use strict";
+(function () {
+  const T = JSON.parse(document.getElementById("sen1-i18n").textContent);
+  const lang = document.body.dataset.lang;
+  const NS = "http://www.w3.org/2000/svg";
+  const fmt = (x, d) => (x === null || x === undefined) ? "–" :
+    Number(x).toLocaleString(lang, {maximumFractionDigits: d === undefined ? 1 : d});
+
+  async function api(path, opts) {
+    const headers = Object.assign({"accept": "application/json"}, (opts || {}).headers);
+    const key = sessionStorage.getItem("sen1-city-key");
+    if (key) headers["x-api-key"] = key;
+    const r = await fetch(path, Object.assign({credentials: "same-origin"}, opts, {headers}));
+    if (r.status === 401) { location.href = "/?lang=" + lang; throw new Error("401"); }
+    if (!r.ok) throw new Error(path + " " + r.status);
+    return r.status === 204 ? null : r.json();
+  }
+  function el(tag, attrs, parent) {
+    const e = document.createElementNS(NS, tag);
+    for (const k in attrs) e.setAttribute(k, attrs[k]);
+    if (parent) parent.appendChild(e);
+    return e;
+  }
+  function svg(container, w, h) {
+    container.textContent = "";
+    return el("svg", {viewBox: `0 0 ${w} ${h}`, preserveAspectRatio: "none", role: "img"}, container);
+  }
+  const iso = (d) => d.toLocaleDateString("sv-SE");  // YYYY-MM-DD in local time
+  const addDays = (d, n) => { const x = new Date(d); x.setDate(x.getDate() + n); return x; };
+
+  // Bar chart: items [{label, value, cls, title}]
+  function bars(container, items, unit) {
+    const w = 600, h = 200, pad = 24;
+    const s = svg(container, w, h);
+    const max = Math.max(1e-9, ...items.map((i) => i.value || 0));
+    const bw = (w - pad) / Math.max(1, items.length);
+    items.forEach((it, k) => {
+      const bh = (h - pad) * (it.value || 0) / max;
+      const r = el("rect", {x: pad + k * bw + 1, y: h - pad - bh, width: Math.max(1, bw - 2),
+        height: bh, class: "bar " + (it.cls || ""), "data-label": it.label}, s);
+      el("title", {}, r).textContent = `${it.label}: ${fmt(it.value)} ${unit}`;
+    });
+    el("text", {x: 2, y: 10, class: "axis"}, s).textContent = `${fmt(max)} ${unit}`;
+    return s;
+  }
+  function line(container, points, capacity) {
+    const w = 600, h = 200;
+    const s = svg(container, w, h);
+    if (!points.length) { el("text", {x: 10, y: 20, class: "axis"}, s).textContent = T.no_data; return; }
+    const max = Math.max(1e-9, capacity || 0, ...points.map((p) => p[1]));
+    const d = points.map((p, k) => `${k ? "L" : "M"}${(k / Math.max(1, points.length - 1)) * w},${h - (h - 10) * p[1] / max}`).join("");
+    el("path", {d, class: "line"}, s);
+    el("text", {x: 2, y: 10, class: "axis"}, s).textContent = `${fmt(max, 2)} kWh`;
+  }
+
+  async function resident() {
+    const select = document.getElementById("meter");
+    const meters = (await api("/v1/meters")).items;
+    for (const m of meters) {
+      const o = document.createElement("option");
+      o.value = m.meter_id; o.textContent = `${m.energy} · …${m.meter_id.slice(-4)}`;
+      select.appendChild(o);
+    }
+    select.onchange = () => showMeter(select.value);
+    if (meters.length) await showMeter(meters[0].meter_id);
+  }
+  async function showMeter(id) {
+    const today = new Date(); today.setHours(0, 0, 0, 0);
+    const start = addDays(today, -30), base = `/v1/meters/${id}`;
+    document.getElementById("export").href = `${base}/daily.csv?start=${iso(start)}&end=${iso(today)}`;
+    const daily = await api(`${base}/daily?start=${iso(start)}&end=${iso(addDays(today, 1))}`);
+    bars(document.getElementById("daily-chart"),
+      daily.items.map((i) => ({label: i.period, value: i.kwh})), "kWh");
+    const y = addDays(today, -1);
+    const curve = await api(`${base}/readings?start=${encodeURIComponent(y.toISOString())}&end=${encodeURIComponent(today.toISOString())}`);
+    line(document.getElementById("curve-chart"), curve.items.map((r) => [r.start, r.kwh]));
+    const month = iso(today).slice(0, 7);
+    const [cmp, cost, co2] = await Promise.all([
+      api(`${base}/comparison?month=${month}`),
+      api(`${base}/cost?month=${month}`).catch(() => null),
+      api(`${base}/co2?month=${month}`).catch(() => null)]);
+    document.getElementById("m-kwh").textContent = `${fmt(cmp.my_kwh)} kWh`;
+    document.getElementById("p-kwh").textContent = `${fmt(cmp.previous_month_kwh)} kWh`;
+    const sim = document.getElementById("s-kwh");
+    sim.textContent = cmp.suppressed ? T.suppressed : `${fmt(cmp.similar_mean_kwh)} kWh`;
+    sim.className = cmp.suppressed ? "suppressed" : "";
+    if (cmp.reason) sim.title = cmp.reason;
+    document.getElementById("m-eur").textContent = cost ? `${fmt(cost.total_eur, 2)} €` : "–";
+    document.getElementById("m-co2").textContent = co2 ? `${fmt(co2.kg_co2e, 1)} kg CO2e` : "–";
+    bars(document.getElementById("compare-chart"), [
+      {label: T.month, value: cmp.my_kwh}, {label: T.last_month, value: cmp.previous_month_kwh, cls: "prev"},
+      {label: T.similar, value: cmp.similar_mean_kwh || 0, cls: "sim"}], "kWh");
+  }
+
+  function project(features) {
+    let x0 = 1e9, y0 = 1e9, x1 = -1e9, y1 = -1e9;
+    for (const f of features) for (const ring of f.geometry.coordinates) for (const [x, y] of ring) {
+      x0 = Math.min(x0, x); x1 = Math.max(x1, x); y0 = Math.min(y0, y); y1 = Math.max(y1, y);
+    }
+    const k = Math.cos((y0 + y1) / 2 * Math.PI / 180), w = 800;
+    const sx = w / Math.max(1e-9, (x1 - x0) * k), h = (y1 - y0) * sx;
+    return {w, h, p: ([x, y]) => `${((x - x0) * k * sx).toFixed(1)},${(h - (y - y0) * sx).toFixed(1)}`};
+  }
+  async function city() {
+    const today = new Date(); today.setHours(0, 0, 0, 0); today.setDate(1);
+    const start = iso(addDays(today, -1)).slice(0, 8) + "01", end = iso(today);
+    const [hoods, parcels] = await Promise.all([api("/v1/territory/neighbourhoods.geojson"),
+      api("/v1/territory/parcels.geojson")]);
+    const me = await api("/v1/auth/me");
+    const mine = (iris) => me.kind !== "city" || (me.scope === "commune" ? iris.startsWith(me.scope_id) : iris === me.scope_id);
+    const pr = project(hoods.features.concat(parcels.features));
+    const s = svg(document.getElementById("map"), pr.w, pr.h);
+    const path = (f, cls) => {
+      const p = el("path", {d: f.geometry.coordinates.map((r) => "M" + r.map(pr.p).join("L") + "Z").join(""), class: cls,
+        fill: "#dfe8df", stroke: "#1f5f46", "stroke-width": cls === "hood" ? 2 : 0.5, "data-id": f.id}, s);
+      return p;
+    };
+    hoods.features.forEach((f) => path(f, "hood"));
+    const tbody = document.querySelector("#city-table tbody");
+    for (const f of hoods.features.filter((f) => mine(f.id))) {
+      const page = await api(`/v1/rollups/neighbourhood/${f.id}?bucket=P1M&start=${start}&end=${end}`);
+      const item = page.items[0];
+      const tr = document.createElement("tr");
+      const cell = (txt, cls, title) => { const td = document.createElement("td"); td.textContent = txt;
+        if (cls) td.className = cls; if (title) td.title = title; tr.appendChild(td); };
+      cell(f.id); cell(f.properties.name);
+      if (!item) { cell(T.no_data, "suppressed"); cell("–"); }
+      else if (item.suppressed) { cell(T.suppressed, "suppressed", item.reason); cell("–"); }
+      else { cell(fmt(item.value / 1000, 0)); cell(String(item.delivery_points)); }
+      tbody.appendChild(tr);
+    }
+    for (const f of parcels.features.filter((f) => mine(f.properties.iris))) {
+      const p = path(f, "parcel");
+      const page = await api(`/v1/rollups/parcel/${f.id}?bucket=P1M&start=${start}&end=${end}`).catch(() => null);
+      const item = page && page.items[0];
+      const title = el("title", {}, p);
+      if (item && !item.suppressed) { p.setAttribute("fill", "#8fc5a3"); title.textContent = `${f.id}: ${fmt(item.value / 1000, 0)} kWh`; }
+      else { p.setAttribute("fill", "#cccccc"); p.classList.add("suppressed"); title.textContent = `${f.id}: ${item ? item.reason : T.no_data}`; }
+    }
+  }
+
+  function operator() {
+    const load = new EventSource("/v1/stream/load?every_s=2");
+    load.addEventListener("load", (e) => {
+      const rows = JSON.parse(e.data);
+      const items = [];
+      for (const r of rows) {
+        items.push({label: `${r.name} ${T.load}`, value: r.consumption_kw || 0});
+        items.push({label: `${r.name} ${T.capacity}`, value: r.capacity_kw, cls: "prev"});
+      }
+      bars(document.getElementById("load-chart"), items, "kW");
+    });
+    const feed = document.getElementById("alert-feed");
+    const alerts = new EventSource("/v1/stream/alerts");
+    alerts.addEventListener("alert", (e) => {
+      const a = JSON.parse(e.data);
+      const li = document.createElement("li");
+      li.className = "alert level-" + a.level;
+      li.dataset.alertId = a.alert_id;
+      li.textContent = `${new Date(a.occurred_at).toLocaleTimeString(lang)} · ${a.iris} · ${a.change} · ${T.level} ${a.level} · ${fmt(a.load_kw)} / ${fmt(a.capacity_kw)} kW`;
+      feed.prepend(li);
+    });
+  }
+
+  function login() {
+    document.getElementById("login-form").onsubmit = async (ev) => {
+      ev.preventDefault();
+      const data = new FormData(ev.target);
+      sessionStorage.removeItem("sen1-city-key");
+      const r = await fetch("/v1/auth/login", {method: "POST", credentials: "same-origin",
+        headers: {"content-type": "application/json"},
+        body: JSON.stringify({email: data.get("email"), password: data.get("password")})});
+      if (!r.ok) { document.getElementById("login-error").hidden = false; return; }
+      const body = await r.json();
+      location.href = (body.role === "operator" ? "/operator" : "/resident") + "?lang=" + lang;
+    };
+    document.getElementById("city-form").onsubmit = (ev) => {
+      ev.preventDefault();
+      sessionStorage.setItem("sen1-city-key", new FormData(ev.target).get("key"));
+      location.href = "/city?lang=" + lang;
+    };
+  }
+
+  const out = document.getElementById("logout");
+  if (out) out.onclick = async () => {
+    sessionStorage.removeItem("sen1-city-key");
+    await fetch("/v1/auth/logout", {method: "POST", credentials: "same-origin"});
+    location.href = "/?lang=" + lang;
+  };
+  const pages = {login, resident, city, operator};
+  const run = pages[document.body.dataset.page];
+  if (run) Promise.resolve(run()).catch((e) => console.error(e));
+})();

@@ -1,0 +1,131 @@
+"""Costs in euros from dated tariffs: Base, HP/HC (the meter's off-peak hours), Tempo.
+
+Each consumption interval is priced with the tariff in force on its local Paris day
+(``valid_from`` ≤ day < ``valid_to``), so a new price never re-prices history. The
+interval's *start* decides its day and its peak/off-peak period (a half-hour never
+straddles a boundary on the 30-minute grid). The standing charge is spread per local
+day: monthly charge / days of that month.
+"""
+
+from __future__ import annotations
+
+import calendar
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+
+from energy_core.domain.time import PARIS
+
+TEMPO_OFFPEAK = ("22:00-06:00",)
+"""Tempo HC hours; the Tempo day (its colour) runs 06:00 -> 06:00 local."""
+
+
+@dataclass(frozen=True, slots=True)
+class Tariff:
+    """One dated price grid of an option and a subscribed power."""
+
+    option: str
+    kva: int
+    valid_from: date
+    valid_to: date | None
+    standing_eur_month: float
+    prices: dict[str, float]
+
+    def covers(self, day: date) -> bool:
+        """Whether this grid is in force on the local day."""
+        return self.valid_from <= day and (self.valid_to is None or day < self.valid_to)
+
+
+@dataclass(frozen=True, slots=True)
+class Contract:
+    """The meter's supply contract."""
+
+    option: str
+    kva: int
+    offpeak: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Cost:
+    """Euros for a period: energy part, standing part, and days left unpriced."""
+
+    energy_eur: float
+    standing_eur: float
+    kwh: float
+    unpriced_days: tuple[date, ...]
+
+    @property
+    def total_eur(self) -> float:
+        """Energy plus standing charge."""
+        return self.energy_eur + self.standing_eur
+
+
+def _parse_ranges(ranges: Iterable[str]) -> list[tuple[time, time]]:
+    parsed = []
+    for item in ranges:
+        start, end = item.split("-")
+        parsed.append((time.fromisoformat(start), time.fromisoformat(end)))
+    return parsed
+
+
+def in_ranges(clock: time, ranges: Sequence[tuple[time, time]]) -> bool:
+    """Whether a wall-clock time is in [start, end) of a range (may wrap midnight)."""
+    for start, end in ranges:
+        if start <= end:
+            if start <= clock < end:
+                return True
+        elif clock >= start or clock < end:
+            return True
+    return False
+
+
+def price_key(contract: Contract, local: datetime, colours: dict[date, str]) -> str:
+    """Which price of the grid applies to an interval starting at ``local``."""
+    if contract.option == "base":
+        return "base"
+    if contract.option == "hphc":
+        offpeak = in_ranges(local.time(), _parse_ranges(contract.offpeak))
+        return "hc" if offpeak else "hp"
+    tempo_day = (local - timedelta(hours=6)).date()
+    colour = colours.get(tempo_day, "blue")
+    period = "hc" if in_ranges(local.time(), _parse_ranges(TEMPO_OFFPEAK)) else "hp"
+    return f"{colour}_{period}"
+
+
+def cost_of(
+    intervals: Iterable[tuple[datetime, float]],
+    *,
+    contract: Contract,
+    tariffs: Sequence[Tariff],
+    days: Sequence[date],
+    colours: dict[date, str] | None = None,
+) -> Cost:
+    """Prices ``(start, Wh)`` intervals and the standing charge of ``days``."""
+    colours = colours or {}
+    grids = [
+        t for t in tariffs if t.option == contract.option and t.kva == contract.kva
+    ]
+
+    def grid_on(day: date) -> Tariff | None:
+        return next((t for t in grids if t.covers(day)), None)
+
+    energy = kwh = 0.0
+    unpriced: set[date] = set()
+    for start, wh in intervals:
+        local = start.astimezone(PARIS)
+        grid = grid_on(local.date())
+        kwh += wh / 1000
+        if grid is None:
+            unpriced.add(local.date())
+            continue
+        energy += wh / 1000 * grid.prices[price_key(contract, local, colours)]
+    standing = 0.0
+    for day in days:
+        grid = grid_on(day)
+        if grid is None:
+            unpriced.add(day)
+            continue
+        standing += (
+            grid.standing_eur_month / calendar.monthrange(day.year, day.month)[1]
+        )
+    return Cost(energy, standing, kwh, tuple(sorted(unpriced)))

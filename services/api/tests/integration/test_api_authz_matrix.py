@@ -1,0 +1,203 @@
+"""Who sees what: residents, cities, the public; problem+json on every refusal."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+
+pytestmark = pytest.mark.integration
+PROBLEM = "application/problem+json"
+
+
+def bearer(token: str) -> dict[str, str]:
+    return {"authorization": f"Bearer {token}"}
+
+
+def assert_problem(response, status: int) -> dict[str, Any]:
+    assert response.status_code == status, response.text
+    assert response.headers["content-type"].startswith(PROBLEM)
+    body: dict[str, Any] = response.json()
+    assert body["status"] == status
+    assert body["type"].startswith("/problems/")
+    assert body["title"]
+    assert "detail" in body
+    return body
+
+
+async def test_resident_sees_own_meters_only(client, world) -> None:
+    r = await client.get("/v1/meters", headers=bearer(world.resident_a))
+    assert r.status_code == 200
+    ids = {m["meter_id"] for m in r.json()["items"]}
+    assert world.meter_a in ids
+    assert world.meter_b not in ids
+    assert all(m["relation"] == "owner" for m in r.json()["items"])
+
+
+async def test_resident_a_cannot_read_resident_b(client, world, put_readings) -> None:
+    async with world.pool.acquire() as conn:
+        await put_readings(
+            conn, world.meter_b, datetime(2026, 3, 2, tzinfo=UTC), [100.0] * 4
+        )
+    for path in ("daily", "monthly"):
+        r = await client.get(
+            f"/v1/meters/{world.meter_b}/{path}",
+            params={"start": "2026-03-01", "end": "2026-03-05"},
+            headers=bearer(world.resident_a),
+        )
+        assert_problem(r, 404)
+    r = await client.get(
+        f"/v1/meters/{world.meter_b}/readings",
+        params={"start": "2026-03-01T00:00:00Z", "end": "2026-03-05T00:00:00Z"},
+        headers=bearer(world.resident_a),
+    )
+    assert_problem(r, 404)
+    own = await client.get(
+        f"/v1/meters/{world.meter_b}/daily",
+        params={"start": "2026-03-01", "end": "2026-03-05"},
+        headers=bearer(world.resident_b),
+    )
+    assert own.status_code == 200
+    assert own.json()["items"][0]["kwh"] == pytest.approx(0.4)
+
+
+async def test_city_key_cannot_read_individual_meters(client, world) -> None:
+    headers = {"x-api-key": world.commune_key}
+    assert_problem(await client.get("/v1/meters", headers=headers), 403)
+    r = await client.get(
+        f"/v1/meters/{world.meter_a}/daily",
+        params={"start": "2026-03-01", "end": "2026-03-05"},
+        headers=headers,
+    )
+    assert_problem(r, 403)
+    assert (await client.get("/v1/auth/me", headers=headers)).json()["kind"] == "city"
+
+
+async def test_public_and_bad_tokens_get_401(client, world) -> None:
+    body = assert_problem(await client.get("/v1/meters"), 401)
+    assert body["type"] == "/problems/unauthenticated"
+    r = await client.get("/v1/meters", headers=bearer("sen1s_forged"))
+    assert_problem(r, 401)
+    assert r.headers["www-authenticate"] == "Bearer"
+
+
+async def test_revoked_consent_hides_the_meter(client, world) -> None:
+    async with world.pool.acquire() as conn:
+        await conn.execute(
+            "UPDATE consents SET revoked_at = now() WHERE meter_id = $1", world.meter_a
+        )
+    r = await client.get("/v1/meters", headers=bearer(world.resident_a))
+    assert world.meter_a not in {m["meter_id"] for m in r.json()["items"]}
+
+
+async def test_shared_meter_is_readable_by_grantee(client, world) -> None:
+    async with world.pool.acquire() as conn:
+        query = "SELECT person_id FROM people WHERE email = $1"
+        grantee = await conn.fetchval(query, world.territory.residents[0].email)
+        owner = await conn.fetchval(query, world.territory.residents[1].email)
+        await conn.execute(
+            """INSERT INTO api_meter_shares (owner_person_id, grantee_person_id,
+               meter_id, expires_at) VALUES ($1, $2, $3, $4)""",
+            owner,
+            grantee,
+            world.meter_b,
+            datetime.now(UTC) + timedelta(days=30),
+        )
+    r = await client.get("/v1/meters", headers=bearer(world.resident_a))
+    shared = [m for m in r.json()["items"] if m["meter_id"] == world.meter_b]
+    assert shared
+    assert shared[0]["relation"] == "shared"
+
+
+async def _rollup(world, iris: str, points: int, value: float, top: float) -> None:
+    async with world.pool.acquire() as conn:
+        await conn.execute(
+            """INSERT INTO rollups (scope, scope_id, bucket, bucket_start, bucket_end,
+                 energy, direction, quality, unit, value, delivery_points,
+                 max_point_value)
+               VALUES ('neighbourhood', $1, 'P1D', '2026-03-01 00:00+01',
+                 '2026-03-02 00:00+01', 'electricity', 'consumption', 'raw', 'Wh',
+                 $2, $3, $4)""",
+            iris,
+            value,
+            points,
+            top,
+        )
+
+
+@pytest.mark.parametrize(
+    ("points", "top_share", "published", "reason"),
+    [
+        (9, 0.2, False, "fewer than 10"),
+        (10, 0.2, True, None),
+        (12, 0.9, False, "exceeds 85%"),
+    ],
+)
+async def test_aggregate_secrecy(client, world, points, top_share, published, reason):
+    iris = str(world.territory.neighbourhoods[0].iris)
+    await _rollup(world, iris, points, 50_000.0, 50_000.0 * top_share)
+    r = await client.get(
+        f"/v1/rollups/neighbourhood/{iris}",
+        params={"start": "2026-03-01", "end": "2026-03-02"},
+    )
+    assert r.status_code == 200, r.text
+    item = r.json()["items"][0]
+    assert item["suppressed"] is (not published)
+    if published:
+        assert item["value"] == 50_000.0
+        assert item["delivery_points"] == points
+    else:
+        assert item["value"] is None
+        assert item["delivery_points"] is None
+        assert reason in item["reason"]
+    csv_text = (
+        await client.get(
+            f"/v1/rollups/neighbourhood/{iris}/export.csv",
+            params={"start": "2026-03-01", "end": "2026-03-02"},
+        )
+    ).text
+    assert ("50000.000" in csv_text) is published
+
+
+async def test_city_key_limited_to_its_territory(client, world) -> None:
+    first = str(world.territory.neighbourhoods[0].iris)
+    r = await client.get(
+        f"/v1/rollups/neighbourhood/{first}",
+        params={"start": "2026-03-01", "end": "2026-03-02"},
+        headers={"x-api-key": world.other_iris_key},
+    )
+    assert_problem(r, 403)
+    r = await client.get(
+        f"/v1/rollups/neighbourhood/{first}",
+        params={"start": "2026-03-01", "end": "2026-03-02"},
+        headers={"x-api-key": world.commune_key},
+    )
+    assert r.status_code == 200
+
+
+async def test_validation_errors_are_problems(client, world) -> None:
+    r = await client.get(
+        "/v1/rollups/neighbourhood/381510101",
+        params={"start": "yesterday", "end": "2026-03-02"},
+    )
+    body = assert_problem(r, 422)
+    assert body["type"] == "/problems/validation"
+    assert any("start" in e["loc"] for e in body["errors"])
+    assert_problem(await client.get("/v1/no-such-route"), 404)
+    assert_problem(
+        await client.get(
+            "/v1/rollups/parcel/38151000ZZ9999",
+            params={"start": "2026-03-01", "end": "2026-03-02"},
+        ),
+        404,
+    )
+
+
+async def test_operator_only_routes(client, world) -> None:
+    assert_problem(
+        await client.get("/v1/webhooks", headers=bearer(world.resident_a)), 403
+    )
+    r = await client.get("/v1/webhooks", headers=bearer(world.operator))
+    assert r.status_code == 200
+    assert r.json() == {"items": []}

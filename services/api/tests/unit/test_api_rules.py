@@ -1,0 +1,109 @@
+"""Secrecy gate, tariffs (HP/HC, Tempo, dated grids), consent URL, i18n."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, time
+from urllib.parse import parse_qs, urlparse
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from api.consent import DataConnectAuthorize, duration_months
+from api.i18n import MESSAGES, language
+from api.privacy import SecrecyRule
+from api.tariffs import Contract, Tariff, cost_of, in_ranges, price_key
+from energy_core.domain.time import PARIS
+
+
+def test_secrecy_threshold_and_dominance() -> None:
+    rule = SecrecyRule(min_points=10, max_share=0.85)
+    assert not rule.check(delivery_points=9, value=100, max_point_value=1).published
+    assert rule.check(delivery_points=10, value=100, max_point_value=85).published
+    verdict = rule.check(delivery_points=50, value=100, max_point_value=86)
+    assert not verdict.published
+    assert "85%" in (verdict.reason or "")
+    assert (
+        SecrecyRule(3, None)
+        .check(delivery_points=3, value=1, max_point_value=1)
+        .published
+    )
+
+
+@given(points=st.integers(0, 1000), value=st.floats(0, 1e9), share=st.floats(0, 1))
+def test_secrecy_never_publishes_small_aggregates(points, value, share) -> None:
+    verdict = SecrecyRule().check(
+        delivery_points=points, value=value, max_point_value=value * share
+    )
+    if points < 10 or share > 0.85:
+        assert not verdict.published
+        assert verdict.reason
+
+
+def test_offpeak_ranges_wrap_midnight() -> None:
+    ranges = [(time(22), time(6))]
+    assert in_ranges(time(23, 30), ranges)
+    assert in_ranges(time(5, 30), ranges)
+    assert not in_ranges(time(6), ranges)
+    assert not in_ranges(time(12), ranges)
+
+
+def test_tempo_day_runs_six_to_six() -> None:
+    contract = Contract("tempo", 6)
+    colours = {date(2026, 1, 5): "red", date(2026, 1, 6): "blue"}
+    # 05:30 on the 6th still belongs to the red Tempo day of the 5th (HC).
+    early = datetime(2026, 1, 6, 5, 30, tzinfo=PARIS)
+    assert price_key(contract, early, colours) == "red_hc"
+    assert (
+        price_key(contract, datetime(2026, 1, 5, 9, tzinfo=PARIS), colours) == "red_hp"
+    )
+    assert (
+        price_key(contract, datetime(2026, 1, 6, 9, tzinfo=PARIS), colours) == "blue_hp"
+    )
+
+
+def test_cost_never_reprices_history_and_flags_gaps() -> None:
+    grids = [
+        Tariff("base", 6, date(2026, 1, 1), date(2026, 2, 1), 31.0, {"base": 0.1}),
+        Tariff("base", 6, date(2026, 2, 1), None, 28.0, {"base": 0.3}),
+    ]
+    jan = datetime(2026, 1, 31, 12, tzinfo=UTC)
+    feb = datetime(2026, 2, 1, 12, tzinfo=UTC)
+    dec = datetime(2025, 12, 31, 12, tzinfo=UTC)
+    cost = cost_of(
+        [(jan, 1000.0), (feb, 1000.0), (dec, 1000.0)],
+        contract=Contract("base", 6),
+        tariffs=grids,
+        days=[date(2026, 1, 31), date(2026, 2, 1)],
+    )
+    assert cost.energy_eur == pytest.approx(0.4)
+    assert cost.standing_eur == pytest.approx(1.0 + 1.0)
+    assert cost.kwh == 3
+    assert cost.unpriced_days == (date(2025, 12, 31),)
+
+
+def test_consent_url_and_duration_cap() -> None:
+    port = DataConnectAuthorize(
+        base_url="http://127.0.0.1:8092/authorize",
+        client_id="cid",
+        redirect_uri="http://127.0.0.1/cb",
+    )
+    query = parse_qs(urlparse(port.authorize_url(state="xyz", duration="P36M")).query)
+    assert query == {
+        "client_id": ["cid"],
+        "response_type": ["code"],
+        "redirect_uri": ["http://127.0.0.1/cb"],
+        "state": ["xyz"],
+        "duration": ["P36M"],
+    }
+    with pytest.raises(ValueError, match="P3Y"):
+        port.authorize_url(state="x", duration="P3Y1D")
+    assert duration_months("P1Y6M") == 18
+    assert duration_months("bogus") == -1
+
+
+def test_languages() -> None:
+    assert MESSAGES["fr"].keys() == MESSAGES["en"].keys()
+    assert language(None, "", "fr") == "fr"
+    assert language(None, "en-GB,en;q=0.9", "fr") == "en"
+    assert language("fr", "en", "fr") == "fr"
