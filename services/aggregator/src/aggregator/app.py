@@ -62,6 +62,8 @@ def faust_options(settings: Settings) -> dict[str, Any]:
         "store": "memory://",
         "consumer_auto_offset_reset": "earliest",
         "broker_commit_interval": settings.commit_interval_s,
+        "broker_session_timeout": settings.session_timeout_s,
+        "broker_heartbeat_interval": settings.session_timeout_s / 4,
         "web_enabled": True,
         "web_port": settings.http_port,
         "web_bind": settings.http_host,

@@ -23,6 +23,8 @@ class Settings(ServiceSettings):
     """Maximum wait to fill a batch: bounds freshness when traffic is low."""
     commit_interval_s: float = 1.0
     """How often Faust commits acknowledged offsets (after the DB transaction)."""
+    session_timeout_s: float = 10.0
+    """Consumer-group session timeout: how soon a killed worker's partitions move."""
     stale_after_s: float = 30.0
     """A meter's last instantaneous power older than this counts as stale."""
     sample_interval_s: float = 5.0

@@ -123,7 +123,7 @@ async def test_two_workers_and_a_kill_give_the_ground_truth(
         w1, _ = start_worker(kafka_settings, postgres_settings, tmp_path, "w1b")
         await publish(kafka_settings, second[:40])  # replays again
         expected = len(values) * 48
-        assert await wait_for(territory_db, count_sql, expected, 120) == expected
+        assert await wait_for(territory_db, count_sql, expected, 240) == expected
         commune_sql = (
             "SELECT round(sum(value)::numeric, 3) FROM rollups WHERE scope = 'commune' "
             "AND bucket = 'P1M' AND quality = 'raw'"
