@@ -1,0 +1,129 @@
+"""Faust agents, tasks and timers: readings -> PostgreSQL, load sampling, territory.
+
+Offsets: ``stream.take`` acknowledges a batch's events only when the loop asks
+for the next batch, i.e. after :meth:`Pipeline.process` committed; Faust commits
+acknowledged offsets every ``commit_interval_s``. A crash therefore replays at most
+the uncommitted batches, which the idempotent store turns into no-ops.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING
+
+import asyncpg
+import faust
+
+from aggregator import metrics, rollups
+from aggregator.tables import follow_territory
+from energy_core import topics
+from energy_core._pb.energy.grid.v1 import alerts_pb2
+from energy_core.wire import dead_letter
+
+if TYPE_CHECKING:
+    from aggregator.app import Context
+
+logger = logging.getLogger(__name__)
+
+_DB_ERRORS = (asyncpg.PostgresError, OSError, asyncpg.InterfaceError)
+
+
+async def _startup(ctx: Context) -> None:
+    """Territory from PostgreSQL first, then follow the compacted topic."""
+    if ctx.territory.ready.is_set():
+        return
+    pool = await ctx.db()
+    async with pool.acquire() as conn:
+        await ctx.territory.load(conn)
+    metrics.TERRITORY_METERS.set(len(ctx.territory.meters))
+
+
+def register(app: faust.App, ctx: Context) -> None:
+    """Attaches the agents, the territory task and the sampling timer to ``app``."""
+    settings = ctx.settings
+    lock = asyncio.Lock()
+
+    async def started() -> None:
+        async with lock:
+            await _startup(ctx)
+
+    @app.task  # type: ignore[untyped-decorator]
+    async def territory_feed() -> None:
+        await started()
+        await follow_territory(
+            ctx.territory, settings.kafka, client_id=f"{app.conf.id}-territory"
+        )
+
+    @app.agent(ctx.topics.readings, name="readings")
+    async def readings(stream: faust.StreamT[bytes]) -> AsyncIterator[None]:
+        await started()
+        pool = await ctx.db()
+        pipeline = ctx.pipeline
+        if pipeline is None:  # pragma: no cover - set by create_app
+            raise RuntimeError("pipeline missing")
+        async for values in stream.take(
+            settings.batch_size, within=settings.batch_within_s
+        ):
+            began = time.perf_counter()
+            delay = 0.5
+            while True:  # never ack a batch that is not durable
+                try:
+                    async with pool.acquire() as conn:
+                        result = await pipeline.process(conn, values)
+                    break
+                except _DB_ERRORS:
+                    metrics.DB_RETRIES.inc()
+                    logger.exception("batch failed; retrying in %.1f s", delay)
+                    await asyncio.sleep(delay)
+                    delay = min(delay * 2, 30.0)
+            now_us = time.time_ns() // 1000
+            for produced in result.produced_at_us:
+                if produced > 0:
+                    metrics.FRESHNESS_SECONDS.observe((now_us - produced) / 1e6)
+            for reason, kind, payload in result.dead:
+                letter = dead_letter(
+                    service="aggregator", reason=reason, error_type=kind,
+                    origin=settings.kafka.topic_name(topics.READINGS), payload=payload,
+                )  # fmt: skip
+                await ctx.topics.dead_letters.send(
+                    key=b"aggregator", value=letter.SerializeToString()
+                )
+            metrics.RECORDS.inc(result.records)
+            metrics.READINGS_CHANGED.inc(result.readings_changed)
+            metrics.DEAD_LETTERS.inc(len(result.dead))
+            metrics.BATCH_SECONDS.observe(time.perf_counter() - began)
+            metrics.TERRITORY_METERS.set(len(ctx.territory.meters))
+            yield None
+
+    async def publish(iris: str, event: alerts_pb2.AlertEvent) -> None:
+        await ctx.topics.alerts.send(key=iris.encode(), value=event.SerializeToString())
+
+    @app.timer(interval=settings.sample_interval_s)  # type: ignore[untyped-decorator]
+    async def sample_load() -> None:
+        await started()
+        monitor = ctx.monitor
+        if monitor is None:  # pragma: no cover - set by create_app
+            return
+        try:
+            if ctx.leader_conn is None or ctx.leader_conn.is_closed():
+                ctx.leader_conn = await asyncpg.connect(
+                    ctx.settings.postgres.dsn.get_secret_value()
+                )
+                monitor.loaded = False
+            conn = ctx.leader_conn
+            if not await conn.fetchval(
+                "SELECT pg_try_advisory_lock($1)", rollups.LEADER_LOCK
+            ):
+                metrics.LEADER.set(0)
+                return
+            metrics.LEADER.set(1)
+            await monitor.sample(conn, datetime.now(UTC), publish)
+        except _DB_ERRORS:
+            logger.exception("load sample failed")
+            if ctx.leader_conn is not None:
+                await ctx.leader_conn.close()
+            ctx.leader_conn = None

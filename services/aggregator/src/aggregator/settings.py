@@ -1,0 +1,38 @@
+"""Aggregator settings (``AGGREGATOR_*``), built once in ``__main__``."""
+
+from __future__ import annotations
+
+from pydantic_settings import SettingsConfigDict
+
+from energy_core.settings import ServiceSettings
+
+
+class Settings(ServiceSettings):
+    """Batching, live-load and congestion knobs; Kafka/PostgreSQL from the base."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="AGGREGATOR_", frozen=True, extra="ignore", env_ignore_empty=True
+    )
+
+    http_port: int = 8013
+    """Faust web port: /metrics, /healthz, /readyz (one per worker process)."""
+    data_dir: str = ".var/aggregator"
+    """Faust's data directory (one per worker on a shared host)."""
+    batch_size: int = 4000
+    """Kafka records (reading batches) per database transaction."""
+    batch_within_s: float = 0.25
+    """Maximum wait to fill a batch: bounds freshness when traffic is low."""
+    commit_interval_s: float = 1.0
+    """How often Faust commits acknowledged offsets (after the DB transaction)."""
+    session_timeout_s: float = 10.0
+    """Consumer-group session timeout: how soon a killed worker's partitions move."""
+    stale_after_s: float = 30.0
+    """A meter's last instantaneous power older than this counts as stale."""
+    sample_interval_s: float = 5.0
+    """How often the leader samples neighbourhood load and runs congestion."""
+    level_thresholds: tuple[float, float, float] = (0.80, 0.95, 1.10)
+    """Load/capacity ratios entering OpenADR SIMPLE levels 1, 2, 3."""
+    hysteresis: float = 0.05
+    """A level is left only below its threshold minus this ratio."""
+    min_duration_s: float = 30.0
+    """A new level must hold this long before it is raised or lowered."""
