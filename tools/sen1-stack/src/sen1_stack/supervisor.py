@@ -87,7 +87,8 @@ class Supervisor:
             sys.stdout.flush()
 
     async def _spawn(self, spec: ProcessSpec) -> asyncio.subprocess.Process:
-        env = {**os.environ, **self._base_env, **spec.env}
+        # Unbuffered, so a child's lines reach the terminal as they are written.
+        env = {**os.environ, "PYTHONUNBUFFERED": "1", **self._base_env, **spec.env}
         return await asyncio.create_subprocess_exec(
             *spec.argv,
             env=env,
