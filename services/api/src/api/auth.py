@@ -112,8 +112,13 @@ async def create_account(
     password: str,
     role: str,
     person_id: uuid.UUID | None = None,
+    password_hash: str | None = None,
 ) -> uuid.UUID:
-    """Creates (or re-keys) an account; idempotent on the e-mail address."""
+    """Creates (or re-keys) an account; idempotent on the e-mail address.
+
+    ``password_hash`` lets a caller seeding many accounts with one password hash it
+    once (argon2 is slow on purpose: ~0.1 s each).
+    """
     account_id: uuid.UUID = await conn.fetchval(
         """INSERT INTO api_accounts (email, password_hash, role, person_id)
            VALUES ($1, $2, $3, $4)
@@ -121,7 +126,7 @@ async def create_account(
                role = EXCLUDED.role, person_id = EXCLUDED.person_id
            RETURNING account_id""",
         email.strip().lower(),
-        hash_password(password),
+        password_hash or hash_password(password),
         role,
         person_id,
     )

@@ -22,6 +22,7 @@ async def seed(pool: asyncpg.Pool) -> dict[str, object]:
     async with pool.acquire() as conn, conn.transaction():
         await load_reference(conn)
         residents = []
+        shared_hash = auth.hash_password(DEMO_PASSWORD)  # one argon2 hash for all
         for resident in territory.residents:
             person_id = await conn.fetchval(
                 "SELECT person_id FROM people WHERE email = $1", resident.email
@@ -34,6 +35,7 @@ async def seed(pool: asyncpg.Pool) -> dict[str, object]:
                 password=DEMO_PASSWORD,
                 role="resident",
                 person_id=person_id,
+                password_hash=shared_hash,
             )
             residents.append(resident.email)
         await auth.create_account(
