@@ -1,4 +1,3 @@
-
 """SQL of the write path: stored changes -> per-meter buckets -> scope rollups.
 
 All set-based, in the caller's transaction:
