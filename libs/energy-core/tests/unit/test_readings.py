@@ -11,6 +11,7 @@ from energy_core.domain import (
     Direction,
     Energy,
     Kind,
+    Period,
     Prm,
     Quality,
     Reading,
@@ -19,6 +20,8 @@ from energy_core.domain import (
     Source,
     Unit,
 )
+from energy_core.domain.readings import period_of_micros
+from energy_core.domain.time import PARIS, to_micros
 
 T0 = datetime(2026, 3, 29, 0, 0, tzinfo=UTC)
 
@@ -131,3 +134,39 @@ def test_garbage_bytes_are_a_payload_error() -> None:
 
     with pytest.raises(PayloadInvalidError):
         wire.decode_batch(b"\xff\xff\xff")
+
+
+def _local(*args: int) -> datetime:
+    return datetime(*args, tzinfo=PARIS).astimezone(UTC)  # type: ignore[misc]
+
+
+@pytest.mark.parametrize(
+    ("start", "end", "period"),
+    [
+        (_local(2026, 3, 29), _local(2026, 3, 30), Period.DAILY),  # 23 h
+        (_local(2026, 10, 25), _local(2026, 10, 26), Period.DAILY),  # 25 h
+        (_local(2026, 1, 10), _local(2026, 1, 11), Period.DAILY),
+        (_local(2026, 3, 1), _local(2026, 4, 1), Period.MONTHLY),
+        (_local(2026, 12, 1), _local(2027, 1, 1), Period.MONTHLY),
+        (_local(2026, 1, 10, 0, 30), _local(2026, 1, 11, 0, 30), Period.NATIVE),
+        (_local(2026, 1, 10), _local(2026, 1, 10, 0, 30), Period.NATIVE),
+        (_local(2026, 1, 10), _local(2026, 1, 12), Period.NATIVE),  # two days
+        (_local(2026, 3, 29), _local(2026, 3, 29) + timedelta(hours=24), Period.NATIVE),
+    ],
+)
+def test_period_is_derived_from_local_days_and_months(
+    start: datetime, end: datetime, period: Period
+) -> None:
+    reading = interval(start=start, end=end)
+    assert SeriesKey.of(Prm("30001610071843"), reading).period is period
+    assert period_of_micros(True, to_micros(start), to_micros(end)) is period
+
+
+def test_daily_total_and_first_half_hour_are_distinct_series() -> None:
+    """Both start at local midnight: without the period they would overwrite."""
+    meter = Prm("30001610071843")
+    day = interval(start=_local(2026, 1, 10), end=_local(2026, 1, 11))
+    half_hour = interval(start=_local(2026, 1, 10), end=_local(2026, 1, 10, 0, 30))
+    assert SeriesKey.of(meter, day) != SeriesKey.of(meter, half_hour)
+    assert SeriesKey.of(meter, day).urn.endswith("_consumption/energy/active/daily")
+    assert SeriesKey.of(meter, half_hour).urn.endswith("_consumption/energy/active")

@@ -6,19 +6,21 @@ inclusive, end exclusive, both aware). INDEX and INSTANT readings are points:
 Kafka record moves many readings.
 
 Identity: a reading is identified by its series (meter, direction, quantity,
-channel) and its interval start; quality is *not* part of identity, so that a
-corrected value replaces the raw one instead of living beside it.
+channel, period) and its interval start; quality is *not* part of identity, so that
+a corrected value replaces the raw one instead of living beside it. The period
+keeps a meter's daily total apart from its load curve: the day's value and the
+first half-hour both start at local midnight, and must not overwrite each other.
 """
 
 from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 
 from energy_core.domain.ids import MeterId, MeterScheme
-from energy_core.domain.time import require_aware
+from energy_core.domain.time import is_local_day, is_local_month, require_aware
 from energy_core.domain.units import Dimension, Unit
 from energy_core.errors import InvalidValueError
 
@@ -71,6 +73,43 @@ class Source(StrEnum):
     FLUKSO = "flukso"
 
 
+class Period(StrEnum):
+    """Which kind of interval series a reading belongs to (part of its identity).
+
+    ``DAILY``: an INTERVAL reading covering exactly one local Paris day (23, 24 or
+    25 hours); ``MONTHLY``: exactly one local month; ``NATIVE``: everything else
+    (load curves, Flukso minutes, points). Derived from the interval by
+    :func:`period_of`, so producers cannot get it wrong.
+    """
+
+    NATIVE = ""
+    DAILY = "daily"
+    MONTHLY = "monthly"
+
+
+_DAY_MIN_US = 23 * 3600 * 1_000_000
+
+
+def period_of(kind: Kind, start: datetime, end: datetime) -> Period:
+    """The period of a reading: DAILY / MONTHLY for whole local days / months."""
+    if kind is not Kind.INTERVAL or (end - start).total_seconds() < 23 * 3600:
+        return Period.NATIVE
+    if is_local_day(start, end):
+        return Period.DAILY
+    if is_local_month(start, end):
+        return Period.MONTHLY
+    return Period.NATIVE
+
+
+def period_of_micros(is_interval: bool, start_us: int, end_us: int) -> Period:
+    """:func:`period_of` on wire timestamps; cheap for the common short interval."""
+    if not is_interval or end_us - start_us < _DAY_MIN_US:
+        return Period.NATIVE
+    start = _EPOCH + timedelta(microseconds=start_us)
+    end = _EPOCH + timedelta(microseconds=end_us)
+    return period_of(Kind.INTERVAL, start, end)
+
+
 class Stamp(StrEnum):
     """Which end of an interval the upstream itself stamped (kept for audit)."""
 
@@ -79,6 +118,7 @@ class Stamp(StrEnum):
     INSTANT = "instant"
 
 
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _POINT_KINDS = frozenset({Kind.INDEX, Kind.INSTANT})
 _KIND_DIMENSIONS: dict[Kind, frozenset[Dimension]] = {
     Kind.INDEX: frozenset({Dimension.ENERGY, Dimension.VOLUME}),
@@ -184,6 +224,7 @@ class SeriesKey:
     kind: Kind
     dimension: Dimension
     channel: str = field(default="")
+    period: Period = field(default=Period.NATIVE)
 
     @classmethod
     def of(cls, meter: MeterId, reading: Reading) -> SeriesKey:
@@ -195,16 +236,20 @@ class SeriesKey:
             kind=reading.kind,
             dimension=reading.unit.dimension,
             channel=reading.channel,
+            period=period_of(reading.kind, reading.start, reading.end),
         )
 
     @property
     def urn(self) -> str:
         """Quoalise-style URN without the quality suffix.
 
-        e.g. ``urn:dev:prm:30001610071843_consumption/energy/active``; federation
+        e.g. ``urn:dev:prm:30001610071843_consumption/energy/active``, or
+        ``…/energy/active/daily`` for daily totals (the Quoalise spelling); federation
         appends ``/raw`` or ``/corrected`` (see :meth:`urn_with_quality`).
         """
         path = _QUANTITY[(self.kind, self.dimension)]
+        if self.period is not Period.NATIVE:
+            path = f"{path}/{self.period.value}"
         if self.channel:
             path = f"{path}/{self.channel}"
         return f"urn:dev:{self.scheme.value}:{self.meter}_{self.direction.value}/{path}"

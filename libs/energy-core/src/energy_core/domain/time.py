@@ -52,3 +52,24 @@ def hours_in_local_day(day: date) -> int:
 def local_day_of(instant: datetime) -> date:
     """The Paris calendar day an aware instant falls in."""
     return require_aware(instant, "instant").astimezone(PARIS).date()
+
+
+def is_local_day(start: datetime, end: datetime) -> bool:
+    """True if ``[start, end)`` is exactly one local Paris day (23, 24 or 25 h)."""
+    local = require_aware(start, "start").astimezone(PARIS)
+    if (local.hour, local.minute, local.second, local.microsecond) != (0, 0, 0, 0):
+        return False
+    return local_day_bounds(local.date())[1] == end
+
+
+def is_local_month(start: datetime, end: datetime) -> bool:
+    """True if ``[start, end)`` is exactly one local Paris calendar month."""
+    local = require_aware(start, "start").astimezone(PARIS)
+    if (local.day, local.hour, local.minute, local.second, local.microsecond) != (
+        1, 0, 0, 0, 0,
+    ):  # fmt: skip
+        return False
+    year, month = (
+        (local.year + 1, 1) if local.month == 12 else (local.year, local.month + 1)
+    )
+    return datetime(year, month, 1, tzinfo=PARIS) == end
