@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 import asyncpg
 import faust
 
-from aggregator import metrics, rollups
+from aggregator import metrics, power
 from aggregator.tables import follow_territory
 from energy_core import topics
 from energy_core._pb.energy.grid.v1 import alerts_pb2
@@ -116,7 +116,7 @@ def register(app: faust.App, ctx: Context) -> None:
                 monitor.loaded = False
             conn = ctx.leader_conn
             if not await conn.fetchval(
-                "SELECT pg_try_advisory_lock($1)", rollups.LEADER_LOCK
+                "SELECT pg_try_advisory_lock($1)", power.LEADER_LOCK
             ):
                 metrics.LEADER.set(0)
                 return

@@ -76,7 +76,7 @@ def create_app(settings: Settings) -> tuple[faust.App, Context]:
     """Builds the app, its topics, agents and pages. Group id = topic prefix + id."""
     app = faust.App(settings.kafka.topic_prefix + APP_ID, **faust_options(settings))
     ctx = Context(settings=settings, topics=bind(app, settings.kafka))
-    ctx.pipeline = Pipeline(ctx.territory)
+    ctx.pipeline = Pipeline(ctx.territory, work_mem_mb=settings.work_mem_mb)
     ctx.monitor = LoadMonitor(
         CongestionPolicy(
             thresholds=settings.level_thresholds,
@@ -84,6 +84,7 @@ def create_app(settings: Settings) -> tuple[faust.App, Context]:
             min_duration=timedelta(seconds=settings.min_duration_s),
         ),
         stale_after=timedelta(seconds=settings.stale_after_s),
+        retention=timedelta(hours=settings.load_retention_h),
     )
     agents.register(app, ctx)
     web.register(app, ctx)

@@ -2,9 +2,10 @@
 
 Every worker keeps its meters' last instantaneous power in
 ``aggregator_meter_power``; the worker holding the PostgreSQL advisory lock
-:data:`~aggregator.rollups.LEADER_LOCK` samples the sum per neighbourhood every
+:data:`~aggregator.power.LEADER_LOCK` samples the sum per neighbourhood every
 ``sample_interval_s`` into ``neighbourhood_load`` (with ``meters_stale``: meters
-whose last power is older than ``stale_after_s``; stale meters count for nothing),
+whose last power is older than ``stale_after_s``; stale meters count for nothing;
+samples older than ``load_retention_h`` are deleted),
 feeds the congestion state machine with the NET load (consumption - production,
 floored at 0) and records/publishes the alert lifecycle. On taking the lead it
 reloads the active alerts, so a restart neither re-raises nor forgets an alert.
@@ -19,12 +20,15 @@ from datetime import datetime, timedelta
 
 import asyncpg
 
-from aggregator import rollups
+from aggregator import power
 from aggregator.congestion import CongestionPolicy, CongestionState, Transition
 from energy_core._pb.energy.grid.v1 import alerts_pb2
 from energy_core.domain.time import to_micros
 
 logger = logging.getLogger(__name__)
+
+_PRUNE_EVERY = timedelta(minutes=1)
+"""How often the leader deletes load samples older than the retention."""
 
 PublishAlert = Callable[[str, alerts_pb2.AlertEvent], Awaitable[None]]
 
@@ -39,12 +43,19 @@ _CHANGE = {
 class LoadMonitor:
     """Samples load, runs one CongestionState per IRIS, writes and publishes alerts."""
 
-    def __init__(self, policy: CongestionPolicy, stale_after: timedelta) -> None:
+    def __init__(
+        self,
+        policy: CongestionPolicy,
+        stale_after: timedelta,
+        retention: timedelta = timedelta(hours=48),
+    ) -> None:
         self.policy = policy
         self.stale_after = stale_after
+        self.retention = retention
         self.states: dict[str, CongestionState] = {}
         self.alert_ids: dict[str, uuid.UUID] = {}
         self.loaded = False
+        self._pruned: datetime | None = None
 
     async def reload(self, conn: asyncpg.Connection) -> None:
         """Restores the active alerts (level and id) after a restart or a new lead."""
@@ -63,12 +74,12 @@ class LoadMonitor:
         """One sample of every neighbourhood; returns the transitions it caused."""
         if not self.loaded:
             await self.reload(conn)
-        rows = await conn.fetch(rollups.LIVE_LOAD, now - self.stale_after)
+        rows = await conn.fetch(power.LIVE_LOAD, now - self.stale_after)
         transitions: list[tuple[str, Transition]] = []
         async with conn.transaction():
             for r in rows:
                 await conn.execute(
-                    rollups.INSERT_LOAD, r["iris"], now, r["consumption_kw"],
+                    power.INSERT_LOAD, r["iris"], now, r["consumption_kw"],
                     r["production_kw"], r["capacity_kw"], r["meters_reporting"],
                     r["meters_stale"],
                 )  # fmt: skip
@@ -80,6 +91,9 @@ class LoadMonitor:
                     transitions.append((r["iris"], change))
         for iris, t in transitions:  # published after the commit: at-least-once
             await publish(iris, self._event(iris, t))
+        if self._pruned is None or now - self._pruned >= _PRUNE_EVERY:
+            await conn.execute(power.PRUNE_LOAD, now - self.retention)
+            self._pruned = now
         return [t for _, t in transitions]
 
     async def _record(self, conn: asyncpg.Connection, iris: str, t: Transition) -> None:

@@ -5,9 +5,10 @@ Per batch of ReadingBatch records (``process``):
 * undecodable or invalid records become dead letters (never an exception);
 * INSTANT readings (1 Hz power) are NOT stored raw: only the last value per meter
   is kept (``aggregator_meter_power``), for live load and congestion;
-* every other reading goes through ``ReadingStore.upsert`` (COPY + set-based
-  upsert returning old and new values); the INTERVAL energy/volume changes then
-  update the per-meter buckets and the scope rollups (:mod:`aggregator.rollups`).
+* every other reading goes through :meth:`ReadingStore.write` (COPY + set-based
+  upsert); the changes it leaves in the transaction then update the per-meter
+  day/month totals and the scope rollups, all in SQL (:mod:`aggregator.rollups`):
+  no per-reading object ever comes back to Python.
 
 All of it commits in ONE transaction; Faust acknowledges the records only after
 ``process`` returns, so a crash replays them and the store makes the replay a no-op.
@@ -21,12 +22,10 @@ from typing import Any
 
 import asyncpg
 
-from aggregator import rollups
+from aggregator import power, recompute, rollups
 from aggregator.tables import Territory
 from energy_core._pb.energy.metering.v1 import readings_pb2 as pb
-from energy_core.domain.readings import Kind
 from energy_core.domain.time import from_micros
-from energy_core.domain.units import Dimension
 from energy_core.errors import PayloadInvalidError
 from energy_core.wire import (
     DIRECTION_FROM_PB,
@@ -39,8 +38,6 @@ from energy_core.wire import (
 )
 from energy_store.readings import ReadingStore
 
-_UNIT_OF = {Dimension.ENERGY: "Wh", Dimension.VOLUME: "m3"}
-
 
 @dataclass
 class BatchResult:
@@ -49,6 +46,7 @@ class BatchResult:
     records: int = 0
     readings_changed: int = 0
     rollup_changes: int = 0
+    """Per-meter bucket contributions applied to the rollups."""
     power_updates: int = 0
     dead: list[tuple[str, str, bytes]] = field(default_factory=list)
     """(reason, error type, original bytes) of refused records."""
@@ -72,19 +70,24 @@ def _check(batch: pb.ReadingBatch) -> None:
             raise PayloadInvalidError("invalid reading (enum or interval)")
 
 
+def _count(status: str) -> int:
+    """Rows of a command status such as ``INSERT 0 42``."""
+    return int(status.rsplit(" ", 1)[-1])
+
+
 class Pipeline:
     """Holds the series cache and the territory; processes batches of raw values."""
 
-    def __init__(self, territory: Territory) -> None:
+    def __init__(self, territory: Territory, *, work_mem_mb: int = 256) -> None:
         self.territory = territory
         self.store = ReadingStore()
+        self.work_mem = f"{int(work_mem_mb)}MB"
 
     def _split(
         self, values: Sequence[bytes], result: BatchResult
-    ) -> tuple[list[pb.ReadingBatch], dict[str, tuple[Any, ...]], dict[str, str]]:
+    ) -> tuple[list[pb.ReadingBatch], dict[str, tuple[Any, ...]]]:
         stored: list[pb.ReadingBatch] = []
         power: dict[str, tuple[Any, ...]] = {}
-        energy_of: dict[str, str] = {}
         instant = pb.KIND_INSTANT
         for value in values:
             try:
@@ -94,7 +97,6 @@ class Pipeline:
                 result.dead.append((str(exc), type(exc).__name__, value))
                 continue
             result.produced_at_us.append(batch.produced_at_us)
-            energy_of[batch.meter_id] = ENERGY_FROM_PB[batch.energy].value
             instants = [r for r in batch.readings if r.kind == instant]
             if instants:
                 self._last_power(batch, instants, power)
@@ -107,7 +109,7 @@ class Pipeline:
                 kept.readings.extend(r for r in batch.readings if r.kind != instant)
                 batch = kept
             stored.append(batch)
-        return stored, power, energy_of
+        return stored, power
 
     def _last_power(
         self,
@@ -115,13 +117,15 @@ class Pipeline:
         instants: list[pb.Reading],
         power: dict[str, tuple[Any, ...]],
     ) -> None:
-        """Last instant of the batch; its channels (phases) summed."""
+        """Last instant of the batch; its channels (phases) summed.
+
+        A three-phase home sends its phases (channels ``l1``..``l3``) and their sum
+        (channel ``""``): the sum is used when present, else the phases are added.
+        """
         last = max(r.start_us for r in instants)
-        watts = sum(
-            UNIT_FROM_PB[r.unit].to_canonical(r.value)
-            for r in instants
-            if r.start_us == last
-        )
+        at_last = [r for r in instants if r.start_us == last]
+        totals = [r for r in at_last if not r.channel] or at_last
+        watts = sum(UNIT_FROM_PB[r.unit].to_canonical(r.value) for r in totals)
         previous = power.get(batch.meter_id)
         if previous is not None and previous[4] > from_micros(last):
             return
@@ -135,49 +139,67 @@ class Pipeline:
             from_micros(last),
         )
 
+    def _placements(self, stored: Sequence[pb.ReadingBatch]) -> list[tuple[Any, ...]]:
+        """One agg_meters row per meter of the batch (its energy and placement)."""
+        rows: dict[str, tuple[Any, ...]] = {}
+        for batch in stored:
+            meter = batch.meter_id
+            if meter in rows:
+                continue
+            place = self.territory.placement(meter)
+            energy = ENERGY_FROM_PB[batch.energy].value
+            if place is None:
+                rows[meter] = (meter, energy, None, None, None, None)
+            else:
+                rows[meter] = (
+                    meter, energy, place.building_id, place.parcel_idu, place.iris,
+                    place.commune_insee,
+                )  # fmt: skip
+        return list(rows.values())
+
+    async def _roll_up(
+        self, conn: asyncpg.Connection, stored: Sequence[pb.ReadingBatch]
+    ) -> int:
+        """Stored changes -> per-meter totals -> rollups; returns the contributions."""
+        await conn.execute(rollups.TABLES)
+        await conn.copy_records_to_table(
+            "agg_meters",
+            records=self._placements(stored),
+            columns=rollups.METER_COLUMNS,
+        )
+        await conn.execute(rollups.SIDES)
+        await conn.execute(rollups.ANALYZE_SIDES)
+        contributions = 0
+        contributions += _count(await conn.execute(rollups.DAYS))
+        await conn.execute(rollups.ANALYZE_DAYS)
+        contributions += _count(await conn.execute(rollups.SUB_DAILY))
+        if await conn.fetchval(rollups.UNCOVERED):
+            await conn.execute(rollups.LOOKUP)
+        for statement in (rollups.SUB_DAILY_SCOPE, rollups.MONTHS):
+            contributions += _count(await conn.execute(statement))
+        if contributions:
+            await conn.execute(rollups.APPLY)
+            if await conn.fetchval(recompute.PENDING):
+                for statement in recompute.RECOMPUTE:
+                    await conn.execute(statement)
+        return contributions
+
     async def process(
         self, conn: asyncpg.Connection, values: Sequence[bytes]
     ) -> BatchResult:
         """Writes one batch of records in one transaction; returns what happened."""
         result = BatchResult(records=len(values))
-        stored, power, energy_of = self._split(values, result)
+        stored, last_power = self._split(values, result)
+        power_rows = list(last_power.values())
         async with conn.transaction():
+            await conn.execute(f"SET LOCAL work_mem = '{self.work_mem}'")
             if stored:
-                changes = await self.store.upsert(conn, stored)
-                result.readings_changed = len(changes)
-                rows = []
-                for c in changes:
-                    key = self.store.key_of(c.series_id)
-                    unit = _UNIT_OF.get(key.dimension)
-                    if key.kind is not Kind.INTERVAL or unit is None:
-                        continue
-                    place = self.territory.placement(key.meter)
-                    rows.append((
-                        key.meter, energy_of.get(key.meter, "electricity"),
-                        key.direction.value, unit,
-                        place.building_id if place else None,
-                        place.parcel_idu if place else None,
-                        place.iris if place else None,
-                        place.commune_insee if place else None,
-                        c.start, c.end, c.quality, c.value, c.old_quality, c.old_value,
-                    ))  # fmt: skip
-                if rows:
-                    await conn.execute(rollups.STAGING)
-                    await conn.copy_records_to_table(
-                        "agg_changes", records=rows, columns=rollups.CHANGE_COLUMNS
-                    )
-                    await conn.execute(rollups.APPLY_CHANGES)
-                    await conn.execute(
-                        "SELECT pg_advisory_xact_lock($1)", rollups.ROLLUP_LOCK
-                    )
-                    for statement in rollups.RECOMPUTE:
-                        await conn.execute(statement)
-                    result.rollup_changes = len(rows)
-            if power:
-                await conn.execute(rollups.POWER_STAGING)
-                await conn.copy_records_to_table(
-                    "agg_power", records=list(power.values())
-                )
-                await conn.execute(rollups.UPSERT_POWER)
-                result.power_updates = len(power)
+                result.readings_changed = await self.store.write(conn, stored)
+            if result.readings_changed:
+                result.rollup_changes = await self._roll_up(conn, stored)
+            if power_rows:
+                await conn.execute(power.STAGING)
+                await conn.copy_records_to_table("agg_power", records=power_rows)
+                await conn.execute(power.UPSERT)
+                result.power_updates = len(power_rows)
         return result

@@ -1,114 +1,343 @@
-"""SQL of the write path: stored changes -> per-meter buckets -> scope rollups.
+"""SQL of the write path: stored changes -> per-meter bucket deltas -> scope rollups.
 
-All set-based, in the caller's transaction:
+Everything runs set-wise in the caller's transaction, after the reading store left
+the changed readings (new and previous value, quality and end) in its
+``sen1_changes`` table. Only INTERVAL energy/volume series without a channel are
+rolled up (per-phase channels would count a three-phase home twice).
 
-1. COPY the reading store's changes (new and old value/quality, plus the meter's
-   placement) into ``agg_changes``;
-2. one INSERT … ON CONFLICT adds ``+new`` under the new quality and ``-old`` under
-   the old quality to every bucket that contains the reading entirely (the bucket
-   rule of :mod:`aggregator.buckets`), and records which scope buckets it touched;
-3. under a transaction-level advisory lock (so two workers never overwrite each
-   other's recomputation), recompute those scope rollups from the per-meter table:
-   sum, number of delivery points, largest point.
+1. :data:`SIDES`: both sides of every change, once: the new reading (+value, +1)
+   and, when it replaced one, the previous reading (-value, -1) with its own
+   quality and end (``agg_sides``).
+2. Per level, each meter's change per bucket and quality: ``dv`` (value gained),
+   ``dp`` (+1 / -1 when the meter enters / leaves the bucket: the delivery-point
+   count), ``now_v`` (its total now) and ``dropped`` (it went down):
+   * ``P1D`` first, from per-meter rows in ``aggregator_meter_days`` (migration
+     ``1001_aggregator``): a meter's DAILY series wins over its finer data for a
+     day, so a daily total and a load curve are never added together. A new row
+     takes the meter's current placement (``agg_meters``, copied from the
+     in-memory territory) and keeps it: every later change of that day goes to
+     the same rollups. The touched days' placements are kept in ``agg_days``.
+   * ``PT30M`` and ``PT1H``: changes grouped per series and bucket. When the new
+     readings cover the whole bucket (a day of half-hours, the usual case) its
+     content is known; otherwise the readings now stored in it are read back
+     (index range scan) and the previous state is ``now - delta``.
+   * ``P1M``: ``aggregator_meter_months``; its finer part is the sum of the days'
+     effective values (and present days), plus readings that fit no day.
+   Each level adds its changes summed per placement to ``agg_scoped``.
+3. :data:`APPLY`: ``agg_scoped`` summed per building, parcel, neighbourhood and
+   commune and added to ``rollups`` (``value += dv``, ``delivery_points += dp``,
+   ``max_point_value = greatest(…, now_v)``), sorted so that two workers lock
+   shared rows in the same order (no deadlock). Rows where some point went down
+   are listed in ``agg_recompute``; :mod:`aggregator.recompute` makes their
+   largest point exact.
+
+Bucket rule (see :mod:`aggregator.buckets`): a reading goes only into buckets that
+contain it entirely; local Europe/Paris days and months (23/24/25-hour days).
+Half-hours and hours are the same in UTC, Paris offsets being whole hours.
 """
 
 from __future__ import annotations
 
-ROLLUP_LOCK = 0x5E41_0001
-"""pg_advisory_xact_lock key serialising rollup recomputation across workers."""
-
-LEADER_LOCK = 0x5E41_0002
-"""pg_try_advisory_lock key of the live-load/congestion leader."""
-
-STAGING = """
-CREATE TEMP TABLE IF NOT EXISTS agg_changes (
-    meter_id text, energy text, direction text, unit text,
-    building_id text, parcel_idu text, iris text, commune_insee text,
-    start_ts timestamptz, end_ts timestamptz,
-    quality smallint, value double precision,
-    old_quality smallint, old_value double precision
-) ON COMMIT DELETE ROWS;
-CREATE TEMP TABLE IF NOT EXISTS agg_touched (
-    building_id text, parcel_idu text, iris text, commune_insee text,
-    bucket text, bucket_start timestamptz, energy text, direction text,
-    quality text, unit text
-) ON COMMIT DELETE ROWS;
-"""
-
-CHANGE_COLUMNS = (
-    "meter_id", "energy", "direction", "unit", "building_id", "parcel_idu", "iris",
-    "commune_insee", "start_ts", "end_ts", "quality", "value", "old_quality",
-    "old_value",
-)  # fmt: skip
-
-APPLY_CHANGES = """
-WITH spans AS (
-    SELECT c.*, s.bucket, s.bucket_start,
-           CASE s.bucket
-               WHEN 'PT30M' THEN s.bucket_start + interval '30 minutes'
-               WHEN 'PT1H' THEN s.bucket_start + interval '1 hour'
-               WHEN 'P1D' THEN date_add(s.bucket_start, interval '1 day', 'Europe/Paris')
-               ELSE date_add(s.bucket_start, interval '1 month', 'Europe/Paris')
-           END AS bucket_end
-    FROM agg_changes c
-    CROSS JOIN LATERAL (VALUES
-        ('PT30M', date_bin('30 minutes', c.start_ts, timestamptz '2000-01-01 00:00+00')),
-        ('PT1H', date_trunc('hour', c.start_ts, 'Europe/Paris')),
-        ('P1D', date_trunc('day', c.start_ts, 'Europe/Paris')),
-        ('P1M', date_trunc('month', c.start_ts, 'Europe/Paris'))
-    ) AS s(bucket, bucket_start)
-), deltas AS (
-    SELECT sp.meter_id, sp.bucket, sp.bucket_start, sp.bucket_end, sp.energy,
-           sp.direction, (ARRAY['estimated', 'raw', 'corrected'])[d.quality + 1]
-               AS quality,
-           sp.unit, sp.building_id, sp.parcel_idu, sp.iris, sp.commune_insee,
-           d.dv, d.dn
-    FROM spans sp
-    CROSS JOIN LATERAL (VALUES (sp.quality, sp.value, 1),
-                               (sp.old_quality, -sp.old_value, -1)) AS d(quality, dv, dn)
-    WHERE sp.end_ts <= sp.bucket_end AND d.quality IS NOT NULL
-), written AS (
-    INSERT INTO aggregator_point_buckets AS p
-        (meter_id, bucket, bucket_start, bucket_end, energy, direction, quality, unit,
-         building_id, parcel_idu, iris, commune_insee, value, readings)
-    SELECT meter_id, bucket, bucket_start, max(bucket_end), energy, direction,
-           quality, unit, max(building_id), max(parcel_idu), max(iris),
-           max(commune_insee), sum(dv), sum(dn)
-    FROM deltas
-    GROUP BY meter_id, bucket, bucket_start, energy, direction, quality, unit
-    ON CONFLICT (meter_id, bucket, bucket_start, energy, direction, quality, unit)
-    DO UPDATE SET value = p.value + EXCLUDED.value,
-                  readings = p.readings + EXCLUDED.readings,
-                  building_id = coalesce(p.building_id, EXCLUDED.building_id),
-                  parcel_idu = coalesce(p.parcel_idu, EXCLUDED.parcel_idu),
-                  iris = coalesce(p.iris, EXCLUDED.iris),
-                  commune_insee = coalesce(p.commune_insee, EXCLUDED.commune_insee)
-    RETURNING p.building_id, p.parcel_idu, p.iris, p.commune_insee, p.bucket,
-              p.bucket_start, p.energy, p.direction, p.quality, p.unit
+_PLACE = "energy, building_id, parcel_idu, iris, commune_insee"
+_PLACE_TYPES = (
+    "energy text, building_id text, parcel_idu text, iris text, commune_insee text"
 )
-INSERT INTO agg_touched SELECT DISTINCT * FROM written
+
+TABLES = f"""
+CREATE TEMP TABLE IF NOT EXISTS agg_meters (
+    meter_id text PRIMARY KEY, {_PLACE_TYPES}
+) ON COMMIT DELETE ROWS;
+CREATE TEMP TABLE IF NOT EXISTS agg_sides (
+    meter_id text, direction text, unit text, period text, series_id bigint,
+    start_ts timestamptz, end_ts timestamptz, quality smallint,
+    value double precision, n integer, ds timestamptz, replaced boolean
+) ON COMMIT DELETE ROWS;
+CREATE TEMP TABLE IF NOT EXISTS agg_days (
+    meter_id text, direction text, unit text, ds timestamptz, {_PLACE_TYPES}
+) ON COMMIT DELETE ROWS;
+CREATE TEMP TABLE IF NOT EXISTS agg_day_changes (
+    meter_id text, direction text, unit text, ds timestamptz, quality smallint,
+    dv double precision, dp integer
+) ON COMMIT DELETE ROWS;
+CREATE TEMP TABLE IF NOT EXISTS agg_sub (
+    series_id bigint, direction text, unit text, bucket text, bs timestamptz,
+    be timestamptz, quality smallint, dv double precision,
+    dn integer, now_v double precision, now_n integer, {_PLACE_TYPES}
+) ON COMMIT DELETE ROWS;
+CREATE TEMP TABLE IF NOT EXISTS agg_scoped (
+    {_PLACE_TYPES}, direction text, unit text, bucket text,
+    bucket_start timestamptz, bucket_end timestamptz, quality smallint,
+    dv double precision, dp integer, now_v double precision, dropped boolean
+) ON COMMIT DELETE ROWS;
+CREATE TEMP TABLE IF NOT EXISTS agg_recompute (
+    scope text, scope_id text, bucket text, bucket_start timestamptz,
+    bucket_end timestamptz, energy text, direction text, quality smallint, unit text
+) ON COMMIT DELETE ROWS
 """
 
-_RECOMPUTE = """
-INSERT INTO rollups AS r (scope, scope_id, bucket, bucket_start, bucket_end, energy,
-    direction, quality, unit, value, delivery_points, max_point_value)
-SELECT '{scope}', p.{column}, p.bucket, p.bucket_start, max(p.bucket_end), p.energy,
-       p.direction, p.quality, p.unit,
-       coalesce(sum(p.value) FILTER (WHERE p.readings > 0), 0),
-       count(*) FILTER (WHERE p.readings > 0),
-       coalesce(max(p.value) FILTER (WHERE p.readings > 0), 0)
-FROM (SELECT DISTINCT {column}, bucket, bucket_start, energy, direction, quality, unit
-      FROM agg_touched WHERE {column} IS NOT NULL) t
-JOIN aggregator_point_buckets p
-  USING ({column}, bucket, bucket_start, energy, direction, quality, unit)
-GROUP BY p.{column}, p.bucket, p.bucket_start, p.energy, p.direction, p.quality, p.unit
-ON CONFLICT (scope, scope_id, bucket, bucket_start, energy, direction, quality, unit)
-DO UPDATE SET value = EXCLUDED.value, delivery_points = EXCLUDED.delivery_points,
-              max_point_value = EXCLUDED.max_point_value, bucket_end = EXCLUDED.bucket_end,
-              updated_at = now()
-WHERE (r.value, r.delivery_points, r.max_point_value)
-      IS DISTINCT FROM (EXCLUDED.value, EXCLUDED.delivery_points, EXCLUDED.max_point_value)
+METER_COLUMNS = ("meter_id", *_PLACE.split(", "))
+
+ANALYZE_SIDES = "ANALYZE agg_sides"
+"""Temporary tables have no statistics: without them the planner expects a few
+rows and sorts where hashing 300,000 rows is several times faster."""
+
+ANALYZE_DAYS = "ANALYZE agg_days"
+"""The same for the day placements (then hash-joined, not sorted and merged)."""
+
+SIDES = """
+INSERT INTO agg_sides
+SELECT s.meter_id, s.direction, s.unit, s.period, c.series_id, c.start_ts,
+       x.end_ts, x.quality, x.value, x.n,
+       date_trunc('day', c.start_ts, 'Europe/Paris'), c.old_quality IS NOT NULL
+FROM sen1_changes c
+JOIN series s ON s.series_id = c.series_id
+CROSS JOIN LATERAL (VALUES (c.end_ts, c.quality, c.value, 1),
+                           (c.old_end_ts, c.old_quality, -c.old_value, -1))
+    AS x(end_ts, quality, value, n)
+WHERE x.quality IS NOT NULL AND s.kind = 'interval' AND s.channel = ''
+  AND s.dimension IN ('energy', 'volume')
 """
+
+# Per-meter changes (with placement columns) -> summed per placement.
+_SCOPE = """
+INSERT INTO agg_scoped
+SELECT {place}, direction, unit, bucket, bucket_start, max(bucket_end), quality,
+       sum(dv), sum(dp), max(now_v), bool_or(dropped)
+FROM {source} WHERE building_id IS NOT NULL
+GROUP BY {place}, direction, unit, bucket, bucket_start, quality
+"""
+
+_Q = (0, 1, 2)
+COLUMNS = [f"{part}{q}" for part in ("ev", "en", "sv", "sn") for q in _Q]
+"""Per-quality columns of the per-meter period tables (see migration 1001)."""
+
+
+def effective(prefix: str = "") -> str:
+    """VALUES rows (quality, value, count) of a per-meter period total.
+
+    The exact series wins for the whole period as soon as it has a reading in any
+    quality; otherwise the finer part counts.
+    """
+    col = [f"coalesce({prefix}{c}, 0)" for c in COLUMNS]
+    ev, en, sv, sn = col[0:3], col[3:6], col[6:9], col[9:12]
+    exact = " + ".join(en) + " > 0"
+    return ", ".join(
+        f"({q}, CASE WHEN {exact} THEN {ev[q]} ELSE {sv[q]} END, "
+        f"CASE WHEN {exact} THEN {en[q]} ELSE {sn[q]} END)"
+        for q in _Q
+    )
+
+
+def _pivot(part: str, exact: bool) -> str:
+    """The 12 per-quality columns from rows grouped by (quality, exact)."""
+    of = "value" if part in ("ev", "sv") else "n"
+    return ", ".join(
+        f"coalesce(sum({of}) FILTER (WHERE quality = {q} AND "
+        f"{'' if exact else 'NOT '}exact), 0) AS {part}{q}"
+        for q in _Q
+    )
+
+
+_PERIOD = """
+WITH parts AS ({parts}), grouped AS (
+    SELECT meter_id, direction, unit, ps, quality, exact,
+           sum(value) AS value, sum(n) AS n
+    FROM parts GROUP BY meter_id, direction, unit, ps, quality, exact
+), deltas AS (
+    SELECT meter_id, direction, unit, ps,
+           date_add(ps, interval '{length}', 'Europe/Paris') AS pe,
+           {pivot}
+    FROM grouped GROUP BY meter_id, direction, unit, ps
+), written AS (
+    INSERT INTO {table} AS t (meter_id, direction, unit, {p}_start, {p}_end,
+                              {columns}, {place})
+    SELECT d.*, coalesce(m.energy, 'electricity'), m.building_id, m.parcel_idu,
+           m.iris, m.commune_insee
+    FROM deltas d LEFT JOIN agg_meters m USING (meter_id)
+    ORDER BY d.meter_id, d.direction, d.unit, d.ps
+    ON CONFLICT (meter_id, direction, unit, {p}_start) DO UPDATE SET
+        {updates}
+    RETURNING new.meter_id, new.direction, new.unit, new.{p}_start AS ps,
+              new.{p}_end AS pe, new.energy, new.building_id, new.parcel_idu,
+              new.iris, new.commune_insee, {returning}
+), changed AS (
+    SELECT w.meter_id, w.direction, w.unit, w.ps, w.pe, w.energy, w.building_id,
+           w.parcel_idu, w.iris, w.commune_insee, '{bucket}' AS bucket,
+           w.ps AS bucket_start, w.pe AS bucket_end, e.quality,
+           e.new_v - o.old_v AS dv, (e.new_n > 0)::int - (o.old_n > 0)::int AS dp,
+           CASE WHEN e.new_n > 0 THEN e.new_v ELSE 0 END AS now_v,
+           e.new_v < o.old_v AS dropped
+    FROM written w
+    CROSS JOIN LATERAL (VALUES {new}) AS e(quality, new_v, new_n)
+    CROSS JOIN LATERAL (VALUES {old}) AS o(quality, old_v, old_n)
+    WHERE e.quality = o.quality
+      AND (e.new_v <> o.old_v OR (e.new_n > 0) <> (o.old_n > 0))
+){extra}
+{scope}
+"""
+
+
+def _period(
+    bucket: str, table: str, p: str, length: str, parts: str, extra: str = ""
+) -> str:
+    pivot = ",\n           ".join(
+        _pivot(part, exact=part in ("ev", "en")) for part in ("ev", "en", "sv", "sn")
+    )
+    return _PERIOD.format(
+        parts=parts,
+        length=length,
+        pivot=pivot,
+        table=table,
+        p=p,
+        columns=", ".join(COLUMNS),
+        place=_PLACE,
+        updates=", ".join(f"{c} = t.{c} + EXCLUDED.{c}" for c in COLUMNS),
+        returning=", ".join(f"new.{c} AS new_{c}, old.{c} AS old_{c}" for c in COLUMNS),
+        bucket=bucket,
+        new=effective("new_"),
+        old=effective("old_"),
+        extra=extra,
+        scope=_SCOPE.format(place=_PLACE, source="changed"),
+    )
+
+
+# Day: the DAILY series is exact; native readings inside the day are finer. (A
+# day lasts at least 23 hours: the cheap test settles nearly every reading.)
+_DAY_PARTS = """
+SELECT meter_id, direction, unit, quality, value, n, ds AS ps,
+       period = 'daily' AS exact
+FROM agg_sides
+WHERE period IN ('', 'daily')
+  AND (end_ts <= ds + interval '23 hours'
+       OR end_ts <= date_add(ds, interval '1 day', 'Europe/Paris'))
+"""
+_DAY_EXTRA = """, days AS (
+    INSERT INTO agg_days
+    SELECT meter_id, direction, unit, ps, energy, building_id, parcel_idu, iris,
+           commune_insee FROM written
+), day_changes AS (
+    INSERT INTO agg_day_changes
+    SELECT meter_id, direction, unit, ps, quality, dv, dp FROM changed
+)"""
+
+# Month: the MONTHLY series is exact; the finer part is the days' effective changes
+# (value and present-day count) plus native readings that fit the month but no
+# day (e.g. a multi-day index delta).
+_MONTH_PARTS = """
+SELECT meter_id, direction, unit, quality, dv AS value, dp AS n,
+       date_trunc('month', ds, 'Europe/Paris') AS ps, false AS exact
+FROM agg_day_changes
+UNION ALL
+SELECT meter_id, direction, unit, quality, value, n,
+       date_trunc('month', start_ts, 'Europe/Paris'), period = 'monthly'
+FROM agg_sides
+WHERE (period = 'monthly'
+       OR (period = '' AND end_ts > ds + interval '23 hours'
+           AND end_ts > date_add(ds, interval '1 day', 'Europe/Paris')))
+  AND end_ts <= date_add(date_trunc('month', start_ts, 'Europe/Paris'),
+                         interval '1 month', 'Europe/Paris')
+"""
+
+# Half-hours and hours. Changes are grouped per series, bucket and quality; a
+# bucket's content is known when the new readings of that quality fill it (the
+# usual case: whole days in one quality), and those go straight to the placement
+# sums. The others (live minutes, a partly corrected hour) wait in ``agg_sub`` for
+# :data:`LOOKUP`, which reads the bucket back: always right, only slower. A new
+# half-hour that is its own bucket and replaced nothing needs no grouping at all.
+_HALF_HOUR_ALONE = (
+    "bucket = 'PT30M' AND NOT replaced AND start_ts = bs AND end_ts = bs + width"
+)
+_SUB_CHANGE = """
+    dv, (now_n > 0)::int - (now_n - dn > 0)::int AS dp,
+    CASE WHEN now_n > 0 THEN now_v ELSE 0 END AS now_v, dv < 0 AS dropped
+"""
+_SUB_GROUP = f"""
+WITH fit AS (
+    SELECT s.*, l.bucket, l.secs, l.width,
+           date_bin(l.width, s.start_ts, timestamptz '2000-01-01 00:00+00') AS bs
+    FROM agg_sides s
+    CROSS JOIN (VALUES ('PT30M', 1800, interval '30 minutes'),
+                       ('PT1H', 3600, interval '1 hour')) AS l(bucket, secs, width)
+    WHERE s.period = ''
+), grouped AS (
+    SELECT series_id, bucket, bs, quality, any_value(ds) AS ds,
+           any_value(width) AS width, any_value(meter_id) AS meter_id,
+           any_value(direction) AS direction, any_value(unit) AS unit,
+           sum(value) AS dv, sum(n) AS dn,
+           coalesce(sum(value) FILTER (WHERE n = 1), 0) AS now_v,
+           count(*) FILTER (WHERE n = 1) AS now_n,
+           coalesce(sum(extract(epoch FROM end_ts - start_ts)) FILTER (WHERE n = 1), 0)
+               >= any_value(secs) AS covered
+    FROM fit
+    WHERE end_ts <= bs + width AND NOT ({_HALF_HOUR_ALONE})
+    GROUP BY series_id, bucket, bs, quality
+), changes AS (
+    SELECT series_id, bucket, bs, quality, ds, width, meter_id, direction, unit, dv,
+           dn, now_v, now_n, covered
+    FROM grouped
+    UNION ALL
+    SELECT series_id, bucket, bs, quality, ds, width, meter_id, direction, unit,
+           value, 1, value, 1, true
+    FROM fit WHERE {_HALF_HOUR_ALONE}
+), placed AS (
+    SELECT c.*, d.energy, d.building_id, d.parcel_idu, d.iris, d.commune_insee
+    FROM changes c
+    JOIN agg_days d ON d.meter_id = c.meter_id AND d.direction = c.direction
+     AND d.unit = c.unit AND d.ds = c.ds
+), waiting AS (
+    INSERT INTO agg_sub
+    SELECT series_id, direction, unit, bucket, bs, bs + width, quality, dv, dn,
+           now_v, now_n, energy, building_id, parcel_idu, iris, commune_insee
+    FROM placed WHERE NOT covered
+), changed AS (
+    SELECT energy, building_id, parcel_idu, iris, commune_insee, direction, unit,
+           bucket, bs AS bucket_start, bs + width AS bucket_end, quality,
+           {_SUB_CHANGE}
+    FROM placed
+    WHERE covered AND (dv <> 0 OR (now_n > 0) <> (now_n - dn > 0))
+)
+{{scope}}
+"""
+
+UNCOVERED = "SELECT exists(SELECT 1 FROM agg_sub)"
+"""Whether :data:`LOOKUP` is needed (live minutes; never for whole days)."""
+
+LOOKUP = """
+UPDATE agg_sub u SET now_v = l.v, now_n = l.n
+FROM (
+    SELECT p.series_id, p.bucket, p.bs, p.quality,
+           coalesce(sum(r.value), 0) AS v, count(r.value) AS n
+    FROM agg_sub p
+    LEFT JOIN readings r ON r.series_id = p.series_id AND r.start_ts >= p.bs
+     AND r.start_ts < p.be AND r.end_ts <= p.be AND r.quality = p.quality
+    GROUP BY p.series_id, p.bucket, p.bs, p.quality
+) l
+WHERE u.series_id = l.series_id AND u.bucket = l.bucket AND u.bs = l.bs
+  AND u.quality = l.quality
+"""
+
+_SUB_SCOPE = f"""
+WITH changed AS (
+    SELECT energy, building_id, parcel_idu, iris, commune_insee, direction, unit,
+           bucket, bs AS bucket_start, be AS bucket_end, quality,
+           {_SUB_CHANGE}
+    FROM agg_sub WHERE dv <> 0 OR (now_n > 0) <> (now_n - dn > 0)
+)
+{{scope}}
+"""
+
+DAYS = _period("P1D", "aggregator_meter_days", "day", "1 day", _DAY_PARTS, _DAY_EXTRA)
+"""Days first: they create the day rows whose placement the rest follows."""
+
+SUB_DAILY = _SUB_GROUP.format(scope=_SCOPE.format(place=_PLACE, source="changed"))
+"""Half-hour and hour changes: known buckets summed per placement, the others
+left in ``agg_sub``."""
+
+SUB_DAILY_SCOPE = _SUB_SCOPE.format(scope=_SCOPE.format(place=_PLACE, source="changed"))
+"""``agg_sub`` after :data:`LOOKUP`, summed per placement."""
+
+MONTHS = _period("P1M", "aggregator_meter_months", "month", "1 month", _MONTH_PARTS)
+"""Months last: they read the day changes (``agg_day_changes``)."""
 
 SCOPES: dict[str, str] = {
     "building": "building_id",
@@ -117,41 +346,32 @@ SCOPES: dict[str, str] = {
     "commune": "commune_insee",
 }
 
-RECOMPUTE: tuple[str, ...] = tuple(
-    _RECOMPUTE.format(scope=scope, column=column) for scope, column in SCOPES.items()
+_KEY = "scope, scope_id, bucket, bucket_start, energy, direction, quality, unit"
+_SCOPED = " UNION ALL ".join(
+    f"SELECT '{scope}' AS scope, {column} AS scope_id, bucket, bucket_start, energy, "
+    f"direction, quality, unit, max(bucket_end) AS bucket_end, sum(dv) AS dv, "
+    f"sum(dp) AS dp, max(now_v) AS now_v, bool_or(dropped) AS dropped "
+    f"FROM agg_scoped GROUP BY {column}, bucket, bucket_start, energy, direction, "
+    f"quality, unit"
+    for scope, column in SCOPES.items()
 )
 
-POWER_STAGING = """
-CREATE TEMP TABLE IF NOT EXISTS agg_power (
-    meter_id text, iris text, direction text, power_w double precision,
-    measured_at timestamptz
-) ON COMMIT DELETE ROWS
-"""
-
-UPSERT_POWER = """
-INSERT INTO aggregator_meter_power AS m (meter_id, iris, direction, power_w, measured_at)
-SELECT DISTINCT ON (meter_id) meter_id, iris, direction, power_w, measured_at
-FROM agg_power ORDER BY meter_id, measured_at DESC
-ON CONFLICT (meter_id) DO UPDATE SET iris = EXCLUDED.iris,
-    direction = EXCLUDED.direction, power_w = EXCLUDED.power_w,
-    measured_at = EXCLUDED.measured_at
-WHERE EXCLUDED.measured_at >= m.measured_at
-"""
-
-LIVE_LOAD = """
-SELECT n.iris, n.capacity_kw,
-       coalesce(sum(m.power_w) FILTER (WHERE m.direction = 'consumption'
-                AND m.measured_at >= $1), 0) / 1000.0 AS consumption_kw,
-       coalesce(sum(m.power_w) FILTER (WHERE m.direction = 'production'
-                AND m.measured_at >= $1), 0) / 1000.0 AS production_kw,
-       count(m.meter_id) FILTER (WHERE m.measured_at >= $1) AS meters_reporting,
-       count(m.meter_id) FILTER (WHERE m.measured_at < $1) AS meters_stale
-FROM neighbourhoods n LEFT JOIN aggregator_meter_power m USING (iris)
-GROUP BY n.iris, n.capacity_kw
-"""
-
-INSERT_LOAD = """
-INSERT INTO neighbourhood_load (iris, at, consumption_kw, production_kw, capacity_kw,
-    meters_reporting, meters_stale)
-VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (iris, at) DO NOTHING
+APPLY = f"""
+WITH deltas AS ({_SCOPED}), recompute AS (
+    INSERT INTO agg_recompute
+    SELECT scope, scope_id, bucket, bucket_start, bucket_end, energy, direction,
+           quality, unit
+    FROM deltas WHERE dropped
+)
+INSERT INTO rollups AS r (scope, scope_id, bucket, bucket_start, bucket_end, energy,
+    direction, quality, unit, value, delivery_points, max_point_value)
+SELECT scope, scope_id, bucket, bucket_start, bucket_end, energy, direction,
+       (ARRAY['estimated', 'raw', 'corrected'])[quality + 1], unit, dv, dp, now_v
+FROM deltas
+ORDER BY {_KEY}
+ON CONFLICT (scope, scope_id, bucket, bucket_start, energy, direction, quality, unit)
+DO UPDATE SET value = r.value + EXCLUDED.value,
+              delivery_points = r.delivery_points + EXCLUDED.delivery_points,
+              max_point_value = greatest(r.max_point_value, EXCLUDED.max_point_value),
+              updated_at = now()
 """

@@ -20,7 +20,7 @@ from .conftest import METERS, batch
 
 pytestmark = pytest.mark.integration
 
-M1, M2, M3, M4 = METERS
+M1, M2, M3, M4, M5 = METERS
 
 
 async def make_pipeline(pool: asyncpg.Pool) -> Pipeline:

@@ -126,7 +126,10 @@ def upgrade() -> None:
         kind text NOT NULL CHECK (kind IN ('index', 'interval', 'instant', 'maximum')),
         dimension text NOT NULL,
         unit text NOT NULL,
-        channel text NOT NULL DEFAULT ''
+        channel text NOT NULL DEFAULT '',
+        -- '' native (curves, minutes), 'daily' / 'monthly': whole local periods
+        -- (energy_core.domain.readings.Period; part of the URN).
+        period text NOT NULL DEFAULT '' CHECK (period IN ('', 'daily', 'monthly'))
     );
     CREATE INDEX series_meter ON series (meter_id);
 

@@ -33,14 +33,18 @@ def upgrade() -> None:
         quality text NOT NULL CHECK (quality IN ('estimated', 'raw', 'corrected')),
         unit text NOT NULL CHECK (unit IN ('Wh', 'm3')),
         value double precision NOT NULL,
-        delivery_points integer NOT NULL CHECK (delivery_points >= 0),
+        -- No CHECK (>= 0): the aggregator adds signed deltas through INSERT … ON
+        -- CONFLICT, whose candidate row is checked before the conflict is found.
+        delivery_points integer NOT NULL,
         max_point_value double precision NOT NULL,
         updated_at timestamptz NOT NULL DEFAULT now(),
         PRIMARY KEY (scope, scope_id, bucket, bucket_start, energy, direction,
                      quality, unit),
         CHECK (bucket_end > bucket_start)
     );
-    CREATE INDEX rollups_bucket ON rollups (bucket, bucket_start);
+    -- The primary key serves every read (scope, id, bucket, period range; PostgreSQL
+    -- 18 skip-scans it for "every parcel on one day"); no second index to maintain
+    -- on the aggregator's hot path.
 
     -- Real-time load per neighbourhood (from instantaneous readings), sampled.
     CREATE TABLE neighbourhood_load (
