@@ -7,6 +7,7 @@ context, secrets referenced by name, the migration hook, ServiceMonitor and Ingr
 from __future__ import annotations
 
 import re
+import tomllib
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -159,6 +160,26 @@ def test_deployment_contract(chart: str, render: Render) -> None:
     assert service["spec"]["ports"][0]["port"] == port
     assert service["spec"]["selector"] == deployment["spec"]["selector"]["matchLabels"]
     assert not [d for d in docs if d["kind"] in {"ServiceMonitor", "Ingress", "Secret"}]
+
+
+def _console_scripts() -> dict[str, str]:
+    """Every console script the workspace packages install (what images can run)."""
+    scripts: dict[str, str] = {}
+    for pyproject in ROOT.glob("*/*/pyproject.toml"):
+        project = tomllib.loads(pyproject.read_text()).get("project", {})
+        scripts |= project.get("scripts", {})
+    return scripts
+
+
+@pytest.mark.parametrize("chart", sorted(SERVICES))
+def test_container_command_is_an_installed_script(chart: str, render: Render) -> None:
+    """A chart that starts a command no package installs crash-loops on deploy."""
+    (container,) = _one(render(chart), "Deployment")["spec"]["template"]["spec"][
+        "containers"
+    ]
+    assert container["command"][0] in _console_scripts(), container["command"]
+    if chart == "aggregator":  # Faust's command line: the worker sub-command
+        assert container["args"][:1] == ["worker"]
 
 
 @pytest.mark.parametrize("chart", sorted(SERVICES))

@@ -98,6 +98,7 @@ def test_run_comes_up_answers_health_and_stops_clean(var_dir: Path) -> None:
     _read_until(proc, "Ctrl-C stops everything", lines)
     text = "".join(lines)
     assert "demo territory Échirolles (38151)" in text
+    assert "NOT HEALTHY" not in text, text
     health_urls = re.findall(r"(http://\S+/readyz) \(healthy\)", text)
     assert health_urls, text
     for url in health_urls:

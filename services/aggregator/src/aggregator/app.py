@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 import asyncpg
@@ -74,6 +75,8 @@ def faust_options(settings: Settings) -> dict[str, Any]:
 
 def create_app(settings: Settings) -> tuple[faust.App, Context]:
     """Builds the app, its topics, agents and pages. Group id = topic prefix + id."""
+    # Faust creates only the last level of its data directory.
+    Path(settings.data_dir).mkdir(parents=True, exist_ok=True)
     app = faust.App(settings.kafka.topic_prefix + APP_ID, **faust_options(settings))
     ctx = Context(settings=settings, topics=bind(app, settings.kafka))
     ctx.pipeline = Pipeline(ctx.territory, work_mem_mb=settings.work_mem_mb)

@@ -47,7 +47,7 @@ class LoadMonitor:
         self,
         policy: CongestionPolicy,
         stale_after: timedelta,
-        retention: timedelta = timedelta(hours=48),
+        retention: timedelta = timedelta(hours=24),
     ) -> None:
         self.policy = policy
         self.stale_after = stale_after

@@ -32,11 +32,12 @@ class Settings(ServiceSettings):
     """Consumer-group session timeout: how soon a killed worker's partitions move."""
     stale_after_s: float = 30.0
     """A meter's last instantaneous power older than this counts as stale."""
-    sample_interval_s: float = 1.0
-    """How often the leader samples neighbourhood load and runs congestion: 1 s,
-    so that a home's live power reaches its neighbourhood's load within ~2 s
-    (Flukso's 1 s micro-batch + one batch here + at most one sample period)."""
-    load_retention_h: float = 48.0
+    sample_interval_s: float = 0.5
+    """How often the leader samples neighbourhood load and runs congestion: a
+    home's live power then reaches its neighbourhood's load within 2 s (Flukso's
+    1 s micro-batch + one batch here + at most one sample period; measured by
+    bench/bench_live_load.py)."""
+    load_retention_h: float = 24.0
     """Load samples (one per neighbourhood per sample) kept this long."""
     level_thresholds: tuple[float, float, float] = (0.80, 0.95, 1.10)
     """Load/capacity ratios entering OpenADR SIMPLE levels 1, 2, 3."""

@@ -18,7 +18,7 @@ def processes(ctx: dict[str, Any]) -> list[dict[str, Any]]:
             "env": {
                 "AGGREGATOR_HTTP_PORT": HTTP_PORT,
                 "AGGREGATOR_HTTP_HOST": ctx["host"],
-                "AGGREGATOR_DATA_DIR": ".var/aggregator",
+                "AGGREGATOR_DATA_DIR": f"{ctx['var_dir']}/aggregator",
             },
             "health_url": f"{url}/readyz",
             "urls": {"aggregator metrics": f"{url}/metrics"},
