@@ -72,8 +72,7 @@ def register(app: faust.App, ctx: Context) -> None:
             delay = 0.5
             while True:  # never ack a batch that is not durable
                 try:
-                    async with pool.acquire() as conn:
-                        result = await pipeline.process(conn, values)
+                    result = await pipeline.write(pool, values)
                     break
                 except _DB_ERRORS:
                     metrics.DB_RETRIES.inc()

@@ -16,8 +16,11 @@ All of it commits in ONE transaction; Faust acknowledges the records only after
 
 from __future__ import annotations
 
+import logging
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
 import asyncpg
@@ -25,7 +28,7 @@ import asyncpg
 from aggregator import power, recompute, rollups
 from aggregator.tables import Territory
 from energy_core._pb.energy.metering.v1 import readings_pb2 as pb
-from energy_core.domain.time import from_micros
+from energy_core.domain.time import from_micros, to_micros
 from energy_core.errors import PayloadInvalidError
 from energy_core.wire import (
     DIRECTION_FROM_PB,
@@ -37,6 +40,14 @@ from energy_core.wire import (
     decode_batch,
 )
 from energy_store.readings import ReadingStore
+
+logger = logging.getLogger(__name__)
+
+PERMANENT_DB_ERRORS = (
+    asyncpg.DataError,
+    asyncpg.IntegrityConstraintViolationError,
+)
+"""Errors that the same records would raise again (SQLSTATE classes 22 and 23)."""
 
 
 @dataclass
@@ -53,8 +64,18 @@ class BatchResult:
     produced_at_us: list[int] = field(default_factory=list)
 
 
+_EARLIEST_US = to_micros(datetime(1990, 1, 1, tzinfo=UTC))
+_LATEST_US = to_micros(datetime(2100, 1, 1, tzinfo=UTC))
+"""Timestamps outside these are refused: no meter data predates 1990, and an
+instant far out of range would fail the whole batch in PostgreSQL."""
+
+
 def _check(batch: pb.ReadingBatch) -> None:
-    """Cheap validation of what the store relies on (raises PayloadInvalidError)."""
+    """Cheap validation of what the store relies on (raises PayloadInvalidError).
+
+    The ingest services validate through the domain types; this guards the store
+    against any other producer: one NaN would poison every sum it enters.
+    """
     if not batch.meter_id or batch.scheme not in SCHEME_FROM_PB:
         raise PayloadInvalidError("missing meter id or unknown scheme")
     if batch.energy not in ENERGY_FROM_PB:
@@ -65,9 +86,12 @@ def _check(batch: pb.ReadingBatch) -> None:
             or r.unit not in UNIT_FROM_PB
             or r.quality not in QUALITY_FROM_PB
             or r.direction not in DIRECTION_FROM_PB
-            or r.end_us < r.start_us
         ):
-            raise PayloadInvalidError("invalid reading (enum or interval)")
+            raise PayloadInvalidError("invalid reading: unknown enum value")
+        if not (_EARLIEST_US <= r.start_us <= r.end_us <= _LATEST_US):
+            raise PayloadInvalidError("invalid reading: interval out of order or range")
+        if not math.isfinite(r.value):
+            raise PayloadInvalidError("invalid reading: value is not a finite number")
 
 
 def _count(status: str) -> int:
@@ -183,6 +207,37 @@ class Pipeline:
                 for statement in recompute.RECOMPUTE:
                     await conn.execute(statement)
         return contributions
+
+    async def write(self, pool: asyncpg.Pool, values: Sequence[bytes]) -> BatchResult:
+        """:meth:`process`, isolating records PostgreSQL refuses as data.
+
+        A data or constraint error fails the whole transaction; retrying it would
+        stall every partition behind one record. The batch is then written record
+        by record, and each record refused alone becomes a dead letter with
+        PostgreSQL's reason. Other errors (connection lost, deadlock) propagate:
+        the caller retries the batch.
+        """
+        try:
+            async with pool.acquire() as conn:
+                return await self.process(conn, values)
+        except PERMANENT_DB_ERRORS:
+            logger.warning("a batch of %d records was refused; isolating", len(values))
+        result = BatchResult(records=len(values))
+        for value in values:
+            try:
+                async with pool.acquire() as conn:
+                    one = await self.process(conn, [value])
+            except PERMANENT_DB_ERRORS as exc:
+                result.dead.append(
+                    (f"refused by PostgreSQL: {exc}", type(exc).__name__, value)
+                )
+                continue
+            result.readings_changed += one.readings_changed
+            result.rollup_changes += one.rollup_changes
+            result.power_updates += one.power_updates
+            result.dead += one.dead
+            result.produced_at_us += one.produced_at_us
+        return result
 
     async def process(
         self, conn: asyncpg.Connection, values: Sequence[bytes]

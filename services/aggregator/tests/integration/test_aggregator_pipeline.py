@@ -210,3 +210,47 @@ async def test_instants_feed_live_load_and_congestion(
         "ORDER BY at DESC LIMIT 1"
     )
     assert stale == 3
+
+
+def _raw_batch(meter: str, value: float, start_us: int) -> bytes:
+    """A ReadingBatch built on the wire, bypassing the domain's validation."""
+    from energy_core._pb.energy.metering.v1 import readings_pb2 as pb
+
+    message = pb.ReadingBatch(
+        meter_id=meter, scheme=pb.METER_SCHEME_PRM, energy=pb.ENERGY_ELECTRICITY,
+        source=pb.SOURCE_ENEDIS_DATACONNECT,
+    )  # fmt: skip
+    message.readings.add(
+        kind=pb.KIND_INTERVAL, unit=pb.UNIT_WH, start_us=start_us,
+        end_us=start_us + 1_800_000_000, value=value, quality=pb.QUALITY_RAW,
+        direction=pb.DIRECTION_CONSUMPTION,
+    )  # fmt: skip
+    return message.SerializeToString()
+
+
+async def test_bad_records_are_dead_lettered_and_lose_nothing_else(
+    territory_db: asyncpg.Pool,
+) -> None:
+    """NaN, absurd instants and what PostgreSQL itself refuses never stall a batch."""
+    from energy_core.domain.time import to_micros
+
+    pipeline = await make_pipeline(territory_db)
+    t0 = datetime(2026, 6, 1, 8, tzinfo=UTC)
+    good = [batch(M1, t0, [100, 200]), batch(M3, t0, [5])]
+    bad = [
+        _raw_batch(M2, float("nan"), to_micros(t0)),
+        _raw_batch(M2, 1.0, -(2**62)),  # far before PostgreSQL's range
+        _raw_batch("3000000\x000000002", 1.0, to_micros(t0)),  # NUL: refused by PG
+    ]
+    result = await pipeline.write(territory_db, [good[0], *bad, good[1]])
+    reasons = sorted(reason for reason, _, _ in result.dead)
+    assert len(reasons) == 3
+    assert any("finite" in r for r in reasons)
+    assert any("range" in r for r in reasons)
+    assert any(r.startswith("refused by PostgreSQL") for r in reasons)
+    assert sorted(payload for _, _, payload in result.dead) == sorted(bad)
+    assert result.readings_changed == 3
+    total = await territory_db.fetchval(
+        "SELECT sum(value) FROM rollups WHERE scope = 'commune' AND bucket = 'P1D'"
+    )
+    assert total == 305.0
