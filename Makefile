@@ -5,7 +5,7 @@ UV ?= $(shell command -v uv 2>/dev/null || echo $(HOME)/.local/bin/uv)
 RUN := $(UV) run --frozen
 PYTEST_ARGS ?=
 
-.PHONY: help install run test test-unit test-integration lint fmt proto charts-lint bench clean check-uv system-deps
+.PHONY: help install run test test-unit test-integration lint fmt proto charts-lint bench images clean check-uv system-deps
 
 help: ## List the commands
 	@grep -hE '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  \033[36m%-18s\033[0m %s\n", $$1, $$2}'
@@ -62,6 +62,16 @@ proto: install ## Regenerate energy_core._pb from proto/
 
 bench: install system-deps ## Run the benchmarks in bench/ (prints figures and the machine)
 	@for b in bench/bench_*.py; do echo "== $$b"; $(RUN) python $$b || exit 1; done
+
+# image -> workspace package (the Dockerfile builds one package per image)
+IMAGES := registry:energy-store ingest-enedis:ingest-enedis ingest-flukso:ingest-flukso aggregator:aggregator api:sen1-api
+IMAGE_TAG ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+
+images: ## Build the service images (needs a Docker engine): sen1/<service>:IMAGE_TAG
+	@for pair in $(IMAGES); do image=$${pair%%:*}; package=$${pair##*:}; \
+	  echo "== sen1/$$image:$(IMAGE_TAG) ($$package)"; \
+	  docker build --build-arg PACKAGE=$$package -t sen1/$$image:$(IMAGE_TAG) . || exit 1; \
+	done
 
 clean: ## Remove caches and the local data folder (.var: PostgreSQL data, logs)
 	rm -rf .var .mypy_cache .ruff_cache .pytest_cache
