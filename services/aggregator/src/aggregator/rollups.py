@@ -244,22 +244,24 @@ WHERE (period = 'monthly'
 # sums. The others (live minutes, a partly corrected hour) wait in ``agg_sub`` for
 # :data:`LOOKUP`, which reads the bucket back: always right, only slower. A new
 # half-hour that is its own bucket and replaced nothing needs no grouping at all.
-_HALF_HOUR_ALONE = (
-    "bucket = 'PT30M' AND NOT replaced AND start_ts = bs AND end_ts = bs + width"
-)
+_EPOCH = "timestamptz '2000-01-01 00:00+00'"
+_ALONE = "NOT replaced AND start_ts = bs AND end_ts = bs + interval '30 minutes'"
 _SUB_CHANGE = """
     dv, (now_n > 0)::int - (now_n - dn > 0)::int AS dp,
     CASE WHEN now_n > 0 THEN now_v ELSE 0 END AS now_v, dv < 0 AS dropped
 """
+_FIT = """
+SELECT series_id, meter_id, direction, unit, ds, quality, value, n, start_ts, end_ts,
+       replaced, '{bucket}' AS bucket, {secs} AS secs, interval '{width}' AS width,
+       date_bin('{width}', start_ts, {epoch}) AS bs
+FROM agg_sides WHERE period = ''
+"""
+_PLACE_JOIN = """
+JOIN agg_days d ON d.meter_id = {t}.meter_id AND d.direction = {t}.direction
+ AND d.unit = {t}.unit AND d.ds = {t}.ds
+"""
 _SUB_GROUP = f"""
-WITH fit AS (
-    SELECT s.*, l.bucket, l.secs, l.width,
-           date_bin(l.width, s.start_ts, timestamptz '2000-01-01 00:00+00') AS bs
-    FROM agg_sides s
-    CROSS JOIN (VALUES ('PT30M', 1800, interval '30 minutes'),
-                       ('PT1H', 3600, interval '1 hour')) AS l(bucket, secs, width)
-    WHERE s.period = ''
-), grouped AS (
+WITH grouped AS (
     SELECT series_id, bucket, bs, quality, any_value(ds) AS ds,
            any_value(width) AS width, any_value(meter_id) AS meter_id,
            any_value(direction) AS direction, any_value(unit) AS unit,
@@ -268,37 +270,39 @@ WITH fit AS (
            count(*) FILTER (WHERE n = 1) AS now_n,
            coalesce(sum(extract(epoch FROM end_ts - start_ts)) FILTER (WHERE n = 1), 0)
                >= any_value(secs) AS covered
-    FROM fit
-    WHERE end_ts <= bs + width AND NOT ({_HALF_HOUR_ALONE})
+    FROM (
+        {_FIT.format(bucket="PT30M", secs=1800, width="30 minutes", epoch=_EPOCH)}
+        UNION ALL
+        {_FIT.format(bucket="PT1H", secs=3600, width="1 hour", epoch=_EPOCH)}
+    ) fit
+    WHERE end_ts <= bs + width AND NOT (bucket = 'PT30M' AND {_ALONE})
     GROUP BY series_id, bucket, bs, quality
-), changes AS (
-    SELECT series_id, bucket, bs, quality, ds, width, meter_id, direction, unit, dv,
-           dn, now_v, now_n, covered
-    FROM grouped
-    UNION ALL
-    SELECT series_id, bucket, bs, quality, ds, width, meter_id, direction, unit,
-           value, 1, value, 1, true
-    FROM fit WHERE {_HALF_HOUR_ALONE}
-), placed AS (
-    SELECT c.*, d.energy, d.building_id, d.parcel_idu, d.iris, d.commune_insee
-    FROM changes c
-    JOIN agg_days d ON d.meter_id = c.meter_id AND d.direction = c.direction
-     AND d.unit = c.unit AND d.ds = c.ds
 ), waiting AS (
     INSERT INTO agg_sub
-    SELECT series_id, direction, unit, bucket, bs, bs + width, quality, dv, dn,
-           now_v, now_n, energy, building_id, parcel_idu, iris, commune_insee
-    FROM placed WHERE NOT covered
+    SELECT g.series_id, g.direction, g.unit, g.bucket, g.bs, g.bs + g.width,
+           g.quality, g.dv, g.dn, g.now_v, g.now_n, d.energy, d.building_id,
+           d.parcel_idu, d.iris, d.commune_insee
+    FROM grouped g {_PLACE_JOIN.format(t="g")}
+    WHERE NOT g.covered
 ), changed AS (
-    SELECT energy, building_id, parcel_idu, iris, commune_insee, direction, unit,
-           bucket, bs AS bucket_start, bs + width AS bucket_end, quality,
-           {_SUB_CHANGE}
-    FROM placed
-    WHERE covered AND (dv <> 0 OR (now_n > 0) <> (now_n - dn > 0))
+    SELECT d.energy, d.building_id, d.parcel_idu, d.iris, d.commune_insee,
+           c.direction, c.unit, c.bucket, c.bs AS bucket_start,
+           c.bs + c.width AS bucket_end, c.quality, {_SUB_CHANGE}
+    FROM (
+        SELECT meter_id, direction, unit, ds, bucket, bs, width, quality, dv, dn,
+               now_v, now_n
+        FROM grouped WHERE covered
+        UNION ALL
+        SELECT meter_id, direction, unit, ds, 'PT30M', bs, interval '30 minutes',
+               quality, value, 1, value, 1
+        FROM (SELECT *, date_bin('30 minutes', start_ts, {_EPOCH}) AS bs
+              FROM agg_sides WHERE period = '') a
+        WHERE {_ALONE}
+    ) c {_PLACE_JOIN.format(t="c")}
+    WHERE c.dv <> 0 OR (c.now_n > 0) <> (c.now_n - c.dn > 0)
 )
 {{scope}}
 """
-
 UNCOVERED = "SELECT exists(SELECT 1 FROM agg_sub)"
 """Whether :data:`LOOKUP` is needed (live minutes; never for whole days)."""
 
