@@ -31,10 +31,9 @@ class SecrecyRule:
     ) -> Verdict:
         """Decides for one aggregate; the reason is meant for people to read."""
         if delivery_points < self.min_points:
-            return Verdict(
-                False,
-                f"fewer than {self.min_points} delivery points ({delivery_points})",
-            )
+            # The count itself stays secret: "3 points" next to a suppressed value
+            # says how many homes reported, which the threshold is meant to hide.
+            return Verdict(False, f"fewer than {self.min_points} delivery points")
         if self.max_share is not None and max_point_value > 0:
             share = max_point_value / value if value > 0 else 1.0
             if share > self.max_share:

@@ -85,9 +85,14 @@ SELECT count(*)::int AS homes, coalesce(sum(wh), 0) AS total_wh,
 FROM per_meter
 """
 
+# One row per quality: a meter whose bucket is partly raw and partly corrected sits
+# in two rows, with part of its value in each. Merged: value = sum; points = the
+# largest count (a lower bound of the distinct points); largest point = the SUM of
+# the rows' largest points (an upper bound of any one point's total; the max of the
+# rows would understate a dominant point split across qualities).
 ROLLUPS = """
 SELECT bucket_start, bucket_end, sum(value) AS value,
-       max(delivery_points) AS delivery_points, max(max_point_value) AS max_point_value,
+       max(delivery_points) AS delivery_points, sum(max_point_value) AS max_point_value,
        (ARRAY['estimated', 'raw', 'corrected'])[1 + min(CASE quality
             WHEN 'estimated' THEN 0 WHEN 'raw' THEN 1 ELSE 2 END)] AS quality,
        min(unit) AS unit

@@ -110,19 +110,22 @@ async def test_shared_meter_is_readable_by_grantee(client, world) -> None:
     assert shared[0]["relation"] == "shared"
 
 
-async def _rollup(world, iris: str, points: int, value: float, top: float) -> None:
+async def _rollup(
+    world, iris: str, points: int, value: float, top: float, quality: str = "raw"
+) -> None:
     async with world.pool.acquire() as conn:
         await conn.execute(
             """INSERT INTO rollups (scope, scope_id, bucket, bucket_start, bucket_end,
                  energy, direction, quality, unit, value, delivery_points,
                  max_point_value)
                VALUES ('neighbourhood', $1, 'P1D', '2026-03-01 00:00+01',
-                 '2026-03-02 00:00+01', 'electricity', 'consumption', 'raw', 'Wh',
+                 '2026-03-02 00:00+01', 'electricity', 'consumption', $5, 'Wh',
                  $2, $3, $4)""",
             iris,
             value,
             points,
             top,
+            quality,
         )
 
 
@@ -151,6 +154,7 @@ async def test_aggregate_secrecy(client, world, points, top_share, published, re
         assert item["value"] is None
         assert item["delivery_points"] is None
         assert reason in item["reason"]
+        assert str(points) not in item["reason"]  # the count stays secret too
     csv_text = (
         await client.get(
             f"/v1/rollups/neighbourhood/{iris}/export.csv",
@@ -158,6 +162,23 @@ async def test_aggregate_secrecy(client, world, points, top_share, published, re
         )
     ).text
     assert ("50000.000" in csv_text) is published
+
+
+async def test_dominant_point_split_across_qualities_is_suppressed(client, world):
+    # One home uses 48 of the neighbourhood's 50 kWh that day; half of its readings
+    # were corrected, so the aggregator keeps it in the raw AND the corrected row,
+    # 24 kWh in each. Per row it weighs 48 %; in the merged bucket, 96 %.
+    iris = str(world.territory.neighbourhoods[0].iris)
+    await _rollup(world, iris, 12, 25_000.0, 24_000.0, quality="raw")
+    await _rollup(world, iris, 12, 25_000.0, 24_000.0, quality="corrected")
+    r = await client.get(
+        f"/v1/rollups/neighbourhood/{iris}",
+        params={"start": "2026-03-01", "end": "2026-03-02"},
+    )
+    item = r.json()["items"][0]
+    assert item["suppressed"] is True, item
+    assert item["value"] is None
+    assert "exceeds 85%" in item["reason"]
 
 
 async def test_city_key_limited_to_its_territory(client, world) -> None:

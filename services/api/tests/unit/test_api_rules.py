@@ -18,7 +18,9 @@ from energy_core.domain.time import PARIS
 
 def test_secrecy_threshold_and_dominance() -> None:
     rule = SecrecyRule(min_points=10, max_share=0.85)
-    assert not rule.check(delivery_points=9, value=100, max_point_value=1).published
+    small = rule.check(delivery_points=9, value=100, max_point_value=1)
+    assert not small.published
+    assert "9" not in (small.reason or "")  # how many reported is not said either
     assert rule.check(delivery_points=10, value=100, max_point_value=85).published
     verdict = rule.check(delivery_points=50, value=100, max_point_value=86)
     assert not verdict.published
