@@ -14,7 +14,7 @@ from fastapi.staticfiles import StaticFiles
 
 from api import problems
 from api.consent import ConsentPort, DataConnectAuthorize
-from api.live import AlertHub, consume_alerts
+from api.live import AlertGate, AlertHub, consume_alerts
 from api.privacy import SecrecyRule
 from api.routes import (
     dashboard,
@@ -50,6 +50,7 @@ def create_app(
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         own = pool is None
         app.state.pool = pool or await create_pool(settings.postgres)
+        app.state.hub.set_gate(AlertGate(app.state.pool, app.state.secrecy))
         stop, ready = asyncio.Event(), asyncio.Event()
         tasks: list[asyncio.Task[None]] = []
         async with httpx.AsyncClient(timeout=settings.webhook_timeout_s) as client:

@@ -122,18 +122,60 @@ SELECT building_id, address, parcel_idu, iris, surface_m2, building_type FROM bu
 WHERE ($1::text IS NULL OR iris = $1) ORDER BY building_id LIMIT $2 OFFSET $3
 """
 
-LIVE_LOAD = """
-SELECT DISTINCT ON (l.iris) l.iris, n.name, l.at, l.consumption_kw, l.production_kw,
-       l.capacity_kw, l.meters_reporting, l.meters_stale
-FROM neighbourhood_load l JOIN neighbourhoods n USING (iris)
-ORDER BY l.iris, l.at DESC
+# Registered meters of a neighbourhood per direction: they bound how many of its
+# reporting meters can be of each direction (privacy.SecrecyRule.check_load).
+_REGISTRY = """
+    SELECT count(*) FILTER (WHERE m.direction = 'consumption') AS consumers,
+           count(*) FILTER (WHERE m.direction = 'production') AS producers
+    FROM buildings b JOIN meters m USING (building_id) WHERE b.iris = {iris}
 """
 
-ALERTS = """
-SELECT alert_id, iris, level, state, raised_at, updated_at, cleared_at, peak_load_kw,
-       capacity_kw FROM alerts
-WHERE ($1::text IS NULL OR state = $1) AND ($2::text IS NULL OR iris = $2)
-ORDER BY raised_at DESC, alert_id LIMIT $3 OFFSET $4
+# The latest sample of each neighbourhood: one backward index probe per IRIS on
+# (iris, at), not a DISTINCT ON over the whole (ever-growing) sample history.
+LIVE_LOAD = f"""
+SELECT n.iris, n.name, l.at, l.consumption_kw, l.production_kw, l.capacity_kw,
+       l.meters_reporting, l.meters_stale, r.consumers, r.producers
+FROM neighbourhoods n
+CROSS JOIN LATERAL (
+    SELECT * FROM neighbourhood_load x WHERE x.iris = n.iris ORDER BY x.at DESC LIMIT 1
+) l
+CROSS JOIN LATERAL ({_REGISTRY.format(iris="n.iris")}) r
+WHERE ($1::text IS NULL OR n.commune_insee = $1) AND ($2::text IS NULL OR n.iris = $2)
+ORDER BY n.iris
+"""
+
+# Alerts with what the secrecy gate needs for their peak: the fewest meters that
+# reported and the most production seen while the alert lasted. The territory of a
+# city key filters in SQL, so limit/offset page over what the caller may see.
+ALERTS = f"""
+SELECT a.alert_id, a.iris, a.level, a.state, a.raised_at, a.updated_at,
+       a.cleared_at, a.peak_load_kw, a.capacity_kw, s.fewest, s.most_production,
+       r.consumers, r.producers
+FROM alerts a
+LEFT JOIN LATERAL (
+    SELECT min(l.meters_reporting) AS fewest,
+           coalesce(max(l.production_kw), 0) AS most_production
+    FROM neighbourhood_load l
+    WHERE l.iris = a.iris AND l.at >= a.raised_at
+      AND l.at <= coalesce(a.cleared_at, a.updated_at)
+) s ON true
+CROSS JOIN LATERAL ({_REGISTRY.format(iris="a.iris")}) r
+WHERE ($1::text IS NULL OR a.state = $1) AND ($2::text IS NULL OR a.iris = $2)
+  AND ($5::text IS NULL OR left(a.iris, 5) = $5) AND ($6::text IS NULL OR a.iris = $6)
+ORDER BY a.raised_at DESC, a.alert_id LIMIT $3 OFFSET $4
+"""
+
+# The sample an alert event was computed from (the detector writes the sample, then
+# publishes the event stamped with the same instant).
+ALERT_SAMPLE = f"""
+SELECT l.meters_reporting, coalesce(l.production_kw, 0) AS production_kw,
+       r.consumers, r.producers
+FROM (SELECT $1::text AS iris) x
+LEFT JOIN LATERAL (
+    SELECT meters_reporting, production_kw FROM neighbourhood_load
+    WHERE iris = x.iris AND at <= $2 ORDER BY at DESC LIMIT 1
+) l ON true
+CROSS JOIN LATERAL ({_REGISTRY.format(iris="x.iris")}) r
 """
 
 

@@ -165,9 +165,11 @@ class LoadPublic(BaseModel):
     consumption_kw: float | None
     production_kw: float | None
     capacity_kw: float
-    meters_reporting: int
-    suppressed: bool
+    meters_reporting: int | None = Field(description="null when suppressed")
+    suppressed: bool = Field(description="consumption (and the count) withheld")
     reason: str | None = None
+    production_suppressed: bool
+    production_reason: str | None = None
 
 
 class AlertPublic(BaseModel):
@@ -178,8 +180,10 @@ class AlertPublic(BaseModel):
     raised_at: datetime
     updated_at: datetime
     cleared_at: datetime | None
-    peak_load_kw: float
+    peak_load_kw: float | None = Field(description="net load; null when suppressed")
     capacity_kw: float
+    load_suppressed: bool
+    reason: str | None = None
 
 
 class AlertPage(BaseModel):

@@ -109,3 +109,28 @@ def test_languages() -> None:
     assert language(None, "", "fr") == "fr"
     assert language(None, "en-GB,en;q=0.9", "fr") == "en"
     assert language("fr", "en", "fr") == "fr"
+
+
+@given(
+    consumers=st.integers(0, 60),
+    producers=st.integers(0, 60),
+    data=st.data(),
+)
+def test_live_load_never_published_for_fewer_than_ten(consumers, producers, data):
+    # Whatever mix of directions actually reports, a published direction had at
+    # least 10 reporting meters (the sample only gives their total).
+    c = data.draw(st.integers(0, consumers), label="consumers reporting")
+    p = data.draw(st.integers(0, producers), label="producers reporting")
+    verdict = SecrecyRule().check_load(
+        meters_reporting=c + p,
+        consumers=consumers,
+        producers=producers,
+        production_kw=float(p),
+    )
+    if verdict.consumption.published:
+        assert c >= 10
+    if verdict.production.published:
+        assert p >= 10 or producers == 0
+    if verdict.net.published:
+        assert verdict.consumption.published
+        assert verdict.production.published
