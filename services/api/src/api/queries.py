@@ -132,14 +132,14 @@ _REGISTRY = """
 
 # The latest sample of each neighbourhood: one backward index probe per IRIS on
 # (iris, at), not a DISTINCT ON over the whole (ever-growing) sample history.
-LIVE_LOAD = f"""
+_LIVE_LOAD = """
 SELECT n.iris, n.name, l.at, l.consumption_kw, l.production_kw, l.capacity_kw,
        l.meters_reporting, l.meters_stale, r.consumers, r.producers
 FROM neighbourhoods n
 CROSS JOIN LATERAL (
     SELECT * FROM neighbourhood_load x WHERE x.iris = n.iris ORDER BY x.at DESC LIMIT 1
 ) l
-CROSS JOIN LATERAL ({_REGISTRY.format(iris="n.iris")}) r
+CROSS JOIN LATERAL ({registry}) r
 WHERE ($1::text IS NULL OR n.commune_insee = $1) AND ($2::text IS NULL OR n.iris = $2)
 ORDER BY n.iris
 """
@@ -147,7 +147,7 @@ ORDER BY n.iris
 # Alerts with what the secrecy gate needs for their peak: the fewest meters that
 # reported and the most production seen while the alert lasted. The territory of a
 # city key filters in SQL, so limit/offset page over what the caller may see.
-ALERTS = f"""
+_ALERTS = """
 SELECT a.alert_id, a.iris, a.level, a.state, a.raised_at, a.updated_at,
        a.cleared_at, a.peak_load_kw, a.capacity_kw, s.fewest, s.most_production,
        r.consumers, r.producers
@@ -159,7 +159,7 @@ LEFT JOIN LATERAL (
     WHERE l.iris = a.iris AND l.at >= a.raised_at
       AND l.at <= coalesce(a.cleared_at, a.updated_at)
 ) s ON true
-CROSS JOIN LATERAL ({_REGISTRY.format(iris="a.iris")}) r
+CROSS JOIN LATERAL ({registry}) r
 WHERE ($1::text IS NULL OR a.state = $1) AND ($2::text IS NULL OR a.iris = $2)
   AND ($5::text IS NULL OR left(a.iris, 5) = $5) AND ($6::text IS NULL OR a.iris = $6)
 ORDER BY a.raised_at DESC, a.alert_id LIMIT $3 OFFSET $4
@@ -167,7 +167,7 @@ ORDER BY a.raised_at DESC, a.alert_id LIMIT $3 OFFSET $4
 
 # The sample an alert event was computed from (the detector writes the sample, then
 # publishes the event stamped with the same instant).
-ALERT_SAMPLE = f"""
+_ALERT_SAMPLE = """
 SELECT l.meters_reporting, coalesce(l.production_kw, 0) AS production_kw,
        r.consumers, r.producers
 FROM (SELECT $1::text AS iris) x
@@ -175,8 +175,13 @@ LEFT JOIN LATERAL (
     SELECT meters_reporting, production_kw FROM neighbourhood_load
     WHERE iris = x.iris AND at <= $2 ORDER BY at DESC LIMIT 1
 ) l ON true
-CROSS JOIN LATERAL ({_REGISTRY.format(iris="x.iris")}) r
+CROSS JOIN LATERAL ({registry}) r
 """
+
+# Composed from the constants above only (no caller input reaches the SQL text).
+LIVE_LOAD = _LIVE_LOAD.format(registry=_REGISTRY.format(iris="n.iris"))
+ALERTS = _ALERTS.format(registry=_REGISTRY.format(iris="a.iris"))
+ALERT_SAMPLE = _ALERT_SAMPLE.format(registry=_REGISTRY.format(iris="x.iris"))
 
 
 async def my_meters(conn: asyncpg.Connection, *, person_id: uuid.UUID) -> list[Any]:
