@@ -113,6 +113,9 @@ class Co2Public(BaseModel):
     kwh: float
     kg_co2e: float
     factors: list[dict[str, Any]]
+    days_without_factor: list[date] = Field(
+        default_factory=list, description="days with energy but no factor in force"
+    )
 
 
 class ComparisonPublic(BaseModel):

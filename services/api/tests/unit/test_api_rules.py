@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 from api.consent import DataConnectAuthorize, duration_months
 from api.i18n import MESSAGES, language
 from api.privacy import SecrecyRule
-from api.tariffs import Contract, Tariff, cost_of, in_ranges, price_key
+from api.tariffs import Contract, Tariff, cost_of, in_force, in_ranges, price_key
 from energy_core.domain.time import PARIS
 
 
@@ -134,3 +134,37 @@ def test_live_load_never_published_for_fewer_than_ten(consumers, producers, data
     if verdict.net.published:
         assert verdict.consumption.published
         assert verdict.production.published
+
+
+def test_a_new_grid_wins_without_closing_the_previous_one() -> None:
+    # An operator adds the 1 Feb grid and forgets to set valid_to on the old one:
+    # from 1 Feb on, the new prices apply; before, the old ones still do.
+    old = Tariff("base", 6, date(2025, 8, 1), None, 12.0, {"base": 0.10})
+    new = Tariff("base", 6, date(2026, 2, 1), None, 13.0, {"base": 0.20})
+    assert in_force([old, new], date(2026, 3, 1)) is new
+    assert in_force([old, new], date(2026, 1, 31)) is old
+    cost = cost_of(
+        [(datetime(2026, 3, 1, 12, tzinfo=UTC), 1000.0)],
+        contract=Contract("base", 6),
+        tariffs=[old, new],
+        days=[],
+    )
+    assert cost.energy_eur == pytest.approx(0.20)
+
+
+def test_tempo_day_without_colour_is_unpriced_not_blue() -> None:
+    contract = Contract("tempo", 6)
+    at = datetime(2026, 1, 7, 9, tzinfo=PARIS)
+    assert price_key(contract, at, {}) is None
+    grid = Tariff(
+        "tempo",
+        6,
+        date(2025, 8, 1),
+        None,
+        12.0,
+        {"blue_hp": 0.16, "blue_hc": 0.13, "red_hp": 0.76, "red_hc": 0.16},
+    )
+    cost = cost_of([(at, 1000.0)], contract=contract, tariffs=[grid], days=[])
+    assert cost.energy_eur == 0
+    assert cost.kwh == 1
+    assert cost.unpriced_days == (date(2026, 1, 7),)
