@@ -5,7 +5,11 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import httpx
 import pytest
+
+from api.main import create_app
+from api.settings import Settings
 
 pytestmark = pytest.mark.integration
 PROBLEM = "application/problem+json"
@@ -222,3 +226,35 @@ async def test_operator_only_routes(client, world) -> None:
     r = await client.get("/v1/webhooks", headers=bearer(world.operator))
     assert r.status_code == 200
     assert r.json() == {"items": []}
+
+
+async def test_405_is_a_problem_with_allow(client, world) -> None:
+    r = await client.delete("/v1/meters")
+    assert_problem(r, 405)
+    assert r.headers["allow"] == "GET"
+
+
+async def test_a_crash_is_a_problem_and_logs_no_meter_id(
+    world, postgres_settings, caplog
+) -> None:
+    class BrokenPool:
+        def acquire(self):
+            raise RuntimeError("database exploded")
+
+    app = create_app(
+        Settings(postgres=postgres_settings, subscribe_alerts=False),
+        pool=world.pool,
+    )
+    async with app.router.lifespan_context(app):
+        app.state.pool = BrokenPool()
+        transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
+        async with httpx.AsyncClient(transport=transport, base_url="http://t") as c:
+            r = await c.get(
+                f"/v1/meters/{world.meter_a}/daily",
+                params={"start": "2026-03-01", "end": "2026-03-02"},
+                headers=bearer(world.resident_a),
+            )
+    assert_problem(r, 500)
+    logged = "\n".join(rec.getMessage() for rec in caplog.records)
+    assert "/v1/meters/{meter_id}/daily" in logged
+    assert world.meter_a not in logged
