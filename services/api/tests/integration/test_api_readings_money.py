@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
+import time
 from datetime import UTC, date, datetime, timedelta
 from urllib.parse import parse_qs, urlparse
 
 import pytest
 
+from api.auth import hash_password
 from energy_core.domain.time import PARIS
 
 pytestmark = pytest.mark.integration
@@ -248,3 +251,44 @@ async def test_co2_takes_the_newest_factor_in_force(client, world, put_readings)
     assert co2["kg_co2e"] == pytest.approx(10 * 0.052 + 10 * 0.030), co2
     assert [f["kg_per_kwh"] for f in co2["factors"]] == [0.052, 0.030]
     assert co2["days_without_factor"] == []
+
+
+async def test_login_does_not_freeze_the_event_loop(client, world):
+    # argon2 verification takes ~0.1 s of CPU; meanwhile other requests must run.
+    email = world.territory.residents[0].email
+    t0 = time.perf_counter()
+    hash_password("calibration")
+    one_hash = time.perf_counter() - t0
+    gaps: list[float] = []
+    done = asyncio.Event()
+
+    async def ticker() -> None:
+        last = time.perf_counter()
+        while not done.is_set():
+            await asyncio.sleep(0.005)
+            now = time.perf_counter()
+            gaps.append(now - last)
+            last = now
+
+    task = asyncio.create_task(ticker())
+    await asyncio.sleep(0.02)
+    r = await client.post(
+        "/v1/auth/login", json={"email": email, "password": "correct horse battery"}
+    )
+    done.set()
+    await task
+    assert r.status_code == 200
+    assert max(gaps) < 0.6 * one_hash, (max(gaps), one_hash)
+
+
+async def test_login_with_a_corrupt_hash_is_refused_not_a_500(client, world):
+    async with world.pool.acquire() as conn:
+        await conn.execute(
+            "UPDATE api_accounts SET password_hash = 'not-argon2' WHERE email = $1",
+            world.territory.residents[0].email,
+        )
+    r = await client.post(
+        "/v1/auth/login",
+        json={"email": world.territory.residents[0].email, "password": "x"},
+    )
+    assert r.status_code == 401
