@@ -93,6 +93,10 @@ class RollupPage(BaseModel):
     bucket: str
     rule: RulePublic
     items: list[AggregatePublic]
+    next_start: datetime | None = Field(
+        default=None,
+        description="first bucket not returned (limit reached); null at the end",
+    )
 
 
 class CostPublic(BaseModel):

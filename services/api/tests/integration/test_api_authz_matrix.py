@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import httpx
@@ -115,22 +115,38 @@ async def test_shared_meter_is_readable_by_grantee(client, world) -> None:
 
 
 async def _rollup(
-    world, iris: str, points: int, value: float, top: float, quality: str = "raw"
+    world,
+    scope_id: str,
+    points: int,
+    value: float,
+    top: float,
+    quality: str = "raw",
+    scope: str = "neighbourhood",
+    day: str = "2026-03-01",
 ) -> None:
+    """One P1D rollup row; a neighbourhood's row comes with the same commune row
+    (the aggregator writes every level; a bucket without its parent is withheld)."""
+    scopes = [(scope, scope_id)]
+    if scope == "neighbourhood":
+        scopes.append(("commune", scope_id[:5]))
     async with world.pool.acquire() as conn:
-        await conn.execute(
-            """INSERT INTO rollups (scope, scope_id, bucket, bucket_start, bucket_end,
-                 energy, direction, quality, unit, value, delivery_points,
-                 max_point_value)
-               VALUES ('neighbourhood', $1, 'P1D', '2026-03-01 00:00+01',
-                 '2026-03-02 00:00+01', 'electricity', 'consumption', $5, 'Wh',
-                 $2, $3, $4)""",
-            iris,
-            value,
-            points,
-            top,
-            quality,
-        )
+        for sc, sid in scopes:
+            await conn.execute(
+                """INSERT INTO rollups (scope, scope_id, bucket, bucket_start,
+                     bucket_end, energy, direction, quality, unit, value,
+                     delivery_points, max_point_value)
+                   VALUES ($6, $1, 'P1D', $7::date::timestamp AT TIME ZONE
+                     'Europe/Paris', ($7::date + 1)::timestamp AT TIME ZONE
+                     'Europe/Paris', 'electricity', 'consumption', $5, 'Wh',
+                     $2, $3, $4)""",
+                sid,
+                value,
+                points,
+                top,
+                quality,
+                sc,
+                date.fromisoformat(day),
+            )
 
 
 @pytest.mark.parametrize(
@@ -258,3 +274,36 @@ async def test_a_crash_is_a_problem_and_logs_no_meter_id(
     logged = "\n".join(rec.getMessage() for rec in caplog.records)
     assert "/v1/meters/{meter_id}/daily" in logged
     assert world.meter_a not in logged
+
+
+async def test_rollups_page_on_and_csv_exports_every_bucket(client, world) -> None:
+    iris = str(world.territory.neighbourhoods[0].iris)
+    async with world.pool.acquire() as conn:
+        n = await conn.fetchval(
+            """WITH s AS (SELECT t FROM generate_series(
+                   timestamptz '2026-01-01 00:00+01', timestamptz '2026-04-16 00:00+02'
+                   - interval '30 minutes', interval '30 minutes') t),
+               ins AS (INSERT INTO rollups (scope, scope_id, bucket, bucket_start,
+                   bucket_end, energy, direction, quality, unit, value,
+                   delivery_points, max_point_value)
+                 SELECT sc, id, 'PT30M', t, t + interval '30 minutes', 'electricity',
+                   'consumption', 'raw', 'Wh', 50000, 40, 2000
+                 FROM s, (VALUES ('neighbourhood', $1), ('commune', left($1, 5)))
+                   AS v(sc, id) RETURNING 1)
+               SELECT count(*) / 2 FROM ins""",
+            iris,
+        )
+    assert n > 5000  # more than one JSON page can hold
+    span = {"start": "2026-01-01", "end": "2026-04-16", "bucket": "PT30M"}
+    page = (
+        await client.get(
+            f"/v1/rollups/neighbourhood/{iris}", params={**span, "limit": 2}
+        )
+    ).json()
+    assert len(page["items"]) == 2
+    # Buckets 23:00Z and 23:30Z on 31 Dec (00:00 and 00:30 in Paris), then:
+    assert page["next_start"] == "2026-01-01T00:00:00Z"
+    csv_text = (
+        await client.get(f"/v1/rollups/neighbourhood/{iris}/export.csv", params=span)
+    ).text
+    assert len(csv_text.splitlines()) == n + 1  # header + every bucket

@@ -18,8 +18,8 @@ from fastapi.responses import Response
 from api import queries
 from api.auth import Principal
 from api.deps import CurrentUser, PoolDep, SecrecyDep
-from api.periods import day_span
-from api.privacy import SecrecyRule
+from api.periods import MAX_DAYS, day_span
+from api.privacy import SecrecyRule, Verdict
 from api.problems import Problem
 from api.schemas import AggregatePublic, RollupPage, RulePublic
 
@@ -53,29 +53,38 @@ async def _page(
 ) -> RollupPage:
     t0, t1 = day_span(start, end)
     async with pool.acquire() as conn:
-        exists, iris = await queries.scope_exists(conn, scope=scope, scope_id=scope_id)
-        if not exists:
+        chain = await queries.family(conn, scope=scope, scope_id=scope_id)
+        if chain is None:
             raise Problem(404, f"no such {scope}", kind="not-found")
-        if not in_territory(user, scope, scope_id, iris):
+        if not in_territory(user, scope, scope_id, chain.get("iris")):
             raise Problem(403, "outside the territory of this key", kind="forbidden")
         rows = await queries.rollups(
             conn,
             scope=scope,
-            scope_id=scope_id,
+            chain=chain,
             bucket=bucket,
             energy=energy,
             direction=direction,
             start=t0,
             end=t1,
-            limit=limit,
+            limit=limit + 1,
+            min_points=rule.min_points,
+            max_share=rule.max_share,
         )
+    parent = PARENT.get(scope, "")
     items = []
-    for r in rows:
+    for r in rows[:limit]:
         verdict = rule.check(
             delivery_points=r["delivery_points"],
             value=r["value"],
             max_point_value=r["max_point_value"],
         )
+        if verdict.published and not r["pub"]:
+            verdict = Verdict(
+                False,
+                f"withheld so that no group under the threshold can be derived "
+                f"by difference with its {parent}",
+            )
         items.append(
             AggregatePublic(
                 bucket_start=r["bucket_start"],
@@ -94,7 +103,14 @@ async def _page(
         bucket=bucket,
         rule=RulePublic(min_points=rule.min_points, max_share=rule.max_share),
         items=items,
+        next_start=rows[limit]["bucket_start"] if len(rows) > limit else None,
     )
+
+
+CSV_MAX = MAX_DAYS * 50
+"""Buckets one CSV export may hold: every half-hour of the longest span (25-hour
+days included)."""
+PARENT = {"neighbourhood": "commune", "parcel": "neighbourhood", "building": "parcel"}
 
 
 Bucket = Annotated[str, Query(pattern="^(PT30M|PT1H|P1D|P1M)$")]
@@ -137,8 +153,19 @@ async def rollups_csv(
     direction: Direction = "consumption",
 ) -> Response:
     """Same as JSON, as CSV; suppressed cells are empty with the reason."""
+    # Every bucket of the span, not a first page: half-hours of MAX_DAYS days at most.
     page = await _page(
-        pool, rule, user, scope, scope_id, bucket, energy, direction, start, end, 5000
+        pool,
+        rule,
+        user,
+        scope,
+        scope_id,
+        bucket,
+        energy,
+        direction,
+        start,
+        end,
+        CSV_MAX,
     )
     out = io.StringIO()
     writer = csv.writer(out)
