@@ -34,10 +34,30 @@ LEFT JOIN buildings b USING (building_id)
 ORDER BY m.meter_id, x.rank
 """
 
-SERIES_OF = """
-SELECT coalesce(array_agg(series_id), '{}') FROM series
-WHERE meter_id = $1 AND kind = 'interval' AND dimension = 'energy'
-  AND direction = $2 AND channel = ''
+# One meter, if the person may read it (the same rule as MY_METERS: their live
+# consent, or a live share whose owner's consent is live), with the series ids of
+# its energy intervals in one direction ($3; NULL: the meter's own). One round trip
+# instead of listing every meter of the person and then looking the series up.
+METER_FOR = """
+SELECT m.meter_id, m.scheme, m.energy, m.direction, m.building_id, b.iris,
+       coalesce((SELECT array_agg(s.series_id ORDER BY s.series_id) FROM series s
+                 WHERE s.meter_id = m.meter_id AND s.kind = 'interval'
+                   AND s.dimension = 'energy' AND s.channel = ''
+                   AND s.direction = coalesce($3, m.direction)), '{}') AS series
+FROM meters m LEFT JOIN buildings b USING (building_id)
+WHERE m.meter_id = $2 AND (
+    EXISTS (SELECT 1 FROM consents c
+            WHERE c.person_id = $1 AND c.meter_id = m.meter_id
+              AND c.starts_at <= now() AND c.expires_at > now()
+              AND c.revoked_at IS NULL)
+    OR EXISTS (SELECT 1 FROM api_meter_shares s
+               WHERE s.grantee_person_id = $1 AND s.meter_id = m.meter_id
+                 AND s.starts_at <= now() AND s.expires_at > now()
+                 AND s.revoked_at IS NULL
+                 AND EXISTS (SELECT 1 FROM consents c
+                             WHERE c.person_id = s.owner_person_id
+                               AND c.meter_id = s.meter_id AND c.starts_at <= now()
+                               AND c.expires_at > now() AND c.revoked_at IS NULL)))
 """
 
 LOAD_CURVE = """
@@ -342,11 +362,15 @@ async def my_meters(conn: asyncpg.Connection, *, person_id: uuid.UUID) -> list[A
     return list(await conn.fetch(MY_METERS, person_id))
 
 
-async def series_of(
-    conn: asyncpg.Connection, *, meter_id: str, direction: str
-) -> list[int]:
-    """Series ids carrying the meter's energy intervals."""
-    return list(await conn.fetchval(SERIES_OF, meter_id, direction))
+async def meter_for(
+    conn: asyncpg.Connection,
+    *,
+    person_id: uuid.UUID,
+    meter_id: str,
+    direction: str | None = None,
+) -> Any:
+    """The meter and its series if the person may read it, else None."""
+    return await conn.fetchrow(METER_FOR, person_id, meter_id, direction)
 
 
 async def load_curve(

@@ -112,6 +112,19 @@ async def test_shared_meter_is_readable_by_grantee(client, world) -> None:
     shared = [m for m in r.json()["items"] if m["meter_id"] == world.meter_b]
     assert shared
     assert shared[0]["relation"] == "shared"
+    daily = f"/v1/meters/{world.meter_b}/daily"
+    span = {"start": "2026-03-01", "end": "2026-03-05"}
+    r = await client.get(daily, params=span, headers=bearer(world.resident_a))
+    assert r.status_code == 200
+    # The owner withdraws their consent: the share dies with it.
+    async with world.pool.acquire() as conn:
+        await conn.execute(
+            "UPDATE consents SET revoked_at = now() WHERE meter_id = $1", world.meter_b
+        )
+    r = await client.get(daily, params=span, headers=bearer(world.resident_a))
+    assert_problem(r, 404)
+    r = await client.get(daily, params=span, headers=bearer(world.resident_b))
+    assert_problem(r, 404)  # and the owner's own access too
 
 
 async def _rollup(

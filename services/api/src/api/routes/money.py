@@ -50,9 +50,7 @@ async def cost(
                 conn, option=contract.option, kva=contract.kva
             )
         ]
-        series = await queries.series_of(
-            conn, meter_id=meter_id, direction=meter["direction"]
-        )
+        series = meter["series"]
         pairs = await queries.intervals(
             conn,
             series=series,
@@ -92,9 +90,7 @@ async def co2(
     async with pool.acquire() as conn:
         meter = await accessible_meter(conn, user, meter_id)
         factors = await queries.co2_factors(conn, energy=meter["energy"])
-        series = await queries.series_of(
-            conn, meter_id=meter_id, direction=meter["direction"]
-        )
+        series = meter["series"]
         days = await queries.totals(
             conn,
             series=series,
@@ -157,9 +153,7 @@ async def comparison(
     )
     async with pool.acquire() as conn:
         meter = await accessible_meter(conn, user, meter_id)
-        series = await queries.series_of(
-            conn, meter_id=meter_id, direction=meter["direction"]
-        )
+        series = meter["series"]
         months = await queries.totals(
             conn, series=series, start=tp, end=t1, per="month"
         )
