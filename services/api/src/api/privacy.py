@@ -96,3 +96,72 @@ class LoadVerdict:
     consumption: Verdict
     production: Verdict
     net: Verdict
+
+
+@dataclass(frozen=True, slots=True)
+class Figures:
+    """What an aggregate (or a group of them) weighs in one bucket."""
+
+    points: int
+    value: float
+    max_point: float
+
+
+@dataclass(frozen=True, slots=True)
+class Children:
+    """The children of one parent in one bucket, split by the primary rule."""
+
+    passing_points: int
+    passing_value: float
+    failing_points: int
+    failing_max: float
+
+
+def unknown_part(parent: Figures, kids: Children) -> Figures:
+    """What stays unknown of ``parent`` once every passing child is published.
+
+    Its largest point: among the failing children, or, when some points are in no
+    child at all, bounded by the parent's own largest point.
+    """
+    points = parent.points - kids.passing_points
+    top = parent.max_point if points > kids.failing_points else kids.failing_max
+    return Figures(points, parent.value - kids.passing_value, top)
+
+
+def _safe(rule: SecrecyRule, rest: Figures, parent_published: bool) -> bool:
+    # Published parent: an empty rest hides nothing. Withheld parent: the rest must
+    # pass the rule itself, or the children would rebuild the parent.
+    if parent_published and rest.points <= 0:
+        return True
+    return rule.check(
+        delivery_points=rest.points, value=rest.value, max_point_value=rest.max_point
+    ).published
+
+
+def rest_is_safe(
+    rule: SecrecyRule, parent: Figures, parent_published: bool, kids: Children
+) -> bool:
+    """Whether every passing child may be published under this parent."""
+    return _safe(rule, unknown_part(parent, kids), parent_published)
+
+
+def withheld(
+    rule: SecrecyRule,
+    parent: Figures,
+    parent_published: bool,
+    kids: Children,
+    passing: list[tuple[str, Figures]],
+) -> set[str]:
+    """Complementary suppression: the passing children (ids) to withhold, smallest
+    first (points, value, id), until what stays unknown of the parent is safe."""
+    rest = unknown_part(parent, kids)
+    out: set[str] = set()
+    if _safe(rule, rest, parent_published):
+        return out
+    points, value, top = rest.points, rest.value, rest.max_point
+    for cid, f in sorted(passing, key=lambda c: (c[1].points, c[1].value, c[0])):
+        out.add(cid)
+        points, value, top = points + f.points, value + f.value, max(top, f.max_point)
+        if _safe(rule, Figures(points, value, top), parent_published):
+            break
+    return out

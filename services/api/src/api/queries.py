@@ -111,139 +111,98 @@ FROM per_meter
 # the rows' largest points (an upper bound of any one point's total; the max of the
 # rows would understate a dominant point split across qualities).
 _MERGED = """
-    SELECT scope_id, bucket_start, bucket_end, sum(value) AS v,
-           max(delivery_points) AS n, sum(max_point_value) AS mx,
+    SELECT '{scope}'::text AS scope, scope_id, bucket_start, bucket_end,
+           sum(value) AS v, max(delivery_points) AS n, sum(max_point_value) AS mx,
            (ARRAY['estimated', 'raw', 'corrected'])[1 + min(CASE quality
                 WHEN 'estimated' THEN 0 WHEN 'raw' THEN 1 ELSE 2 END)] AS quality,
            min(unit) AS unit
     FROM rollups
     WHERE scope = '{scope}' AND scope_id = ANY({ids}::text[]) AND bucket = $1
       AND energy = $2 AND direction = $3 AND bucket_start >= $4 AND bucket_start < $5
-    GROUP BY scope_id, bucket_start, bucket_end
-"""
+    GROUP BY scope_id, bucket_start, bucket_end"""
 
 # The primary secrecy rule in SQL ($6 min points, $7 max share or NULL): the same
-# test as privacy.SecrecyRule.check (test_api_rules checks that they agree).
+# test as privacy.SecrecyRule.check (test_api_differencing checks that they agree).
 PRIMARY_OK = (
     "({n} >= $6 AND ($7::float8 IS NULL OR {mx} <= 0"
     " OR ({v} > 0 AND {mx} / {v} <= $7) OR ({v} <= 0 AND $7 >= 1)))"
 )
 
-# Complementary suppression, one level of the territory: a parent (state s{up}:
-# figures and whether it is published) and its children (rollups rows of the ids
-# in parameter {ids}). Publishing every child that passes the rule could let
-# anyone compute "parent - published children" = a group under the threshold
-# (a parcel of 41 homes minus its block of 40 = one house, half-hour by
-# half-hour). So, per bucket, the smallest passing children are withheld until
-# what remains unknown of the parent passes the rule itself - or is empty, when
-# the parent is published (then nothing is hidden there). Top-down: a withheld
-# parent must keep a non-empty, rule-passing unknown part, or its children would
-# give it away. A child whose parent has no row is withheld. The state of the
-# child on the path ({path}) is the parent of the next level.
+# A scope's buckets with what the complementary suppression needs, one row per
+# bucket: for each level of its chain (0 = the commune, then the IRIS, parcel,
+# building on the path) the figures of the node on the path (v{lv}, n{lv},
+# mx{lv}) and, below the commune, what its parent's children weigh, split by the
+# rule: passing (okn, okv) and failing (non, nomx). privacy.SecrecyRule.walk
+# decides from that; the rare buckets where passing children must be withheld
+# need the children one by one (CHILDREN).
 #
-# Only UNION ALL, sorts and window aggregates per bucket: no join between these
-# intermediate sets, whose row estimates are poor (a nested loop over two CTE
-# scans made a 5,000-bucket CSV take 20 s before the tables were analysed).
-_LEVEL = """
-k{lv} AS ({merged}),
-u{lv} AS (
-    SELECT NULL::text AS scope_id, bucket_start, bucket_end, v, n, mx, quality,
-           unit, pub, NULL::boolean AS ok, true AS is_parent
-    FROM s{up}
-    UNION ALL
-    SELECT k.scope_id, k.bucket_start, k.bucket_end, k.v, k.n, k.mx, k.quality,
-           k.unit, NULL, {ok_k}, false
-    FROM k{lv} k
-),
-a{lv} AS (
-    SELECT u.*,
-           bool_or(pub) FILTER (WHERE is_parent) OVER b AS ppub,
-           max(n) FILTER (WHERE is_parent) OVER b
-               - coalesce(sum(n) FILTER (WHERE ok) OVER b, 0) AS n0,
-           max(v) FILTER (WHERE is_parent) OVER b
-               - coalesce(sum(v) FILTER (WHERE ok) OVER b, 0) AS v0,
-           max(mx) FILTER (WHERE is_parent) OVER b AS pmx,
-           coalesce(sum(n) FILTER (WHERE NOT ok) OVER b, 0) AS sn,
-           coalesce(max(mx) FILTER (WHERE NOT ok) OVER b, 0) AS smx
-    FROM u{lv} u
-    WINDOW b AS (PARTITION BY bucket_start)
-),
-b{lv} AS (
-    SELECT a.*,
-           -- largest point of the unknown part: among the withheld children, or
-           -- (points outside every child) bounded by the parent's
-           CASE WHEN n0 > sn THEN pmx ELSE smx END AS mx0,
-           row_number() OVER w AS rk,
-           n0 + sum(n) OVER w AS n1,
-           v0 + sum(v) OVER w AS v1,
-           greatest(CASE WHEN n0 > sn THEN pmx ELSE smx END, max(mx) OVER w) AS mx1
-    FROM a{lv} a
-    WHERE ok AND ppub IS NOT NULL
-    WINDOW w AS (PARTITION BY bucket_start ORDER BY n, v, scope_id
-                 ROWS UNBOUNDED PRECEDING)
-),
-c{lv} AS (
-    SELECT b.*,
-           CASE WHEN {ok_0} OR (ppub AND n0 <= 0) THEN 0
-                ELSE coalesce(
-                    min(rk) FILTER (WHERE {ok_1} OR (ppub AND n1 <= 0)) OVER p,
-                    max(rk) OVER p) END AS cut
-    FROM b{lv} b
-    WINDOW p AS (PARTITION BY bucket_start)
-),
-s{lv} AS (
-    SELECT bucket_start, bucket_end, v, n, mx, quality, unit, rk > cut AS pub
-    FROM c{lv} WHERE scope_id = {path}
-    UNION ALL
-    SELECT bucket_start, bucket_end, v, n, mx, quality, unit, false
-    FROM a{lv}
-    WHERE scope_id = {path} AND NOT (ok AND ppub IS NOT NULL)
-)"""
+# The rows are read per level with one primary-key range scan per id (UNION ALL,
+# never an OR: the planner then scans the whole (bucket, bucket_start) index) and
+# aggregated twice; no join between intermediate sets (their estimates are poor
+# and a nested loop over two of them made a 5,000-bucket export take 20 s).
+_CHAIN = """
+WITH m AS ({merged}
+), j AS (SELECT m.*, {ok} AS ok FROM m)
+SELECT bucket_start, {columns}
+FROM j GROUP BY bucket_start
+HAVING bool_or({leaf})
+ORDER BY bucket_start LIMIT $8"""
 
-_TOP = """
-k0 AS ({merged}),
-s0 AS (SELECT bucket_start, bucket_end, v, n, mx, quality, unit, {ok} AS pub FROM k0)"""
+_NODE = """
+       max(v) FILTER (WHERE {me}) AS v{lv}, max(n) FILTER (WHERE {me}) AS n{lv},
+       max(mx) FILTER (WHERE {me}) AS mx{lv}"""
+
+_KIDS = """
+       coalesce(sum(n) FILTER (WHERE scope = '{scope}' AND ok), 0) AS okn{lv},
+       coalesce(sum(v) FILTER (WHERE scope = '{scope}' AND ok), 0) AS okv{lv},
+       coalesce(sum(n) FILTER (WHERE scope = '{scope}' AND NOT ok), 0) AS non{lv},
+       coalesce(max(mx) FILTER (WHERE scope = '{scope}' AND NOT ok), 0) AS nomx{lv}"""
+
+_LEAF = """
+       max(bucket_end) FILTER (WHERE {me}) AS bucket_end,
+       max(quality) FILTER (WHERE {me}) AS quality,
+       max(unit) FILTER (WHERE {me}) AS unit"""
 
 LEVELS = ("commune", "neighbourhood", "parcel", "building")
 
 
-def _rollups_sql(depth: int) -> str:
-    """The rollups of a scope ``depth`` levels under its commune, with ``pub``.
-
-    Parameters: $1 bucket, $2 energy, $3 direction, $4 start, $5 end, $6 min
-    points, $7 max share, $8 limit, $9 commune; then per level below the commune
-    the ids of the children of the parent on the path, and the path child's id.
-    """
-    parts = [
-        _TOP.format(
-            merged=_MERGED.format(scope="commune", ids="ARRAY[$9]"),
-            ok=PRIMARY_OK.format(n="n", v="v", mx="mx"),
-        )
-    ]
-    for lv in range(1, depth + 1):
-        ids, path = "$" + str(8 + 2 * lv), "$" + str(9 + 2 * lv)
-        parts.append(
-            _LEVEL.format(
-                lv=lv,
-                up=lv - 1,
-                merged=_MERGED.format(scope=LEVELS[lv], ids=ids),
-                ok_k=PRIMARY_OK.format(n="k.n", v="k.v", mx="k.mx"),
-                ok_0=PRIMARY_OK.format(n="n0", v="v0", mx="mx0"),
-                ok_1=PRIMARY_OK.format(n="n1", v="v1", mx="mx1"),
-                path=path,
-            )
-        )
-    return "WITH" + ",".join(parts) + _FINAL.format(lv=depth)
-
-
-_FINAL = """
-SELECT bucket_start, bucket_end, v AS value, n AS delivery_points,
-       mx AS max_point_value, quality, unit, pub
-FROM s{lv} ORDER BY bucket_start LIMIT $8"""
+def _chain_sql(depth: int) -> str:
+    """Parameters: $1 bucket, $2 energy, $3 direction, $4 start, $5 end, $6 min
+    points, $7 max share, $8 limit, $9 the commune; then per level below it the
+    ids of the children of the parent on the path, and the path node's id."""
+    merged, columns = [], []
+    for lv in range(depth + 1):
+        scope = LEVELS[lv]
+        ids = "ARRAY[$9]" if lv == 0 else "$" + str(8 + 2 * lv)
+        path = "$9" if lv == 0 else "$" + str(9 + 2 * lv)
+        me = "scope = '" + scope + "' AND scope_id = " + path
+        merged.append(_MERGED.format(scope=scope, ids=ids))
+        columns.append(_NODE.format(me=me, lv=lv))
+        if lv:
+            columns.append(_KIDS.format(scope=scope, lv=lv))
+        if lv == depth:
+            columns.append(_LEAF.format(me=me))
+            leaf = me
+    return _CHAIN.format(
+        merged="\n    UNION ALL".join(merged),
+        ok=PRIMARY_OK.format(n="n", v="v", mx="mx"),
+        columns=",".join(columns),
+        leaf=leaf,
+    )
 
 
 # Built once from the constants above (no caller input reaches the SQL text).
-ROLLUPS = tuple(_rollups_sql(depth) for depth in range(len(LEVELS)))
+CHAIN = tuple(_chain_sql(depth) for depth in range(len(LEVELS)))
+
+# The children of one parent, one by one, in the given buckets ($6).
+CHILDREN = """
+SELECT scope_id, bucket_start, sum(value) AS v, max(delivery_points) AS n,
+       sum(max_point_value) AS mx
+FROM rollups
+WHERE scope = $1 AND scope_id = ANY($2::text[]) AND bucket = $3 AND energy = $4
+  AND direction = $5 AND bucket_start = ANY($6::timestamptz[])
+GROUP BY scope_id, bucket_start
+"""
 
 # The chain of a scope up to its commune: per level below the commune, the ids of
 # the children of the parent on the path (siblings included) and the path id.
@@ -270,7 +229,7 @@ SELECT n.commune_insee AS commune, n.iris, p.idu, b.building_id,
 FROM buildings b JOIN parcels p ON p.idu = b.parcel_idu
 JOIN neighbourhoods n ON n.iris = p.iris WHERE b.building_id = $1""",
 }
-_FAMILY_ARGS = {
+FAMILY_ARGS = {
     "commune": (),
     "neighbourhood": (("iris_ids", "iris"),),
     "parcel": (("iris_ids", "iris"), ("parcel_ids", "idu")),
@@ -422,6 +381,20 @@ async def family(
     return None if row is None else dict(row)
 
 
+def chain_args(scope: str, chain: dict[str, Any]) -> list[Any]:
+    """$9 onwards of CHAIN[depth of scope]: the commune, then (children, path)."""
+    args: list[Any] = [chain["commune"]]
+    for ids, path in FAMILY_ARGS[scope]:
+        args += [chain[ids], chain[path]]
+    return args
+
+
+def children_of(scope: str, chain: dict[str, Any], level: int) -> list[str]:
+    """Ids of the children, at ``level`` of the scope's chain, of the parent above."""
+    ids: list[str] = chain[FAMILY_ARGS[scope][level - 1][0]]
+    return ids
+
+
 async def rollups(
     conn: asyncpg.Connection,
     *,
@@ -436,15 +409,10 @@ async def rollups(
     min_points: int,
     max_share: float | None,
 ) -> list[Any]:
-    """Buckets of one scope, quality rows merged, ``pub`` = passes the rule here
-    and the complementary suppression with its siblings, level by level."""
-    args: list[Any] = [chain["commune"]]
-    for ids, path in _FAMILY_ARGS[scope]:
-        args += [chain[ids], chain[path]]
-    depth = LEVELS.index(scope)
+    """Buckets of one scope (quality rows merged) with its chain's figures."""
     return list(
         await conn.fetch(
-            ROLLUPS[depth],
+            CHAIN[LEVELS.index(scope)],
             bucket,
             energy,
             direction,
@@ -453,8 +421,24 @@ async def rollups(
             min_points,
             max_share,
             limit,
-            *args,
+            *chain_args(scope, chain),
         )
+    )
+
+
+async def children(
+    conn: asyncpg.Connection,
+    *,
+    scope: str,
+    ids: list[str],
+    bucket: str,
+    energy: str,
+    direction: str,
+    starts: list[datetime],
+) -> list[Any]:
+    """The children one by one (merged across qualities) in some buckets."""
+    return list(
+        await conn.fetch(CHILDREN, scope, ids, bucket, energy, direction, starts)
     )
 
 

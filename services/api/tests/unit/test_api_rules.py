@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 
 from api.consent import DataConnectAuthorize, duration_months
 from api.i18n import MESSAGES, language
-from api.privacy import SecrecyRule
+from api.privacy import Children, Figures, SecrecyRule, rest_is_safe, withheld
 from api.tariffs import Contract, Tariff, cost_of, in_force, in_ranges, price_key
 from energy_core.domain.time import PARIS
 
@@ -168,3 +168,24 @@ def test_tempo_day_without_colour_is_unpriced_not_blue() -> None:
     assert cost.energy_eur == 0
     assert cost.kwh == 1
     assert cost.unpriced_days == (date(2026, 1, 7),)
+
+
+def test_complementary_suppression_withholds_the_smallest_passing_children() -> None:
+    rule = SecrecyRule(10, None)
+    # A published parcel of 41: its block of 40 would leave the house (1) exposed.
+    parcel = Figures(41, 41.0, 2.0)
+    kids = Children(
+        passing_points=40, passing_value=40.0, failing_points=1, failing_max=1.0
+    )
+    block = [("block", Figures(40, 40.0, 2.0))]
+    assert not rest_is_safe(rule, parcel, True, kids)
+    assert withheld(rule, parcel, True, kids, block) == {"block"}
+    # 40 + 6 + 5: the two small ones (11 points) stay unknown together: safe.
+    kids = Children(40, 40.0, 11, 1.0)
+    assert withheld(rule, Figures(51, 51.0, 2.0), True, kids, block) == set()
+    # Fully covered by passing children: fine if the parent is published, but a
+    # withheld parent would be rebuilt by adding them up: the smallest goes.
+    pair = [("a", Figures(12, 12.0, 1.0)), ("b", Figures(15, 15.0, 1.0))]
+    kids = Children(27, 27.0, 0, 0.0)
+    assert withheld(rule, Figures(27, 27.0, 1.0), True, kids, pair) == set()
+    assert withheld(rule, Figures(27, 27.0, 1.0), False, kids, pair) == {"a"}
