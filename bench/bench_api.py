@@ -48,6 +48,7 @@ import asyncpg
 import httpx
 
 from api import auth, queries
+from api.main import SERVER_SETTINGS
 from energy_core.domain.time import PARIS
 from energy_core.settings import PostgresSettings
 from energy_store import migrate
@@ -247,7 +248,7 @@ class Kind:
     name: str
     paths: list[str]
     tokens: list[str] | None
-    raw: Request
+    raw: Request | None
 
 
 LUA = """
@@ -270,6 +271,19 @@ done = function(summary, latency, requests)
     summary.duration, e.status, e.connect + e.read + e.write + e.timeout))
 end
 """
+
+
+def settle(base: str) -> None:
+    """Waits until the server has drained what wrk left queued (a run's last
+    requests keep it busy for seconds), so that no run pays for the previous one."""
+    calm = 0
+    for _ in range(600):
+        t = time.perf_counter()
+        httpx.get(base + "/healthz", timeout=60)
+        calm = calm + 1 if time.perf_counter() - t < 0.02 else 0
+        if calm == 5:
+            return
+        time.sleep(0.2)
 
 
 def stop(server: subprocess.Popen[bytes]) -> None:
@@ -309,6 +323,7 @@ def wrk(
         capture_output=True,
         text=True,
     ).stdout
+    settle(base)
     line = next(x for x in out.splitlines() if x.startswith("RESULT "))
     result: dict[str, Any] = json.loads(line[len("RESULT ") :])
     if result["non_2xx"] or result["socket_errors"] or not result["requests"]:
@@ -319,6 +334,9 @@ def wrk(
 
 async def raw_run(kind: Kind, seconds: float, concurrency: int) -> dict[str, Any]:
     """The same SQL straight on asyncpg: ``concurrency`` workers for ``seconds``."""
+    raw = kind.raw
+    if raw is None:
+        raise ValueError(f"{kind.name} has no raw form")
     latencies: list[float] = []
     stop = time.perf_counter() + seconds
     counter = iter(range(10**12))
@@ -326,7 +344,7 @@ async def raw_run(kind: Kind, seconds: float, concurrency: int) -> dict[str, Any
     async def worker() -> None:
         while time.perf_counter() < stop:
             t = time.perf_counter()
-            await kind.raw(next(counter))
+            await raw(next(counter))
             latencies.append(time.perf_counter() - t)
 
     t0 = time.perf_counter()
@@ -364,6 +382,9 @@ def parse() -> argparse.Namespace:
     p.add_argument("--runs", type=int, default=3)
     p.add_argument("--pool", type=int, default=10, help="POSTGRES_POOL_MAX_SIZE")
     p.add_argument("--only", help="comma-separated kinds to measure (substring)")
+    p.add_argument(
+        "--generate-only", action="store_true", help="build --data-dir, measure nothing"
+    )
     args = p.parse_args()
     if args.quick:
         args.meters, args.duration, args.runs = 1_000, 3, 1
@@ -385,8 +406,10 @@ async def main() -> None:
     try:
         pg.create_database("bench")
         dsn = pg.dsn("bench")
+        # The raw limit uses the api's own pool shape and session settings.
         pool = await create_pool(
-            PostgresSettings(dsn=dsn, pool_min_size=args.pool, pool_max_size=args.pool)
+            PostgresSettings(dsn=dsn, pool_min_size=args.pool, pool_max_size=args.pool),
+            server_settings=SERVER_SETTINGS,
         )
         async with pool.acquire() as conn:
             print(
@@ -405,14 +428,16 @@ async def main() -> None:
                 await admin.close()
             migrate.upgrade(dsn)
             pool = await create_pool(
-                PostgresSettings(dsn=dsn, pool_min_size=2, pool_max_size=args.pool)
+                PostgresSettings(dsn=dsn, pool_min_size=2, pool_max_size=args.pool),
+                server_settings=SERVER_SETTINGS,
             )
             await generate(pool, args.meters)
         async with pool.acquire() as conn:
             counts = await conn.fetchrow(
                 """SELECT (SELECT count(*) FROM bench_tokens) AS meters,
-                          (SELECT reltuples::bigint FROM pg_class
-                           WHERE relname = 'readings_2025_06') * 12 AS readings,
+                          (SELECT sum(reltuples)::bigint FROM pg_class
+                           WHERE relname LIKE 'readings_20%' AND relkind = 'r')
+                              AS readings,
                           pg_size_pretty(pg_database_size(current_database())) AS size"""
             )
             tokens = await conn.fetch(
@@ -434,6 +459,9 @@ async def main() -> None:
             f"data: {counts['meters']:,} meters, ~{counts['readings']:,} readings, "
             f"database {counts['size']}"
         )
+        if args.generate_only:
+            await pool.close()
+            return
         meters = [r["meter_id"] for r in tokens]
         sessions = [r["token"] for r in tokens]
 
@@ -494,6 +522,8 @@ async def main() -> None:
                 assert rows
 
         kinds = [
+            # The floor: no database, no auth; what one uvicorn process does alone.
+            Kind("GET /healthz (no database: the floor)", ["/healthz"], None, None),
             Kind(
                 "rollup neighbourhood P1D x 365 (public)",
                 [
@@ -574,7 +604,7 @@ async def main() -> None:
                 )
                 r = await http.get(kind.paths[0], headers=headers)
                 assert r.status_code == 200, (kind.name, r.text[:300])
-                assert r.json()["items"], kind.name
+                assert kind.raw is None or r.json()["items"], kind.name
         log(
             f"uvicorn: 1 process (python -m api), pool {args.pool}; "
             f"wrk -t2 -c{CONCURRENCY} -d{args.duration}s x {args.runs}"
@@ -596,6 +626,8 @@ async def main() -> None:
         server = None
         log(f"raw: the same SQL on asyncpg, pool {args.pool}, {CONCURRENCY} workers")
         for kind, _ in results:
+            if kind.raw is None:
+                continue
             await raw_run(kind, 2, CONCURRENCY)  # warm-up
             alone = [await raw_run(kind, max(2, args.duration // 3), 1)]
             log(line("raw  " + kind.name, 1, alone))
