@@ -1,6 +1,6 @@
 """api under load: rollup and readings queries, 200 connections, wrk against uvicorn.
 
-Data (generated in PostgreSQL itself, ~25 GB and ~25 min on 2 cores; kept with
+Data (generated in PostgreSQL itself, 25 GB in ~16 min on 2 cores; kept with
 ``--data-dir`` so later runs start in seconds):
 
 * a commune of 20 IRIS, 400 parcels, 2,000 buildings and 10,000 Linky meters
