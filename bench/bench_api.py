@@ -19,8 +19,10 @@ SQL, in the same order, straight on asyncpg with the same concurrency and pool.
     uv run --frozen python bench/bench_api.py --data-dir /var/tmp/sen1-bench-api
 
 ``--quick``: 1,000 meters, short runs (a smoke test of the bench, not figures).
-wrk is Debian's (``apt-get install wrk``). The machine is printed; the load average
-before and after says how much other work shared it.
+wrk is Debian's (``apt-get install wrk``). ``GET /healthz`` is measured too: the
+floor of one uvicorn process with no database. Between runs the server is left to
+drain what wrk left queued. The machine is printed; the load average before and
+after says how much other work shared it.
 """
 
 from __future__ import annotations
@@ -615,19 +617,20 @@ async def main() -> None:
             f"uvicorn: 1 process (python -m api), pool {args.pool}; "
             f"wrk -t2 -c{CONCURRENCY} -d{args.duration}s x {args.runs}"
         )
-        tmp = Path(tempfile.mkdtemp(prefix="bench-api-wrk-"))
         results = []
-        for kind in kinds:
-            wrk(base, kind, 1, 2, tmp)  # warm-up
-            alone = [wrk(base, kind, 1, max(2, args.duration // 3), tmp)]
-            log(line("api  " + kind.name, 1, alone))
-            wrk(base, kind, CONCURRENCY, max(2, args.duration // 3), tmp)  # warm-up
-            loaded = [
-                wrk(base, kind, CONCURRENCY, args.duration, tmp)
-                for _ in range(args.runs)
-            ]
-            log(line("api  " + kind.name, CONCURRENCY, loaded))
-            results.append((kind, loaded))
+        with tempfile.TemporaryDirectory(prefix="bench-api-wrk-") as scripts:
+            tmp = Path(scripts)
+            for kind in kinds:
+                wrk(base, kind, 1, 2, tmp)  # warm-up
+                alone = [wrk(base, kind, 1, max(2, args.duration // 3), tmp)]
+                log(line("api  " + kind.name, 1, alone))
+                wrk(base, kind, CONCURRENCY, max(2, args.duration // 3), tmp)  # warm-up
+                loaded = [
+                    wrk(base, kind, CONCURRENCY, args.duration, tmp)
+                    for _ in range(args.runs)
+                ]
+                log(line("api  " + kind.name, CONCURRENCY, loaded))
+                results.append((kind, loaded))
         stop(server)
         server = None
         log(f"raw: the same SQL on asyncpg, pool {args.pool}, {CONCURRENCY} workers")
