@@ -40,7 +40,11 @@ class PortInUseError(EnergyError):
 def bind_socket(host: str, port: int, *, setting: str) -> socket.socket:
     """Binds a listening socket now, so a taken port fails with a clear message."""
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    sock = socket.socket(family, socket.SOCK_STREAM)
+    # proto=IPPROTO_TCP matters: asyncio sets TCP_NODELAY on accepted connections
+    # only when the listening socket says it is TCP (``sock.proto``). With proto 0,
+    # Nagle holds the body of a keep-alive response until the client's delayed ACK:
+    # +40 ms on every request after the first on a connection.
+    sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     try:
         sock.bind((host, port))

@@ -69,3 +69,27 @@ def test_taken_port_names_the_setting() -> None:
         port = taken.getsockname()[1]
         with pytest.raises(PortInUseError, match="INGEST_X_HTTP_PORT"):
             bind_socket("127.0.0.1", port, setting="INGEST_X_HTTP_PORT")
+
+
+async def test_accepted_connections_do_not_wait_for_delayed_acks() -> None:
+    # asyncio turns Nagle off (TCP_NODELAY) on accepted connections only if the
+    # listening socket is marked TCP; otherwise keep-alive responses lag by 40 ms.
+    sock = bind_socket("127.0.0.1", 0, setting="TEST_HTTP_PORT")
+    nodelay: asyncio.Future[int] = asyncio.get_running_loop().create_future()
+
+    async def accepted(reader: asyncio.StreamReader, writer: asyncio.StreamWriter):
+        conn = writer.get_extra_info("socket")
+        nodelay.set_result(conn.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY))
+        writer.close()
+
+    server = await asyncio.start_server(accepted, sock=sock)
+    try:
+        _, writer = await asyncio.open_connection(*sock.getsockname()[:2])
+        try:
+            assert await asyncio.wait_for(nodelay, 5) == 1
+        finally:
+            writer.close()
+            await writer.wait_closed()
+    finally:
+        server.close()
+        await server.wait_closed()

@@ -1,4 +1,8 @@
-"""Typed dependencies: the pool, the settings, the caller and their permissions."""
+"""Typed dependencies: the pool, the settings, the caller and their permissions.
+
+All ``async def``: FastAPI runs a plain ``def`` dependency in its thread pool, a
+thread hand-off per dependency per request (a dozen per resident request).
+"""
 
 from __future__ import annotations
 
@@ -13,17 +17,17 @@ from api.problems import Problem
 from api.settings import Settings
 
 
-def _pool(request: Request) -> asyncpg.Pool:
+async def _pool(request: Request) -> asyncpg.Pool:
     pool: asyncpg.Pool = request.app.state.pool
     return pool
 
 
-def _settings(request: Request) -> Settings:
+async def _settings(request: Request) -> Settings:
     settings: Settings = request.app.state.settings
     return settings
 
 
-def _rule(request: Request) -> SecrecyRule:
+async def _rule(request: Request) -> SecrecyRule:
     rule: SecrecyRule = request.app.state.secrecy
     return rule
 
@@ -55,19 +59,23 @@ async def _principal(request: Request, pool: PoolDep) -> auth.Principal:
 CurrentUser = Annotated[auth.Principal, Depends(_principal)]
 
 
-def _signed_in(user: CurrentUser) -> auth.Principal:
+async def _signed_in(user: CurrentUser) -> auth.Principal:
     if user.kind == "public":
         raise Problem(401, "sign in or give an API key", kind="unauthenticated")
     return user
 
 
-def _resident(user: Annotated[auth.Principal, Depends(_signed_in)]) -> auth.Principal:
+async def _resident(
+    user: Annotated[auth.Principal, Depends(_signed_in)],
+) -> auth.Principal:
     if user.kind != "resident" or user.person_id is None:
         raise Problem(403, "individual data is for residents only", kind="forbidden")
     return user
 
 
-def _operator(user: Annotated[auth.Principal, Depends(_signed_in)]) -> auth.Principal:
+async def _operator(
+    user: Annotated[auth.Principal, Depends(_signed_in)],
+) -> auth.Principal:
     if user.kind != "operator":
         raise Problem(403, "operators only", kind="forbidden")
     return user

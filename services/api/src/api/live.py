@@ -11,8 +11,13 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import AsyncIterator, Callable, Coroutine
+from datetime import datetime
 from typing import Any
 
+import asyncpg
+
+from api import queries
+from api.privacy import SecrecyRule
 from energy_core import topics
 from energy_core._pb.energy.grid.v1 import alerts_pb2
 from energy_core.domain.time import from_micros
@@ -22,6 +27,46 @@ from energy_core.settings import KafkaSettings
 logger = logging.getLogger(__name__)
 _CHANGES = {1: "raised", 2: "escalated", 3: "deescalated", 4: "cleared"}
 Listener = Callable[[dict[str, Any]], Coroutine[Any, Any, None]]
+Gate = Callable[[dict[str, Any]], Coroutine[Any, Any, dict[str, Any]]]
+
+
+def _withheld(event: dict[str, Any], reason: str | None) -> dict[str, Any]:
+    return {**event, "load_kw": None, "load_suppressed": True, "reason": reason}
+
+
+async def withhold_load(event: dict[str, Any]) -> dict[str, Any]:
+    """The default gate: no database to check the threshold, so no load leaves."""
+    return _withheld(event, "the load could not be checked against the threshold")
+
+
+class AlertGate:
+    """The secrecy gate on an event's (net) load, from the sample it was computed on.
+
+    The load of an alert is a neighbourhood aggregate like the live load, so it
+    leaves (SSE, webhooks) only under the same rule; level and capacity always do.
+    """
+
+    def __init__(self, pool: asyncpg.Pool, rule: SecrecyRule) -> None:
+        self._pool, self._rule = pool, rule
+
+    async def __call__(self, event: dict[str, Any]) -> dict[str, Any]:
+        """The event, with ``load_kw`` withheld unless the sample passes the rule."""
+        try:
+            at = datetime.fromisoformat(event["occurred_at"])
+            async with self._pool.acquire() as conn:
+                row = await conn.fetchrow(queries.ALERT_SAMPLE, event["iris"], at)
+        except (OSError, asyncpg.PostgresError, ValueError):
+            logger.warning("alert load withheld: the secrecy check failed")
+            return await withhold_load(event)
+        verdict = self._rule.check_load(
+            meters_reporting=row["meters_reporting"],
+            consumers=row["consumers"],
+            producers=row["producers"],
+            production_kw=row["production_kw"],
+        ).net
+        if not verdict.published:
+            return _withheld(event, verdict.reason)
+        return {**event, "load_suppressed": False, "reason": None}
 
 
 def alert_event(message: alerts_pb2.AlertEvent) -> dict[str, Any]:
@@ -60,18 +105,24 @@ def alert_event(message: alerts_pb2.AlertEvent) -> dict[str, Any]:
 class AlertHub:
     """Fans events out to SSE subscribers (bounded queues) and listeners (webhooks)."""
 
-    def __init__(self, queue_size: int = 100) -> None:
+    def __init__(self, queue_size: int = 100, gate: Gate = withhold_load) -> None:
         self._queues: set[asyncio.Queue[dict[str, Any]]] = set()
         self._listeners: list[Listener] = []
         self._size = queue_size
         self._tasks: set[asyncio.Task[None]] = set()
+        self._gate = gate
 
     def add_listener(self, listener: Listener) -> None:
         """Called (as a background task) for every event."""
         self._listeners.append(listener)
 
+    def set_gate(self, gate: Gate) -> None:
+        """What every event passes before it reaches subscribers and listeners."""
+        self._gate = gate
+
     async def publish(self, event: dict[str, Any]) -> None:
         """Delivers to every subscriber; a slow one loses its oldest event, not ours."""
+        event = await self._gate(event)
         for queue in list(self._queues):
             if queue.full():
                 with contextlib.suppress(asyncio.QueueEmpty):

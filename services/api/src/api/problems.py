@@ -59,9 +59,12 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
         kind = exc.kind if isinstance(exc, Problem) else ""
-        return problem(
+        response = problem(
             exc.status_code, exc.detail, kind=kind, instance=request.url.path
         )
+        if exc.headers:  # e.g. Allow on a 405 (RFC 9110 §15.5.6)
+            response.headers.update(exc.headers)
+        return response
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
@@ -89,5 +92,13 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(Exception)
     async def _crash(request: Request, exc: Exception) -> JSONResponse:
-        logger.exception("unhandled error on %s", request.url.path)
+        # The route template, never the path: /v1/meters/{meter_id}/… would put a
+        # PRM (personal data) in the logs.
+        logger.exception("unhandled error on %s %s", request.method, _template(request))
         return problem(500, "internal error", instance=request.url.path)
+
+
+def _template(request: Request) -> str:
+    route = request.scope.get("route")
+    path = getattr(route, "path", None)
+    return path if isinstance(path, str) else "(unmatched route)"

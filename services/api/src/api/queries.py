@@ -34,10 +34,30 @@ LEFT JOIN buildings b USING (building_id)
 ORDER BY m.meter_id, x.rank
 """
 
-SERIES_OF = """
-SELECT coalesce(array_agg(series_id), '{}') FROM series
-WHERE meter_id = $1 AND kind = 'interval' AND dimension = 'energy'
-  AND direction = $2 AND channel = ''
+# One meter, if the person may read it (the same rule as MY_METERS: their live
+# consent, or a live share whose owner's consent is live), with the series ids of
+# its energy intervals in one direction ($3; NULL: the meter's own). One round trip
+# instead of listing every meter of the person and then looking the series up.
+METER_FOR = """
+SELECT m.meter_id, m.scheme, m.energy, m.direction, m.building_id, b.iris,
+       coalesce((SELECT array_agg(s.series_id ORDER BY s.series_id) FROM series s
+                 WHERE s.meter_id = m.meter_id AND s.kind = 'interval'
+                   AND s.dimension = 'energy' AND s.channel = ''
+                   AND s.direction = coalesce($3, m.direction)), '{}') AS series
+FROM meters m LEFT JOIN buildings b USING (building_id)
+WHERE m.meter_id = $2 AND (
+    EXISTS (SELECT 1 FROM consents c
+            WHERE c.person_id = $1 AND c.meter_id = m.meter_id
+              AND c.starts_at <= now() AND c.expires_at > now()
+              AND c.revoked_at IS NULL)
+    OR EXISTS (SELECT 1 FROM api_meter_shares s
+               WHERE s.grantee_person_id = $1 AND s.meter_id = m.meter_id
+                 AND s.starts_at <= now() AND s.expires_at > now()
+                 AND s.revoked_at IS NULL
+                 AND EXISTS (SELECT 1 FROM consents c
+                             WHERE c.person_id = s.owner_person_id
+                               AND c.meter_id = s.meter_id AND c.starts_at <= now()
+                               AND c.expires_at > now() AND c.revoked_at IS NULL)))
 """
 
 LOAD_CURVE = """
@@ -85,24 +105,141 @@ SELECT count(*)::int AS homes, coalesce(sum(wh), 0) AS total_wh,
 FROM per_meter
 """
 
-ROLLUPS = """
-SELECT bucket_start, bucket_end, sum(value) AS value,
-       max(delivery_points) AS delivery_points, max(max_point_value) AS max_point_value,
-       (ARRAY['estimated', 'raw', 'corrected'])[1 + min(CASE quality
-            WHEN 'estimated' THEN 0 WHEN 'raw' THEN 1 ELSE 2 END)] AS quality,
-       min(unit) AS unit
+# One row per quality: a meter whose bucket is partly raw and partly corrected sits
+# in two rows, with part of its value in each. Merged: value = sum; points = the
+# largest count (a lower bound of the distinct points); largest point = the SUM of
+# the rows' largest points (an upper bound of any one point's total; the max of the
+# rows would understate a dominant point split across qualities).
+_MERGED = """
+    SELECT {lv} AS lv, scope_id = {path} AS me, bucket_start,
+           max(bucket_end) AS bucket_end, sum(value) AS v, max(delivery_points) AS n, sum(max_point_value) AS mx,
+           (ARRAY['estimated', 'raw', 'corrected'])[1 + min(CASE quality
+                WHEN 'estimated' THEN 0 WHEN 'raw' THEN 1 ELSE 2 END)] AS quality,
+           min(unit) AS unit
+    FROM rollups
+    WHERE scope = '{scope}' AND scope_id = ANY({ids}::text[]) AND bucket = $1
+      AND energy = $2 AND direction = $3 AND bucket_start >= $4 AND bucket_start < $5
+    GROUP BY scope_id, bucket_start"""  # in primary-key order: grouped without a sort
+
+# The primary secrecy rule in SQL ($6 min points, $7 max share or NULL): the same
+# test as privacy.SecrecyRule.check (test_api_differencing checks that they agree).
+PRIMARY_OK = (
+    "({n} >= $6 AND ($7::float8 IS NULL OR {mx} <= 0"
+    " OR ({v} > 0 AND {mx} / {v} <= $7) OR ({v} <= 0 AND $7 >= 1)))"
+)
+
+# A scope's buckets with what the complementary suppression needs, one row per
+# bucket: for each level of its chain (0 = the commune, then the IRIS, parcel,
+# building on the path) the figures of the node on the path (v{lv}, n{lv},
+# mx{lv}) and, below the commune, what its parent's children weigh, split by the
+# rule: passing (okn, okv) and failing (non, nomx). privacy.SecrecyRule.walk
+# decides from that; the rare buckets where passing children must be withheld
+# need the children one by one (CHILDREN).
+#
+# The rows are read per level with one primary-key range scan per id (UNION ALL,
+# never an OR: the planner then scans the whole (bucket, bucket_start) index) and
+# aggregated twice; no join between intermediate sets (their estimates are poor
+# and a nested loop over two of them made a 5,000-bucket export take 20 s).
+_CHAIN = """
+WITH m AS ({merged}
+), j AS (SELECT m.*, {ok} AS ok FROM m)
+SELECT bucket_start, {columns}
+FROM j GROUP BY bucket_start
+HAVING bool_or({leaf})
+ORDER BY bucket_start LIMIT $8"""
+
+_NODE = """
+       max(v) FILTER (WHERE {me}) AS v{lv}, max(n) FILTER (WHERE {me}) AS n{lv},
+       max(mx) FILTER (WHERE {me}) AS mx{lv}"""
+
+_KIDS = """
+       coalesce(sum(n) FILTER (WHERE lv = {lv} AND ok), 0) AS okn{lv},
+       coalesce(sum(v) FILTER (WHERE lv = {lv} AND ok), 0) AS okv{lv},
+       coalesce(sum(n) FILTER (WHERE lv = {lv} AND NOT ok), 0) AS non{lv},
+       coalesce(max(mx) FILTER (WHERE lv = {lv} AND NOT ok), 0) AS nomx{lv}"""
+
+_LEAF = """
+       max(bucket_end) FILTER (WHERE {me}) AS bucket_end,
+       max(quality) FILTER (WHERE {me}) AS quality,
+       max(unit) FILTER (WHERE {me}) AS unit"""
+
+LEVELS = ("commune", "neighbourhood", "parcel", "building")
+
+
+def _chain_sql(depth: int) -> str:
+    """Parameters: $1 bucket, $2 energy, $3 direction, $4 start, $5 end, $6 min
+    points, $7 max share, $8 limit, $9 the commune; then per level below it the
+    ids of the children of the parent on the path, and the path node's id."""
+    merged, columns = [], []
+    for lv in range(depth + 1):
+        scope = LEVELS[lv]
+        ids = "ARRAY[$9]" if lv == 0 else "$" + str(8 + 2 * lv)
+        path = "$9" if lv == 0 else "$" + str(9 + 2 * lv)
+        me = "lv = " + str(lv) + " AND me"
+        merged.append(_MERGED.format(scope=scope, ids=ids, lv=lv, path=path))
+        columns.append(_NODE.format(me=me, lv=lv))
+        if lv:
+            columns.append(_KIDS.format(lv=lv))
+        if lv == depth:
+            columns.append(_LEAF.format(me=me))
+            leaf = me
+    return _CHAIN.format(
+        merged="\n    UNION ALL".join(merged),
+        ok=PRIMARY_OK.format(n="n", v="v", mx="mx"),
+        columns=",".join(columns),
+        leaf=leaf,
+    )
+
+
+# Built once from the constants above (no caller input reaches the SQL text).
+CHAIN = tuple(_chain_sql(depth) for depth in range(len(LEVELS)))
+
+# The children of one parent, one by one, in the given buckets ($6).
+CHILDREN = """
+SELECT scope_id, bucket_start, sum(value) AS v, max(delivery_points) AS n,
+       sum(max_point_value) AS mx
 FROM rollups
-WHERE scope = $1 AND scope_id = $2 AND bucket = $3 AND energy = $4 AND direction = $5
-  AND bucket_start >= $6 AND bucket_start < $7
-GROUP BY bucket_start, bucket_end ORDER BY bucket_start LIMIT $8
+WHERE scope = $1 AND scope_id = ANY($2::text[]) AND bucket = $3 AND energy = $4
+  AND direction = $5 AND bucket_start = ANY($6::timestamptz[])
+GROUP BY scope_id, bucket_start
 """
 
-SCOPE_IRIS = {
-    "building": "SELECT iris FROM buildings WHERE building_id = $1",
-    "parcel": "SELECT iris FROM parcels WHERE idu = $1",
-    "neighbourhood": "SELECT iris FROM neighbourhoods WHERE iris = $1",
-    "commune": "SELECT NULL::text FROM communes WHERE insee = $1",
+# The chain of a scope up to its commune: per level below the commune, the ids of
+# the children of the parent on the path (siblings included) and the path id.
+FAMILY = {
+    "commune": "SELECT insee AS commune FROM communes WHERE insee = $1",
+    "neighbourhood": """
+SELECT n.commune_insee AS commune, n.iris,
+       (SELECT array_agg(x.iris) FROM neighbourhoods x
+        WHERE x.commune_insee = n.commune_insee) AS iris_ids
+FROM neighbourhoods n WHERE n.iris = $1""",
+    "parcel": """
+SELECT n.commune_insee AS commune, n.iris, p.idu,
+       (SELECT array_agg(x.iris) FROM neighbourhoods x
+        WHERE x.commune_insee = n.commune_insee) AS iris_ids,
+       (SELECT array_agg(x.idu) FROM parcels x WHERE x.iris = p.iris) AS parcel_ids
+FROM parcels p JOIN neighbourhoods n ON n.iris = p.iris WHERE p.idu = $1""",
+    "building": """
+SELECT n.commune_insee AS commune, n.iris, p.idu, b.building_id,
+       (SELECT array_agg(x.iris) FROM neighbourhoods x
+        WHERE x.commune_insee = n.commune_insee) AS iris_ids,
+       (SELECT array_agg(x.idu) FROM parcels x WHERE x.iris = p.iris) AS parcel_ids,
+       (SELECT array_agg(x.building_id) FROM buildings x
+        WHERE x.parcel_idu = b.parcel_idu) AS building_ids
+FROM buildings b JOIN parcels p ON p.idu = b.parcel_idu
+JOIN neighbourhoods n ON n.iris = p.iris WHERE b.building_id = $1""",
 }
+FAMILY_ARGS = {
+    "commune": (),
+    "neighbourhood": (("iris_ids", "iris"),),
+    "parcel": (("iris_ids", "iris"), ("parcel_ids", "idu")),
+    "building": (
+        ("iris_ids", "iris"),
+        ("parcel_ids", "idu"),
+        ("building_ids", "building_id"),
+    ),
+}
+
 
 NEIGHBOURHOODS = """
 SELECT iris, name, commune_insee, capacity_kw, geometry FROM neighbourhoods
@@ -117,19 +254,66 @@ SELECT building_id, address, parcel_idu, iris, surface_m2, building_type FROM bu
 WHERE ($1::text IS NULL OR iris = $1) ORDER BY building_id LIMIT $2 OFFSET $3
 """
 
-LIVE_LOAD = """
-SELECT DISTINCT ON (l.iris) l.iris, n.name, l.at, l.consumption_kw, l.production_kw,
-       l.capacity_kw, l.meters_reporting, l.meters_stale
-FROM neighbourhood_load l JOIN neighbourhoods n USING (iris)
-ORDER BY l.iris, l.at DESC
+# Registered meters of a neighbourhood per direction: they bound how many of its
+# reporting meters can be of each direction (privacy.SecrecyRule.check_load).
+_REGISTRY = """
+    SELECT count(*) FILTER (WHERE m.direction = 'consumption') AS consumers,
+           count(*) FILTER (WHERE m.direction = 'production') AS producers
+    FROM buildings b JOIN meters m USING (building_id) WHERE b.iris = {iris}
 """
 
-ALERTS = """
-SELECT alert_id, iris, level, state, raised_at, updated_at, cleared_at, peak_load_kw,
-       capacity_kw FROM alerts
-WHERE ($1::text IS NULL OR state = $1) AND ($2::text IS NULL OR iris = $2)
-ORDER BY raised_at DESC, alert_id LIMIT $3 OFFSET $4
+# The latest sample of each neighbourhood: one backward index probe per IRIS on
+# (iris, at), not a DISTINCT ON over the whole (ever-growing) sample history.
+_LIVE_LOAD = """
+SELECT n.iris, n.name, l.at, l.consumption_kw, l.production_kw, l.capacity_kw,
+       l.meters_reporting, l.meters_stale, r.consumers, r.producers
+FROM neighbourhoods n
+CROSS JOIN LATERAL (
+    SELECT * FROM neighbourhood_load x WHERE x.iris = n.iris ORDER BY x.at DESC LIMIT 1
+) l
+CROSS JOIN LATERAL ({registry}) r
+WHERE ($1::text IS NULL OR n.commune_insee = $1) AND ($2::text IS NULL OR n.iris = $2)
+ORDER BY n.iris
 """
+
+# Alerts with what the secrecy gate needs for their peak: the fewest meters that
+# reported and the most production seen while the alert lasted. The territory of a
+# city key filters in SQL, so limit/offset page over what the caller may see.
+_ALERTS = """
+SELECT a.alert_id, a.iris, a.level, a.state, a.raised_at, a.updated_at,
+       a.cleared_at, a.peak_load_kw, a.capacity_kw, s.fewest, s.most_production,
+       r.consumers, r.producers
+FROM alerts a
+LEFT JOIN LATERAL (
+    SELECT min(l.meters_reporting) AS fewest,
+           coalesce(max(l.production_kw), 0) AS most_production
+    FROM neighbourhood_load l
+    WHERE l.iris = a.iris AND l.at >= a.raised_at
+      AND l.at <= coalesce(a.cleared_at, a.updated_at)
+) s ON true
+CROSS JOIN LATERAL ({registry}) r
+WHERE ($1::text IS NULL OR a.state = $1) AND ($2::text IS NULL OR a.iris = $2)
+  AND ($5::text IS NULL OR left(a.iris, 5) = $5) AND ($6::text IS NULL OR a.iris = $6)
+ORDER BY a.raised_at DESC, a.alert_id LIMIT $3 OFFSET $4
+"""
+
+# The sample an alert event was computed from (the detector writes the sample, then
+# publishes the event stamped with the same instant).
+_ALERT_SAMPLE = """
+SELECT l.meters_reporting, coalesce(l.production_kw, 0) AS production_kw,
+       r.consumers, r.producers
+FROM (SELECT $1::text AS iris) x
+LEFT JOIN LATERAL (
+    SELECT meters_reporting, production_kw FROM neighbourhood_load
+    WHERE iris = x.iris AND at <= $2 ORDER BY at DESC LIMIT 1
+) l ON true
+CROSS JOIN LATERAL ({registry}) r
+"""
+
+# Composed from the constants above only (no caller input reaches the SQL text).
+LIVE_LOAD = _LIVE_LOAD.format(registry=_REGISTRY.format(iris="n.iris"))
+ALERTS = _ALERTS.format(registry=_REGISTRY.format(iris="a.iris"))
+ALERT_SAMPLE = _ALERT_SAMPLE.format(registry=_REGISTRY.format(iris="x.iris"))
 
 
 async def my_meters(conn: asyncpg.Connection, *, person_id: uuid.UUID) -> list[Any]:
@@ -137,11 +321,15 @@ async def my_meters(conn: asyncpg.Connection, *, person_id: uuid.UUID) -> list[A
     return list(await conn.fetch(MY_METERS, person_id))
 
 
-async def series_of(
-    conn: asyncpg.Connection, *, meter_id: str, direction: str
-) -> list[int]:
-    """Series ids carrying the meter's energy intervals."""
-    return list(await conn.fetchval(SERIES_OF, meter_id, direction))
+async def meter_for(
+    conn: asyncpg.Connection,
+    *,
+    person_id: uuid.UUID,
+    meter_id: str,
+    direction: str | None = None,
+) -> Any:
+    """The meter and its series if the person may read it, else None."""
+    return await conn.fetchrow(METER_FOR, person_id, meter_id, direction)
 
 
 async def load_curve(
@@ -185,32 +373,73 @@ async def similar_homes(
     return await conn.fetchrow(SIMILAR, meter_id, start, end)
 
 
+async def family(
+    conn: asyncpg.Connection, *, scope: str, scope_id: str
+) -> dict[str, Any] | None:
+    """The scope's chain up to its commune; None if the scope does not exist."""
+    row = await conn.fetchrow(FAMILY[scope], scope_id)
+    return None if row is None else dict(row)
+
+
+def chain_args(scope: str, chain: dict[str, Any]) -> list[Any]:
+    """$9 onwards of CHAIN[depth of scope]: the commune, then (children, path)."""
+    args: list[Any] = [chain["commune"]]
+    for ids, path in FAMILY_ARGS[scope]:
+        args += [chain[ids], chain[path]]
+    return args
+
+
+def children_of(scope: str, chain: dict[str, Any], level: int) -> list[str]:
+    """Ids of the children, at ``level`` of the scope's chain, of the parent above."""
+    ids: list[str] = chain[FAMILY_ARGS[scope][level - 1][0]]
+    return ids
+
+
 async def rollups(
     conn: asyncpg.Connection,
     *,
     scope: str,
-    scope_id: str,
+    chain: dict[str, Any],
     bucket: str,
     energy: str,
     direction: str,
     start: datetime,
     end: datetime,
     limit: int,
+    min_points: int,
+    max_share: float | None,
 ) -> list[Any]:
-    """Buckets of one scope; quality rows merged (sum; conservative counts)."""
+    """Buckets of one scope (quality rows merged) with its chain's figures."""
     return list(
         await conn.fetch(
-            ROLLUPS, scope, scope_id, bucket, energy, direction, start, end, limit
+            CHAIN[LEVELS.index(scope)],
+            bucket,
+            energy,
+            direction,
+            start,
+            end,
+            min_points,
+            max_share,
+            limit,
+            *chain_args(scope, chain),
         )
     )
 
 
-async def scope_exists(
-    conn: asyncpg.Connection, *, scope: str, scope_id: str
-) -> tuple[bool, str | None]:
-    """Whether the scope exists, and its IRIS (None for a commune)."""
-    row = await conn.fetchrow(SCOPE_IRIS[scope], scope_id)
-    return (row is not None, row[0] if row else None)
+async def children(
+    conn: asyncpg.Connection,
+    *,
+    scope: str,
+    ids: list[str],
+    bucket: str,
+    energy: str,
+    direction: str,
+    starts: list[datetime],
+) -> list[Any]:
+    """The children one by one (merged across qualities) in some buckets."""
+    return list(
+        await conn.fetch(CHILDREN, scope, ids, bucket, energy, direction, starts)
+    )
 
 
 async def tariff_rows(conn: asyncpg.Connection, *, option: str, kva: int) -> list[Any]:

@@ -93,6 +93,10 @@ class RollupPage(BaseModel):
     bucket: str
     rule: RulePublic
     items: list[AggregatePublic]
+    next_start: datetime | None = Field(
+        default=None,
+        description="first bucket not returned (limit reached); null at the end",
+    )
 
 
 class CostPublic(BaseModel):
@@ -113,6 +117,9 @@ class Co2Public(BaseModel):
     kwh: float
     kg_co2e: float
     factors: list[dict[str, Any]]
+    days_without_factor: list[date] = Field(
+        default_factory=list, description="days with energy but no factor in force"
+    )
 
 
 class ComparisonPublic(BaseModel):
@@ -165,9 +172,11 @@ class LoadPublic(BaseModel):
     consumption_kw: float | None
     production_kw: float | None
     capacity_kw: float
-    meters_reporting: int
-    suppressed: bool
+    meters_reporting: int | None = Field(description="null when suppressed")
+    suppressed: bool = Field(description="consumption (and the count) withheld")
     reason: str | None = None
+    production_suppressed: bool
+    production_reason: str | None = None
 
 
 class AlertPublic(BaseModel):
@@ -178,8 +187,10 @@ class AlertPublic(BaseModel):
     raised_at: datetime
     updated_at: datetime
     cleared_at: datetime | None
-    peak_load_kw: float
+    peak_load_kw: float | None = Field(description="net load; null when suppressed")
     capacity_kw: float
+    load_suppressed: bool
+    reason: str | None = None
 
 
 class AlertPage(BaseModel):

@@ -1,7 +1,9 @@
 """Costs in euros from dated tariffs: Base, HP/HC (the meter's off-peak hours), Tempo.
 
 Each consumption interval is priced with the tariff in force on its local Paris day
-(``valid_from`` ≤ day < ``valid_to``), so a new price never re-prices history. The
+(``valid_from`` ≤ day < ``valid_to``), so a new price never re-prices history; when
+grids overlap (a new grid added without closing the previous one) the most recent
+``valid_from`` wins, so adding a row is enough to change prices from that day on. The
 interval's *start* decides its day and its peak/off-peak period (a half-hour never
 straddles a boundary on the 30-minute grid). The standing charge is spread per local
 day: monthly charge / days of that month.
@@ -79,17 +81,33 @@ def in_ranges(clock: time, ranges: Sequence[tuple[time, time]]) -> bool:
     return False
 
 
-def price_key(contract: Contract, local: datetime, colours: dict[date, str]) -> str:
-    """Which price of the grid applies to an interval starting at ``local``."""
+def tempo_day(local: datetime) -> date:
+    """The Tempo day (06:00 -> 06:00 local) an instant belongs to."""
+    return (local - timedelta(hours=6)).date()
+
+
+def price_key(
+    contract: Contract, local: datetime, colours: dict[date, str]
+) -> str | None:
+    """Which price of the grid applies to an interval starting at ``local``; None
+    for a Tempo interval whose day has no known colour (never guessed: a red HP
+    kWh costs about five blue ones)."""
     if contract.option == "base":
         return "base"
     if contract.option == "hphc":
         offpeak = in_ranges(local.time(), _parse_ranges(contract.offpeak))
         return "hc" if offpeak else "hp"
-    tempo_day = (local - timedelta(hours=6)).date()
-    colour = colours.get(tempo_day, "blue")
+    colour = colours.get(tempo_day(local))
+    if colour is None:
+        return None
     period = "hc" if in_ranges(local.time(), _parse_ranges(TEMPO_OFFPEAK)) else "hp"
     return f"{colour}_{period}"
+
+
+def in_force(grids: Iterable[Tariff], day: date) -> Tariff | None:
+    """The grid in force on a local day: the latest ``valid_from`` covering it."""
+    covering = [t for t in grids if t.covers(day)]
+    return max(covering, key=lambda t: t.valid_from, default=None)
 
 
 def cost_of(
@@ -106,22 +124,20 @@ def cost_of(
         t for t in tariffs if t.option == contract.option and t.kva == contract.kva
     ]
 
-    def grid_on(day: date) -> Tariff | None:
-        return next((t for t in grids if t.covers(day)), None)
-
     energy = kwh = 0.0
     unpriced: set[date] = set()
     for start, wh in intervals:
         local = start.astimezone(PARIS)
-        grid = grid_on(local.date())
+        grid = in_force(grids, local.date())
+        key = price_key(contract, local, colours)
         kwh += wh / 1000
-        if grid is None:
+        if grid is None or key is None or key not in grid.prices:
             unpriced.add(local.date())
             continue
-        energy += wh / 1000 * grid.prices[price_key(contract, local, colours)]
+        energy += wh / 1000 * grid.prices[key]
     standing = 0.0
     for day in days:
-        grid = grid_on(day)
+        grid = in_force(grids, day)
         if grid is None:
             unpriced.add(day)
             continue

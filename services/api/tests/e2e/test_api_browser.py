@@ -150,17 +150,27 @@ async def test_operator_sees_live_alert(server, browser, world, kafka_settings) 
 
 
 async def test_city_map_and_suppressed_cells(server, browser, world) -> None:
-    first, second = (str(n.iris) for n in world.territory.neighbourhoods[:2])
+    first, second, third = (str(n.iris) for n in world.territory.neighbourhoods[:3])
     today = datetime.now(PARIS).date().replace(day=1)
     prev = (today - timedelta(days=1)).replace(day=1)
+    # 40 + 4 + 8 points; the commune minus the first IRIS leaves 12 points unknown,
+    # so the first is published, the two small ones are not.
+    rows = [
+        ("neighbourhood", first, 40, 9_000_000),
+        ("neighbourhood", second, 4, 900_000),
+        ("neighbourhood", third, 8, 1_800_000),
+        ("commune", str(world.territory.commune), 52, 11_700_000),
+    ]
     async with world.pool.acquire() as conn:
-        for iris, points in ((first, 40), (second, 4)):
+        for scope, sid, points, wh in rows:
             await conn.execute(
-                """INSERT INTO rollups VALUES ('neighbourhood', $1, 'P1M', $2, $3,
-                   'electricity', 'consumption', 'raw', 'Wh', 9000000, $4, 100000)""",
-                iris,
+                """INSERT INTO rollups VALUES ($1, $2, 'P1M', $3, $4,
+                   'electricity', 'consumption', 'raw', 'Wh', $5, $6, 100000)""",
+                scope,
+                sid,
                 midnight_of(prev),
                 midnight_of(today),
+                wh,
                 points,
             )
     page = await browser.new_page(timezone_id="Europe/Paris")
@@ -172,6 +182,7 @@ async def test_city_map_and_suppressed_cells(server, browser, world) -> None:
     await expect(rows).to_have_count(len(world.territory.neighbourhoods))
     await expect(rows.nth(0)).to_contain_text("9,000")
     await expect(rows.nth(1)).to_contain_text("suppressed")
+    await expect(rows.nth(2)).to_contain_text("suppressed")
     await expect(page.locator("#map path.hood")).to_have_count(
         len(world.territory.neighbourhoods)
     )

@@ -1,6 +1,7 @@
 """Property-based fuzzing of every operation of the OpenAPI schema: never a 500.
 
-Bounded (a few examples per operation) so it runs in ``make test``. The app runs
+Bounded (a few examples per operation and caller: resident, city key, operator,
+the public) so it runs in ``make test``. The app runs
 in-process over ASGI; schemathesis drives its lifespan, which opens its own pool on
 this test's database (loaded with the demo territory and a resident account).
 """
@@ -21,6 +22,7 @@ from schemathesis.python.asgi import shutdown_lifespans
 from api import auth
 from api.main import create_app
 from api.settings import Settings
+from energy_core.secrets import SecretBox
 from energy_core.settings import PostgresSettings
 from energy_store import demo
 from energy_store.db import create_pool
@@ -30,7 +32,7 @@ pytestmark = pytest.mark.integration
 EXAMPLES = 8
 
 
-async def _seed(dsn: str) -> tuple[str, str]:
+async def _seed(dsn: str) -> tuple[str, str, str]:
     pool = await create_pool(PostgresSettings(dsn=dsn))
     try:
         territory = demo.build()
@@ -53,8 +55,18 @@ async def _seed(dsn: str) -> tuple[str, str]:
             key = await auth.create_api_key(
                 conn, label="fuzz", scope="commune", scope_id=str(territory.commune)
             )
+            await auth.create_account(
+                conn, email="op-fuzz@example.org", password="pw", role="operator"
+            )
+            operator = await auth.login(
+                conn,
+                email="op-fuzz@example.org",
+                password="pw",
+                ttl=timedelta(hours=1),
+            )
         assert token is not None
-        return token, key
+        assert operator is not None
+        return token, key, operator
     finally:
         await pool.close()
 
@@ -78,11 +90,12 @@ def _fuzzer(
 
 
 def test_no_server_error_anywhere(pg_dsn: str) -> None:
-    token, key = asyncio.run(_seed(pg_dsn))
+    token, key, operator = asyncio.run(_seed(pg_dsn))
     app = create_app(
         Settings(
             postgres=PostgresSettings(dsn=pg_dsn),
             subscribe_alerts=False,
+            SEN1_SECRET_KEY=SecretBox.generate_key(),  # webhooks enabled
         )
     )
     schema = schemathesis.openapi.from_asgi("/openapi.json", app)
@@ -93,14 +106,18 @@ def test_no_server_error_anywhere(pg_dsn: str) -> None:
     for operation in operations:
         if "stream" in operation.path:
             continue  # endless by design; covered by the browser test
-        for headers in ({"authorization": f"Bearer {token}"}, {"x-api-key": key}):
+        for headers in (
+            {"authorization": f"Bearer {token}"},  # resident
+            {"x-api-key": key},  # city
+            {"authorization": f"Bearer {operator}"},  # operator
+            {},  # the public
+        ):
             run = _fuzzer(operation, headers, calls)
             try:
                 run()
             except Exception as exc:  # collect every operation's failure, then fail
                 failures.append(f"{operation.method.upper()} {operation.path}: {exc}")
     shutdown_lifespans()  # closes the app's pool before the database goes away
-    assert len(calls) >= 2 * (len(operations) - 2)  # every operation was exercised
-    assert 200 in calls
-    assert 422 in calls
+    assert len(calls) >= 4 * (len(operations) - 2)  # every operation was exercised
+    assert {200, 401, 403, 422} <= set(calls)  # each caller got through and was refused
     assert not failures, "\n".join(failures)

@@ -7,11 +7,13 @@ import hashlib
 import hmac
 import json
 import uuid
+from datetime import UTC, datetime, timedelta
 
 import httpx
 import pytest
 
-from api.live import AlertHub, consume_alerts
+from api.live import AlertGate, AlertHub, consume_alerts, withhold_load
+from api.privacy import SecrecyRule
 from api.webhooks import WebhookDispatcher
 from energy_core import topics
 from energy_core._pb.energy.grid.v1 import alerts_pb2
@@ -151,3 +153,129 @@ async def test_live_load_and_alert_history(client, world) -> None:
     assert alerts["items"][0]["level"] == 2
     other = {"x-api-key": world.other_iris_key}
     assert (await client.get("/v1/alerts", headers=other)).json()["items"] == []
+
+
+async def _sample(conn, iris, at, reporting, consumption=300.0, production=8.0):
+    await conn.execute(
+        "INSERT INTO neighbourhood_load VALUES ($1, $2, $3, $4, 400, $5, 0)",
+        iris,
+        at,
+        consumption,
+        production,
+        reporting,
+    )
+
+
+async def test_live_load_bounds_each_direction_by_the_registry(client, world) -> None:
+    # 381510101 has 5 registered production meters (demo PV). Of 12 reporting
+    # meters, as few as 7 may be consumers: too few to publish consumption. Its
+    # production is never publishable here (41 registered consumers).
+    pv, plain = "381510101", "381510102"
+    now = datetime.now(UTC)
+    async with world.pool.acquire() as conn:
+        await _sample(conn, pv, now, 12)
+        await _sample(conn, plain, now, 15, production=0.0)
+        await _sample(conn, plain, now - timedelta(minutes=1), 3)  # older: ignored
+    load = {
+        r["iris"]: r
+        for r in (
+            await client.get("/v1/live/load", headers=bearer(world.operator))
+        ).json()
+    }
+    assert load[pv]["suppressed"] is True
+    assert load[pv]["consumption_kw"] is None
+    assert load[pv]["meters_reporting"] is None
+    assert load[pv]["production_suppressed"] is True
+    assert load[pv]["production_kw"] is None
+    assert "12" not in (load[pv]["reason"] or "")
+    assert load[plain]["consumption_kw"] == 300.0
+    assert load[plain]["meters_reporting"] == 15
+    assert load[plain]["production_kw"] == 0.0  # no producer there: zero says nothing
+
+
+async def test_alert_peak_load_passes_the_gate(client, world) -> None:
+    pv, plain = "381510101", "381510102"
+    at = datetime(2026, 3, 1, 18, tzinfo=UTC)
+    async with world.pool.acquire() as conn:
+        for iris in (pv, plain):
+            await _sample(conn, iris, at, 42, production=0.0 if iris == plain else 8)
+            await conn.execute(
+                """INSERT INTO alerts VALUES ($1, $2, 2, 'active', $3, $3, NULL,
+                   480, 400)""",
+                uuid.uuid4(),
+                iris,
+                at,
+            )
+    items = {
+        a["iris"]: a
+        for a in (
+            await client.get("/v1/alerts", headers=bearer(world.operator))
+        ).json()["items"]
+    }
+    # With PV around, net load minus the (published) consumption would give the
+    # production of fewer than 10 homes: the peak is withheld, the level is not.
+    assert items[pv]["peak_load_kw"] is None
+    assert items[pv]["load_suppressed"] is True
+    assert items[pv]["level"] == 2
+    assert items[plain]["peak_load_kw"] == 480
+    assert items[plain]["load_suppressed"] is False
+
+
+async def test_alert_pages_only_over_the_keys_territory(client, world) -> None:
+    own = str(world.territory.neighbourhoods[-1].iris)
+    other = str(world.territory.neighbourhoods[0].iris)
+    at = datetime(2026, 3, 1, 18, tzinfo=UTC)
+    async with world.pool.acquire() as conn:
+        for iris, when in ((own, at), (other, at + timedelta(hours=1))):
+            await conn.execute(
+                """INSERT INTO alerts VALUES ($1, $2, 1, 'active', $3, $3, NULL,
+                   480, 400)""",
+                uuid.uuid4(),
+                iris,
+                when,
+            )
+    r = await client.get(
+        "/v1/alerts", params={"limit": 1}, headers={"x-api-key": world.other_iris_key}
+    )
+    assert [a["iris"] for a in r.json()["items"]] == [own]
+
+
+async def test_streamed_alert_events_pass_the_gate(world) -> None:
+    pv, plain = "381510101", "381510102"
+    at = datetime(2026, 3, 1, 18, tzinfo=UTC)
+    async with world.pool.acquire() as conn:
+        await _sample(conn, plain, at, 42, production=0.0)
+        await _sample(conn, pv, at, 42)
+    heard: list[dict] = []
+
+    async def listener(event: dict) -> None:  # what webhooks get
+        heard.append(event)
+
+    def event(iris: str) -> dict:
+        return {
+            "alert_id": "a1",
+            "iris": iris,
+            "change": "raised",
+            "level": 2,
+            "load_kw": 480.0,
+            "capacity_kw": 400.0,
+            "occurred_at": at.isoformat(),
+        }
+
+    hub = AlertHub(gate=AlertGate(world.pool, SecrecyRule()))
+    hub.add_listener(listener)
+    async with hub.subscribe() as queue:
+        await hub.publish(event(plain))
+        await hub.publish(event(pv))
+        await hub.publish(event("381510201"))  # no sample at all
+        got = [queue.get_nowait() for _ in range(3)]
+    await hub.drain()
+    assert [e["load_kw"] for e in got] == [480.0, None, None]
+    assert [e["load_kw"] for e in heard] == [480.0, None, None]
+    assert got[1]["load_suppressed"] is True
+    assert got[1]["level"] == 2
+    assert (await withhold_load(event(plain)))["load_kw"] is None  # the default gate
+
+
+def bearer(token: str) -> dict[str, str]:
+    return {"authorization": f"Bearer {token}"}

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
+import time
 from datetime import UTC, date, datetime, timedelta
 from urllib.parse import parse_qs, urlparse
 
 import pytest
 
+from api.auth import hash_password
 from energy_core.domain.time import PARIS
 
 pytestmark = pytest.mark.integration
@@ -181,4 +184,111 @@ async def test_login_logout_cookie(client, world):
     await client.post("/v1/auth/logout")
     client.cookies.clear()
     r = await client.get("/v1/meters", headers=bearer(ok.json()["token"]))
+    assert r.status_code == 401
+
+
+async def test_tempo_first_night_of_the_month_takes_the_eves_colour(
+    client, world, put_readings
+):
+    # 03:00 on 1 March belongs to the Tempo day of 28 February (06:00 -> 06:00).
+    async with world.pool.acquire() as conn:
+        await conn.execute(
+            "INSERT INTO api_meter_contracts VALUES ($1, 'tempo', 6, '{}')",
+            world.meter_a,
+        )
+        prices = {
+            "blue_hp": 0.16,
+            "blue_hc": 0.13,
+            "white_hp": 0.19,
+            "white_hc": 0.15,
+            "red_hp": 0.76,
+            "red_hc": 0.40,
+        }
+        await conn.execute(
+            "INSERT INTO api_tariffs VALUES ('tempo', 6, '2025-08-01', NULL, 31.0, "
+            "$1, 'test')",
+            prices,
+        )
+        await conn.executemany(
+            "INSERT INTO api_tempo_days VALUES ($1, $2)",
+            [(date(2026, 2, 28), "red"), (date(2026, 3, 1), "blue")],
+        )
+        for hour in (3, 12):
+            at = datetime(2026, 3, 1, hour, tzinfo=PARIS).astimezone(UTC)
+            await put_readings(conn, world.meter_a, at, [1000.0])
+        # A day whose colour is unknown is not priced as blue: it is reported.
+        at = datetime(2026, 3, 10, 12, tzinfo=PARIS).astimezone(UTC)
+        await put_readings(conn, world.meter_a, at, [1000.0])
+    body = (
+        await client.get(
+            f"/v1/meters/{world.meter_a}/cost",
+            params={"month": "2026-03"},
+            headers=bearer(world.resident_a),
+        )
+    ).json()
+    assert body["energy_eur"] == pytest.approx(0.40 + 0.16), body  # red HC + blue HP
+    assert body["kwh"] == 3
+    assert body["unpriced_days"] == ["2026-03-10"]
+
+
+async def test_co2_takes_the_newest_factor_in_force(client, world, put_readings):
+    async with world.pool.acquire() as conn:
+        await conn.executemany(
+            "INSERT INTO api_co2_factors VALUES ('electricity', $1, NULL, $2, 'mix', "
+            "'test')",
+            [(date(2022, 1, 1), 0.052), (date(2026, 3, 15), 0.030)],
+        )
+        for day in (10, 20):
+            at = datetime(2026, 3, day, 12, tzinfo=PARIS).astimezone(UTC)
+            await put_readings(conn, world.meter_a, at, [10_000.0])
+    co2 = (
+        await client.get(
+            f"/v1/meters/{world.meter_a}/co2",
+            params={"month": "2026-03"},
+            headers=bearer(world.resident_a),
+        )
+    ).json()
+    assert co2["kg_co2e"] == pytest.approx(10 * 0.052 + 10 * 0.030), co2
+    assert [f["kg_per_kwh"] for f in co2["factors"]] == [0.052, 0.030]
+    assert co2["days_without_factor"] == []
+
+
+async def test_login_does_not_freeze_the_event_loop(client, world):
+    # argon2 verification takes ~0.1 s of CPU; meanwhile other requests must run.
+    email = world.territory.residents[0].email
+    t0 = time.perf_counter()
+    hash_password("calibration")
+    one_hash = time.perf_counter() - t0
+    gaps: list[float] = []
+    done = asyncio.Event()
+
+    async def ticker() -> None:
+        last = time.perf_counter()
+        while not done.is_set():
+            await asyncio.sleep(0.005)
+            now = time.perf_counter()
+            gaps.append(now - last)
+            last = now
+
+    task = asyncio.create_task(ticker())
+    await asyncio.sleep(0.02)
+    r = await client.post(
+        "/v1/auth/login", json={"email": email, "password": "correct horse battery"}
+    )
+    done.set()
+    await task
+    assert r.status_code == 200
+    assert max(gaps) < 0.6 * one_hash, (max(gaps), one_hash)
+
+
+async def test_login_with_a_corrupt_hash_is_refused_not_a_500(client, world):
+    async with world.pool.acquire() as conn:
+        await conn.execute(
+            "UPDATE api_accounts SET password_hash = 'not-argon2' WHERE email = $1",
+            world.territory.residents[0].email,
+        )
+    r = await client.post(
+        "/v1/auth/login",
+        json={"email": world.territory.residents[0].email, "password": "x"},
+    )
     assert r.status_code == 401

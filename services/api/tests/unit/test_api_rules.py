@@ -11,14 +11,16 @@ from hypothesis import strategies as st
 
 from api.consent import DataConnectAuthorize, duration_months
 from api.i18n import MESSAGES, language
-from api.privacy import SecrecyRule
-from api.tariffs import Contract, Tariff, cost_of, in_ranges, price_key
+from api.privacy import Children, Figures, SecrecyRule, rest_is_safe, withheld
+from api.tariffs import Contract, Tariff, cost_of, in_force, in_ranges, price_key
 from energy_core.domain.time import PARIS
 
 
 def test_secrecy_threshold_and_dominance() -> None:
     rule = SecrecyRule(min_points=10, max_share=0.85)
-    assert not rule.check(delivery_points=9, value=100, max_point_value=1).published
+    small = rule.check(delivery_points=9, value=100, max_point_value=1)
+    assert not small.published
+    assert "9" not in (small.reason or "")  # how many reported is not said either
     assert rule.check(delivery_points=10, value=100, max_point_value=85).published
     verdict = rule.check(delivery_points=50, value=100, max_point_value=86)
     assert not verdict.published
@@ -107,3 +109,83 @@ def test_languages() -> None:
     assert language(None, "", "fr") == "fr"
     assert language(None, "en-GB,en;q=0.9", "fr") == "en"
     assert language("fr", "en", "fr") == "fr"
+
+
+@given(
+    consumers=st.integers(0, 60),
+    producers=st.integers(0, 60),
+    data=st.data(),
+)
+def test_live_load_never_published_for_fewer_than_ten(consumers, producers, data):
+    # Whatever mix of directions actually reports, a published direction had at
+    # least 10 reporting meters (the sample only gives their total).
+    c = data.draw(st.integers(0, consumers), label="consumers reporting")
+    p = data.draw(st.integers(0, producers), label="producers reporting")
+    verdict = SecrecyRule().check_load(
+        meters_reporting=c + p,
+        consumers=consumers,
+        producers=producers,
+        production_kw=float(p),
+    )
+    if verdict.consumption.published:
+        assert c >= 10
+    if verdict.production.published:
+        assert p >= 10 or producers == 0
+    if verdict.net.published:
+        assert verdict.consumption.published
+        assert verdict.production.published
+
+
+def test_a_new_grid_wins_without_closing_the_previous_one() -> None:
+    # An operator adds the 1 Feb grid and forgets to set valid_to on the old one:
+    # from 1 Feb on, the new prices apply; before, the old ones still do.
+    old = Tariff("base", 6, date(2025, 8, 1), None, 12.0, {"base": 0.10})
+    new = Tariff("base", 6, date(2026, 2, 1), None, 13.0, {"base": 0.20})
+    assert in_force([old, new], date(2026, 3, 1)) is new
+    assert in_force([old, new], date(2026, 1, 31)) is old
+    cost = cost_of(
+        [(datetime(2026, 3, 1, 12, tzinfo=UTC), 1000.0)],
+        contract=Contract("base", 6),
+        tariffs=[old, new],
+        days=[],
+    )
+    assert cost.energy_eur == pytest.approx(0.20)
+
+
+def test_tempo_day_without_colour_is_unpriced_not_blue() -> None:
+    contract = Contract("tempo", 6)
+    at = datetime(2026, 1, 7, 9, tzinfo=PARIS)
+    assert price_key(contract, at, {}) is None
+    grid = Tariff(
+        "tempo",
+        6,
+        date(2025, 8, 1),
+        None,
+        12.0,
+        {"blue_hp": 0.16, "blue_hc": 0.13, "red_hp": 0.76, "red_hc": 0.16},
+    )
+    cost = cost_of([(at, 1000.0)], contract=contract, tariffs=[grid], days=[])
+    assert cost.energy_eur == 0
+    assert cost.kwh == 1
+    assert cost.unpriced_days == (date(2026, 1, 7),)
+
+
+def test_complementary_suppression_withholds_the_smallest_passing_children() -> None:
+    rule = SecrecyRule(10, None)
+    # A published parcel of 41: its block of 40 would leave the house (1) exposed.
+    parcel = Figures(41, 41.0, 2.0)
+    kids = Children(
+        passing_points=40, passing_value=40.0, failing_points=1, failing_max=1.0
+    )
+    block = [("block", Figures(40, 40.0, 2.0))]
+    assert not rest_is_safe(rule, parcel, True, kids)
+    assert withheld(rule, parcel, True, kids, block) == {"block"}
+    # 40 + 6 + 5: the two small ones (11 points) stay unknown together: safe.
+    kids = Children(40, 40.0, 11, 1.0)
+    assert withheld(rule, Figures(51, 51.0, 2.0), True, kids, block) == set()
+    # Fully covered by passing children: fine if the parent is published, but a
+    # withheld parent would be rebuilt by adding them up: the smallest goes.
+    pair = [("a", Figures(12, 12.0, 1.0)), ("b", Figures(15, 15.0, 1.0))]
+    kids = Children(27, 27.0, 0, 0.0)
+    assert withheld(rule, Figures(27, 27.0, 1.0), True, kids, pair) == set()
+    assert withheld(rule, Figures(27, 27.0, 1.0), False, kids, pair) == {"a"}

@@ -7,6 +7,7 @@ import json
 from collections.abc import AsyncIterator
 from typing import Annotated, Any
 
+import asyncpg
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import StreamingResponse
 
@@ -30,25 +31,43 @@ def _visible(user: Principal, iris: str) -> bool:
     )
 
 
+def _territory(user: Principal) -> tuple[str | None, str | None]:
+    """(commune, iris) a city key is limited to, for the SQL filters."""
+    if user.kind != "city":
+        return None, None
+    if user.scope == "commune":
+        return user.scope_id, None
+    return None, user.scope_id
+
+
 def _load(row: Any, rule: SecrecyRule) -> LoadPublic:
     # The load of a neighbourhood is an aggregate of its reporting meters.
-    verdict = rule.check(
-        delivery_points=row["meters_reporting"],
-        value=row["consumption_kw"],
-        max_point_value=0.0,
+    verdict = rule.check_load(
+        meters_reporting=row["meters_reporting"],
+        consumers=row["consumers"],
+        producers=row["producers"],
+        production_kw=row["production_kw"],
     )
-    shown = verdict.published
+    shown = verdict.consumption.published
     return LoadPublic(
         iris=row["iris"],
         name=row["name"],
         at=row["at"],
         consumption_kw=row["consumption_kw"] if shown else None,
-        production_kw=row["production_kw"] if shown else None,
+        production_kw=row["production_kw"] if verdict.production.published else None,
         capacity_kw=row["capacity_kw"],
-        meters_reporting=row["meters_reporting"],
+        meters_reporting=row["meters_reporting"] if shown else None,
         suppressed=not shown,
-        reason=verdict.reason,
+        reason=verdict.consumption.reason,
+        production_suppressed=not verdict.production.published,
+        production_reason=verdict.production.reason,
     )
+
+
+async def _loads(pool: asyncpg.Pool, user: Principal, rule: SecrecyRule) -> list[Any]:
+    async with pool.acquire() as conn:
+        rows = await conn.fetch(queries.LIVE_LOAD, *_territory(user))
+    return [_load(r, rule) for r in rows]
 
 
 @router.get("/live/load")
@@ -56,24 +75,47 @@ async def live_load(
     user: SignedIn, pool: PoolDep, rule: SecrecyDep
 ) -> list[LoadPublic]:
     """Latest load sample of each neighbourhood, against its capacity."""
-    async with pool.acquire() as conn:
-        rows = await conn.fetch(queries.LIVE_LOAD)
-    return [_load(r, rule) for r in rows if _visible(user, r["iris"])]
+    return await _loads(pool, user, rule)
 
 
 @router.get("/alerts")
 async def alerts(
     user: SignedIn,
     pool: PoolDep,
+    rule: SecrecyDep,
     state: Annotated[str | None, Query(pattern="^(active|cleared)$")] = None,
     iris: Annotated[str | None, Query(pattern=r"^(\d{2}|2A|2B)\d{7}$")] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
     offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
 ) -> AlertPage:
-    """Congestion alerts, newest first."""
+    """Congestion alerts, newest first; the peak load passes the secrecy gate."""
     async with pool.acquire() as conn:
-        rows = await conn.fetch(queries.ALERTS, state, iris, limit, offset)
-    items = [AlertPublic(**dict(r)) for r in rows if _visible(user, r["iris"])]
+        rows = await conn.fetch(
+            queries.ALERTS, state, iris, limit, offset, *_territory(user)
+        )
+    items = []
+    for r in rows:
+        verdict = rule.check_load(
+            meters_reporting=r["fewest"],
+            consumers=r["consumers"],
+            producers=r["producers"],
+            production_kw=r["most_production"],
+        ).net
+        items.append(
+            AlertPublic(
+                alert_id=r["alert_id"],
+                iris=r["iris"],
+                level=r["level"],
+                state=r["state"],
+                raised_at=r["raised_at"],
+                updated_at=r["updated_at"],
+                cleared_at=r["cleared_at"],
+                peak_load_kw=r["peak_load_kw"] if verdict.published else None,
+                capacity_kw=r["capacity_kw"],
+                load_suppressed=not verdict.published,
+                reason=verdict.reason,
+            )
+        )
     return AlertPage(items=items, limit=limit, offset=offset)
 
 
@@ -128,12 +170,8 @@ async def stream_load(
     async def events() -> AsyncIterator[str]:
         sent = 0
         while max_events is None or sent < max_events:
-            async with pool.acquire() as conn:
-                rows = await conn.fetch(queries.LIVE_LOAD)
             loads = [
-                _load(r, rule).model_dump(mode="json")
-                for r in rows
-                if _visible(user, r["iris"])
+                load.model_dump(mode="json") for load in await _loads(pool, user, rule)
             ]
             sent += 1
             yield _sse("load", loads)

@@ -38,14 +38,19 @@ def _person(user: Principal) -> uuid.UUID:
 
 
 async def accessible_meter(
-    conn: asyncpg.Connection, user: Principal, meter_id: str
+    conn: asyncpg.Connection,
+    user: Principal,
+    meter_id: str,
+    direction: str | None = None,
 ) -> Any:
-    """The meter row if the resident may read it; 404 otherwise (no existence leak)."""
-    person_id = _person(user)
-    for row in await queries.my_meters(conn, person_id=person_id):
-        if row["meter_id"] == meter_id:
-            return row
-    raise Problem(404, "no such meter among yours", kind="not-found")
+    """The meter row (with ``series``: its energy series in ``direction``, or its
+    own) if the resident may read it; 404 otherwise (no existence leak)."""
+    row = await queries.meter_for(
+        conn, person_id=_person(user), meter_id=meter_id, direction=direction
+    )
+    if row is None:
+        raise Problem(404, "no such meter among yours", kind="not-found")
+    return row
 
 
 @router.get("")
@@ -70,10 +75,9 @@ async def load_curve(
     """Intervals in [start, end) (aware instants); page on with ``next_start``."""
     start, end = instant_span(start, end)
     async with pool.acquire() as conn:
-        await accessible_meter(conn, user, meter_id)
-        series = await queries.series_of(conn, meter_id=meter_id, direction=direction)
+        meter = await accessible_meter(conn, user, meter_id, direction)
         rows = await queries.load_curve(
-            conn, series=series, start=start, end=end, limit=limit + 1
+            conn, series=meter["series"], start=start, end=end, limit=limit + 1
         )
     items = [
         ReadingPublic(
@@ -99,9 +103,10 @@ async def _totals(
 ) -> TotalsPage:
     t0, t1 = day_span(start, end)
     async with pool.acquire() as conn:
-        await accessible_meter(conn, user, meter_id)
-        series = await queries.series_of(conn, meter_id=meter_id, direction=direction)
-        rows = await queries.totals(conn, series=series, start=t0, end=t1, per=per)
+        meter = await accessible_meter(conn, user, meter_id, direction)
+        rows = await queries.totals(
+            conn, series=meter["series"], start=t0, end=t1, per=per
+        )
     items = [
         PeriodTotalPublic(
             period=r["period"],

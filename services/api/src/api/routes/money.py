@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
@@ -50,16 +50,17 @@ async def cost(
                 conn, option=contract.option, kva=contract.kva
             )
         ]
-        series = await queries.series_of(
-            conn, meter_id=meter_id, direction=meter["direction"]
-        )
+        series = meter["series"]
         pairs = await queries.intervals(
             conn,
             series=series,
             start=local_midnight(first),
             end=local_midnight(following),
         )
-        colours = await queries.tempo_colours(conn, first=first, last=following)
+        # 00:00-06:00 on the 1st belongs to the Tempo day of the month's eve.
+        colours = await queries.tempo_colours(
+            conn, first=first - timedelta(days=1), last=following
+        )
     result = cost_of(
         pairs,
         contract=contract,
@@ -89,9 +90,7 @@ async def co2(
     async with pool.acquire() as conn:
         meter = await accessible_meter(conn, user, meter_id)
         factors = await queries.co2_factors(conn, energy=meter["energy"])
-        series = await queries.series_of(
-            conn, meter_id=meter_id, direction=meter["direction"]
-        )
+        series = meter["series"]
         days = await queries.totals(
             conn,
             series=series,
@@ -101,24 +100,26 @@ async def co2(
         )
 
     def factor_on(day: date) -> Any:
-        return next(
-            (
-                f
-                for f in factors
-                if f["valid_from"] <= day
-                and (f["valid_to"] is None or day < f["valid_to"])
-            ),
-            None,
-        )
+        # The latest valid_from covering the day wins (a new factor needs no edit
+        # of the previous row), as for tariffs.
+        covering = [
+            f
+            for f in factors
+            if f["valid_from"] <= day and (f["valid_to"] is None or day < f["valid_to"])
+        ]
+        return max(covering, key=lambda f: f["valid_from"], default=None)
 
     kwh = kg = 0.0
     used: dict[date, Any] = {}
+    missing: list[date] = []
     for d in days:
         kwh += d["wh"] / 1000
         f = factor_on(d["period"])
-        if f is not None:
-            kg += d["wh"] / 1000 * f["kg_per_kwh"]
-            used[f["valid_from"]] = f
+        if f is None:
+            missing.append(d["period"])  # said, not silently counted as zero
+            continue
+        kg += d["wh"] / 1000 * f["kg_per_kwh"]
+        used[f["valid_from"]] = f
     return Co2Public(
         meter_id=meter_id,
         month=month,
@@ -133,6 +134,7 @@ async def co2(
             }
             for f in used.values()
         ],
+        days_without_factor=missing,
     )
 
 
@@ -151,9 +153,7 @@ async def comparison(
     )
     async with pool.acquire() as conn:
         meter = await accessible_meter(conn, user, meter_id)
-        series = await queries.series_of(
-            conn, meter_id=meter_id, direction=meter["direction"]
-        )
+        series = meter["series"]
         months = await queries.totals(
             conn, series=series, start=tp, end=t1, per="month"
         )

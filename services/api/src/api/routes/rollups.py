@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import csv
 import io
-from datetime import date
-from typing import Annotated, Literal
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Annotated, Any, Literal
 
 import asyncpg
 from fastapi import APIRouter, Path, Query
@@ -18,8 +19,15 @@ from fastapi.responses import Response
 from api import queries
 from api.auth import Principal
 from api.deps import CurrentUser, PoolDep, SecrecyDep
-from api.periods import day_span
-from api.privacy import SecrecyRule
+from api.periods import MAX_DAYS, day_span
+from api.privacy import (
+    Children,
+    Figures,
+    SecrecyRule,
+    Verdict,
+    rest_is_safe,
+    withheld,
+)
 from api.problems import Problem
 from api.schemas import AggregatePublic, RollupPage, RulePublic
 
@@ -38,6 +46,114 @@ def in_territory(user: Principal, scope: str, scope_id: str, iris: str | None) -
     return iris is not None and iris == user.scope_id
 
 
+@dataclass(frozen=True, slots=True)
+class _Bucket:
+    """One bucket of the chain query, read once: the path's nodes and children."""
+
+    start: datetime
+    nodes: tuple[Figures | None, ...]  # commune .. the scope itself
+    kids: tuple[Children | None, ...]  # None at the commune (no parent)
+
+
+_NODE_COLUMNS = tuple((f"n{lv}", f"v{lv}", f"mx{lv}") for lv in range(4))
+_KID_COLUMNS = tuple(
+    (f"okn{lv}", f"okv{lv}", f"non{lv}", f"nomx{lv}") for lv in range(4)
+)
+
+
+def _bucket(row: Any, depth: int) -> _Bucket:
+    nodes: list[Figures | None] = []
+    kids: list[Children | None] = [None]
+    for lv in range(depth + 1):
+        n, v, mx = _NODE_COLUMNS[lv]
+        nodes.append(None if row[n] is None else Figures(row[n], row[v], row[mx]))
+        if lv:
+            a, b, c, d = _KID_COLUMNS[lv]
+            kids.append(Children(row[a], row[b], row[c], row[d]))
+    return _Bucket(row["bucket_start"], tuple(nodes), tuple(kids))
+
+
+def _passes(rule: SecrecyRule, f: Figures) -> bool:
+    return rule.check(
+        delivery_points=f.points, value=f.value, max_point_value=f.max_point
+    ).published
+
+
+def _walk(
+    rule: SecrecyRule,
+    b: _Bucket,
+    path: list[str],
+    resolved: dict[tuple[int, datetime], set[str]],
+) -> bool | tuple[int, bool]:
+    """Top-down from the commune: whether the path's last node is published in
+    this bucket, or (level, parent published) where the children must be looked
+    at one by one first."""
+    top = b.nodes[0]
+    published = top is not None and _passes(rule, top)
+    for lv in range(1, len(b.nodes)):
+        parent, node, kids = b.nodes[lv - 1], b.nodes[lv], b.kids[lv]
+        if parent is None or node is None or kids is None:
+            return False  # a node without its parent's row: withheld
+        if rest_is_safe(rule, parent, published, kids):
+            published = _passes(rule, node)
+        elif (lv, b.start) in resolved:
+            published = _passes(rule, node) and path[lv] not in resolved[lv, b.start]
+        else:
+            return lv, published
+    return published
+
+
+async def _publishable(
+    conn: asyncpg.Connection,
+    rule: SecrecyRule,
+    scope: str,
+    chain: dict[str, Any],
+    buckets: list[_Bucket],
+    bucket: str,
+    energy: str,
+    direction: str,
+) -> dict[datetime, bool]:
+    """Complementary suppression of every bucket (privacy.withheld), level by level."""
+    path = [chain["commune"], *(chain[p] for _, p in queries.FAMILY_ARGS[scope])]
+    resolved: dict[tuple[int, datetime], set[str]] = {}
+    for _ in range(len(path)):  # each round settles at least one more level
+        verdicts: dict[datetime, bool] = {}
+        waiting: dict[int, dict[datetime, tuple[_Bucket, bool]]] = {}
+        for b in buckets:
+            out = _walk(rule, b, path, resolved)
+            if isinstance(out, bool):
+                verdicts[b.start] = out
+            else:
+                lv, parent_published = out
+                waiting.setdefault(lv, {})[b.start] = (b, parent_published)
+        if not waiting:
+            return verdicts
+        for lv, pending in waiting.items():
+            passing: dict[datetime, list[tuple[str, Figures]]] = {
+                t: [] for t in pending
+            }
+            for k in await queries.children(
+                conn,
+                scope=queries.LEVELS[lv],
+                ids=queries.children_of(scope, chain, lv),
+                bucket=bucket,
+                energy=energy,
+                direction=direction,
+                starts=sorted(pending),
+            ):
+                f = Figures(k["n"], k["v"], k["mx"])
+                if _passes(rule, f):
+                    passing[k["bucket_start"]].append((k["scope_id"], f))
+            for start, (b, parent_published) in pending.items():
+                parent, kids = b.nodes[lv - 1], b.kids[lv]
+                if parent is None or kids is None:  # pragma: no cover - see _walk
+                    continue
+                resolved[lv, start] = withheld(
+                    rule, parent, parent_published, kids, passing[start]
+                )
+    raise RuntimeError("complementary suppression did not settle")  # pragma: no cover
+
+
 async def _page(
     pool: asyncpg.Pool,
     rule: SecrecyRule,
@@ -53,36 +169,54 @@ async def _page(
 ) -> RollupPage:
     t0, t1 = day_span(start, end)
     async with pool.acquire() as conn:
-        exists, iris = await queries.scope_exists(conn, scope=scope, scope_id=scope_id)
-        if not exists:
+        chain = await queries.family(conn, scope=scope, scope_id=scope_id)
+        if chain is None:
             raise Problem(404, f"no such {scope}", kind="not-found")
-        if not in_territory(user, scope, scope_id, iris):
+        if not in_territory(user, scope, scope_id, chain.get("iris")):
             raise Problem(403, "outside the territory of this key", kind="forbidden")
         rows = await queries.rollups(
             conn,
             scope=scope,
-            scope_id=scope_id,
+            chain=chain,
             bucket=bucket,
             energy=energy,
             direction=direction,
             start=t0,
             end=t1,
-            limit=limit,
+            limit=limit + 1,
+            min_points=rule.min_points,
+            max_share=rule.max_share,
         )
+        page = rows[:limit]
+        depth = queries.LEVELS.index(scope)
+        buckets = [_bucket(r, depth) for r in page]
+        verdicts = await _publishable(
+            conn, rule, scope, chain, buckets, bucket, energy, direction
+        )
+    parent = PARENT.get(scope, "")
     items = []
-    for r in rows:
+    for r, b in zip(page, buckets, strict=True):
+        leaf = b.nodes[depth]
+        if leaf is None:  # pragma: no cover - the SQL keeps the scope's buckets only
+            continue
         verdict = rule.check(
-            delivery_points=r["delivery_points"],
-            value=r["value"],
-            max_point_value=r["max_point_value"],
+            delivery_points=leaf.points,
+            value=leaf.value,
+            max_point_value=leaf.max_point,
         )
+        if verdict.published and not verdicts[r["bucket_start"]]:
+            verdict = Verdict(
+                False,
+                "withheld so that no group under the threshold can be derived "
+                f"by difference with its {parent}",
+            )
         items.append(
             AggregatePublic(
                 bucket_start=r["bucket_start"],
                 bucket_end=r["bucket_end"],
-                value=r["value"] if verdict.published else None,
+                value=leaf.value if verdict.published else None,
                 unit=r["unit"],
-                delivery_points=r["delivery_points"] if verdict.published else None,
+                delivery_points=leaf.points if verdict.published else None,
                 quality=r["quality"],
                 suppressed=not verdict.published,
                 reason=verdict.reason,
@@ -94,7 +228,14 @@ async def _page(
         bucket=bucket,
         rule=RulePublic(min_points=rule.min_points, max_share=rule.max_share),
         items=items,
+        next_start=rows[limit]["bucket_start"] if len(rows) > limit else None,
     )
+
+
+CSV_MAX = MAX_DAYS * 50
+"""Buckets one CSV export may hold: every half-hour of the longest span (25-hour
+days included)."""
+PARENT = {"neighbourhood": "commune", "parcel": "neighbourhood", "building": "parcel"}
 
 
 Bucket = Annotated[str, Query(pattern="^(PT30M|PT1H|P1D|P1M)$")]
@@ -137,8 +278,19 @@ async def rollups_csv(
     direction: Direction = "consumption",
 ) -> Response:
     """Same as JSON, as CSV; suppressed cells are empty with the reason."""
+    # Every bucket of the span, not a first page: half-hours of MAX_DAYS days at most.
     page = await _page(
-        pool, rule, user, scope, scope_id, bucket, energy, direction, start, end, 5000
+        pool,
+        rule,
+        user,
+        scope,
+        scope_id,
+        bucket,
+        energy,
+        direction,
+        start,
+        end,
+        CSV_MAX,
     )
     out = io.StringIO()
     writer = csv.writer(out)

@@ -36,10 +36,10 @@
     const max = Math.max(1e-9, ...items.map((i) => i.value || 0));
     const bw = (w - pad) / Math.max(1, items.length);
     items.forEach((it, k) => {
-      const bh = (h - pad) * (it.value || 0) / max;
+      const bh = it.suppressed ? 4 : (h - pad) * (it.value || 0) / max;  // a stub: withheld, not zero
       const r = el("rect", {x: pad + k * bw + 1, y: h - pad - bh, width: Math.max(1, bw - 2),
         height: bh, class: "bar " + (it.cls || ""), "data-label": it.label}, s);
-      el("title", {}, r).textContent = `${it.label}: ${fmt(it.value)} ${unit}`;
+      el("title", {}, r).textContent = it.suppressed ? `${it.label}: ${T.suppressed}` : `${it.label}: ${fmt(it.value)} ${unit}`;
     });
     el("text", {x: 2, y: 10, class: "axis"}, s).textContent = `${fmt(max)} ${unit}`;
     return s;
@@ -146,7 +146,8 @@
       const rows = JSON.parse(e.data);
       const items = [];
       for (const r of rows) {
-        items.push({label: `${r.name} ${T.load}`, value: r.consumption_kw || 0});
+        items.push(r.suppressed ? {label: `${r.name} ${T.load}`, value: 0, cls: "suppressed", suppressed: true}
+          : {label: `${r.name} ${T.load}`, value: r.consumption_kw});
         items.push({label: `${r.name} ${T.capacity}`, value: r.capacity_kw, cls: "prev"});
       }
       bars(document.getElementById("load-chart"), items, "kW");
@@ -158,7 +159,7 @@
       const li = document.createElement("li");
       li.className = "alert level-" + a.level;
       li.dataset.alertId = a.alert_id;
-      li.textContent = `${new Date(a.occurred_at).toLocaleTimeString(lang)} · ${a.iris} · ${a.change} · ${T.level} ${a.level} · ${fmt(a.load_kw)} / ${fmt(a.capacity_kw)} kW`;
+      li.textContent = `${new Date(a.occurred_at).toLocaleTimeString(lang)} · ${a.iris} · ${a.change} · ${T.level} ${a.level} · ${a.load_suppressed ? T.suppressed : fmt(a.load_kw)} / ${fmt(a.capacity_kw)} kW`;
       feed.prepend(li);
     });
   }
