@@ -42,8 +42,13 @@ METER_FOR = """
 SELECT m.meter_id, m.scheme, m.energy, m.direction, m.building_id, b.iris,
        coalesce((SELECT array_agg(s.series_id ORDER BY s.series_id) FROM series s
                  WHERE s.meter_id = m.meter_id AND s.kind = 'interval'
+                   AND s.dimension = 'energy' AND s.channel = '' AND s.period = ''
+                   AND s.direction = coalesce($3, m.direction)), '{}') AS series,
+       coalesce((SELECT array_agg(s.series_id ORDER BY s.series_id) FROM series s
+                 WHERE s.meter_id = m.meter_id AND s.kind = 'interval'
                    AND s.dimension = 'energy' AND s.channel = ''
-                   AND s.direction = coalesce($3, m.direction)), '{}') AS series
+                   AND s.period = 'daily'
+                   AND s.direction = coalesce($3, m.direction)), '{}') AS daily_series
 FROM meters m LEFT JOIN buildings b USING (building_id)
 WHERE m.meter_id = $2 AND (
     EXISTS (SELECT 1 FROM consents c
@@ -66,20 +71,48 @@ WHERE series_id = ANY($1::bigint[]) AND start_ts >= $2 AND start_ts < $3
 ORDER BY start_ts LIMIT $4
 """
 
-_PERIOD_TOTALS = """
-SELECT {expr} AS period, sum(value) AS wh, count(*) AS readings, min(quality) AS quality
-FROM readings
-WHERE series_id = ANY($1::bigint[]) AND start_ts >= $2 AND start_ts < $3
-GROUP BY 1 ORDER BY 1
+# A day's total is the meter's DAILY series when it has one for that day (Enedis'
+# daily value, from its indexes), else the sum of its curve; a month sums its days.
+# ($1 curve series, $2 / $3 the [start, end) instants, $4 daily series.)
+DAILY = """
+SELECT day AS period,
+       coalesce(daily_wh, curve_wh) AS wh,
+       CASE WHEN daily_wh IS NULL THEN curve_n ELSE daily_n END AS readings,
+       CASE WHEN daily_wh IS NULL THEN curve_q ELSE daily_q END AS quality
+FROM (
+    SELECT (start_ts AT TIME ZONE 'Europe/Paris')::date AS day,
+           sum(value) FILTER (WHERE series_id = ANY($4::bigint[])) AS daily_wh,
+           count(*) FILTER (WHERE series_id = ANY($4::bigint[])) AS daily_n,
+           min(quality) FILTER (WHERE series_id = ANY($4::bigint[])) AS daily_q,
+           sum(value) FILTER (WHERE series_id = ANY($1::bigint[])) AS curve_wh,
+           count(*) FILTER (WHERE series_id = ANY($1::bigint[])) AS curve_n,
+           min(quality) FILTER (WHERE series_id = ANY($1::bigint[])) AS curve_q
+    FROM readings
+    WHERE series_id = ANY($1::bigint[] || $4::bigint[])
+      AND start_ts >= $2 AND start_ts < $3
+    GROUP BY 1
+) d
+ORDER BY 1
 """
-DAILY = _PERIOD_TOTALS.format(expr="(start_ts AT TIME ZONE 'Europe/Paris')::date")
-MONTHLY = _PERIOD_TOTALS.format(
-    expr="date_trunc('month', start_ts AT TIME ZONE 'Europe/Paris')::date"
-)
+MONTHLY = "".join((
+    "SELECT date_trunc('month', period)::date AS period, sum(wh) AS wh,"
+    " sum(readings)::bigint AS readings, min(quality) AS quality FROM (",
+    DAILY,
+    ") days GROUP BY 1 ORDER BY 1",
+))  # fmt: skip
 
 INTERVALS = """
 SELECT start_ts, value FROM readings
 WHERE series_id = ANY($1::bigint[]) AND start_ts >= $2 AND start_ts < $3
+"""
+
+# Days known only by their daily total ($1 curve, $4 daily series): priced whole.
+WHOLE_DAYS = """
+SELECT d.start_ts, d.value FROM readings d
+WHERE d.series_id = ANY($4::bigint[]) AND d.start_ts >= $2 AND d.start_ts < $3
+  AND NOT EXISTS (SELECT 1 FROM readings c
+                  WHERE c.series_id = ANY($1::bigint[]) AND c.start_ts >= d.start_ts
+                    AND c.start_ts < d.end_ts)
 """
 
 SIMILAR = """
@@ -92,13 +125,17 @@ WITH me AS (
     WHERE b.iris = me.iris AND b.building_type = me.building_type
       AND width_bucket(b.surface_m2, ARRAY[50, 100, 150, 250]::float8[]) = me.band
       AND m.energy = me.energy AND m.direction = 'consumption'
-), per_meter AS (
-    SELECT s.meter_id, sum(r.value) AS wh
+), per_day AS (  -- a day's daily total wins over its curve, as for the resident
+    SELECT s.meter_id,
+           coalesce(sum(r.value) FILTER (WHERE s.period = 'daily'),
+                    sum(r.value) FILTER (WHERE s.period = '')) AS wh
     FROM series s JOIN readings r USING (series_id)
     WHERE s.meter_id IN (SELECT meter_id FROM peers) AND s.kind = 'interval'
       AND s.dimension = 'energy' AND s.direction = 'consumption' AND s.channel = ''
-      AND r.start_ts >= $2 AND r.start_ts < $3
-    GROUP BY s.meter_id
+      AND s.period IN ('', 'daily') AND r.start_ts >= $2 AND r.start_ts < $3
+    GROUP BY s.meter_id, (r.start_ts AT TIME ZONE 'Europe/Paris')::date
+), per_meter AS (
+    SELECT meter_id, sum(wh) AS wh FROM per_day GROUP BY meter_id
 )
 SELECT count(*)::int AS homes, coalesce(sum(wh), 0) AS total_wh,
        coalesce(max(wh), 0) AS max_wh
@@ -348,21 +385,35 @@ async def totals(
     conn: asyncpg.Connection,
     *,
     series: list[int],
+    daily_series: list[int],
     start: datetime,
     end: datetime,
     per: str,
 ) -> list[Any]:
-    """Wh per local day (``per='day'``) or month (``per='month'``)."""
-    return list(
-        await conn.fetch(DAILY if per == "day" else MONTHLY, series, start, end)
-    )
+    """Wh per local day (``per='day'``) or month (``per='month'``); a day's daily
+    total wins over the sum of its curve (never both)."""
+    query = DAILY if per == "day" else MONTHLY
+    return list(await conn.fetch(query, series, start, end, daily_series))
 
 
 async def intervals(
     conn: asyncpg.Connection, *, series: list[int], start: datetime, end: datetime
 ) -> list[tuple[datetime, float]]:
-    """(start, Wh) pairs for pricing."""
+    """(start, Wh) pairs of the curve, for pricing."""
     rows = await conn.fetch(INTERVALS, series, start, end)
+    return [(r["start_ts"], r["value"]) for r in rows]
+
+
+async def whole_days(
+    conn: asyncpg.Connection,
+    *,
+    series: list[int],
+    daily_series: list[int],
+    start: datetime,
+    end: datetime,
+) -> list[tuple[datetime, float]]:
+    """(day start, Wh) of the days known only by their daily total."""
+    rows = await conn.fetch(WHOLE_DAYS, series, start, end, daily_series)
     return [(r["start_ts"], r["value"]) for r in rows]
 
 

@@ -117,8 +117,14 @@ def cost_of(
     tariffs: Sequence[Tariff],
     days: Sequence[date],
     colours: dict[date, str] | None = None,
+    whole_days: Iterable[tuple[datetime, float]] = (),
 ) -> Cost:
-    """Prices ``(start, Wh)`` intervals and the standing charge of ``days``."""
+    """Prices ``(start, Wh)`` intervals and the standing charge of ``days``.
+
+    ``whole_days`` are days known only by their daily total: priced at the Base
+    price, and unpriced under HP/HC or Tempo, whose split a day's total cannot
+    give (never guessed).
+    """
     colours = colours or {}
     grids = [
         t for t in tariffs if t.option == contract.option and t.kva == contract.kva
@@ -135,6 +141,14 @@ def cost_of(
             unpriced.add(local.date())
             continue
         energy += wh / 1000 * grid.prices[key]
+    for start, wh in whole_days:
+        day = start.astimezone(PARIS).date()
+        grid = in_force(grids, day)
+        kwh += wh / 1000
+        if contract.option != "base" or grid is None or "base" not in grid.prices:
+            unpriced.add(day)
+            continue
+        energy += wh / 1000 * grid.prices["base"]
     standing = 0.0
     for day in days:
         grid = in_force(grids, day)

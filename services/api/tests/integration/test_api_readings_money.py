@@ -292,3 +292,80 @@ async def test_login_with_a_corrupt_hash_is_refused_not_a_500(client, world):
         json={"email": world.territory.residents[0].email, "password": "x"},
     )
     assert r.status_code == 401
+
+
+async def _daily_total(conn, meter_id: str, day: date, wh: float) -> None:
+    """A daily-series reading (Enedis daily_consumption), as the store writes it."""
+    series_id = await conn.fetchval(
+        """INSERT INTO series (urn, meter_id, scheme, direction, kind, dimension, unit,
+                               period)
+           VALUES ($1, $2, 'prm', 'consumption', 'interval', 'energy', 'Wh', 'daily')
+           ON CONFLICT (urn) DO UPDATE SET unit = EXCLUDED.unit RETURNING series_id""",
+        f"urn:dev:prm:{meter_id}_consumption/energy/active/daily",
+        meter_id,
+    )
+    start = datetime(day.year, day.month, day.day, tzinfo=PARIS)
+    nxt = day + timedelta(days=1)
+    end = datetime(nxt.year, nxt.month, nxt.day, tzinfo=PARIS)
+    await conn.execute(
+        "INSERT INTO readings (series_id, start_ts, end_ts, value, quality) "
+        "VALUES ($1, $2, $3, $4, 1)",
+        series_id, start.astimezone(UTC), end.astimezone(UTC), wh,
+    )  # fmt: skip
+
+
+async def test_a_days_daily_total_wins_over_its_curve_never_both(
+    client, world, put_readings
+):
+    """Enedis gives both a daily total and a load curve: a day counts once."""
+    async with world.pool.acquire() as conn:
+        for day in (1, 2):  # curve: 48 half-hours of 100 Wh = 4.8 kWh a day
+            start = datetime(2026, 5, day, tzinfo=PARIS).astimezone(UTC)
+            await put_readings(conn, world.meter_a, start, [100.0] * 48)
+        await _daily_total(conn, world.meter_a, date(2026, 5, 1), 5000.0)
+        await _daily_total(conn, world.meter_a, date(2026, 5, 3), 7000.0)  # no curve
+        await conn.execute(
+            "INSERT INTO api_meter_contracts VALUES ($1, 'base', 6, '{}')",
+            world.meter_a,
+        )
+        await conn.execute(
+            "INSERT INTO api_tariffs VALUES ('base', 6, '2026-01-01', NULL, 31.0, "
+            "'{\"base\": 0.25}', 'test')"
+        )
+    daily = await client.get(
+        f"/v1/meters/{world.meter_a}/daily",
+        params={"start": "2026-05-01", "end": "2026-05-04"},
+        headers=bearer(world.resident_a),
+    )
+    assert daily.status_code == 200, daily.text
+    got = {i["period"]: (i["kwh"], i["readings"]) for i in daily.json()["items"]}
+    assert got == {
+        "2026-05-01": (5.0, 1),  # the daily total, not 5.0 + 4.8
+        "2026-05-02": (4.8, 48),  # no daily total: the curve
+        "2026-05-03": (7.0, 1),
+    }
+    monthly = await client.get(
+        f"/v1/meters/{world.meter_a}/monthly",
+        params={"start": "2026-05-01", "end": "2026-06-01"},
+        headers=bearer(world.resident_a),
+    )
+    assert monthly.json()["items"][0]["kwh"] == pytest.approx(16.8)
+    curve = await client.get(
+        f"/v1/meters/{world.meter_a}/readings",
+        params={
+            "start": "2026-05-01T00:00:00+02:00",
+            "end": "2026-05-02T00:00:00+02:00",
+        },
+        headers=bearer(world.resident_a),
+    )
+    assert len(curve.json()["items"]) == 48  # the load curve never shows the total
+    cost = await client.get(
+        f"/v1/meters/{world.meter_a}/cost",
+        params={"month": "2026-05"},
+        headers=bearer(world.resident_a),
+    )
+    body = cost.json()
+    # Base: the curve of 1 and 2 May (9.6 kWh) and the whole 3 May (7 kWh).
+    assert body["kwh"] == pytest.approx(16.6)
+    assert body["energy_eur"] == pytest.approx(16.6 * 0.25)
+    assert body["unpriced_days"] == []

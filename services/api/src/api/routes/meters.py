@@ -105,8 +105,9 @@ async def _totals(
     async with pool.acquire() as conn:
         meter = await accessible_meter(conn, user, meter_id, direction)
         rows = await queries.totals(
-            conn, series=meter["series"], start=t0, end=t1, per=per
-        )
+            conn, series=meter["series"], daily_series=meter["daily_series"],
+            start=t0, end=t1, per=per,
+        )  # fmt: skip
     items = [
         PeriodTotalPublic(
             period=r["period"],

@@ -51,11 +51,10 @@ async def cost(
             )
         ]
         series = meter["series"]
-        pairs = await queries.intervals(
-            conn,
-            series=series,
-            start=local_midnight(first),
-            end=local_midnight(following),
+        span = {"start": local_midnight(first), "end": local_midnight(following)}
+        pairs = await queries.intervals(conn, series=series, **span)
+        whole = await queries.whole_days(
+            conn, series=series, daily_series=meter["daily_series"], **span
         )
         # 00:00-06:00 on the 1st belongs to the Tempo day of the month's eve.
         colours = await queries.tempo_colours(
@@ -63,6 +62,7 @@ async def cost(
         )
     result = cost_of(
         pairs,
+        whole_days=whole,
         contract=contract,
         tariffs=grids,
         days=days_of(first, following),
@@ -94,6 +94,7 @@ async def co2(
         days = await queries.totals(
             conn,
             series=series,
+            daily_series=meter["daily_series"],
             start=local_midnight(first),
             end=local_midnight(following),
             per="day",
@@ -155,8 +156,9 @@ async def comparison(
         meter = await accessible_meter(conn, user, meter_id)
         series = meter["series"]
         months = await queries.totals(
-            conn, series=series, start=tp, end=t1, per="month"
-        )
+            conn, series=series, daily_series=meter["daily_series"], start=tp,
+            end=t1, per="month",
+        )  # fmt: skip
         peers = await queries.similar_homes(conn, meter_id=meter_id, start=t0, end=t1)
     by_month = {r["period"]: r["wh"] / 1000 for r in months}
     homes = peers["homes"] if peers else 0
