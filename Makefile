@@ -5,7 +5,7 @@ UV ?= $(shell command -v uv 2>/dev/null || echo $(HOME)/.local/bin/uv)
 RUN := $(UV) run --frozen
 PYTEST_ARGS ?=
 
-.PHONY: help install run test test-unit test-integration lint fmt proto charts-lint bench images clean check-uv system-deps
+.PHONY: help install run test test-unit test-integration lint fmt proto charts-lint bench bench-deps images clean check-uv system-deps
 
 help: ## List the commands
 	@grep -hE '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  \033[36m%-18s\033[0m %s\n", $$1, $$2}'
@@ -60,7 +60,13 @@ charts-lint: install ## helm lint --strict + render every chart (Helm Go SDK fro
 proto: install ## Regenerate energy_core._pb from proto/
 	$(RUN) bash scripts/gen_proto.sh
 
-bench: install system-deps ## Run the benchmarks in bench/ (prints figures and the machine)
+bench-deps: ## Best effort (root + apt): wrk, the load generator of bench_api
+	@command -v wrk >/dev/null 2>&1 || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null && \
+	  { apt-get install -y -qq --no-install-recommends wrk >/dev/null 2>&1 || \
+	    { apt-get update -qq && apt-get install -y -qq --no-install-recommends wrk >/dev/null; }; }; } || \
+	  echo "note: wrk missing (apt-get install wrk): bench_api cannot run"
+
+bench: install system-deps bench-deps ## Run the benchmarks in bench/ (prints figures and the machine; bench_api keeps ~25 GB in .var/bench-api)
 	@for b in bench/bench_*.py; do echo "== $$b"; $(RUN) python $$b || exit 1; done
 
 # image -> workspace package (the Dockerfile builds one package per image)

@@ -1,7 +1,8 @@
 """api under load: rollup and readings queries, 200 connections, wrk against uvicorn.
 
-Data (generated in PostgreSQL itself, 25 GB in ~16 min on 2 cores; kept with
-``--data-dir`` so later runs start in seconds):
+Data (generated in PostgreSQL itself, 25 GB in ~16 min on 2 cores; kept in
+``--data-dir``, by default ``.var/bench-api`` (``make clean`` removes it), so later
+runs start in seconds):
 
 * a commune of 20 IRIS, 400 parcels, 2,000 buildings and 10,000 Linky meters
   (5 per building), each with one year (2025) of 30-minute consumption intervals:
@@ -383,7 +384,12 @@ def line(name: str, conc: int, runs: list[dict[str, Any]]) -> str:
 
 def parse() -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
-    p.add_argument("--data-dir", type=Path, help="keep (and reuse) the database here")
+    p.add_argument(
+        "--data-dir",
+        type=Path,
+        default=Path(os.environ.get("BENCH_API_DATA_DIR", ".var/bench-api")),
+        help="keep (and reuse) the database here (default .var/bench-api, ~25 GB)",
+    )
     p.add_argument("--quick", action="store_true", help="1,000 meters, short runs")
     p.add_argument("--meters", type=int, default=10_000)
     p.add_argument("--duration", type=int, default=15, help="seconds per wrk run")
@@ -405,8 +411,7 @@ async def main() -> None:
         raise SystemExit("wrk is missing: apt-get install -y wrk")
     print(f"machine: {machine()}")
     print(f"load average at start: {load_average()} (other work on the machine)")
-    keep = args.data_dir is not None
-    base_dir = args.data_dir or Path(tempfile.mkdtemp(prefix="bench-api-"))
+    base_dir = args.data_dir
     base_dir.mkdir(parents=True, exist_ok=True)
     pg = EmbeddedPostgres(base_dir / "pg", port=free_port())
     pg.start()
@@ -650,8 +655,6 @@ async def main() -> None:
         if server is not None:
             stop(server)
         pg.stop()
-        if not keep:
-            shutil.rmtree(base_dir, ignore_errors=True)
     print(
         f"load average at end: {load_average()}; target: p99 <= 50 ms at c={CONCURRENCY}"
     )
