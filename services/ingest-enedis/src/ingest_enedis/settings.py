@@ -88,3 +88,6 @@ class EmulatorSettings(BaseSettings):
     extra_prms: int = 0
     """Synthetic PRMs beyond the demo ones (benchmarks)."""
     log_level: str = "INFO"
+    extra_plain: bool = False
+    """Synthetic PRMs all alike (PT30M since the Linky rollout, published on time)
+    instead of the demo mix (late meters, recent activations, PT60M periods, PV)."""

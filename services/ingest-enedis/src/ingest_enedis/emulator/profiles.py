@@ -43,6 +43,11 @@ class Meter:
     """Publishes J-1 only on J+1 (the 'late meter' of the daily cycle)."""
     hourly_until: date | None = None
     """Curve at PT60M before this day, PT30M from it (mixed steps)."""
+    consent_start: date | None = None
+    """Enedis refuses windows starting before it (ADAM-DC-0009); None: no floor."""
+    reported_activation: date | None = None
+    """What customers v5 says when it is not the date the gateway enforces
+    (MEDi #240: the contract's ``last_activation_date`` is not always right)."""
     insee_code: str = "38151"
     latitude: float = 45.146
     longitude: float = 5.716
