@@ -57,9 +57,12 @@ class Settings(ServiceSettings):
     cycle_interval_s: float = 3600.0
     """How often the loop wakes up to look for due work (daily cycle, holes)."""
     hole_retry_s: float = 6 * 3600.0
-    """When a ``no_data_found`` window is asked again."""
-    late_days: int = 2
-    """Days behind J-1 that are always re-asked (late meters published at J+2)."""
+    """When a missing day is asked again, or just after the next ~08:00 publication
+    if that comes first; 8 tries (about two days) cover late meters published at
+    J+2 ~08:00 and their 1-2 h exceptional delays. Then the hole stays open."""
+    usage_point_refresh_days: int = Field(default=30, ge=1)
+    """Customers v5 (contract, address) is asked again after this many days:
+    tariff, subscribed power, status and activation date change."""
 
 
 class EmulatorSettings(BaseSettings):
@@ -87,7 +90,7 @@ class EmulatorSettings(BaseSettings):
     """Serve the demo territory's PRMs (energy_store.demo.build().prms)."""
     extra_prms: int = 0
     """Synthetic PRMs beyond the demo ones (benchmarks)."""
-    log_level: str = "INFO"
     extra_plain: bool = False
     """Synthetic PRMs all alike (PT30M since the Linky rollout, published on time)
     instead of the demo mix (late meters, recent activations, PT60M periods, PV)."""
+    log_level: str = "INFO"
