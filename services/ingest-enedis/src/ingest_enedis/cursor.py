@@ -81,7 +81,8 @@ async def advance(
 ) -> None:
     """Moves the cursor to ``until`` and records ``holes``, in one transaction."""
     async with conn.transaction():
-        await record_holes(conn, prm, stream, holes, reason, retry_at)
+        if holes:
+            await record_holes(conn, prm, stream, holes, reason, retry_at)
         await conn.execute(
             """UPDATE enedis_cursors SET fetched_until = greatest(fetched_until, $3),
                   -- the first day that exists, while nothing was collected yet

@@ -38,6 +38,7 @@ from energy_core.domain import PARIS, Prm
 from energy_core.domain.time import to_micros
 from energy_core.errors import (
     ConsentRevokedError,
+    InvalidValueError,
     NoDataError,
     PayloadInvalidError,
     PermanentError,
@@ -329,7 +330,7 @@ class Collector:
         else:
             try:
                 batch = to_batch(prm, stream, payload, produced_at=self.clock())
-            except PayloadInvalidError as exc:
+            except (PayloadInvalidError, InvalidValueError) as exc:
                 await self._dead_letter(prm, stream, exc, start, end)
                 return _Outcome(end, _days(start, end), "payload_invalid")
             await self._publish(topics.READINGS, str(prm), batch_to_proto(batch))
