@@ -8,13 +8,17 @@ real credentials is all it takes to leave the emulator.
 
 from __future__ import annotations
 
-from pydantic import Field, SecretStr
+from urllib.parse import urlsplit
+
+from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from energy_core.settings import ServiceSettings
 
 EMULATOR_PORT = 8092
 SERVICE_PORT = 8012
+DEMO_SECRET = "sen1-demo-secret"  # noqa: S105 - the emulator's, refused elsewhere
+_LOOPBACK = frozenset({"127.0.0.1", "localhost", "::1"})
 
 
 class Settings(ServiceSettings):
@@ -33,7 +37,8 @@ class Settings(ServiceSettings):
     )
     redirect_uri: str = f"http://127.0.0.1:{SERVICE_PORT}/enedis/callback"
     client_id: str = "sen1-demo"
-    client_secret: SecretStr = SecretStr("sen1-demo-secret")
+    client_secret: SecretStr = SecretStr(DEMO_SECRET)
+    """Only the emulator accepts the default: it is refused for any other host."""
     consent_duration: str = "P3Y"
     """Asked at the consent page; at most three years (``P3Y``/``P36M``)."""
 
@@ -64,6 +69,16 @@ class Settings(ServiceSettings):
     """Customers v5 (contract, address) is asked again after this many days:
     tariff, subscribed power, status and activation date change."""
 
+    @model_validator(mode="after")
+    def _no_demo_secret_upstream(self) -> Settings:
+        hosts = {urlsplit(u).hostname for u in (self.base_url, self.token_url)}
+        if self.client_secret.get_secret_value() == DEMO_SECRET and hosts - _LOOPBACK:
+            raise ValueError(
+                "INGEST_ENEDIS_CLIENT_SECRET is the emulator's demo secret; "
+                "set the application's secret for a real gateway"
+            )
+        return self
+
 
 class EmulatorSettings(BaseSettings):
     """The Data Connect emulator (``python -m ingest_enedis.emulator``)."""
@@ -78,7 +93,7 @@ class EmulatorSettings(BaseSettings):
     http_host: str = "127.0.0.1"
     http_port: int = EMULATOR_PORT
     client_id: str = "sen1-demo"
-    client_secret: SecretStr = SecretStr("sen1-demo-secret")
+    client_secret: SecretStr = SecretStr(DEMO_SECRET)
     enforce_quotas: bool = True
     requests_per_second: float = 5
     requests_per_hour: float = 10_000

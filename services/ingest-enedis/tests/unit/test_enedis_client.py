@@ -112,7 +112,11 @@ async def test_one_token_renewal_for_concurrent_workers():
         assert request.headers["authorization"] == "Bearer t1"
         return httpx.Response(200, json={"meter_reading": {"interval_reading": []}})
 
-    settings = Settings(base_url="http://gw", token_url="http://gw/oauth2/v3/token")
+    settings = Settings(
+        base_url="http://gw",
+        token_url="http://gw/oauth2/v3/token",
+        client_secret="app-secret",
+    )
     client = DataConnectClient(
         settings,
         SlidingWindowLimiter.per_second_and_hour(1000, 10**6),
@@ -133,3 +137,11 @@ async def test_one_token_renewal_for_concurrent_workers():
     finally:
         await client.aclose()
     assert tokens == 1
+
+
+def test_the_demo_secret_is_refused_for_a_real_gateway():
+    with pytest.raises(ValueError, match="CLIENT_SECRET"):
+        Settings(base_url="https://gw.ext.prod.api.enedis.fr")
+    real = Settings(base_url="https://gw.ext.prod.api.enedis.fr", client_secret="s3")
+    assert "s3" not in repr(real)  # SecretStr: never printed
+    Settings(base_url="http://127.0.0.1:8092")  # the emulator
