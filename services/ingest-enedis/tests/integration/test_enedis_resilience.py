@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
+import logging
 import time
 from collections import Counter
 from datetime import date, timedelta
@@ -19,6 +21,7 @@ from aiokafka.errors import KafkaTimeoutError
 from energy_core import topics
 from energy_core.domain import Kind
 from energy_core.domain.time import local_day_of
+from energy_core.observability import meter_ref
 from ingest_enedis import consent
 from ingest_enedis.emulator import profiles
 from ingest_enedis.mapping import Stream
@@ -332,3 +335,53 @@ async def test_daily_cycle_after_publication_and_late_meter_at_j_plus_2(
     assert J - timedelta(1) in await days_of(late)  # published at J+1 08:00
     assert [h["day"] for h in await _open_holes(pg_pool, late)] == [J]
     assert await _open_holes(pg_pool, PRM0) == []
+
+
+async def test_customers_v5_is_asked_again_once_stale(
+    emulator, collector_factory, pg_pool
+):
+    _, state = emulator
+    await _consent(pg_pool, PRM0)
+    collector = await collector_factory()
+    collector.streams = (Stream.DAILY_CONSUMPTION,)
+    await collector.run_cycle()
+    state.meters[PRM0] = dataclasses.replace(
+        state.meters[PRM0], reported_activation=date(2016, 1, 4)
+    )
+    calls = state.calls
+    await collector.run_cycle()
+    assert state.calls == calls  # fresh: not asked again
+    await pg_pool.execute(
+        "UPDATE enedis_usage_points SET updated_at = now() - interval '31 days'"
+    )
+    await collector.run_cycle()
+    assert state.calls == calls + 2  # contract + address
+    learnt = await pg_pool.fetchval(
+        "SELECT last_activation_date FROM enedis_usage_points WHERE meter_id = $1",
+        PRM0,
+    )
+    assert learnt == date(2016, 1, 4)
+
+
+async def test_logs_carry_no_prm_in_clear(emulator, collector_factory, pg_pool, caplog):
+    base, _ = emulator
+    prm8 = "26584978546985"  # sandbox client 8: consent revoked at once
+    await _consent(pg_pool, f"{PRM0};{PRM4};{prm8}")
+    collector = await collector_factory(max_attempts=2)
+    collector.streams = (Stream.DAILY_CONSUMPTION, Stream.LOAD_CURVE)
+    await _faults(base, status=400, count=1, error="invalid_request")
+    caplog.set_level(logging.DEBUG)
+    assert (await collector.run_cycle()).stopped == [prm8]
+    await _faults(base, status=503, count=4)  # and an outage, logged too
+    collector.clock = lambda: NOW + timedelta(days=1)
+    await collector.run_cycle()
+    ours = [
+        r.getMessage()
+        for r in caplog.records
+        # libraries that log URLs or record keys at DEBUG/INFO; configure_logging
+        # (energy_core.observability) keeps them at WARNING in every service
+        if not r.name.startswith(("httpx", "httpcore", "aiokafka"))
+    ]
+    assert any(meter_ref(prm8) in m for m in ours)  # the stop is logged...
+    for prm in (PRM0, PRM4, prm8):
+        assert not [m for m in ours if prm in m]  # ...pseudonymously
