@@ -52,14 +52,28 @@ class SlidingWindowLimiter:
 
     @classmethod
     def per_second_and_hour(
-        cls, per_second: float, per_hour: float, *, time_scale: float = 1.0
+        cls,
+        per_second: float,
+        per_hour: float,
+        *,
+        time_scale: float = 1.0,
+        margin_s: float = 0.0,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
     ) -> SlidingWindowLimiter:
-        """The Enedis shape; ``time_scale`` > 1 shrinks both periods (benchmarks)."""
+        """The Enedis shape; ``time_scale`` > 1 shrinks both periods (benchmarks).
+
+        ``margin_s`` (not scaled: it covers network jitter, which time scaling
+        does not shrink) is added to each window, so that calls spaced by exactly
+        one window here do not reach the gateway a few ms closer together.
+        """
         return cls(
             [
-                Quota(max(1, round(per_second)), 1.0 / time_scale),
-                Quota(max(1, round(per_hour)), 3600.0 / time_scale),
-            ]
+                Quota(max(1, round(per_second)), 1.0 / time_scale + margin_s),
+                Quota(max(1, round(per_hour)), 3600.0 / time_scale + margin_s),
+            ],
+            clock=clock,
+            sleep=sleep,
         )
 
     def delay(self, now: float) -> float:

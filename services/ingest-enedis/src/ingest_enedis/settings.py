@@ -46,6 +46,10 @@ class Settings(ServiceSettings):
     requests_per_hour: float = 10_000
     quota_time_scale: float = 1.0
     """> 1 shrinks the quota windows (benchmarks against a time-scaled emulator)."""
+    quota_margin_s: float = Field(default=0.02, ge=0)
+    """Seconds added to each quota window (not time-scaled): calls reach the gateway
+    with some jitter, and a sliding-window gateway would otherwise see six calls
+    within its second now and then (a 429 and a pause of everybody)."""
     workers: int = Field(default=8, ge=1)
     http_timeout_s: float = 30.0
     max_attempts: int = Field(default=6, ge=1)

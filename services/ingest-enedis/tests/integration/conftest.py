@@ -103,6 +103,7 @@ async def collector_factory(emulator, kafka_settings, pg_pool):
             settings.requests_per_second,
             settings.requests_per_hour,
             time_scale=settings.quota_time_scale,
+            margin_s=settings.quota_margin_s,
         )
         client = DataConnectClient(settings, limiter)
         kafka = KafkaPublisher(kafka_settings, client_id="test-enedis")

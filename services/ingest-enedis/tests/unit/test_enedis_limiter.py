@@ -53,6 +53,18 @@ async def test_concurrent_workers_share_one_budget():
     assert loop.time() - began >= 0.19
 
 
+async def test_margin_widens_every_window_unscaled():
+    t = _Time()
+    limiter = SlidingWindowLimiter.per_second_and_hour(
+        2, 3, time_scale=10, margin_s=0.02, clock=t.clock, sleep=t.sleep
+    )
+    for _ in range(4):
+        await limiter.acquire()
+    # two per 0.1 s + 20 ms, three per 360 s + 20 ms: the fourth waits the hour
+    assert t.now == pytest.approx(360.02)
+    assert t.sleeps[0] == pytest.approx(0.12)
+
+
 def test_invalid_quota():
     with pytest.raises(ValueError, match="limit"):
         Quota(0, 1.0)
