@@ -299,16 +299,15 @@ def metering(path: str) -> Callable[[Request], Any]:
             null = profiles.is_hole(meter, day)  # Wednesdays: "null" values
             if curve:
                 values, minutes = profiles.curve_day(meter, day, production)
-                for (_, stamp), value in zip(
-                    profiles.intervals(meter, day), values, strict=True
+                length = f"PT{minutes}M"
+                for stamp, value in zip(
+                    profiles.end_stamps(meter, day), values, strict=True
                 ):
                     points.append(
                         {
                             "value": "null" if null else str(value),
-                            "date": stamp.astimezone(PARIS).strftime(
-                                "%Y-%m-%d %H:%M:%S"
-                            ),
-                            "interval_length": f"PT{minutes}M",
+                            "date": stamp,
+                            "interval_length": length,
                             "measure_type": "B",
                         }
                     )
