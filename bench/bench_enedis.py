@@ -19,12 +19,16 @@ the token), the quota-bound minimum ``requests / 10,000 per hour`` (the issue's
 definition) and the stricter minimum of the sliding windows' best schedule, the
 measured time and both ratios (target: measured <= 1.05 x minimum).
 
-    uv run python bench/bench_enedis.py        # 1,000 PRMs x 24 months, x20, 3 runs
-    uv run python bench/bench_enedis.py --prms 100 --runs 3   # ~6 minutes a run
+    uv run python bench/bench_enedis.py     # 1,000 PRMs once, then 100 PRMs x 3
+    uv run python bench/bench_enedis.py --prms 1000 --runs 3 --small-prms 0
 
-The scale is bounded by the CPU: at x20 the scaled Q4 asks 56 requests/s of one
-Python process (the collector needs ~8 ms of CPU per 7-day curve window here);
-the calibration line says when a run would measure the CPU instead of the quota.
+The scale is bounded by the CPU, not by the quotas: one Python process needs ~8-10
+ms of CPU per 7-day curve window here (Reading construction, protobuf, httpx and
+the mapping), so a scale at which the scaled Q4 asks more than the collector can
+do measures the CPU. ``--scale auto`` (default) takes the largest whole scale at
+which Q4 asks at most ``--headroom`` (60 %) of the calibrated capacity; on this
+2-core machine that makes one run of the full case last ~30-60 minutes, hence one
+full run by default and the medians and spread from the smaller case.
 """
 
 from __future__ import annotations
@@ -257,14 +261,83 @@ async def backfill(
         await pool.close()
 
 
+def one_run(
+    server: EmbeddedPostgres,
+    args: argparse.Namespace,
+    scale: float,
+    prms: int,
+    label: str,
+) -> Run:
+    run = asyncio.run(
+        backfill(
+            server,
+            prms=prms,
+            months=args.months,
+            scale=scale,
+            workers=args.workers,
+            enforce=True,
+            label=label,
+        )
+    )
+    minimum = run.needed / Q4 * 3600 / scale
+    print(
+        f"{label}: {run.elapsed:.1f} s scaled = {run.elapsed * scale / 3600:.2f} h "
+        f"real, ratio {run.elapsed / minimum:.3f}; requests sent {run.calls}, "
+        f"answered {run.accepted} + token (needed {run.needed}), 429s "
+        f"{run.throttled}, holes {run.holes}, failed {run.failed}, readings "
+        f"{run.readings:,}; CPU collector {run.cpu_collector:.0f} s, emulator "
+        f"{run.cpu_emulator:.0f} s; load {run.load:.2f}",
+        flush=True,
+    )
+    return run
+
+
+def summary(runs: list[Run], args: argparse.Namespace, scale: float, prms: int) -> None:
+    needed = runs[0].needed
+    minimum_h = needed / Q4
+    sliding_h = sliding_minimum_s(needed) / 3600
+    elapsed = sorted(r.elapsed for r in runs)
+    median_h = statistics.median(elapsed) * scale / 3600
+    windows = windows_per_prm(args.months, date.today() - timedelta(1))  # noqa: DTZ011 - a label
+    print(
+        f"== backfill {prms} PRMs x {args.months} months of PT30M curves: {needed:,} "
+        f"requests ({prms} x (2 customers + {windows} windows) + token)\n"
+        f"   quota-bound minimum (requests / 10,000 per hour): {minimum_h:.2f} h; "
+        f"best sliding-window schedule: {sliding_h:.2f} h\n"
+        f"   measured, median of {len(runs)}: {median_h:.2f} h real "
+        f"({statistics.median(elapsed):.0f} s at x{scale:g}; runs "
+        + ", ".join(f"{e * scale / 3600:.2f}" for e in elapsed)
+        + f" h); ratio {median_h / minimum_h:.3f} to the minimum (target <= 1.05), "
+        f"{median_h / sliding_h:.3f} to the best sliding schedule",
+        flush=True,
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--prms", type=int, default=1000)
     parser.add_argument("--months", type=int, default=24)
     parser.add_argument(
-        "--scale", type=float, default=20.0, help="time scale of both quota windows"
+        "--scale",
+        default="auto",
+        help="time scale of both quota windows, or 'auto': the largest whole scale "
+        "at which the scaled Q4 asks at most --headroom of the calibrated capacity",
     )
-    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--headroom", type=float, default=0.6)
+    parser.add_argument(
+        "--runs",
+        type=int,
+        default=1,
+        help="runs of the --prms case (one lasts ~40 min here: see --small-prms)",
+    )
+    parser.add_argument(
+        "--small-prms",
+        type=int,
+        default=100,
+        help="then this many PRMs --small-runs times, same scale, for medians and a "
+        "spread in minutes; 0: none",
+    )
+    parser.add_argument("--small-runs", type=int, default=3)
     parser.add_argument(
         "--workers",
         type=int,
@@ -285,79 +358,47 @@ def main() -> None:
     try:
         server.create_database("bench_template")
         migrate.upgrade(server.dsn("bench_template"))
-        rate = Q4 * args.scale / 3600
-        if args.calibrate_prms:
-            calibration = asyncio.run(
-                backfill(
-                    server,
-                    prms=args.calibrate_prms,
-                    months=args.months,
-                    scale=args.scale,
-                    workers=args.workers,
-                    enforce=False,
-                    label="calibration",
-                )
+        calibration = asyncio.run(
+            backfill(
+                server,
+                prms=args.calibrate_prms,
+                months=args.months,
+                scale=1.0,
+                workers=args.workers,
+                enforce=False,
+                label="calibration",
             )
-            capacity = calibration.calls / calibration.elapsed
-            print(
-                f"calibration (quotas off, {args.calibrate_prms} PRMs): "
-                f"{capacity:.0f} requests/s; CPU per request: collector "
-                f"{calibration.cpu_collector / calibration.calls * 1000:.1f} ms, "
-                f"emulator {calibration.cpu_emulator / calibration.calls * 1000:.1f} ms; "
-                f"the scaled Q4 needs {rate:.0f} requests/s"
-                + ("" if capacity > 1.2 * rate else "  ** too close: CPU-bound **")
-            )
-        print(
-            f"quotas: Q3 {Q3}/s and Q4 {Q4:,}/h, time-scaled x{args.scale:g} on both "
-            f"sides (emulator windows and collector limiter: 1 s -> "
-            f"{1000 / args.scale:.1f} ms, 1 h -> {3600 / args.scale:.0f} s); "
-            f"{args.workers} workers"
         )
-        runs: list[Run] = []
-        for number in range(1, args.runs + 1):
-            run = asyncio.run(
-                backfill(
-                    server,
-                    prms=args.prms,
-                    months=args.months,
-                    scale=args.scale,
-                    workers=args.workers,
-                    enforce=True,
-                    label=f"run {number}",
-                )
-            )
-            runs.append(run)
-            minimum = run.needed / Q4 * 3600 / args.scale
-            print(
-                f"run {number}: {run.elapsed:.1f} s scaled = "
-                f"{run.elapsed * args.scale / 3600:.2f} h real, ratio "
-                f"{run.elapsed / minimum:.3f}; requests sent {run.calls}, answered "
-                f"{run.accepted} + token (needed {run.needed}), 429s {run.throttled}, holes {run.holes}, failed "
-                f"{run.failed}, readings {run.readings:,}; CPU collector "
-                f"{run.cpu_collector:.0f} s, emulator {run.cpu_emulator:.0f} s; "
-                f"load {run.load:.2f}",
-                flush=True,
-            )
-        needed = runs[0].needed
-        minimum_h = needed / Q4
-        sliding_h = sliding_minimum_s(needed) / 3600
-        median = statistics.median(r.elapsed for r in runs)
-        median_h = median * args.scale / 3600
+        capacity = calibration.calls / calibration.elapsed
+        if args.scale == "auto":
+            scale = max(1.0, float(int(args.headroom * capacity * 3600 / Q4)))
+        else:
+            scale = float(args.scale)
+        rate = Q4 * scale / 3600
         print(
-            f"backfill {args.prms} PRMs x {args.months} months of PT30M curves: "
-            f"{needed:,} requests ({args.prms} x (2 customers + "
-            f"{windows_per_prm(args.months, date.today() - timedelta(1))} windows) + token)"  # noqa: DTZ011 - a label
+            f"calibration (quotas off, {args.calibrate_prms} PRMs, {args.workers} "
+            f"workers): {capacity:.0f} requests/s; CPU per request: collector "
+            f"{calibration.cpu_collector / calibration.calls * 1000:.1f} ms, emulator "
+            f"{calibration.cpu_emulator / calibration.calls * 1000:.1f} ms; load "
+            f"{calibration.load:.2f}"
         )
         print(
-            f"quota-bound minimum (requests / 10,000 per hour): {minimum_h:.2f} h real "
-            f"= {minimum_h * 3600 / args.scale:.1f} s scaled; best sliding-window "
-            f"schedule: {sliding_h:.2f} h"
+            f"quotas: Q3 {Q3}/s and Q4 {Q4:,}/h, time-scaled x{scale:g} on both sides "
+            f"(emulator windows and collector limiter: 1 s -> {1000 / scale:.1f} ms, "
+            f"1 h -> {3600 / scale:.0f} s); the scaled Q4 asks {rate:.0f} requests/s, "
+            f"{rate / capacity:.0%} of the calibrated capacity"
+            + (" (auto)" if args.scale == "auto" else "")
+            + ("" if rate < 0.8 * capacity else "  ** too close: CPU-bound **")
         )
-        print(
-            f"measured, median of {len(runs)}: {median:.1f} s scaled = {median_h:.2f} h "
-            f"real; ratio {median_h / minimum_h:.3f} to the minimum (target <= 1.05), "
-            f"{median_h / sliding_h:.3f} to the best sliding schedule"
-        )
+        cases = [(args.prms, args.runs)]
+        if args.small_prms and args.small_runs:
+            cases.append((args.small_prms, args.small_runs))
+        for prms, count in cases:
+            runs = [
+                one_run(server, args, scale, prms, f"{prms} PRMs, run {n}/{count}")
+                for n in range(1, count + 1)
+            ]
+            summary(runs, args, scale, prms)
     finally:
         server.stop()
         shutil.rmtree(base_dir, ignore_errors=True)
