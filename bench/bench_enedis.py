@@ -137,6 +137,26 @@ def sliding_minimum_s(requests: int) -> float:
     return 3600.0 * (last // Q4) + (last % Q4) // Q3
 
 
+def q3_rate(scale: float, margin: float) -> float:
+    """Requests/s the collector's per-second window allows at its widest: the
+    window scaled, plus the jitter margin (not scaled) and the most it learns."""
+    window = 1.0 / scale
+    return Q3 / (window + margin + SlidingWindowLimiter.JITTER_CAP * window)
+
+
+def auto_scale(capacity: float, headroom: float, margin: float) -> float:
+    """The largest whole scale at which the scaled Q4 asks at most ``headroom`` of
+    the calibrated capacity and stays 20 % under what the per-second window lets
+    through (time scaling shrinks the window, not the jitter the margin covers)."""
+    scale = 1.0
+    while True:
+        bigger = scale + 1
+        rate = Q4 * bigger / 3600
+        if rate > headroom * capacity or 1.2 * rate > q3_rate(bigger, margin):
+            return scale
+        scale = bigger
+
+
 def start_emulator(
     port: int, prms: int, scale: float, enforce: bool
 ) -> subprocess.Popen[bytes]:
@@ -370,8 +390,9 @@ def main() -> None:
             )
         )
         capacity = calibration.calls / calibration.elapsed
+        margin = Settings().quota_margin_s
         if args.scale == "auto":
-            scale = max(1.0, float(int(args.headroom * capacity * 3600 / Q4)))
+            scale = auto_scale(capacity, args.headroom, margin)
         else:
             scale = float(args.scale)
         rate = Q4 * scale / 3600
@@ -386,7 +407,10 @@ def main() -> None:
             f"quotas: Q3 {Q3}/s and Q4 {Q4:,}/h, time-scaled x{scale:g} on both sides "
             f"(emulator windows and collector limiter: 1 s -> {1000 / scale:.1f} ms, "
             f"1 h -> {3600 / scale:.0f} s); the scaled Q4 asks {rate:.0f} requests/s, "
-            f"{rate / capacity:.0%} of the calibrated capacity"
+            f"{rate / capacity:.0%} of the calibrated capacity and "
+            f"{rate / q3_rate(scale, margin):.0%} of the per-second window at its "
+            f"widest ({margin * 1000:.0f} ms jitter margin + up to "
+            f"{SlidingWindowLimiter.JITTER_CAP:.0%} learnt from 429s)"
             + (" (auto)" if args.scale == "auto" else "")
             + ("" if rate < 0.8 * capacity else "  ** too close: CPU-bound **")
         )

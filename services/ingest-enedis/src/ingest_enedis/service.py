@@ -209,6 +209,7 @@ class Collector:
                 return await what()
             except RateLimitedError as exc:
                 throttled += 1
+                self.client.limiter.refused()
                 if throttled > self.settings.max_attempts * 10:
                     raise
                 pause = exc.retry_after or min(
