@@ -23,6 +23,7 @@ def main() -> None:
             settings.requests_per_second,
             settings.requests_per_hour,
             time_scale=settings.quota_time_scale,
+            margin_s=settings.quota_margin_s,
         )
         client = DataConnectClient(settings, limiter)
         publisher = KafkaPublisher(settings.kafka, client_id=SERVICE)

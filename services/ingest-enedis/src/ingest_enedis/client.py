@@ -10,11 +10,12 @@ renewed before it expires and never logged.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import re
 import time
-from collections.abc import Mapping
-from datetime import date
+from collections.abc import Callable, Mapping
+from datetime import UTC, date, datetime
 from typing import Any
 
 import httpx
@@ -37,7 +38,10 @@ _TOKEN_MARGIN = 0.1
 """Renew when less than 10 % of the token's life is left."""
 _CONSENT_CODES = frozenset({"ADAM-DC-0008", "ADAM_DC_0008", "ADAM-DC-0007"})
 _NO_DATA_CODES = frozenset({"no_data_found", "STM-ERR-0000014", "STM-ERR-0000020"})
-_THRESHOLD = re.compile(r"(-?\d+):(-?\d+):(-?\d+)")
+_THRESHOLD = re.compile(r"allowed on (-?\d+):(-?\d+):(-?\d+)")
+"""Legacy 429: ``Quota Q4 reached  Call threshold allowed on 0:-30:-40`` (a delay)."""
+_ACCESS_AFTER = re.compile(r"(\d{4}-[A-Za-z]{3}-\d{2} \d{2}:\d{2}:\d{2}[+-]\d{4})")
+"""WSO2 429: ``You can access API after 2026-Jul-17 05:00:00+0000 UTC`` (an instant)."""
 
 
 class BeforeActivationError(PermanentError):
@@ -56,12 +60,38 @@ class WrongDirectionError(PermanentError):
     """ADAM-ERR0069 (or customers on a production-only point): wrong direction."""
 
 
-def _retry_after(response: httpx.Response, body: Mapping[str, Any]) -> float | None:
+def _access_time(text: str) -> datetime | None:
+    match = _ACCESS_AFTER.search(text)
+    if not match:
+        return None
+    try:
+        return datetime.strptime(match.group(1), "%Y-%b-%d %H:%M:%S%z")
+    except ValueError:
+        return None
+
+
+def _retry_after(
+    response: httpx.Response, body: Mapping[str, Any], now: datetime
+) -> float | None:
+    """Seconds to wait after a 429, from whichever of the documented shapes came.
+
+    ``Retry-After`` (seconds), the WSO2 ``nextAccessTime`` / "access API after
+    <instant>" (an absolute UTC instant), or the legacy "Call threshold allowed on
+    H:MM:SS" (a delay). An instant is never read as a delay.
+    """
     header = response.headers.get("retry-after")
     if header and header.replace(".", "", 1).isdigit():
         return float(header)
-    text = str(body.get("error_description") or body.get("description") or "")
-    match = _THRESHOLD.search(text)
+    fault = body.get("fault")
+    inner: Mapping[str, Any] = fault if isinstance(fault, dict) else body
+    for text in (
+        str(inner.get("nextAccessTime") or ""),
+        str(inner.get("description") or ""),
+    ):
+        instant = _access_time(text)
+        if instant is not None:
+            return max(0.0, (instant - now).total_seconds()) or None
+    match = _THRESHOLD.search(str(body.get("error_description") or ""))
     if match:
         seconds = sum(
             abs(int(g)) * m for g, m in zip(match.groups(), (3600, 60, 1), strict=True)
@@ -77,7 +107,9 @@ def _error_code(body: Mapping[str, Any]) -> str:
     return str(body.get("error") or body.get("code") or "")
 
 
-def raise_for_vendor(response: httpx.Response) -> None:
+def raise_for_vendor(
+    response: httpx.Response, *, now: Callable[[], datetime] = lambda: datetime.now(UTC)
+) -> None:
     """Turns a non-2xx Data Connect answer into the matching EnergyError."""
     status = response.status_code
     if status < 400:
@@ -91,7 +123,7 @@ def raise_for_vendor(response: httpx.Response) -> None:
     code = _error_code(body)
     what = f"Data Connect {status} {code}".strip()
     if status == 429:
-        raise RateLimitedError(what, retry_after=_retry_after(response, body))
+        raise RateLimitedError(what, retry_after=_retry_after(response, body, now()))
     if status >= 500:
         raise UpstreamUnavailableError(what, retry_after=None)
     if code in _CONSENT_CODES:
@@ -130,6 +162,7 @@ class DataConnectClient:
         )
         self._token: str | None = None
         self._token_renew_at = 0.0
+        self._token_lock = asyncio.Lock()
         self.requests = 0
 
     async def aclose(self) -> None:
@@ -159,9 +192,16 @@ class DataConnectClient:
         logger.info("Data Connect token renewed (valid %.0f s)", lifetime)
         return token
 
+    def _token_valid(self) -> bool:
+        return self._token is not None and time.monotonic() < self._token_renew_at
+
     async def _bearer(self) -> str:
-        if self._token is None or time.monotonic() >= self._token_renew_at:
-            return await self._fetch_token()
+        if not self._token_valid():
+            # one renewal for every worker that found the token stale at once
+            async with self._token_lock:
+                if not self._token_valid():
+                    await self._fetch_token()
+        assert self._token is not None  # noqa: S101 - set by _fetch_token
         return self._token
 
     async def _get(self, path: str, params: dict[str, str]) -> dict[str, Any]:
@@ -178,7 +218,8 @@ class DataConnectClient:
             except httpx.TransportError as exc:
                 raise UpstreamUnavailableError(f"{path}: {type(exc).__name__}") from exc
             if response.status_code == 401 and attempt == 1:
-                self._token = None  # expired or revoked early: renew once
+                if self._token == token:
+                    self._token = None  # expired or revoked early: renew once
                 continue
             raise_for_vendor(response)
             try:

@@ -3,7 +3,8 @@
 The resident (``people.person_id``) is sent to the Enedis consent page with a
 ``state`` we choose; Enedis redirects back with ``usage_point_id`` (one PRM or
 several joined by ``;``). Each PRM gets a consent row (start, expiry, purpose)
-and, if unknown, an unplaced meter row (``meters.building_id`` NULL).
+and, if unknown, an unplaced meter row (``meters.building_id`` NULL). A new
+consent resumes the collection of a PRM that an upstream revocation had stopped.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ import asyncpg
 
 from energy_core.domain import Prm
 from energy_core.errors import InvalidValueError
+from ingest_enedis import cursor
 
 _DURATION = re.compile(r"P(?:(\d+)Y)?(?:(\d+)M)?")
 PURPOSE = "enedis-dataconnect-collection"
@@ -124,6 +126,8 @@ async def record_callback(
             recorded.append(
                 RecordedConsent(str(consent_id), str(prm), now, expires, bool(created))
             )
+        # a PRM stopped by an upstream revocation (ADAM-DC-0008) is collected again
+        await cursor.resume_after_consent(conn, [str(p) for p in prms])
     return recorded
 
 

@@ -1,9 +1,11 @@
 """What ingest-enedis has collected, per PRM and stream (its own tables, asyncpg).
 
 ``fetched_until`` (exclusive local day) only moves after the window's batch was
-published and flushed, together with the window's missing days written to
-``enedis_holes``; a crash between the two re-asks the window (at-least-once, the
-store's upsert makes the replay a no-op).
+published and acknowledged by the broker, together with the window's missing days
+written to ``enedis_holes`` (one transaction); a crash between the two re-asks the
+window (at-least-once, the store's upsert makes the replay a no-op). Days before
+the activation or consent start are not holes: they do not exist for us, and
+``history_from`` says where the collected history begins.
 """
 
 from __future__ import annotations
@@ -79,10 +81,15 @@ async def advance(
 ) -> None:
     """Moves the cursor to ``until`` and records ``holes``, in one transaction."""
     async with conn.transaction():
-        await record_holes(conn, prm, stream, holes, reason, retry_at)
+        if holes:
+            await record_holes(conn, prm, stream, holes, reason, retry_at)
         await conn.execute(
             """UPDATE enedis_cursors SET fetched_until = greatest(fetched_until, $3),
-                  history_from = coalesce($4, history_from),
+                  -- the first day that exists, while nothing was collected yet
+                  history_from = CASE WHEN $4::date IS NOT NULL
+                                       AND fetched_until <= history_from
+                                      THEN greatest(history_from, $4::date)
+                                      ELSE history_from END,
                   updated_at = now()
                WHERE meter_id = $1 AND stream = $2""",
             prm,
@@ -124,6 +131,48 @@ async def resolve_holes(
         stream.short,
         list(days),
     )
+
+
+async def close_holes(
+    conn: asyncpg.Connection,
+    prm: str,
+    stream: Stream,
+    days: Sequence[date],
+    reason: str,
+) -> None:
+    """Closes holes that can never be filled (before activation or consent start)."""
+    await conn.execute(
+        """UPDATE enedis_holes SET resolved_at = now(), reason = $4
+           WHERE meter_id = $1 AND stream = $2 AND day = ANY($3::date[])
+             AND resolved_at IS NULL""",
+        prm,
+        stream.short,
+        list(days),
+        reason,
+    )
+
+
+async def stop_stream(
+    conn: asyncpg.Connection, prm: str, stream: Stream, reason: str
+) -> None:
+    """Stops one stream of a PRM (e.g. production asked of a consumption point)."""
+    await conn.execute(
+        "UPDATE enedis_cursors SET stopped_reason = $3, updated_at = now() "
+        "WHERE meter_id = $1 AND stream = $2",
+        prm,
+        stream.short,
+        reason,
+    )
+
+
+async def resume_after_consent(conn: asyncpg.Connection, prms: Sequence[str]) -> int:
+    """A new consent lifts the stop an upstream revocation put on these PRMs."""
+    result: str = await conn.execute(
+        """UPDATE enedis_cursors SET stopped_reason = NULL, updated_at = now()
+           WHERE meter_id = ANY($1::text[]) AND stopped_reason = 'consent_revoked'""",
+        list(prms),
+    )
+    return int(result.split()[-1])
 
 
 async def due_holes(

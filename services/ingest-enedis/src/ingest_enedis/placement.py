@@ -10,16 +10,16 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable, Sequence
-from datetime import date
+from datetime import date, timedelta
 from itertools import pairwise
 from typing import Any, TypeVar
 
 import asyncpg
 
-from energy_core.errors import NoDataError, PayloadInvalidError
+from energy_core.errors import ConsentRevokedError, PermanentError
 from energy_core.observability import meter_ref
 from ingest_enedis import cursor
-from ingest_enedis.client import DataConnectClient, WrongDirectionError
+from ingest_enedis.client import DataConnectClient
 from ingest_enedis.mapping import Contract, parse_address, parse_contract
 
 logger = logging.getLogger(__name__)
@@ -56,15 +56,27 @@ async def find_building(
 
 
 async def refresh_usage_point(
-    pool: asyncpg.Pool, client: DataConnectClient, prm: str, call: Caller[Any]
+    pool: asyncpg.Pool,
+    client: DataConnectClient,
+    prm: str,
+    call: Caller[Any],
+    *,
+    max_age: timedelta = timedelta(days=30),
 ) -> date | None:
-    """Fetches contract + address once per PRM; returns the last activation date."""
+    """Contract + address when unknown or older than ``max_age``; the activation date.
+
+    A refusal other than a revoked consent (production-only point, undocumented
+    4xx, unparsable answer) leaves the PRM without customer data until the next
+    refresh; it never stops the collection of its readings.
+    """
     async with pool.acquire() as conn:
         known = await conn.fetchrow(
-            "SELECT last_activation_date FROM enedis_usage_points WHERE meter_id = $1",
+            "SELECT last_activation_date, updated_at > now() - $2::interval AS fresh "
+            "FROM enedis_usage_points WHERE meter_id = $1",
             prm,
+            max_age,
         )
-    if known is not None:
+    if known is not None and known["fresh"]:
         return known["last_activation_date"]  # type: ignore[no-any-return]
     contract: Contract | None = None
     address: dict[str, Any] | None = None
@@ -77,9 +89,17 @@ async def refresh_usage_point(
             "longitude": found.longitude,
             "raw": dict(found.raw),
         }
-    except (WrongDirectionError, NoDataError, PayloadInvalidError) as exc:
+    except ConsentRevokedError:
+        raise
+    except PermanentError as exc:
         # production-only points have no customer data (documented sandbox client 5)
         logger.info("%s: no customer data (%s)", meter_ref(prm), type(exc).__name__)
+        if known is not None:  # keep what an earlier answer said, ask again later
+            await pool.execute(
+                "UPDATE enedis_usage_points SET updated_at = now() WHERE meter_id = $1",
+                prm,
+            )
+            return known["last_activation_date"]  # type: ignore[no-any-return]
     async with pool.acquire() as conn, conn.transaction():
         current = await conn.fetchval(
             "SELECT building_id FROM meters WHERE meter_id = $1", prm
@@ -109,3 +129,14 @@ async def refresh_usage_point(
                 placement = "placed"
         await cursor.save_usage_point(conn, prm, contract, address, placement)
     return contract.last_activation_date if contract else None
+
+
+async def record_activation(pool: asyncpg.Pool, prm: str, day: date) -> None:
+    """Keeps the activation date the gateway enforces when the contract said less."""
+    await pool.execute(
+        """UPDATE enedis_usage_points SET last_activation_date = $2, updated_at = now()
+           WHERE meter_id = $1
+             AND (last_activation_date IS NULL OR last_activation_date < $2)""",
+        prm,
+        day,
+    )

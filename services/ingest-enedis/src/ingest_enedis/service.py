@@ -3,11 +3,19 @@
 For each PRM with a live consent and each stream, the cursor says up to which
 local day (exclusive) everything was asked; the loop asks ``[fetched_until,
 available_end)`` in windows (7 days for curves, 365 for daily data), publishes one
-ReadingBatch per window, records the days that came back empty as holes, then
-moves the cursor. Holes are asked again later. Retry policy lives here:
-429 -> pause the shared limiter; 5xx/timeouts -> backoff with full jitter;
-ADAM-ERR0123 -> start at the activation date; ADAM-DC-0008 -> stop the PRM,
-revoke its consents and emit a consent event.
+ReadingBatch per window and waits for the broker's acknowledgement, then records
+the days that came back empty as holes and moves the cursor in one transaction.
+"Stored" for the cursor therefore means *acknowledged by Kafka* (``acks=all``);
+the aggregator makes it durable in PostgreSQL (at-least-once, idempotent upsert).
+A crash between the acknowledgement and the cursor update re-asks that window:
+at most the windows in flight are fetched twice, nothing is skipped.
+
+Retry policy lives here: 429 -> pause the shared limiter; 5xx/timeouts -> backoff
+with full jitter; ADAM-ERR0123 / ADAM-DC-0009 -> start at the activation / consent
+start date (searched for when the contract's date is wrong); no_data_found and
+other refusals -> holes asked again later (plus a dead letter for the unexpected
+ones); ADAM-DC-0008 -> stop the PRM, revoke its consents and emit a consent event.
+Kafka or PostgreSQL unreachable -> the cycle stops early and nothing moves.
 """
 
 from __future__ import annotations
@@ -22,20 +30,25 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any, TypeVar
 
 import asyncpg
+from aiokafka.errors import KafkaError
+from google.protobuf.message import Message
 
 from energy_core import topics
 from energy_core.domain import PARIS, Prm
 from energy_core.domain.time import to_micros
 from energy_core.errors import (
     ConsentRevokedError,
+    InvalidValueError,
     NoDataError,
     PayloadInvalidError,
     PermanentError,
     RateLimitedError,
+    TransientError,
     UpstreamUnavailableError,
 )
 from energy_core.kafka import Publisher
 from energy_core.observability import meter_ref
+from energy_core.topics import TopicSpec
 from energy_core.wire import batch_to_proto, dead_letter, pb
 from ingest_enedis import cursor
 from ingest_enedis.client import (
@@ -46,13 +59,35 @@ from ingest_enedis.client import (
     WrongDirectionError,
 )
 from ingest_enedis.mapping import Stream, incomplete_days, to_batch
-from ingest_enedis.placement import refresh_usage_point
+from ingest_enedis.placement import record_activation, refresh_usage_point
 from ingest_enedis.settings import Settings
 
 logger = logging.getLogger(__name__)
 T = TypeVar("T")
 SERVICE = "ingest-enedis"
 CONSENT_REVOKED = 2  # energy.metering.v1.ConsentChange.CONSENT_CHANGE_REVOKED
+
+
+class BrokerUnavailableError(UpstreamUnavailableError):
+    """Kafka did not acknowledge a record: nothing may move until it does."""
+
+
+def _days(start: date, end: date) -> list[date]:
+    return [start + timedelta(days=i) for i in range((end - start).days)]
+
+
+@dataclass
+class _Outcome:
+    """What one window gave: where to continue, which days are missing, and why."""
+
+    until: date
+    holes: list[date] = field(default_factory=list)
+    reason: str = "no_data_found"
+    retry_in: timedelta | None = None
+    floor: date | None = None
+    """First day that exists for us (activation / consent start) when one was hit."""
+    floor_reason: str = ""
+    stop: str | None = None
 
 
 def months_before(day: date, months: int) -> date:
@@ -92,6 +127,8 @@ class Collector:
         self.pool = pool
         self.clock = clock
         self.streams = streams
+        self._floors: dict[tuple[str, type[PermanentError]], date] = {}
+        """First accepted days found by searching (consent start is per PRM)."""
 
     def available_end(self) -> date:
         """Exclusive end of what should be published: J-1 once past ~08:00 Paris."""
@@ -103,6 +140,30 @@ class Collector:
             else today - timedelta(days=1)
         )
 
+    def next_publication(self) -> datetime:
+        """The next ~08:00 Paris, when yesterday's data (and late meters') appear."""
+        now = self.clock()
+        day = now.astimezone(PARIS).date()
+        for _ in range(2):
+            at = datetime(
+                day.year,
+                day.month,
+                day.day,
+                self.settings.publication_hour,
+                tzinfo=PARIS,
+            )
+            if at > now:
+                break
+            day += timedelta(days=1)
+        return at
+
+    def hole_retry_at(self) -> datetime:
+        """When a missing day is asked again: ``hole_retry_s`` later, or right after
+        the next publication if that comes first (a late meter's J-1 appears at
+        J+1 ~08:00, "J+2": it is asked then, not at some later 6-hour phase)."""
+        later = self.clock() + timedelta(seconds=self.settings.hole_retry_s)
+        return min(later, self.next_publication())
+
     async def run_cycle(self) -> CycleReport:
         """One pass over every consented PRM with ``workers`` concurrent workers."""
         report = CycleReport()
@@ -113,19 +174,30 @@ class Collector:
         for prm in prms:
             queue.put_nowait(prm)
 
+        aborted: list[Exception] = []
+
         async def worker() -> None:
-            while not queue.empty():
+            while not queue.empty() and not aborted:
                 prm = queue.get_nowait()
                 try:
                     await self.collect_prm(Prm(prm), report)
-                except (UpstreamUnavailableError, RateLimitedError) as exc:
+                except (BrokerUnavailableError, OSError, asyncpg.PostgresError) as exc:
+                    # our side is down: stop the cycle, nothing was moved past it
+                    report.failed.append(prm)
+                    aborted.append(exc)
+                except TransientError as exc:
                     logger.warning(
                         "%s: upstream unavailable, later: %s", meter_ref(prm), exc
                     )
                     report.failed.append(prm)
+                except PermanentError as exc:  # e.g. the token refused: not per window
+                    logger.warning("%s: refused, later: %s", meter_ref(prm), exc)
+                    report.failed.append(prm)
 
         await asyncio.gather(*(worker() for _ in range(self.settings.workers)))
-        await self.publisher.flush()
+        if aborted:
+            raise aborted[0]
+        await self._flush()
         return report
 
     async def _call(self, what: Callable[[], Awaitable[T]]) -> T:
@@ -137,6 +209,7 @@ class Collector:
                 return await what()
             except RateLimitedError as exc:
                 throttled += 1
+                self.client.limiter.refused()
                 if throttled > self.settings.max_attempts * 10:
                     raise
                 pause = exc.retry_after or min(
@@ -156,12 +229,30 @@ class Collector:
     def client_limiter_pause(self, seconds: float) -> None:
         self.client.limiter.pause(seconds)
 
+    async def _flush(self) -> None:
+        try:
+            await self.publisher.flush()
+        except (KafkaError, UpstreamUnavailableError) as exc:
+            raise BrokerUnavailableError(f"Kafka: {type(exc).__name__}") from exc
+
+    async def _publish(self, spec: TopicSpec, key: str, value: Message) -> None:
+        """Publishes and waits for the broker's acknowledgement."""
+        try:
+            await self.publisher.publish(spec, key, value)
+        except (KafkaError, UpstreamUnavailableError) as exc:
+            raise BrokerUnavailableError(f"Kafka: {type(exc).__name__}") from exc
+        await self._flush()
+
     async def collect_prm(self, prm: Prm, report: CycleReport) -> None:
         """Every stream of one PRM: history, daily increment, due holes."""
         end = self.available_end()
         try:
             activation = await refresh_usage_point(
-                self.pool, self.client, prm, self._call
+                self.pool,
+                self.client,
+                prm,
+                self._call,
+                max_age=timedelta(days=self.settings.usage_point_refresh_days),
             )
             for stream in self.streams:
                 await self._collect_stream(prm, stream, end, activation, report)
@@ -199,9 +290,121 @@ class Collector:
             due = await cursor.due_holes(conn, prm, stream, self.clock())
         while start < end:
             stop = min(start + timedelta(days=span), end)
-            start = await self._window(prm, stream, start, stop, report)
+            start = await self._window(prm, stream, start, stop, report, horizon=end)
         for hole_start, hole_end in cursor.hole_windows(due, span):
-            await self._window(prm, stream, hole_start, hole_end, report, refill=True)
+            while hole_start < hole_end:
+                hole_start = await self._window(
+                    prm, stream, hole_start, hole_end, report, refill=True
+                )
+
+    async def _fetch(
+        self,
+        prm: Prm,
+        stream: Stream,
+        start: date,
+        end: date,
+        report: CycleReport,
+        horizon: date,
+    ) -> _Outcome:
+        """Asks one window and publishes it; says what is missing and why.
+
+        ``until`` may go past ``end`` (up to ``horizon``) when a known activation or
+        consent start lies beyond the window: the refused windows are not asked.
+        """
+        try:
+            payload = await self._call(
+                lambda: self.client.metering(stream, prm, start, end)
+            )
+        except NoDataError:
+            return _Outcome(end, _days(start, end))
+        except ConsentRevokedError:
+            raise
+        except (BeforeActivationError, BeforeConsentError) as exc:
+            refused = type(exc)
+        except HistoryLimitError:  # left the 24/36-month window: will never come back
+            return _Outcome(end, _days(start, end), "history_limit", timedelta(3650))
+        except WrongDirectionError:
+            return _Outcome(end, stop="wrong_direction")
+        except PermanentError as exc:  # undocumented refusal: keep the days, tell ops
+            await self._dead_letter(prm, stream, exc, start, end)
+            return _Outcome(end, _days(start, end), f"refused: {exc}"[:200])
+        else:
+            try:
+                batch = to_batch(prm, stream, payload, produced_at=self.clock())
+            except (PayloadInvalidError, InvalidValueError) as exc:
+                await self._dead_letter(prm, stream, exc, start, end)
+                return _Outcome(end, _days(start, end), "payload_invalid")
+            await self._publish(topics.READINGS, str(prm), batch_to_proto(batch))
+            report.readings += len(batch.readings)
+            return _Outcome(
+                end, incomplete_days(batch.readings, start, end, curve=stream.is_curve)
+            )
+        first = await self._first_accepted_day(
+            prm, stream, start, end, refused, horizon
+        )
+        if refused is BeforeActivationError:
+            if first < end:  # exact (a fully refused window only bounds it)
+                await record_activation(self.pool, prm, first)
+            why = "before_activation"
+        else:
+            why = "before_consent"
+        logger.info(
+            "%s %s: nothing before %s (%s)", meter_ref(prm), stream.short, first, why
+        )
+        return _Outcome(first, floor=first, floor_reason=why)
+
+    async def _first_accepted_day(
+        self,
+        prm: Prm,
+        stream: Stream,
+        start: date,
+        end: date,
+        refused: type[PermanentError],
+        horizon: date,
+    ) -> date:
+        """The first day of ``(start, end]`` from which Enedis accepts ``[day, end)``.
+
+        ADAM-ERR0123 (activation) and ADAM-DC-0009 (consent start) do not say the
+        date. A known date is used when it helps (the contract's activation date,
+        or the consent start another stream of the PRM found); otherwise one probe
+        of the last day tells whether the whole window is refused, and a binary
+        search finds the date (log2(window) requests, once per PRM and stream).
+        """
+        hint: date | None = self._floors.get((str(prm), refused))
+        if refused is BeforeActivationError:
+            async with self.pool.acquire() as conn:
+                hint = await conn.fetchval(
+                    "SELECT last_activation_date FROM enedis_usage_points "
+                    "WHERE meter_id = $1",
+                    str(prm),
+                )
+        if hint is not None and hint > start:
+            return min(hint, max(horizon, end))
+
+        async def accepted(day: date) -> bool:
+            async def probe() -> dict[str, Any]:
+                return await self.client.metering(stream, prm, day, end)
+
+            try:
+                await self._call(probe)
+            except refused:
+                return False
+            except NoDataError:
+                return True
+            return True
+
+        last = end - timedelta(days=1)
+        if last <= start or not await accepted(last):
+            return end
+        lo, hi = start + timedelta(days=1), last
+        while lo < hi:
+            mid = lo + timedelta(days=(hi - lo).days // 2)
+            if await accepted(mid):
+                hi = mid
+            else:
+                lo = mid + timedelta(days=1)
+        self._floors[(str(prm), refused)] = lo
+        return lo
 
     async def _window(
         self,
@@ -212,76 +415,46 @@ class Collector:
         report: CycleReport,
         *,
         refill: bool = False,
+        horizon: date | None = None,
     ) -> date:
         """Fetches, publishes and records one window; returns where to continue."""
-        retry_at = self.clock() + timedelta(seconds=self.settings.hole_retry_s)
-        reason = "no_data_found"
-        holes: list[date] = []
-        history_from: date | None = None
-        until = end
-        try:
-            payload = await self._call(
-                lambda: self.client.metering(stream, prm, start, end)
-            )
-            batch = to_batch(prm, stream, payload, produced_at=self.clock())
-            await self.publisher.publish(
-                topics.READINGS, str(prm), batch_to_proto(batch)
-            )
-            await self.publisher.flush()
-            holes = incomplete_days(batch.readings, start, end, curve=stream.is_curve)
-            report.readings += len(batch.readings)
-        except NoDataError:
-            holes = [start + timedelta(days=i) for i in range((end - start).days)]
-        except BeforeActivationError:
-            # the meter was (re)activated later: nothing exists before; move the start
-            async with self.pool.acquire() as conn:
-                activation = await conn.fetchval(
-                    "SELECT last_activation_date FROM enedis_usage_points "
-                    "WHERE meter_id = $1",
-                    str(prm),
-                )
-            until = activation if activation and activation > start else end
-            history_from = until
-        except (BeforeConsentError, HistoryLimitError) as exc:
-            reason = type(exc).__name__
-            holes = [start + timedelta(days=i) for i in range((end - start).days)]
-            retry_at = self.clock() + timedelta(days=3650)
-        except WrongDirectionError:
-            async with self.pool.acquire() as conn:
-                await conn.execute(
-                    "UPDATE enedis_cursors SET stopped_reason = 'wrong_direction' "
-                    "WHERE meter_id = $1 AND stream = $2",
-                    str(prm),
-                    stream.short,
-                )
-            return end + timedelta(days=36500)
-        except PayloadInvalidError as exc:
-            await self._dead_letter(prm, stream, exc, start, end)
-            holes = [start + timedelta(days=i) for i in range((end - start).days)]
-            reason = "payload_invalid"
+        outcome = await self._fetch(prm, stream, start, end, report, horizon or end)
+        retry_at = (
+            self.clock() + outcome.retry_in
+            if outcome.retry_in
+            else self.hole_retry_at()
+        )
         report.windows += 1
-        report.holes += len(holes)
+        report.holes += len(outcome.holes)
         async with self.pool.acquire() as conn:
+            if outcome.stop:
+                await cursor.stop_stream(conn, prm, stream, outcome.stop)
+                return end
             if refill:
-                delivered = [
-                    start + timedelta(days=i) for i in range((end - start).days)
-                ]
-                await cursor.resolve_holes(
-                    conn, prm, stream, [d for d in delivered if d not in holes]
-                )
-                await cursor.record_holes(conn, prm, stream, holes, reason, retry_at)
+                asked = _days(start, outcome.until)
+                async with conn.transaction():
+                    if outcome.floor is not None:  # those days do not exist for us
+                        await cursor.close_holes(
+                            conn, prm, stream, asked, outcome.floor_reason
+                        )
+                    await cursor.resolve_holes(
+                        conn, prm, stream, [d for d in asked if d not in outcome.holes]
+                    )
+                    await cursor.record_holes(
+                        conn, prm, stream, outcome.holes, outcome.reason, retry_at
+                    )
             else:
                 await cursor.advance(
                     conn,
                     prm,
                     stream,
-                    until,
-                    holes,
-                    reason,
+                    outcome.until,
+                    outcome.holes,
+                    outcome.reason,
                     retry_at,
-                    history_from=history_from,
+                    history_from=outcome.floor,
                 )
-        return until
+        return outcome.until
 
     async def _dead_letter(
         self, prm: Prm, stream: Stream, exc: PermanentError, start: date, end: date
@@ -301,7 +474,7 @@ class Collector:
             origin=origin,
             payload=b"",
         )
-        await self.publisher.publish(topics.DEAD_LETTERS, SERVICE, letter)
+        await self._publish(topics.DEAD_LETTERS, SERVICE, letter)
 
     async def _stop(self, prm: Prm, report: CycleReport) -> None:
         """Consent withdrawn upstream: stop collecting, revoke, tell the platform."""
@@ -317,8 +490,7 @@ class Collector:
             occurred_at_us=to_micros(now),
             reason="ADAM-DC-0008: no consent can be found for this usage point",
         )
-        await self.publisher.publish(topics.CONSENT_EVENTS, str(prm), event)
-        await self.publisher.flush()
+        await self._publish(topics.CONSENT_EVENTS, str(prm), event)
         report.stopped.append(str(prm))
         logger.info("%s: consent revoked upstream, collection stopped", meter_ref(prm))
 
@@ -340,9 +512,12 @@ async def run_forever(
                 len(report.stopped),
                 len(report.failed),
             )
-        except (OSError, asyncpg.PostgresError) as exc:
+        except (OSError, asyncpg.PostgresError, TransientError) as exc:
             logger.warning("cycle failed, retrying later: %s", exc)
+        # wake up every interval, and just after the daily publication (~08:00)
+        publication = collector.next_publication() - collector.clock()
+        timeout = min(interval_s, publication.total_seconds() + 60.0)
         try:
-            await asyncio.wait_for(stop.wait(), timeout=interval_s)
+            await asyncio.wait_for(stop.wait(), timeout=timeout)
         except TimeoutError:
             continue

@@ -8,13 +8,17 @@ real credentials is all it takes to leave the emulator.
 
 from __future__ import annotations
 
-from pydantic import Field, SecretStr
+from urllib.parse import urlsplit
+
+from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from energy_core.settings import ServiceSettings
 
 EMULATOR_PORT = 8092
 SERVICE_PORT = 8012
+DEMO_SECRET = "sen1-demo-secret"  # noqa: S105 - the emulator's, refused elsewhere
+_LOOPBACK = frozenset({"127.0.0.1", "localhost", "::1"})
 
 
 class Settings(ServiceSettings):
@@ -33,7 +37,8 @@ class Settings(ServiceSettings):
     )
     redirect_uri: str = f"http://127.0.0.1:{SERVICE_PORT}/enedis/callback"
     client_id: str = "sen1-demo"
-    client_secret: SecretStr = SecretStr("sen1-demo-secret")
+    client_secret: SecretStr = SecretStr(DEMO_SECRET)
+    """Only the emulator accepts the default: it is refused for any other host."""
     consent_duration: str = "P3Y"
     """Asked at the consent page; at most three years (``P3Y``/``P36M``)."""
 
@@ -41,6 +46,10 @@ class Settings(ServiceSettings):
     requests_per_hour: float = 10_000
     quota_time_scale: float = 1.0
     """> 1 shrinks the quota windows (benchmarks against a time-scaled emulator)."""
+    quota_margin_s: float = Field(default=0.02, ge=0)
+    """Seconds added to each quota window (not time-scaled): calls reach the gateway
+    with some jitter, and a sliding-window gateway would otherwise see six calls
+    within its second now and then (a 429 and a pause of everybody)."""
     workers: int = Field(default=8, ge=1)
     http_timeout_s: float = 30.0
     max_attempts: int = Field(default=6, ge=1)
@@ -57,9 +66,22 @@ class Settings(ServiceSettings):
     cycle_interval_s: float = 3600.0
     """How often the loop wakes up to look for due work (daily cycle, holes)."""
     hole_retry_s: float = 6 * 3600.0
-    """When a ``no_data_found`` window is asked again."""
-    late_days: int = 2
-    """Days behind J-1 that are always re-asked (late meters published at J+2)."""
+    """When a missing day is asked again, or just after the next ~08:00 publication
+    if that comes first; 8 tries (about two days) cover late meters published at
+    J+2 ~08:00 and their 1-2 h exceptional delays. Then the hole stays open."""
+    usage_point_refresh_days: int = Field(default=30, ge=1)
+    """Customers v5 (contract, address) is asked again after this many days:
+    tariff, subscribed power, status and activation date change."""
+
+    @model_validator(mode="after")
+    def _no_demo_secret_upstream(self) -> Settings:
+        hosts = {urlsplit(u).hostname for u in (self.base_url, self.token_url)}
+        if self.client_secret.get_secret_value() == DEMO_SECRET and hosts - _LOOPBACK:
+            raise ValueError(
+                "INGEST_ENEDIS_CLIENT_SECRET is the emulator's demo secret; "
+                "set the application's secret for a real gateway"
+            )
+        return self
 
 
 class EmulatorSettings(BaseSettings):
@@ -75,7 +97,7 @@ class EmulatorSettings(BaseSettings):
     http_host: str = "127.0.0.1"
     http_port: int = EMULATOR_PORT
     client_id: str = "sen1-demo"
-    client_secret: SecretStr = SecretStr("sen1-demo-secret")
+    client_secret: SecretStr = SecretStr(DEMO_SECRET)
     enforce_quotas: bool = True
     requests_per_second: float = 5
     requests_per_hour: float = 10_000
@@ -87,4 +109,7 @@ class EmulatorSettings(BaseSettings):
     """Serve the demo territory's PRMs (energy_store.demo.build().prms)."""
     extra_prms: int = 0
     """Synthetic PRMs beyond the demo ones (benchmarks)."""
+    extra_plain: bool = False
+    """Synthetic PRMs all alike (PT30M since the Linky rollout, published on time)
+    instead of the demo mix (late meters, recent activations, PT60M periods, PV)."""
     log_level: str = "INFO"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime
 
 import httpx
@@ -12,10 +12,10 @@ import pytest_asyncio
 import uvicorn
 
 from energy_core import topics
-from energy_core.kafka import KafkaPublisher, make_consumer
+from energy_core.kafka import KafkaPublisher, Publisher, make_consumer
 from energy_core.wire import batch_from_proto, decode_batch
 from ingest_enedis.client import DataConnectClient
-from ingest_enedis.emulator import build_app, build_state
+from ingest_enedis.emulator import EmulatorState, build_app, build_state
 from ingest_enedis.limiter import SlidingWindowLimiter
 from ingest_enedis.service import Collector
 from ingest_enedis.settings import EmulatorSettings, Settings
@@ -24,27 +24,52 @@ from sen1_stack.broker import free_port
 NOW = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)  # 10:00 Paris: J-1 is published
 
 
+class MovingClock:
+    """A clock both sides share in a test; ``now`` is moved by the test."""
+
+    def __init__(self, now: datetime = NOW) -> None:
+        self.now = now
+
+    def __call__(self) -> datetime:
+        return self.now
+
+
 @pytest_asyncio.fixture
-async def emulator() -> AsyncIterator[tuple[str, object]]:
-    port = free_port()
-    settings = EmulatorSettings(
-        http_port=port,
-        with_demo=False,
-        requests_per_second=400,
-        requests_per_hour=10**7,
-    )
-    state = build_state(settings, clock=lambda: NOW)
-    server = uvicorn.Server(
-        uvicorn.Config(
-            build_app(state), host="127.0.0.1", port=port, log_level="warning"
+async def emulator_factory() -> AsyncIterator[object]:
+    """Starts emulators over real HTTP (uvicorn on a free port) with given settings."""
+    servers: list[tuple[uvicorn.Server, asyncio.Task[None]]] = []
+
+    async def factory(**overrides: object) -> tuple[str, EmulatorState]:
+        port = free_port()
+        values: dict[str, object] = {
+            "http_port": port,
+            "with_demo": False,
+            "requests_per_second": 400,
+            "requests_per_hour": 10**7,
+        }
+        values.update(overrides)
+        settings = EmulatorSettings(**values)  # type: ignore[arg-type]
+        state = build_state(settings, clock=lambda: NOW)
+        server = uvicorn.Server(
+            uvicorn.Config(
+                build_app(state), host="127.0.0.1", port=port, log_level="warning"
+            )
         )
-    )
-    task = asyncio.create_task(server.serve())
-    while not server.started:  # noqa: ASYNC110 - uvicorn exposes a flag only
-        await asyncio.sleep(0.02)
-    yield f"http://127.0.0.1:{port}", state
-    server.should_exit = True
-    await task
+        task = asyncio.create_task(server.serve())
+        while not server.started:  # noqa: ASYNC110 - uvicorn exposes a flag only
+            await asyncio.sleep(0.02)
+        servers.append((server, task))
+        return f"http://127.0.0.1:{port}", state
+
+    yield factory
+    for server, task in servers:
+        server.should_exit = True
+        await task
+
+
+@pytest_asyncio.fixture
+async def emulator(emulator_factory) -> tuple[str, EmulatorState]:
+    return await emulator_factory()
 
 
 def make_settings(base: str, **overrides: object) -> Settings:
@@ -66,21 +91,30 @@ def make_settings(base: str, **overrides: object) -> Settings:
 async def collector_factory(emulator, kafka_settings, pg_pool):
     made: list[tuple[DataConnectClient, KafkaPublisher]] = []
 
-    async def factory(**overrides: object) -> Collector:
-        settings = make_settings(emulator[0], **overrides)
+    async def factory(
+        *,
+        base: str | None = None,
+        clock: Callable[[], datetime] = lambda: NOW,
+        publisher: Publisher | None = None,
+        **overrides: object,
+    ) -> Collector:
+        settings = make_settings(base or emulator[0], **overrides)
         limiter = SlidingWindowLimiter.per_second_and_hour(
-            settings.requests_per_second, settings.requests_per_hour
+            settings.requests_per_second,
+            settings.requests_per_hour,
+            time_scale=settings.quota_time_scale,
+            margin_s=settings.quota_margin_s,
         )
         client = DataConnectClient(settings, limiter)
-        publisher = KafkaPublisher(kafka_settings, client_id="test-enedis")
-        await publisher.start()
-        made.append((client, publisher))
-        return Collector(settings, client, publisher, pg_pool, clock=lambda: NOW)
+        kafka = KafkaPublisher(kafka_settings, client_id="test-enedis")
+        await kafka.start()
+        made.append((client, kafka))
+        return Collector(settings, client, publisher or kafka, pg_pool, clock=clock)
 
     yield factory
-    for client, publisher in made:
+    for client, kafka in made:
         await client.aclose()
-        await publisher.stop()
+        await kafka.stop()
 
 
 async def consume_all(kafka_settings, spec=topics.READINGS) -> list:

@@ -53,6 +53,37 @@ async def test_concurrent_workers_share_one_budget():
     assert loop.time() - began >= 0.19
 
 
+async def test_margin_widens_every_window_unscaled():
+    t = _Time()
+    limiter = SlidingWindowLimiter.per_second_and_hour(
+        2, 3, time_scale=10, margin_s=0.02, clock=t.clock, sleep=t.sleep
+    )
+    for _ in range(4):
+        await limiter.acquire()
+    # two per 0.1 s + 20 ms, three per 360 s + 20 ms: the fourth waits the hour
+    assert t.now == pytest.approx(360.02)
+    assert t.sleeps[0] == pytest.approx(0.12)
+
+
+async def test_refusals_widen_the_short_window_then_relax():
+    t = _Time()
+    limiter = SlidingWindowLimiter(
+        [Quota(5, 1.0), Quota(10_000, 3600.0)], clock=t.clock, sleep=t.sleep
+    )
+    limiter.refused()
+    limiter.refused()
+    for _ in range(6):
+        await limiter.acquire()
+    assert t.now == pytest.approx(1.02)  # 1 s + two steps of learnt jitter
+    for _ in range(100):
+        limiter.refused()
+    assert limiter.extra_margin == pytest.approx(0.25)  # capped: 25 % of 1 s
+    limiter.QUIET_CALLS = 3
+    for _ in range(3):
+        await limiter.acquire()
+    assert limiter.extra_margin == pytest.approx(0.24)  # a quiet run gives back
+
+
 def test_invalid_quota():
     with pytest.raises(ValueError, match="limit"):
         Quota(0, 1.0)

@@ -127,6 +127,10 @@ def test_bad_values_are_refused_clearly():
         daily_readings(payload, Direction.CONSUMPTION)
     with pytest.raises(PayloadInvalidError):
         curve_readings({"nope": 1}, Direction.CONSUMPTION)
+    infinite = _curve(date(2025, 1, 8))
+    infinite["meter_reading"]["interval_reading"][0]["value"] = "inf"
+    with pytest.raises(PayloadInvalidError, match="finite"):
+        curve_readings(infinite, Direction.CONSUMPTION)
 
 
 def test_daily_readings_cover_the_local_day_and_skip_nulls():

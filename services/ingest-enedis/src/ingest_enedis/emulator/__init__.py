@@ -28,7 +28,9 @@ def build_state(
             for i, prm in enumerate(demo.build().prms)
         ]
     meters += [
-        profiles.demo_meter(profiles.synthetic_prm(i), i, today)
+        Meter(profiles.synthetic_prm(i))
+        if settings.extra_plain
+        else profiles.demo_meter(profiles.synthetic_prm(i), i, today)
         for i in range(settings.extra_prms)
     ]
     return EmulatorState(settings, meters, clock)

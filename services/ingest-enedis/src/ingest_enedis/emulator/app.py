@@ -9,6 +9,7 @@ under ``/_emulator/`` (revoke a consent, inject a burst of 429/503).
 from __future__ import annotations
 
 import base64
+import math
 import re
 import secrets
 import time
@@ -60,7 +61,7 @@ class EmulatorState:
         self.clock = clock
         self.revoked = {m.prm for m in meters if m.revoked}
         self.tokens: dict[str, float] = {}
-        self.faults: list[int] = []
+        self.faults: list[tuple[int, str | None]] = []
         self.calls = 0
         self.throttled = 0
         scale = settings.quota_time_scale
@@ -79,8 +80,8 @@ class EmulatorState:
         end = now.date() if now.hour >= 8 else now.date() - timedelta(days=1)
         return end - timedelta(days=1) if meter.late else end
 
-    def over_quota(self) -> str | None:
-        """Counts this call; 'Q3'/'Q4' when a quota is exceeded (call not counted)."""
+    def over_quota(self) -> tuple[str, float] | None:
+        """Counts this call; ('Q3'|'Q4', seconds to wait) when over (not counted)."""
         if not self.settings.enforce_quotas:
             return None
         now = time.monotonic()
@@ -91,25 +92,46 @@ class EmulatorState:
                 window.popleft()
             if len(window) >= quota.limit:
                 self.throttled += 1
-                return name
+                return name, window[0] + quota.period - now
         for window in self._windows:
             window.append(now)
         return None
 
-    def throttled_response(self, quota: str) -> JSONResponse:
+    def throttled_response(self, quota: str, wait_s: float) -> JSONResponse:
+        """A 429 in the configured documented shape (enedis.md §1.6).
+
+        ``wait_s`` is in (possibly time-scaled) emulator seconds; the body states it
+        in gateway seconds, as the real gateway would, so a client that divides by
+        the same ``quota_time_scale`` gets the real pause.
+        """
+        gateway_s = max(1, math.ceil(wait_s * self.settings.quota_time_scale))
         if self.settings.quota_body == "wso2":
-            body: dict[str, Any] = {
-                "fault": {
-                    "code": 900807 if quota == "Q3" else 900804,
-                    "message": "Message throttled out",
-                    "description": "You have exceeded your quota",
+            if quota == "Q3":
+                body: dict[str, Any] = {
+                    "fault": {
+                        "code": 900807,
+                        "message": "Message throttled out",
+                        "description": "You have exceeded your quota",
+                    }
                 }
-            }
+            else:
+                moment = datetime.now(UTC) + timedelta(seconds=gateway_s)
+                if moment.microsecond:  # the body has whole seconds: never too early
+                    moment = moment.replace(microsecond=0) + timedelta(seconds=1)
+                after = moment.strftime("%Y-%b-%d %H:%M:%S+0000 UTC")
+                body = {
+                    "code": "900804",
+                    "message": "Message throttled out",
+                    "description": "You have exceeded your quota "
+                    f".You can access API after {after}",
+                    "nextAccessTime": after,
+                }
         else:
+            hours, rest = divmod(gateway_s, 3600)
             body = {
                 "error": "429",
                 "error_description": f"Quota {quota} reached  "
-                "Call threshold allowed on 0:00:01",
+                f"Call threshold allowed on {hours}:{rest // 60:02d}:{rest % 60:02d}",
             }
         return JSONResponse(body, status_code=429)
 
@@ -157,15 +179,15 @@ def _gate(request: Request) -> Response | Meter:
             "invalid_token",
             "Valid authentication credentials are mandatory to access the resource",
         )
-    quota = state.over_quota()
-    if quota:
-        return state.throttled_response(quota)
+    over = state.over_quota()
+    if over:
+        return state.throttled_response(*over)
     state.calls += 1
     if state.faults:
-        status = state.faults.pop(0)
+        status, code = state.faults.pop(0)
         if status == 429:
-            return state.throttled_response("Q4")
-        return _error(status, "ADAM-DC-0500", "Technical Exception")
+            return state.throttled_response("Q4", 1.0 / state.settings.quota_time_scale)
+        return _error(status, code or "ADAM-DC-0500", "Technical Exception")
     prm = request.query_params.get("usage_point_id", "")
     if not _PRM.fullmatch(prm):
         return _error(400, "invalid_request", "usage_point_id parameter is required.")
@@ -244,6 +266,13 @@ def metering(path: str) -> Callable[[Request], Any]:
                 "ADAM-ERR0125",
                 "The start date must be greater than the history deadline.",
             )
+        if meter.consent_start is not None and start < meter.consent_start:
+            return _error(
+                403,
+                "ADAM-DC-0009",
+                "The start date of the request must be greater than "
+                "the consent start date.",
+            )
         if (production and not meter.production) or (
             not production and not meter.consumption
         ):
@@ -270,21 +299,20 @@ def metering(path: str) -> Callable[[Request], Any]:
             null = profiles.is_hole(meter, day)  # Wednesdays: "null" values
             if curve:
                 values, minutes = profiles.curve_day(meter, day, production)
-                for (_, stamp), value in zip(
-                    profiles.intervals(meter, day), values, strict=True
+                length = f"PT{minutes}M"
+                for stamp, value in zip(
+                    profiles.end_stamps(meter, day), values, strict=True
                 ):
                     points.append(
                         {
                             "value": "null" if null else str(value),
-                            "date": stamp.astimezone(PARIS).strftime(
-                                "%Y-%m-%d %H:%M:%S"
-                            ),
-                            "interval_length": f"PT{minutes}M",
+                            "date": stamp,
+                            "interval_length": length,
                             "measure_type": "B",
                         }
                     )
-            elif null:
-                continue
+            elif null:  # a missing day as the 2025 fixtures show it
+                points.append({"value": "null", "date": day.isoformat()})
             elif max_power:
                 va, at = profiles.max_power(meter, day)
                 points.append(
@@ -343,7 +371,10 @@ def customers(what: str) -> Callable[[Request], Any]:
             entry["contracts"] = {
                 "segment": "C5",
                 "subscribed_power": f"{6 + 3 * (meter.seed % 3)} kVA",
-                "last_activation_date": f"{meter.activation.isoformat()}+01:00",
+                "last_activation_date": (
+                    f"{(meter.reported_activation or meter.activation).isoformat()}"
+                    "+01:00"
+                ),
                 "distribution_tariff": "BTINFCUST" if meter.seed % 2 else "BTINFMUDT",
                 "offpeak_hours": None if meter.seed % 2 else "HC (23h00-7h00)",
                 "contract_type": "CARD-S",
@@ -414,14 +445,19 @@ async def authorize(request: Request) -> Response:
 
 
 async def hooks(request: Request) -> Response:
-    """Test hooks: ``POST /_emulator/revoke/{prm}``, ``POST /_emulator/faults``."""
+    """Test hooks: ``POST /_emulator/revoke?prm=…``, ``POST /_emulator/faults``.
+
+    ``faults`` takes ``{"status": 429|5xx|4xx, "count": n, "error": code?}``: the
+    next ``n`` data calls answer that status (429 in the configured body shape).
+    """
     state: EmulatorState = request.app.state.emulator
     action = request.path_params["action"]
     if action == "revoke":
         state.revoked.add(request.query_params["prm"])
     elif action == "faults":
         body = await request.json()
-        state.faults.extend([int(body["status"])] * int(body["count"]))
+        fault = (int(body["status"]), body.get("error"))
+        state.faults.extend([fault] * int(body["count"]))
     elif action != "stats":
         return _error(404, "not_found", action)
     return JSONResponse(

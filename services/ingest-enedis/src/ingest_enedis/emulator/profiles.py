@@ -43,6 +43,11 @@ class Meter:
     """Publishes J-1 only on J+1 (the 'late meter' of the daily cycle)."""
     hourly_until: date | None = None
     """Curve at PT60M before this day, PT30M from it (mixed steps)."""
+    consent_start: date | None = None
+    """Enedis refuses windows starting before it (ADAM-DC-0009); None: no floor."""
+    reported_activation: date | None = None
+    """What customers v5 says when it is not the date the gateway enforces
+    (MEDi #240: the contract's ``last_activation_date`` is not always right)."""
     insee_code: str = "38151"
     latitude: float = 45.146
     longitude: float = 5.716
@@ -108,30 +113,56 @@ def _production_w(seed: int, local: datetime) -> int:
     return 2 * round((1000 + seed % 2000) * math.sin(math.pi * (hours - 7) / 12))
 
 
-def intervals(meter: Meter, day: date) -> list[tuple[datetime, datetime]]:
-    """Aware ``[start, end)`` curve intervals of a local day (46/48/50 at PT30M)."""
+@lru_cache(maxsize=8192)
+def _grid(
+    day: date, minutes: int
+) -> tuple[tuple[datetime, datetime, datetime, str], ...]:
+    """(start UTC, end UTC, local start, end as Enedis prints it) of each interval
+    of a local day; the same for every meter, so cached once per day and step."""
     start, end = local_day_bounds(day)
-    step = step_of(meter, day)
+    step = timedelta(minutes=minutes)
     cursor, stop = start.astimezone(UTC), end.astimezone(UTC)
     out = []
     while cursor < stop:
-        out.append((cursor, cursor + step))
-        cursor += step
-    return out
+        following = cursor + step
+        out.append(
+            (
+                cursor,
+                following,
+                cursor.astimezone(PARIS),
+                following.astimezone(PARIS).strftime("%Y-%m-%d %H:%M:%S"),
+            )
+        )
+        cursor = following
+    return tuple(out)
+
+
+def _minutes(meter: Meter, day: date) -> int:
+    return int(step_of(meter, day).total_seconds() // 60)
+
+
+def intervals(meter: Meter, day: date) -> list[tuple[datetime, datetime]]:
+    """Aware ``[start, end)`` curve intervals of a local day (46/48/50 at PT30M)."""
+    return [(a, b) for a, b, _, _ in _grid(day, _minutes(meter, day))]
+
+
+def end_stamps(meter: Meter, day: date) -> list[str]:
+    """The curve's ``date`` strings: local end of each interval, without offset."""
+    return [text for _, _, _, text in _grid(day, _minutes(meter, day))]
 
 
 @lru_cache(maxsize=65_536)
 def curve_day(meter: Meter, day: date, production: bool) -> tuple[tuple[int, ...], int]:
     """Mean W of each interval of ``day`` and the step in minutes (cached)."""
+    minutes = _minutes(meter, day)
     values = []
-    for start, _ in intervals(meter, day):
-        local = start.astimezone(PARIS)
+    for _, _, local, _ in _grid(day, minutes):
         cons = _consumption_w(meter.seed, local) if meter.consumption else 0
         prod = _production_w(meter.seed, local) if meter.production else 0
         if meter.self_consumption:
             cons, prod = max(0, cons - prod), max(0, prod - cons)
         values.append(prod if production else cons)
-    return tuple(values), int(step_of(meter, day).total_seconds() // 60)
+    return tuple(values), minutes
 
 
 def daily_wh(meter: Meter, day: date, production: bool) -> int:

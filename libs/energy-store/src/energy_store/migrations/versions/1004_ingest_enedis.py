@@ -5,9 +5,11 @@ Revises: 0002_read_models
 Create Date: 2026-11-23
 
 Only ingest-enedis writes these tables. ``enedis_cursors.fetched_until`` is the
-exclusive end of what was asked and either published or recorded in
-``enedis_holes``; a restart resumes from it, so nothing is fetched twice and
-nothing missing is skipped silently.
+exclusive end of what was asked and either acknowledged by Kafka or recorded in
+``enedis_holes``; a restart resumes from it, so only a window in flight at a crash
+is asked twice and nothing missing is skipped silently. ``history_from`` is the
+first day that exists for the collector (history depth, activation date, consent
+start); days before it are not holes.
 """
 
 from alembic import op
