@@ -24,9 +24,7 @@ import statistics
 import sys
 import tempfile
 import time
-from collections.abc import AsyncGenerator
 from pathlib import Path
-from typing import cast
 
 import aiomqtt
 from aiokafka import AIOKafkaProducer
@@ -34,7 +32,7 @@ from aiokafka import AIOKafkaProducer
 from energy_core import topics
 from energy_core.kafka import KafkaPublisher, ensure_topics
 from energy_core.settings import KafkaSettings
-from ingest_flukso.client import FluksoApi, RawMessage, subscribe_threaded
+from ingest_flukso.client import FluksoApi, RawMessage, connect_fast
 from ingest_flukso.emulator.devices import Fleet, config_messages
 from ingest_flukso.emulator.publisher import fleet_devices
 from ingest_flukso.service import FluksoService
@@ -82,37 +80,32 @@ async def bare_mqtt(host: str, port: int, n: int = 100_000) -> float:
     return got / elapsed
 
 
-async def bare_paho(host: str, port: int, n: int = 100_000) -> float:
-    """Messages/s of the service's paho-thread subscriber alone (no mapping)."""
+async def bare_fast(host: str, port: int, n: int = 100_000) -> float:
+    """Messages/s of the service's lean subscriber alone (no mapping)."""
     got = 0
-    source = cast(
-        AsyncGenerator[list[RawMessage], None],
-        subscribe_threaded(host, port, identifier="bench-raw"),
-    )
-    await anext(source)  # connected
-    await asyncio.sleep(0.3)  # subscriptions acknowledged
-    proc = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-c",
-        _PUBLISHER.replace("/bench/x", "/sensor/x/gauge"),
-        host,
-        str(port),
-        str(n),
-    )
-    t0 = time.perf_counter()
-    try:
-        async with asyncio.timeout(60):
-            async for chunk in source:
-                if chunk and not got:
-                    t0 = time.perf_counter()
-                got += len(chunk)
-                if got >= n * 0.98:
-                    break
-    except TimeoutError:
-        pass
-    elapsed = time.perf_counter() - t0
-    await source.aclose()
-    await proc.wait()
+    async with connect_fast(host, port, "bench-raw") as connection:
+        await connection.subscribe(["/sensor/x/gauge"])
+        proc = await asyncio.create_subprocess_exec(
+            sys.executable,
+            "-c",
+            _PUBLISHER.replace("/bench/x", "/sensor/x/gauge"),
+            host,
+            str(port),
+            str(n),
+        )
+        t0 = time.perf_counter()
+        try:
+            async with asyncio.timeout(60):
+                async for chunk in connection:
+                    if chunk and not got:
+                        t0 = time.perf_counter()
+                    got += len(chunk)
+                    if got >= n * 0.98:
+                        break
+        except TimeoutError:
+            pass
+        elapsed = time.perf_counter() - t0
+        await proc.wait()
     return got / elapsed
 
 
@@ -240,13 +233,13 @@ async def main() -> None:
             )
             await ensure_topics(kafka, topics.ALL)
             raw_mqtt = [await bare_mqtt(mqtt.host, mqtt.port) for _ in range(args.runs)]
-            raw_paho = [await bare_paho(mqtt.host, mqtt.port) for _ in range(args.runs)]
+            raw_paho = [await bare_fast(mqtt.host, mqtt.port) for _ in range(args.runs)]
             raw_kafka = [await bare_kafka(kafka) for _ in range(args.runs)]
             print(
                 f"raw: bare aiomqtt subscriber {statistics.median(raw_mqtt):,.0f} msg/s"
             )
             print(
-                f"raw: paho-thread subscriber {statistics.median(raw_paho):,.0f} msg/s"
+                f"raw: lean subscriber       {statistics.median(raw_paho):,.0f} msg/s"
             )
             print(
                 f"raw: bare aiokafka produce  {statistics.median(raw_kafka):,.0f} rec/s"

@@ -28,10 +28,12 @@ from energy_core.kafka import Publisher
 from energy_core.observability import meter_ref
 from energy_core.wire import batch_to_proto, dead_letter
 from ingest_flukso.client import (
+    WILDCARDS,
+    Connect,
     FluksoApi,
     RawMessage,
-    subscribe,
-    subscribe_threaded,
+    connect_aiomqtt,
+    connect_fast,
 )
 from ingest_flukso.mapping import (
     Emitted,
@@ -73,8 +75,12 @@ class FluksoService:
         api: FluksoApi,
         *,
         clock: Callable[[], float] = time.time,
+        connect: Connect | None = None,
     ) -> None:
         self._settings = settings
+        self._connect: Connect = connect or (
+            connect_fast if settings.mqtt_client == "fast" else connect_aiomqtt
+        )
         self._publisher = publisher
         self._api = api
         self._clock = clock
@@ -200,17 +206,13 @@ class FluksoService:
         identifier = f"{SERVICE}-{os.getpid()}-{uuid.uuid4().hex[:8]}"
         while not stop.is_set():
             try:
-                source = (
-                    subscribe_threaded
-                    if self._settings.mqtt_client == "paho-thread"
-                    else subscribe
-                )
-                async for chunk in source(host, port, identifier=identifier):
-                    if not self.connected[broker]:
-                        logger.info("following MQTT broker %s", broker)
-                        self.connected[broker], backoff = True, 0.5
-                    for message in chunk:
-                        await self.handle(message)
+                async with self._connect(host, port, identifier) as connection:
+                    await connection.subscribe(WILDCARDS)
+                    logger.info("following MQTT broker %s", broker)
+                    self.connected[broker], backoff = True, 0.5
+                    async for chunk in connection:
+                        for message in chunk:
+                            await self.handle(message)
             except TransientError as exc:
                 self.connected[broker] = False
                 logger.warning("%s; reconnecting in %.1f s", exc, backoff)

@@ -34,8 +34,9 @@ class Settings(ServiceSettings):
         1883,
         validation_alias=AliasChoices("INGEST_FLUKSO_MQTT_PORT", "SEN1_MQTT_PORT"),
     )
-    mqtt_client: Literal["paho-thread", "aiomqtt"] = "paho-thread"
-    """paho-mqtt on its network thread (faster, see the README bench) or aiomqtt."""
+    mqtt_client: Literal["fast", "aiomqtt"] = "fast"
+    """``fast``: the lean asyncio MQTT 3.1.1 subscriber of ``client.mqtt`` (about
+    4 us of CPU per message here, paho's thread 24 us); ``aiomqtt``: the library."""
     extra_brokers: list[str] = Field(default_factory=list)
     """More brokers as ``host:port`` (a JSON list in the env), each followed apart."""
     api_url: str = "http://127.0.0.1:8091"

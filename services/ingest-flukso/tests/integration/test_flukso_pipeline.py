@@ -81,7 +81,7 @@ async def _consume(settings: KafkaSettings, spec: topics.TopicSpec) -> list[Any]
 
 
 def _settings(
-    mqtt_broker: MqttBroker, kafka_settings: KafkaSettings, client: str = "paho-thread"
+    mqtt_broker: MqttBroker, kafka_settings: KafkaSettings, client: str = "fast"
 ) -> Settings:
     return Settings(
         mqtt_host=mqtt_broker.host,
@@ -195,7 +195,7 @@ def _check_backfill(
     assert not any(start + 300 <= ts < start + 480 for ts in gauges)
 
 
-@pytest.mark.parametrize("client", ["paho-thread", "aiomqtt"])
+@pytest.mark.parametrize("client", ["fast", "aiomqtt"])
 async def test_garbage_is_dead_lettered_and_duplicates_dropped(
     mqtt_broker: MqttBroker,
     kafka_settings: KafkaSettings,
