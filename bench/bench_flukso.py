@@ -168,8 +168,8 @@ class _Probe(FluksoService):
 
     newest = 0
 
-    async def handle(self, message: RawMessage) -> None:
-        await super().handle(message)
+    def handle(self, message: RawMessage) -> None:
+        super().handle(message)
         if self.handled % 500 == 0 and message.topic.endswith("/gauge"):
             self.newest = max(self.newest, json.loads(message.payload)[0])
 

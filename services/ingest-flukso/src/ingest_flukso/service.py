@@ -18,6 +18,7 @@ import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime
 
+from google.protobuf.message import Message
 from prometheus_client import Counter
 
 from energy_core import topics
@@ -90,14 +91,15 @@ class FluksoService:
         )
         self._pending: dict[_Key, tuple[Energy, list[Reading]]] = {}
         self._unsent: list[tuple[str, ReadingBatch]] = []
+        self._letters: list[Message] = []
         self._gaps: asyncio.Queue[Gap] = asyncio.Queue()
         self._topics: dict[str, tuple[TopicKind, FluksoSensorId] | None] = {}
         self._dropped_seen: dict[str, int] = {}
         self.connected: dict[str, bool] = {}
         self.handled = 0
+        """MQTT messages handled so far (mapped, ignored or dead-lettered)."""
         self._batch_prefix = uuid.uuid4().hex[:12]  # one random draw per process
         self._batch_seq = 0
-        """MQTT messages handled so far (mapped, ignored or dead-lettered)."""
 
     @property
     def brokers(self) -> list[tuple[str, int]]:
@@ -112,8 +114,12 @@ class FluksoService:
         """Ready when every broker is connected."""
         return len(self.connected) == len(self.brokers) and all(self.connected.values())
 
-    async def handle(self, message: RawMessage) -> None:
-        """Maps one MQTT message; dead-letters it if it cannot be mapped."""
+    def handle(self, message: RawMessage) -> None:
+        """Maps one MQTT message; queues a dead letter if it cannot be mapped.
+
+        Nothing here waits on Kafka: readings and dead letters are published by
+        :meth:`flush`, so a broker hiccup never stops the MQTT loop.
+        """
         self.handled += 1
         try:
             if message.topic in self._topics:
@@ -131,18 +137,18 @@ class FluksoService:
             sample = parse_sample(message.payload, default_unit=unit)
             emitted, gaps = self.tracker.feed(kind, ident, sample, message.received)
         except PermanentError as exc:
-            await self._dead_letter(message, exc)
+            self._dead_letter(message, exc)
             return
         except Exception as exc:  # the per-record guard: never stop on one record
             logger.exception("unexpected failure mapping a message")
-            await self._dead_letter(message, exc)
+            self._dead_letter(message, exc)
             return
         self._add(emitted, Stamp.INSTANT)
         for gap in gaps:
             GAPS.inc()
             self._gaps.put_nowait(gap)
 
-    async def _dead_letter(self, message: RawMessage, exc: Exception) -> None:
+    def _dead_letter(self, message: RawMessage, exc: Exception) -> None:
         DEAD.inc()
         letter = dead_letter(
             service=SERVICE,
@@ -151,7 +157,7 @@ class FluksoService:
             origin=message.topic,
             payload=message.payload,
         )
-        await self._publisher.publish(topics.DEAD_LETTERS, SERVICE, letter)
+        self._letters.append(letter)
 
     def _add(self, emitted: list[Emitted], stamp: Stamp) -> None:
         for item in emitted:
@@ -159,7 +165,9 @@ class FluksoService:
             entry[1].append(item.reading)
 
     async def flush(self) -> int:
-        """Publishes one ReadingBatch per (meter, stamp) gathered; returns readings."""
+        """Publishes the dead letters and one ReadingBatch per (meter, stamp)
+        gathered; returns the readings published. On failure everything is kept
+        for the next flush (at-least-once)."""
         pending, self._pending = self._pending, {}
         produced = _at(int(self._clock()))
         first = self._batch_seq
@@ -181,8 +189,10 @@ class FluksoService:
                 pending.items(), start=first
             )
         ]
-        self._unsent = []
+        letters, self._unsent, self._letters = self._letters, [], []
         try:
+            for letter in letters:
+                await self._publisher.publish(topics.DEAD_LETTERS, SERVICE, letter)
             for key, batch in batches:
                 await self._publisher.publish(
                     topics.READINGS, key, batch_to_proto(batch)
@@ -190,6 +200,7 @@ class FluksoService:
             await self._publisher.flush()
         except Exception:  # Kafka down: keep them for the next flush (at-least-once)
             self._unsent = batches
+            self._letters = letters + self._letters
             raise
         count = sum(len(b.readings) for _, b in batches)
         READINGS.inc(count)
@@ -212,10 +223,12 @@ class FluksoService:
                     self.connected[broker], backoff = True, 0.5
                     async for chunk in connection:
                         for message in chunk:
-                            await self.handle(message)
+                            self.handle(message)
             except TransientError as exc:
-                self.connected[broker] = False
                 logger.warning("%s; reconnecting in %.1f s", exc, backoff)
+            except Exception:  # a bug must not silently end the broker's follower
+                logger.exception("following %s failed; reconnecting", broker)
+            self.connected[broker] = False
             await _sleep(stop, backoff)
             backoff = min(backoff * 2, self._settings.reconnect_max_seconds)
 
@@ -255,8 +268,12 @@ class FluksoService:
             due = gap.end + self._settings.backfill_delay_seconds - self._clock()
             if due > 0:
                 await _sleep(stop, due)
-            if not stop.is_set():
+            if stop.is_set():
+                break
+            try:
                 await self.backfill(gap)
+            except Exception:  # one bad hole must not end every later backfill
+                logger.exception("backfill of %s failed", meter_ref(gap.sensor))
 
     async def run(self, stop: asyncio.Event) -> None:
         """Runs every task until ``stop``; publishes what is pending on the way out."""

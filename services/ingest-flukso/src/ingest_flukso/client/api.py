@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from datetime import datetime
 
 import httpx
@@ -67,4 +68,6 @@ def _points(response: httpx.Response) -> list[tuple[int, float | None]]:
         raise PayloadInvalidError(
             f"flukso.net answer is not [[ts, value]]: {exc}"
         ) from exc
+    if not all(v is None or math.isfinite(v) for _, v in points):
+        raise PayloadInvalidError("flukso.net answer holds a non-finite value")
     return points
