@@ -16,7 +16,7 @@ import httpx
 import pytest
 
 from energy_core import topics
-from energy_core.domain import Kind, ReadingBatch, Stamp
+from energy_core.domain import Direction, Kind, ReadingBatch, Stamp
 from energy_core.kafka import KafkaPublisher, make_consumer
 from energy_core.settings import KafkaSettings
 from energy_core.wire import batch_from_proto, decode_batch
@@ -31,7 +31,8 @@ from sen1_stack.mqtt import MqttBroker
 
 pytestmark = pytest.mark.integration
 
-Series = dict[tuple[str, str, Kind], dict[int, float]]
+Series = dict[tuple[str, str, Kind, Direction], dict[int, float]]
+C, P = Direction.CONSUMPTION, Direction.PRODUCTION
 WINDOW = 1200  # simulated seconds: one Wi-Fi dropout and one reflash
 
 
@@ -132,7 +133,8 @@ async def test_devices_to_kafka_with_phases_reset_and_backfill(
     series: Series = defaultdict(dict)
     stamps: dict[tuple[str, int], Stamp] = {}
     for b, r in readings:
-        series[(b.meter, r.channel, r.kind)][int(r.start.timestamp())] = r.value
+        key = (b.meter, r.channel, r.kind, r.direction)
+        series[key][int(r.start.timestamp())] = r.value
         if r.kind is Kind.INTERVAL:
             stamps[(b.meter, int(r.start.timestamp()))] = b.stamped
 
@@ -143,14 +145,19 @@ async def test_devices_to_kafka_with_phases_reset_and_backfill(
     dropout = next(d for d in devices if "wifi_dropout" in d.behaviours)
     _check_backfill(dropout, series, stamps, start)
     assert service.tracker.stats["counter_reset"] >= 1
+    pv_homes = [d for d in devices if len(d.sensors) == 2]  # main + solar
+    assert plain in pv_homes
+    assert dropout in pv_homes
+    for device in pv_homes:
+        _check_net(device, series)
 
 
 def _check_plain(device: SimDevice, series: Series, start: int) -> None:
     sensor = device.sensors[0]
-    gauges = series[(sensor.sensor_id, "", Kind.INSTANT)]
+    gauges = series[(sensor.sensor_id, "", Kind.INSTANT, C)]
     assert len(gauges) == WINDOW
     assert all(v == gauge_power(sensor, ts) for ts, v in gauges.items())
-    minutes = series[(sensor.sensor_id, "", Kind.INTERVAL)]
+    minutes = series[(sensor.sensor_id, "", Kind.INTERVAL, C)]
     first, last = min(minutes), max(minutes)
     assert sorted(minutes) == list(range(first, last + 60, 60))  # contiguous
     expected = energy_between(sensor, first, last + 60)
@@ -159,19 +166,22 @@ def _check_plain(device: SimDevice, series: Series, start: int) -> None:
 
 def _check_three_phase(device: SimDevice, series: Series, start: int) -> None:
     did = device.device_id
-    total = series[(did, "", Kind.INSTANT)]
-    phases = [series[(did, f"l{p}", Kind.INSTANT)] for p in (1, 2, 3)]
-    assert len(total) == WINDOW
-    assert all(v == sum(p[ts] for p in phases) for ts, v in total.items())
-    energy = series[(did, "", Kind.INTERVAL)]
-    assert energy
-    for ts, value in energy.items():
-        parts = [series[(did, f"l{p}", Kind.INTERVAL)][ts] for p in (1, 2, 3)]
-        assert value == pytest.approx(sum(parts))
+    for kind in (Kind.INSTANT, Kind.INTERVAL):
+        for direction in (C, P):
+            total = series[(did, "", kind, direction)]
+            phases = [series[(did, f"l{p}", kind, direction)] for p in (1, 2, 3)]
+            assert total
+            for ts, value in total.items():
+                assert value == pytest.approx(sum(p[ts] for p in phases))
+        assert len(series[(did, "", Kind.INSTANT, C)]) == WINDOW
+        # pminus (power sent back) is 0 in a home without PV: import = consumption
+        assert set(series[(did, "", kind, P)].values()) == {0}
+        assert series[(did, "net", kind, C)] == series[(did, "", kind, C)]
+        assert set(series[(did, "net", kind, P)].values()) == {0}
 
 
 def _check_reset(device: SimDevice, series: Series) -> None:
-    minutes = series[(device.sensors[0].sensor_id, "", Kind.INTERVAL)]
+    minutes = series[(device.sensors[0].sensor_id, "", Kind.INTERVAL, C)]
     assert minutes
     assert min(minutes.values()) >= 0  # the reflash never shows as negative energy
 
@@ -183,7 +193,7 @@ def _check_backfill(
     start: int,
 ) -> None:
     sensor = device.sensors[0]
-    minutes = series[(sensor.sensor_id, "", Kind.INTERVAL)]
+    minutes = series[(sensor.sensor_id, "", Kind.INTERVAL, C)]
     first, last = min(minutes), max(minutes)
     assert sorted(minutes) == list(range(first, last + 60, 60))  # no hole left
     hole = range(start + 300, start + 480, 60)  # the device was silent here
@@ -191,8 +201,23 @@ def _check_backfill(
     for ts in hole:  # flukso.net's rounded minute average, as Wh
         watts = round(energy_between(sensor, ts, ts + 60) * 60)
         assert minutes[ts] == pytest.approx(watts / 60, abs=1e-6)
-    gauges = series[(sensor.sensor_id, "", Kind.INSTANT)]
+    gauges = series[(sensor.sensor_id, "", Kind.INSTANT, C)]
     assert not any(start + 300 <= ts < start + 480 for ts in gauges)
+
+
+def _check_net(device: SimDevice, series: Series) -> None:
+    """Net import/export of a home with a main and a PV sensor, under the device."""
+    main, pv = (s.sensor_id for s in device.sensors)
+    did = device.device_id
+    for kind in (Kind.INSTANT, Kind.INTERVAL):
+        used, made = series[(main, "", kind, C)], series[(pv, "", kind, P)]
+        imports, exports = series[(did, "net", kind, C)], series[(did, "net", kind, P)]
+        # one net value wherever both sides have one, and nowhere else
+        assert set(imports) == set(exports) == set(used) & set(made)
+        assert imports
+        for ts in imports:
+            assert imports[ts] == pytest.approx(max(used[ts] - made[ts], 0))
+            assert exports[ts] == pytest.approx(max(made[ts] - used[ts], 0))
 
 
 @pytest.mark.parametrize("client", ["fast", "aiomqtt"])
