@@ -15,6 +15,7 @@ import logging
 import os
 import time
 import uuid
+import zlib
 from collections.abc import Callable
 from datetime import UTC, datetime
 
@@ -29,6 +30,7 @@ from energy_core.kafka import Publisher
 from energy_core.observability import meter_ref
 from energy_core.wire import batch_to_proto, dead_letter
 from ingest_flukso.client import (
+    CONFIGS,
     WILDCARDS,
     Connect,
     FluksoApi,
@@ -96,6 +98,8 @@ class FluksoService:
         self._topics: dict[str, tuple[TopicKind, FluksoSensorId] | None] = {}
         self._dropped_seen: dict[str, int] = {}
         self.connected: dict[str, bool] = {}
+        self._subscribed: dict[str, set[str]] = {}  # per broker, when sharded
+        self._wanted: dict[str, list[str]] = {}
         self.handled = 0
         """MQTT messages handled so far (mapped, ignored or dead-lettered)."""
         self._batch_prefix = uuid.uuid4().hex[:12]  # one random draw per process
@@ -114,7 +118,14 @@ class FluksoService:
         """Ready when every broker is connected."""
         return len(self.connected) == len(self.brokers) and all(self.connected.values())
 
-    def handle(self, message: RawMessage) -> None:
+    def mine(self, device: str) -> bool:
+        """Whether this process follows ``device`` (always, unless sharded)."""
+        shards = self._settings.shards
+        return shards == 1 or zlib.crc32(device.encode()) % shards == (
+            self._settings.shard
+        )
+
+    def handle(self, message: RawMessage, broker: str = "") -> None:
         """Maps one MQTT message; queues a dead letter if it cannot be mapped.
 
         Nothing here waits on Kafka: readings and dead letters are published by
@@ -131,7 +142,8 @@ class FluksoService:
             kind, ident = parsed
             _MESSAGES_BY_KIND[kind].inc()
             if kind is TopicKind.CONFIG:
-                self.tracker.configure(parse_config(ident, message.payload))
+                if self.mine(ident):
+                    self._configure(ident, message.payload, broker)
                 return
             unit = "W" if kind is TopicKind.GAUGE else "Wh"
             sample = parse_sample(message.payload, default_unit=unit)
@@ -147,6 +159,21 @@ class FluksoService:
         for gap in gaps:
             GAPS.inc()
             self._gaps.put_nowait(gap)
+
+    def _configure(self, device: FluksoSensorId, payload: bytes, broker: str) -> None:
+        config = parse_config(device, payload)
+        self.tracker.configure(config)
+        if self._settings.shards == 1:
+            return  # the wildcards bring every sensor already
+        subscribed = self._subscribed.setdefault(broker, set())
+        for info in config.sensors:
+            for topic in (
+                f"/sensor/{info.sensor}/gauge",
+                f"/sensor/{info.sensor}/counter",
+            ):
+                if topic not in subscribed:
+                    subscribed.add(topic)
+                    self._wanted.setdefault(broker, []).append(topic)
 
     def _dead_letter(self, message: RawMessage, exc: Exception) -> None:
         DEAD.inc()
@@ -218,12 +245,18 @@ class FluksoService:
         while not stop.is_set():
             try:
                 async with self._connect(host, port, identifier) as connection:
-                    await connection.subscribe(WILDCARDS)
+                    sharded = self._settings.shards > 1
+                    self._subscribed[broker] = set()  # a new session: none yet
+                    self._wanted.pop(broker, None)
+                    await connection.subscribe(CONFIGS if sharded else WILDCARDS)
                     logger.info("following MQTT broker %s", broker)
                     self.connected[broker], backoff = True, 0.5
                     async for chunk in connection:
                         for message in chunk:
-                            self.handle(message)
+                            self.handle(message, broker)
+                        wanted = self._wanted.pop(broker, None)
+                        if wanted:  # sensors of this shard's newly seen devices
+                            await connection.subscribe(wanted)
             except TransientError as exc:
                 logger.warning("%s; reconnecting in %.1f s", exc, backoff)
             except Exception:  # a bug must not silently end the broker's follower

@@ -298,3 +298,54 @@ async def test_service_waits_for_a_late_broker_and_reconnects(
             stop.set()
             await task
             await publisher.stop()
+
+
+async def test_two_shards_follow_every_device_once(
+    mqtt_broker: MqttBroker,
+    kafka_settings: KafkaSettings,
+    flukso_api: tuple[str, list[SimDevice]],
+) -> None:
+    api_url, devices = flukso_api
+    start = (int(time.time()) - 7200) // 3600 * 3600
+    fleet = Fleet(devices, start=start)
+    seconds = 120
+    shards = [
+        _settings(mqtt_broker, kafka_settings).model_copy(
+            update={"shards": 2, "shard": shard}
+        )
+        for shard in (0, 1)
+    ]
+    async with aiomqtt.Client(mqtt_broker.host, mqtt_broker.port) as mqtt:
+        await announce(mqtt, devices)
+        async with (
+            running_service(shards[0], api_url) as one,
+            running_service(shards[1], api_url) as two,
+        ):
+            total = sum(len(d.sensors) for d in devices)
+            await _until(lambda: one.tracker.sensors + two.tracker.sensors == total)
+            await asyncio.sleep(0.5)  # the per-sensor SUBACKs
+            sent = await replay(mqtt, fleet, range(start + 1, start + seconds + 1))
+            await _until(lambda: one.handled + two.handled >= sent, 60)
+            await asyncio.sleep(1.5)  # the last batches
+
+    assert 0 < one.tracker.sensors < total
+    records = await _consume(kafka_settings, topics.READINGS)
+    readings = [
+        (b, r)
+        for b in (batch_from_proto(decode_batch(rec.value)) for rec in records)
+        for r in b.readings
+    ]
+    identity = Counter(
+        (b.meter, r.channel, r.kind, r.direction, r.start) for b, r in readings
+    )
+    assert max(identity.values()) == 1  # no device followed twice
+    gauges = Counter(
+        b.meter for b, r in readings if r.kind is Kind.INSTANT and r.channel == ""
+    )
+    meters = {
+        s.sensor_id if s.phase is None else d.device_id
+        for d in devices
+        for s in d.sensors
+    }
+    assert set(gauges) >= meters  # every meter, from one shard or the other
+    assert all(gauges[m] >= seconds for m in meters)  # none missed (x2 per phase sum)

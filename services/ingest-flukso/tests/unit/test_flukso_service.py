@@ -178,3 +178,56 @@ async def test_non_finite_backfill_values_are_an_invalid_payload() -> None:
         end = datetime.fromtimestamp(1_800_000_120).astimezone()
         with pytest.raises(PayloadInvalidError, match="non-finite"):
             await api.minutes(MAIN, start, end)
+
+
+class _Recording(_Connection):
+    def __init__(self, chunks: list[list[RawMessage]]) -> None:
+        super().__init__(chunks)
+        self.filters: list[str] = []
+
+    async def subscribe(self, filters: Sequence[str]) -> None:
+        self.filters += filters
+
+
+async def test_shards_split_devices_and_subscribe_to_their_own_sensors() -> None:
+    devices = [FluksoSensorId(f"{i:032x}") for i in range(40)]
+    sensor_of = {d: FluksoSensorId(f"{int(d, 16) + 1000:032x}") for d in devices}
+    configs = [
+        RawMessage(
+            f"/device/{d}/config/sensor",
+            json.dumps({"1": {"id": sensor_of[d], "enable": 1}}).encode(),
+            NOW,
+        )
+        for d in devices
+    ]
+    followed: list[set[str]] = []
+    for shard in (0, 1):
+        connection = _Recording([configs, configs])  # a config re-published
+        settings = Settings(batch_seconds=0.05, shards=2, shard=shard)
+
+        @contextlib.asynccontextmanager
+        async def connect(
+            host: str, port: int, client_id: str, connection: _Recording = connection
+        ) -> AsyncIterator[Connection]:
+            yield connection
+
+        service = FluksoService(settings, InMemoryPublisher(), None, connect=connect)  # type: ignore[arg-type]
+        await _run(service, lambda s=service: s.handled == 2 * len(configs))
+        mine = {d for d in devices if service.mine(d)}
+        assert all(service.tracker.sensor(sensor_of[d]) for d in mine)
+        assert service.tracker.sensors == len(mine)
+        assert connection.filters == ["/device/+/config/sensor"] + [
+            f"/sensor/{sensor_of[d]}/{topic}"
+            for d in devices
+            if d in mine
+            for topic in ("gauge", "counter")
+        ]  # each sensor once, although its config came twice
+        followed.append(mine)
+    assert followed[0].isdisjoint(followed[1])
+    assert followed[0] | followed[1] == set(devices)
+    assert 10 < len(followed[0]) < 30  # crc32 spreads them
+
+
+def test_a_shard_must_be_below_the_shard_count() -> None:
+    with pytest.raises(ValueError, match="not below"):
+        Settings(shards=2, shard=2)

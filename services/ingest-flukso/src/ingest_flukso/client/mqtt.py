@@ -194,7 +194,9 @@ class _Subscriber(asyncio.Protocol):
     def _queued(self) -> None:
         if self.inbox:
             self.wake.set()
-            if len(self.inbox) > _HIGH_WATER and self.transport and not self._paused:
+            # never while a SUBACK is awaited: it may be behind the messages
+            full = len(self.inbox) > _HIGH_WATER and not self.subacks
+            if full and self.transport and not self._paused:
                 self._paused = True
                 self.transport.pause_reading()
 
