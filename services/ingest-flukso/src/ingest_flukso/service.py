@@ -20,7 +20,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 
 from google.protobuf.message import Message
-from prometheus_client import Counter
+from prometheus_client import Counter, Gauge
 
 from energy_core import topics
 from energy_core.domain import Energy, Reading, ReadingBatch, Source, Stamp
@@ -59,9 +59,13 @@ DEAD = Counter("ingest_flukso_dead_letters_total", "Messages dead-lettered")
 GAPS = Counter("ingest_flukso_gaps_total", "Holes detected for backfill")
 BACKFILLED = Counter("ingest_flukso_backfilled_readings_total", "Readings backfilled")
 DROPPED = Counter("ingest_flukso_dropped_total", "Samples not mapped", ["reason"])
+NEWEST = Gauge(
+    "ingest_flukso_newest_published_sample_timestamp_seconds",
+    "Device time of the newest sample handled before the last acknowledged flush "
+    "(time() minus this is the MQTT-to-Kafka lag while devices publish)",
+)
 
 _Key = tuple[FluksoSensorId, Stamp]
-_MESSAGES_BY_KIND = {kind: MESSAGES.labels(kind.value) for kind in TopicKind}
 
 
 def _at(ts: int) -> datetime:
@@ -102,6 +106,8 @@ class FluksoService:
         self._wanted: dict[str, list[str]] = {}
         self.handled = 0
         """MQTT messages handled so far (mapped, ignored or dead-lettered)."""
+        self._kinds: dict[TopicKind, int] = dict.fromkeys(TopicKind, 0)
+        self._kinds_seen = dict(self._kinds)  # exported to MESSAGES at each flush
         self._batch_prefix = uuid.uuid4().hex[:12]  # one random draw per process
         self._batch_seq = 0
 
@@ -140,7 +146,7 @@ class FluksoService:
             if parsed is None:
                 return
             kind, ident = parsed
-            _MESSAGES_BY_KIND[kind].inc()
+            self._kinds[kind] += 1
             if kind is TopicKind.CONFIG:
                 if self.mine(ident):
                     self._configure(ident, message.payload, broker)
@@ -196,6 +202,7 @@ class FluksoService:
         gathered; returns the readings published. On failure everything is kept
         for the next flush (at-least-once)."""
         pending, self._pending = self._pending, {}
+        newest = self.tracker.newest  # every sample up to here is in ``pending``
         produced = _at(int(self._clock()))
         first = self._batch_seq
         self._batch_seq += len(pending)
@@ -232,6 +239,11 @@ class FluksoService:
         count = sum(len(b.readings) for _, b in batches)
         READINGS.inc(count)
         BATCHES.inc(len(batches))
+        if newest:
+            NEWEST.set(newest)
+        for kind, total in self._kinds.items():
+            MESSAGES.labels(kind.value).inc(total - self._kinds_seen[kind])
+            self._kinds_seen[kind] = total
         for reason, total in self.tracker.stats.items():
             DROPPED.labels(reason).inc(total - self._dropped_seen.get(reason, 0))
             self._dropped_seen[reason] = total

@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from energy_core.domain import Direction, Kind, Quality, Unit
 from energy_core.domain.ids import FluksoSensorId
@@ -339,3 +341,25 @@ def test_parts_that_never_complete_are_dropped_after_the_horizon() -> None:
         tracker.feed(TopicKind.GAUGE, L2, Sample(ts, 1, "W"), ts)
     assert tracker.pending <= 61
     assert tracker.stats["phase_incomplete"] >= 239
+
+
+@given(
+    ts=st.integers(min_value=0, max_value=2**40),
+    value=st.one_of(
+        st.integers(min_value=-(2**31), max_value=2**31),
+        st.floats(min_value=-1e6, max_value=1e6).map(lambda v: round(v, 3)),
+    ),
+    unit=st.sampled_from(["W", "Wh", "VAR", "L/day", "m3/s", "%", "kWh"]),
+)
+def test_the_firmware_fast_path_reads_what_json_reads(
+    ts: int, value: float, unit: str
+) -> None:
+    payload = json.dumps([ts, value, unit], separators=(",", ":")).encode()
+    expected = json.loads(payload)
+    assert parse_sample(payload, default_unit="W") == Sample(
+        expected[0], float(expected[1]), expected[2]
+    )
+    spaced = json.dumps([ts, value, unit]).encode()  # not the firmware's format
+    assert parse_sample(spaced, default_unit="W") == parse_sample(
+        payload, default_unit="W"
+    )

@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from dataclasses import dataclass, replace
 from enum import StrEnum
-from typing import Any
+from typing import Any, NamedTuple
 
 from energy_core.domain import Direction
 from energy_core.domain.ids import FluksoSensorId
@@ -45,13 +46,17 @@ def parse_topic(topic: str) -> tuple[TopicKind, FluksoSensorId] | None:
     return None
 
 
-@dataclass(frozen=True, slots=True)
-class Sample:
+class Sample(NamedTuple):
     """One gauge or counter value; ``ts`` is unix seconds (None: no timestamp sent)."""
 
     ts: int | None
     value: float
     unit: str
+
+
+_FIRMWARE = re.compile(rb'\[(\d+),(-?\d+(?:\.\d+)?),"([A-Za-z0-9/%.]+)"\]')
+"""The stock firmware's ``[%d,%d,"%s"]`` (FLM03: a decimal value): parsed without
+the JSON decoder, the hot path. Anything else goes through ``json.loads``."""
 
 
 def _number(value: Any) -> float:
@@ -64,6 +69,10 @@ def _number(value: Any) -> float:
 
 def parse_sample(payload: bytes, *, default_unit: str) -> Sample:
     """Parses a gauge/counter payload (raises PayloadInvalidError)."""
+    match = _FIRMWARE.fullmatch(payload)
+    if match is not None:
+        ts, value, unit = match.groups()
+        return Sample(int(ts), float(value), unit.decode())
     try:
         data = json.loads(payload)
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:

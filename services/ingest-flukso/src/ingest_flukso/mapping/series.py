@@ -36,6 +36,8 @@ from collections import Counter, deque
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from functools import lru_cache
+from typing import NamedTuple
 
 from energy_core.domain import Direction, Energy, Kind, Quality, Reading, Unit
 from energy_core.domain.ids import FluksoSensorId
@@ -60,12 +62,12 @@ NET = "net"
 """Channel of the net import/export series."""
 
 
+@lru_cache(maxsize=4096)  # every sensor of a fleet samples the same seconds
 def _at(ts: int) -> datetime:
     return datetime.fromtimestamp(ts, UTC)
 
 
-@dataclass(frozen=True, slots=True)
-class Emitted:
+class Emitted(NamedTuple):
     """A reading for the series ``meter`` (sensor id, or device id for phases/net)."""
 
     meter: FluksoSensorId
@@ -120,6 +122,8 @@ class Tracker:
         default_factory=lambda: {kind: deque() for kind in _HORIZON}
     )
     _now: int = 0  # the latest receive time seen
+    newest: int = 0
+    """Device timestamp of the newest sample fed (capped at its receive time)."""
 
     def configure(self, config: DeviceConfig) -> None:
         """Registers (or updates) a device's sensors, keeping their running state."""
@@ -164,6 +168,8 @@ class Tracker:
             raise PayloadInvalidError(f"timestamp {ts} is ahead of receive time")
         if received > self._now:
             self._now = received
+        if ts > self.newest:
+            self.newest = min(ts, received)
         last_seen = state.last_seen
         if last_seen is None or ts > last_seen:
             if last_seen is not None and ts - last_seen > self.gap_seconds:
