@@ -4,7 +4,12 @@ from __future__ import annotations
 
 import asyncio
 
-from ingest_flukso.client.mqtt import RawMessage, _Subscriber, subscribe_packet
+from ingest_flukso.client.mqtt import (
+    RawMessage,
+    _FastConnection,
+    _Subscriber,
+    subscribe_packet,
+)
 
 
 class _Transport(asyncio.Transport):
@@ -92,3 +97,27 @@ async def test_garbage_on_the_wire_closes_the_connection() -> None:
 def test_subscribe_packet_lists_every_filter_at_qos0() -> None:
     packet = subscribe_packet(1, ["/a", "/bc"])
     assert packet == b"\x82\x0d\x00\x01\x00\x02/a\x00\x00\x03/bc\x00"
+
+
+async def test_a_backlog_comes_in_chunks_with_the_event_loop_running_between() -> None:
+    protocol, _ = _subscriber()
+    stream = _publish("/sensor/a/gauge", b"1") * 9_000
+    protocol.data_received(stream)
+    connection = _FastConnection(protocol, "test", keepalive=30)
+    ticks = 0
+
+    async def other_task() -> None:
+        nonlocal ticks
+        while True:
+            ticks += 1
+            await asyncio.sleep(0)
+
+    task = asyncio.create_task(other_task())
+    sizes = []
+    async for chunk in connection:
+        sizes.append((len(chunk), ticks))
+        if sum(n for n, _ in sizes) == 9_000:
+            break
+    task.cancel()
+    assert [n for n, _ in sizes] == [2_000, 2_000, 2_000, 2_000, 1_000]
+    assert [t for _, t in sizes] == sorted({t for _, t in sizes})  # it ran each time

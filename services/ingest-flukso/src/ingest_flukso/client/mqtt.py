@@ -34,6 +34,9 @@ CONFIGS = WILDCARDS[:1]
 """A shard subscribes to every config, then to the sensors of its own devices."""
 
 _FILTERS_PER_SUBSCRIBE = 500
+_CHUNK = 2_000
+"""Messages handed over at once: the service maps a chunk without yielding to the
+event loop, so a backlog must not block the batcher and /metrics for seconds."""
 _HIGH_WATER = 200_000
 """Messages waiting for the service before reading from the socket pauses (TCP
 backpressure to the broker instead of unbounded memory)."""
@@ -128,7 +131,11 @@ class _Subscriber(asyncio.Protocol):
             self.transport.close()
 
     def take(self) -> list[RawMessage]:
-        """Everything parsed so far (resumes reading if it was paused)."""
+        """Up to :data:`_CHUNK` messages parsed so far (resumes a paused reading)."""
+        if len(self.inbox) > _CHUNK:
+            chunk = self.inbox[:_CHUNK]
+            del self.inbox[:_CHUNK]
+            return chunk
         chunk, self.inbox = self.inbox, []
         self.wake.clear()
         if self._paused and self.transport is not None:
@@ -253,6 +260,7 @@ class _FastConnection:
                     self._write(_PINGREQ)
             if protocol.inbox:
                 yield protocol.take()
+                await asyncio.sleep(0)  # let the batcher and /metrics run in between
             elif protocol.lost is not None:
                 raise UpstreamUnavailableError(f"MQTT {self._name}: {protocol.lost}")
 
