@@ -260,7 +260,11 @@ class FluksoService:
                     sharded = self._settings.shards > 1
                     self._subscribed[broker] = set()  # a new session: none yet
                     self._wanted.pop(broker, None)
-                    await connection.subscribe(CONFIGS if sharded else WILDCARDS)
+                    # configs first, SUBACK awaited: Mosquitto then sends every
+                    # retained config before any retained gauge or counter
+                    await connection.subscribe(CONFIGS)
+                    if not sharded:
+                        await connection.subscribe(WILDCARDS[len(CONFIGS) :])
                     logger.info("following MQTT broker %s", broker)
                     self.connected[broker], backoff = True, 0.5
                     async for chunk in connection:

@@ -356,3 +356,40 @@ async def test_two_shards_follow_every_device_once(
     }
     assert set(gauges) >= meters  # every meter, from one shard or the other
     assert all(gauges[m] >= seconds for m in meters)  # none missed (x2 per phase sum)
+
+
+@pytest.mark.parametrize("client", ["fast", "aiomqtt"])
+async def test_retained_gauges_are_mapped_after_a_restart(
+    mqtt_broker: MqttBroker,
+    kafka_settings: KafkaSettings,
+    flukso_api: tuple[str, list[SimDevice]],
+    client: str,
+) -> None:
+    api_url, _ = flukso_api
+    did, sensors = "c" * 32, [f"{i:032x}" for i in range(1, 41)]
+    config = {"main": {"phase": 1}} | {
+        str(i): {"id": sid, "enable": 1, "type": "electricity"}
+        for i, sid in enumerate(sensors, start=1)
+    }
+    now = int(time.time()) - 30
+    async with aiomqtt.Client(mqtt_broker.host, mqtt_broker.port) as mqtt:
+        for sid in sensors:  # retained before the config, as after a reflash
+            gauge = f'[{now},{int(sid, 16)},"W"]'.encode()
+            await mqtt.publish(f"/sensor/{sid}/gauge", gauge, retain=True)
+        await mqtt.publish(
+            f"/device/{did}/config/sensor", json.dumps(config).encode(), retain=True
+        )
+        settings = _settings(mqtt_broker, kafka_settings, client)
+        async with running_service(settings, api_url) as service:
+            await _until(lambda: service.tracker.sensors >= len(sensors))
+            await asyncio.sleep(1.5)
+        assert service.tracker.stats["undiscovered"] == 0
+        for sid in sensors:
+            await mqtt.publish(f"/sensor/{sid}/gauge", b"", retain=True)
+        await mqtt.publish(f"/device/{did}/config/sensor", b"", retain=True)
+    records = await _consume(kafka_settings, topics.READINGS)
+    values = {
+        batch.meter: [r.value for r in batch.readings]
+        for batch in (batch_from_proto(decode_batch(r.value)) for r in records)
+    }
+    assert all(values[sid] == [int(sid, 16)] for sid in sensors)
