@@ -343,4 +343,5 @@ class FluksoService:
 
 async def _sleep(stop: asyncio.Event, seconds: float) -> None:
     with contextlib.suppress(TimeoutError):
-        await asyncio.wait_for(stop.wait(), timeout=seconds)
+        async with asyncio.timeout(seconds):  # wait_for may swallow a cancellation
+            await stop.wait()

@@ -121,3 +121,24 @@ async def test_a_backlog_comes_in_chunks_with_the_event_loop_running_between() -
     task.cancel()
     assert [n for n, _ in sizes] == [2_000, 2_000, 2_000, 2_000, 1_000]
     assert [t for _, t in sizes] == sorted({t for _, t in sizes})  # it ran each time
+
+
+async def test_a_cancel_as_data_arrives_stops_the_consumer() -> None:
+    for steps in range(4):  # cancel 0..3 loop turns after the data came in
+        protocol, _ = _subscriber()
+        connection = _FastConnection(protocol, "test", keepalive=30)
+
+        async def consume(connection: _FastConnection = connection) -> None:
+            async for _ in connection:
+                pass
+
+        task = asyncio.create_task(consume())
+        await asyncio.sleep(0.01)  # waiting for data
+        protocol.data_received(_publish("/sensor/a/gauge", b"1"))
+        for _ in range(steps):
+            await asyncio.sleep(0)
+        task.cancel()
+        for _ in range(3):  # traffic goes on
+            protocol.data_received(_publish("/sensor/a/gauge", b"2"))
+            await asyncio.sleep(0.01)
+        assert task.done(), f"cancel swallowed {steps} turns after the data"

@@ -237,7 +237,8 @@ class _FastConnection:
             self._write(subscribe_packet(self._packet_id, part))
         try:
             for future in waits:
-                codes = await asyncio.wait_for(future, timeout=30)
+                async with asyncio.timeout(30):
+                    codes = await future
                 if any(code & 0x80 for code in codes):
                     msg = f"MQTT {self._name}: subscription refused"
                     raise UpstreamUnavailableError(msg)
@@ -249,8 +250,12 @@ class _FastConnection:
         ping_every = self._keepalive / 2
         while True:
             if not protocol.inbox and protocol.lost is None:
+                # asyncio.timeout, not wait_for: in 3.11 wait_for swallows a
+                # cancellation that arrives as the event is set (the service
+                # would then never stop while messages flow)
                 with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(protocol.wake.wait(), timeout=ping_every)
+                    async with asyncio.timeout(ping_every):
+                        await protocol.wake.wait()
             now = time.monotonic()
             if protocol.lost is None:
                 # keepalive counts what the client sends: ping even while receiving
@@ -273,15 +278,15 @@ async def connect_fast(
     name = f"{host}:{port}"
     loop = asyncio.get_running_loop()
     try:
-        transport, protocol = await asyncio.wait_for(
-            loop.create_connection(_Subscriber, host, port), timeout=10
-        )
+        async with asyncio.timeout(10):
+            transport, protocol = await loop.create_connection(_Subscriber, host, port)
     except (OSError, TimeoutError) as exc:
         raise UpstreamUnavailableError(f"MQTT {name}: {exc!r}") from exc
     try:
         transport.write(connect_packet(client_id, keepalive))
         try:
-            code = await asyncio.wait_for(protocol.connack, timeout=10)
+            async with asyncio.timeout(10):
+                code = await protocol.connack
         except TimeoutError as exc:
             raise UpstreamUnavailableError(f"MQTT {name}: no CONNACK") from exc
         if code != 0:
