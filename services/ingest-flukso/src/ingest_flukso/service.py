@@ -232,8 +232,8 @@ class FluksoService:
                     topics.READINGS, key, batch_to_proto(batch)
                 )
             await self._publisher.flush()
-        except Exception:  # Kafka down: keep them for the next flush (at-least-once)
-            self._unsent = batches
+        except BaseException:  # Kafka down, or cancelled at shutdown: keep them
+            self._unsent = batches  # for the next (or the final) flush
             self._letters = letters + self._letters
             raise
         count = sum(len(b.readings) for _, b in batches)

@@ -231,3 +231,33 @@ async def test_shards_split_devices_and_subscribe_to_their_own_sensors() -> None
 def test_a_shard_must_be_below_the_shard_count() -> None:
     with pytest.raises(ValueError, match="not below"):
         Settings(shards=2, shard=2)
+
+
+class _StuckPublisher(InMemoryPublisher):
+    """Hangs on its first record, as aiokafka does with a full buffer."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.stuck = True
+
+    async def publish(self, spec: topics.TopicSpec, key: str, value: object) -> None:
+        if self.stuck:
+            self.stuck = False
+            await asyncio.Event().wait()
+        await super().publish(spec, key, value)  # type: ignore[arg-type]
+
+
+async def test_a_flush_cancelled_at_shutdown_keeps_its_readings_for_the_last_one() -> (
+    None
+):
+    publisher = _StuckPublisher()
+    service = FluksoService(_settings(), publisher, None)  # type: ignore[arg-type]
+    service.handle(RawMessage(f"/device/{DEV}/config/sensor", CONFIG, NOW))
+    service.handle(RawMessage(f"/sensor/{MAIN}/gauge", f'[{NOW},5,"W"]'.encode(), NOW))
+    flush = asyncio.create_task(service.flush())
+    await asyncio.sleep(0.01)
+    flush.cancel()  # the batcher, cancelled by run() on SIGTERM
+    with pytest.raises(asyncio.CancelledError):
+        await flush
+    assert await service.flush() == 1  # run()'s final flush
+    assert _readings(publisher) == [5]
