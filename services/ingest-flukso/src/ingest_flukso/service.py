@@ -227,10 +227,12 @@ class FluksoService:
         try:
             for letter in letters:
                 await self._publisher.publish(topics.DEAD_LETTERS, SERVICE, letter)
-            for key, batch in batches:
+            for i, (key, batch) in enumerate(batches, start=1):
                 await self._publisher.publish(
                     topics.READINGS, key, batch_to_proto(batch)
                 )
+                if i % 500 == 0:  # aiokafka's send rarely yields: let MQTT and
+                    await asyncio.sleep(0)  # /metrics run during a big flush
             await self._publisher.flush()
         except BaseException:  # Kafka down, or cancelled at shutdown: keep them
             self._unsent = batches  # for the next (or the final) flush

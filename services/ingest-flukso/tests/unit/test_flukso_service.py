@@ -261,3 +261,31 @@ async def test_a_flush_cancelled_at_shutdown_keeps_its_readings_for_the_last_one
         await flush
     assert await service.flush() == 1  # run()'s final flush
     assert _readings(publisher) == [5]
+
+
+async def test_a_big_flush_lets_the_event_loop_run() -> None:
+    publisher = InMemoryPublisher()
+    service = FluksoService(_settings(), publisher, None)  # type: ignore[arg-type]
+    sensors = [FluksoSensorId(f"{i:032x}") for i in range(1, 3001)]
+    config = {str(i): {"id": s, "enable": 1} for i, s in enumerate(sensors, start=1)}
+    service.handle(
+        RawMessage(f"/device/{DEV}/config/sensor", json.dumps(config).encode(), NOW)
+    )
+    for sid in sensors:
+        service.handle(
+            RawMessage(f"/sensor/{sid}/gauge", f'[{NOW},1,"W"]'.encode(), NOW)
+        )
+    ticks = 0
+
+    async def other_task() -> None:
+        nonlocal ticks
+        while True:
+            ticks += 1
+            await asyncio.sleep(0)
+
+    task = asyncio.create_task(other_task())
+    await asyncio.sleep(0)
+    before = ticks
+    assert await service.flush() == len(sensors)
+    task.cancel()
+    assert ticks - before >= 5  # every 500 of the 3,000 batches
