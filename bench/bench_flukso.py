@@ -198,7 +198,7 @@ def _machine_busy() -> tuple[float, float]:
 def _metrics(port: int) -> tuple[float, float]:
     """(messages handled, newest published sample time) of one shard."""
     url = f"http://127.0.0.1:{port}/metrics"
-    with urllib.request.urlopen(url, timeout=5) as response:
+    with urllib.request.urlopen(url, timeout=20) as response:
         text = response.read().decode()
     handled, newest = 0.0, 0.0
     for line in text.splitlines():
@@ -209,6 +209,14 @@ def _metrics(port: int) -> tuple[float, float]:
         ):
             newest = float(line.rsplit(" ", 1)[1])
     return handled, newest
+
+
+def _scrape(port: int) -> tuple[float, float]:
+    """:func:`_metrics`, or (0, 0) if the shard does not answer in time."""
+    try:
+        return _metrics(port)
+    except OSError:  # includes timeouts: the machine is shared
+        return (0.0, 0.0)
 
 
 def _ready(port: int) -> bool:
@@ -276,7 +284,7 @@ async def sustained(
     try:
         started = time.monotonic()
         # ready, and every shard has published readings (discovery is done)
-        while not all(_ready(p) and _metrics(p)[1] for p in ports):
+        while not all(_ready(p) and _scrape(p)[1] for p in ports):
             if time.monotonic() - started > 60:
                 raise RuntimeError("ingest-flukso did not start publishing")
             await asyncio.sleep(0.5)
@@ -290,8 +298,13 @@ async def sustained(
         points: list[tuple[float, float]] = []  # (s, messages handled so far)
         lags: list[float] = []
         while True:
-            scraped = [_metrics(p) for p in ports]
+            scraped = [_scrape(p) for p in ports]
             now = time.perf_counter() - t0
+            if not all(n for _, n in scraped):  # a starved shard did not answer
+                if now > 3 * seconds:
+                    raise RuntimeError("ingest-flukso stopped answering /metrics")
+                await asyncio.sleep(1)
+                continue
             points.append((now, sum(h for h, _ in scraped)))
             newest = [n for _, n in scraped]
             if points[1:]:
