@@ -15,10 +15,12 @@ import logging
 import os
 import time
 import uuid
+import zlib
 from collections.abc import Callable
 from datetime import UTC, datetime
 
-from prometheus_client import Counter
+from google.protobuf.message import Message
+from prometheus_client import Counter, Gauge
 
 from energy_core import topics
 from energy_core.domain import Energy, Reading, ReadingBatch, Source, Stamp
@@ -28,10 +30,13 @@ from energy_core.kafka import Publisher
 from energy_core.observability import meter_ref
 from energy_core.wire import batch_to_proto, dead_letter
 from ingest_flukso.client import (
+    CONFIGS,
+    WILDCARDS,
+    Connect,
     FluksoApi,
     RawMessage,
-    subscribe,
-    subscribe_threaded,
+    connect_aiomqtt,
+    connect_fast,
 )
 from ingest_flukso.mapping import (
     Emitted,
@@ -54,9 +59,13 @@ DEAD = Counter("ingest_flukso_dead_letters_total", "Messages dead-lettered")
 GAPS = Counter("ingest_flukso_gaps_total", "Holes detected for backfill")
 BACKFILLED = Counter("ingest_flukso_backfilled_readings_total", "Readings backfilled")
 DROPPED = Counter("ingest_flukso_dropped_total", "Samples not mapped", ["reason"])
+NEWEST = Gauge(
+    "ingest_flukso_newest_published_sample_timestamp_seconds",
+    "Device time of the newest sample handled before the last acknowledged flush "
+    "(time() minus this is the MQTT-to-Kafka lag while devices publish)",
+)
 
 _Key = tuple[FluksoSensorId, Stamp]
-_MESSAGES_BY_KIND = {kind: MESSAGES.labels(kind.value) for kind in TopicKind}
 
 
 def _at(ts: int) -> datetime:
@@ -73,8 +82,12 @@ class FluksoService:
         api: FluksoApi,
         *,
         clock: Callable[[], float] = time.time,
+        connect: Connect | None = None,
     ) -> None:
         self._settings = settings
+        self._connect: Connect = connect or (
+            connect_fast if settings.mqtt_client == "fast" else connect_aiomqtt
+        )
         self._publisher = publisher
         self._api = api
         self._clock = clock
@@ -84,14 +97,19 @@ class FluksoService:
         )
         self._pending: dict[_Key, tuple[Energy, list[Reading]]] = {}
         self._unsent: list[tuple[str, ReadingBatch]] = []
+        self._letters: list[Message] = []
         self._gaps: asyncio.Queue[Gap] = asyncio.Queue()
         self._topics: dict[str, tuple[TopicKind, FluksoSensorId] | None] = {}
         self._dropped_seen: dict[str, int] = {}
         self.connected: dict[str, bool] = {}
+        self._subscribed: dict[str, set[str]] = {}  # per broker, when sharded
+        self._wanted: dict[str, list[str]] = {}
         self.handled = 0
+        """MQTT messages handled so far (mapped, ignored or dead-lettered)."""
+        self._kinds: dict[TopicKind, int] = dict.fromkeys(TopicKind, 0)
+        self._kinds_seen = dict(self._kinds)  # exported to MESSAGES at each flush
         self._batch_prefix = uuid.uuid4().hex[:12]  # one random draw per process
         self._batch_seq = 0
-        """MQTT messages handled so far (mapped, ignored or dead-lettered)."""
 
     @property
     def brokers(self) -> list[tuple[str, int]]:
@@ -106,8 +124,19 @@ class FluksoService:
         """Ready when every broker is connected."""
         return len(self.connected) == len(self.brokers) and all(self.connected.values())
 
-    async def handle(self, message: RawMessage) -> None:
-        """Maps one MQTT message; dead-letters it if it cannot be mapped."""
+    def mine(self, device: str) -> bool:
+        """Whether this process follows ``device`` (always, unless sharded)."""
+        shards = self._settings.shards
+        return shards == 1 or zlib.crc32(device.encode()) % shards == (
+            self._settings.shard
+        )
+
+    def handle(self, message: RawMessage, broker: str = "") -> None:
+        """Maps one MQTT message; queues a dead letter if it cannot be mapped.
+
+        Nothing here waits on Kafka: readings and dead letters are published by
+        :meth:`flush`, so a broker hiccup never stops the MQTT loop.
+        """
         self.handled += 1
         try:
             if message.topic in self._topics:
@@ -117,26 +146,42 @@ class FluksoService:
             if parsed is None:
                 return
             kind, ident = parsed
-            _MESSAGES_BY_KIND[kind].inc()
+            self._kinds[kind] += 1
             if kind is TopicKind.CONFIG:
-                self.tracker.configure(parse_config(ident, message.payload))
+                if self.mine(ident):
+                    self._configure(ident, message.payload, broker)
                 return
             unit = "W" if kind is TopicKind.GAUGE else "Wh"
             sample = parse_sample(message.payload, default_unit=unit)
             emitted, gaps = self.tracker.feed(kind, ident, sample, message.received)
         except PermanentError as exc:
-            await self._dead_letter(message, exc)
+            self._dead_letter(message, exc)
             return
         except Exception as exc:  # the per-record guard: never stop on one record
             logger.exception("unexpected failure mapping a message")
-            await self._dead_letter(message, exc)
+            self._dead_letter(message, exc)
             return
         self._add(emitted, Stamp.INSTANT)
         for gap in gaps:
             GAPS.inc()
             self._gaps.put_nowait(gap)
 
-    async def _dead_letter(self, message: RawMessage, exc: Exception) -> None:
+    def _configure(self, device: FluksoSensorId, payload: bytes, broker: str) -> None:
+        config = parse_config(device, payload)
+        self.tracker.configure(config)
+        if self._settings.shards == 1:
+            return  # the wildcards bring every sensor already
+        subscribed = self._subscribed.setdefault(broker, set())
+        for info in config.sensors:
+            for topic in (
+                f"/sensor/{info.sensor}/gauge",
+                f"/sensor/{info.sensor}/counter",
+            ):
+                if topic not in subscribed:
+                    subscribed.add(topic)
+                    self._wanted.setdefault(broker, []).append(topic)
+
+    def _dead_letter(self, message: RawMessage, exc: Exception) -> None:
         DEAD.inc()
         letter = dead_letter(
             service=SERVICE,
@@ -145,7 +190,7 @@ class FluksoService:
             origin=message.topic,
             payload=message.payload,
         )
-        await self._publisher.publish(topics.DEAD_LETTERS, SERVICE, letter)
+        self._letters.append(letter)
 
     def _add(self, emitted: list[Emitted], stamp: Stamp) -> None:
         for item in emitted:
@@ -153,8 +198,11 @@ class FluksoService:
             entry[1].append(item.reading)
 
     async def flush(self) -> int:
-        """Publishes one ReadingBatch per (meter, stamp) gathered; returns readings."""
+        """Publishes the dead letters and one ReadingBatch per (meter, stamp)
+        gathered; returns the readings published. On failure everything is kept
+        for the next flush (at-least-once)."""
         pending, self._pending = self._pending, {}
+        newest = self.tracker.newest  # every sample up to here is in ``pending``
         produced = _at(int(self._clock()))
         first = self._batch_seq
         self._batch_seq += len(pending)
@@ -175,19 +223,29 @@ class FluksoService:
                 pending.items(), start=first
             )
         ]
-        self._unsent = []
+        letters, self._unsent, self._letters = self._letters, [], []
         try:
-            for key, batch in batches:
+            for letter in letters:
+                await self._publisher.publish(topics.DEAD_LETTERS, SERVICE, letter)
+            for i, (key, batch) in enumerate(batches, start=1):
                 await self._publisher.publish(
                     topics.READINGS, key, batch_to_proto(batch)
                 )
+                if i % 500 == 0:  # aiokafka's send rarely yields: let MQTT and
+                    await asyncio.sleep(0)  # /metrics run during a big flush
             await self._publisher.flush()
-        except Exception:  # Kafka down: keep them for the next flush (at-least-once)
-            self._unsent = batches
+        except BaseException:  # Kafka down, or cancelled at shutdown: keep them
+            self._unsent = batches  # for the next (or the final) flush
+            self._letters = letters + self._letters
             raise
         count = sum(len(b.readings) for _, b in batches)
         READINGS.inc(count)
         BATCHES.inc(len(batches))
+        if newest:
+            NEWEST.set(newest)
+        for kind, total in self._kinds.items():
+            MESSAGES.labels(kind.value).inc(total - self._kinds_seen[kind])
+            self._kinds_seen[kind] = total
         for reason, total in self.tracker.stats.items():
             DROPPED.labels(reason).inc(total - self._dropped_seen.get(reason, 0))
             self._dropped_seen[reason] = total
@@ -200,20 +258,28 @@ class FluksoService:
         identifier = f"{SERVICE}-{os.getpid()}-{uuid.uuid4().hex[:8]}"
         while not stop.is_set():
             try:
-                source = (
-                    subscribe_threaded
-                    if self._settings.mqtt_client == "paho-thread"
-                    else subscribe
-                )
-                async for chunk in source(host, port, identifier=identifier):
-                    if not self.connected[broker]:
-                        logger.info("following MQTT broker %s", broker)
-                        self.connected[broker], backoff = True, 0.5
-                    for message in chunk:
-                        await self.handle(message)
+                async with self._connect(host, port, identifier) as connection:
+                    sharded = self._settings.shards > 1
+                    self._subscribed[broker] = set()  # a new session: none yet
+                    self._wanted.pop(broker, None)
+                    # configs first, SUBACK awaited: Mosquitto then sends every
+                    # retained config before any retained gauge or counter
+                    await connection.subscribe(CONFIGS)
+                    if not sharded:
+                        await connection.subscribe(WILDCARDS[len(CONFIGS) :])
+                    logger.info("following MQTT broker %s", broker)
+                    self.connected[broker], backoff = True, 0.5
+                    async for chunk in connection:
+                        for message in chunk:
+                            self.handle(message, broker)
+                        wanted = self._wanted.pop(broker, None)
+                        if wanted:  # sensors of this shard's newly seen devices
+                            await connection.subscribe(wanted)
             except TransientError as exc:
-                self.connected[broker] = False
                 logger.warning("%s; reconnecting in %.1f s", exc, backoff)
+            except Exception:  # a bug must not silently end the broker's follower
+                logger.exception("following %s failed; reconnecting", broker)
+            self.connected[broker] = False
             await _sleep(stop, backoff)
             backoff = min(backoff * 2, self._settings.reconnect_max_seconds)
 
@@ -253,8 +319,12 @@ class FluksoService:
             due = gap.end + self._settings.backfill_delay_seconds - self._clock()
             if due > 0:
                 await _sleep(stop, due)
-            if not stop.is_set():
+            if stop.is_set():
+                break
+            try:
                 await self.backfill(gap)
+            except Exception:  # one bad hole must not end every later backfill
+                logger.exception("backfill of %s failed", meter_ref(gap.sensor))
 
     async def run(self, stop: asyncio.Event) -> None:
         """Runs every task until ``stop``; publishes what is pending on the way out."""
@@ -275,4 +345,5 @@ class FluksoService:
 
 async def _sleep(stop: asyncio.Event, seconds: float) -> None:
     with contextlib.suppress(TimeoutError):
-        await asyncio.wait_for(stop.wait(), timeout=seconds)
+        async with asyncio.timeout(seconds):  # wait_for may swallow a cancellation
+            await stop.wait()

@@ -16,7 +16,7 @@ import httpx
 import pytest
 
 from energy_core import topics
-from energy_core.domain import Kind, ReadingBatch, Stamp
+from energy_core.domain import Direction, Kind, ReadingBatch, Stamp
 from energy_core.kafka import KafkaPublisher, make_consumer
 from energy_core.settings import KafkaSettings
 from energy_core.wire import batch_from_proto, decode_batch
@@ -31,7 +31,8 @@ from sen1_stack.mqtt import MqttBroker
 
 pytestmark = pytest.mark.integration
 
-Series = dict[tuple[str, str, Kind], dict[int, float]]
+Series = dict[tuple[str, str, Kind, Direction], dict[int, float]]
+C, P = Direction.CONSUMPTION, Direction.PRODUCTION
 WINDOW = 1200  # simulated seconds: one Wi-Fi dropout and one reflash
 
 
@@ -81,7 +82,7 @@ async def _consume(settings: KafkaSettings, spec: topics.TopicSpec) -> list[Any]
 
 
 def _settings(
-    mqtt_broker: MqttBroker, kafka_settings: KafkaSettings, client: str = "paho-thread"
+    mqtt_broker: MqttBroker, kafka_settings: KafkaSettings, client: str = "fast"
 ) -> Settings:
     return Settings(
         mqtt_host=mqtt_broker.host,
@@ -132,7 +133,8 @@ async def test_devices_to_kafka_with_phases_reset_and_backfill(
     series: Series = defaultdict(dict)
     stamps: dict[tuple[str, int], Stamp] = {}
     for b, r in readings:
-        series[(b.meter, r.channel, r.kind)][int(r.start.timestamp())] = r.value
+        key = (b.meter, r.channel, r.kind, r.direction)
+        series[key][int(r.start.timestamp())] = r.value
         if r.kind is Kind.INTERVAL:
             stamps[(b.meter, int(r.start.timestamp()))] = b.stamped
 
@@ -143,14 +145,19 @@ async def test_devices_to_kafka_with_phases_reset_and_backfill(
     dropout = next(d for d in devices if "wifi_dropout" in d.behaviours)
     _check_backfill(dropout, series, stamps, start)
     assert service.tracker.stats["counter_reset"] >= 1
+    pv_homes = [d for d in devices if len(d.sensors) == 2]  # main + solar
+    assert plain in pv_homes
+    assert dropout in pv_homes
+    for device in pv_homes:
+        _check_net(device, series)
 
 
 def _check_plain(device: SimDevice, series: Series, start: int) -> None:
     sensor = device.sensors[0]
-    gauges = series[(sensor.sensor_id, "", Kind.INSTANT)]
+    gauges = series[(sensor.sensor_id, "", Kind.INSTANT, C)]
     assert len(gauges) == WINDOW
     assert all(v == gauge_power(sensor, ts) for ts, v in gauges.items())
-    minutes = series[(sensor.sensor_id, "", Kind.INTERVAL)]
+    minutes = series[(sensor.sensor_id, "", Kind.INTERVAL, C)]
     first, last = min(minutes), max(minutes)
     assert sorted(minutes) == list(range(first, last + 60, 60))  # contiguous
     expected = energy_between(sensor, first, last + 60)
@@ -159,19 +166,22 @@ def _check_plain(device: SimDevice, series: Series, start: int) -> None:
 
 def _check_three_phase(device: SimDevice, series: Series, start: int) -> None:
     did = device.device_id
-    total = series[(did, "", Kind.INSTANT)]
-    phases = [series[(did, f"l{p}", Kind.INSTANT)] for p in (1, 2, 3)]
-    assert len(total) == WINDOW
-    assert all(v == sum(p[ts] for p in phases) for ts, v in total.items())
-    energy = series[(did, "", Kind.INTERVAL)]
-    assert energy
-    for ts, value in energy.items():
-        parts = [series[(did, f"l{p}", Kind.INTERVAL)][ts] for p in (1, 2, 3)]
-        assert value == pytest.approx(sum(parts))
+    for kind in (Kind.INSTANT, Kind.INTERVAL):
+        for direction in (C, P):
+            total = series[(did, "", kind, direction)]
+            phases = [series[(did, f"l{p}", kind, direction)] for p in (1, 2, 3)]
+            assert total
+            for ts, value in total.items():
+                assert value == pytest.approx(sum(p[ts] for p in phases))
+        assert len(series[(did, "", Kind.INSTANT, C)]) == WINDOW
+        # pminus (power sent back) is 0 in a home without PV: import = consumption
+        assert set(series[(did, "", kind, P)].values()) == {0}
+        assert series[(did, "net", kind, C)] == series[(did, "", kind, C)]
+        assert set(series[(did, "net", kind, P)].values()) == {0}
 
 
 def _check_reset(device: SimDevice, series: Series) -> None:
-    minutes = series[(device.sensors[0].sensor_id, "", Kind.INTERVAL)]
+    minutes = series[(device.sensors[0].sensor_id, "", Kind.INTERVAL, C)]
     assert minutes
     assert min(minutes.values()) >= 0  # the reflash never shows as negative energy
 
@@ -183,7 +193,7 @@ def _check_backfill(
     start: int,
 ) -> None:
     sensor = device.sensors[0]
-    minutes = series[(sensor.sensor_id, "", Kind.INTERVAL)]
+    minutes = series[(sensor.sensor_id, "", Kind.INTERVAL, C)]
     first, last = min(minutes), max(minutes)
     assert sorted(minutes) == list(range(first, last + 60, 60))  # no hole left
     hole = range(start + 300, start + 480, 60)  # the device was silent here
@@ -191,11 +201,26 @@ def _check_backfill(
     for ts in hole:  # flukso.net's rounded minute average, as Wh
         watts = round(energy_between(sensor, ts, ts + 60) * 60)
         assert minutes[ts] == pytest.approx(watts / 60, abs=1e-6)
-    gauges = series[(sensor.sensor_id, "", Kind.INSTANT)]
+    gauges = series[(sensor.sensor_id, "", Kind.INSTANT, C)]
     assert not any(start + 300 <= ts < start + 480 for ts in gauges)
 
 
-@pytest.mark.parametrize("client", ["paho-thread", "aiomqtt"])
+def _check_net(device: SimDevice, series: Series) -> None:
+    """Net import/export of a home with a main and a PV sensor, under the device."""
+    main, pv = (s.sensor_id for s in device.sensors)
+    did = device.device_id
+    for kind in (Kind.INSTANT, Kind.INTERVAL):
+        used, made = series[(main, "", kind, C)], series[(pv, "", kind, P)]
+        imports, exports = series[(did, "net", kind, C)], series[(did, "net", kind, P)]
+        # one net value wherever both sides have one, and nowhere else
+        assert set(imports) == set(exports) == set(used) & set(made)
+        assert imports
+        for ts in imports:
+            assert imports[ts] == pytest.approx(max(used[ts] - made[ts], 0))
+            assert exports[ts] == pytest.approx(max(made[ts] - used[ts], 0))
+
+
+@pytest.mark.parametrize("client", ["fast", "aiomqtt"])
 async def test_garbage_is_dead_lettered_and_duplicates_dropped(
     mqtt_broker: MqttBroker,
     kafka_settings: KafkaSettings,
@@ -273,3 +298,98 @@ async def test_service_waits_for_a_late_broker_and_reconnects(
             stop.set()
             await task
             await publisher.stop()
+
+
+async def test_two_shards_follow_every_device_once(
+    mqtt_broker: MqttBroker,
+    kafka_settings: KafkaSettings,
+    flukso_api: tuple[str, list[SimDevice]],
+) -> None:
+    api_url, devices = flukso_api
+    # after the other tests' retained messages (older), which would hide these
+    start = int(time.time()) // 60 * 60 - 600
+    fleet = Fleet(devices, start=start)
+    seconds = 120
+    shards = [
+        _settings(mqtt_broker, kafka_settings).model_copy(
+            update={"shards": 2, "shard": shard}
+        )
+        for shard in (0, 1)
+    ]
+    async with aiomqtt.Client(mqtt_broker.host, mqtt_broker.port) as mqtt:
+        await announce(mqtt, devices)
+        async with (
+            running_service(shards[0], api_url) as one,
+            running_service(shards[1], api_url) as two,
+        ):
+            sensors = [s.sensor_id for d in devices for s in d.sensors]
+            await _until(
+                lambda: all(
+                    one.tracker.sensor(s) or two.tracker.sensor(s) for s in sensors
+                )
+            )
+            await asyncio.sleep(0.5)  # the per-sensor SUBACKs
+            sent = await replay(mqtt, fleet, range(start + 1, start + seconds + 1))
+            await _until(lambda: one.handled + two.handled >= sent, 60)
+            await asyncio.sleep(1.5)  # the last batches
+
+    # the session broker may retain other tests' devices: count the emulator's
+    assert sum(bool(one.tracker.sensor(s)) for s in sensors) not in (0, len(sensors))
+    assert not any(one.tracker.sensor(s) and two.tracker.sensor(s) for s in sensors)
+    records = await _consume(kafka_settings, topics.READINGS)
+    readings = [
+        (b, r)
+        for b in (batch_from_proto(decode_batch(rec.value)) for rec in records)
+        for r in b.readings
+    ]
+    identity = Counter(
+        (b.meter, r.channel, r.kind, r.direction, r.start) for b, r in readings
+    )
+    assert max(identity.values()) == 1  # no device followed twice
+    gauges = Counter(
+        b.meter for b, r in readings if r.kind is Kind.INSTANT and r.channel == ""
+    )
+    meters = {
+        s.sensor_id if s.phase is None else d.device_id
+        for d in devices
+        for s in d.sensors
+    }
+    assert set(gauges) >= meters  # every meter, from one shard or the other
+    assert all(gauges[m] >= seconds for m in meters)  # none missed (x2 per phase sum)
+
+
+@pytest.mark.parametrize("client", ["fast", "aiomqtt"])
+async def test_retained_gauges_are_mapped_after_a_restart(
+    mqtt_broker: MqttBroker,
+    kafka_settings: KafkaSettings,
+    flukso_api: tuple[str, list[SimDevice]],
+    client: str,
+) -> None:
+    api_url, _ = flukso_api
+    did, sensors = "c" * 32, [f"{i:032x}" for i in range(1, 41)]
+    config = {"main": {"phase": 1}} | {
+        str(i): {"id": sid, "enable": 1, "type": "electricity"}
+        for i, sid in enumerate(sensors, start=1)
+    }
+    now = int(time.time()) - 30
+    async with aiomqtt.Client(mqtt_broker.host, mqtt_broker.port) as mqtt:
+        for sid in sensors:  # retained before the config, as after a reflash
+            gauge = f'[{now},{int(sid, 16)},"W"]'.encode()
+            await mqtt.publish(f"/sensor/{sid}/gauge", gauge, retain=True)
+        await mqtt.publish(
+            f"/device/{did}/config/sensor", json.dumps(config).encode(), retain=True
+        )
+        settings = _settings(mqtt_broker, kafka_settings, client)
+        async with running_service(settings, api_url) as service:
+            await _until(lambda: service.tracker.sensors >= len(sensors))
+            await asyncio.sleep(1.5)
+        assert service.tracker.stats["undiscovered"] == 0
+        for sid in sensors:
+            await mqtt.publish(f"/sensor/{sid}/gauge", b"", retain=True)
+        await mqtt.publish(f"/device/{did}/config/sensor", b"", retain=True)
+    records = await _consume(kafka_settings, topics.READINGS)
+    values = {
+        batch.meter: [r.value for r in batch.readings]
+        for batch in (batch_from_proto(decode_batch(r.value)) for r in records)
+    }
+    assert all(values[sid] == [int(sid, 16)] for sid in sensors)

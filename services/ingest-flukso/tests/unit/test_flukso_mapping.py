@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from energy_core.domain import Direction, Kind, Quality, Unit
 from energy_core.domain.ids import FluksoSensorId
@@ -194,3 +196,170 @@ def test_v2_three_phase_mode_is_estimated() -> None:
     out, _ = tracker.feed(TopicKind.GAUGE, MAIN, Sample(T0, 2300, "W"), T0)
     assert out[0].reading.quality is Quality.ESTIMATED
     assert out[0].reading.channel == ""
+
+
+def _flm03(pminus: bool = True) -> Tracker:
+    sections = {}
+    for slot, (subtype, sids) in enumerate(
+        (("pplus", (L1, L2, L3)), ("pminus", (M1, M2, M3)) if pminus else ("", ()))
+    ):
+        for p, sid in enumerate(sids, start=1):
+            sections[str(slot * 3 + p)] = {
+                "id": sid,
+                "enable": 1,
+                "type": "electricity",
+                "subtype": subtype,
+                "function": "main",
+                "port": [p],
+            }
+    tracker = Tracker()
+    tracker.configure(parse_config(DEV, _config(**sections)))
+    return tracker
+
+
+M1, M2, M3 = (FluksoSensorId(c * 32) for c in "456")
+
+
+def _by_series(out: list[Emitted]) -> dict[tuple[str, Direction, str], float]:
+    series = {}
+    for e in out:
+        key = (e.meter, e.reading.direction, e.reading.channel)
+        assert key not in series, f"{key} emitted twice"
+        series[key] = e.reading.value
+    return series
+
+
+def test_flm03_pminus_is_export_summed_per_direction_and_netted() -> None:
+    tracker = _flm03()
+    out = []
+    gauges = ((L1, 100), (L2, 200), (L3, 300), (M1, 0), (M2, 50), (M3, 0))
+    for sid, watts in gauges:
+        out += tracker.feed(TopicKind.GAUGE, sid, Sample(T0, watts, "W"), T0)[0]
+    C, P = Direction.CONSUMPTION, Direction.PRODUCTION
+    assert _by_series(out) == {
+        (DEV, C, "l1"): 100,
+        (DEV, C, "l2"): 200,
+        (DEV, C, "l3"): 300,
+        (DEV, C, ""): 600,
+        (DEV, P, "l1"): 0,
+        (DEV, P, "l2"): 50,
+        (DEV, P, "l3"): 0,
+        (DEV, P, ""): 50,
+        (DEV, C, "net"): 550,  # import
+        (DEV, P, "net"): 0,  # export
+    }
+
+
+def test_net_of_a_main_and_a_pv_sensor_per_gauge_and_per_minute() -> None:
+    tracker = _single()  # MAIN consumption, PV production
+    out = []
+    for i in range(0, 181, 10):
+        ts = T0 + i
+        out += tracker.feed(TopicKind.GAUGE, MAIN, Sample(ts, 600, "W"), ts)[0]
+        out += tracker.feed(TopicKind.GAUGE, PV, Sample(ts, 900, "W"), ts)[0]
+        out += _counter(tracker, MAIN, ts, 1000 + i * 600 / 3600)[0]  # 10 Wh/min
+        out += _counter(tracker, PV, ts, 5000 + i * 900 / 3600)[0]  # 15 Wh/min
+    net = [e for e in out if e.reading.channel == "net"]
+    assert {e.meter for e in net} == {DEV}
+    instant = {
+        (e.reading.direction, int(e.reading.start.timestamp()) - T0): e.reading.value
+        for e in net
+        if e.reading.kind is Kind.INSTANT
+    }
+    assert instant[(Direction.CONSUMPTION, 60)] == 0  # importing nothing
+    assert instant[(Direction.PRODUCTION, 60)] == 300  # exporting 300 W
+    assert len(instant) == 2 * 19
+    minutes = [e.reading for e in net if e.reading.kind is Kind.INTERVAL]
+    assert [(int(r.start.timestamp()) - T0, r.direction) for r in minutes] == [
+        (60, Direction.CONSUMPTION),
+        (60, Direction.PRODUCTION),
+        (120, Direction.CONSUMPTION),
+        (120, Direction.PRODUCTION),
+    ]
+    assert [r.value for r in minutes] == pytest.approx([0, 5] * 2)
+    assert all(r.unit is Unit.WH for r in minutes)
+
+
+def test_no_net_when_a_direction_has_two_series() -> None:
+    payload = _config(
+        **{
+            "1": {"id": MAIN, "enable": 1, "type": "electricity", "function": "main"},
+            "2": {"id": L1, "enable": 1, "type": "electricity", "function": "heat"},
+            "3": {"id": PV, "enable": 1, "type": "electricity", "function": "solar"},
+        }
+    )
+    assert not parse_config(DEV, payload).net
+    assert parse_config(DEV, _config(**{"1": {"id": MAIN, "enable": 1}})).net is False
+
+
+def test_a_counter_at_rest_gives_zero_minutes_while_its_gauge_reads_zero() -> None:
+    tracker = _single()
+    _counter(tracker, PV, T0 + 5, 1000)  # the last value before the night
+    out = []
+    for ts in range(T0, T0 + 200):
+        out += tracker.feed(TopicKind.GAUGE, PV, Sample(ts, 0, "W"), ts)[0]
+    for ts in range(T0 + 200, T0 + 400):  # sunrise: 120 W, 2 Wh per minute
+        out += tracker.feed(TopicKind.GAUGE, PV, Sample(ts, 120, "W"), ts)[0]
+        if ts % 30 == 0:
+            out += _counter(tracker, PV, ts, 1000 + (ts - T0 - 200) / 30)[0]
+    minutes = [e.reading for e in out if e.reading.kind is Kind.INTERVAL]
+    starts = [int(r.start.timestamp()) - T0 for r in minutes]
+    assert starts == [60, 120, 180, 240, 300]  # each minute once, none before the
+    assert [r.value for r in minutes[:2]] == [0, 0]  # first counter sample
+    # every Wh the counter moved is in exactly one minute
+    assert sum(r.value for r in minutes) == pytest.approx(
+        1000 + (360 - 200) / 30 - 1000
+    )
+
+
+def test_a_hole_closes_when_a_counter_at_rest_resumes_after_a_silence() -> None:
+    tracker = _single()
+    _counter(tracker, PV, T0, 1000)
+    for ts in range(T0, T0 + 130):
+        tracker.feed(TopicKind.GAUGE, PV, Sample(ts, 0, "W"), ts)
+    gaps = []
+    out = []
+    for ts in range(T0 + 300, T0 + 500):  # Wi-Fi back after 170 s of silence
+        if ts == T0 + 301:  # the counter moved while offline
+            gaps += _counter(tracker, PV, ts, 1001)[1]
+        new_out, new_gaps = tracker.feed(TopicKind.GAUGE, PV, Sample(ts, 0, "W"), ts)
+        out += new_out
+        gaps += new_gaps
+    assert gaps == [Gap(PV, T0 + 120, T0 + 360)]  # after the last live minute
+    starts = [
+        int(e.reading.start.timestamp()) - T0
+        for e in out
+        if e.reading.kind is Kind.INTERVAL
+    ]
+    assert starts == [360, 420]  # then 0 Wh minutes, none inside the hole
+
+
+def test_parts_that_never_complete_are_dropped_after_the_horizon() -> None:
+    tracker = _three_phase()
+    for ts in range(T0, T0 + 300):  # L3 is lost (QoS 0)
+        tracker.feed(TopicKind.GAUGE, L1, Sample(ts, 1, "W"), ts)
+        tracker.feed(TopicKind.GAUGE, L2, Sample(ts, 1, "W"), ts)
+    assert tracker.pending <= 61
+    assert tracker.stats["phase_incomplete"] >= 239
+
+
+@given(
+    ts=st.integers(min_value=0, max_value=2**40),
+    value=st.one_of(
+        st.integers(min_value=-(2**31), max_value=2**31),
+        st.floats(min_value=-1e6, max_value=1e6).map(lambda v: round(v, 3)),
+    ),
+    unit=st.sampled_from(["W", "Wh", "VAR", "L/day", "m3/s", "%", "kWh"]),
+)
+def test_the_firmware_fast_path_reads_what_json_reads(
+    ts: int, value: float, unit: str
+) -> None:
+    payload = json.dumps([ts, value, unit], separators=(",", ":")).encode()
+    expected = json.loads(payload)
+    assert parse_sample(payload, default_unit="W") == Sample(
+        expected[0], float(expected[1]), expected[2]
+    )
+    spaced = json.dumps([ts, value, unit]).encode()  # not the firmware's format
+    assert parse_sample(spaced, default_unit="W") == parse_sample(
+        payload, default_unit="W"
+    )

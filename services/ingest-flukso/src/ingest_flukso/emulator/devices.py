@@ -42,7 +42,11 @@ def config_payload(device: SimDevice) -> dict[str, Any]:
             "rid": 0,
         }
         if v3 and sensor.phase is not None:
-            section |= {"class": "analog", "subtype": "pplus", "port": [sensor.phase]}
+            section |= {
+                "class": "analog",
+                "subtype": sensor.subtype,
+                "port": [sensor.phase],
+            }
         elif sensor.pv_kwp > 0:
             section |= {"class": "pulse", "port": [4], "constant": 1.0}
         else:

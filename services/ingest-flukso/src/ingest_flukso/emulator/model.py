@@ -46,7 +46,12 @@ def _noise(seed: int, n: int) -> float:
 
 @dataclass(frozen=True, slots=True)
 class SimSensor:
-    """One emulated sensor: consumption (whole home or one phase) or PV."""
+    """One emulated sensor: consumption (whole home or one phase) or PV.
+
+    ``subtype`` is the FLM03 one: each clamp of a three-phase v3 home has a
+    ``pplus`` sensor (power drawn) and a ``pminus`` one (power sent back; 0 W, as
+    the emulated three-phase home has no PV).
+    """
 
     sensor_id: FluksoSensorId
     direction: Direction
@@ -54,6 +59,7 @@ class SimSensor:
     pv_kwp: float
     seed: int
     function: str
+    subtype: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,8 +84,9 @@ class SimDevice:
 
 
 def from_demo(device: FluksoDevice) -> SimDevice:
-    """The emulated twin of a demo territory device."""
-    sensors = tuple(
+    """The emulated twin of a demo territory device (a v3 adds ``pminus`` twins)."""
+    v3 = device.version == "v3"
+    sensors = [
         SimSensor(
             s.sensor_id,
             s.direction,
@@ -87,10 +94,26 @@ def from_demo(device: FluksoDevice) -> SimDevice:
             device.pv_kwp if s.direction is Direction.PRODUCTION else 0.0,
             int(s.sensor_id[:8], 16),
             "solar" if s.direction is Direction.PRODUCTION else "main",
+            "pplus" if v3 and s.phase is not None else None,
         )
         for s in device.sensors
+    ]
+    sensors += [
+        SimSensor(
+            _hex(device.device_id, "pminus", s.phase),
+            Direction.PRODUCTION,
+            s.phase,
+            0.0,
+            int(s.sensor_id[:8], 16),
+            "main",
+            "pminus",
+        )
+        for s in device.sensors
+        if v3 and s.phase is not None
+    ]
+    return SimDevice(
+        device.device_id, device.version, tuple(sensors), device.behaviours
     )
-    return SimDevice(device.device_id, device.version, sensors, device.behaviours)
 
 
 def synthetic(index: int) -> SimDevice:
@@ -110,6 +133,8 @@ def _bump(hour: float, centre: float, width: float) -> float:
 @lru_cache(maxsize=1 << 17)  # live ticks and REST history ask the same minutes
 def minute_power(sensor: SimSensor, minute: int) -> float:
     """Average power (W) of ``sensor`` over unix minute ``minute`` (never negative)."""
+    if sensor.subtype == "pminus":
+        return 0.0  # no export: the emulated three-phase home has no PV
     local = datetime.fromtimestamp(minute * 60, PARIS)
     hour = local.hour + local.minute / 60
     doy = local.timetuple().tm_yday

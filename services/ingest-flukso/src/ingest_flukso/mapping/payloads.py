@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import json
 import math
-from dataclasses import dataclass
+import re
+from dataclasses import dataclass, replace
 from enum import StrEnum
-from typing import Any
+from typing import Any, NamedTuple
 
 from energy_core.domain import Direction
 from energy_core.domain.ids import FluksoSensorId
@@ -45,13 +46,17 @@ def parse_topic(topic: str) -> tuple[TopicKind, FluksoSensorId] | None:
     return None
 
 
-@dataclass(frozen=True, slots=True)
-class Sample:
+class Sample(NamedTuple):
     """One gauge or counter value; ``ts`` is unix seconds (None: no timestamp sent)."""
 
     ts: int | None
     value: float
     unit: str
+
+
+_FIRMWARE = re.compile(rb'\[(\d+),(-?\d+(?:\.\d+)?),"([A-Za-z0-9/%.]+)"\]')
+"""The stock firmware's ``[%d,%d,"%s"]`` (FLM03: a decimal value): parsed without
+the JSON decoder, the hot path. Anything else goes through ``json.loads``."""
 
 
 def _number(value: Any) -> float:
@@ -64,6 +69,10 @@ def _number(value: Any) -> float:
 
 def parse_sample(payload: bytes, *, default_unit: str) -> Sample:
     """Parses a gauge/counter payload (raises PayloadInvalidError)."""
+    match = _FIRMWARE.fullmatch(payload)
+    if match is not None:
+        ts, value, unit = match.groups()
+        return Sample(int(ts), float(value), unit.decode())
     try:
         data = json.loads(payload)
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
@@ -91,6 +100,7 @@ class SensorInfo:
     ``meter`` is the series id: the sensor id, or the device id for the per-phase
     sensors of a three-phase FLM03 (then ``phase`` is 1..3). ``estimated`` marks an
     FLM02 in three-phase mode, whose power is I x voltage without a power factor.
+    ``net``: the sensor feeds the device's net import/export (see parse_config).
     """
 
     sensor: FluksoSensorId
@@ -100,6 +110,7 @@ class SensorInfo:
     direction: Direction
     phase: int | None = None
     estimated: bool = False
+    net: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -111,20 +122,41 @@ class DeviceConfig:
 
     @property
     def phases(self) -> int:
-        """How many per-phase sensors feed the device series (0: none)."""
-        return sum(1 for s in self.sensors if s.phase is not None)
+        """How many per-phase consumption sensors feed the device series (0: none)."""
+        return sum(
+            1
+            for s in self.sensors
+            if s.phase is not None and s.direction is Direction.CONSUMPTION
+        )
+
+    @property
+    def net(self) -> bool:
+        """True when the device's net import/export is published."""
+        return any(s.net for s in self.sensors)
 
 
 def _enabled(section: dict[str, Any]) -> bool:
     return section.get("enable", 0) in (1, "1", True) and "id" in section
 
 
+def _function(section: dict[str, Any]) -> str:
+    return str(section.get("function", ""))
+
+
 def parse_config(device: FluksoSensorId, payload: bytes) -> DeviceConfig:
     """Parses ``/device/<did>/config/sensor`` (the UCI ``flukso`` config as JSON).
 
+    Direction: ``function`` solar/pv/production/prod/injection is production, any
+    other consumption; an FLM03 ``pminus`` sensor (power flowing the other way
+    through its clamp, i.e. export on a grid clamp) is the reverse of that.
+
     Three-phase rules: FLM02 ``main.phase == 3`` makes sensor "1" the aggregated,
-    estimated sensor; FLM03 ``pplus`` sensors sharing one ``function`` on distinct
-    ports 1..3 are phases of one building series whose meter id is the device id.
+    estimated sensor; FLM03 ``pplus`` (or ``pminus``) sensors sharing one
+    ``function`` on distinct ports 1..3 are phases of one building series per
+    direction, whose meter id is the device id.
+
+    Net import/export: when a device has exactly one electricity series per
+    direction (a sensor or a three-phase sum), both feed its net series.
     """
     try:
         data = json.loads(payload)
@@ -138,37 +170,44 @@ def parse_config(device: FluksoSensorId, payload: bytes) -> DeviceConfig:
     sections = [
         (name, s)
         for name, s in data.items()
-        if name.isdigit() and isinstance(s, dict) and _enabled(s)
+        if name.isdigit()
+        and isinstance(s, dict)
+        and _enabled(s)
+        # FLM03 q1-4/vrms/irms/pf/...: not series SEN1 keeps yet
+        and s.get("subtype") in (None, "pplus", "pminus")
     ]
-    phase_groups: dict[str, list[int]] = {}
+    phase_groups: dict[tuple[str, str], list[int]] = {}
     for _, s in sections:
         port = s.get("port")
-        if s.get("subtype") == "pplus" and isinstance(port, list) and len(port) == 1:
-            phase_groups.setdefault(str(s.get("function", "")), []).append(port[0])
-    three_phase = {f for f, ports in phase_groups.items() if sorted(ports) == [1, 2, 3]}
+        if s.get("subtype") and isinstance(port, list) and len(port) == 1:
+            key = (str(s["subtype"]), _function(s))
+            phase_groups.setdefault(key, []).append(port[0])
+    three_phase = {k for k, ports in phase_groups.items() if sorted(ports) == [1, 2, 3]}
     sensors: list[SensorInfo] = []
     for name, s in sections:
         kind = str(s.get("type", "electricity"))
         subtype = s.get("subtype")
-        if subtype not in (None, "pplus"):
-            continue  # FLM03 q1-4/vrms/irms/pf/pminus: not a series SEN1 keeps yet
         try:
             sensor = FluksoSensorId(str(s["id"]))
         except InvalidValueError as exc:
             raise PayloadInvalidError(f"sensor section {name}: {exc}") from exc
-        function = str(s.get("function", "")).lower()
-        direction = (
-            Direction.PRODUCTION
-            if function in PRODUCTION_FUNCTIONS
-            else Direction.CONSUMPTION
-        )
+        production = _function(s).lower() in PRODUCTION_FUNCTIONS
+        if subtype == "pminus":
+            production = not production
+        direction = Direction.PRODUCTION if production else Direction.CONSUMPTION
         phase = None
         meter = sensor
-        if subtype == "pplus" and str(s.get("function", "")) in three_phase:
+        if subtype and (str(subtype), _function(s)) in three_phase:
             phase = int(s["port"][0])
             meter = device
         estimated = flm02_three_phase and name == "1" and kind == "electricity"
         sensors.append(
             SensorInfo(sensor, device, meter, kind, direction, phase, estimated)
         )
+    series: dict[Direction, set[str]] = {}
+    for info in sensors:
+        if info.type == "electricity":
+            series.setdefault(info.direction, set()).add(info.meter)
+    if all(len(series.get(d, ())) == 1 for d in Direction):
+        sensors = [replace(s, net=s.type == "electricity") for s in sensors]
     return DeviceConfig(device, tuple(sensors))
