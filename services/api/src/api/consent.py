@@ -1,25 +1,17 @@
-"""The Enedis consent entry point, behind a port so ingest-enedis can take it over.
+"""The Enedis consent entry point, behind a port so another consent page can plug in.
 
 The default implementation builds the Data Connect authorize URL
 (``client_id``, ``response_type=code``, ``state``, ``duration`` ≤ P3Y) from settings.
+Durations are validated by :func:`energy_store.consents.duration_months`, the rule
+the callback applies when it stores the consent.
 """
 
 from __future__ import annotations
 
-import re
 from typing import Protocol
 from urllib.parse import urlencode
 
-_DURATION = re.compile(r"^P(?:(\d+)Y)?(?:(\d+)M)?(?:(\d+)D)?$")
-
-
-def duration_months(value: str) -> float:
-    """Months in an ISO 8601 date duration (P3Y, P36M, P1Y6M, P90D); -1 if invalid."""
-    match = _DURATION.match(value)
-    if not match or not any(match.groups()):
-        return -1
-    years, months, days = (int(g or 0) for g in match.groups())
-    return years * 12 + months + days / 31
+from energy_store.consents import duration_months
 
 
 class ConsentPort(Protocol):
@@ -39,9 +31,9 @@ class DataConnectAuthorize:
         self._redirect = redirect_uri
 
     def authorize_url(self, *, state: str, duration: str) -> str:
-        """Refuses durations beyond three years (Enedis: maximum_duration_exceeded)."""
-        if not 0 < duration_months(duration) <= 36:
-            raise ValueError("duration must be an ISO 8601 period of at most P3Y")
+        """Refuses durations beyond three years (Enedis: maximum_duration_exceeded)
+        with an ``InvalidValueError`` naming ``duration``."""
+        duration_months(duration)
         query = urlencode(
             {
                 "client_id": self._client_id,

@@ -46,8 +46,7 @@ class Settings(ServiceSettings):
     @field_validator("enedis_duration")
     @classmethod
     def _at_most_three_years(cls, value: str) -> str:
-        from api.consent import duration_months
+        from energy_store.consents import duration_months
 
-        if not 0 < duration_months(value) <= 36:
-            raise ValueError("Data Connect consent duration must be within P3Y")
+        duration_months(value)  # InvalidValueError (a ValueError) names the field
         return value

@@ -165,12 +165,19 @@ async def stop_stream(
     )
 
 
-async def resume_after_consent(conn: asyncpg.Connection, prms: Sequence[str]) -> int:
-    """A new consent lifts the stop an upstream revocation put on these PRMs."""
+async def resume_reconsented(conn: asyncpg.Connection) -> int:
+    """Lifts the revocation stop of PRMs that got a consent since they were stopped.
+
+    The api records consents without knowing this service's tables; the collector
+    calls this at the start of every cycle, so a resident who consents again is
+    collected again at the next cycle (both times are the database's clock).
+    """
     result: str = await conn.execute(
-        """UPDATE enedis_cursors SET stopped_reason = NULL, updated_at = now()
-           WHERE meter_id = ANY($1::text[]) AND stopped_reason = 'consent_revoked'""",
-        list(prms),
+        """UPDATE enedis_cursors e SET stopped_reason = NULL, updated_at = now()
+           WHERE e.stopped_reason = 'consent_revoked'
+             AND EXISTS (SELECT 1 FROM consents c
+                         WHERE c.meter_id = e.meter_id AND c.revoked_at IS NULL
+                           AND c.created_at > e.updated_at)"""
     )
     return int(result.split()[-1])
 

@@ -168,6 +168,7 @@ class Collector:
         """One pass over every consented PRM with ``workers`` concurrent workers."""
         report = CycleReport()
         async with self.pool.acquire() as conn:
+            await cursor.resume_reconsented(conn)
             prms = await cursor.consented_prms(conn, self.clock())
         report.prms = len(prms)
         queue: asyncio.Queue[str] = asyncio.Queue()

@@ -22,6 +22,7 @@ from energy_core import topics
 from energy_core.domain import Kind
 from energy_core.domain.time import local_day_of
 from energy_core.observability import meter_ref
+from energy_store.consents import parse_usage_points, record_prm_consents
 from ingest_enedis import consent
 from ingest_enedis.emulator import profiles
 from ingest_enedis.mapping import Stream
@@ -260,7 +261,14 @@ async def test_new_consent_after_an_upstream_revocation_resumes_collection(
         state="again0",
     )
     callback = parse_qs(urlparse((await http_get(url)).headers["location"]).query)
-    await _consent(pg_pool, callback["usage_point_id"][0], now=clock.now)
+    # recorded as the api does it: energy_store only, nothing of this service
+    async with pg_pool.acquire() as conn:
+        await record_prm_consents(
+            conn,
+            person_id=await person(pg_pool),
+            prms=parse_usage_points(callback["usage_point_id"][0]),
+            now=clock.now,
+        )
     report = await collector.run_cycle()
     assert report.stopped == []
     assert report.prms == 1

@@ -1,17 +1,36 @@
-"""The Enedis consent entry point: redirect to Data Connect's consent page."""
+"""The Enedis consent flow: redirect to Data Connect's consent page, and its callback.
+
+``GET /v1/enedis/consent`` sends the signed-in resident to the consent page with a
+fresh ``state``, remembered (with the duration asked) in a short-lived HttpOnly
+cookie. Enedis redirects the browser back to ``GET /v1/enedis/callback`` with
+``state`` and ``usage_point_id`` (one PRM or several joined by ``;``); the
+callback checks that the state is the one this browser was given, stores one
+consent per PRM (:mod:`energy_store.consents`) for that resident, and sends the
+browser back to the resident page. ingest-enedis collects every PRM with a live
+consent at its next cycle. ``code`` is ignored: data access uses the application's
+client-credentials token, not a per-resident one (docs/upstreams/enedis.md §1).
+"""
 
 from __future__ import annotations
 
+import hmac
 import secrets
+from datetime import UTC, datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import RedirectResponse
 
-from api.deps import Resident, SettingsDep
+from api.deps import PoolDep, Resident, SettingsDep
 from api.problems import Problem
+from energy_core.errors import InvalidValueError
+from energy_store.consents import parse_usage_points, record_prm_consents
 
 router = APIRouter(prefix="/v1/enedis", tags=["consent"])
+
+STATE_COOKIE = "sen1_consent_state"
+STATE_TTL_S = 900
+"""How long a consent page may stay open before its callback is refused."""
 
 
 @router.get("/consent", response_class=RedirectResponse, status_code=307)
@@ -21,21 +40,74 @@ async def consent(
     settings: SettingsDep,
     duration: Annotated[str | None, Query(max_length=16)] = None,
 ) -> RedirectResponse:
-    """307 to the authorize URL; ``duration`` is ISO 8601, at most P3Y."""
+    """307 to the authorize URL; ``duration`` is ISO 8601 PnYnM, at most P3Y."""
     state = secrets.token_urlsafe(24)
+    asked = duration or settings.enedis_duration
     try:
-        url = request.app.state.consent.authorize_url(
-            state=state, duration=duration or settings.enedis_duration
-        )
+        url = request.app.state.consent.authorize_url(state=state, duration=asked)
     except ValueError as exc:
         raise Problem(422, str(exc), kind="validation") from exc
     response = RedirectResponse(url, status_code=307)
     response.set_cookie(
-        "sen1_consent_state",
-        state,
-        max_age=900,
+        STATE_COOKIE,
+        f"{state}.{asked}",  # token_urlsafe never contains "."
+        max_age=STATE_TTL_S,
         httponly=True,
         secure=settings.cookie_secure,
-        samesite="lax",
+        samesite="lax",  # sent on the top-level redirect back from Enedis
+        path="/v1/enedis",
     )
+    return response
+
+
+@router.get("/callback", response_class=RedirectResponse, status_code=303)
+async def callback(
+    request: Request,
+    user: Resident,
+    pool: PoolDep,
+    state: Annotated[str, Query(min_length=1, max_length=100)],
+    usage_point_id: Annotated[str | None, Query(max_length=2000)] = None,
+    code: Annotated[str | None, Query(max_length=2000)] = None,
+    error: Annotated[str | None, Query(max_length=100)] = None,
+) -> RedirectResponse:
+    """Stores the consents Enedis reports, then 303 to ``/resident?consent=granted``.
+
+    A refusal on the Enedis page (``error=access_denied``) stores nothing and
+    redirects with ``consent=refused``. A state that is missing, expired or not
+    this browser's is a 400 problem: it may be a forged link (CSRF).
+    """
+    del code  # see the module docstring
+    expected, _, duration = request.cookies.get(STATE_COOKIE, "").partition(".")
+    if not expected or not hmac.compare_digest(expected, state):
+        raise Problem(
+            400,
+            "state does not match the consent request started from this browser "
+            f"(start again from /v1/enedis/consent; it is valid {STATE_TTL_S // 60} "
+            "minutes)",
+            kind="validation",
+        )
+    if error is not None:
+        outcome = "refused"
+    else:
+        if not usage_point_id:
+            raise Problem(
+                422, "usage_point_id: missing from the callback", kind="validation"
+            )
+        try:
+            prms = parse_usage_points(usage_point_id)
+        except InvalidValueError as exc:
+            raise Problem(422, str(exc), kind="validation") from exc
+        if user.person_id is None:  # Resident guarantees one; typed as optional
+            raise Problem(403, "consents are for residents only", kind="forbidden")
+        async with pool.acquire() as conn, conn.transaction():
+            await record_prm_consents(
+                conn,
+                person_id=str(user.person_id),
+                prms=prms,
+                now=datetime.now(UTC),
+                duration=duration or "P3Y",
+            )
+        outcome = "granted"
+    response = RedirectResponse(f"/resident?consent={outcome}", status_code=303)
+    response.delete_cookie(STATE_COOKIE, path="/v1/enedis")
     return response

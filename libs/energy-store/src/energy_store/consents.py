@@ -1,0 +1,117 @@
+"""Consents of residents to the collection of their meters' data.
+
+Shared by the two processes that record them: the api, which serves the Enedis
+consent callback in the resident's session, and ingest-enedis (tests, scripts,
+and the revocation Enedis reports). Neither imports the other; both write the
+``consents`` table of migration 0001 through these functions.
+
+A consent is ``[starts_at, expires_at)``, at most three years (Enedis' maximum
+``duration``, also a CHECK of the table); ``revoked_at`` ends it early.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+import asyncpg
+
+from energy_core.domain import Prm
+from energy_core.errors import InvalidValueError
+
+ENEDIS_PURPOSE = "enedis-dataconnect-collection"
+_DURATION = re.compile(r"P(?:(\d+)Y)?(?:(\d+)M)?")
+
+
+def duration_months(duration: str) -> int:
+    """``P3Y`` -> 36, ``P1Y4M`` -> 16; refuses anything but 1 month to three years."""
+    match = _DURATION.fullmatch(duration)
+    if not match or not any(match.groups()):
+        raise InvalidValueError("duration", duration, "ISO 8601 PnYnM, e.g. P3Y")
+    months = int(match.group(1) or 0) * 12 + int(match.group(2) or 0)
+    if not 0 < months <= 36:
+        raise InvalidValueError("duration", duration, "between 1 month and P3Y")
+    return months
+
+
+def add_months(moment: datetime, months: int) -> datetime:
+    """The same instant ``months`` later, the day clamped to the 28th (never longer
+    than the duration asked, so the three-year CHECK holds)."""
+    year, month = divmod(moment.month - 1 + months, 12)
+    return moment.replace(
+        year=moment.year + year, month=month + 1, day=min(moment.day, 28)
+    )
+
+
+def parse_usage_points(raw: str) -> list[Prm]:
+    """``"a;b"`` (or ``,``-separated, as some callbacks do) -> validated PRMs, once each."""
+    prms = [Prm(p.strip()) for p in re.split(r"[;,]", raw) if p.strip()]
+    if not prms:
+        raise InvalidValueError("usage_point_id", raw, "at least one 14-digit PRM")
+    return list(dict.fromkeys(prms))
+
+
+@dataclass(frozen=True, slots=True)
+class RecordedConsent:
+    """One consent row created for one PRM."""
+
+    consent_id: str
+    meter_id: str
+    starts_at: datetime
+    expires_at: datetime
+    created_meter: bool
+    """True when the PRM was unknown: it is now an unplaced meter (no building)."""
+
+
+async def record_prm_consents(
+    conn: asyncpg.Connection,
+    *,
+    person_id: str,
+    prms: Sequence[Prm],
+    now: datetime,
+    duration: str = "P3Y",
+    purpose: str = ENEDIS_PURPOSE,
+) -> list[RecordedConsent]:
+    """One consent per PRM from ``now`` for ``duration``, in the caller's transaction.
+
+    An unknown PRM becomes an unplaced ``meters`` row (consumption, residential
+    until customers v5 says more) that an operator or ingest-enedis places later.
+    """
+    if now.tzinfo is None:
+        raise InvalidValueError("now", now, "timezone-aware")
+    expires = add_months(now, duration_months(duration))
+    recorded: list[RecordedConsent] = []
+    for prm in prms:
+        created = await conn.fetchval(
+            """INSERT INTO meters (meter_id, scheme, energy, direction, sector)
+               VALUES ($1, 'prm', 'electricity', 'consumption', 'residential')
+               ON CONFLICT (meter_id) DO NOTHING RETURNING true""",
+            str(prm),
+        )
+        consent_id = await conn.fetchval(
+            """INSERT INTO consents (person_id, meter_id, purpose, source,
+                   starts_at, expires_at)
+               VALUES ($1::uuid, $2, $3, 'enedis', $4, $5) RETURNING consent_id""",
+            person_id,
+            str(prm),
+            purpose,
+            now,
+            expires,
+        )
+        recorded.append(
+            RecordedConsent(str(consent_id), str(prm), now, expires, bool(created))
+        )
+    return recorded
+
+
+async def revoke(pool: asyncpg.Pool, meter_ids: Sequence[str], now: datetime) -> int:
+    """Ends the live consents of these meters at ``now``; returns how many."""
+    result: str = await pool.execute(
+        """UPDATE consents SET revoked_at = greatest($2, starts_at)
+           WHERE meter_id = ANY($1::text[]) AND revoked_at IS NULL""",
+        list(meter_ids),
+        now,
+    )
+    return int(result.split()[-1])
