@@ -20,7 +20,7 @@ messages/s, the lag and whether it grows, and where the CPU went.
   machine (two cores = 200 %), which shows how much other work was running.
 - Medians of ``--runs`` runs. Usage: ``uv run --frozen python bench/bench_flukso.py
   [--sizes 5000,10000] [--shards 1,2] [--runs 3] [--seconds 20] [--generators 1]
-  [--batch-seconds 1]``.
+  [--batch-seconds 0.5]``.
 """
 
 from __future__ import annotations
@@ -366,7 +366,7 @@ async def main() -> None:
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--seconds", type=float, default=20)
     parser.add_argument("--generators", type=int, default=1)
-    parser.add_argument("--batch-seconds", type=float, default=1.0)
+    parser.add_argument("--batch-seconds", type=float, default=0.5)
     parser.add_argument("--generator", help=argparse.SUPPRESS)
     parser.add_argument("--blast", help=argparse.SUPPRESS)
     args = parser.parse_args()
