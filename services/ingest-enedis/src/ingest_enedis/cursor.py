@@ -120,29 +120,16 @@ async def record_holes(
 
 
 async def resolve_holes(
-    conn: asyncpg.Connection, prm: str, stream: Stream, days: Sequence[date]
-) -> None:
-    """Marks days as delivered."""
-    await conn.execute(
-        """UPDATE enedis_holes SET resolved_at = now()
-           WHERE meter_id = $1 AND stream = $2 AND day = ANY($3::date[])
-             AND resolved_at IS NULL""",
-        prm,
-        stream.short,
-        list(days),
-    )
-
-
-async def close_holes(
     conn: asyncpg.Connection,
     prm: str,
     stream: Stream,
     days: Sequence[date],
-    reason: str,
+    reason: str | None = None,
 ) -> None:
-    """Closes holes that can never be filled (before activation or consent start)."""
+    """Marks days as delivered, or, with a ``reason``, as holes that can never be
+    filled (before activation or consent start): either way not asked again."""
     await conn.execute(
-        """UPDATE enedis_holes SET resolved_at = now(), reason = $4
+        """UPDATE enedis_holes SET resolved_at = now(), reason = coalesce($4, reason)
            WHERE meter_id = $1 AND stream = $2 AND day = ANY($3::date[])
              AND resolved_at IS NULL""",
         prm,

@@ -435,7 +435,7 @@ class Collector:
                 asked = _days(start, outcome.until)
                 async with conn.transaction():
                     if outcome.floor is not None:  # those days do not exist for us
-                        await cursor.close_holes(
+                        await cursor.resolve_holes(
                             conn, prm, stream, asked, outcome.floor_reason
                         )
                     await cursor.resolve_holes(
