@@ -65,8 +65,8 @@ from sen1_stack.postgres import EmbeddedPostgres
 
 Q3, Q4 = 5, 10_000
 NOISE = (
-    "2 cores shared with other engineers' work: figures are noisy "
-    "(load average printed per run)"
+    "the load average is printed per run: other work on the machine makes the "
+    "figures noisy"
 )
 
 
