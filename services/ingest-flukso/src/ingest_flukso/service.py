@@ -59,6 +59,15 @@ DEAD = Counter("ingest_flukso_dead_letters_total", "Messages dead-lettered")
 GAPS = Counter("ingest_flukso_gaps_total", "Holes detected for backfill")
 BACKFILLED = Counter("ingest_flukso_backfilled_readings_total", "Readings backfilled")
 DROPPED = Counter("ingest_flukso_dropped_total", "Samples not mapped", ["reason"])
+REQUEUED = Counter(
+    "ingest_flukso_backfill_requeued_total", "Holes asked again later (API down)"
+)
+ABANDONED = Counter(
+    "ingest_flukso_backfill_abandoned_total",
+    "Holes older than flukso.net's minute history while the API stayed down",
+)
+MINUTE_HISTORY_S = 24 * 3600
+"""flukso.net answers minutes for the last 24 hours only ("nan" beyond)."""
 NEWEST = Gauge(
     "ingest_flukso_newest_published_sample_timestamp_seconds",
     "Device time of the newest sample handled before the last acknowledged flush "
@@ -292,15 +301,21 @@ class FluksoService:
                 logger.exception("publishing batches failed; will retry")
 
     async def backfill(self, gap: Gap) -> int:
-        """Fetches one hole from flukso.net and queues its readings; returns them."""
+        """Fetches one hole from flukso.net and queues its readings; returns them.
+
+        Raises the last TransientError when every attempt failed (the caller asks
+        again later); a refusal (PermanentError) is logged and gives 0.
+        """
         delay = 1.0
-        for attempt in range(self._settings.backfill_retries):
+        for attempt in range(1, self._settings.backfill_retries + 1):
             try:
                 points = await self._api.minutes(
                     gap.sensor, _at(gap.start), _at(gap.end)
                 )
             except TransientError as exc:
-                logger.warning("backfill attempt %d failed: %s", attempt + 1, exc)
+                logger.warning("backfill attempt %d failed: %s", attempt, exc)
+                if attempt == self._settings.backfill_retries:
+                    raise
                 await asyncio.sleep(exc.retry_after or delay)
                 delay *= 2
                 continue
@@ -313,6 +328,22 @@ class FluksoService:
             return len(emitted)
         return 0
 
+    def _ask_again_later(self, gap: Gap) -> None:
+        """flukso.net stayed unavailable: the hole waits, while it can still come."""
+        later = self._settings.backfill_requeue_seconds
+        if self._clock() + later - gap.end < MINUTE_HISTORY_S:
+            REQUEUED.inc()
+            logger.warning(
+                "backfill of %s asked again in %.0f s", meter_ref(gap.sensor), later
+            )
+            asyncio.get_running_loop().call_later(later, self._gaps.put_nowait, gap)
+        else:
+            ABANDONED.inc()
+            logger.warning(
+                "backfill of %s abandoned: flukso.net unavailable for 24 h",
+                meter_ref(gap.sensor),
+            )
+
     async def _backfiller(self, stop: asyncio.Event) -> None:
         while not stop.is_set():
             gap = await self._gaps.get()
@@ -323,6 +354,8 @@ class FluksoService:
                 break
             try:
                 await self.backfill(gap)
+            except TransientError:
+                self._ask_again_later(gap)
             except Exception:  # one bad hole must not end every later backfill
                 logger.exception("backfill of %s failed", meter_ref(gap.sensor))
 

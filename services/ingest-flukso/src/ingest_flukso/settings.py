@@ -58,6 +58,10 @@ class Settings(ServiceSettings):
     """Wait after a hole closes before asking flukso.net: devices upload every 300 s."""
     backfill_retries: int = 5
     """Attempts per hole when flukso.net is unavailable (backoff doubles each time)."""
+    backfill_requeue_seconds: float = 600.0
+    """After ``backfill_retries`` failed attempts the hole is asked again this much
+    later, for as long as flukso.net keeps minutes (24 h); then it is counted in
+    ``ingest_flukso_backfill_abandoned_total`` and logged, never dropped silently."""
     reconnect_max_seconds: float = 30.0
     """Cap of the exponential reconnect backoff to a broker."""
     shards: int = Field(1, ge=1)

@@ -15,12 +15,12 @@ import pytest
 from energy_core import topics
 from energy_core.domain import Kind
 from energy_core.domain.ids import FluksoSensorId
-from energy_core.errors import PayloadInvalidError
+from energy_core.errors import PayloadInvalidError, UpstreamUnavailableError
 from energy_core.testing import InMemoryPublisher
 from energy_core.wire import batch_from_proto
 from ingest_flukso.client import Connection, FluksoApi, RawMessage
 from ingest_flukso.mapping import Gap
-from ingest_flukso.service import FluksoService
+from ingest_flukso.service import ABANDONED, FluksoService
 from ingest_flukso.settings import Settings
 
 DEV = FluksoSensorId("d" * 32)
@@ -163,6 +163,58 @@ async def test_one_failed_backfill_does_not_end_the_later_ones() -> None:
     assert starts == [-300, -240]  # the second hole, 600 W = 10 Wh a minute
     assert {r.kind for b in batches for r in b.readings} == {Kind.INTERVAL}
     assert _readings(publisher) == pytest.approx([10.0, 10.0])
+
+
+class _DownApi:
+    """flukso.net down for the first ``down`` calls, then answering 600 W."""
+
+    def __init__(self, down: int) -> None:
+        self.down = down
+        self.calls = 0
+
+    async def minutes(
+        self, sensor: str, start: datetime, end: datetime
+    ) -> list[tuple[int, float | None]]:
+        self.calls += 1
+        if self.calls <= self.down:
+            raise UpstreamUnavailableError("flukso.net: 503")
+        first = int(start.timestamp())
+        return [(t, 600.0) for t in range(first + 60, int(end.timestamp()) + 1, 60)]
+
+
+async def test_a_hole_is_asked_again_later_while_flukso_net_stays_down() -> None:
+    config = RawMessage(f"/device/{DEV}/config/sensor", CONFIG, NOW)
+    broker = _Broker([[[config]]])
+    publisher = InMemoryPublisher()
+    api = _DownApi(down=4)  # two rounds of two attempts fail, the third answers
+    settings = Settings(
+        batch_seconds=0.05,
+        backfill_delay_seconds=0,
+        backfill_retries=2,
+        backfill_requeue_seconds=0.05,
+    )
+    service = FluksoService(settings, publisher, api, connect=broker.connect)  # type: ignore[arg-type]
+    stop = asyncio.Event()
+    task = asyncio.create_task(service.run(stop))
+    await _until(lambda: service.tracker.sensors > 0)
+    service._gaps.put_nowait(Gap(MAIN, NOW - 300, NOW - 180))
+    await _until(lambda: bool(publisher.sent[topics.READINGS]))
+    stop.set()
+    await task
+    assert api.calls == 5
+    assert _readings(publisher) == pytest.approx([10.0, 10.0])
+
+
+async def test_a_hole_past_the_minute_history_is_abandoned_visibly() -> None:
+    settings = Settings(backfill_retries=1, backfill_requeue_seconds=600)
+    service = FluksoService(settings, InMemoryPublisher(), _DownApi(down=9))  # type: ignore[arg-type]
+    before = ABANDONED._value.get()
+    old = Gap(MAIN, NOW - 86_000, NOW - 85_900)  # 24 h old in ten minutes
+    with pytest.raises(UpstreamUnavailableError):
+        await service.backfill(old)
+    service._ask_again_later(old)
+    assert ABANDONED._value.get() == before + 1
+    assert service._gaps.empty()
 
 
 async def test_non_finite_backfill_values_are_an_invalid_payload() -> None:
