@@ -213,7 +213,7 @@ def start_workers(
 
 
 def rss(workers: list[subprocess.Popen[bytes]]) -> int:
-    return max(psutil.Process(w.pid).memory_info().rss for w in workers)
+    return max(int(psutil.Process(w.pid).memory_info().rss) for w in workers)
 
 
 async def end_to_end(

@@ -533,7 +533,7 @@ async def main() -> None:
                     direction="consumption",
                 )
                 assert meter is not None
-                series = meter["series"]
+                series, daily = meter["series"], meter["daily_series"]
                 if what == "curve":
                     rows = await queries.load_curve(
                         conn, series=series, start=june[0], end=june[1], limit=2001
@@ -542,13 +542,19 @@ async def main() -> None:
                     rows = await queries.totals(
                         conn,
                         series=series,
+                        daily_series=daily,
                         start=midnight(date(YEAR, 3, 1)),
                         end=midnight(date(YEAR, 4, 1)),
                         per="day",
                     )
                 else:
                     rows = await queries.totals(
-                        conn, series=series, start=t0, end=t1, per="day"
+                        conn,
+                        series=series,
+                        daily_series=daily,
+                        start=t0,
+                        end=t1,
+                        per="day",
                     )
                 assert rows
 
