@@ -538,22 +538,18 @@ async def main() -> None:
                     rows = await queries.load_curve(
                         conn, series=series, start=june[0], end=june[1], limit=2001
                     )
-                elif what == "month":
-                    rows = await queries.totals(
-                        conn,
-                        series=series,
-                        daily_series=daily,
-                        start=midnight(date(YEAR, 3, 1)),
-                        end=midnight(date(YEAR, 4, 1)),
-                        per="day",
+                else:  # daily totals over March, or over the whole year
+                    start, end = (
+                        (midnight(date(YEAR, 3, 1)), midnight(date(YEAR, 4, 1)))
+                        if what == "month"
+                        else (t0, t1)
                     )
-                else:
                     rows = await queries.totals(
                         conn,
                         series=series,
                         daily_series=daily,
-                        start=t0,
-                        end=t1,
+                        start=start,
+                        end=end,
                         per="day",
                     )
                 assert rows

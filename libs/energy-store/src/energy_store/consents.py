@@ -1,9 +1,10 @@
 """Consents of residents to the collection of their meters' data.
 
-Shared by the two processes that record them: the api, which serves the Enedis
-consent callback in the resident's session, and ingest-enedis (tests, scripts,
-and the revocation Enedis reports). Neither imports the other; both write the
-``consents`` table of migration 0001 through these functions.
+Shared by the two packages that record them: the api, which serves the Enedis
+consent callback in the resident's session, and ingest-enedis
+(``consent.record_callback``, for scripts and tests). Neither imports the other;
+both write the ``consents`` table of migration 0001 through these functions. An
+upstream revocation is recorded by ingest-enedis itself (``cursor.stop_prm``).
 
 A consent is ``[starts_at, expires_at)``, at most three years (Enedis' maximum
 ``duration``, also a CHECK of the table); ``revoked_at`` ends it early.
@@ -104,14 +105,3 @@ async def record_prm_consents(
             RecordedConsent(str(consent_id), str(prm), now, expires, bool(created))
         )
     return recorded
-
-
-async def revoke(pool: asyncpg.Pool, meter_ids: Sequence[str], now: datetime) -> int:
-    """Ends the live consents of these meters at ``now``; returns how many."""
-    result: str = await pool.execute(
-        """UPDATE consents SET revoked_at = greatest($2, starts_at)
-           WHERE meter_id = ANY($1::text[]) AND revoked_at IS NULL""",
-        list(meter_ids),
-        now,
-    )
-    return int(result.split()[-1])

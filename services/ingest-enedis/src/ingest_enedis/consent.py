@@ -23,20 +23,9 @@ from energy_store.consents import (
     duration_months,
     parse_usage_points,
     record_prm_consents,
-    revoke,
 )
 
 PURPOSE = ENEDIS_PURPOSE
-__all__ = [
-    "PURPOSE",
-    "RecordedConsent",
-    "authorize_url",
-    "duration_months",
-    "new_state",
-    "parse_usage_points",
-    "record_callback",
-    "revoke",
-]
 
 
 def new_state() -> str:
