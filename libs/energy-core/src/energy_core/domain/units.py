@@ -29,13 +29,25 @@ class Unit(StrEnum):
     L = "L"
 
     @classmethod
-    def parse(cls, symbol: str, *, field: str = "unit") -> Unit:
-        """Parses an upstream unit symbol (``m³`` and case variants accepted)."""
+    def lookup(cls, symbol: object) -> Unit | None:
+        """The unit an upstream symbol names (``m³`` and case variants), or None.
+
+        The one reading of unit symbols: ingest mappings call it (or :meth:`parse`)
+        rather than keeping their own symbol tables.
+        """
         cleaned = symbol.strip().replace("³", "3") if isinstance(symbol, str) else ""
         for unit in cls:
             if cleaned == unit.value or cleaned.lower() == unit.value.lower():
                 return unit
-        raise InvalidValueError(field, symbol, f"unknown unit; one of {_SYMBOLS}")
+        return None
+
+    @classmethod
+    def parse(cls, symbol: str, *, field: str = "unit") -> Unit:
+        """Parses an upstream unit symbol; refuses an unknown one."""
+        unit = cls.lookup(symbol)
+        if unit is None:
+            raise InvalidValueError(field, symbol, f"unknown unit; one of {_SYMBOLS}")
+        return unit
 
     @property
     def dimension(self) -> Dimension:
