@@ -10,51 +10,22 @@ a PRM an upstream revocation had stopped as soon as it sees a newer consent.
 
 from __future__ import annotations
 
-import secrets
 from datetime import datetime
-from urllib.parse import urlencode
 
 import asyncpg
 
-from energy_core.errors import InvalidValueError
+from energy_core.dataconnect import authorize_url
 from energy_store.consents import (
     ENEDIS_PURPOSE,
     RecordedConsent,
-    duration_months,
     parse_usage_points,
     record_prm_consents,
 )
 
 PURPOSE = ENEDIS_PURPOSE
-
-
-def new_state() -> str:
-    """A random ``state`` (<= 100 characters) to bind the callback to the request."""
-    return secrets.token_urlsafe(24)
-
-
-def authorize_url(
-    authorize_endpoint: str,
-    *,
-    client_id: str,
-    redirect_uri: str,
-    state: str,
-    duration: str = "P3Y",
-) -> str:
-    """The Enedis consent page URL to redirect the resident's browser to."""
-    duration_months(duration)
-    if not 0 < len(state) <= 100:
-        raise InvalidValueError("state", state, "1 to 100 characters")
-    query = urlencode(
-        {
-            "client_id": client_id,
-            "response_type": "code",
-            "state": state,
-            "duration": duration,
-            "redirect_uri": redirect_uri,
-        }
-    )
-    return f"{authorize_endpoint}?{query}"
+__all__ = ["PURPOSE", "authorize_url", "record_callback"]
+"""``authorize_url`` is :func:`energy_core.dataconnect.authorize_url`, the builder
+the api uses too (re-exported for scripts and tests that drive the consent page)."""
 
 
 async def record_callback(
