@@ -171,6 +171,19 @@ class KafkaPublisher:
         for future in pending:
             await future
 
+    async def reachable(self, within_s: float = 2.0) -> bool:
+        """Readiness: the cluster answers a metadata request within ``within_s``.
+
+        A started producer keeps no state that says the broker went away; asking
+        for metadata is the cheapest question every broker answers.
+        """
+        try:
+            async with asyncio.timeout(within_s):
+                metadata = await self._producer.client.fetch_all_metadata()
+        except (KafkaError, OSError, TimeoutError):
+            return False
+        return bool(metadata.brokers())
+
     @property
     def producer(self) -> AIOKafkaProducer:
         """The underlying producer, for readiness checks."""
