@@ -127,12 +127,14 @@ async def test_both_repositories_keep_the_same_rules(repo):
     # a window with two missing days: cursor moves, holes recorded, not yet due
     await repository.advance(PRM, DC, d[5], [d[1], d[2]], "no_data_found", now)
     state = await repository.cursor(PRM, DC)
-    assert state is not None and state.fetched_until == d[5]
+    assert state is not None
+    assert state.fetched_until == d[5]
     assert await repository.due_holes(PRM, DC, now - timedelta(1)) == []
     assert await repository.due_holes(PRM, DC, now) == [d[1], d[2]]
     await repository.advance(PRM, DC, d[3], [], "", now)  # never backwards
     state = await repository.cursor(PRM, DC)
-    assert state is not None and state.fetched_until == d[5]
+    assert state is not None
+    assert state.fetched_until == d[5]
 
     # refill: d1 came, d2 still missing (rescheduled), then closed for good
     later = now + timedelta(hours=6)
@@ -154,7 +156,9 @@ async def test_both_repositories_keep_the_same_rules(repo):
     await repository.record_activation(PRM, d[2])
     assert await repository.activation_date(PRM) == d[3]
     known = await repository.usage_point(PRM, timedelta(days=30))
-    assert known is not None and known.fresh and known.last_activation_date == d[3]
+    assert known is not None
+    assert known.fresh
+    assert known.last_activation_date == d[3]
 
     # revoked upstream: every stream stops, the consent is revoked
     await repository.start_cursor(PRM, Stream.LOAD_CURVE, d[0])
@@ -162,10 +166,12 @@ async def test_both_repositories_keep_the_same_rules(repo):
     assert len(revoked) == 1
     for stream in (DC, Stream.LOAD_CURVE):
         state = await repository.cursor(PRM, stream)
-        assert state is not None and state.stopped_reason == "consent_revoked"
+        assert state is not None
+        assert state.stopped_reason == "consent_revoked"
     assert await repository.consented_prms(now + timedelta(seconds=1)) == []
     assert await repository.resume_reconsented() == 0
     await consent()  # the resident consents again
     assert await repository.resume_reconsented() == 2
     state = await repository.cursor(PRM, DC)
-    assert state is not None and state.stopped_reason is None
+    assert state is not None
+    assert state.stopped_reason is None

@@ -9,7 +9,7 @@ in milliseconds.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
@@ -132,7 +132,7 @@ class Loop:
 
 
 @pytest.fixture
-def loop() -> Iterator[Loop]:
+async def loop() -> AsyncIterator[Loop]:
     now = [NOW]
     upstream = FakeDataConnect()
     settings = Settings(
@@ -163,6 +163,7 @@ def loop() -> Iterator[Loop]:
         streams=(Stream.DAILY_CONSUMPTION,),
     )
     yield Loop(collector, repository, publisher, upstream, lambda: now[0])
+    await client.aclose()
 
 
 async def test_a_backfill_publishes_every_day_once_then_moves_the_cursor(loop):
@@ -216,7 +217,8 @@ async def test_a_429_pauses_everybody_and_is_counted_then_the_window_comes(loop)
     throttled = metric("ingest_enedis_rate_limited_total")
     loop.upstream.script = [(429, {"error": "429"})]
     report = await loop.collector.run_cycle()
-    assert report.readings == 31 and not report.failed
+    assert report.readings == 31
+    assert not report.failed
     assert loop.collector.client.limiter.refusals == 1
     assert metric("ingest_enedis_rate_limited_total") - throttled == 1
 
@@ -227,7 +229,8 @@ async def test_an_unavailable_gateway_moves_nothing(loop):
     report = await loop.collector.run_cycle()
     assert report.failed == [PRM]
     state = await loop.repository.cursor(PRM, Stream.DAILY_CONSUMPTION)
-    assert state is not None and state.fetched_until == state.history_from
+    assert state is not None
+    assert state.fetched_until == state.history_from
     assert loop.publisher.sent[topics.READINGS] == []
 
 
@@ -264,7 +267,8 @@ async def test_a_broker_outage_stops_the_cycle_and_keeps_the_records(loop):
     with pytest.raises(BrokerUnavailableError):
         await loop.collector.run_cycle()
     state = await loop.repository.cursor(PRM, Stream.DAILY_CONSUMPTION)
-    assert state is not None and state.fetched_until == state.history_from
+    assert state is not None
+    assert state.fetched_until == state.history_from
     first = list(broker.sent[topics.READINGS])
     assert len(first) == 1  # the cycle stopped at the first unacknowledged window
     broker.down = False
@@ -276,7 +280,8 @@ async def test_a_broker_outage_stops_the_cycle_and_keeps_the_records(loop):
     ]
     assert keys_and_starts.count(keys_and_starts[0]) == 3
     state = await loop.repository.cursor(PRM, Stream.DAILY_CONSUMPTION)
-    assert state is not None and state.fetched_until == J
+    assert state is not None
+    assert state.fetched_until == J
 
 
 async def test_an_activation_date_found_by_search_is_the_history_start(loop):
@@ -286,7 +291,8 @@ async def test_an_activation_date_found_by_search_is_the_history_start(loop):
     assert report.holes == 0  # days before activation do not exist for us
     assert await loop.repository.activation_date(PRM) == date(2026, 11, 5)
     state = await loop.repository.cursor(PRM, Stream.DAILY_CONSUMPTION)
-    assert state is not None and state.history_from == date(2026, 11, 5)
+    assert state is not None
+    assert state.history_from == date(2026, 11, 5)
 
 
 async def test_a_long_cycle_logs_its_progress(loop, monkeypatch, caplog):
@@ -297,7 +303,8 @@ async def test_a_long_cycle_logs_its_progress(loop, monkeypatch, caplog):
     lines = [r.getMessage() for r in caplog.records]
     assert any(line.startswith("cycle: 2 consented PRMs") for line in lines)
     progress = [line for line in lines if line.startswith("cycle progress:")]
-    assert progress and progress[-1].startswith("cycle progress: 2/2 PRMs")
+    assert progress
+    assert progress[-1].startswith("cycle progress: 2/2 PRMs")
     assert all(PRM not in line and OTHER not in line for line in lines)  # pseudonyms
 
 
