@@ -13,8 +13,8 @@ from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
 from api import problems
-from api.consent import ConsentPort, DataConnectAuthorize
-from api.live import AlertGate, AlertHub, consume_alerts
+from api.alert_hub import AlertGate, AlertHub, consume_alerts
+from api.consent_page import ConsentPort, DataConnectAuthorize
 from api.privacy import SecrecyRule
 from api.routes import (
     dashboard,

@@ -14,7 +14,7 @@ import pytest_asyncio
 from energy_core.kafka import KafkaPublisher
 from energy_core.observability import Health, ops_app
 from energy_core.settings import KafkaSettings
-from energy_store.consents import record_prm_consents
+from energy_store.consent_registry import record_prm_consents
 from ingest_enedis.bootstrap import bootstrap
 from ingest_enedis.mapping import Address, Contract, Stream
 from ingest_enedis.repository import Repository

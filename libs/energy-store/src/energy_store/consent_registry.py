@@ -2,7 +2,7 @@
 
 Shared by the two packages that record them: the api, which serves the Enedis
 consent callback in the resident's session, and ingest-enedis
-(``consent.record_callback``, for scripts and tests). Neither imports the other;
+(``consent_callback.record_callback``, for scripts and tests). Neither imports the other;
 both write the ``consents`` table of migration 0001 through these functions. An
 upstream revocation is recorded by ingest-enedis itself (``cursor.stop_prm``).
 

@@ -3,7 +3,7 @@
 The resident (``people.person_id``) is sent to the Enedis consent page with a
 ``state`` we choose; Enedis redirects back with ``usage_point_id`` (one PRM or
 several joined by ``;``). The api serves that callback in the resident's session
-and records the consents through :mod:`energy_store.consents`, as
+and records the consents through :mod:`energy_store.consent_registry`, as
 :func:`record_callback` does here (for scripts and tests); the collector resumes
 a PRM an upstream revocation had stopped as soon as it sees a newer consent.
 """
@@ -15,7 +15,7 @@ from datetime import datetime
 import asyncpg
 
 from energy_core.dataconnect import authorize_url
-from energy_store.consents import (
+from energy_store.consent_registry import (
     ENEDIS_PURPOSE,
     RecordedConsent,
     parse_usage_points,
