@@ -17,7 +17,8 @@ from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import KafkaError, TopicAlreadyExistsError
 from google.protobuf.message import Message
 
-from energy_core.errors import UpstreamUnavailableError
+from energy_core.errors import TransientError, UpstreamUnavailableError
+from energy_core.loops import Backoff, sleep_or_stop
 from energy_core.settings import KafkaSettings
 from energy_core.topics import TopicSpec
 
@@ -188,6 +189,31 @@ class KafkaPublisher:
     def producer(self) -> AIOKafkaProducer:
         """The underlying producer, for readiness checks."""
         return self._producer
+
+
+async def start_when_reachable(
+    publisher: KafkaPublisher,
+    stop: asyncio.Event,
+    *,
+    backoff: Backoff = Backoff(1.0, 30.0),  # noqa: B008 - frozen, shared safely
+) -> bool:
+    """Starts ``publisher``, retrying while the broker is unreachable, until ``stop``.
+
+    A service started before its broker (``make run`` starts everything at once,
+    Kubernetes in any order) waits for it instead of crashing into a restart loop.
+    Returns False if ``stop`` came first (nothing was started).
+    """
+    failures = 0
+    while not stop.is_set():
+        try:
+            await publisher.start()
+            return True
+        except TransientError as exc:
+            failures += 1
+            delay = backoff.delay(failures)
+            logger.warning("%s; retrying in %.1f s", exc, delay)
+            await sleep_or_stop(stop, delay)
+    return False
 
 
 async def ensure_topics(

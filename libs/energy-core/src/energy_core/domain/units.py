@@ -35,6 +35,8 @@ class Unit(StrEnum):
         The one reading of unit symbols: ingest mappings call it (or :meth:`parse`)
         rather than keeping their own symbol tables.
         """
+        if isinstance(symbol, str) and symbol in _BY_SYMBOL:  # the hot path: exact
+            return _BY_SYMBOL[symbol]
         cleaned = symbol.strip().replace("³", "3") if isinstance(symbol, str) else ""
         for unit in cls:
             if cleaned == unit.value or cleaned.lower() == unit.value.lower():
@@ -65,6 +67,7 @@ class Unit(StrEnum):
 
 
 _SYMBOLS = [u.value for u in Unit]
+_BY_SYMBOL = {u.value: u for u in Unit}
 
 _CANONICAL: dict[Unit, tuple[Dimension, Unit, float]] = {
     Unit.WH: (Dimension.ENERGY, Unit.WH, 1.0),
