@@ -25,7 +25,12 @@ import uvicorn
 from starlette.types import ASGIApp
 
 from energy_core.errors import EnergyError
-from energy_core.observability import Health, configure_logging, ops_app
+from energy_core.observability import (
+    Health,
+    configure_logging,
+    configure_pseudonyms,
+    ops_app,
+)
 from energy_core.settings import ServiceSettings
 
 logger = logging.getLogger(__name__)
@@ -138,6 +143,7 @@ def run_service(
 ) -> None:
     """Entry point for ``__main__``: logging, then :func:`run_async` to completion."""
     configure_logging(name, level=settings.log_level, json_lines=settings.log_json)
+    configure_pseudonyms(settings.secret_key.get_secret_value())
     try:
         asyncio.run(
             run_async(

@@ -1,0 +1,90 @@
+"""Log pseudonyms are keyed; logs carry no meter id and no exception message."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import logging
+
+import pytest
+
+from energy_core import observability
+from energy_core.observability import (
+    JsonFormatter,
+    TextFormatter,
+    configure_pseudonyms,
+    meter_ref,
+    pseudonym_key,
+)
+
+PRM = "09876543210987"
+SENSOR = "0123456789abcdef0123456789abcdef"
+
+
+def test_pseudonym_is_keyed_stable_and_not_a_plain_hash() -> None:
+    one, other = pseudonym_key("secret-one"), pseudonym_key("secret-two")
+    assert meter_ref(PRM, key=one) == meter_ref(PRM, key=pseudonym_key("secret-one"))
+    assert meter_ref(PRM, key=one) != meter_ref(PRM, key=other)
+    assert meter_ref(PRM, key=one) != meter_ref("09876543210988", key=one)
+    # The old pseudonym (unsalted SHA-256) is rebuilt by hashing the PRM list; the
+    # keyed one is not among those hashes.
+    plain = hashlib.sha256(PRM.encode()).hexdigest()
+    assert meter_ref(PRM, key=one)[2:] not in plain
+
+
+def test_configured_key_is_shared_by_every_caller(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(observability, "_pseudonym_key", b"")
+    configure_pseudonyms("the deployment's secret")
+    # Another service of the same deployment derives the same key from the secret.
+    assert meter_ref(PRM) == meter_ref(
+        PRM, key=pseudonym_key("the deployment's secret")
+    )
+    configure_pseudonyms("")  # unset: the previous key stays, never an empty one
+    assert meter_ref(PRM) == meter_ref(
+        PRM, key=pseudonym_key("the deployment's secret")
+    )
+
+
+def _emit(formatter: logging.Formatter) -> str:
+    stream = io.StringIO()
+    handler = logging.StreamHandler(stream)
+    handler.setFormatter(formatter)
+    log = logging.getLogger("test-observability")
+    log.addHandler(handler)
+    log.propagate = False
+    try:
+        try:
+            try:
+                raise KeyError(f"Key (meter_id)=({PRM}) already exists")
+            except KeyError as exc:
+                raise RuntimeError(f"GET /x?usage_point_id={PRM}&s={SENSOR}") from exc
+        except RuntimeError:
+            log.exception("collect of %s failed", PRM, extra={"sensor": SENSOR})
+    finally:
+        log.removeHandler(handler)
+    return stream.getvalue()
+
+
+def test_json_logs_carry_no_id_and_no_exception_message() -> None:
+    line = _emit(JsonFormatter("svc"))
+    record = json.loads(line)
+    assert PRM not in line
+    assert SENSOR not in line
+    assert "already exists" not in line
+    assert record["msg"] == "collect of [id] failed"
+    assert record["sensor"] == "[id]"
+    # What a reader needs to find the bug is kept: types and frames of the chain.
+    assert "builtins.RuntimeError (message withheld)" in record["exc"]
+    assert "builtins.KeyError (message withheld)" in record["exc"]
+    assert "in _emit" in record["exc"]
+
+
+def test_text_logs_follow_the_same_rules() -> None:
+    text = _emit(TextFormatter())
+    assert PRM not in text
+    assert SENSOR not in text
+    assert "usage_point_id" not in text
+    assert "builtins.RuntimeError (message withheld)" in text
