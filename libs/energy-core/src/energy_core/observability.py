@@ -118,11 +118,11 @@ class TextFormatter(logging.Formatter):
         finally:
             record.exc_text = cached
 
-    def formatMessage(self, record: logging.LogRecord) -> str:  # noqa: N802
+    def formatMessage(self, record: logging.LogRecord) -> str:
         """The line, ids scrubbed."""
         return scrub(super().formatMessage(record))
 
-    def formatException(self, ei: Any) -> str:  # noqa: N802
+    def formatException(self, ei: Any) -> str:
         """Types and frames only (see :func:`safe_traceback`)."""
         return safe_traceback(ei) if ei and ei[1] is not None else ""
 
