@@ -100,7 +100,7 @@ class JsonFormatter(logging.Formatter):
             }
         )
         if record.exc_info and record.exc_info[1] is not None:
-            payload["exc"] = safe_traceback(record.exc_info)  # type: ignore[arg-type]
+            payload["exc"] = safe_traceback(record.exc_info)
         return json.dumps(payload, default=str, ensure_ascii=False)
 
 
