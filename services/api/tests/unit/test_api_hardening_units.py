@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 
 import pytest
 
@@ -11,6 +12,13 @@ from api.problems import Problem
 from api.ratelimit import LoginGuard, SlidingWindow, StreamLimits
 from api.settings import Settings
 from api.supervise import Supervised
+
+
+async def eventually(condition: Callable[[], bool], timeout_s: float = 5.0) -> None:
+    """Polls ``condition`` (state owned by code under test has no event to await)."""
+    async with asyncio.timeout(timeout_s):
+        while not condition():  # noqa: ASYNC110 - nothing to await but the state
+            await asyncio.sleep(0.01)
 
 
 class Clock:
@@ -159,7 +167,9 @@ async def test_registration_refuses_a_name_with_any_internal_address() -> None:
     async def nowhere(host: str, port: int) -> list[str]:
         raise OSError("no such host")
 
-    assert "does not resolve" in str(await check_target("http://x.invalid/", [], nowhere))
+    assert "does not resolve" in str(
+        await check_target("http://x.invalid/", [], nowhere)
+    )
 
 
 async def test_a_loop_that_dies_is_restarted_and_not_ready_meanwhile(
@@ -179,13 +189,11 @@ async def test_a_loop_that_dies_is_restarted_and_not_ready_meanwhile(
     stop = asyncio.Event()
     supervised = Supervised("alerts-consumer", loop, backoff_s=0.3)
     task = asyncio.create_task(supervised.run(stop))
-    while not supervised.up:
-        await asyncio.sleep(0.01)
+    await eventually(lambda: supervised.up)
     fail.set()
     await asyncio.sleep(0.1)
     assert not await supervised.check()  # down during the backoff
-    while not supervised.up:
-        await asyncio.sleep(0.01)
+    await eventually(lambda: supervised.up)
     assert len(runs) == 2
     assert supervised.restarts == 1
     assert any(
@@ -209,8 +217,7 @@ async def test_a_loop_that_returns_early_is_restarted_too() -> None:
     stop = asyncio.Event()
     supervised = Supervised("x", loop, backoff_s=0.01)
     task = asyncio.create_task(supervised.run(stop))
-    while not supervised.up:
-        await asyncio.sleep(0.01)
+    await eventually(lambda: supervised.up)
     assert len(runs) == 3
     stop.set()
     await asyncio.wait_for(task, 2)
