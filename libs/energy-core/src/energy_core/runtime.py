@@ -77,8 +77,15 @@ async def serve_http(
     stop: asyncio.Event,
     log_level: str = "warning",
 ) -> None:
-    """Serves ``app`` on an already bound socket until ``stop`` is set."""
-    config = uvicorn.Config(app, log_level=log_level, lifespan="on", access_log=False)
+    """Serves ``app`` on an already bound socket until ``stop`` is set.
+
+    ``log_config=None``: uvicorn keeps no handler of its own, so its records (an
+    unhandled exception's traceback among them) go through the service's
+    formatter, which withholds exception messages and ids.
+    """
+    config = uvicorn.Config(
+        app, log_level=log_level, lifespan="on", access_log=False, log_config=None
+    )
     server = _QuietServer(config)
     task = asyncio.create_task(server.serve(sockets=[sock]))
     stopper = asyncio.create_task(stop.wait())

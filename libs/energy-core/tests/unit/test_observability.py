@@ -88,3 +88,50 @@ def test_text_logs_follow_the_same_rules() -> None:
     assert SENSOR not in text
     assert "usage_point_id" not in text
     assert "builtins.RuntimeError (message withheld)" in text
+
+
+async def test_a_crashing_request_is_logged_through_our_formatter(
+    capfd: pytest.CaptureFixture[str],
+) -> None:
+    """uvicorn logs an app's exception itself: it must go through our formatter."""
+    import asyncio
+    import socket
+
+    import httpx
+    from starlette.applications import Starlette
+    from starlette.routing import Route
+
+    from energy_core.runtime import serve_http
+
+    async def crash(_: object) -> None:
+        raise RuntimeError(f"Key (meter_id)=({PRM}) already exists")
+
+    stream = io.StringIO()
+    handler = logging.StreamHandler(stream)
+    handler.setFormatter(JsonFormatter("svc"))
+    root = logging.getLogger()
+    root.addHandler(handler)
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    port = sock.getsockname()[1]
+    stop = asyncio.Event()
+    app = Starlette(routes=[Route("/x", crash)])
+    server = asyncio.create_task(serve_http(app, sock, stop=stop))
+    try:
+        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}") as client:
+            for _ in range(100):
+                try:
+                    response = await client.get("/x")
+                    break
+                except httpx.ConnectError:
+                    await asyncio.sleep(0.05)
+    finally:
+        stop.set()
+        await asyncio.wait_for(server, 10)
+        root.removeHandler(handler)
+    assert response.status_code == 500
+    logged = stream.getvalue()
+    assert "Exception in ASGI application" in logged
+    assert "RuntimeError (message withheld)" in logged
+    assert PRM not in logged
+    assert PRM not in capfd.readouterr().err
