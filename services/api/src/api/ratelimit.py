@@ -12,13 +12,15 @@ import contextlib
 import math
 import time
 from collections import OrderedDict, deque
-from collections.abc import AsyncIterable, Callable, Hashable, Iterator
+from collections.abc import AsyncIterable, AsyncIterator, Callable, Hashable, Iterator
 
 from fastapi import Request
 from starlette.responses import StreamingResponse
 from starlette.types import Receive, Scope, Send
 
+from api import auth
 from api.auth import Principal
+from api.deps import bearer_token
 from api.problems import Problem
 from api.settings import Settings
 
@@ -216,6 +218,30 @@ class _LeasedStream(StreamingResponse):
             self._release()
 
 
+async def _while_valid(
+    request: Request, token: str | None, content: AsyncIterable[str]
+) -> AsyncIterator[str]:
+    """``content`` until the credentials it was opened with are revoked or expire.
+
+    Checked between events at most every ``API_SSE_RECHECK_S``: without it a
+    revoked key or an ended session would keep an open stream for ever.
+    """
+    every = request.app.state.settings.sse_recheck_s
+    checked = time.monotonic()
+    try:
+        async for chunk in content:
+            if token is not None and time.monotonic() - checked >= every:
+                checked = time.monotonic()
+                async with request.app.state.pool.acquire() as conn:
+                    if await auth.resolve(conn, token) is None:
+                        return
+            yield chunk
+    finally:
+        close = getattr(content, "aclose", None)
+        if close is not None:
+            await close()  # the hub subscription of the stream ends with it
+
+
 def event_stream(
     request: Request, user: Principal, content: AsyncIterable[str]
 ) -> StreamingResponse:
@@ -226,4 +252,4 @@ def event_stream(
         else ("key", user.key_id or user.scope_id)
     )
     release = request.app.state.streams.open(caller)
-    return _LeasedStream(content, release)
+    return _LeasedStream(_while_valid(request, bearer_token(request), content), release)

@@ -68,6 +68,8 @@ class Settings(ServiceSettings):
     """Open SSE streams per account or API key; one more: 429."""
     sse_max_streams: int = Field(default=500, ge=1)
     """Open SSE streams of the process, all callers together."""
+    sse_recheck_s: float = Field(default=30.0, gt=0)
+    """An open stream re-checks its credentials this often (revoked key: it ends)."""
     consumer_backoff_s: float = Field(default=1.0, gt=0)
     """First wait before a consumer that died is restarted (doubles, capped)."""
     consumer_backoff_max_s: float = Field(default=30.0, gt=0)

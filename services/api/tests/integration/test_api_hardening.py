@@ -348,6 +348,27 @@ async def test_open_streams_are_limited_per_account_and_per_key(
         assert r.status_code == 200
 
 
+async def test_a_revoked_key_loses_its_open_stream(
+    make_client: Any, world: Any
+) -> None:
+    client = await make_client(sse_recheck_s=0.2)
+    streams = client.app.state.streams
+    headers = {"x-api-key": world.commune_key}
+    stream = asyncio.create_task(
+        client.get("/v1/stream/load", params={"every_s": 0.2}, headers=headers)
+    )
+    await eventually(lambda: sum(streams._open.values()) == 1)
+    async with world.pool.acquire() as conn:
+        await conn.execute(
+            "UPDATE api_keys SET revoked_at = now() WHERE key_sha256 = $1",
+            auth.digest(world.commune_key),
+        )
+    r = await asyncio.wait_for(stream, 5)  # it ends by itself, within a recheck
+    assert r.status_code == 200
+    assert r.text.count("event: load") >= 1
+    assert sum(streams._open.values()) == 0
+
+
 # --- webhooks -----------------------------------------------------------------------
 
 
