@@ -127,6 +127,44 @@ class TextFormatter(logging.Formatter):
         return safe_traceback(ei) if ei and ei[1] is not None else ""
 
 
+_NOISY = ("aiokafka", "kafka", "uvicorn.access", "httpx", "httpcore")
+"""Libraries that log per request or per record: quiet by default, and httpx would
+log request URLs, which carry meter ids (personal data) in query strings."""
+
+
+def logging_config(
+    service: str, *, level: str = "INFO", json_lines: bool = True
+) -> dict[str, Any]:
+    """:func:`configure_logging` as a ``logging.config.dictConfig`` mapping.
+
+    For frameworks that install logging themselves when they start (Faust's worker
+    takes it as its ``logging_config``): their records then pass our formatters
+    too, and never print an exception's message.
+    """
+    formatter: dict[str, Any] = (
+        {"()": JsonFormatter, "service": service}
+        if json_lines
+        else {"()": TextFormatter}
+    )
+    quiet = logging.getLevelName(
+        max(logging.WARNING, logging.getLevelName(level.upper()))
+    )
+    return {
+        "version": 1,
+        "disable_existing_loggers": False,
+        "formatters": {"sen1": formatter},
+        "handlers": {
+            "default": {
+                "class": "logging.StreamHandler",
+                "formatter": "sen1",
+                "stream": "ext://sys.stderr",
+            }
+        },
+        "root": {"level": level.upper(), "handlers": ["default"]},
+        "loggers": {name: {"level": quiet} for name in _NOISY},
+    }
+
+
 def configure_logging(
     service: str, *, level: str = "INFO", json_lines: bool = True
 ) -> None:
@@ -139,9 +177,7 @@ def configure_logging(
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level.upper())
-    # Libraries that log per request or per record: quiet by default, and httpx
-    # would log request URLs, which carry meter ids (personal data) in query strings.
-    for noisy in ("aiokafka", "kafka", "uvicorn.access", "httpx", "httpcore"):
+    for noisy in _NOISY:
         logging.getLogger(noisy).setLevel(max(logging.WARNING, root.level))
 
 

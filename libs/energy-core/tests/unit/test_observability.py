@@ -135,3 +135,30 @@ async def test_a_crashing_request_is_logged_through_our_formatter(
     assert "RuntimeError (message withheld)" in logged
     assert PRM not in logged
     assert PRM not in capfd.readouterr().err
+
+
+def test_logging_config_for_frameworks_uses_our_formatter(
+    capfd: pytest.CaptureFixture[str],
+) -> None:
+    """What Faust's worker installs (the aggregator) formats like configure_logging."""
+    import logging.config
+
+    from energy_core.observability import logging_config
+
+    root = logging.getLogger()
+    saved = root.handlers[:], root.level
+    try:
+        logging.config.dictConfig(logging_config("aggregator", level="INFO"))
+        assert logging.getLogger("aiokafka").level == logging.WARNING
+        try:
+            raise ValueError(f"bad record for {PRM}")
+        except ValueError:
+            logging.getLogger("aggregator.agents").exception("batch of %s failed", PRM)
+    finally:
+        root.handlers[:], root.level = saved[0], saved[1]
+    err = capfd.readouterr().err
+    record = json.loads(err.strip().splitlines()[-1])
+    assert record["service"] == "aggregator"
+    assert record["msg"] == "batch of [id] failed"
+    assert "ValueError (message withheld)" in record["exc"]
+    assert PRM not in err
