@@ -221,3 +221,25 @@ async def test_a_loop_that_returns_early_is_restarted_too() -> None:
     assert len(runs) == 3
     stop.set()
     await asyncio.wait_for(task, 2)
+
+
+async def test_a_failing_alert_listener_is_logged(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    from api.live import AlertHub
+
+    async def gate(event: dict) -> dict:
+        return event
+
+    async def broken(event: dict) -> None:
+        raise ConnectionError("database gone")
+
+    hub = AlertHub(gate=gate)
+    hub.add_listener(broken)
+    await hub.publish({"iris": "381510101"})
+    await hub.drain()
+    await asyncio.sleep(0)  # done callbacks run on the next loop turn
+    failed = [r for r in caplog.records if r.getMessage() == "alert listener failed"]
+    assert failed
+    assert failed[0].exc_info is not None
+    assert isinstance(failed[0].exc_info[1], ConnectionError)

@@ -127,7 +127,10 @@ def _sse(event: str, data: Any) -> str:
 @router.get(
     "/stream/alerts",
     response_class=StreamingResponse,
-    responses={200: {"content": {"text/event-stream": {}}}},
+    responses={
+        200: {"content": {"text/event-stream": {}}},
+        429: {"description": "too many open streams for this account or key"},
+    },
 )
 async def stream_alerts(
     request: Request, user: SignedIn, max_events: MaxEvents = None
@@ -158,7 +161,10 @@ async def stream_alerts(
 @router.get(
     "/stream/load",
     response_class=StreamingResponse,
-    responses={200: {"content": {"text/event-stream": {}}}},
+    responses={
+        200: {"content": {"text/event-stream": {}}},
+        429: {"description": "too many open streams for this account or key"},
+    },
 )
 async def stream_load(
     request: Request,

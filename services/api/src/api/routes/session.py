@@ -14,7 +14,14 @@ from api.schemas import LoginIn, MePublic, TokenPublic
 router = APIRouter(prefix="/v1/auth", tags=["auth"])
 
 
-@router.post("/login")
+@router.post(
+    "/login",
+    responses={
+        429: {
+            "description": "too many attempts (account, address or busy); see Retry-After"
+        }
+    },
+)
 async def login(
     body: LoginIn,
     request: Request,
