@@ -24,7 +24,7 @@ import asyncpg
 import httpx
 
 from api.netguard import REFUSED
-from energy_core.secrets import SecretBox
+from energy_core.secrets import SecretBox, SecretBoxError
 
 logger = logging.getLogger(__name__)
 
@@ -130,9 +130,12 @@ class WebhookDispatcher:
                     row["event_key"],
                     row["payload"].encode(),
                     row["attempts"] + 1,
+                    once=True,
                 )
             )
-        await asyncio.gather(*jobs)
+        for outcome in await asyncio.gather(*jobs, return_exceptions=True):
+            if isinstance(outcome, Exception):  # one bad row never stops the others
+                logger.error("webhook retry failed", exc_info=outcome)
         return len(rows)
 
     async def run(self, ready: asyncio.Event, stop: asyncio.Event) -> None:
@@ -144,10 +147,24 @@ class WebhookDispatcher:
                 async with asyncio.timeout(self._every):
                     await stop.wait()
 
-    async def _deliver(self, hook: Any, key: str, body: bytes, first: int) -> None:
+    async def _deliver(
+        self, hook: Any, key: str, body: bytes, first: int, *, once: bool = False
+    ) -> None:
+        """Attempts ``first``… until delivered or out of attempts.
+
+        ``once`` (the retry loop): one attempt, then the row is left due at its next
+        attempt with no lease, so the loop never sleeps through one delivery's
+        backoff while others wait.
+        """
         if self._box is None:
             return
-        secret = self._box.open(hook["secret_sealed"])
+        try:
+            secret = self._box.open(hook["secret_sealed"])
+        except SecretBoxError:  # sealed under a key no longer configured
+            await self._record(
+                hook["webhook_id"], key, first - 1, "failed", "secret cannot be opened"
+            )
+            return
         error = ""
         for attempt in range(first, self._attempts + 1):
             headers = {
@@ -172,8 +189,10 @@ class WebhookDispatcher:
                 break
             delay = self._backoff * 2 ** (attempt - 1)
             await self._record(
-                hook["webhook_id"], key, attempt, "pending", error, delay
+                hook["webhook_id"], key, attempt, "pending", error, delay, hold=not once
             )
+            if once:
+                return
             await asyncio.sleep(delay)
         logger.warning(
             "webhook delivery failed after %s attempts: %s", self._attempts, error
@@ -188,15 +207,18 @@ class WebhookDispatcher:
         status: str,
         error: str,
         delay_s: float = 0.0,
+        *,
+        hold: bool = True,
     ) -> None:
-        """Stores the outcome; a pending row keeps its body and our lease past the wait."""
+        """Stores the outcome; a pending row keeps its body, and our lease past the
+        wait when we ``hold`` it (we will try again ourselves)."""
         async with self._pool.acquire() as conn:
             await conn.execute(
                 """UPDATE api_webhook_deliveries SET attempts = $3, status = $4,
                        last_error = NULLIF($5, ''), updated_at = now(),
                        payload = CASE WHEN $4 = 'pending' THEN payload END,
                        next_attempt_at = now() + make_interval(secs => $6),
-                       lease_until = CASE WHEN $4 = 'pending'
+                       lease_until = CASE WHEN $4 = 'pending' AND $8
                            THEN now() + make_interval(secs => $6 + $7) END
                    WHERE webhook_id = $1 AND event_key = $2""",
                 webhook_id,
@@ -206,4 +228,5 @@ class WebhookDispatcher:
                 error,
                 delay_s,
                 self._lease,
+                hold,
             )

@@ -375,7 +375,8 @@ async def test_a_revoked_key_loses_its_open_stream(
 class Receiver:
     """A loopback HTTP server that records what it is sent and answers 204."""
 
-    def __init__(self) -> None:
+    def __init__(self, status: int = 204) -> None:
+        self.status = status
         self.requests: list[tuple[dict[str, str], bytes]] = []
         self.port = 0
         self._server: asyncio.Server | None = None
@@ -400,7 +401,10 @@ class Receiver:
         }
         body = await reader.readexactly(int(headers.get("content-length", "0")))
         self.requests.append((headers, body))
-        writer.write(b"HTTP/1.1 204 No Content\r\nconnection: close\r\n\r\n")
+        writer.write(
+            f"HTTP/1.1 {self.status} X\r\ncontent-length: 0\r\n"
+            "connection: close\r\n\r\n".encode()
+        )
         await writer.drain()
         writer.close()
 
@@ -549,6 +553,47 @@ async def test_deliveries_stuck_pending_after_a_crash_are_sent_again(
     assert (rows["crashed"]["status"], rows["crashed"]["attempts"]) == ("delivered", 2)
     assert rows["in-flight"]["status"] == "pending"
     assert rows["spent"]["status"] == "failed"
+
+
+async def test_a_retried_delivery_that_fails_waits_its_backoff(world: Any) -> None:
+    box = SecretBox([SecretBox.generate_key()])
+
+    async def resolve(host: str, port: int) -> list[str]:
+        return ["127.0.0.1"]
+
+    async with Receiver(status=503) as receiver:
+        webhook = await _hook(world, box, f"http://hooks.example:{receiver.port}/h")
+        await _stuck(world, webhook, "flaky")
+        lost = await _hook(world, SecretBox([SecretBox.generate_key()]), "http://x/")
+        await _stuck(world, lost, "old-key")  # sealed under a key we no longer have
+        allow = networks(["127.0.0.0/8"])
+        async with guarded_client(allow, timeout_s=2, resolve=resolve) as client:
+            dispatcher = WebhookDispatcher(
+                world.pool, box, client, attempts=3, backoff_s=30, lease_s=30
+            )
+            assert await dispatcher.retry_due() == 2  # returns after one attempt each
+            assert await dispatcher.retry_due() == 0  # the backoff is not over
+        assert len(receiver.requests) == 1
+    async with world.pool.acquire() as conn:
+        rows = {
+            r["event_key"]: r
+            for r in await conn.fetch(
+                "SELECT *, next_attempt_at - now() AS wait FROM api_webhook_deliveries"
+            )
+        }
+    flaky = rows["flaky"]
+    assert (flaky["status"], flaky["attempts"], flaky["last_error"]) == (
+        "pending",
+        2,
+        "HTTP 503",
+    )
+    assert timedelta(seconds=50) < flaky["wait"] <= timedelta(seconds=60)  # 30 * 2
+    assert flaky["lease_until"] is None  # any process may take it when due
+    assert flaky["payload"] is not None
+    assert (rows["old-key"]["status"], rows["old-key"]["last_error"]) == (
+        "failed",
+        "secret cannot be opened",
+    )
 
 
 async def test_the_api_retries_stuck_deliveries_by_itself(
