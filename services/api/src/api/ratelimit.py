@@ -15,6 +15,7 @@ from collections import OrderedDict, deque
 from collections.abc import AsyncIterable, AsyncIterator, Callable, Hashable, Iterator
 
 from fastapi import Request
+from prometheus_client import Counter, Gauge
 from starlette.responses import StreamingResponse
 from starlette.types import Receive, Scope, Send
 
@@ -25,6 +26,13 @@ from api.problems import Problem
 from api.settings import Settings
 
 Clock = Callable[[], float]
+LOGIN_REFUSED = Counter(
+    "api_login_refused_total",
+    "Sign-in attempts refused before the password check",
+    ["reason"],
+)
+STREAMS_OPEN = Gauge("api_sse_streams_open", "Open SSE streams")
+STREAMS_REFUSED = Counter("api_sse_refused_total", "SSE streams refused (429)")
 
 
 def too_many(detail: str, retry_after_s: float, *, kind: str) -> Problem:
@@ -120,6 +128,7 @@ class LoginGuard:
         account = email.strip().lower()
         wait = self._addresses.wait(address)
         if wait:
+            LOGIN_REFUSED.labels("address").inc()
             raise too_many(
                 "too many sign-in attempts from this address; try again later",
                 wait,
@@ -127,12 +136,14 @@ class LoginGuard:
             )
         wait = self._accounts.wait(account)
         if wait:
+            LOGIN_REFUSED.labels("account").inc()
             raise too_many(
                 "too many failed sign-ins for this account; try again later",
                 wait,
                 kind="too-many-attempts",
             )
         if self._running >= self._max_running:
+            LOGIN_REFUSED.labels("busy").inc()
             raise too_many(
                 "the server is busy checking other sign-ins; try again",
                 1,
@@ -163,6 +174,7 @@ class StreamLimits:
     def open(self, caller: Hashable) -> Callable[[], None]:
         """Takes a slot for ``caller`` or raises a 429; returns the (idempotent) release."""
         if self._open.get(caller, 0) >= self._per_caller:
+            STREAMS_REFUSED.inc()
             raise too_many(
                 f"at most {self._per_caller} open streams per account or key; "
                 "close one first",
@@ -170,6 +182,7 @@ class StreamLimits:
                 kind="too-many-streams",
             )
         if self._count >= self._total:
+            STREAMS_REFUSED.inc()
             raise too_many(
                 "the server holds as many streams as it can; try again later",
                 5,
@@ -177,6 +190,7 @@ class StreamLimits:
             )
         self._open[caller] = self._open.get(caller, 0) + 1
         self._count += 1
+        STREAMS_OPEN.inc()
         released = False
 
         def release() -> None:
@@ -185,6 +199,7 @@ class StreamLimits:
                 return
             released = True
             self._count -= 1
+            STREAMS_OPEN.dec()
             left = self._open[caller] - 1
             if left:
                 self._open[caller] = left

@@ -15,10 +15,15 @@ import time
 from collections.abc import Callable, Coroutine
 from typing import Any
 
+from prometheus_client import Counter
+
 logger = logging.getLogger(__name__)
 
 Loop = Callable[[asyncio.Event, asyncio.Event], Coroutine[Any, Any, None]]
 """``loop(ready, stop)``: sets ``ready`` once it serves, returns when ``stop`` is set."""
+RESTARTS = Counter(
+    "api_background_restarts_total", "Background loops restarted", ["loop"]
+)
 
 
 class Supervised:
@@ -71,6 +76,7 @@ class Supervised:
             if time.monotonic() - began >= self._healthy_after:
                 delay = self._backoff  # it served a while: a fresh failure
             self.restarts += 1
+            RESTARTS.labels(self.name).inc()
             with contextlib.suppress(TimeoutError):
                 async with asyncio.timeout(delay):  # wait_for may swallow a cancel
                     await stop.wait()

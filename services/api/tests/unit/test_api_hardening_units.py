@@ -6,6 +6,7 @@ import asyncio
 from collections.abc import Callable
 
 import pytest
+from prometheus_client import REGISTRY
 
 from api.netguard import REFUSED, check_target, networks, refusal
 from api.problems import Problem
@@ -88,6 +89,7 @@ def test_an_address_is_limited_across_accounts() -> None:
 
 
 def test_concurrent_password_checks_are_capped() -> None:
+    before = REGISTRY.get_sample_value("api_login_refused_total", {"reason": "busy"})
     guard = _guard(Clock(), login_max_concurrent=1)
     with guard.attempt("a@x.org", "1.1.1.1"):
         with pytest.raises(Problem) as busy, guard.attempt("b@x.org", "2.2.2.2"):
@@ -95,6 +97,8 @@ def test_concurrent_password_checks_are_capped() -> None:
         assert busy.value.status_code == 429
     with guard.attempt("b@x.org", "2.2.2.2"):
         pass  # the slot came back
+    after = REGISTRY.get_sample_value("api_login_refused_total", {"reason": "busy"})
+    assert (after or 0) - (before or 0) == 1  # operators see refusals in /metrics
 
 
 def test_stream_limits_per_caller_and_total() -> None:
@@ -196,6 +200,12 @@ async def test_a_loop_that_dies_is_restarted_and_not_ready_meanwhile(
     await eventually(lambda: supervised.up)
     assert len(runs) == 2
     assert supervised.restarts == 1
+    assert (
+        REGISTRY.get_sample_value(
+            "api_background_restarts_total", {"loop": "alerts-consumer"}
+        )
+        or 0
+    ) >= 1
     assert any(
         "alerts-consumer failed; restarting" in r.getMessage() for r in caplog.records
     )
