@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import io
 import json
@@ -11,6 +12,7 @@ import pytest
 
 from energy_core import observability
 from energy_core.observability import (
+    Health,
     JsonFormatter,
     TextFormatter,
     configure_pseudonyms,
@@ -94,7 +96,6 @@ async def test_a_crashing_request_is_logged_through_our_formatter(
     capfd: pytest.CaptureFixture[str],
 ) -> None:
     """uvicorn logs an app's exception itself: it must go through our formatter."""
-    import asyncio
     import socket
 
     import httpx
@@ -162,3 +163,26 @@ def test_logging_config_for_frameworks_uses_our_formatter(
     assert record["msg"] == "batch of [id] failed"
     assert "ValueError (message withheld)" in record["exc"]
     assert PRM not in err
+
+
+def test_every_service_keys_its_pseudonyms_from_the_shared_secret(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """run_service (every service's entry point) reads SEN1_SECRET_KEY for meter_ref."""
+    from energy_core.runtime import run_service
+    from energy_core.settings import ServiceSettings
+
+    monkeypatch.setattr(observability, "_pseudonym_key", b"per-process")
+    monkeypatch.setenv("SEN1_SECRET_KEY", "one deployment's secret")
+    root = logging.getLogger()
+    saved = root.handlers[:], root.level
+
+    async def main(health: Health, stop: asyncio.Event) -> None:
+        return  # a service that stops at once
+
+    try:
+        run_service("svc", ServiceSettings(http_port=0), main)
+    finally:
+        root.handlers[:], root.level = saved[0], saved[1]
+    shared = pseudonym_key("one deployment's secret")
+    assert meter_ref(PRM) == meter_ref(PRM, key=shared)
