@@ -168,7 +168,12 @@ def logging_config(
 def configure_logging(
     service: str, *, level: str = "INFO", json_lines: bool = True
 ) -> None:
-    """Sends every log record to stderr, as JSON lines or as readable text."""
+    """Sends every log record to stderr, as JSON lines or as readable text.
+
+    An exception nobody caught (the process ends) is logged too, through the same
+    formatter, instead of Python's own traceback print, which would show its
+    message (an HTTP error's URL carries a ``usage_point_id``).
+    """
     handler = logging.StreamHandler(sys.stderr)
     if json_lines:
         handler.setFormatter(JsonFormatter(service))
@@ -179,6 +184,21 @@ def configure_logging(
     root.setLevel(level.upper())
     for noisy in _NOISY:
         logging.getLogger(noisy).setLevel(max(logging.WARNING, root.level))
+    sys.excepthook = log_uncaught
+
+
+def log_uncaught(
+    kind: type[BaseException],
+    value: BaseException,
+    traceback_: TracebackType | None,
+) -> None:
+    """``sys.excepthook``: the uncaught exception as a log record (type and stack)."""
+    if issubclass(kind, KeyboardInterrupt):
+        sys.__excepthook__(kind, value, traceback_)
+        return
+    logging.getLogger("uncaught").critical(
+        "uncaught exception; the process ends", exc_info=(kind, value, traceback_)
+    )
 
 
 _PSEUDONYM_LABEL = b"sen1 log pseudonym v1"

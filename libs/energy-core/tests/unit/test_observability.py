@@ -7,6 +7,7 @@ import hashlib
 import io
 import json
 import logging
+import sys
 
 import pytest
 
@@ -174,6 +175,7 @@ def test_every_service_keys_its_pseudonyms_from_the_shared_secret(
 
     monkeypatch.setattr(observability, "_pseudonym_key", b"per-process")
     monkeypatch.setenv("SEN1_SECRET_KEY", "one deployment's secret")
+    monkeypatch.setattr(sys, "excepthook", sys.excepthook)  # restored afterwards
     root = logging.getLogger()
     saved = root.handlers[:], root.level
 
@@ -186,3 +188,24 @@ def test_every_service_keys_its_pseudonyms_from_the_shared_secret(
         root.handlers[:], root.level = saved[0], saved[1]
     shared = pseudonym_key("one deployment's secret")
     assert meter_ref(PRM) == meter_ref(PRM, key=shared)
+
+
+def test_an_uncaught_exception_is_logged_without_its_message() -> None:
+    from energy_core.observability import log_uncaught
+
+    stream = io.StringIO()
+    handler = logging.StreamHandler(stream)
+    handler.setFormatter(JsonFormatter("svc"))
+    root = logging.getLogger()
+    root.addHandler(handler)
+    try:
+        try:
+            raise RuntimeError(f"GET /v5/daily_consumption?usage_point_id={PRM}")
+        except RuntimeError as exc:
+            log_uncaught(RuntimeError, exc, exc.__traceback__)
+    finally:
+        root.removeHandler(handler)
+    record = json.loads(stream.getvalue())
+    assert record["level"] == "CRITICAL"
+    assert "RuntimeError (message withheld)" in record["exc"]
+    assert PRM not in stream.getvalue()
