@@ -11,7 +11,7 @@ from __future__ import annotations
 import contextlib
 import math
 import time
-from collections import OrderedDict, deque
+from collections import OrderedDict
 from collections.abc import AsyncIterable, AsyncIterator, Callable, Hashable, Iterator
 
 from fastapi import Request
@@ -49,8 +49,9 @@ class SlidingWindow:
     """At most ``limit`` hits per ``window_s`` seconds for each key.
 
     Keys are kept in least-recently-used order and the table is capped, so a flood
-    of distinct keys (made-up e-mail addresses) costs bounded memory: the oldest
-    key is forgotten first, and an old key is the least dangerous one to forget.
+    of distinct keys (made-up e-mail addresses) costs bounded memory (~20 MB at
+    the default cap): the oldest key is forgotten first, the least dangerous one
+    to forget. A key holds at most ``limit`` instants (a short list).
     """
 
     def __init__(
@@ -58,24 +59,23 @@ class SlidingWindow:
         limit: int,
         window_s: float,
         *,
-        max_keys: int = 100_000,
+        max_keys: int = 50_000,
         clock: Clock = time.monotonic,
     ) -> None:
         self._limit, self._window, self._max = limit, window_s, max_keys
         self._clock = clock
-        self._hits: OrderedDict[Hashable, deque[float]] = OrderedDict()
+        self._hits: OrderedDict[Hashable, list[float]] = OrderedDict()
 
-    def _recent(self, key: Hashable, now: float) -> deque[float]:
+    def _recent(self, key: Hashable, now: float) -> list[float]:
         hits = self._hits.get(key)
         if hits is None:
-            hits = deque()
+            hits = []
             self._hits[key] = hits
             while len(self._hits) > self._max:
                 self._hits.popitem(last=False)
-        else:
-            self._hits.move_to_end(key)
-        while hits and hits[0] <= now - self._window:
-            hits.popleft()
+            return hits
+        self._hits.move_to_end(key)
+        hits[:] = [t for t in hits if t > now - self._window]
         return hits
 
     def wait(self, key: Hashable) -> float:
@@ -84,12 +84,14 @@ class SlidingWindow:
         hits = self._recent(key, now)
         if len(hits) < self._limit:
             return 0.0
-        return hits[0] + self._window - now
+        return hits[-self._limit] + self._window - now
 
     def hit(self, key: Hashable) -> None:
-        """Counts one hit for ``key`` now."""
+        """Counts one hit for ``key`` now (only the last ``limit`` are kept)."""
         now = self._clock()
-        self._recent(key, now).append(now)
+        hits = self._recent(key, now)
+        hits.append(now)
+        del hits[: -self._limit]
 
     def forget(self, key: Hashable) -> None:
         """Clears ``key`` (a successful sign-in clears its account's failures)."""
