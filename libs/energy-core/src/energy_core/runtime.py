@@ -86,6 +86,10 @@ async def serve_http(
     config = uvicorn.Config(
         app, log_level=log_level, lifespan="on", access_log=False, log_config=None
     )
+    for name in ("uvicorn", "uvicorn.error"):  # undo any earlier uvicorn set-up
+        logger_ = logging.getLogger(name)
+        logger_.handlers.clear()
+        logger_.propagate = True
     server = _QuietServer(config)
     task = asyncio.create_task(server.serve(sockets=[sock]))
     stopper = asyncio.create_task(stop.wait())
