@@ -12,7 +12,14 @@ from grdf_emulator.app import EmulatorState, build_app
 from grdf_emulator.profiles import SANDBOX, Address, GasMeter, Holder
 from grdf_emulator.settings import EmulatorSettings
 
-__all__ = ["SANDBOX", "EmulatorState", "GasMeter", "build_app", "build_state", "demo_meters"]
+__all__ = [
+    "SANDBOX",
+    "EmulatorState",
+    "GasMeter",
+    "build_app",
+    "build_state",
+    "demo_meters",
+]
 
 _ADDRESS = re.compile(r"(?P<num>\d+) (?P<street>.+), (?P<cp>\d{5}) (?P<city>.+)")
 
@@ -50,7 +57,12 @@ def demo_meters() -> list[GasMeter]:
         usage: profiles.Usage
         if building.building_type is BuildingType.PUBLIC:
             usage, surface = "public", building.surface_m2
-            holder = Holder(None, "COMMUNE D'ECHIROLLES", "patrimoine@demo.sen1.invalid", match["cp"])
+            holder = Holder(
+                None,
+                "COMMUNE D'ECHIROLLES",
+                "patrimoine@demo.sen1.invalid",
+                match["cp"],
+            )
         elif building.building_type is BuildingType.TERTIARY:
             usage, surface = "tertiary", building.surface_m2
             holder = Holder(
@@ -64,7 +76,11 @@ def demo_meters() -> list[GasMeter]:
             house = count == 1
             usage = "house" if house else "flat"
             per_dwelling = building.surface_m2 / count
-            surface = min(max(per_dwelling, 70.0), 180.0) if house else min(max(per_dwelling, 35.0), 120.0)
+            surface = (
+                min(max(per_dwelling, 70.0), 180.0)
+                if house
+                else min(max(per_dwelling, 35.0), 120.0)
+            )
             if resident is None:
                 raise ValueError(f"demo PCE without a resident: {pce}")
             holder = Holder(resident.display_name, None, resident.email, match["cp"])

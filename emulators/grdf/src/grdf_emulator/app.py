@@ -51,7 +51,7 @@ from grdf_emulator.validation import Invalid
 
 PRODUCTION = "/adict/v2"
 SANDBOX = "/adict/bas/v6"
-SOFIT_TOKEN_PATH = "/openam/oauth2/realms/externeGrdf/access_token"
+SOFIT_TOKEN_PATH = "/openam/oauth2/realms/externeGrdf/access_token"  # noqa: S105 - a path
 OKTA_TOKEN_PATH = "/oauth2/aus5y2ta2uEHjCWIR417/v1/token"  # noqa: S105 - a path
 NDJSON = "application/x-ndjson"
 MAX_PROOFS = 3
@@ -156,7 +156,9 @@ class EmulatorState:
             else:
                 self.rights.refuse(right, self.now())
 
-    def grant(self, meter: GasMeter, client_id: str, state: str = "Active") -> AccessRight:
+    def grant(
+        self, meter: GasMeter, client_id: str, state: str = "Active"
+    ) -> AccessRight:
         """A pre-existing right (sandbox PCEs, benchmark PCEs), as GRDF's data set has."""
         today = self.today()
         holder = meter.holder
@@ -180,7 +182,9 @@ class EmulatorState:
             perims=dict.fromkeys(validation.PERIMS, True),
         )
         right = AccessRight(
-            id_droit_acces=str(uuid.uuid5(uuid.NAMESPACE_URL, f"grdf:{meter.pce}:{client_id}")),
+            id_droit_acces=str(
+                uuid.uuid5(uuid.NAMESPACE_URL, f"grdf:{meter.pce}:{client_id}")
+            ),
             client_id=client_id,
             id_pce=meter.pce,
             role_tiers=decl.role_tiers,
@@ -222,7 +226,9 @@ def _ndjson(objects: list[dict[str, Any]], sandbox_multiline: bool) -> Response:
 
 def _multiline(request: Request) -> bool:
     state: EmulatorState = request.app.state.emulator
-    return request.url.path.startswith(SANDBOX) and state.settings.sandbox_multiline_json
+    return (
+        request.url.path.startswith(SANDBOX) and state.settings.sandbox_multiline_json
+    )
 
 
 def _gate(request: Request) -> Response | str:
@@ -238,7 +244,9 @@ def _gate(request: Request) -> Response | str:
         return _status(401, "1000000001", "Jeton d'accès invalide ou expiré.")
     base = SANDBOX if request.url.path.startswith(SANDBOX) else PRODUCTION
     if token.scope != base:
-        return _status(401, "1000000001", "Le jeton d'accès n'est pas valide pour cette API.")
+        return _status(
+            401, "1000000001", "Le jeton d'accès n'est pas valide pour cette API."
+        )
     if state.over_quota():
         return _status(429, "1000000429", "Le quota d'appels est dépassé.")
     state.calls += 1
@@ -253,7 +261,9 @@ def _gate(request: Request) -> Response | str:
 
 def _bad_pce(pce: str) -> JSONResponse:
     return JSONResponse(
-        series.error_object(pce, None, Refusal("1000005", "Le format du PCE est incorrect.")),
+        series.error_object(
+            pce, None, Refusal("1000005", "Le format du PCE est incorrect.")
+        ),
         status_code=400,
     )
 
@@ -275,7 +285,9 @@ async def token(request: Request) -> Response:
         client_id, _, secret = base64.b64decode(auth[6:]).decode().partition(":")
     if form.get("grant_type") != "client_credentials":
         return _oauth_error(
-            400, "unsupported_grant_type", "The authorization grant type is not supported."
+            400,
+            "unsupported_grant_type",
+            "The authorization grant type is not supported.",
         )
     expected = state.settings.client_secret.get_secret_value()
     if client_id != state.settings.client_id or not secrets.compare_digest(
@@ -343,7 +355,9 @@ async def declare(request: Request) -> Response:
         if not validation.PCE_RE.match(pce):
             raise Invalid("Le format du PCE est incorrect.", validation.DECLARE_CODE)
         decl = validation.declaration(body, state.today())
-        right = state.rights.declare(gate, state.meters.get(pce), pce, decl, state.now())
+        right = state.rights.declare(
+            gate, state.meters.get(pce), pce, decl, state.now()
+        )
     except Invalid as refused:
         return _status(refused.status, refused.code, refused.message)
     state.pending_since[right.id_droit_acces] = time.monotonic()
@@ -373,7 +387,12 @@ async def list_rights(request: Request) -> Response:
             return _status(400, "1000000000", "La forme de la requête est incorrecte.")
         filters = {
             key: _as_list(body.get(key))
-            for key in ("id_pce", "role_tiers", "etat_droit_acces", "statut_controle_preuve")
+            for key in (
+                "id_pce",
+                "role_tiers",
+                "etat_droit_acces",
+                "statut_controle_preuve",
+            )
         }
         if len(filters["id_pce"]) > MAX_LIST_PCES:
             return _status(
@@ -384,7 +403,8 @@ async def list_rights(request: Request) -> Response:
     today = state.today()
     found = state.rights.listing(gate, today, filters)
     objects = [
-        r.to_json(today, state.settings.third_party_name, lower_bools=True) for r in found
+        r.to_json(today, state.settings.third_party_name, lower_bools=True)
+        for r in found
     ]
     trailer = dict(SUCCESS)
     if not objects:
@@ -430,13 +450,17 @@ async def proofs(request: Request) -> Response:
         return _status(400, "1000000000", "La forme de la requête est incorrecte.")
     meter = state.meters.get(right.id_pce)
     if meter and meter.out_of_service and meter.out_of_service <= state.today():
-        return _status(409, "1000000004", "Le contrat de fourniture de gaz est résilié.")
+        return _status(
+            409, "1000000004", "Le contrat de fourniture de gaz est résilié."
+        )
     if right.statut_controle_preuve not in (PROOF_PENDING, PROOF_KO):
         return _status(
             409, "1000000018", "GRDF ne demande pas de preuve sur ce droit d'accès."
         )
     if len(contents) > MAX_PROOFS:
-        return _status(409, "1000000019", "Le nombre maximal de fichiers (3) est dépassé.")
+        return _status(
+            409, "1000000019", "Le nombre maximal de fichiers (3) est dépassé."
+        )
     for name, data in contents:
         if len(data) > MAX_PROOF_BYTES:
             return _status(409, "1000000020", f"Le fichier {name} dépasse 4 Mo.")
@@ -468,7 +492,9 @@ _NO_TECHNICAL = Refusal(
 )
 
 
-def _clamp(window: validation.Window, right: AccessRight, injection: bool) -> tuple[date, date]:
+def _clamp(
+    window: validation.Window, right: AccessRight, injection: bool
+) -> tuple[date, date]:
     """The query's gas days within the right's data window (``perim_*``, inclusive)."""
     perim = right.perim_inj if injection else right.perim_conso
     if perim is None:
@@ -479,7 +505,9 @@ def _clamp(window: validation.Window, right: AccessRight, injection: bool) -> tu
 def consumption(kind: str) -> Callable[[Request], Awaitable[Response]]:
     injection = kind == "injections"
     history = (
-        validation.INFORMATIVE_YEARS if kind == "informatives" else validation.PUBLISHED_YEARS
+        validation.INFORMATIVE_YEARS
+        if kind == "informatives"
+        else validation.PUBLISHED_YEARS
     )
 
     async def endpoint(request: Request) -> Response:
@@ -496,7 +524,9 @@ def consumption(kind: str) -> Callable[[Request], Awaitable[Response]]:
                 dict(request.query_params), today, history
             )
         except Invalid as refused:
-            body = series.error_object(pce, None, Refusal(refused.code, refused.message))
+            body = series.error_object(
+                pce, None, Refusal(refused.code, refused.message)
+            )
             return JSONResponse(body, status_code=400)
         multiline = _multiline(request)
         meter = state.meters.get(pce)
@@ -519,7 +549,11 @@ def consumption(kind: str) -> Callable[[Request], Awaitable[Response]]:
 
 
 def _informatives(
-    state: EmulatorState, meter: GasMeter, window: validation.Window, first: date, after: date
+    state: EmulatorState,
+    meter: GasMeter,
+    window: validation.Window,
+    first: date,
+    after: date,
 ) -> list[dict[str, Any]]:
     if meter.frequency in ("6M", "1M") or meter.injection:
         return []  # no daily reading on non-communicating meters
@@ -543,7 +577,9 @@ def _informatives(
                 one_day = validation.Window(day, day + timedelta(days=1), None)
                 out.append(series.error_object(meter.pce, one_day, PARTIAL))
             else:
-                definitive = day + timedelta(days=settings.definitive_after_days) <= today
+                definitive = (
+                    day + timedelta(days=settings.definitive_after_days) <= today
+                )
                 out.append(series.informative(meter, day, window, definitive))
         day += timedelta(days=1)
     return out
@@ -601,16 +637,23 @@ def single(kind: str) -> Callable[[Request], Awaitable[Response]]:
             if isinstance(allowed, Refusal):
                 refusal = allowed
                 if refusal.code == "1000010" or refusal.code == "1000009":
-                    refusal = _NO_CONTRACT if kind == "contractuelles" else _NO_TECHNICAL
+                    refusal = (
+                        _NO_CONTRACT if kind == "contractuelles" else _NO_TECHNICAL
+                    )
         if refusal is not None or meter is None:
             refused = refusal or NO_RIGHT
             body = {
                 "pce": {"id_pce": pce},
                 block: None,
-                "statut_restitution": {"code": refused.code, "message": refused.message},
+                "statut_restitution": {
+                    "code": refused.code,
+                    "message": refused.message,
+                },
             }
         elif kind == "contractuelles":
-            body = series.contractual(meter, today, state.settings.contract_shape, filters)
+            body = series.contractual(
+                meter, today, state.settings.contract_shape, filters
+            )
         else:
             body = series.technical(meter, state.settings.contract_shape)
         return JSONResponse(body)
@@ -648,7 +691,9 @@ async def right_hook(request: Request) -> Response:
                 days=state.settings.proof_deadline_days
             )
         elif action in ("proof_ok", "proof_ko"):
-            right.statut_controle_preuve = PROOF_OK if action == "proof_ok" else PROOF_KO
+            right.statut_controle_preuve = (
+                PROOF_OK if action == "proof_ok" else PROOF_KO
+            )
         else:
             return _status(404, "1000000000", f"Action inconnue : {action}")
     except Invalid as refused:
@@ -674,7 +719,9 @@ async def hooks(request: Request) -> Response:
         state.faults.extend([int(body["status"])] * int(body["count"]))
     elif action == "partial":
         body = await request.json()
-        state.partial.setdefault(body["pce"], set()).add(date.fromisoformat(body["day"]))
+        state.partial.setdefault(body["pce"], set()).add(
+            date.fromisoformat(body["day"])
+        )
     elif action == "holders":
         return JSONResponse(
             {
@@ -690,7 +737,11 @@ async def hooks(request: Request) -> Response:
     elif action != "stats":
         return _status(404, "1000000000", f"Action inconnue : {action}")
     return JSONResponse(
-        {"calls": state.calls, "throttled": state.throttled, "faults": len(state.faults)}
+        {
+            "calls": state.calls,
+            "throttled": state.throttled,
+            "faults": len(state.faults),
+        }
     )
 
 
@@ -705,7 +756,9 @@ def build_app(state: EmulatorState) -> Starlette:
         Route(OKTA_TOKEN_PATH, token, methods=["POST"]),
         Route("/healthz", healthz),
         Route("/readyz", healthz),
-        Route("/_emulator/rights/{id_droit_acces}/{action}", right_hook, methods=["POST"]),
+        Route(
+            "/_emulator/rights/{id_droit_acces}/{action}", right_hook, methods=["POST"]
+        ),
         Route("/_emulator/{action}", hooks, methods=["POST", "GET"]),
     ]
     for base in (PRODUCTION, SANDBOX):
@@ -717,16 +770,22 @@ def build_app(state: EmulatorState) -> Starlette:
             Route(f"{base}/droits_acces", list_rights, methods=["GET", "POST"]),
             Route(f"{base}/droit_acces/{{id_droit_acces}}", revoke, methods=["PATCH"]),
             Route(
-                f"{base}/droit_acces/{{id_droit_acces}}/preuves", proofs, methods=["PUT"]
+                f"{base}/droit_acces/{{id_droit_acces}}/preuves",
+                proofs,
+                methods=["PUT"],
             ),
             Route(
                 f"{base}/pce/{{id_pce}}/donnees_consos_informatives",
                 consumption("informatives"),
             ),
-            Route(f"{base}/pce/{{id_pce}}/donnees_consos_publiees", consumption("publiees")),
+            Route(
+                f"{base}/pce/{{id_pce}}/donnees_consos_publiees",
+                consumption("publiees"),
+            ),
             Route(f"{base}/pce/{{id_pce}}/{injections}", consumption("injections")),
             Route(
-                f"{base}/pce/{{id_pce}}/donnees_contractuelles", single("contractuelles")
+                f"{base}/pce/{{id_pce}}/donnees_contractuelles",
+                single("contractuelles"),
             ),
             Route(f"{base}/pce/{{id_pce}}/donnees_techniques", single("techniques")),
         ]

@@ -39,11 +39,15 @@ class Certificates:
     key_pem: Path
 
 
-def make_certificates(directory: Path, hosts: tuple[str, ...] = GRDF_HOSTS) -> Certificates:
+def make_certificates(
+    directory: Path, hosts: tuple[str, ...] = GRDF_HOSTS
+) -> Certificates:
     """A CA and a server certificate for ``hosts`` (one day, EC P-256) in ``directory``."""
     now = datetime.now(UTC)
     ca_key = ec.generate_private_key(ec.SECP256R1())
-    ca_name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "SEN1 GRDF emulator CA")])
+    ca_name = x509.Name(
+        [x509.NameAttribute(NameOID.COMMON_NAME, "SEN1 GRDF emulator CA")]
+    )
     ca = (
         x509.CertificateBuilder()
         .subject_name(ca_name)
@@ -68,7 +72,8 @@ def make_certificates(directory: Path, hosts: tuple[str, ...] = GRDF_HOSTS) -> C
             critical=True,
         )
         .add_extension(
-            x509.SubjectKeyIdentifier.from_public_key(ca_key.public_key()), critical=False
+            x509.SubjectKeyIdentifier.from_public_key(ca_key.public_key()),
+            critical=False,
         )
         .sign(ca_key, hashes.SHA256())
     )
@@ -96,7 +101,9 @@ def make_certificates(directory: Path, hosts: tuple[str, ...] = GRDF_HOSTS) -> C
         .sign(ca_key, hashes.SHA256())
     )
     directory.mkdir(parents=True, exist_ok=True)
-    out = Certificates(directory / "ca.pem", directory / "cert.pem", directory / "key.pem")
+    out = Certificates(
+        directory / "ca.pem", directory / "cert.pem", directory / "key.pem"
+    )
     out.ca_pem.write_bytes(ca.public_bytes(serialization.Encoding.PEM))
     out.cert_pem.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
     out.key_pem.write_bytes(
@@ -146,7 +153,9 @@ class InterceptProxy:
             self.server.close()
             await self.server.wait_closed()
 
-    async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    async def _handle(
+        self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter
+    ) -> None:
         try:
             head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), 10)
         except (asyncio.IncompleteReadError, asyncio.LimitOverrunError, TimeoutError):
@@ -164,7 +173,9 @@ class InterceptProxy:
         await writer.drain()
         try:
             await writer.start_tls(self.context)
-            upstream_reader, upstream_writer = await asyncio.open_connection(*self.target)
+            upstream_reader, upstream_writer = await asyncio.open_connection(
+                *self.target
+            )
         except (ConnectionError, ssl.SSLError, OSError):
             writer.close()
             return

@@ -21,10 +21,11 @@ Every value is a pure function of (PCE, gas day) so a test can recompute it:
 from __future__ import annotations
 
 import hashlib
+import itertools
 import math
 from bisect import bisect_right
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from functools import lru_cache
 from typing import Literal
 
@@ -115,7 +116,8 @@ def gas_day_bounds(day: date) -> tuple[datetime, datetime]:
 
 def gas_day_hours(day: date) -> float:
     start, end = gas_day_bounds(day)
-    return (end - start).total_seconds() / 3600  # aware subtraction is UTC-exact
+    # in UTC: subtracting two datetimes of the same zone would give wall-clock time
+    return (end.astimezone(UTC) - start.astimezone(UTC)).total_seconds() / 3600
 
 
 def temperature(day: date) -> float:
@@ -125,7 +127,8 @@ def temperature(day: date) -> float:
     # weather systems last days: sum of three hashed slow waves plus a daily jitter
     ordinal = day.toordinal()
     swing = sum(
-        2.2 * math.sin(2 * math.pi * (ordinal / period + _unit("wave", day.year, period)))
+        2.2
+        * math.sin(2 * math.pi * (ordinal / period + _unit("wave", day.year, period)))
         for period in (5.3, 9.7, 17.1)
     )
     return round(seasonal + swing / 1.6 + 2.0 * (_unit("t", day) - 0.5), 1)
@@ -253,7 +256,7 @@ def reading_periods(meter: GasMeter, start: date, end: date) -> list[tuple[date,
         while month > 12:
             month -= 12
             year += 1
-    periods = list(zip(bounds, bounds[1:], strict=False))
+    periods = list(itertools.pairwise(bounds))
     first = bisect_right([b for _, b in periods], start)
     return [(a, b) for a, b in periods[first:] if a < end]
 

@@ -79,7 +79,9 @@ class AccessRight:
             return OBSOLETE
         return self.etat
 
-    def to_json(self, today: date, third_party: str, lower_bools: bool) -> dict[str, Any]:
+    def to_json(
+        self, today: date, third_party: str, lower_bools: bool
+    ) -> dict[str, Any]:
         """``liste_acces_out`` (lists use the Swagger's lowercase booleans)."""
 
         def text(value: bool) -> str:
@@ -160,7 +162,9 @@ class Rights:
 
     def of(self, client_id: str, pce: str) -> list[AccessRight]:
         return [
-            r for r in self.by_id.values() if r.client_id == client_id and r.id_pce == pce
+            r
+            for r in self.by_id.values()
+            if r.client_id == client_id and r.id_pce == pce
         ]
 
     def get(self, client_id: str, right_id: str) -> AccessRight | None:
@@ -181,7 +185,9 @@ class Rights:
             raise Invalid("Le PCE est inconnu.", "1000000006", 404)
         if decl.code_postal != meter.address.code_postal:
             raise Invalid(
-                "Le code postal ne correspond pas à l'adresse du PCE.", "1000000005", 409
+                "Le code postal ne correspond pas à l'adresse du PCE.",
+                "1000000005",
+                409,
             )
         if meter.out_of_service is not None and meter.out_of_service <= today:
             raise Invalid(
@@ -235,13 +241,21 @@ class Rights:
     @staticmethod
     def accept(right: AccessRight, today: date) -> None:
         if right.state(today) != PENDING:
-            raise Invalid("Le droit d'accès n'est pas en attente de validation.", "2000000003", 409)
+            raise Invalid(
+                "Le droit d'accès n'est pas en attente de validation.",
+                "2000000003",
+                409,
+            )
         right.etat = ACTIVE
 
     @staticmethod
     def refuse(right: AccessRight, now: datetime) -> None:
         if right.state(now.date()) != PENDING:
-            raise Invalid("Le droit d'accès n'est pas en attente de validation.", "2000000003", 409)
+            raise Invalid(
+                "Le droit d'accès n'est pas en attente de validation.",
+                "2000000003",
+                409,
+            )
         right.etat = REFUSED
         right.date_passage_a_refuse = now
         right.source_passage_a_refuse = "Titulaire"
@@ -283,7 +297,11 @@ class Rights:
             if right.perims.get(perim, False):
                 return right
         if active:
-            return NO_INFORMATIVE if perim == "perim_donnees_informatives" else NO_PUBLISHED
+            return (
+                NO_INFORMATIVE
+                if perim == "perim_donnees_informatives"
+                else NO_PUBLISHED
+            )
         states = {r.state(today): r for r in rights}
         if REVOKED in states:
             source = states[REVOKED].source_revocation
@@ -306,15 +324,21 @@ class Rights:
             if filters:
                 if filters.get("id_pce") and right.id_pce not in filters["id_pce"]:
                     continue
-                if filters.get("role_tiers") and right.role_tiers not in filters["role_tiers"]:
+                if (
+                    filters.get("role_tiers")
+                    and right.role_tiers not in filters["role_tiers"]
+                ):
                     continue
                 states = filters.get("etat_droit_acces")
-                if states and _fold(right.state(today)) not in {_fold(s) for s in states}:
+                if states and _fold(right.state(today)) not in {
+                    _fold(s) for s in states
+                }:
                     continue
                 proofs = filters.get("statut_controle_preuve")
                 if proofs and (
                     right.statut_controle_preuve is not None
-                    and _fold(right.statut_controle_preuve) not in {_fold(p) for p in proofs}
+                    and _fold(right.statut_controle_preuve)
+                    not in {_fold(p) for p in proofs}
                 ):
                     continue
             out.append(right)

@@ -47,7 +47,9 @@ def _index_block(value: int, at: datetime) -> dict[str, Any]:
     return {"valeur_index": value, "horodate_Index": _iso(at)}
 
 
-def published_until(meter: GasMeter, day: date, today: date, lag: int, rate: float, catch_up: int) -> bool:
+def published_until(
+    meter: GasMeter, day: date, today: date, lag: int, rate: float, catch_up: int
+) -> bool:
     """Whether gas day ``day`` is visible ``today``: ``lag`` days after it, plus
     ``catch_up`` days for the PCE's late days (missing, then all at once)."""
     delay = lag + (catch_up if profiles.is_late(meter, day, rate) else 0)
@@ -139,7 +141,11 @@ def published(
     common = {
         "flag_retour_zero": rolled,
         "volume_brut": volume,
-        "coeff_calcul": {"coeff_pta": pta, "valeur_pcs": pcs, "coeff_conversion": coeff},
+        "coeff_calcul": {
+            "coeff_pta": pta,
+            "valeur_pcs": pcs,
+            "coeff_conversion": coeff,
+        },
         "volume_converti": None,
         "energie": round(volume * coeff),
         "journee_gaziere": None,
@@ -181,7 +187,9 @@ def published(
     }
 
 
-def contractual(meter: GasMeter, today: date, shape: str, filters: list[str]) -> dict[str, Any]:
+def contractual(
+    meter: GasMeter, today: date, shape: str, filters: list[str]
+) -> dict[str, Any]:
     """``donnees_contractuelles`` in the Swagger 1.6 shape or the later nested one."""
     car = profiles.car_kwh(meter, today)
     peak = max(

@@ -119,7 +119,9 @@ class Window:
     periode: str | None
 
 
-def consumption_window(query: dict[str, str], today: date, history_years: int) -> Window:
+def consumption_window(
+    query: dict[str, str], today: date, history_years: int
+) -> Window:
     """``periode`` XOR (``date_debut`` and ``date_fin``), formats, order, history.
 
     ``date_fin`` is exclusive: the last gas day served is ``date_fin - 1``, which
@@ -132,14 +134,18 @@ def consumption_window(query: dict[str, str], today: date, history_years: int) -
             "Les paramètres periode et date_debut/date_fin sont mutuellement exclusifs."
         )
     if periode is None and debut is None and fin is None:
-        raise Invalid("Le paramètre periode ou les paramètres date_debut et date_fin sont obligatoires.")
+        raise Invalid(
+            "Le paramètre periode ou les paramètres date_debut et date_fin sont obligatoires."
+        )
     if periode is not None:
         if not PERIODE_RE.search(periode):
             raise Invalid("Le format du paramètre periode est incorrect.")
         start, end = _periode_range(periode)
         end = min(end, today)  # a period that is not over yet is served up to today
         if start >= end:
-            raise Invalid("La date de fin doit être antérieure ou égale à la date du jour.")
+            raise Invalid(
+                "La date de fin doit être antérieure ou égale à la date du jour."
+            )
     else:
         if debut is None:
             raise Invalid("Le paramètre date_debut est obligatoire.")
@@ -147,9 +153,13 @@ def consumption_window(query: dict[str, str], today: date, history_years: int) -
             raise Invalid("Le paramètre date_fin est obligatoire.")
         start, end = _parse_date(debut, "date_debut"), _parse_date(fin, "date_fin")
         if start >= end:
-            raise Invalid("La date de début doit être strictement antérieure à la date de fin.")
+            raise Invalid(
+                "La date de début doit être strictement antérieure à la date de fin."
+            )
         if end > today:
-            raise Invalid("La date de fin doit être antérieure ou égale à la date du jour.")
+            raise Invalid(
+                "La date de fin doit être antérieure ou égale à la date du jour."
+            )
     if start < _years_before(today, history_years):
         raise Invalid(
             f"La date de début ne peut pas être antérieure à {history_years} ans."
@@ -187,7 +197,9 @@ def _declare_date(body: dict[str, Any], field: str, required: bool) -> date | No
     try:
         return date.fromisoformat(value)
     except ValueError:
-        raise Invalid(f"Le champ {field} n'est pas une date valide.", DECLARE_CODE) from None
+        raise Invalid(
+            f"Le champ {field} n'est pas une date valide.", DECLARE_CODE
+        ) from None
 
 
 def declaration(body: Any, today: date) -> Declaration:
@@ -218,7 +230,9 @@ def declaration(body: Any, today: date) -> Declaration:
     if not isinstance(postcode, str) or not _POSTCODE_RE.match(postcode):
         raise Invalid("Le format du code postal est incorrect.", DECLARE_CODE)
     phone = body.get("numero_telephone_mobile_titulaire")
-    if phone is not None and (not isinstance(phone, str) or not _MOBILE_RE.match(phone)):
+    if phone is not None and (
+        not isinstance(phone, str) or not _MOBILE_RE.match(phone)
+    ):
         raise Invalid(
             "Le format du numéro de téléphone mobile du titulaire est incorrect.",
             DECLARE_CODE,
@@ -230,7 +244,8 @@ def declaration(body: Any, today: date) -> Declaration:
         perims[field] = parse_bool(body[field], field)
     debut = _declare_date(body, "date_debut_droit_acces", True)
     fin = _declare_date(body, "date_fin_droit_acces", True)
-    assert debut is not None and fin is not None  # noqa: S101 - required above
+    if debut is None or fin is None:  # required above; narrows the type
+        raise Invalid("Les dates du droit d'accès sont obligatoires.", DECLARE_CODE)
     supply = "FOURNITURE" in role
     conso = (
         _declare_date(body, "perim_donnees_conso_debut", supply),
@@ -256,7 +271,9 @@ def declaration(body: Any, today: date) -> Declaration:
         )
     window = conso if supply else inj
     if window[0] is None or window[1] is None:
-        raise Invalid("Le périmètre de données est incohérent avec le rôle.", "1000000022", 409)
+        raise Invalid(
+            "Le périmètre de données est incohérent avec le rôle.", "1000000022", 409
+        )
     if window[0] > window[1] or window[1] > fin:
         raise Invalid(
             "Le périmètre de données est incohérent : la date de fin doit être "

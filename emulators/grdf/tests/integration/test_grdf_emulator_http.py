@@ -46,15 +46,21 @@ def declaration(**overrides: object) -> dict[str, object]:
     return body
 
 
-async def declare_active(emulator: Emulator, api: httpx.AsyncClient, **overrides: object) -> str:
-    response = await api.put(f"/pce/{DEMO.pce}/droit_acces", json=declaration(**overrides))
+async def declare_active(
+    emulator: Emulator, api: httpx.AsyncClient, **overrides: object
+) -> str:
+    response = await api.put(
+        f"/pce/{DEMO.pce}/droit_acces", json=declaration(**overrides)
+    )
     assert response.status_code == 201, response.text
     right_id = str(response.json()["id_droit_acces"])
     await emulator.hook(f"rights/{right_id}/accept")
     return right_id
 
 
-async def informatives(api: httpx.AsyncClient, pce: str, start: date, end: date) -> httpx.Response:
+async def informatives(
+    api: httpx.AsyncClient, pce: str, start: date, end: date
+) -> httpx.Response:
     return await api.get(
         f"/pce/{pce}/donnees_consos_informatives",
         params={"date_debut": start.isoformat(), "date_fin": end.isoformat()},
@@ -116,7 +122,11 @@ async def test_bearer_header_rules(emulator: Emulator) -> None:
     sandbox_scope = await emulator.http.get(
         f"{BAS}/droits_acces", headers={"Authorization": f"Bearer {token}"}
     )
-    assert (missing.status_code, lower.status_code, no_space.status_code) == (401, 400, 400)
+    assert (missing.status_code, lower.status_code, no_space.status_code) == (
+        401,
+        400,
+        400,
+    )
     assert sandbox_scope.status_code == 401  # a v2 token is not a sandbox token
 
 
@@ -154,7 +164,9 @@ async def test_access_list_is_ndjson_with_trailer(emulator: Emulator) -> None:
     assert states["09999999932770"] == "Révoquée"
     assert states["09999999930215"] == "Obsolète"
     assert states["09999999900617"] == "Active"
-    assert all(o["perim_donnees_informatives"] in ("vrai", "faux") for o in objects[:-1])
+    assert all(
+        o["perim_donnees_informatives"] in ("vrai", "faux") for o in objects[:-1]
+    )
 
     none = lines(await api.post("/droits_acces", json={"id_pce": ["21389999999999"]}))
     assert none == [
@@ -225,7 +237,10 @@ async def test_declare_accept_collect_revoke(emulator: Emulator) -> None:
 async def test_declaration_refusals(emulator: Emulator) -> None:
     api = await emulator.api()
     unknown = await api.put("/pce/21389999999999/droit_acces", json=declaration())
-    assert (unknown.status_code, unknown.json()["code_statut_traitement"]) == (404, "1000000006")
+    assert (unknown.status_code, unknown.json()["code_statut_traitement"]) == (
+        404,
+        "1000000006",
+    )
     elsewhere = await api.put(
         f"/pce/{DEMO.pce}/droit_acces", json=declaration(code_postal="75001")
     )
@@ -251,7 +266,10 @@ async def test_functional_errors_per_pce_state(emulator: Emulator) -> None:
     async def code(pce: str, what: str = "donnees_consos_informatives") -> str:
         response = await api.get(
             f"/pce/{pce}/{what}",
-            params={"date_debut": window[0].isoformat(), "date_fin": window[1].isoformat()},
+            params={
+                "date_debut": window[0].isoformat(),
+                "date_fin": window[1].isoformat(),
+            },
         )
         assert response.status_code == 200
         (only,) = lines(response)
@@ -271,7 +289,8 @@ async def test_functional_errors_per_pce_state(emulator: Emulator) -> None:
     errors = [o for o in stream if o["statut_restitution"] is not None]
     assert [e["statut_restitution"]["code"] for e in errors] == ["2000100"]
     assert errors[0]["periode"]["date_debut"] == "2026-11-10"
-    assert len(stream) == 29 and stream[0]["consommation"] is not None
+    assert len(stream) == 29
+    assert stream[0]["consommation"] is not None
     await api.aclose()
 
 
@@ -283,10 +302,14 @@ async def test_query_validation_400(emulator: Emulator) -> None:
         response = await api.get(pce_url, params=params)
         assert response.status_code == 400, params
         body: dict[str, Any] = response.json()
-        assert body["consommation"] is None and body["releve_debut"] is None
+        assert body["consommation"] is None
+        assert body["releve_debut"] is None
         return body
 
-    bad = await refused({"date_debut": "2026-01-01", "date_fin": "2026-02-01"}, "/pce/123/donnees_consos_informatives")
+    bad = await refused(
+        {"date_debut": "2026-01-01", "date_fin": "2026-02-01"},
+        "/pce/123/donnees_consos_informatives",
+    )
     assert bad["pce"] == {"id_pce": "123"}
     assert bad["statut_restitution"]["code"] == "1000005"
     await refused({})
@@ -315,8 +338,14 @@ async def test_query_validation_400(emulator: Emulator) -> None:
 
 async def test_dst_gas_days_over_http(emulator: Emulator) -> None:
     api = await emulator.api()
-    march = lines(await informatives(api, "09999999900617", date(2026, 3, 27), date(2026, 3, 30)))
-    october = lines(await informatives(api, "09999999900617", date(2026, 10, 23), date(2026, 10, 26)))
+    march = lines(
+        await informatives(api, "09999999900617", date(2026, 3, 27), date(2026, 3, 30))
+    )
+    october = lines(
+        await informatives(
+            api, "09999999900617", date(2026, 10, 23), date(2026, 10, 26)
+        )
+    )
 
     def hours(record: dict[str, Any]) -> float:
         conso = record["consommation"]
@@ -326,11 +355,17 @@ async def test_dst_gas_days_over_http(emulator: Emulator) -> None:
 
     assert [hours(r) for r in march] == [24, 23, 24]
     assert [hours(r) for r in october] == [24, 25, 24]
-    assert march[1]["consommation"]["date_debut_consommation"] == "2026-03-28T06:00:00+01:00"
-    assert march[1]["consommation"]["date_fin_consommation"] == "2026-03-29T06:00:00+02:00"
+    assert (
+        march[1]["consommation"]["date_debut_consommation"]
+        == "2026-03-28T06:00:00+01:00"
+    )
+    assert (
+        march[1]["consommation"]["date_fin_consommation"] == "2026-03-29T06:00:00+02:00"
+    )
     # consecutive days chain: the end reading of one is the start reading of the next
     assert (
-        march[0]["releve_fin"]["index_brut_fin"] == march[1]["releve_debut"]["index_brut_debut"]
+        march[0]["releve_fin"]["index_brut_fin"]
+        == march[1]["releve_debut"]["index_brut_debut"]
     )
     await api.aclose()
 
@@ -339,18 +374,32 @@ async def test_provisional_then_definitive_and_catch_up(emulator_factory) -> Non
     emulator = await emulator_factory(missing_day_rate=0.3, catch_up_days=3)
     api = await emulator.api()
     window = (TODAY - timedelta(days=20), TODAY)
-    before = {d["consommation"]["journee_gaziere"]: d for d in lines(await informatives(api, "09999999900617", *window))}
+    before = {
+        d["consommation"]["journee_gaziere"]: d
+        for d in lines(await informatives(api, "09999999900617", *window))
+    }
     emulator.clock.now += timedelta(days=10)
-    after = {d["consommation"]["journee_gaziere"]: d for d in lines(await informatives(api, "09999999900617", *window))}
+    after = {
+        d["consommation"]["journee_gaziere"]: d
+        for d in lines(await informatives(api, "09999999900617", *window))
+    }
     missing = set(after) - set(before)
     assert missing, "some late days are caught up later"
-    assert all(day < (TODAY - timedelta(days=2)).isoformat() for day in missing - {
-        (TODAY - timedelta(days=2)).isoformat(), (TODAY - timedelta(days=1)).isoformat()
-    })
+    assert all(
+        day < (TODAY - timedelta(days=2)).isoformat()
+        for day in missing
+        - {
+            (TODAY - timedelta(days=2)).isoformat(),
+            (TODAY - timedelta(days=1)).isoformat(),
+        }
+    )
     recent = max(before)
     assert before[recent]["consommation"]["statut_conso"] == "Provisoire"
     assert after[recent]["consommation"]["statut_conso"] == "Définitive"
-    assert after[recent]["consommation"]["energie"] == before[recent]["consommation"]["energie"]
+    assert (
+        after[recent]["consommation"]["energie"]
+        == before[recent]["consommation"]["energie"]
+    )
     await api.aclose()
 
 
@@ -366,7 +415,9 @@ async def test_data_window_and_scopes_clamp(emulator: Emulator) -> None:
             params={"date_debut": "2026-01-01", "date_fin": TODAY.isoformat()},
         )
     )
-    assert published[0]["statut_restitution"]["code"] == "1000008"  # no whole month inside
+    assert (
+        published[0]["statut_restitution"]["code"] == "1000008"
+    )  # no whole month inside
     await api.aclose()
 
 
@@ -409,11 +460,15 @@ async def test_proof_upload_rules(emulator: Emulator) -> None:
     assert "ne demande pas" in not_asked.json()["message_retour_traitement"]
     await emulator.hook(f"rights/{right}/request_proof")
     four = await api.put(url, files=[("preuves", (f"{i}.pdf", pdf)) for i in range(4)])
-    big = await api.put(url, files=[("preuves", ("big.pdf", b"%PDF" + b"0" * 4 * 1024 * 1024))])
+    big = await api.put(
+        url, files=[("preuves", ("big.pdf", b"%PDF" + b"0" * 4 * 1024 * 1024))]
+    )
     exe = await api.put(url, files=[("preuves", ("x.pdf", b"MZ\x90\x00"))])
     empty = await api.put(url, files=[("other", ("a.pdf", pdf))])
     assert [r.status_code for r in (four, big, exe, empty)] == [409, 409, 409, 400]
-    ok = await api.put(url, files=[("preuves", ("a.pdf", pdf)), ("preuves", ("b.png", b"\x89PNG.."))])
+    ok = await api.put(
+        url, files=[("preuves", ("a.pdf", pdf)), ("preuves", ("b.png", b"\x89PNG.."))]
+    )
     assert ok.status_code == 200
     listed = lines(await api.post("/droits_acces", json={"id_pce": [DEMO.pce]}))
     assert listed[0]["statut_controle_preuve"] == "Preuve en cours de vérification"
@@ -422,19 +477,35 @@ async def test_proof_upload_rules(emulator: Emulator) -> None:
 
 async def test_sandbox_quirks_behind_flags(emulator_factory) -> None:
     quirky = await emulator_factory()
-    plain = await emulator_factory(sandbox_multiline_json=False, sandbox_injection_typo=False)
+    plain = await emulator_factory(
+        sandbox_multiline_json=False, sandbox_injection_typo=False
+    )
     params = {"date_debut": "2026-01-01", "date_fin": "2026-04-01"}
     sandbox = await quirky.api(BAS)
     text = (await sandbox.get("/droits_acces")).text
-    assert "}{" in text and text.count("\n") > 20
-    assert (await sandbox.get("/pce/GI151947/donnees_injections_publiees", params=params)).status_code == 404
+    assert "}{" in text
+    assert text.count("\n") > 20
+    assert (
+        await sandbox.get("/pce/GI151947/donnees_injections_publiees", params=params)
+    ).status_code == 404
     typo = await sandbox.get("/pce/GI151947/donnees_injection_publiees", params=params)
     objects = json.loads("[" + text.replace("\n", "").replace("}{", "},{") + "]")
     assert objects[-1]["code_statut_traitement"] == "0000000000"
-    injections = json.loads("[" + typo.text.replace("\n", "").replace("}{", "},{") + "]")
+    injections = json.loads(
+        "[" + typo.text.replace("\n", "").replace("}{", "},{") + "]"
+    )
     assert injections[0]["injection"]["sens_flux_gaz"] == "Production"
     straight = await plain.api(BAS)
-    assert len(lines(await straight.get("/pce/GI151947/donnees_injections_publiees", params=params))) == 3
+    assert (
+        len(
+            lines(
+                await straight.get(
+                    "/pce/GI151947/donnees_injections_publiees", params=params
+                )
+            )
+        )
+        == 3
+    )
     await sandbox.aclose()
     await straight.aclose()
 
@@ -446,18 +517,40 @@ async def test_contract_and_technical_shapes(emulator_factory) -> None:
     flat = (await a.get("/pce/09999999900617/donnees_contractuelles")).json()
     nested = (await b.get("/pce/09999999900617/donnees_contractuelles")).json()
     assert isinstance(flat["donnees_contractuelles"]["car"], int)
-    assert nested["donnees_contractuelles"]["car"]["car_actuelle"] == flat["donnees_contractuelles"]["car"]
-    filtered = (await a.get("/pce/09999999900617/donnees_contractuelles", params=[("filtre", "car"), ("filtre", "cja")])).json()
+    assert (
+        nested["donnees_contractuelles"]["car"]["car_actuelle"]
+        == flat["donnees_contractuelles"]["car"]
+    )
+    filtered = (
+        await a.get(
+            "/pce/09999999900617/donnees_contractuelles",
+            params=[("filtre", "car"), ("filtre", "cja")],
+        )
+    ).json()
     assert set(filtered["donnees_contractuelles"]) == {"car", "cja"}
-    assert (await a.get("/pce/09999999900617/donnees_contractuelles", params={"filtre": "nope"})).status_code == 400
+    assert (
+        await a.get(
+            "/pce/09999999900617/donnees_contractuelles", params={"filtre": "nope"}
+        )
+    ).status_code == 400
     technical = (await a.get("/pce/09999999900617/donnees_techniques")).json()
-    assert technical["donnees_techniques"]["caracteristiques_compteur"]["frequence"] == "MM"
-    assert "code_calibre" in (await b.get("/pce/09999999900617/donnees_techniques")).json()["donnees_techniques"]["caracteristiques_compteur"]
+    assert (
+        technical["donnees_techniques"]["caracteristiques_compteur"]["frequence"]
+        == "MM"
+    )
+    assert (
+        "code_calibre"
+        in (await b.get("/pce/09999999900617/donnees_techniques")).json()[
+            "donnees_techniques"
+        ]["caracteristiques_compteur"]
+    )
     await a.aclose()
     await b.aclose()
 
 
-async def test_other_client_sees_nothing_and_holder_auto_accepts(emulator_factory) -> None:
+async def test_other_client_sees_nothing_and_holder_auto_accepts(
+    emulator_factory,
+) -> None:
     emulator = await emulator_factory(holder_auto_accept_s=0)
     api = await emulator.api()
     wrong_name = await api.put(
@@ -466,10 +559,21 @@ async def test_other_client_sees_nothing_and_holder_auto_accepts(emulator_factor
     )
     right = await api.put(f"/pce/{DEMO.pce}/droit_acces", json=declaration())
     assert wrong_name.status_code == right.status_code == 201
-    listed = {o["id_pce"]: o for o in lines(await api.post("/droits_acces", json={"id_pce": [DEMO.pce, demo_meters()[1].pce]}))[:-1]}
+    listed = {
+        o["id_pce"]: o
+        for o in lines(
+            await api.post(
+                "/droits_acces", json={"id_pce": [DEMO.pce, demo_meters()[1].pce]}
+            )
+        )[:-1]
+    }
     assert listed[DEMO.pce]["etat_droit_acces"] == "Active"
     assert listed[demo_meters()[1].pce]["etat_droit_acces"] == "Refusée"
     # a right belongs to the third party that declared it
-    emulator.state.rights.by_id[right.json()["id_droit_acces"]].client_id = "someone-else"
-    assert (await api.patch(f"/droit_acces/{right.json()['id_droit_acces']}")).status_code == 404
+    emulator.state.rights.by_id[
+        right.json()["id_droit_acces"]
+    ].client_id = "someone-else"
+    assert (
+        await api.patch(f"/droit_acces/{right.json()['id_droit_acces']}")
+    ).status_code == 404
     await api.aclose()

@@ -59,7 +59,9 @@ async def through_proxy(
         await proxy.close()
 
 
-async def test_lowatt_api_declares_lists_and_collects(emulator_factory, through_proxy) -> None:
+async def test_lowatt_api_declares_lists_and_collects(
+    emulator_factory, through_proxy
+) -> None:
     emulator: Emulator = await emulator_factory(requests_per_second=1)
     await through_proxy(emulator)
     client = lowatt_api.API("sen1-demo", DEMO_SECRET)  # Okta-style id -> Okta path
@@ -91,7 +93,8 @@ async def test_lowatt_api_declares_lists_and_collects(emulator_factory, through_
         if "code_statut_traitement" not in item
     ]
     mine = next(a for a in accesses if a.pce == DEMO.pce)
-    assert mine.is_active() and mine.perim_donnees_informatives is True
+    assert mine.is_active()
+    assert mine.perim_donnees_informatives is True
     assert mine.courriel_titulaire == DEMO.holder.courriel
     await asyncio.to_thread(client.check_consent_validation, [DEMO.pce])
 
@@ -129,4 +132,6 @@ async def test_lowatt_staging_api_sofit_and_sandbox_quirks(
     )
     assert [i["injection"]["sens_flux_gaz"] for i in injections] == ["Production"] * 3
     technical = await asyncio.to_thread(client.donnees_techniques, "09999999900617")
-    assert technical["donnees_techniques"]["situation_compteur"]["code_postal"] == "75015"
+    assert (
+        technical["donnees_techniques"]["situation_compteur"]["code_postal"] == "75015"
+    )
