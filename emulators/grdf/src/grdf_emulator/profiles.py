@@ -23,6 +23,7 @@ from __future__ import annotations
 import hashlib
 import itertools
 import math
+from array import array
 from bisect import bisect_right
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
@@ -189,29 +190,32 @@ def energie(volume: float, day: date) -> int:
     return round(volume * conversion(day)[2])
 
 
-@lru_cache(maxsize=4096)
-def _cumulative(meter: GasMeter, last: date) -> tuple[float, ...]:
-    """Cumulative volume before each gas day from EPOCH up to ``last`` inclusive."""
-    out = [0.0]
-    total = 0.0
-    day = EPOCH
-    while day <= last:
-        total += daily_volume(meter, day)
-        out.append(round(total, 2))
+@lru_cache(maxsize=32_768)
+def _year_cumulative(meter: GasMeter, year: int) -> array[float]:
+    """Cumulative volume since EPOCH before each gas day of ``year`` and after
+    its last one (366 or 367 values). One compact array per PCE and year, so a
+    benchmark of thousands of PCEs over years stays small in memory."""
+    total = _year_cumulative(meter, year - 1)[-1] if year > EPOCH.year else 0.0
+    out = array("d", [total])
+    day = date(year, 1, 1)
+    while day.year == year:
+        total = round(total + daily_volume(meter, day), 2)
+        out.append(total)
         day += timedelta(days=1)
-    return tuple(out)
+    return out
+
+
+def _cum_total(meter: GasMeter, day: date) -> float:
+    if day <= EPOCH:
+        return 0.0
+    return _year_cumulative(meter, day.year)[(day - date(day.year, 1, 1)).days]
 
 
 def _cum_before(meter: GasMeter, day: date) -> float:
     """Volume consumed from EPOCH (or the meter change) up to ``day`` 06:00."""
-    if day <= EPOCH:
-        return 0.0
-    # cache per year end, so a series grows without recomputing from EPOCH each call
-    last = date(day.year, 12, 31)
-    series = _cumulative(meter, last)
-    total = series[(day - EPOCH).days]
+    total = _cum_total(meter, day)
     if meter.meter_change and day >= meter.meter_change:
-        total -= series[(meter.meter_change - EPOCH).days]
+        total -= _cum_total(meter, meter.meter_change)
     return total
 
 
