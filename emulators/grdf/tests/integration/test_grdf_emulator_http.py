@@ -577,3 +577,22 @@ async def test_other_client_sees_nothing_and_holder_auto_accepts(
         await api.patch(f"/droit_acces/{right.json()['id_droit_acces']}")
     ).status_code == 404
     await api.aclose()
+
+
+async def test_injected_maintenance_then_recovery(emulator: Emulator) -> None:
+    api = await emulator.api()
+    await emulator.hook("faults", {"status": 503, "count": 2})
+    statuses = [(await api.get("/droits_acces")).status_code for _ in range(3)]
+    assert statuses == [503, 503, 200]
+    await api.aclose()
+
+
+async def test_contract_scope_is_enforced(emulator: Emulator) -> None:
+    api = await emulator.api()
+    await declare_active(emulator, api, perim_donnees_contractuelles="Faux")
+    refused = (await api.get(f"/pce/{DEMO.pce}/donnees_contractuelles")).json()
+    assert refused["donnees_contractuelles"] is None
+    assert refused["statut_restitution"]["code"] == "1000002"
+    allowed = (await api.get(f"/pce/{DEMO.pce}/donnees_techniques")).json()
+    assert allowed["donnees_techniques"]["situation_compteur"]["code_postal"] == "38130"
+    await api.aclose()
