@@ -16,6 +16,7 @@ ARG PACKAGE
 COPY pyproject.toml uv.lock ./
 COPY libs libs
 COPY services services
+COPY emulators emulators
 COPY tools tools
 RUN --mount=type=cache,target=/root/.cache/uv \
     test -n "$PACKAGE" && \

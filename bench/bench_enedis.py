@@ -55,7 +55,7 @@ from energy_store import migrate
 from energy_store.db import create_pool
 from ingest_enedis import consent
 from ingest_enedis.client import DataConnectClient
-from ingest_enedis.emulator.profiles import synthetic_prm
+from enedis_emulator.profiles import synthetic_prm
 from ingest_enedis.limiter import SlidingWindowLimiter
 from ingest_enedis.mapping import Stream
 from ingest_enedis.service import Collector, months_before
@@ -173,7 +173,7 @@ def start_emulator(
         ENEDIS_EMULATOR_LOG_LEVEL="WARNING",
     )
     process = subprocess.Popen(
-        [sys.executable, "-m", "ingest_enedis.emulator"], env=env
+        [sys.executable, "-m", "enedis_emulator"], env=env
     )
     for _ in range(200):
         try:

@@ -85,7 +85,7 @@ class Settings(ServiceSettings):
 
 
 class EmulatorSettings(BaseSettings):
-    """The Data Connect emulator (``python -m ingest_enedis.emulator``)."""
+    """The Data Connect emulator (``python -m enedis_emulator``)."""
 
     model_config = SettingsConfigDict(
         env_prefix="ENEDIS_EMULATOR_",

@@ -16,7 +16,7 @@ def processes(ctx: dict[str, Any]) -> list[dict[str, Any]]:
         {
             "name": "enedis-emulator",
             "order": 10,
-            "argv": [ctx["python"], "-m", "ingest_enedis.emulator"],
+            "argv": [ctx["python"], "-m", "enedis_emulator"],
             "env": {"ENEDIS_EMULATOR_HTTP_HOST": host},
             "health_url": f"{emulator}/healthz",
             "urls": {"Enedis Data Connect emulator": emulator},

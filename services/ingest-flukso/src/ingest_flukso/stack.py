@@ -21,7 +21,7 @@ def processes(ctx: dict[str, Any]) -> list[dict[str, Any]]:
         {
             "name": "flukso-emulator",
             "order": 10,
-            "argv": [ctx["python"], "-m", "ingest_flukso.emulator"],
+            "argv": [ctx["python"], "-m", "flukso_emulator"],
             "env": {
                 "FLUKSO_EMULATOR_HTTP_HOST": host,
                 "FLUKSO_EMULATOR_HTTP_PORT": EMULATOR_PORT,

@@ -9,7 +9,7 @@ that adding a service never edits this package::
 
     def processes(ctx: dict) -> list[dict]:
         return [{"name": "flukso-emulator", "order": 10,
-                 "argv": [ctx["python"], "-m", "ingest_flukso.emulator"],
+                 "argv": [ctx["python"], "-m", "flukso_emulator"],
                  "env": {...}, "health_url": "http://127.0.0.1:8091/healthz",
                  "urls": {"flukso.net emulator": "http://127.0.0.1:8091"}}]
 """

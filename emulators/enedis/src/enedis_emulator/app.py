@@ -25,8 +25,8 @@ from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import Route
 
 from energy_core.domain import PARIS
-from ingest_enedis.emulator import profiles
-from ingest_enedis.emulator.profiles import Meter
+from enedis_emulator import profiles
+from enedis_emulator.profiles import Meter
 from ingest_enedis.limiter import Quota
 from ingest_enedis.settings import EmulatorSettings
 

@@ -6,10 +6,10 @@ import json
 
 import httpx
 
-from ingest_flukso.emulator.api import make_app
-from ingest_flukso.emulator.devices import Fleet, config_messages
-from ingest_flukso.emulator.model import energy_between, minute_power
-from ingest_flukso.emulator.publisher import fleet_devices
+from flukso_emulator.api import make_app
+from flukso_emulator.devices import Fleet, config_messages
+from flukso_emulator.model import energy_between, minute_power
+from flukso_emulator.publisher import fleet_devices
 from ingest_flukso.mapping import parse_config
 from ingest_flukso.settings import DEMO_TOKEN
 from ingest_flukso.stack import processes
