@@ -20,7 +20,7 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 # package -> (console script the chart runs, modules that must import)
 DEPLOYABLE = {
-    "energy-store": ("sen1-registry", ["registry.__main__", "energy_store.outbox"]),
+    "sen1-registry": ("sen1-registry", ["registry.__main__", "energy_store.outbox"]),
     "ingest-enedis": ("sen1-ingest-enedis", ["ingest_enedis.__main__"]),
     "ingest-flukso": ("sen1-ingest-flukso", ["ingest_flukso.__main__"]),
     "aggregator": ("sen1-aggregator", ["aggregator.__main__", "aggregator.app"]),

@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 from enedis_emulator import profiles
 from enedis_emulator.app import EmulatorState, build_app
 from enedis_emulator.profiles import SANDBOX, Meter
-from ingest_enedis.settings import EmulatorSettings
+from enedis_emulator.settings import EmulatorSettings
 
 __all__ = ["SANDBOX", "EmulatorState", "Meter", "build_app", "build_state"]
 

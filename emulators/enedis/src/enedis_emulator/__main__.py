@@ -8,7 +8,7 @@ import logging
 import uvicorn
 
 from enedis_emulator import build_app, build_state
-from ingest_enedis.settings import EmulatorSettings
+from enedis_emulator.settings import EmulatorSettings
 
 
 def main() -> None:

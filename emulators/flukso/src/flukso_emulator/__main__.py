@@ -10,7 +10,7 @@ from energy_core.runtime import run_service
 from flukso_emulator.api import make_app
 from flukso_emulator.devices import Fleet
 from flukso_emulator.publisher import fleet_devices, run_live
-from ingest_flukso.settings import EmulatorSettings
+from flukso_emulator.settings import EmulatorSettings
 
 
 def main() -> None:

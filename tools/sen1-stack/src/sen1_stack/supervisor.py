@@ -5,7 +5,7 @@ callable taking the stack context (a dict) and returning process specs (dicts), 
 that adding a service never edits this package::
 
     [project.entry-points."sen1.stack"]
-    ingest-flukso = "ingest_flukso.stack:processes"
+    flukso-emulator = "flukso_emulator.stack:processes"
 
     def processes(ctx: dict) -> list[dict]:
         return [{"name": "flukso-emulator", "order": 10,
