@@ -236,16 +236,3 @@ class ReadingStore:
             )
             for r in rows
         ]
-
-    def key_of(self, series_id: int) -> SeriesKey:
-        """The series key of an id this store has resolved (e.g. from a change)."""
-        return self._keys[series_id]
-
-
-async def write_batches(
-    pool: asyncpg.Pool, batches: Sequence[ReadingBatchMessage]
-) -> int:
-    """Convenience: one transaction, returns the number of readings changed."""
-    store = ReadingStore()
-    async with pool.acquire() as conn, conn.transaction():
-        return await store.write(conn, batches)
