@@ -92,6 +92,30 @@ def images(root: Path = ROOT) -> list[tuple[str, str]]:
     ]
 
 
+def service_charts(root: Path = ROOT) -> dict[str, tuple[str, int]]:
+    """chart -> (env prefix, http port) of every chart built on energy-common.
+
+    Read from each chart's own values.yaml (``envPrefix``, ``containerPorts.http``):
+    the reserved ports of the platform are the ones the charts declare.
+    """
+    import yaml  # only here: the Makefile's uses need the standard library alone
+
+    found: dict[str, tuple[str, int]] = {}
+    for meta_path in sorted((root / "charts").glob("*/Chart.yaml")):
+        meta = yaml.safe_load(meta_path.read_text())
+        uses_library = any(
+            d.get("name") == "energy-common" for d in meta.get("dependencies") or []
+        )
+        if meta.get("type") != "application" or not uses_library:
+            continue
+        values = yaml.safe_load((meta_path.parent / "values.yaml").read_text())
+        found[meta_path.parent.name] = (
+            values["envPrefix"],
+            int(values["containerPorts"]["http"]),
+        )
+    return found
+
+
 def main(argv: list[str]) -> int:
     """Prints one derived list, space separated (for the Makefile)."""
     what = argv[1] if len(argv) > 1 else ""
