@@ -99,17 +99,50 @@ def test_chart_yaml(chart: str) -> None:
                 "name": "energy-common",
                 "version": "0.1.0",
                 "repository": "file://../energy-common",
+                "import-values": ["defaults"],
             }
         ]
 
 
-@pytest.mark.parametrize("chart", [c for c in ALL_CHARTS if c != "energy-common"])
+def _own_values(chart: str, text: str) -> Any:
+    """A chart's values; for the library, the defaults it exports to service charts."""
+    values = yaml.safe_load(text)
+    return values["exports"]["defaults"] if chart == "energy-common" else values
+
+
+@pytest.mark.parametrize("chart", ALL_CHARTS)
 def test_every_value_is_documented(chart: str) -> None:
     text = (CHARTS / chart / "values.yaml").read_text()
-    values = yaml.safe_load(text)
+    values = _own_values(chart, text)
     documented = set(PARAM.findall(text))
     assert _undocumented(values, documented) == []
     assert [p for p in documented if not _has_path(values, p)] == []
+
+
+LIBRARY_DEFAULTS = _own_values(
+    "energy-common", (CHARTS / "energy-common/values.yaml").read_text()
+)
+
+
+def _restated(defaults: Any, values: Any, prefix: str = "") -> list[str]:
+    """Keys a service chart sets to the library's default value (they say nothing)."""
+    same: list[str] = []
+    for key, value in values.items():
+        if key not in defaults:
+            continue
+        if isinstance(value, dict) and isinstance(defaults[key], dict):
+            same += _restated(defaults[key], value, f"{prefix}{key}.")
+        elif value == defaults[key]:
+            same.append(f"{prefix}{key}")
+    return same
+
+
+@pytest.mark.parametrize("chart", sorted(SERVICES))
+def test_service_values_state_only_differences(chart: str) -> None:
+    """A service chart's values.yaml says only what differs from the library defaults."""
+    values = yaml.safe_load((CHARTS / chart / "values.yaml").read_text())
+    assert _restated(LIBRARY_DEFAULTS, values) == []
+    assert len((CHARTS / chart / "values.yaml").read_text().splitlines()) < 60
 
 
 @pytest.mark.parametrize("chart", sorted(SERVICES))
