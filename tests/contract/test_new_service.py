@@ -22,12 +22,14 @@ from __future__ import annotations
 
 import glob
 import hashlib
+import importlib.util
 import os
 import shutil
 import subprocess
 import sys
 import tomllib
 from pathlib import Path
+from types import ModuleType
 
 import helm_python as helm
 import pytest
@@ -120,16 +122,18 @@ def added(copy: Path) -> Path:
     return copy
 
 
-def _workspace(root: Path):  # type: ignore[no-untyped-def]
-    sys.path.insert(0, str(root / "scripts"))
-    try:
-        import importlib
-
-        import workspace
-
-        return importlib.reload(workspace)
-    finally:
-        sys.path.remove(str(root / "scripts"))
+def _workspace(root: Path) -> ModuleType:
+    """scripts/workspace.py of the copy, under its own name (the real one is untouched)."""
+    spec = importlib.util.spec_from_file_location(
+        "workspace_of_copy", root / "scripts/workspace.py"
+    )
+    assert spec is not None
+    assert spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # dataclasses look their module up by name
+    spec.loader.exec_module(module)
+    assert module.ROOT == root
+    return module
 
 
 def test_workspace_and_lint_paths_pick_it_up(added: Path) -> None:
