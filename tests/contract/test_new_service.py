@@ -132,7 +132,7 @@ def _workspace(root: Path) -> ModuleType:
     module = importlib.util.module_from_spec(spec)
     sys.modules[spec.name] = module  # dataclasses look their module up by name
     spec.loader.exec_module(module)
-    assert module.ROOT == root
+    assert root == module.ROOT
     return module
 
 
