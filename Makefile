@@ -66,7 +66,7 @@ bench-deps: ## Best effort (root + apt): wrk, the load generator of bench_api
 	    { apt-get update -qq && apt-get install -y -qq --no-install-recommends wrk >/dev/null; }; }; } || \
 	  echo "note: wrk missing (apt-get install wrk): bench_api cannot run"
 
-bench: install system-deps bench-deps ## Run the benchmarks in bench/ (prints figures and the machine; bench_api keeps ~25 GB in .var/bench-api)
+bench: install system-deps bench-deps ## Run the benchmarks in bench/ (prints figures and the machine; bench_api keeps ~25 GB in .var/bench-api; `python bench/<script> --help` explains one without running it)
 	@for b in bench/bench_*.py; do echo "== $$b"; $(RUN) python $$b || exit 1; done
 
 # image:distribution, one per services/<name> that has charts/<name> (the Dockerfile
@@ -74,7 +74,7 @@ bench: install system-deps bench-deps ## Run the benchmarks in bench/ (prints fi
 IMAGES = $(shell $(RUN) python scripts/workspace.py images)
 IMAGE_TAG ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 
-images: ## Build the service images (needs a Docker engine): sen1/<service>:IMAGE_TAG
+images: ## Build one image per services/<name> with a chart (needs a Docker engine): sen1/<name>:IMAGE_TAG
 	@for pair in $(IMAGES); do image=$${pair%%:*}; package=$${pair##*:}; \
 	  echo "== sen1/$$image:$(IMAGE_TAG) ($$package)"; \
 	  docker build --build-arg PACKAGE=$$package -t sen1/$$image:$(IMAGE_TAG) . || exit 1; \
