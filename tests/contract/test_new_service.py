@@ -6,7 +6,9 @@ workspace: it writes ``services/demo-probe/`` (the template's files, nothing mor
 and ``charts/demo-probe/`` (a copy of a service chart with its own name, prefix and
 port), touches nothing else, and shows that
 
-* the uv workspace, ruff's first-party packages and mypy's files match it (globs);
+* the uv workspace, ruff's first-party packages and mypy's files match it (globs), and
+  real ruff and mypy runs on the copy treat it so (ruff sorts it first-party, mypy
+  reports a planted type error in it and nothing else);
 * `make images` would build ``sen1/demo-probe`` from distribution ``sen1-demo-probe``;
 * the chart contract tests' service map and reserved ports include it;
 * the import contracts analyse it: importing another service breaks
@@ -68,15 +70,35 @@ packages = ["src/{PACKAGE}"]
     "README.md": "# demo-probe\n",
     f"src/{PACKAGE}/__init__.py": '"""Throw-away service."""\n',
     f"src/{PACKAGE}/settings.py": (
-        "from energy_core.settings import ServiceSettings\n"
-        "from pydantic_settings import SettingsConfigDict\n\n\n"
+        '"""Settings."""\n\n'
+        "from pydantic_settings import SettingsConfigDict\n\n"
+        "from energy_core.settings import ServiceSettings\n\n\n"
         "class Settings(ServiceSettings):\n"
+        '    """The probe."""\n\n'
         f'    model_config = SettingsConfigDict(env_prefix="{PREFIX}")\n'
         f"    http_port: int = {PORT}\n"
     ),
-    f"src/{PACKAGE}/service.py": "from energy_core import wire\n\nWIRE = wire\n",
-    f"src/{PACKAGE}/stack.py": "def processes(ctx):\n    return []\n",
-    f"src/{PACKAGE}/__main__.py": "def main():\n    pass\n",
+    # Third-party, then first-party (the probe itself and energy_core) in one block:
+    # right only if ruff counts the probe as first-party.
+    f"src/{PACKAGE}/service.py": (
+        '"""The loop."""\n\n'
+        "import httpx\n\n"
+        f"from {PACKAGE}.settings import Settings\n"
+        "from energy_core import wire\n\n"
+        "CLIENT = httpx.AsyncClient\n"
+        "SETTINGS = Settings\n"
+        "WIRE = wire\n"
+    ),
+    f"src/{PACKAGE}/stack.py": (
+        '"""make run."""\n\n'
+        "from typing import Any\n\n\n"
+        "def processes(ctx: dict[str, Any]) -> list[dict[str, Any]]:\n"
+        '    """Nothing to start."""\n'
+        "    return []\n"
+    ),
+    f"src/{PACKAGE}/__main__.py": (
+        '"""Entry point."""\n\n\ndef main() -> None:\n    """Does nothing."""\n'
+    ),
 }
 
 
@@ -98,7 +120,15 @@ def copy(tmp_path_factory: pytest.TempPathFactory) -> Path:
     dest.mkdir()
     for name in ("pyproject.toml", ".importlinter", "Makefile", "uv.lock"):
         shutil.copy2(ROOT / name, dest / name)
-    for folder in ("libs", "services", "emulators", "tools", "scripts", "charts"):
+    for folder in (
+        "libs",
+        "services",
+        "emulators",
+        "tools",
+        "scripts",
+        "charts",
+        "bench",
+    ):
         shutil.copytree(ROOT / folder, dest / folder, ignore=SKIP)
     return dest
 
@@ -146,6 +176,43 @@ def test_workspace_and_lint_paths_pick_it_up(added: Path) -> None:
         assert src in matched
     testpaths = config["tool"]["pytest"]["ini_options"]["testpaths"]
     assert "services" in testpaths
+
+
+def test_ruff_counts_it_first_party(added: Path) -> None:
+    """Real ruff on the copy: the probe's import blocks are right only because the
+    ``src`` globs make it first-party; without them the same file is refused."""
+    probe = f"services/{NAME}"
+    ruff = [sys.executable, "-m", "ruff", "check", "--no-cache", "--select", "I,F"]
+    done = subprocess.run(
+        [*ruff, probe], cwd=added, capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode == 0, done.stdout
+    control = subprocess.run(
+        [*ruff, "--config", "src = ['.']", probe],
+        cwd=added, capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert control.returncode != 0
+    assert "I001" in control.stdout
+
+
+def test_mypy_checks_it(added: Path) -> None:
+    """Real mypy on the copy with its config: a type error in the probe is found,
+    under the probe's own module name, and nothing else is reported."""
+    bad = added / "services" / NAME / "src" / PACKAGE / "typo.py"
+    bad.write_text('"""A planted error."""\n\nPORT: int = "8099"\n')
+    try:
+        done = subprocess.run(
+            [sys.executable, "-m", "mypy", "--cache-dir", str(added / ".mypy_cache")],
+            cwd=added, capture_output=True, text=True, timeout=600,
+        )  # fmt: skip
+    finally:
+        bad.unlink()
+    errors = [line for line in done.stdout.splitlines() if ": error:" in line]
+    assert errors == [
+        f"services/{NAME}/src/{PACKAGE}/typo.py:3: error: Incompatible types in "
+        'assignment (expression has type "str", variable has type "int")  '
+        "[assignment]"
+    ], done.stdout
 
 
 def test_images_and_chart_map_pick_it_up(added: Path) -> None:
