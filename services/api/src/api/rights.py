@@ -16,8 +16,9 @@ What each right does to the data, and why:
   a home from yesterday's published totals would *publish* that home's values by
   difference (before minus after). The aggregator's per-meter day and month
   totals (its working state for deltas and for the largest-point recompute, never
-  served) are kept for the same reason and so that a later reading of the same
-  interval is not counted twice.
+  served) are kept for the same reason. A deleted interval imported again would
+  be counted twice (the store would see it as new); ingest-enedis never asks
+  again for days its cursor passed, so collection does not do that.
 * **Export** is a zip of JSON and CSV: the account, consents, occupancy rows when
   that table exists, meters, the readings of the meters the resident may read as
   holder of a live consent, the access log and the rights ledger.
