@@ -40,7 +40,8 @@ MESSAGES: dict[str, dict[str, str]] = {
         "my_consents": "Mes consentements",
         "withdraw_hint": "Retirer un consentement arrête la collecte de ce compteur "
         "et masque ses données tout de suite. Vous pouvez garder les relevés déjà "
-        "collectés (ils ne sont plus montrés ni utilisés) ou les supprimer.",
+        "collectés (ils ne vous sont plus montrés et ne restent que dans les "
+        "totaux anonymes du quartier) ou les supprimer.",
         "since": "Depuis",
         "until": "Jusqu'au",
         "status": "État",
@@ -111,7 +112,8 @@ MESSAGES: dict[str, dict[str, str]] = {
         "my_consents": "My consents",
         "withdraw_hint": "Withdrawing a consent stops collecting that meter and "
         "hides its data at once. You may keep the readings already collected (no "
-        "longer shown nor used) or delete them.",
+        "longer shown to you, left only in anonymous neighbourhood totals) or "
+        "delete them.",
         "since": "Since",
         "until": "Until",
         "status": "State",

@@ -40,7 +40,8 @@ class WithdrawIn(BaseModel):
     delete_readings: bool = Field(
         default=False,
         description="also delete the stored readings of the meter (withdraw and "
-        "delete); false: withdraw and keep them, hidden from you and unused",
+        "delete); false: withdraw and keep them (hidden from you; still inside "
+        "aggregates, which only leave behind the secrecy rule)",
     )
 
 
