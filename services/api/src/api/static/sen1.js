@@ -63,8 +63,8 @@
       select.appendChild(o);
     }
     select.onchange = () => showMeter(select.value);
-    await rights();
-    if (meters.length) await showMeter(meters[0].meter_id);
+    // rights last, so the access log already lists the reads of this page
+    try { if (meters.length) await showMeter(meters[0].meter_id); } finally { await rights(); }
   }
 
   // Resident rights: consents (withdraw, keep or delete), who accessed my data, erase.
