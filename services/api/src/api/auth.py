@@ -40,6 +40,7 @@ class Principal:
     scope: str | None = None
     scope_id: str | None = None
     key_id: uuid.UUID | None = None
+    """The API key behind a city (or peer) caller: who to name in the access log."""
 
 
 PUBLIC = Principal("public")

@@ -16,7 +16,7 @@ import asyncpg
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
-from api import problems
+from api import access_log, problems
 from api.consent import ConsentPort, DataConnectAuthorize
 from api.live import AlertGate, AlertHub, consume_alerts
 from api.netguard import Resolver, guarded_client, networks, system_resolve
@@ -30,6 +30,7 @@ from api.routes import (
     live,
     meters,
     money,
+    rights,
     rollups,
     session,
     territory,
@@ -142,6 +143,7 @@ def create_app(
         redirect_uri=settings.enedis_redirect_uri,
     )
     problems.install(app)
+    app.add_middleware(access_log.RequestScope)
     for module in (
         session,
         territory,
@@ -152,6 +154,7 @@ def create_app(
         hooks,
         keys,
         enedis,
+        rights,
         dashboard,
     ):
         app.include_router(module.router)
