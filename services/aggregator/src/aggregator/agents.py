@@ -19,7 +19,7 @@ import asyncpg
 import faust
 
 from aggregator import metrics, power
-from aggregator.tables import follow_territory
+from aggregator.territory import follow_territory
 from energy_core import topics
 from energy_core._pb.energy.grid.v1 import alerts_pb2
 from energy_core.wire import dead_letter

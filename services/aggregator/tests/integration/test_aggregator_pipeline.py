@@ -12,7 +12,7 @@ from aggregator.buckets import buckets_of
 from aggregator.congestion import CongestionPolicy
 from aggregator.load import LoadMonitor
 from aggregator.pipeline import Pipeline
-from aggregator.tables import Territory
+from aggregator.territory import Territory
 from energy_core.domain.readings import Kind, Quality
 from energy_core.testing import InMemoryPublisher
 
