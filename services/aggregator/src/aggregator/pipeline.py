@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import logging
 import math
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -179,7 +179,7 @@ class Pipeline:
             from_micros(last),
         )
 
-    def _placements(self, stored: Sequence[pb.ReadingBatch]) -> list[tuple[Any, ...]]:
+    def _placements(self, meters: Iterable[tuple[str, str]]) -> list[tuple[Any, ...]]:
         """agg_meters rows: each meter of the batch with the delivery point it counts
         for and that point's placement; for a point with devices, also the point and
         ALL its devices (the precedence reads their readings back).
@@ -212,18 +212,19 @@ class Pipeline:
                 for device in sorted(territory.devices[point]):
                     add(device, energy)
 
-        for batch in stored:
-            add(batch.meter_id, ENERGY_FROM_PB[batch.energy].value)
+        for meter, energy in meters:
+            add(meter, energy)
         return list(rows.values())
 
-    async def _roll_up(
-        self, conn: asyncpg.Connection, stored: Sequence[pb.ReadingBatch]
+    async def roll_up(
+        self, conn: asyncpg.Connection, meters: Iterable[tuple[str, str]]
     ) -> int:
-        """Stored changes -> per-point totals -> rollups; returns the contributions."""
+        """Stored changes (``sen1_changes``) of these (meter, energy) -> per-point
+        totals -> rollups; returns the contributions."""
         await conn.execute(rollups.TABLES)
         await conn.copy_records_to_table(
             "agg_meters",
-            records=self._placements(stored),
+            records=self._placements(meters),
             columns=rollups.METER_COLUMNS,
         )
         await conn.execute(rollups.SIDES)
@@ -288,7 +289,10 @@ class Pipeline:
             if stored:
                 result.readings_changed = await self.store.write(conn, stored)
             if result.readings_changed:
-                result.rollup_changes = await self._roll_up(conn, stored)
+                result.rollup_changes = await self.roll_up(
+                    conn,
+                    ((b.meter_id, ENERGY_FROM_PB[b.energy].value) for b in stored),
+                )
             if power_rows:
                 await conn.execute(power.STAGING)
                 await conn.copy_records_to_table("agg_power", records=power_rows)
