@@ -144,7 +144,8 @@ async def test_five_homes_with_prm_and_fluksometer_are_five_points_suppressed(
     assert (stored["v"], stored["n"]) == (settled, 5)
     item = await _neighbourhood(city)
     assert item["suppressed"] is True
-    assert item["value"] is None and item["delivery_points"] is None
+    assert item["value"] is None
+    assert item["delivery_points"] is None
     # Each building is one home: its PRM's settled day, not that plus its sensors.
     for i, (_, building, _) in enumerate(homes[:5]):
         row = await pg_pool.fetchrow(

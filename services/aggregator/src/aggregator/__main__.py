@@ -29,7 +29,7 @@ async def _rebuild(settings: Settings) -> None:
             await territory.load(conn)
         pipeline = Pipeline(territory, work_mem_mb=settings.work_mem_mb)
         replayed = await rebuild(pool, pipeline)
-        print(f"rollups rebuilt from {replayed} stored readings")  # noqa: T201
+        print(f"rollups rebuilt from {replayed} stored readings")
     finally:
         await pool.close()
 

@@ -35,7 +35,9 @@ PRUNE = "DELETE FROM alerts_outbox WHERE published_at < $1"
 """Published rows are kept a while for inspection, then deleted."""
 
 
-async def relay_alerts(conn: asyncpg.Connection, send: Send, *, limit: int = 500) -> int:
+async def relay_alerts(
+    conn: asyncpg.Connection, send: Send, *, limit: int = 500
+) -> int:
     """Publishes up to ``limit`` pending alert events; returns how many.
 
     The claimed rows stay locked until they are marked, so two relays never send

@@ -115,7 +115,7 @@ class Pipeline:
         self, values: Sequence[bytes], result: BatchResult
     ) -> tuple[list[pb.ReadingBatch], list[tuple[Any, ...]]]:
         stored: list[pb.ReadingBatch] = []
-        instants_of: dict[tuple[str, int], list[pb.Reading]] = {}
+        instants_of: dict[tuple[str, pb.Direction], list[pb.Reading]] = {}
         instant = pb.KIND_INSTANT
         for value in values:
             try:
@@ -144,7 +144,7 @@ class Pipeline:
         return stored, [row for row in power if row is not None]
 
     def _last_power(
-        self, meter: str, direction: int, instants: list[pb.Reading]
+        self, meter: str, direction: pb.Direction, instants: list[pb.Reading]
     ) -> tuple[Any, ...] | None:
         """The meter's power in ONE direction at its last instant in the batch.
 
@@ -195,7 +195,17 @@ class Pipeline:
                 return
             place = territory.placement(meter)
             if place is None:
-                rows[meter] = (meter, meter, False, False, energy, None, None, None, None)
+                rows[meter] = (
+                    meter,
+                    meter,
+                    False,
+                    False,
+                    energy,
+                    None,
+                    None,
+                    None,
+                    None,
+                )
                 return
             point = place.point
             if point is None:

@@ -307,11 +307,17 @@ WITH grouped AS (
            coalesce(sum(extract(epoch FROM end_ts - start_ts)) FILTER (WHERE n = 1), 0)
                >= any_value(secs) AS covered
     FROM (
-        {_FIT.format(bucket="PT30M", secs=1800, width="30 minutes", epoch=_EPOCH,
-                     which="NOT shared")}
+        {
+    _FIT.format(
+        bucket="PT30M", secs=1800, width="30 minutes", epoch=_EPOCH, which="NOT shared"
+    )
+}
         UNION ALL
-        {_FIT.format(bucket="PT1H", secs=3600, width="1 hour", epoch=_EPOCH,
-                     which="NOT shared")}
+        {
+    _FIT.format(
+        bucket="PT1H", secs=3600, width="1 hour", epoch=_EPOCH, which="NOT shared"
+    )
+}
     ) fit
     WHERE end_ts <= bs + width AND NOT (bucket = 'PT30M' AND {_ALONE})
     GROUP BY series_id, bucket, bs, quality

@@ -159,7 +159,10 @@ def three_phase_home(at: datetime, with_sum: bool) -> list[tuple]:
         (Kind.INSTANT, p, at - timedelta(seconds=1), 10.0, "l2"),
     ]
     if with_sum:
-        readings += [(Kind.INSTANT, c, at, 400.0, ""), (Kind.INSTANT, p, at, 1200.0, "")]
+        readings += [
+            (Kind.INSTANT, c, at, 400.0, ""),
+            (Kind.INSTANT, p, at, 1200.0, ""),
+        ]
     return readings
 
 

@@ -11,11 +11,11 @@ import pytest
 from aggregator.buckets import buckets_of
 from aggregator.congestion import CongestionPolicy
 from aggregator.load import LoadMonitor
+from aggregator.outbox import relay_alerts
 from aggregator.pipeline import Pipeline
 from aggregator.territory import Territory
-from energy_core.domain.readings import Kind, Quality
-from aggregator.outbox import relay_alerts
 from energy_core._pb.energy.grid.v1.alerts_pb2 import AlertEvent
+from energy_core.domain.readings import Kind, Quality
 
 from .conftest import METERS, batch
 
