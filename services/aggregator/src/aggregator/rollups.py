@@ -1,26 +1,38 @@
-"""SQL of the write path: stored changes -> per-meter bucket deltas -> scope rollups.
+"""SQL of the write path: stored changes -> per-point bucket deltas -> scope rollups.
 
 Everything runs set-wise in the caller's transaction, after the reading store left
 the changed readings (new and previous value, quality and end) in its
 ``sen1_changes`` table. Only INTERVAL energy/volume series without a channel are
 rolled up (per-phase channels would count a three-phase home twice).
 
+The unit of every sum and count is the DELIVERY POINT (PRM, PCE), not the meter:
+``agg_meters`` (copied from the in-memory territory) maps each meter to the point
+it counts for; a measuring device's readings (a Flukso sensor) feed its point in
+the quality slot 3 (:data:`DEVICE`, rollup quality ``device``), and per point and
+bucket settled data takes precedence over device data (the device slot counts
+only where the point has no settled reading).
+
 1. :data:`SIDES`: both sides of every change, once: the new reading (+value, +1)
    and, when it replaced one, the previous reading (-value, -1) with its own
-   quality and end (``agg_sides``).
-2. Per level, each meter's change per bucket and quality: ``dv`` (value gained),
-   ``dp`` (+1 / -1 when the meter enters / leaves the bucket: the delivery-point
+   quality and end (``agg_sides``), keyed by point.
+2. Per level, each point's change per bucket and quality: ``dv`` (value gained),
+   ``dp`` (+1 / -1 when the point enters / leaves the bucket: the delivery-point
    count), ``now_v`` (its total now) and ``dropped`` (it went down):
-   * ``P1D`` first, from per-meter rows in ``aggregator_meter_days`` (migration
-     ``1001_aggregator``): a meter's DAILY series wins over its finer data for a
-     day, so a daily total and a load curve are never added together. A new row
-     takes the meter's current placement (``agg_meters``, copied from the
-     in-memory territory) and keeps it: every later change of that day goes to
-     the same rollups. The touched days' placements are kept in ``agg_days``.
-   * ``PT30M`` and ``PT1H``: changes grouped per series and bucket. When the new
-     readings cover the whole bucket (a day of half-hours, the usual case) its
-     content is known; otherwise the readings now stored in it are read back
-     (index range scan) and the previous state is ``now - delta``.
+   * ``P1D`` first, from per-point rows in ``aggregator_meter_days`` (migrations
+     ``1001_aggregator``, ``1101_aggregator_delivery_points``): a point's DAILY
+     series wins over its finer data for a day, so a daily total and a load curve
+     are never added together, and its settled data over its devices'. A new row
+     takes the point's current placement and keeps it: every later change of that
+     day goes to the same rollups. The touched days' placements are kept in
+     ``agg_days``. Writing the row locks it: it serialises two workers touching
+     one point.
+   * ``PT30M`` and ``PT1H``, points without devices: changes grouped per series
+     and bucket. When the new readings cover the whole bucket (a day of
+     half-hours, the usual case) its content is known; otherwise the readings now
+     stored in it are read back (index range scan) and the previous state is
+     ``now - delta``. Points with devices: :data:`SHARED` / :data:`SHARED_SCOPE`
+     read the whole point back (its series and its devices') and apply the
+     precedence.
    * ``P1M``: ``aggregator_meter_months``; its finer part is the sum of the days'
      effective values (and present days), plus readings that fit no day.
    Each level adds its changes summed per placement to ``agg_scoped``.
