@@ -165,3 +165,31 @@ async def test_ten_such_homes_pass_with_their_settled_sum(
     assert (item["value"], item["delivery_points"], item["quality"]) == (
         settled, 10, "raw",
     )  # fmt: skip
+
+
+async def test_live_load_registry_bounds_count_houses_not_sensors(
+    pg_pool: asyncpg.Pool, homes: list
+) -> None:
+    """The live-load gate's registry bounds count delivery points (PRMs and PCEs):
+    a house's sensors add no consumer; a PV sensor makes its house a producer."""
+    from api import queries
+
+    territory = demo.build()
+    here = {b.building_id for b in territory.buildings if b.iris == VILLAGE_SUD}
+    points = [m for m in territory.meters
+              if m.building_id in here and m.is_delivery_point]  # fmt: skip
+    pv_houses = {
+        f.building_id
+        for f in territory.flukso_devices
+        if any(s.direction is Direction.PRODUCTION for s in f.sensors)
+    }
+    await pg_pool.execute(
+        "INSERT INTO neighbourhood_load VALUES ($1, now(), 1, 0, 25, 3, 0)",
+        VILLAGE_SUD,
+    )
+    (row,) = await pg_pool.fetch(queries.LIVE_LOAD, None, VILLAGE_SUD)
+    assert (row["consumers"], row["producers"]) == (len(points), len(pv_houses))
+    sensors = [m for m in territory.meters if m.building_id in here
+               and not m.is_delivery_point]  # fmt: skip
+    assert len(sensors) >= len(homes)  # what the old count added on top
+    assert len(pv_houses) == 5
