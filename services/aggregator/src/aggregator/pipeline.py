@@ -170,10 +170,12 @@ class Pipeline:
         total = watts_of[""] if "" in watts_of else sum(watts_of.values())
         place = self.territory.placement(meter)
         point = meter if place is None else place.point
+        anchor = self.territory.placement(point) if point else None
+        anchor = anchor or place  # the point's neighbourhood, as for the rollups
         return (
             meter,
             point,
-            place.iris if place else None,
+            anchor.iris if anchor else None,
             DIRECTION_FROM_PB[direction].value,
             total,
             from_micros(last),
@@ -232,11 +234,11 @@ class Pipeline:
         """Stored changes (``sen1_changes``) of these (meter, energy) -> per-point
         totals -> rollups; returns the contributions."""
         await conn.execute(rollups.TABLES)
+        placements = self._placements(meters)
         await conn.copy_records_to_table(
-            "agg_meters",
-            records=self._placements(meters),
-            columns=rollups.METER_COLUMNS,
+            "agg_meters", records=placements, columns=rollups.METER_COLUMNS
         )
+        shared = any(row[3] for row in placements)  # a point with devices
         await conn.execute(rollups.SIDES)
         await conn.execute(rollups.ANALYZE_SIDES)
         contributions = 0
@@ -247,9 +249,10 @@ class Pipeline:
             await conn.execute(rollups.LOOKUP)
         for statement in (rollups.SUB_DAILY_SCOPE, rollups.MONTHS):
             contributions += _count(await conn.execute(statement))
-        await conn.execute(rollups.SHARED)
-        if await conn.fetchval(rollups.SHARED_PENDING):
-            contributions += _count(await conn.execute(rollups.SHARED_SCOPE))
+        if shared:  # never on the PRM-only path (backfills of settled data)
+            await conn.execute(rollups.SHARED)
+            if await conn.fetchval(rollups.SHARED_PENDING):
+                contributions += _count(await conn.execute(rollups.SHARED_SCOPE))
         if contributions:
             await conn.execute(rollups.APPLY)
             if await conn.fetchval(recompute.PENDING):

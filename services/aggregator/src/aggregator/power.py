@@ -31,23 +31,29 @@ WHERE EXCLUDED.measured_at >= m.measured_at
 """
 
 LIVE_LOAD = """
-WITH fresh AS (
+WITH power AS (
     SELECT iris, point_id, direction, power_w, measured_at >= $1 AS fresh
     FROM aggregator_meter_power
+), load AS (
+    SELECT iris,
+           coalesce(sum(power_w) FILTER (WHERE fresh AND direction = 'consumption'),
+                    0) / 1000.0 AS consumption_kw,
+           coalesce(sum(power_w) FILTER (WHERE fresh AND direction = 'production'),
+                    0) / 1000.0 AS production_kw
+    FROM power GROUP BY iris
 ), points AS (
     SELECT iris, point_id, bool_or(fresh) AS fresh
-    FROM fresh WHERE point_id IS NOT NULL GROUP BY iris, point_id
+    FROM power WHERE point_id IS NOT NULL GROUP BY iris, point_id
+), counted AS (
+    SELECT iris, count(*) FILTER (WHERE fresh) AS reporting,
+           count(*) FILTER (WHERE NOT fresh) AS stale
+    FROM points GROUP BY iris
 )
-SELECT n.iris, n.capacity_kw,
-       coalesce((SELECT sum(power_w) FROM fresh f WHERE f.iris = n.iris AND f.fresh
-                 AND f.direction = 'consumption'), 0) / 1000.0 AS consumption_kw,
-       coalesce((SELECT sum(power_w) FROM fresh f WHERE f.iris = n.iris AND f.fresh
-                 AND f.direction = 'production'), 0) / 1000.0 AS production_kw,
-       (SELECT count(*) FROM points p WHERE p.iris = n.iris AND p.fresh)
-           AS meters_reporting,
-       (SELECT count(*) FROM points p WHERE p.iris = n.iris AND NOT p.fresh)
-           AS meters_stale
-FROM neighbourhoods n
+SELECT n.iris, n.capacity_kw, coalesce(l.consumption_kw, 0) AS consumption_kw,
+       coalesce(l.production_kw, 0) AS production_kw,
+       coalesce(c.reporting, 0) AS meters_reporting,
+       coalesce(c.stale, 0) AS meters_stale
+FROM neighbourhoods n LEFT JOIN load l USING (iris) LEFT JOIN counted c USING (iris)
 """
 """Per neighbourhood: fresh power per direction (a point's devices add up, each
 in its own direction), and DELIVERY POINTS reporting / stale (a point with one

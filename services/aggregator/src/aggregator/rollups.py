@@ -139,8 +139,8 @@ COLUMNS = [f"{part}{q}" for part in ("ev", "en", "sv", "sn") for q in _Q]
 """Per-quality columns of the per-point period tables (migrations 1001, 1101)."""
 
 
-def effective(prefix: str = "", *, device_yields: bool) -> str:
-    """VALUES rows (quality, value, count) of a per-point period total.
+def _terms(prefix: str, device_yields: bool) -> list[tuple[str, str]]:
+    """(value, count) SQL of each quality slot of a per-point period total.
 
     The exact series wins for the whole period as soon as it has a reading in any
     quality; otherwise the finer part counts. With ``device_yields`` (days) the
@@ -154,19 +154,40 @@ def effective(prefix: str = "", *, device_yields: bool) -> str:
     ev, en, sv, sn = col[0:n], col[n : 2 * n], col[2 * n : 3 * n], col[3 * n :]
     exact = "(" + " + ".join(en) + " > 0)"
     settled = f"({exact} OR " + " + ".join(sn[:DEVICE]) + " > 0)"
-    rows = []
+    terms = []
     for q in _Q:
         if q == DEVICE and device_yields:
-            rows.append(
-                f"({q}, CASE WHEN {settled} THEN 0 ELSE {sv[q]} END, "
-                f"CASE WHEN {settled} THEN 0 ELSE {sn[q]} END)"
+            terms.append(
+                (
+                    f"CASE WHEN {settled} THEN 0 ELSE {sv[q]} END",
+                    f"CASE WHEN {settled} THEN 0 ELSE {sn[q]} END",
+                )
             )
         else:
-            rows.append(
-                f"({q}, CASE WHEN {exact} THEN {ev[q]} ELSE {sv[q]} END, "
-                f"CASE WHEN {exact} THEN {en[q]} ELSE {sn[q]} END)"
+            terms.append(
+                (
+                    f"CASE WHEN {exact} THEN {ev[q]} ELSE {sv[q]} END",
+                    f"CASE WHEN {exact} THEN {en[q]} ELSE {sn[q]} END",
+                )
             )
-    return ", ".join(rows)
+    return terms
+
+
+def effective(prefix: str = "", *, device_yields: bool) -> str:
+    """VALUES rows (quality, value, count) of a per-point period total."""
+    return ", ".join(
+        f"({q}, {v}, {n})"
+        for q, (v, n) in zip(_Q, _terms(prefix, device_yields), strict=True)
+    )
+
+
+def _new_and_old(device_yields: bool) -> str:
+    """VALUES rows (quality, new value, new count, old value, old count)."""
+    new, old = _terms("new_", device_yields), _terms("old_", device_yields)
+    return ", ".join(
+        f"({q}, {nv}, {nn}, {ov}, {on})"
+        for q, (nv, nn), (ov, on) in zip(_Q, new, old, strict=True)
+    )
 
 
 def _pivot(part: str, exact: bool) -> str:
@@ -205,14 +226,12 @@ WITH parts AS ({parts}), grouped AS (
     SELECT w.point_id, w.direction, w.unit, w.ps, w.pe, w.energy, w.building_id,
            w.parcel_idu, w.iris, w.commune_insee, '{bucket}' AS bucket,
            w.ps AS bucket_start, w.pe AS bucket_end, e.quality,
-           e.new_v - o.old_v AS dv, (e.new_n > 0)::int - (o.old_n > 0)::int AS dp,
+           e.new_v - e.old_v AS dv, (e.new_n > 0)::int - (e.old_n > 0)::int AS dp,
            CASE WHEN e.new_n > 0 THEN e.new_v ELSE 0 END AS now_v,
-           e.new_v < o.old_v AS dropped
+           e.new_v < e.old_v AS dropped
     FROM written w
-    CROSS JOIN LATERAL (VALUES {new}) AS e(quality, new_v, new_n)
-    CROSS JOIN LATERAL (VALUES {old}) AS o(quality, old_v, old_n)
-    WHERE e.quality = o.quality
-      AND (e.new_v <> o.old_v OR (e.new_n > 0) <> (o.old_n > 0))
+    CROSS JOIN LATERAL (VALUES {both}) AS e(quality, new_v, new_n, old_v, old_n)
+    WHERE e.new_v <> e.old_v OR (e.new_n > 0) <> (e.old_n > 0)
 ){extra}
 {scope}
 """
@@ -242,8 +261,7 @@ def _period(
         updates=", ".join(f"{c} = t.{c} + EXCLUDED.{c}" for c in COLUMNS),
         returning=", ".join(f"new.{c} AS new_{c}, old.{c} AS old_{c}" for c in COLUMNS),
         bucket=bucket,
-        new=effective("new_", device_yields=device_yields),
-        old=effective("old_", device_yields=device_yields),
+        both=_new_and_old(device_yields),
         extra=extra,
         scope=_SCOPE.format(place=_PLACE, source="changed"),
     )
