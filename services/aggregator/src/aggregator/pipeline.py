@@ -4,9 +4,9 @@ Per batch of ReadingBatch records (``process``):
 
 * undecodable or invalid records become dead letters (never an exception);
 * INSTANT readings (1 Hz power) are NOT stored raw: only the last value per meter
-  is kept (``aggregator_meter_power``), for live load and congestion;
+  and direction is kept (``aggregator_meter_power``), for live load and congestion;
 * every other reading goes through :meth:`ReadingStore.write` (COPY + set-based
-  upsert); the changes it leaves in the transaction then update the per-meter
+  upsert); the changes it leaves in the transaction then update the per-point
   day/month totals and the scope rollups, all in SQL (:mod:`aggregator.rollups`):
   no per-reading object ever comes back to Python.
 
