@@ -27,16 +27,18 @@ import asyncpg
 
 from aggregator import power, recompute, rollups
 from aggregator.territory import Territory
-from energy_core._pb.energy.metering.v1 import readings_pb2 as pb
 from energy_core.domain.time import from_micros, to_micros
 from energy_core.errors import PayloadInvalidError
 from energy_core.wire import (
     DIRECTION_FROM_PB,
     ENERGY_FROM_PB,
     KIND_FROM_PB,
+    KIND_INSTANT,
     QUALITY_FROM_PB,
     SCHEME_FROM_PB,
     UNIT_FROM_PB,
+    ReadingBatchMessage,
+    ReadingMessage,
     decode_batch,
 )
 from energy_store.readings import ReadingStore
@@ -70,7 +72,7 @@ _LATEST_US = to_micros(datetime(2100, 1, 1, tzinfo=UTC))
 instant far out of range would fail the whole batch in PostgreSQL."""
 
 
-def _check(batch: pb.ReadingBatch) -> None:
+def _check(batch: ReadingBatchMessage) -> None:
     """Cheap validation of what the store relies on (raises PayloadInvalidError).
 
     The ingest services validate through the domain types; this guards the store
@@ -113,10 +115,10 @@ class Pipeline:
 
     def _split(
         self, values: Sequence[bytes], result: BatchResult
-    ) -> tuple[list[pb.ReadingBatch], list[tuple[Any, ...]]]:
-        stored: list[pb.ReadingBatch] = []
-        instants_of: dict[tuple[str, pb.Direction], list[pb.Reading]] = {}
-        instant = pb.KIND_INSTANT
+    ) -> tuple[list[ReadingBatchMessage], list[tuple[Any, ...]]]:
+        stored: list[ReadingBatchMessage] = []
+        instants_of: dict[tuple[str, Any], list[ReadingMessage]] = {}
+        instant = KIND_INSTANT
         for value in values:
             try:
                 batch = decode_batch(value)
@@ -131,7 +133,7 @@ class Pipeline:
             if len(instants) == len(batch.readings):
                 continue
             if instants:
-                kept = pb.ReadingBatch()
+                kept = ReadingBatchMessage()
                 kept.CopyFrom(batch)
                 del kept.readings[:]
                 kept.readings.extend(r for r in batch.readings if r.kind != instant)
@@ -144,7 +146,7 @@ class Pipeline:
         return stored, [row for row in power if row is not None]
 
     def _last_power(
-        self, meter: str, direction: pb.Direction, instants: list[pb.Reading]
+        self, meter: str, direction: Any, instants: list[ReadingMessage]
     ) -> tuple[Any, ...] | None:
         """The meter's power in ONE direction at its last instant in the batch.
 

@@ -12,10 +12,10 @@ from aggregator.congestion import CongestionPolicy
 from aggregator.load import LoadMonitor
 from aggregator.outbox import relay_alerts
 from energy_core import topics
-from energy_core._pb.energy.grid.v1.alerts_pb2 import ALERT_CHANGE_RAISED, AlertEvent
 from energy_core.domain.readings import Kind
 from energy_core.kafka import make_consumer, make_producer
 from energy_core.settings import KafkaSettings
+from energy_core.wire import ALERT_CHANGES, decode_alert
 
 from .conftest import batch
 from .test_aggregator_pipeline import make_pipeline, run
@@ -86,10 +86,10 @@ async def test_an_alert_committed_before_a_crash_is_still_published(
     finally:
         await consumer.stop()
     (record,) = records
-    event = AlertEvent.FromString(record.value)
+    event = decode_alert(record.value)
     alert_id = await territory_db.fetchval("SELECT alert_id FROM alerts")
     assert (record.key, event.alert_id, event.change, event.level) == (
-        b"381510101", str(alert_id), ALERT_CHANGE_RAISED, 3,
+        b"381510101", str(alert_id), ALERT_CHANGES["raised"], 3,
     )  # fmt: skip
 
 

@@ -14,8 +14,8 @@ from aggregator.load import LoadMonitor
 from aggregator.outbox import relay_alerts
 from aggregator.pipeline import Pipeline
 from aggregator.territory import Territory
-from energy_core._pb.energy.grid.v1.alerts_pb2 import AlertEvent
 from energy_core.domain.readings import Kind, Quality
+from energy_core.wire import decode_alert
 
 from .conftest import METERS, batch
 
@@ -204,7 +204,7 @@ async def test_instants_feed_live_load_and_congestion(
         "SELECT change FROM alert_events ORDER BY occurred_at"
     )
     assert [e["change"] for e in events] == ["raised", "cleared"]
-    assert [AlertEvent.FromString(v).level for _, v in sent] == [3, 0]
+    assert [decode_alert(v).level for _, v in sent] == [3, 0]
     assert {iris for iris, _ in sent} == {"381510101"}
     stale = await territory_db.fetchval(
         "SELECT meters_stale FROM neighbourhood_load WHERE iris = '381510101' "

@@ -3,19 +3,17 @@
 from __future__ import annotations
 
 from aggregator.territory import Territory
-from energy_core._pb.energy.territory.v1 import territory_pb2 as tpb
+from energy_core.wire import territory_entity
 
 PRM, OTHER, SENSOR = "22150000000001", "22150000000002", "a1" * 16
 
 
 def meter(meter_id: str, scheme: str, point: str = "") -> bytes:
-    message = tpb.TerritoryEntity(
-        meter=tpb.Meter(
-            meter_id=meter_id, scheme=scheme, energy="electricity",
-            building_id="B1", direction="consumption", iris="381510101",
-            delivery_point_id=point,
-        )
-    )  # fmt: skip
+    message = territory_entity("meter", {
+        "meter_id": meter_id, "scheme": scheme, "energy": "electricity",
+        "building_id": "B1", "direction": "consumption", "iris": "381510101",
+        "delivery_point_id": point,
+    })  # fmt: skip
     return message.SerializeToString()
 
 

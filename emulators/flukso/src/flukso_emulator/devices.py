@@ -12,7 +12,7 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
-from ingest_flukso.emulator.model import (
+from flukso_emulator.model import (
     SimDevice,
     SimSensor,
     _hex,

@@ -5,7 +5,7 @@ vs ``start``/``end`` exclusivity, default resolutions, max-interval clamps,
 alignment, end-of-bucket timestamps, integer rounding, ``"nan"`` (incomplete last
 bucket, minute data older than 24 h, the minute of a counter reset), unit factors,
 JSONP ``callback``, ``text/csv``, ``param=all``, and 400/401/404. History comes
-from :mod:`ingest_flukso.emulator.model`, the generator the live devices use.
+from :mod:`flukso_emulator.model`, the generator the live devices use.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from ingest_flukso.emulator.model import (
+from flukso_emulator.model import (
     RESET_AT,
     RESET_EVERY,
     SimDevice,

@@ -1,4 +1,4 @@
-"""``python -m ingest_flukso.emulator``: devices on MQTT + flukso.net API on 8091."""
+"""``python -m flukso_emulator``: devices on MQTT + flukso.net API on 8091."""
 
 from __future__ import annotations
 
@@ -7,10 +7,10 @@ import time
 
 from energy_core.observability import Health, ops_routes
 from energy_core.runtime import run_service
-from ingest_flukso.emulator.api import make_app
-from ingest_flukso.emulator.devices import Fleet
-from ingest_flukso.emulator.publisher import fleet_devices, run_live
-from ingest_flukso.settings import EmulatorSettings
+from flukso_emulator.api import make_app
+from flukso_emulator.devices import Fleet
+from flukso_emulator.publisher import fleet_devices, run_live
+from flukso_emulator.settings import EmulatorSettings
 
 
 def main() -> None:

@@ -5,10 +5,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import UTC, datetime
 
-from ingest_enedis.emulator import profiles
-from ingest_enedis.emulator.app import EmulatorState, build_app
-from ingest_enedis.emulator.profiles import SANDBOX, Meter
-from ingest_enedis.settings import EmulatorSettings
+from enedis_emulator import profiles
+from enedis_emulator.app import EmulatorState, build_app
+from enedis_emulator.profiles import SANDBOX, Meter
+from enedis_emulator.settings import EmulatorSettings
 
 __all__ = ["SANDBOX", "EmulatorState", "Meter", "build_app", "build_state"]
 

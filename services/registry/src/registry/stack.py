@@ -14,7 +14,7 @@ def processes(ctx: dict[str, Any]) -> list[dict[str, Any]]:
         {
             "name": "registry",
             "order": 5,
-            "argv": [ctx["python"], "-m", "energy_store", "relay"],
+            "argv": [ctx["python"], "-m", "registry", "relay"],
             "env": {"REGISTRY_HTTP_PORT": HTTP_PORT, "REGISTRY_HTTP_HOST": ctx["host"]},
             "health_url": f"{url}/readyz",
             "urls": {"registry relay metrics": f"{url}/metrics"},

@@ -1,4 +1,4 @@
-"""``python -m ingest_enedis.emulator``: the Data Connect emulator on port 8092."""
+"""``python -m enedis_emulator``: the Data Connect emulator on port 8092."""
 
 from __future__ import annotations
 
@@ -7,8 +7,8 @@ import logging
 
 import uvicorn
 
-from ingest_enedis.emulator import build_app, build_state
-from ingest_enedis.settings import EmulatorSettings
+from enedis_emulator import build_app, build_state
+from enedis_emulator.settings import EmulatorSettings
 
 
 def main() -> None:

@@ -6,13 +6,14 @@ import json
 
 import httpx
 
-from ingest_flukso.emulator.api import make_app
-from ingest_flukso.emulator.devices import Fleet, config_messages
-from ingest_flukso.emulator.model import energy_between, minute_power
-from ingest_flukso.emulator.publisher import fleet_devices
+from flukso_emulator.api import make_app
+from flukso_emulator.devices import Fleet, config_messages
+from flukso_emulator.model import energy_between, minute_power
+from flukso_emulator.publisher import fleet_devices
+from flukso_emulator.settings import DEMO_TOKEN
+from flukso_emulator.stack import processes as emulator_processes
 from ingest_flukso.mapping import parse_config
-from ingest_flukso.settings import DEMO_TOKEN
-from ingest_flukso.stack import processes
+from ingest_flukso.stack import processes as service_processes
 
 NOW = 1_800_000_030  # 30 s into a minute
 DEVICES = fleet_devices()
@@ -98,10 +99,13 @@ def test_devices_publish_configs_gauges_and_changed_counters() -> None:
 
 
 def test_stack_announces_the_emulator_before_the_service() -> None:
-    specs = processes({"python": "py", "host": "127.0.0.1"})
+    ctx = {"python": "py", "host": "127.0.0.1"}
+    specs = [*emulator_processes(ctx), *service_processes(ctx)]
     assert [(s["name"], s["order"]) for s in specs] == [
         ("flukso-emulator", 10),
         ("ingest-flukso", 20),
     ]
     assert specs[1]["env"]["INGEST_FLUKSO_HTTP_PORT"] == 8011
     assert specs[0]["env"]["FLUKSO_EMULATOR_HTTP_PORT"] == 8091
+    # the service backfills from the emulator the stack starts
+    assert specs[1]["env"]["INGEST_FLUKSO_API_URL"] == "http://127.0.0.1:8091"

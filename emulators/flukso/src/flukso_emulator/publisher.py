@@ -13,8 +13,8 @@ import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
 
 from energy_store.demo import build
-from ingest_flukso.emulator.devices import Fleet, config_messages
-from ingest_flukso.emulator.model import SimDevice, from_demo, synthetic
+from flukso_emulator.devices import Fleet, config_messages
+from flukso_emulator.model import SimDevice, from_demo, synthetic
 
 logger = logging.getLogger(__name__)
 

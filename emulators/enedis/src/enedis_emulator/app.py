@@ -15,6 +15,7 @@ import secrets
 import time
 from collections import deque
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from urllib.parse import parse_qs, urlencode
@@ -24,15 +25,26 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import Route
 
+from enedis_emulator import profiles
+from enedis_emulator.profiles import Meter
+from enedis_emulator.settings import EmulatorSettings
 from energy_core.domain import PARIS
-from ingest_enedis.emulator import profiles
-from ingest_enedis.emulator.profiles import Meter
-from ingest_enedis.limiter import Quota
-from ingest_enedis.settings import EmulatorSettings
 
 _PRM = re.compile(r"\d{14}")
 _DURATION = re.compile(r"P(?:(\d+)Y)?(?:(\d+)M)?(?:(\d+)D)?")
 TOKEN_LIFETIME_S = 12600
+
+
+@dataclass(frozen=True, slots=True)
+class Quota:
+    """The gateway's own count: at most ``limit`` calls in any ``period`` seconds.
+
+    Not ingest-enedis's limiter: the emulator enforces the quotas independently,
+    so a client that overruns them is refused here as it would be upstream.
+    """
+
+    limit: int
+    period: float
 
 
 def _error(status: int, error: str, description: str) -> JSONResponse:

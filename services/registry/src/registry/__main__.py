@@ -20,8 +20,8 @@ from energy_store import demo, migrate
 from energy_store.db import create_pool
 from energy_store.loader import load_territory
 from energy_store.outbox import relay_once
-from energy_store.settings import RegistrySettings
 from energy_store.territory import enqueue_everything
+from registry.settings import RegistrySettings
 
 logger = logging.getLogger("sen1-registry")
 
