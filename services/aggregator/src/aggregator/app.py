@@ -22,7 +22,7 @@ from aggregator.congestion import CongestionPolicy
 from aggregator.load import LoadMonitor
 from aggregator.pipeline import Pipeline
 from aggregator.settings import Settings
-from aggregator.tables import Territory
+from aggregator.territory import Territory
 from aggregator.topics import Topics, bind
 from energy_core.observability import logging_config
 from energy_store.db import create_pool

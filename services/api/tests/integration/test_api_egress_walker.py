@@ -931,13 +931,6 @@ class SimilarHomesLeakError(AssertionError):
     """The similar-homes mean left with fewer delivery points than the threshold."""
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=SimilarHomesLeakError,
-    reason="known leak, fixed by the delivery-point counting of similar homes "
-    "(trust-points): today a PRM and its FluksoMeter count as two homes. Remove "
-    "this marker once that is merged (strict: it then fails as XPASS).",
-)
 async def test_walker_own_data_similar_homes_count_delivery_points(
     world, postgres_settings, put_readings
 ) -> None:

@@ -42,7 +42,7 @@ def _territory(user: Principal) -> tuple[str | None, str | None]:
 
 
 def _load(row: Any, rule: SecrecyRule) -> LoadPublic:
-    # The load of a neighbourhood is an aggregate of its reporting meters.
+    # The load of a neighbourhood is an aggregate of its reporting delivery points.
     verdict = rule.check_load(
         meters_reporting=row["meters_reporting"],
         consumers=row["consumers"],
