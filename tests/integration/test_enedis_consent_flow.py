@@ -22,11 +22,11 @@ import uvicorn
 from api import auth
 from api.main import create_app
 from api.settings import Settings as ApiSettings
+from enedis_emulator import build_app, build_state, profiles
+from enedis_emulator.settings import EmulatorSettings
 from energy_core.secrets import SecretBox
 from energy_core.settings import PostgresSettings
 from ingest_enedis import cursor
-from ingest_enedis.emulator import build_app, build_state, profiles
-from ingest_enedis.settings import EmulatorSettings
 from sen1_stack.broker import free_port
 
 pytestmark = pytest.mark.integration

@@ -19,13 +19,13 @@ import asyncpg
 from api import queries
 from api.privacy import SecrecyRule
 from energy_core import topics
-from energy_core._pb.energy.grid.v1 import alerts_pb2
 from energy_core.domain.time import from_micros
 from energy_core.kafka import make_consumer
 from energy_core.settings import KafkaSettings
+from energy_core.wire import ALERT_CHANGE_NAMES, AlertEvent, decode_alert
 
 logger = logging.getLogger(__name__)
-_CHANGES = {1: "raised", 2: "escalated", 3: "deescalated", 4: "cleared"}
+_CHANGES = ALERT_CHANGE_NAMES
 Listener = Callable[[dict[str, Any]], Coroutine[Any, Any, None]]
 Gate = Callable[[dict[str, Any]], Coroutine[Any, Any, dict[str, Any]]]
 
@@ -69,7 +69,7 @@ class AlertGate:
         return {**event, "load_suppressed": False, "reason": None}
 
 
-def alert_event(message: alerts_pb2.AlertEvent) -> dict[str, Any]:
+def alert_event(message: AlertEvent) -> dict[str, Any]:
     """The JSON form of an AlertEvent (instants in ISO 8601 UTC)."""
     occurred = from_micros(message.occurred_at_us).isoformat()
     return {
@@ -131,7 +131,13 @@ class AlertHub:
         for listener in self._listeners:
             task = asyncio.create_task(listener(event))
             self._tasks.add(task)
-            task.add_done_callback(self._tasks.discard)
+            task.add_done_callback(self._settled)
+
+    def _settled(self, task: asyncio.Task[None]) -> None:
+        """Forgets a listener task; a failure is logged, never lost in the task set."""
+        self._tasks.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            logger.error("alert listener failed", exc_info=task.exception())
 
     @contextlib.asynccontextmanager
     async def subscribe(self) -> AsyncIterator[asyncio.Queue[dict[str, Any]]]:
@@ -168,7 +174,7 @@ async def consume_alerts(
             for records in batches.values():
                 for record in records:
                     try:
-                        message = alerts_pb2.AlertEvent.FromString(record.value)
+                        message = decode_alert(record.value)
                     except Exception:  # a bad record is skipped, never fatal
                         logger.warning("undecodable alert record skipped")
                         continue

@@ -21,11 +21,11 @@ from energy_core.kafka import KafkaPublisher, make_consumer
 from energy_core.observability import Health
 from energy_core.settings import KafkaSettings
 from energy_core.wire import batch_from_proto, decode_batch
+from flukso_emulator.devices import Fleet
+from flukso_emulator.model import SimDevice, energy_between, gauge_power
+from flukso_emulator.publisher import announce, replay
 from ingest_flukso.bootstrap import StoppedBeforeStartError, bootstrap
 from ingest_flukso.client import FluksoApi
-from ingest_flukso.emulator.devices import Fleet
-from ingest_flukso.emulator.model import SimDevice, energy_between, gauge_power
-from ingest_flukso.emulator.publisher import announce, replay
 from ingest_flukso.service import FluksoService
 from ingest_flukso.settings import Settings
 from sen1_stack.broker import free_port
