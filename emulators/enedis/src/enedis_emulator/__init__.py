@@ -23,9 +23,10 @@ def build_state(
     if settings.with_demo:
         from energy_store import demo  # the demo territory is the emulator's customers
 
+        territory = demo.build()
         meters += [
-            profiles.demo_meter(str(prm), i, today)
-            for i, prm in enumerate(demo.build().prms)
+            profiles.demo_meter(str(prm), i, today, territory.homes.get(str(prm)))
+            for i, prm in enumerate(territory.prms)
         ]
     meters += [
         Meter(profiles.synthetic_prm(i))
