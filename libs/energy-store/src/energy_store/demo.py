@@ -87,7 +87,8 @@ class FluksoDevice:
 
 @dataclass(frozen=True, slots=True)
 class Resident:
-    """A demo resident with the meters of their dwelling (consented for SEN1)."""
+    """A demo resident with the meters of their dwelling, or the manager of
+    professional buildings with theirs (consented for SEN1)."""
 
     display_name: str
     email: str
@@ -347,7 +348,9 @@ def _add_meters(
     flukso: bool,
 ) -> None:
     if building.building_type is not BuildingType.RESIDENTIAL:
+        consented: list[str] = []
         prm = next_prm()
+        consented.append(str(prm))
         demo.meters.append(
             MeterPlacement(
                 prm,
@@ -360,15 +363,18 @@ def _add_meters(
         gas = rng.random() < 0.7
         demo.homes[str(prm)] = _professional_home(building, rng, gas)
         if gas:
+            pce = next_pce()
+            consented.append(str(pce))
             demo.meters.append(
                 MeterPlacement(
-                    next_pce(),
+                    pce,
                     Energy.GAS,
                     Direction.CONSUMPTION,
                     Sector.PROFESSIONAL,
                     building.building_id,
                 )
             )
+        _add_manager(demo, building, consented)
         return
     for _ in range(dwellings):
         meters: list[str] = []
@@ -404,7 +410,7 @@ def _add_meters(
             building, rng, gas=gas, house=dwellings == 1, pv_kwp=pv_kwp,
             surface=building.surface_m2 / dwellings, index=len(demo.homes), flukso=flukso,
         )  # fmt: skip
-        number = len(demo.residents) + 1
+        number = sum(1 for r in demo.residents if r.email.startswith("resident")) + 1
         demo.residents.append(
             Resident(
                 display_name=f"Résident {number:03d}",
@@ -412,6 +418,22 @@ def _add_meters(
                 meters=tuple(meters),
             )
         )
+
+
+def _add_manager(demo: DemoTerritory, building: Building, meters: list[str]) -> None:
+    """The one who consents for a professional building's meters: the commune's
+    property manager for every public building (a multi-site portfolio), the
+    owning company (the GRDF emulator's holder) for a tertiary one."""
+    if building.building_type is BuildingType.PUBLIC:
+        name, email = "Patrimoine, Ville d'Échirolles", "patrimoine@demo.sen1.invalid"
+    else:
+        name = f"SCI {building.building_id}"
+        email = f"{building.building_id.lower()}@demo.sen1.invalid"
+    for i, resident in enumerate(demo.residents):
+        if resident.email == email:
+            demo.residents[i] = Resident(name, email, (*resident.meters, *meters))
+            return
+    demo.residents.append(Resident(name, email, tuple(meters)))
 
 
 def _residential_home(

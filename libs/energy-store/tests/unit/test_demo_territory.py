@@ -81,3 +81,18 @@ def test_homes_are_varied_and_include_anomalies() -> None:
     assert any(h.ev for h in homes)
     assert any(h.pv_kwp for h in homes)
     assert demo.build() == territory  # deterministic
+
+
+def test_every_meter_is_consented_by_someone() -> None:
+    """Homes by their resident; public buildings by the commune's property manager
+    (one multi-site portfolio), tertiary ones by their owner."""
+    territory = demo.build()
+    consented = [m for r in territory.residents for m in r.meters]
+    assert sorted(consented) == sorted(str(m.meter) for m in territory.meters)
+    manager = next(r for r in territory.residents if r.email.startswith("patrimoine"))
+    public = {b.building_id for b in territory.buildings
+              if b.building_type is BuildingType.PUBLIC}  # fmt: skip
+    assert {str(m.meter) for m in territory.meters if m.building_id in public} == set(
+        manager.meters
+    )
+    assert len(public) >= 10
