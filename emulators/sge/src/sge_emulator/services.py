@@ -142,7 +142,7 @@ def technical_data(state: EmulatorState, root: ET.Element) -> Answer:
     sub(address, "codePostal", point.postcode)
     sub(sub(address, "commune", code=point.insee), "libelle", point.commune)
     sub(general, "segment", code=point.segment)
-    sub(general, "niveauOuvertureServices", code="2")
+    sub(general, "niveauOuvertureServices", "2")
     alim = sub(sub(p, "situationAlimentation"), "alimentationPrincipale")
     sub(alim, "domaineTension", code=point.tension)
     raccordement = sub(alim, "puissanceRaccordementSoutirage")
