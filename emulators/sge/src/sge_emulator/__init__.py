@@ -21,7 +21,13 @@ from sge_emulator.settings import EmulatorSettings
 from sge_emulator.sftp import ensure_host_key, start_sftp
 from sge_emulator.state import EmulatorState, Subscription
 
-__all__ = ["Emulator", "EmulatorSettings", "EmulatorState", "build_state", "handle_soap"]
+__all__ = [
+    "Emulator",
+    "EmulatorSettings",
+    "EmulatorState",
+    "build_state",
+    "handle_soap",
+]
 
 logger = logging.getLogger("sge_emulator")
 
@@ -33,7 +39,9 @@ def build_state(settings: EmulatorSettings) -> EmulatorState:
         if settings.start_date
         else __import__("datetime").datetime.now(ZoneInfo("Europe/Paris")).date()
     )
-    state = EmulatorState(settings=settings, catalogue=build_catalogue(settings.with_demo), today=today)
+    state = EmulatorState(
+        settings=settings, catalogue=build_catalogue(settings.with_demo), today=today
+    )
     state.key_version = settings.key_version
     state.seed_homologation()
     if settings.autosubscribe_demo:
@@ -115,12 +123,24 @@ class Emulator:
         self._tasks.append(asyncio.create_task(server.serve()))
         if self.health_port is not None:
             health = uvicorn.Server(
-                uvicorn.Config(health_app(), host=s.host, port=self.health_port, log_level="warning", access_log=False, lifespan="off")
+                uvicorn.Config(
+                    health_app(),
+                    host=s.host,
+                    port=self.health_port,
+                    log_level="warning",
+                    access_log=False,
+                    lifespan="off",
+                )
             )
             self._servers.append(health)
             self._tasks.append(asyncio.create_task(health.serve()))
         self._sftp = await start_sftp(
-            s.host, s.sftp_port, self.drop, ensure_host_key(Path(s.state_dir)), s.sftp_user, s.sftp_password.get_secret_value()
+            s.host,
+            s.sftp_port,
+            self.drop,
+            ensure_host_key(Path(s.state_dir)),
+            s.sftp_user,
+            s.sftp_password.get_secret_value(),
         )
         if s.proxy_port is not None:
             self._proxy = ConnectProxy(s.host, s.soap_port)

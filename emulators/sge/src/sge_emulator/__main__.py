@@ -14,7 +14,10 @@ HEALTH_PORT = 8097
 
 
 async def serve(settings: EmulatorSettings) -> None:
-    emulator = Emulator(settings, health_port=int(os.environ.get("SGE_EMULATOR_HEALTH_PORT", HEALTH_PORT)))
+    emulator = Emulator(
+        settings,
+        health_port=int(os.environ.get("SGE_EMULATOR_HEALTH_PORT", HEALTH_PORT)),
+    )
     await emulator.start()
     logger.info(
         "SGE emulator: SOAP %s (mTLS, CA %s, client cert %s), SFTP %s:%d, emulated date %s",

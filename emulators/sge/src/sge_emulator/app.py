@@ -20,7 +20,13 @@ from starlette.routing import Route
 
 from sge_emulator import nightly
 from sge_emulator.services import PATHS, ROUTES
-from sge_emulator.soap import SgeFault, envelope, fault_envelope, malformed, parse_envelope
+from sge_emulator.soap import (
+    SgeFault,
+    envelope,
+    fault_envelope,
+    malformed,
+    parse_envelope,
+)
 from sge_emulator.state import EmulatorState, Subscription
 
 logger = logging.getLogger("sge_emulator")
@@ -67,7 +73,12 @@ def build_app(state: EmulatorState, drop: Path) -> Starlette:
             return JSONResponse({"error": "nights must be 1..400"}, status_code=400)
         async with lock:
             written = await asyncio.to_thread(nightly.advance, state, drop, nights)
-        return JSONResponse({"today": state.today.isoformat(), "files": [str(p.relative_to(drop)) for p in written]})
+        return JSONResponse(
+            {
+                "today": state.today.isoformat(),
+                "files": [str(p.relative_to(drop)) for p in written],
+            }
+        )
 
     async def rotate(request: Request) -> Response:
         async with lock:
@@ -95,7 +106,10 @@ def build_app(state: EmulatorState, drop: Path) -> Starlette:
                 end=state.today + timedelta(days=365),
             )
             state.subscriptions[sub.service_id] = sub
-            return JSONResponse({"serviceSouscritId": sub.service_id, "affaireId": sub.affaire_id}, status_code=201)
+            return JSONResponse(
+                {"serviceSouscritId": sub.service_id, "affaireId": sub.affaire_id},
+                status_code=201,
+            )
         return JSONResponse(
             [
                 {
@@ -120,7 +134,10 @@ def build_app(state: EmulatorState, drop: Path) -> Starlette:
                 "key_version": state.key_version,
                 "cipher": state.settings.cipher,
                 "calls": state.calls,
-                "orders": {a: {"service": o.service, "delivered": o.delivered} for a, o in state.orders.items()},
+                "orders": {
+                    a: {"service": o.service, "delivered": o.delivered}
+                    for a, o in state.orders.items()
+                },
                 "points": len(state.catalogue),
             }
         )

@@ -28,7 +28,7 @@ class Point:
     """One delivery point and the facts the services answer with."""
 
     prm: str
-    segment: str  # "C5" or "C4" (C1–C4 in the contract's words)
+    segment: str  # "C5" or "C4" (C1-C4 in the contract's words)
     profile: Profile
     street: str
     postcode: str
@@ -73,7 +73,7 @@ def _point(prm: str, segment: str, profile: Profile, **kw: object) -> Point:
 
 
 def homologation_points() -> list[Point]:
-    """The 26.1 catalogue (plus the 22.1–23.2 CMD2 ones and the anonymised SGET samples)."""
+    """The 26.1 catalogue (plus the 22.1-23.2 CMD2 ones and the anonymised SGET samples)."""
     c4 = [
         "98800004847471",
         "98800000396971",
@@ -156,7 +156,10 @@ def demo_points() -> list[Point]:
     points: list[Point] = []
     for placement in territory.meters:
         prm = str(placement.meter)
-        if placement.sector is not Sector.PROFESSIONAL or placement.energy is not Energy.ELECTRICITY:
+        if (
+            placement.sector is not Sector.PROFESSIONAL
+            or placement.energy is not Energy.ELECTRICITY
+        ):
             continue
         if not (prm.isdigit() and len(prm) == 14) or placement.building_id is None:
             continue
@@ -171,7 +174,7 @@ def demo_points() -> list[Point]:
             holder = f"SOCIETE ECH {number:03d}"
             siret = f"8{number:03d}00000{number:05d}"[:14]
         segment = "C4" if (building.surface_m2 or 0) >= 760 else "C5"
-        number_street, _, rest = building.address.partition(",")
+        number_street, _, _rest = building.address.partition(",")
         points.append(
             _point(
                 prm,

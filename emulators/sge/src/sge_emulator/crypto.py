@@ -46,7 +46,9 @@ class EncryptingWriter:
     size is produced without being held whole in memory.
     """
 
-    def __init__(self, sink: BinaryIO, key: bytes, *, cipher: str, iv: bytes | None = None) -> None:
+    def __init__(
+        self, sink: BinaryIO, key: bytes, *, cipher: str, iv: bytes | None = None
+    ) -> None:
         if cipher == "aes128":
             if len(key) != 16 or iv is None or len(iv) != 16:
                 raise ValueError("aes128 needs a 16-byte key and a fixed 16-byte IV")
@@ -57,7 +59,8 @@ class EncryptingWriter:
             sink.write(iv)
         else:
             raise ValueError(f"unknown cipher {cipher}")
-        assert iv is not None
+        if iv is None:  # unreachable: both branches set it
+            raise ValueError("no IV")
         self._sink = sink
         self._encryptor = Cipher(algorithms.AES(key), modes.CBC(iv)).encryptor()
         self._padder = padding.PKCS7(128).padder()
@@ -81,7 +84,9 @@ class EncryptingWriter:
     def close(self) -> None:
         if self.closed:
             return
-        self._sink.write(self._encryptor.update(self._padder.finalize()) + self._encryptor.finalize())
+        self._sink.write(
+            self._encryptor.update(self._padder.finalize()) + self._encryptor.finalize()
+        )
         self._sink.flush()
         self.closed = True
 
@@ -101,7 +106,8 @@ def decrypt(data: bytes, key: bytes, *, cipher: str, iv: bytes | None = None) ->
     """The inverse, strict on padding (a wrong key is an error, not garbage)."""
     if cipher == "aes256":
         iv, data = data[:16], data[16:]
-    assert iv is not None
+    if iv is None:
+        raise ValueError("aes128 needs the fixed IV")
     decryptor = Cipher(algorithms.AES(key), modes.CBC(iv)).decryptor()
     padded = decryptor.update(data) + decryptor.finalize()
     unpadder = padding.PKCS7(128).unpadder()

@@ -82,7 +82,9 @@ def m023_name(code: str, kind: str, affaire: str, ctx: Context) -> str:
 # ------------------------------------------------------------------ XML bodies
 
 
-def r50_chunks(points: Iterable[tuple[Point, str]], days: list[date], ctx: Context) -> Iterator[str]:
+def r50_chunks(
+    points: Iterable[tuple[Point, str]], days: list[date], ctx: Context
+) -> Iterator[str]:
     """R50 text in chunks: ``points`` are (point, Id_Affaire)."""
     yield '<?xml version="1.0" encoding="UTF-8"?>\n<R50>'
     yield (
@@ -101,22 +103,33 @@ def r50_chunks(points: Iterable[tuple[Point, str]], days: list[date], ctx: Conte
     for point, affaire in points:
         parts = ["<PRM>", _t("Id_PRM", point.prm)]
         for day in days:
-            parts.append("<Donnees_Releve>" + _t("Date_Releve", day.isoformat()) + _t("Id_Affaire", affaire))
+            parts.append(
+                "<Donnees_Releve>"
+                + _t("Date_Releve", day.isoformat())
+                + _t("Id_Affaire", affaire)
+            )
             for t in profiles.intervals(day, 30):
                 end = t + timedelta(minutes=30)  # C5 curves are end-stamped
-                parts.append(f"<PDC><H>{_offset(end)}</H><V>{profiles.mean_power_w(point, t, 30)}</V><IV>0</IV></PDC>")
+                parts.append(
+                    f"<PDC><H>{_offset(end)}</H><V>{profiles.mean_power_w(point, t, 30)}</V><IV>0</IV></PDC>"
+                )
             parts.append("</Donnees_Releve>")
         parts.append("</PRM>")
         yield "".join(parts)
     yield "</R50>\n"
 
 
-def r151_chunks(points: Iterable[tuple[Point, str]], days: list[date], ctx: Context) -> Iterator[str]:
+def r151_chunks(
+    points: Iterable[tuple[Point, str]], days: list[date], ctx: Context
+) -> Iterator[str]:
     yield '<?xml version="1.0" encoding="UTF-8"?>\n<R151>'
     yield (
         "<En_Tete_Flux>"
         + _t("Identifiant_Flux", "R151")
-        + _t("Libelle_Flux", "Puissances maximales et index des PRM du segment C5 sur abonnement")
+        + _t(
+            "Libelle_Flux",
+            "Puissances maximales et index des PRM du segment C5 sur abonnement",
+        )
         + _t("Version_XSD", "V1")
         + _t("Identifiant_Emetteur", "ERDF")
         + _t("Identifiant_Destinataire", ctx.receiver)
@@ -130,7 +143,9 @@ def r151_chunks(points: Iterable[tuple[Point, str]], days: list[date], ctx: Cont
     for point, affaire in points:
         parts = ["<PRM>", _t("Id_PRM", point.prm)]
         for day in days:
-            total = profiles.index_wh(point, day)  # Date_Releve D = register at END of D
+            total = profiles.index_wh(
+                point, day
+            )  # Date_Releve D = register at END of D
             hc = total * 3 // 10
             parts.append(
                 "<Donnees_Releve>"
@@ -171,20 +186,28 @@ def r151_chunks(points: Iterable[tuple[Point, str]], days: list[date], ctx: Cont
     yield "</R151>\n"
 
 
-def r171_chunks(points: Iterable[Point], days: list[date], ctx: Context) -> Iterator[str]:
+def r171_chunks(
+    points: Iterable[Point], days: list[date], ctx: Context
+) -> Iterator[str]:
     yield '<?xml version="1.0" encoding="UTF-8"?>\n<ns2:R171 xmlns:ns2="http://www.enedis.fr/stm/R171">'
     yield (
         "<entete>"
         + _t("emetteur", "Enedis")
         + _t("destinataire", ctx.receiver)
-        + _t("dateHeureCreation", ctx.created.astimezone(PARIS).strftime("%Y-%m-%dT%H:%M:%S"))
+        + _t(
+            "dateHeureCreation",
+            ctx.created.astimezone(PARIS).strftime("%Y-%m-%dT%H:%M:%S"),
+        )
         + _t("flux", "R171")
         + _t("version", "1.0")
         + "</entete><serieMesuresDateesListe>"
     )
     for point in points:
         parts = []
-        for code, label, share in (("HP", "Heures Pleines", 7), ("HC", "Heures Creuses", 3)):
+        for code, label, share in (
+            ("HP", "Heures Pleines", 7),
+            ("HC", "Heures Creuses", 3),
+        ):
             parts.append(
                 "<serieMesuresDatees>"
                 + _t("prmId", point.prm)
@@ -256,9 +279,11 @@ def r4q_chunks(point: Point, day: date, ctx: Context, affaire: str) -> Iterator[
         + _t("Grandeur_Physique", "EA")
     )
     rows = []
-    for t in profiles.intervals(day, 10):  # C1–C4 curves are start-stamped
+    for t in profiles.intervals(day, 10):  # C1-C4 curves are start-stamped
         kw = profiles.mean_power_w(point, t, 10) / 1000
-        rows.append(f'<Donnees_Point_Mesure Horodatage="{_offset(t)}" Valeur_Point="{kw:.3f}" Statut_Point="R"/>')
+        rows.append(
+            f'<Donnees_Point_Mesure Horodatage="{_offset(t)}" Valeur_Point="{kw:.3f}" Statut_Point="R"/>'
+        )
     yield "".join(rows)
     yield "</Donnees_Courbe></Corps></Courbe>\n"
 
@@ -266,7 +291,11 @@ def r4q_chunks(point: Point, day: date, ctx: Context, affaire: str) -> Iterator[
 # ------------------------------------------------------------------ containers
 
 
-def write_flux(path: Path, members: Iterable[tuple[str, Iterable[str | bytes]]], enc: Encryption | None) -> Path:
+def write_flux(
+    path: Path,
+    members: Iterable[tuple[str, Iterable[str | bytes]]],
+    enc: Encryption | None,
+) -> Path:
     """ZIP of ``members`` (name, chunks), encrypted as it is written, to ``path``.
 
     Written to ``path + '.part'`` then renamed: a reader never sees a file
@@ -285,7 +314,9 @@ def write_flux(path: Path, members: Iterable[tuple[str, Iterable[str | bytes]]],
             for name, chunks in members:
                 with archive.open(name, "w", force_zip64=True) as member:
                     for chunk in chunks:
-                        member.write(chunk.encode("utf-8") if isinstance(chunk, str) else chunk)
+                        member.write(
+                            chunk.encode("utf-8") if isinstance(chunk, str) else chunk
+                        )
         if writer is not None:
             writer.close()
     part.replace(path)
@@ -293,7 +324,7 @@ def write_flux(path: Path, members: Iterable[tuple[str, Iterable[str | bytes]]],
 
 
 def nested_zip(members: list[tuple[str, bytes]]) -> bytes:
-    """A secondary ZIP holding exactly one file (C68 puts 1–10 of these in the primary)."""
+    """A secondary ZIP holding exactly one file (C68 puts 1-10 of these in the primary)."""
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED) as archive:
         for name, data in members:
@@ -301,10 +332,19 @@ def nested_zip(members: list[tuple[str, bytes]]) -> bytes:
     return buffer.getvalue()
 
 
-def generate_r50(path: Path, points: list[Point], day: date, ctx: Context, enc: Encryption | None, affaire: str = "M0BENCH1") -> Path:
-    """An R50 of ``len(points)`` PRMs × 1 day, streamed to ``path`` (bench helper)."""
+def generate_r50(
+    path: Path,
+    points: list[Point],
+    day: date,
+    ctx: Context,
+    enc: Encryption | None,
+    affaire: str = "M0BENCH1",
+) -> Path:
+    """An R50 of ``len(points)`` PRMs x 1 day, streamed to ``path`` (bench helper)."""
     name = path.name.removesuffix(".zip") + ".xml"
-    return write_flux(path, [(name, r50_chunks(((p, affaire) for p in points), [day], ctx))], enc)
+    return write_flux(
+        path, [(name, r50_chunks(((p, affaire) for p in points), [day], ctx))], enc
+    )
 
 
 # ------------------------------------------------------------------ M023 / HDM
@@ -314,7 +354,9 @@ def _naive(t: datetime) -> str:
     return t.astimezone(PARIS).strftime("%Y-%m-%d %H:%M:%S")
 
 
-def r63_document(affaire: str, points: list[Point], start: date, end: date, code: str) -> bytes:
+def r63_document(
+    affaire: str, points: list[Point], start: date, end: date, code: str
+) -> bytes:
     """R63 (curves), R65 (daily energy) or R66 (max power) JSON."""
     mesures = []
     for point in points:
@@ -323,9 +365,25 @@ def r63_document(affaire: str, points: list[Point], start: date, end: date, code
         while day < end:
             if code == "R63":
                 for t in profiles.intervals(day, 30):
-                    pts.append({"d": _naive(t + timedelta(minutes=30)), "v": profiles.mean_power_w(point, t, 30), "p": "PT30M", "n": "B", "tc": "", "iv": 0, "ec": 0})
+                    pts.append(
+                        {
+                            "d": _naive(t + timedelta(minutes=30)),
+                            "v": profiles.mean_power_w(point, t, 30),
+                            "p": "PT30M",
+                            "n": "B",
+                            "tc": "",
+                            "iv": 0,
+                            "ec": 0,
+                        }
+                    )
             elif code == "R65":
-                pts.append({"d": day.isoformat(), "v": profiles.daily_energy_wh(point, day), "iv": 0})
+                pts.append(
+                    {
+                        "d": day.isoformat(),
+                        "v": profiles.daily_energy_wh(point, day),
+                        "iv": 0,
+                    }
+                )
             else:
                 va, at = profiles.max_power(point, day)
                 pts.append({"d": _naive(at), "v": va, "iv": 0})
@@ -337,11 +395,25 @@ def r63_document(affaire: str, points: list[Point], start: date, end: date, code
                 "etapeMetier": "BRUT",
                 "modeCalcul": "BRUT" if code == "R63" else "DIFF.INDEX",
                 "periode": {"dateDebut": start.isoformat(), "dateFin": end.isoformat()},
-                "grandeur": [{"grandeurMetier": "CONS", "grandeurPhysique": grandeur[0], "unite": grandeur[1], "points": pts}],
+                "grandeur": [
+                    {
+                        "grandeurMetier": "CONS",
+                        "grandeurPhysique": grandeur[0],
+                        "unite": grandeur[1],
+                        "points": pts,
+                    }
+                ],
             }
         )
-    header = {"idDemande": affaire, "codeFlux": code, "modePublication": "P", "format": "JSON"}
-    return json.dumps({"header": header, "mesures": mesures}, ensure_ascii=False).encode()
+    header = {
+        "idDemande": affaire,
+        "codeFlux": code,
+        "modePublication": "P",
+        "format": "JSON",
+    }
+    return json.dumps(
+        {"header": header, "mesures": mesures}, ensure_ascii=False
+    ).encode()
 
 
 def r64_document(affaire: str, points: list[Point], start: date, end: date) -> bytes:
@@ -350,12 +422,21 @@ def r64_document(affaire: str, points: list[Point], start: date, end: date) -> b
         values = []
         day = start
         while day <= end:
-            values.append({"d": f"{day.isoformat()} 00:00:00", "v": profiles.index_wh(point, day - timedelta(days=1)), "iv": 0})
+            values.append(
+                {
+                    "d": f"{day.isoformat()} 00:00:00",
+                    "v": profiles.index_wh(point, day - timedelta(days=1)),
+                    "iv": 0,
+                }
+            )
             day += timedelta(days=1)
         mesures.append(
             {
                 "idPrm": point.prm,
-                "periode": {"dateDebut": f"{start.isoformat()} 00:00:00", "dateFin": f"{end.isoformat()} 00:00:00"},
+                "periode": {
+                    "dateDebut": f"{start.isoformat()} 00:00:00",
+                    "dateFin": f"{end.isoformat()} 00:00:00",
+                },
                 "contexte": [
                     {
                         "etapeMetier": "BRUT",
@@ -372,19 +453,35 @@ def r64_document(affaire: str, points: list[Point], start: date, end: date) -> b
                                         "libelleCalendrier": "Base",
                                         "libelleGrille": "Distributeur",
                                         "classeTemporelle": [
-                                            {"idClasseTemporelle": "BASE", "libelleClasseTemporelle": "Base", "codeCadran": "IDX_EAS_D1", "valeur": values}
+                                            {
+                                                "idClasseTemporelle": "BASE",
+                                                "libelleClasseTemporelle": "Base",
+                                                "codeCadran": "IDX_EAS_D1",
+                                                "valeur": values,
+                                            }
                                         ],
                                     }
                                 ],
-                                "cadranTotalisateur": {"codeCadran": "IDX_EAS_T", "valeur": values},
+                                "cadranTotalisateur": {
+                                    "codeCadran": "IDX_EAS_T",
+                                    "valeur": values,
+                                },
                             }
                         ],
                     }
                 ],
             }
         )
-    header = {"idDemande": affaire, "codeFlux": "R64", "modePublication": "P", "typeDestinataire": "ACM", "format": "JSON"}
-    return json.dumps({"header": header, "mesures": mesures}, ensure_ascii=False).encode()
+    header = {
+        "idDemande": affaire,
+        "codeFlux": "R64",
+        "modePublication": "P",
+        "typeDestinataire": "ACM",
+        "format": "JSON",
+    }
+    return json.dumps(
+        {"header": header, "mesures": mesures}, ensure_ascii=False
+    ).encode()
 
 
 def c68_document(point: Point) -> bytes:
@@ -397,7 +494,11 @@ def c68_document(point: Point) -> bytes:
             "siret": point.siret,
             "domaineTension": point.tension,
             "puissanceSouscrite": {"valeur": point.subscribed_kva, "unite": "kVA"},
-            "adresse": {"numeroEtNomVoie": point.street, "codePostal": point.postcode, "codeInseeCommune": point.insee},
+            "adresse": {
+                "numeroEtNomVoie": point.street,
+                "codePostal": point.postcode,
+                "codeInseeCommune": point.insee,
+            },
         },
         ensure_ascii=False,
     ).encode()
@@ -407,22 +508,36 @@ def hdm_csv(prm: str, kind: str, point: Point, start: date, end: date) -> bytes:
     """``;``-separated UTF-8 with BOM: two header lines, column names, rows with offsets."""
     lines = []
     if kind == "CDC":
-        lines.append("Identifiant PRM;Type de donnees;Date de debut;Date de fin;Grandeur physique;Grandeur metier;Etape metier;Unite;Pas en minutes")
-        lines.append(f"{prm};Courbe de charge;{start:%d/%m/%Y};{end:%d/%m/%Y};Energie active;Consommation;Comptage Brut;W;30")
+        lines.append(
+            "Identifiant PRM;Type de donnees;Date de debut;Date de fin;Grandeur physique;Grandeur metier;Etape metier;Unite;Pas en minutes"
+        )
+        lines.append(
+            f"{prm};Courbe de charge;{start:%d/%m/%Y};{end:%d/%m/%Y};Energie active;Consommation;Comptage Brut;W;30"
+        )
         lines.append("Horodate;Valeur")
         day = start
         while day < end:
             for t in profiles.intervals(day, 30):
-                stamp_ = (t + timedelta(minutes=30)).astimezone(PARIS).isoformat(timespec="seconds")
+                stamp_ = (
+                    (t + timedelta(minutes=30))
+                    .astimezone(PARIS)
+                    .isoformat(timespec="seconds")
+                )
                 lines.append(f"{stamp_};{profiles.mean_power_w(point, t, 30)}")
             day += timedelta(days=1)
     else:
-        lines.append("Identifiant PRM;Type de donnees;Date de debut;Date de fin;Grandeur physique;Grandeur metier;Etape metier;Unite")
-        lines.append(f"{prm};Index;{start:%d/%m/%Y};{end:%d/%m/%Y};Energie active;Consommation;Comptage Brut;Wh")
+        lines.append(
+            "Identifiant PRM;Type de donnees;Date de debut;Date de fin;Grandeur physique;Grandeur metier;Etape metier;Unite"
+        )
+        lines.append(
+            f"{prm};Index;{start:%d/%m/%Y};{end:%d/%m/%Y};Energie active;Consommation;Comptage Brut;Wh"
+        )
         lines.append("Horodate;Type de releve;EAS T")
         day = start
         while day < end:
             at = profiles.day_bounds(day)[0].isoformat(timespec="seconds")
-            lines.append(f"{at};Arrêté quotidien;{profiles.index_wh(point, day - timedelta(days=1))}")
+            lines.append(
+                f"{at};Arrêté quotidien;{profiles.index_wh(point, day - timedelta(days=1))}"
+            )
             day += timedelta(days=1)
     return ("\ufeff" + "\n".join(lines) + "\n").encode("utf-8")

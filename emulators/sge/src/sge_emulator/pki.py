@@ -68,7 +68,13 @@ def ensure_pki(directory: Path, *, days: int = 825) -> Pki:
     )
     if all(
         p.exists()
-        for p in (pki.ca_pem, pki.server_pem, pki.server_key, pki.client_pem, pki.client_key)
+        for p in (
+            pki.ca_pem,
+            pki.server_pem,
+            pki.server_key,
+            pki.client_pem,
+            pki.client_key,
+        )
     ):
         return pki
     now = datetime.now(UTC)
@@ -115,13 +121,17 @@ def ensure_pki(directory: Path, *, days: int = 825) -> Pki:
         key = ec.generate_private_key(ec.SECP256R1())
         builder = (
             x509.CertificateBuilder()
-            .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common_name)]))
+            .subject_name(
+                x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common_name)])
+            )
             .issuer_name(ca_name)
             .public_key(key.public_key())
             .serial_number(x509.random_serial_number())
             .not_valid_before(now - timedelta(minutes=5))
             .not_valid_after(now + timedelta(days=days))
-            .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+            .add_extension(
+                x509.BasicConstraints(ca=False, path_length=None), critical=True
+            )
             .add_extension(x509.ExtendedKeyUsage([usage]), critical=False)
             .add_extension(
                 x509.AuthorityKeyIdentifier.from_issuer_public_key(ca_key.public_key()),
@@ -129,7 +139,9 @@ def ensure_pki(directory: Path, *, days: int = 825) -> Pki:
             )
         )
         if sans:
-            builder = builder.add_extension(x509.SubjectAlternativeName(sans), critical=False)
+            builder = builder.add_extension(
+                x509.SubjectAlternativeName(sans), critical=False
+            )
         return builder.sign(ca_key, hashes.SHA256()), key
 
     server, server_key = issue(

@@ -61,7 +61,7 @@ def school_holiday(day: date) -> bool:
 def heating_factor(day: date) -> float:
     """0 in summer, up to 1 in mid-January (a cosine over the year)."""
     angle = 2 * math.pi * (day.timetuple().tm_yday - 15) / 365.25
-    return max(0.0, math.cos(angle)) ** 1.5
+    return float(max(0.0, math.cos(angle)) ** 1.5)
 
 
 @lru_cache(maxsize=200_000)
@@ -174,7 +174,7 @@ def index_wh(point: Point, day: date) -> int:
 
 
 def split_hp_hc(point: Point, day: date) -> tuple[int, int]:
-    """The day's energy split into off-peak (22:00–06:00) and peak hours (Wh)."""
+    """The day's energy split into off-peak (22:00-06:00) and peak hours (Wh)."""
     hc = 0
     hp = 0
     for t in intervals(day, 30):

@@ -13,7 +13,12 @@ import asyncio
 import contextlib
 
 SGE_HOSTS = frozenset(
-    {"sge-ws.enedis.fr", "sge-homologation-ws.enedis.fr", "sge-b2b.enedis.fr", "sge-homologation-b2b.enedis.fr"}
+    {
+        "sge-ws.enedis.fr",
+        "sge-homologation-ws.enedis.fr",
+        "sge-b2b.enedis.fr",
+        "sge-homologation-b2b.enedis.fr",
+    }
 )
 
 
@@ -33,7 +38,9 @@ class ConnectProxy:
         for task in list(self._tasks):
             task.cancel()
 
-    async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    async def _handle(
+        self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter
+    ) -> None:
         try:
             head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), 10)
             method, _, rest = head.decode("latin-1").partition(" ")
@@ -47,7 +54,7 @@ class ConnectProxy:
             writer.write(b"HTTP/1.1 200 Connection established\r\n\r\n")
             await writer.drain()
             await asyncio.gather(_pipe(reader, up_writer), _pipe(up_reader, writer))
-        except (OSError, asyncio.IncompleteReadError, asyncio.TimeoutError):
+        except (TimeoutError, OSError, asyncio.IncompleteReadError):
             pass
         finally:
             with contextlib.suppress(Exception):

@@ -40,11 +40,17 @@ ASS_NS = "http://www.enedis.fr/sge/b2b/commanderarretservicesouscritmesures/v1.0
 CADM_NS = "http://www.enedis.fr/sge/b2b/commanderaccesdonneesmesures/v1.0"
 SAD_NS = "http://www.enedis.fr/sge/ws/commanderservicesaccesdonnees/v1.0"
 ASAD_NS = "http://www.enedis.fr/sge/ws/commanderarretservicesaccesdonnees/v1.0"
-MOSAD_NS = "http://www.enedis.fr/sge/ws/commanderModificationOptionsServicesAccesDonnees/v1.0"
-RNSAD_NS = "http://www.enedis.fr/sge/ws/commanderRenouvellementServicesAccesDonnees/v1.0"
+MOSAD_NS = (
+    "http://www.enedis.fr/sge/ws/commanderModificationOptionsServicesAccesDonnees/v1.0"
+)
+RNSAD_NS = (
+    "http://www.enedis.fr/sge/ws/commanderRenouvellementServicesAccesDonnees/v1.0"
+)
 RSAD_NS = "http://www.enedis.fr/sge/b2b/rechercherservicesaccesdonnees/v1.0"
 MFI_NS = "https://sge-b2b.enedis.fr/services/commandehistoriquedonneesmesuresfines/v1"
-MFA_NS = "https://sge-b2b.enedis.fr/services/commandehistoriquedonneesmesuresfacturantes/v1"
+MFA_NS = (
+    "https://sge-b2b.enedis.fr/services/commandehistoriquedonneesmesuresfacturantes/v1"
+)
 ITC_NS = "https://sge-b2b.enedis.fr/services/commandeinformationstechniquesetcontractuelles/v1"
 HDM_NS = "http://www.enedis.fr/sge/b2b/commandertransmissionhistoriquemesures/v1.0"
 INFRAJ_NS = "http://www.enedis.fr/sge/b2b/commandertransmissiondonneesinfraj/v1.0"
@@ -112,7 +118,15 @@ def _naive(t: datetime) -> str:
     return t.astimezone(PARIS).strftime("%Y-%m-%d %H:%M:%S")
 
 
-def _prestation(parent: ET.Element, rang: int, fiche: str, libelle: str, option: tuple[str, str] | None, *, attr: bool) -> None:
+def _prestation(
+    parent: ET.Element,
+    rang: int,
+    fiche: str,
+    libelle: str,
+    option: tuple[str, str] | None,
+    *,
+    attr: bool,
+) -> None:
     prestation = sub(parent, "prestation")
     sub(prestation, "rang", rang)
     if attr:
@@ -156,7 +170,11 @@ def technical_data(state: EmulatorState, root: ET.Element) -> Answer:
     sub(comptage, "modeReleve", code="TELE")
     if authorised:
         contractual = sub(sub(p, "situationContractuelle"), "structureTarifaire")
-        sub(sub(contractual, "formuleTarifaireAcheminement", code=point.tariff), "libelle", "Courte utilisation 4 postes")
+        sub(
+            sub(contractual, "formuleTarifaireAcheminement", code=point.tariff),
+            "libelle",
+            "Courte utilisation 4 postes",
+        )
         power = sub(contractual, "puissanceSouscriteMax")
         sub(power, "valeur", point.subscribed_kva)
         sub(power, "unite", "kVA")
@@ -171,7 +189,11 @@ def measures(state: EmulatorState, root: ET.Element) -> Answer:
     login = _login(state, req(root, "loginDemandeur"))
     _contract(state, req(root, "contratId"))
     authorised = boolean(opt(root, "autorisationClient"), "autorisationClient", False)
-    new_client = boolean(opt(root, "contratConcluNouveauClientSurSite"), "contratConcluNouveauClientSurSite", False)
+    new_client = boolean(
+        opt(root, "contratConcluNouveauClientSurSite"),
+        "contratConcluNouveauClientSurSite",
+        False,
+    )
     point = _point(state, prm)
     if not (authorised or new_client) or (prm == AHC_C5 and not authorised):
         raise SgeFault("SGT4G2")
@@ -185,10 +207,13 @@ def measures(state: EmulatorState, root: ET.Element) -> Answer:
     month_end = state.today.replace(day=1)
     for _ in range(12):  # newest first, monthly, as the real service
         month_start = (month_end - timedelta(days=1)).replace(day=1)
-        kwh = sum(
-            profiles.daily_energy_wh(point, month_start + timedelta(days=i))
-            for i in range((month_end - month_start).days)
-        ) // 1000
+        kwh = (
+            sum(
+                profiles.daily_energy_wh(point, month_start + timedelta(days=i))
+                for i in range((month_end - month_start).days)
+            )
+            // 1000
+        )
         mesure = sub(datees, "mesure")
         sub(mesure, "valeur", kwh)
         sub(mesure, "dateDebut", month_start.isoformat())
@@ -203,7 +228,9 @@ def measures(state: EmulatorState, root: ET.Element) -> Answer:
 # ---------------------------------------------------------------- CMD v3 / v2
 
 
-def _window(state: EmulatorState, start: date, end: date, type_code: str) -> tuple[date, date]:
+def _window(
+    state: EmulatorState, start: date, end: date, type_code: str
+) -> tuple[date, date]:
     if end <= start:
         raise malformed("dateDebut doit précéder dateFin")
     if type_code in ("COURBE", "COURBES"):
@@ -217,8 +244,10 @@ def _window(state: EmulatorState, start: date, end: date, type_code: str) -> tup
     return start, last
 
 
-def curve_points(state: EmulatorState, point: Point, start: date, end: date) -> list[tuple[datetime, int, int]]:
-    """(stamp, W, minutes): C5 PT30M end-stamped, C1–C4 PT10M start-stamped."""
+def curve_points(
+    state: EmulatorState, point: Point, start: date, end: date
+) -> list[tuple[datetime, int, int]]:
+    """(stamp, W, minutes): C5 PT30M end-stamped, C1-C4 PT10M start-stamped."""
     minutes = 30 if point.c5 else 10
     out = []
     seen: set[str] = set()
@@ -281,10 +310,19 @@ def detailed_v3(state: EmulatorState, root: ET.Element) -> Answer:
     corrected = boolean(opt(demande, "mesuresCorrigees"), "mesuresCorrigees")
     sens = req(demande, "sens")
     cadre = req(demande, "cadreAcces")
-    allowed = {"COURBE": {"PA", "PRI", "PRC", "E", "TOUT"}, "ENERGIE": {"EA"}, "INDEX": {"EA"}, "PMAX": {"PMA"}}
+    allowed = {
+        "COURBE": {"PA", "PRI", "PRC", "E", "TOUT"},
+        "ENERGIE": {"EA"},
+        "INDEX": {"EA"},
+        "PMAX": {"PMA"},
+    }
     if type_code not in allowed or physical not in allowed[type_code]:
         raise malformed("mesuresTypeCode/grandeurPhysique incohérents")
-    if sens not in ("SOUTIRAGE", "INJECTION") or cadre not in ("ACCORD_CLIENT", "SERVICE_ACCES", "EST_TITULAIRE"):
+    if sens not in ("SOUTIRAGE", "INJECTION") or cadre not in (
+        "ACCORD_CLIENT",
+        "SERVICE_ACCES",
+        "EST_TITULAIRE",
+    ):
         raise malformed("sens ou cadreAcces inconnu")
     point = _point(state, prm)
     if cadre == "SERVICE_ACCES" and not state.active(prm):
@@ -306,7 +344,11 @@ def detailed_v3(state: EmulatorState, root: ET.Element) -> Answer:
     sub(grandeur, "grandeurMetier", "CONS")
     day = first
     if type_code == "COURBE":
-        sub(grandeur, "grandeurPhysique", "PA" if physical in ("PA", "TOUT") else physical)
+        sub(
+            grandeur,
+            "grandeurPhysique",
+            "PA" if physical in ("PA", "TOUT") else physical,
+        )
         sub(grandeur, "unite", "W" if physical in ("PA", "TOUT") else "VAr")
         for stamp, watts, minutes in curve_points(state, point, first, last):
             pts = sub(grandeur, "points")
@@ -429,10 +471,18 @@ def search_point(state: EmulatorState, root: ET.Element) -> Answer:
         raise SgeFault("SGT4F7")
     # Sufficient: a SIRET, a meter, or a postcode/commune with something more.
     located = postcode is not None or insee is not None
-    sufficient = siret is not None or serial is not None or (
-        located and (postcode is not None or name is not None) and (insee is not None or postcode is not None)
+    sufficient = (
+        siret is not None
+        or serial is not None
+        or (
+            located
+            and (postcode is not None or name is not None)
+            and (insee is not None or postcode is not None)
+        )
     )
-    if not sufficient or (street is not None and postcode is None and name is None and siret is None):
+    if not sufficient or (
+        street is not None and postcode is None and name is None and siret is None
+    ):
         raise SgeFault("SGT4F7")
     hits = []
     for point in state.catalogue:
@@ -490,12 +540,23 @@ def _check_accord(element: ET.Element | None, tag: str = "accord") -> None:
 
 
 def _subscribe(
-    state: EmulatorState, point: Point, kind: str, model: str, start: date, end: date | None, *, recurrent: bool, periodicity: str = "P1D", corrected: bool = False
+    state: EmulatorState,
+    point: Point,
+    kind: str,
+    model: str,
+    start: date,
+    end: date | None,
+    *,
+    recurrent: bool,
+    periodicity: str = "P1D",
+    corrected: bool = False,
 ) -> Subscription:
     if end is None or end > start + timedelta(days=366) or end <= start:
         raise SgeFault("SGT4H4")
     if point.c5 and model == "collecte" and start != state.today:
-        raise SgeFault("SGT4H4", "La date de début doit être la date du jour pour un point C5.")
+        raise SgeFault(
+            "SGT4H4", "La date de début doit être la date du jour pour un point C5."
+        )
     for existing in state.active(point.prm, (kind,)):
         if existing.end is None or existing.end > start:
             raise SgeFault("SGT570")
@@ -515,14 +576,24 @@ def _subscribe(
     return subscription
 
 
-def _fiche(point: Point, kind: str, recurrent: bool) -> tuple[str, str, tuple[str, str] | None]:
+def _fiche(
+    point: Point, kind: str, recurrent: bool
+) -> tuple[str, str, tuple[str, str] | None]:
     if kind == "CDC":
         if point.c5:
-            option = ("F300CO1", "Transmission récurrente") if recurrent else ("F300CO2", "Collecte seule")
+            option = (
+                ("F300CO1", "Transmission récurrente")
+                if recurrent
+                else ("F300CO2", "Collecte seule")
+            )
             return "F300C", "Collecte et transmission de la courbe de charge", option
         return "F300B", "Transmission récurrente de la courbe de charge", None
     if point.c5:
-        return "F305", "Transmission récurrente des index quotidiens et puissances maximales quotidiennes", None
+        return (
+            "F305",
+            "Transmission récurrente des index quotidiens et puissances maximales quotidiennes",
+            None,
+        )
     return "F305A", "Transmission récurrente des index quotidiens", None
 
 
@@ -552,8 +623,15 @@ def collect_publish(state: EmulatorState, root: ET.Element) -> Answer:
     point = _point(state, prm)
     _check_accord(access.find("declarationAccordClient"))
     subscription = _subscribe(
-        state, point, kind, "collecte", start, _date(end_text, "dateFin") if end_text else None,
-        recurrent=recurrent, periodicity=periodicity, corrected=corrected,
+        state,
+        point,
+        kind,
+        "collecte",
+        start,
+        _date(end_text, "dateFin") if end_text else None,
+        recurrent=recurrent,
+        periodicity=periodicity,
+        corrected=corrected,
     )
     body = _root(CCPM_NS, "commanderCollectePublicationMesuresResponse")
     sub(body, "affaireId", subscription.affaire_id)
@@ -572,15 +650,31 @@ def list_subscriptions(state: EmulatorState, root: ET.Element) -> Answer:
     login = _login(state, req(root, "loginUtilisateur"))
     _point(state, prm)
     body = _root(RSSM_NS, "rechercherServicesSouscritsMesuresResponse")
-    found = [s for s in state.subscriptions.values() if s.prm == prm and s.model == "collecte"]
+    found = [
+        s
+        for s in state.subscriptions.values()
+        if s.prm == prm and s.model == "collecte"
+    ]
     if found:
         container = sub(body, "servicesSouscritsMesures")
         for s in found:
             item = sub(container, "serviceSouscritMesures")
             sub(item, "serviceSouscritId", s.service_id)
             sub(item, "pointId", s.prm)
-            sub(sub(item, "serviceSouscritType", code="F300C" if s.kind == "CDC" else "F305"), "libelle", "Transmission récurrente")
-            sub(item, "serviceSouscritLibelle", "Courbe de charge" if s.kind == "CDC" else "Index quotidiens")
+            sub(
+                sub(
+                    item,
+                    "serviceSouscritType",
+                    code="F300C" if s.kind == "CDC" else "F305",
+                ),
+                "libelle",
+                "Transmission récurrente",
+            )
+            sub(
+                item,
+                "serviceSouscritLibelle",
+                "Courbe de charge" if s.kind == "CDC" else "Index quotidiens",
+            )
             sub(item, "injection", s.injection)
             sub(item, "soutirage", s.soutirage)
             sub(item, "contratId", contract)
@@ -624,14 +718,23 @@ def stop_subscription(state: EmulatorState, root: ET.Element) -> Answer:
     affaire = state.new_affaire_id()
     body = _root(ASS_NS, "commanderArretServiceSouscritMesuresResponse")
     sub(body, "affaireId", affaire)
-    _prestation(sub(body, "prestations"), 1, "F300C", "Arrêt du service souscrit", None, attr=False)
+    _prestation(
+        sub(body, "prestations"),
+        1,
+        "F300C",
+        "Arrêt du service souscrit",
+        None,
+        attr=False,
+    )
     return body, [acquittement(login, prm, affaire)]
 
 
 # ---------------------------------------------------------------- services d'accès (new model)
 
 
-def _sad_general(state: EmulatorState, root: ET.Element) -> tuple[ET.Element, ET.Element, str, str]:
+def _sad_general(
+    state: EmulatorState, root: ET.Element
+) -> tuple[ET.Element, ET.Element, str, str]:
     demande = root.find("demande")
     general = demande.find("donneesGenerales") if demande is not None else None
     if demande is None or general is None:
@@ -646,7 +749,7 @@ def _sad_general(state: EmulatorState, root: ET.Element) -> tuple[ET.Element, ET
 
 
 def access_data_measures(state: EmulatorState, root: ET.Element) -> Answer:
-    demande, general, prm, login = _sad_general(state, root)
+    demande, _general, prm, login = _sad_general(state, root)
     access = demande.find("accesDonnees")
     if access is None:
         raise malformed("accesDonnees absent")
@@ -658,7 +761,13 @@ def access_data_measures(state: EmulatorState, root: ET.Element) -> Answer:
     point = _point(state, prm)
     _check_accord(access.find("declarationAccordClient"))
     subscription = _subscribe(
-        state, point, kind, "acces", start, _date(end_text, "dateFin") if end_text else start + timedelta(days=365), recurrent=True
+        state,
+        point,
+        kind,
+        "acces",
+        start,
+        _date(end_text, "dateFin") if end_text else start + timedelta(days=365),
+        recurrent=True,
     )
     body = _root(CADM_NS, "commanderAccesDonneesMesuresResponse")
     sub(body, "affaireId", subscription.affaire_id)
@@ -688,18 +797,40 @@ def access_services(state: EmulatorState, root: ET.Element) -> Answer:
         if kind not in ("CDC", "IDX", "ENERGIE", "PMAX"):
             raise SgeFault("SGT4Q1")
         option = service.find("optionsPublication/optionPublication")
-        periodicity = (opt(option, "periodiciteTransmission") if option is not None else None) or "P1D"
-        corrected = boolean(opt(option, "mesuresCorrigees") if option is not None else None, "mesuresCorrigees", False)
+        periodicity = (
+            opt(option, "periodiciteTransmission") if option is not None else None
+        ) or "P1D"
+        corrected = boolean(
+            opt(option, "mesuresCorrigees") if option is not None else None,
+            "mesuresCorrigees",
+            False,
+        )
         created.append(
-            _subscribe(state, point, kind, "acces", state.today, end, recurrent=option is not None, periodicity=periodicity, corrected=corrected)
+            _subscribe(
+                state,
+                point,
+                kind,
+                "acces",
+                state.today,
+                end,
+                recurrent=option is not None,
+                periodicity=periodicity,
+                corrected=corrected,
+            )
         )
     body = _root(SAD_NS, "commanderServicesAccesDonneesResponse")
     affaires = sub(body, "affaires")
     for subscription in created:
         affaire = sub(affaires, "affaire")
         sub(affaire, "affaireId", subscription.affaire_id)
-        fiche, libelle, option_code = _fiche(point, "CDC" if subscription.kind == "CDC" else "IDX", subscription.recurrent)
-        _prestation(sub(affaire, "prestations"), 1, fiche, libelle, option_code, attr=True)
+        fiche, libelle, option_code = _fiche(
+            point,
+            "CDC" if subscription.kind == "CDC" else "IDX",
+            subscription.recurrent,
+        )
+        _prestation(
+            sub(affaire, "prestations"), 1, fiche, libelle, option_code, attr=True
+        )
         mesures = sub(affaire, "serviceSouscritMesures")
         sub(mesures, "serviceSouscritId", subscription.service_id)
         sub(mesures, "mesuresTypeCode", subscription.kind)
@@ -707,7 +838,11 @@ def access_services(state: EmulatorState, root: ET.Element) -> Answer:
 
 
 def _service_ids(demande: ET.Element) -> list[str]:
-    ids = [e.text.strip() for e in demande.iter("serviceSouscritId") if e.text and e.text.strip()]
+    ids = [
+        e.text.strip()
+        for e in demande.iter("serviceSouscritId")
+        if e.text and e.text.strip()
+    ]
     if not ids:
         raise malformed("serviceSouscritId absent")
     return ids
@@ -734,13 +869,19 @@ def modify_access_options(state: EmulatorState, root: ET.Element) -> Answer:
     for service in demande.findall("servicesSouscrits/serviceSouscrit"):
         service_id = req(service, "serviceSouscritId")
         subscription = state.subscriptions.get(service_id)
-        if subscription is None or subscription.prm != prm or subscription.state != "ACTIF":
+        if (
+            subscription is None
+            or subscription.prm != prm
+            or subscription.state != "ACTIF"
+        ):
             raise SgeFault("SGT400", "Le service souscrit est inconnu sur ce point.")
         added = service.find("ajouterOptionsPublication/optionPublication")
         removed = service.find("supprimerOptionsPublication/optionPublication")
         if added is not None:
             subscription.recurrent = True
-            subscription.periodicity = opt(added, "periodiciteTransmission") or subscription.periodicity
+            subscription.periodicity = (
+                opt(added, "periodiciteTransmission") or subscription.periodicity
+            )
         elif removed is not None:
             subscription.recurrent = False
         affaire = sub(affaires, "affaire")
@@ -781,7 +922,9 @@ def list_access_services(state: EmulatorState, root: ET.Element) -> Answer:
     login = _login(state, req(root, "loginUtilisateur"))
     _point(state, prm)
     body = _root(RSAD_NS, "rechercherServicesAccesDonneesReponse")
-    found = [s for s in state.subscriptions.values() if s.prm == prm and s.model == "acces"]
+    found = [
+        s for s in state.subscriptions.values() if s.prm == prm and s.model == "acces"
+    ]
     if found:
         container = sub(body, "servicesSouscrits")
         for s in found:
@@ -820,19 +963,27 @@ def _m023(service: str, ns: str, root_name: str) -> Handler:
         type_code = req(demande, "mesuresTypeCode") if service == "MFI" else None
         sens = req(demande, "sens")
         cadre = req(demande, "cadreAcces")
-        if sens not in ("SOUTIRAGE", "INJECTION") or cadre not in ("SERVICE_ACCES", "ACCORD_CLIENT", "EST_TITULAIRE"):
+        if sens not in ("SOUTIRAGE", "INJECTION") or cadre not in (
+            "SERVICE_ACCES",
+            "ACCORD_CLIENT",
+            "EST_TITULAIRE",
+        ):
             raise malformed("sens ou cadreAcces inconnu")
         start = end = None
         if service != "ITC":
             start = _date(req(demande, "dateDebut"), "dateDebut")
             end = _date(req(demande, "dateFin"), "dateFin")
             if end <= start:
-                raise SgeFault("SGT400", "La date de début doit précéder la date de fin.")
+                raise SgeFault(
+                    "SGT400", "La date de début doit précéder la date de fin."
+                )
             depth = 731 if type_code == "COURBES" else 1096
             if start < state.today - timedelta(days=depth):
                 raise SgeFault("SGT4L8")
         affaire = state.new_affaire_id()
-        state.orders[affaire] = Order(affaire, service, prms, type_code, start, end, fmt)
+        state.orders[affaire] = Order(
+            affaire, service, prms, type_code, start, end, fmt
+        )
         body = _root(ns, "affaireId")
         body.text = affaire
         return body, []
@@ -877,7 +1028,8 @@ def infraj(state: EmulatorState, root: ET.Element) -> Answer:
     _contract(state, req(general, "contratId"))
     _point(state, prm)
     access = demande.find("accesDonnees")
-    assert access is not None
+    if access is None:
+        raise malformed("accesDonnees absent")
     declarations = access.findall("declarationAccordClient")
     if not declarations:
         raise malformed("declarationAccordClient absent")
@@ -890,25 +1042,94 @@ def infraj(state: EmulatorState, root: ET.Element) -> Answer:
 
 
 SERVICES: tuple[Service, ...] = (
-    Service("/ConsultationDonneesTechniquesContractuelles/v1.0", f"{{{ADP_NS}}}consulterDonneesTechniquesContractuelles", technical_data),
+    Service(
+        "/ConsultationDonneesTechniquesContractuelles/v1.0",
+        f"{{{ADP_NS}}}consulterDonneesTechniquesContractuelles",
+        technical_data,
+    ),
     Service("/ConsultationMesures/v1.1", f"{{{AHC_NS}}}consulterMesures", measures),
-    Service("/ConsultationMesuresDetaillees/v3.0", f"{{{CMD3_NS}}}consulterMesuresDetailleesV3", detailed_v3),
-    Service("/ConsultationMesuresDetaillees/v2.0", f"{{{CMD2_NS}}}consulterMesuresDetaillees", detailed_v2),
+    Service(
+        "/ConsultationMesuresDetaillees/v3.0",
+        f"{{{CMD3_NS}}}consulterMesuresDetailleesV3",
+        detailed_v3,
+    ),
+    Service(
+        "/ConsultationMesuresDetaillees/v2.0",
+        f"{{{CMD2_NS}}}consulterMesuresDetaillees",
+        detailed_v2,
+    ),
     Service("/RecherchePoint/v2.0", f"{{{RP_NS}}}rechercherPoint", search_point),
-    Service("/CommandeCollectePublicationMesures/v3.0", f"{{{CCPM_NS}}}commanderCollectePublicationMesures", collect_publish),
-    Service("/RechercheServicesSouscritsMesures/v1.0", f"{{{RSSM_NS}}}rechercherServicesSouscritsMesures", list_subscriptions),
-    Service("/CommandeArretServiceSouscritMesures/v1.0", f"{{{ASS_NS}}}commanderArretServiceSouscritMesures", stop_subscription),
-    Service("/CommanderAccesDonneesMesures/v1.0", f"{{{CADM_NS}}}commanderAccesDonneesMesures", access_data_measures),
-    Service("/CommandeServicesAccesDonnees/v1.0", f"{{{SAD_NS}}}commanderServicesAccesDonnees", access_services),
-    Service("/CommandeArretServicesAccesDonnees/v1.0", f"{{{ASAD_NS}}}commanderArretServicesAccesDonnees", stop_access_services),
-    Service("/CommandeModificationOptionsServicesAccesDonnees/v1.0", f"{{{MOSAD_NS}}}commanderModificationOptionsServicesAccesDonnees", modify_access_options),
-    Service("/CommandeRenouvellementServicesAccesDonnees/v1.0", f"{{{RNSAD_NS}}}commanderRenouvellementServicesAccesDonnees", renew_access_services),
-    Service("/RechercheServicesAccesDonnees/v1.0", f"{{{RSAD_NS}}}rechercherServicesAccesDonnees", list_access_services),
-    Service("/CommandeHistoriqueDonneesMesuresFines/v1.0", f"{{{MFI_NS}}}demandePublicationMesuresFines", _m023("MFI", MFI_NS, "demandePublicationMesuresFines")),
-    Service("/CommandeHistoriqueDonneesMesuresFacturantes/v1.0", f"{{{MFA_NS}}}demandePublicationMesuresFacturantes", _m023("MFA", MFA_NS, "demandePublicationMesuresFacturantes")),
-    Service("/CommandeInformationsTechniquesEtContractuelles/v1.0", f"{{{ITC_NS}}}demandePublicationITC", _m023("ITC", ITC_NS, "demandePublicationITC")),
-    Service("/CommandeTransmissionHistoriqueMesures/v1.0", f"{{{HDM_NS}}}commanderTransmissionHistoriqueMesures", history_hdm, hdm=True),
-    Service("/CommandeTransmissionDonneesInfraJ/v1.0", f"{{{INFRAJ_NS}}}commanderTransmissionDonneesInfraJ", infraj),
+    Service(
+        "/CommandeCollectePublicationMesures/v3.0",
+        f"{{{CCPM_NS}}}commanderCollectePublicationMesures",
+        collect_publish,
+    ),
+    Service(
+        "/RechercheServicesSouscritsMesures/v1.0",
+        f"{{{RSSM_NS}}}rechercherServicesSouscritsMesures",
+        list_subscriptions,
+    ),
+    Service(
+        "/CommandeArretServiceSouscritMesures/v1.0",
+        f"{{{ASS_NS}}}commanderArretServiceSouscritMesures",
+        stop_subscription,
+    ),
+    Service(
+        "/CommanderAccesDonneesMesures/v1.0",
+        f"{{{CADM_NS}}}commanderAccesDonneesMesures",
+        access_data_measures,
+    ),
+    Service(
+        "/CommandeServicesAccesDonnees/v1.0",
+        f"{{{SAD_NS}}}commanderServicesAccesDonnees",
+        access_services,
+    ),
+    Service(
+        "/CommandeArretServicesAccesDonnees/v1.0",
+        f"{{{ASAD_NS}}}commanderArretServicesAccesDonnees",
+        stop_access_services,
+    ),
+    Service(
+        "/CommandeModificationOptionsServicesAccesDonnees/v1.0",
+        f"{{{MOSAD_NS}}}commanderModificationOptionsServicesAccesDonnees",
+        modify_access_options,
+    ),
+    Service(
+        "/CommandeRenouvellementServicesAccesDonnees/v1.0",
+        f"{{{RNSAD_NS}}}commanderRenouvellementServicesAccesDonnees",
+        renew_access_services,
+    ),
+    Service(
+        "/RechercheServicesAccesDonnees/v1.0",
+        f"{{{RSAD_NS}}}rechercherServicesAccesDonnees",
+        list_access_services,
+    ),
+    Service(
+        "/CommandeHistoriqueDonneesMesuresFines/v1.0",
+        f"{{{MFI_NS}}}demandePublicationMesuresFines",
+        _m023("MFI", MFI_NS, "demandePublicationMesuresFines"),
+    ),
+    Service(
+        "/CommandeHistoriqueDonneesMesuresFacturantes/v1.0",
+        f"{{{MFA_NS}}}demandePublicationMesuresFacturantes",
+        _m023("MFA", MFA_NS, "demandePublicationMesuresFacturantes"),
+    ),
+    Service(
+        "/CommandeInformationsTechniquesEtContractuelles/v1.0",
+        f"{{{ITC_NS}}}demandePublicationITC",
+        _m023("ITC", ITC_NS, "demandePublicationITC"),
+    ),
+    Service(
+        "/CommandeTransmissionHistoriqueMesures/v1.0",
+        f"{{{HDM_NS}}}commanderTransmissionHistoriqueMesures",
+        history_hdm,
+        hdm=True,
+    ),
+    Service(
+        "/CommandeTransmissionDonneesInfraJ/v1.0",
+        f"{{{INFRAJ_NS}}}commanderTransmissionDonneesInfraJ",
+        infraj,
+    ),
 )
 ROUTES: dict[tuple[str, str], Service] = {(s.path, s.root): s for s in SERVICES}
 PATHS: frozenset[str] = frozenset(s.path for s in SERVICES)

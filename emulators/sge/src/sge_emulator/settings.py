@@ -67,7 +67,7 @@ class EmulatorSettings(BaseSettings):
     with_demo: bool = True
     """Serve the demo territory's professional PRMs (energy_store.demo.build())."""
     autosubscribe_demo: bool = False
-    """Start with R50/R151 (C5) or R171 (C2–C4) subscriptions on every demo PRM."""
+    """Start with R50/R151 (C5) or R171 (C2-C4) subscriptions on every demo PRM."""
     strict_login: bool = True
     """Refuse calls whose login or contract is not the account's (SGT4G2/SGT4K2-style
     refusal is invented: real SGE's cross-check is unverified)."""

@@ -35,17 +35,18 @@ class _Server(asyncssh.SSHServer):
         return True
 
     def validate_password(self, username: str, password: str) -> bool:
-        return hmac.compare_digest(username, self._user) and hmac.compare_digest(password, self._password)
+        return hmac.compare_digest(username, self._user) and hmac.compare_digest(
+            password, self._password
+        )
 
 
 async def start_sftp(
     host: str, port: int, root: Path, host_key: Path, user: str, password: str
 ) -> asyncssh.SSHAcceptor:
     """Listens on ``host:port``; every session is chrooted to ``root``."""
-    root.mkdir(parents=True, exist_ok=True)
     chroot = str(root)
 
-    def sftp_factory(chan: asyncssh.SSHServerChannel) -> asyncssh.SFTPServer:
+    def sftp_factory(chan: asyncssh.SSHServerChannel[bytes]) -> asyncssh.SFTPServer:
         return asyncssh.SFTPServer(chan, chroot=chroot.encode())
 
     return await asyncssh.listen(

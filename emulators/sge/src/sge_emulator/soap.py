@@ -47,7 +47,8 @@ class SgeFault(Exception):
     """A functional refusal: HTTP 500 with ``detail/erreur/resultat@code``."""
 
     def __init__(self, code: str, message: str | None = None) -> None:
-        assert len(code) == 6, code
+        if len(code) != 6:
+            raise ValueError(f"SGE result codes have 6 characters, not {code!r}")
         self.code = code
         self.message = (message or MESSAGES.get(code) or MESSAGES["SGT400"])[:255]
         super().__init__(f"{code} {self.message}")
@@ -88,7 +89,9 @@ def parse_envelope(data: bytes) -> Request:
     return Request(root=body[0], headers=tuple(header) if header is not None else ())
 
 
-def sub(parent: ET.Element, tag: str, text: object | None = None, **attrib: str) -> ET.Element:
+def sub(
+    parent: ET.Element, tag: str, text: object | None = None, **attrib: str
+) -> ET.Element:
     """An unqualified child, with its text when given."""
     element = ET.SubElement(parent, tag, attrib)
     if text is not None:
@@ -114,7 +117,8 @@ def text_of(parent: ET.Element, path: str, *, required: bool = True) -> str | No
 
 def req(parent: ET.Element, path: str) -> str:
     value = text_of(parent, path)
-    assert value is not None
+    if value is None:  # text_of raised already; this keeps the type narrow
+        raise malformed(f"élément {path} absent")
     return value
 
 
@@ -159,7 +163,8 @@ def envelope(body: ET.Element, headers: Iterable[ET.Element] = ()) -> bytes:
         header = ET.SubElement(root, f"{{{SOAP_ENV}}}Header")
         header.extend(header_list)
     ET.SubElement(root, f"{{{SOAP_ENV}}}Body").append(body)
-    return ET.tostring(root, encoding="utf-8", xml_declaration=True)
+    data: bytes = ET.tostring(root, encoding="utf-8", xml_declaration=True)
+    return data
 
 
 def fault_envelope(fault: SgeFault, *, hdm: bool = False) -> bytes:
@@ -172,4 +177,5 @@ def fault_envelope(fault: SgeFault, *, hdm: bool = False) -> bytes:
     detail = sub(soap_fault, "detail")
     erreur = ET.SubElement(detail, f"{{{DC4 if hdm else TEC}}}erreur")
     sub(erreur, "resultat", fault.message, code=fault.code)
-    return ET.tostring(root, encoding="utf-8", xml_declaration=True)
+    data: bytes = ET.tostring(root, encoding="utf-8", xml_declaration=True)
+    return data

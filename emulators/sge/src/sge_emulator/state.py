@@ -22,7 +22,7 @@ PARIS = ZoneInfo("Europe/Paris")
 class Subscription:
     """One subscribed service on a point, in either model.
 
-    ``kind`` is what it publishes: ``CDC`` (R50 for C5, R4Q for C1–C4), ``IDX``
+    ``kind`` is what it publishes: ``CDC`` (R50 for C5, R4Q for C1-C4), ``IDX``
     (R151 / R171), or ``ENERGIE``/``PMAX`` (services d'accès, R151 too).
     ``recurrent`` False is collection only (F300CO2): nothing is published.
     """
@@ -70,7 +70,7 @@ class EmulatorState:
     subscriptions: dict[str, Subscription] = field(default_factory=dict)
     orders: dict[str, Order] = field(default_factory=dict)
     key_version: int = 1
-    rng: random.Random = field(default_factory=lambda: random.Random(1234))  # noqa: S311
+    rng: random.Random = field(default_factory=lambda: random.Random(1234))
     calls: int = 0
     nights: int = 0
 
@@ -92,13 +92,19 @@ class EmulatorState:
 
     def now(self) -> datetime:
         """Emulated wall clock: the emulated date at 03:00 Paris (publication time)."""
-        return datetime(self.today.year, self.today.month, self.today.day, 3, 0, tzinfo=PARIS)
+        return datetime(
+            self.today.year, self.today.month, self.today.day, 3, 0, tzinfo=PARIS
+        )
 
-    def active(self, prm: str, kinds: tuple[str, ...] | None = None) -> list[Subscription]:
+    def active(
+        self, prm: str, kinds: tuple[str, ...] | None = None
+    ) -> list[Subscription]:
         return [
             s
             for s in self.subscriptions.values()
-            if s.prm == prm and s.state == "ACTIF" and (kinds is None or s.kind in kinds)
+            if s.prm == prm
+            and s.state == "ACTIF"
+            and (kinds is None or s.kind in kinds)
         ]
 
     def seed_homologation(self) -> None:
@@ -112,7 +118,7 @@ class EmulatorState:
             start=date(self.today.year, 1, 1),
             end=None,
         )
-        # SAD family: service 666 on the C5 and C2–C4 points (ASAD-R1).
+        # SAD family: service 666 on the C5 and C2-C4 points (ASAD-R1).
         for prm in ("24380318190106", "98800003605600"):
             sid = "666" if prm.startswith("2") else "667"
             self.subscriptions[sid] = Subscription(

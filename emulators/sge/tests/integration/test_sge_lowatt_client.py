@@ -32,11 +32,22 @@ ORIGINAL_BUNDLE = certifi.where()
 
 
 @pytest.fixture
-def through_proxy(emulator: Emulator, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Emulator:
+def through_proxy(
+    emulator: Emulator, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> Emulator:
     bundle = tmp_path / "bundle.pem"
-    bundle.write_bytes(Path(ORIGINAL_BUNDLE).read_bytes() + emulator.pki.ca_pem.read_bytes())
+    bundle.write_bytes(
+        Path(ORIGINAL_BUNDLE).read_bytes() + emulator.pki.ca_pem.read_bytes()
+    )
     monkeypatch.setattr(certifi, "where", lambda: str(bundle))
-    for name in ("NO_PROXY", "no_proxy", "ALL_PROXY", "all_proxy", "HTTP_PROXY", "http_proxy"):
+    for name in (
+        "NO_PROXY",
+        "no_proxy",
+        "ALL_PROXY",
+        "all_proxy",
+        "HTTP_PROXY",
+        "http_proxy",
+    ):
         monkeypatch.delenv(name, raising=False)
     proxy = f"http://127.0.0.1:{emulator.settings.proxy_port}"
     monkeypatch.setenv("https_proxy", proxy)
@@ -45,32 +56,54 @@ def through_proxy(emulator: Emulator, tmp_path: Path, monkeypatch: pytest.Monkey
 
 
 def _call(emulator: Emulator, service: str, func: Any, **options: Any) -> Any:
-    client = get_client(service, str(emulator.pki.client_pem), str(emulator.pki.client_key))
+    client = get_client(
+        service, str(emulator.pki.client_pem), str(emulator.pki.client_key)
+    )
     args = SimpleNamespace(login=DEMO_LOGIN, contrat=DEMO_CONTRACT, **options)
     return func(client, args)
 
 
 async def test_lowatt_technical_data(through_proxy: Emulator) -> None:
     point = await asyncio.to_thread(
-        _call, through_proxy, "ConsultationDonneesTechniquesContractuelles-v1.0",
-        lowatt.point_technical_data, prm="25946599093143", autorisation=True,
+        _call,
+        through_proxy,
+        "ConsultationDonneesTechniquesContractuelles-v1.0",
+        lowatt.point_technical_data,
+        prm="25946599093143",
+        autorisation=True,
     )
     assert point._id == "25946599093143"
     assert point.donneesGenerales.etatContractuel._code == "SERVC"
-    assert int(point.situationContractuelle.structureTarifaire.puissanceSouscriteMax.valeur) == 36
+    assert (
+        int(
+            point.situationContractuelle.structureTarifaire.puissanceSouscriteMax.valeur
+        )
+        == 36
+    )
     # ADP-R2: without the customer's authorisation there is no contractual situation.
     point = await asyncio.to_thread(
-        _call, through_proxy, "ConsultationDonneesTechniquesContractuelles-v1.0",
-        lowatt.point_technical_data, prm="25946599093143", autorisation=False,
+        _call,
+        through_proxy,
+        "ConsultationDonneesTechniquesContractuelles-v1.0",
+        lowatt.point_technical_data,
+        prm="25946599093143",
+        autorisation=False,
     )
-    assert not hasattr(point, "situationContractuelle") or point.situationContractuelle is None
+    assert (
+        not hasattr(point, "situationContractuelle")
+        or point.situationContractuelle is None
+    )
 
 
 async def test_lowatt_unknown_point_is_sgt401(through_proxy: Emulator) -> None:
     with pytest.raises(WSException) as caught:
         await asyncio.to_thread(
-            _call, through_proxy, "ConsultationDonneesTechniquesContractuelles-v1.0",
-            lowatt.point_technical_data, prm="99999999999999", autorisation=True,
+            _call,
+            through_proxy,
+            "ConsultationDonneesTechniquesContractuelles-v1.0",
+            lowatt.point_technical_data,
+            prm="99999999999999",
+            autorisation=True,
         )
     assert caught.value.code == "SGT401"
     assert "point inexistant" in caught.value.message
@@ -78,9 +111,15 @@ async def test_lowatt_unknown_point_is_sgt401(through_proxy: Emulator) -> None:
 
 async def test_lowatt_detailed_measures_v3(through_proxy: Emulator) -> None:
     response = await asyncio.to_thread(
-        _call, through_proxy, "ConsultationMesuresDetaillees-v3.0",
-        lowatt.point_detailed_measuresV3, prm="25162373298976", type="COURBE",
-        courbe_type="PA", injection=False, cadre="ACCORD_CLIENT",
+        _call,
+        through_proxy,
+        "ConsultationMesuresDetaillees-v3.0",
+        lowatt.point_detailed_measuresV3,
+        prm="25162373298976",
+        type="COURBE",
+        courbe_type="PA",
+        injection=False,
+        cadre="ACCORD_CLIENT",
         **{"from": "2026-11-02", "to": "2026-11-09", "corrigee": "false"},
     )
     points = response.grandeur[0].points
@@ -90,9 +129,15 @@ async def test_lowatt_detailed_measures_v3(through_proxy: Emulator) -> None:
     assert all(int(p.v) > 0 for p in points)
     with pytest.raises(WSException) as caught:
         await asyncio.to_thread(
-            _call, through_proxy, "ConsultationMesuresDetaillees-v3.0",
-            lowatt.point_detailed_measuresV3, prm="25162373298976", type="COURBE",
-            courbe_type="PA", injection=False, cadre="ACCORD_CLIENT",
+            _call,
+            through_proxy,
+            "ConsultationMesuresDetaillees-v3.0",
+            lowatt.point_detailed_measuresV3,
+            prm="25162373298976",
+            type="COURBE",
+            courbe_type="PA",
+            injection=False,
+            cadre="ACCORD_CLIENT",
             **{"from": "2026-11-01", "to": "2026-11-09", "corrigee": "false"},
         )
     assert caught.value.code == "SGT4L8"
@@ -100,17 +145,44 @@ async def test_lowatt_detailed_measures_v3(through_proxy: Emulator) -> None:
 
 async def test_lowatt_point_search(through_proxy: Emulator) -> None:
     response = await asyncio.to_thread(
-        _call, through_proxy, "RecherchePoint-v2.0", lowatt.search_point,
-        siret="21380151000017", compteur=None, tension=None, nom=None, categorie=None,
-        hp=None, etage=None, batiment=None, voie=None, lieuDit=None, cp="38130", insee=None,
+        _call,
+        through_proxy,
+        "RecherchePoint-v2.0",
+        lowatt.search_point,
+        siret="21380151000017",
+        compteur=None,
+        tension=None,
+        nom=None,
+        categorie=None,
+        hp=None,
+        etage=None,
+        batiment=None,
+        voie=None,
+        lieuDit=None,
+        cp="38130",
+        insee=None,
     )
     prms = {p._id for p in response.point}
-    assert prms and all(p.startswith("2215") for p in prms)
+    assert prms
+    assert all(p.startswith("2215") for p in prms)
     # RP-NR1: too many results
     with pytest.raises(WSException) as caught:
         await asyncio.to_thread(
-            _call, through_proxy, "RecherchePoint-v2.0", lowatt.search_point,
-            siret=None, compteur=None, tension=None, nom=None, categorie="RES",
-            hp=None, etage=None, batiment=None, voie=None, lieuDit=None, cp="84160", insee="84042",
+            _call,
+            through_proxy,
+            "RecherchePoint-v2.0",
+            lowatt.search_point,
+            siret=None,
+            compteur=None,
+            tension=None,
+            nom=None,
+            categorie="RES",
+            hp=None,
+            etage=None,
+            batiment=None,
+            voie=None,
+            lieuDit=None,
+            cp="84160",
+            insee="84042",
         )
     assert caught.value.code == "SGT4F8"

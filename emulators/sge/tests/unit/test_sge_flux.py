@@ -1,5 +1,7 @@
 """Profiles, flux naming, crypto round trip, key rotation, the streaming R50 generator."""
 
+# ruff: noqa: S314 - the XML parsed here is the emulator's own output
+
 from __future__ import annotations
 
 import io
@@ -36,30 +38,43 @@ def test_school_is_empty_on_weekends_and_holidays_busy_on_weekdays() -> None:
 def test_gym_peaks_in_the_evening_office_in_the_day() -> None:
     at = lambda h: datetime(2026, 11, 24, h - 1, 0, tzinfo=UTC)  # noqa: E731 - Paris is UTC+1
     gym, office = _point("gym"), _point("office")
-    assert profiles.mean_power_w(gym, at(19), 30) > profiles.mean_power_w(gym, at(11), 30)
-    assert profiles.mean_power_w(office, at(11), 30) > 2 * profiles.mean_power_w(office, at(21), 30)
+    assert profiles.mean_power_w(gym, at(19), 30) > profiles.mean_power_w(
+        gym, at(11), 30
+    )
+    assert profiles.mean_power_w(office, at(11), 30) > 2 * profiles.mean_power_w(
+        office, at(21), 30
+    )
 
 
 def test_heating_season_raises_consumption() -> None:
     office = _point("office")
-    assert profiles.daily_energy_wh(office, date(2026, 1, 13)) > 1.3 * profiles.daily_energy_wh(office, date(2026, 6, 16))
+    assert profiles.daily_energy_wh(
+        office, date(2026, 1, 13)
+    ) > 1.3 * profiles.daily_energy_wh(office, date(2026, 6, 16))
 
 
 def test_profiles_are_deterministic_per_prm() -> None:
     a, b = _point("office", "22150000000011"), _point("office", "22150000000012")
     day = date(2026, 11, 24)
-    assert profiles.daily_energy_wh(a, day) == profiles.daily_energy_wh(_point("office", "22150000000011"), day)
+    assert profiles.daily_energy_wh(a, day) == profiles.daily_energy_wh(
+        _point("office", "22150000000011"), day
+    )
     assert profiles.daily_energy_wh(a, day) != profiles.daily_energy_wh(b, day)
 
 
 def test_index_differences_are_daily_energy() -> None:
     point = _point("gym")
     day = date(2026, 11, 24)
-    assert profiles.index_wh(point, day) - profiles.index_wh(point, date(2026, 11, 23)) == profiles.daily_energy_wh(point, day)
+    assert profiles.index_wh(point, day) - profiles.index_wh(
+        point, date(2026, 11, 23)
+    ) == profiles.daily_energy_wh(point, day)
 
 
 def test_paris_days_have_46_48_50_half_hours() -> None:
-    assert [len(profiles.intervals(d, 30)) for d in (date(2026, 3, 29), date(2026, 6, 1), date(2026, 10, 25))] == [46, 48, 50]
+    assert [
+        len(profiles.intervals(d, 30))
+        for d in (date(2026, 3, 29), date(2026, 6, 1), date(2026, 10, 25))
+    ] == [46, 48, 50]
 
 
 def test_demo_points_cover_public_and_tertiary_buildings() -> None:
@@ -71,9 +86,18 @@ def test_demo_points_cover_public_and_tertiary_buildings() -> None:
 def test_file_names_follow_the_documented_shapes() -> None:
     assert flux.r50_name(CTX) == "ERDF_R50_23X--130624--EE1_GRD-F121_20261124030000.zip"
     assert flux.r151_name(CTX).startswith("ERDF_R151_23X--130624--EE1_GRD-F121_")
-    assert flux.r171_name(CTX) == "ENEDIS_R171_C_00000001111111_GRDF_23X--130624--EE1_20261124030000.zip"
-    assert flux.r4q_name(CTX, date(2026, 11, 23)) == "ENEDIS_23X--130624--EE1_R4Q_CDC_20261123.zip"
-    assert flux.m023_name("R63", "CdC", "M053Q0D3", CTX) == "ENEDIS_R63_P_CdC_M053Q0D3_00001_20261124030000.zip"
+    assert (
+        flux.r171_name(CTX)
+        == "ENEDIS_R171_C_00000001111111_GRDF_23X--130624--EE1_20261124030000.zip"
+    )
+    assert (
+        flux.r4q_name(CTX, date(2026, 11, 23))
+        == "ENEDIS_23X--130624--EE1_R4Q_CDC_20261123.zip"
+    )
+    assert (
+        flux.m023_name("R63", "CdC", "M053Q0D3", CTX)
+        == "ENEDIS_R63_P_CdC_M053Q0D3_00001_20261124030000.zip"
+    )
 
 
 @pytest.mark.parametrize(("cipher", "size"), [("aes128", 16), ("aes256", 32)])
@@ -84,15 +108,23 @@ def test_crypto_round_trip_and_wrong_key(cipher: str, size: int) -> None:
     sealed = encrypt(data, key, cipher=cipher, iv=iv)
     assert decrypt(sealed, key, cipher=cipher, iv=iv) == data
     if cipher == "aes256":
-        assert sealed[:16] != encrypt(data, key, cipher=cipher)[:16]  # a fresh IV per file
+        assert (
+            sealed[:16] != encrypt(data, key, cipher=cipher)[:16]
+        )  # a fresh IV per file
     else:
-        assert sealed == encrypt(data, key, cipher=cipher, iv=iv)  # fixed IV: deterministic
-    with pytest.raises(ValueError):
+        assert sealed == encrypt(
+            data, key, cipher=cipher, iv=iv
+        )  # fixed IV: deterministic
+    with pytest.raises(ValueError, match="padding"):
         decrypt(sealed, other, cipher=cipher, iv=iv)
 
 
 def test_rotation_cycles_through_the_configured_versions(tmp_path: Path) -> None:
-    state = build_state(EmulatorSettings(start_date="2026-11-23", with_demo=False, state_dir=str(tmp_path)))
+    state = build_state(
+        EmulatorSettings(
+            start_date="2026-11-23", with_demo=False, state_dir=str(tmp_path)
+        )
+    )
     assert nightly.encryption(state).version == 1
     assert nightly.rotate_key(state) == 2
     assert nightly.encryption(state).key == parse_keys(state.settings.keys)[2].key
@@ -100,29 +132,60 @@ def test_rotation_cycles_through_the_configured_versions(tmp_path: Path) -> None
 
 
 def test_automatic_rotation_every_n_nights(tmp_path: Path) -> None:
-    state = build_state(EmulatorSettings(start_date="2026-11-23", with_demo=False, state_dir=str(tmp_path), rotate_every_days=2))
+    state = build_state(
+        EmulatorSettings(
+            start_date="2026-11-23",
+            with_demo=False,
+            state_dir=str(tmp_path),
+            rotate_every_days=2,
+        )
+    )
     nightly.advance(state, tmp_path / "drop", 2)
-    assert state.key_version == 2 and state.today == date(2026, 11, 25)
+    assert state.key_version == 2
+    assert state.today == date(2026, 11, 25)
 
 
 def test_r4q_and_r171_for_c4_subscriptions(tmp_path: Path) -> None:
-    state = build_state(EmulatorSettings(start_date="2026-11-23", with_demo=False, state_dir=str(tmp_path), cipher="aes128", keys="1:000102030405060708090a0b0c0d0e0f"))
+    state = build_state(
+        EmulatorSettings(
+            start_date="2026-11-23",
+            with_demo=False,
+            state_dir=str(tmp_path),
+            cipher="aes128",
+            keys="1:000102030405060708090a0b0c0d0e0f",
+        )
+    )
     state.subscriptions.clear()
     from sge_emulator.state import Subscription
 
     for kind in ("CDC", "IDX"):
-        state.subscriptions[kind] = Subscription(kind, "M0TEST01", "98800000000246", kind, "collecte", date(2026, 11, 1), None)
+        state.subscriptions[kind] = Subscription(
+            kind,
+            "M0TEST01",
+            "98800000000246",
+            kind,
+            "collecte",
+            date(2026, 11, 1),
+            None,
+        )
     written = nightly.advance(state, tmp_path / "drop")
     names = sorted(p.name for p in written)
-    assert names[0].startswith("ENEDIS_23X--130624--EE1_R4Q_CDC_20261123") and names[1].startswith("ENEDIS_R171_C_")
+    assert names[0].startswith("ENEDIS_23X--130624--EE1_R4Q_CDC_20261123")
+    assert names[1].startswith("ENEDIS_R171_C_")
     key = parse_keys(state.settings.keys)[1].key
     for path in written:
-        plain = decrypt(path.read_bytes(), key, cipher="aes128", iv=bytes.fromhex(state.settings.aes128_iv))
+        plain = decrypt(
+            path.read_bytes(),
+            key,
+            cipher="aes128",
+            iv=bytes.fromhex(state.settings.aes128_iv),
+        )
         with zipfile.ZipFile(io.BytesIO(plain)) as archive:
             root = ET.fromstring(archive.read(archive.namelist()[0]))
         if root.tag == "Courbe":
             stamps = [p.get("Horodatage") for p in root.iter("Donnees_Point_Mesure")]
-            assert len(stamps) == 144 and stamps[0] == "2026-11-23T00:00:00+01:00"  # start-stamped
+            assert len(stamps) == 144
+            assert stamps[0] == "2026-11-23T00:00:00+01:00"
         else:
             assert root.tag == "{http://www.enedis.fr/stm/R171}R171"
             assert root.find("entete/flux") is not None
@@ -134,15 +197,22 @@ def test_r50_generator_streams_with_bounded_memory(tmp_path: Path) -> None:
     enc = Encryption("aes256", key, 1)
 
     def peak(n: int) -> int:
-        points = [Point(f"30{i:012d}", "C5", "office", "1 RUE", "38130", "38151", "X", "X") for i in range(n)]
+        points = [
+            Point(f"30{i:012d}", "C5", "office", "1 RUE", "38130", "38151", "X", "X")
+            for i in range(n)
+        ]
         tracemalloc.start()
-        flux.generate_r50(tmp_path / f"r50_{n}.zip", points, date(2026, 11, 23), CTX, enc)
+        flux.generate_r50(
+            tmp_path / f"r50_{n}.zip", points, date(2026, 11, 23), CTX, enc
+        )
         _, top = tracemalloc.get_traced_memory()
         tracemalloc.stop()
         return top
 
     small, large = peak(200), peak(2000)
-    assert (tmp_path / "r50_2000.zip").stat().st_size > 5 * (tmp_path / "r50_200.zip").stat().st_size
+    assert (tmp_path / "r50_2000.zip").stat().st_size > 5 * (
+        tmp_path / "r50_200.zip"
+    ).stat().st_size
     assert large < small * 3
     plain = decrypt((tmp_path / "r50_2000.zip").read_bytes(), key, cipher="aes256")
     with zipfile.ZipFile(io.BytesIO(plain)) as archive:
