@@ -186,3 +186,78 @@ async def test_lowatt_point_search(through_proxy: Emulator) -> None:
             insee="84042",
         )
     assert caught.value.code == "SGT4F8"
+
+
+async def test_lowatt_measures_history_parses_with_its_own_helper(
+    through_proxy: Emulator,
+) -> None:
+    response = await asyncio.to_thread(
+        _call,
+        through_proxy,
+        "ConsultationMesures-v1.1",
+        lowatt.point_measures,
+        prm="98800000396971",
+        autorisation=True,
+    )
+    [serie] = list(lowatt.measures_resp2py(response))
+    assert serie["grandeurPhysique"] == "EA" and serie["unit"] == "kWh"
+    assert len(serie["mesures"]) == 12
+    begin, end, value, nature, trigger, status = serie["mesures"][0]
+    assert begin < end and value > 0
+    assert (nature, trigger, status) == ("REEL", "CYCLIQUE", "INITIALE")
+    # AHC-NR1: the C5 point without authorisation
+    with pytest.raises(WSException) as caught:
+        await asyncio.to_thread(
+            _call,
+            through_proxy,
+            "ConsultationMesures-v1.1",
+            lowatt.point_measures,
+            prm="25162373298976",
+            autorisation=False,
+        )
+    assert caught.value.code == "SGT4G2"
+
+
+async def test_lowatt_subscribes_in_the_access_services_model(
+    through_proxy: Emulator,
+) -> None:
+    options = {
+        "prm": "25852098337945",
+        "to": "2027-06-01",
+        "sens": "SOUTIRAGE",
+        "type": ["CDC", "IDX"],
+        "period": "daily",
+        "corrigee": False,
+        "denomination": "COMMUNE D ECHIROLLES",
+        "nom": None,
+        "prenom": None,
+        "civilite": None,
+        "naf": None,
+        "secteur": None,
+        "siret": None,
+        "no_autorisation": False,
+    }
+    response = await asyncio.to_thread(
+        _call,
+        through_proxy,
+        "CommanderServicesAccesDonnees-V1.0",
+        lowatt.point_cmd_acces_donnees,
+        **options,
+    )
+    # suds unwraps the single child ``affaires``: the response is that list holder.
+    assert len(response.affaire) == 2
+    kinds = sorted(
+        s.kind
+        for s in through_proxy.state.subscriptions.values()
+        if s.prm == "25852098337945" and s.state == "ACTIF"
+    )
+    assert kinds == ["CDC", "IDX"]
+    with pytest.raises(WSException) as caught:
+        await asyncio.to_thread(
+            _call,
+            through_proxy,
+            "CommanderServicesAccesDonnees-V1.0",
+            lowatt.point_cmd_acces_donnees,
+            **options,
+        )
+    assert caught.value.code == "SGT570"
