@@ -200,10 +200,12 @@ async def test_lowatt_measures_history_parses_with_its_own_helper(
         autorisation=True,
     )
     [serie] = list(lowatt.measures_resp2py(response))
-    assert serie["grandeurPhysique"] == "EA" and serie["unit"] == "kWh"
+    assert serie["grandeurPhysique"] == "EA"
+    assert serie["unit"] == "kWh"
     assert len(serie["mesures"]) == 12
     begin, end, value, nature, trigger, status = serie["mesures"][0]
-    assert begin < end and value > 0
+    assert begin < end
+    assert value > 0
     assert (nature, trigger, status) == ("REEL", "CYCLIQUE", "INITIALE")
     # AHC-NR1: the C5 point without authorisation
     with pytest.raises(WSException) as caught:
