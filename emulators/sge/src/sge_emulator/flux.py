@@ -484,24 +484,26 @@ def r64_document(affaire: str, points: list[Point], start: date, end: date) -> b
     ).encode()
 
 
-def c68_document(point: Point) -> bytes:
-    return json.dumps(
-        {
-            "idPrm": point.prm,
-            "segment": point.segment,
-            "etatContractuel": "SERVC",
-            "formuleTarifaireAcheminement": point.tariff,
-            "siret": point.siret,
-            "domaineTension": point.tension,
-            "puissanceSouscrite": {"valeur": point.subscribed_kva, "unite": "kVA"},
-            "adresse": {
-                "numeroEtNomVoie": point.street,
-                "codePostal": point.postcode,
-                "codeInseeCommune": point.insee,
-            },
+def c68_documents(points: list[Point]) -> bytes:
+    """One C68 JSON: an array with one object per PRM."""
+    return json.dumps([_c68(point) for point in points], ensure_ascii=False).encode()
+
+
+def _c68(point: Point) -> dict[str, object]:
+    return {
+        "idPrm": point.prm,
+        "segment": point.segment,
+        "etatContractuel": "SERVC",
+        "formuleTarifaireAcheminement": point.tariff,
+        "siret": point.siret,
+        "domaineTension": point.tension,
+        "puissanceSouscrite": {"valeur": point.subscribed_kva, "unite": "kVA"},
+        "adresse": {
+            "numeroEtNomVoie": point.street,
+            "codePostal": point.postcode,
+            "codeInseeCommune": point.insee,
         },
-        ensure_ascii=False,
-    ).encode()
+    }
 
 
 def hdm_csv(prm: str, kind: str, point: Point, start: date, end: date) -> bytes:

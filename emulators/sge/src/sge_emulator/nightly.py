@@ -173,8 +173,14 @@ def deliver_orders(
             members = []
             for index in range(0, len(points), 1000):
                 chunk = points[index : index + 1000]
+                number = index // 1000 + 1
                 inner = flux.nested_zip(
-                    [(f"C68_{p.prm}.json", flux.c68_document(p)) for p in chunk]
+                    [
+                        (
+                            f"C68_{order.affaire_id}_{number:05d}.json",
+                            flux.c68_documents(chunk),
+                        )
+                    ]
                 )
                 members.append(
                     (

@@ -218,3 +218,62 @@ def test_r50_generator_streams_with_bounded_memory(tmp_path: Path) -> None:
     with zipfile.ZipFile(io.BytesIO(plain)) as archive:
         root = ET.fromstring(archive.read(archive.namelist()[0]))
     assert len(root.findall("PRM")) == 2000
+
+
+def test_itc_order_drops_a_zip_of_zips_with_one_json_each(tmp_path: Path) -> None:
+    import json
+
+    from sge_emulator.state import Order
+
+    state = build_state(
+        EmulatorSettings(
+            start_date="2026-11-23", with_demo=False, state_dir=str(tmp_path)
+        )
+    )
+    state.subscriptions.clear()
+    prms = ["25150217034354", "98800004935121"]
+    state.orders["M0ITC001"] = Order("M0ITC001", "ITC", prms, None, None, None)
+    [path] = nightly.advance(state, tmp_path / "drop")
+    assert path.parent.name == "R63_R64_R65_R66_R67_C68"
+    assert path.name.startswith("ENEDIS_C68_P_ITC_M0ITC001_00001_")
+    key = parse_keys(state.settings.keys)[1].key
+    with zipfile.ZipFile(
+        io.BytesIO(decrypt(path.read_bytes(), key, cipher="aes256"))
+    ) as primary:
+        [secondary_name] = primary.namelist()
+        assert secondary_name.endswith(".zip")
+        with zipfile.ZipFile(io.BytesIO(primary.read(secondary_name))) as secondary:
+            [member] = secondary.namelist()
+            documents = json.loads(secondary.read(member))
+    assert [d["idPrm"] for d in documents] == prms
+    assert [d["segment"] for d in documents] == ["C5", "C4"]
+    assert state.orders["M0ITC001"].delivered
+    assert nightly.advance(state, tmp_path / "drop") == []  # delivered once
+
+
+def test_hdm_order_is_a_csv_with_offsets(tmp_path: Path) -> None:
+    from sge_emulator.state import Order
+
+    state = build_state(
+        EmulatorSettings(
+            start_date="2026-11-23", with_demo=False, state_dir=str(tmp_path)
+        )
+    )
+    state.subscriptions.clear()
+    state.orders["M0HDM001"] = Order(
+        "M0HDM001",
+        "HDM",
+        ["25957452924301"],
+        "CDC",
+        date(2026, 3, 29),
+        date(2026, 3, 30),
+        "CSV",
+    )
+    [path] = nightly.advance(state, tmp_path / "drop")
+    text = path.read_bytes().decode("utf-8")
+    assert path.name == "Enedis_SGE_HDM_M0HDM001.csv"
+    assert text.startswith("\ufeffIdentifiant PRM;")
+    rows = text.splitlines()[3:]
+    assert len(rows) == 46  # spring-forward day
+    assert rows[0].startswith("2026-03-29T00:30:00+01:00;")
+    assert rows[-1].startswith("2026-03-30T00:00:00+02:00;")
