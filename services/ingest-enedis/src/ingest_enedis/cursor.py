@@ -16,7 +16,8 @@ from datetime import date, datetime, timedelta
 
 import asyncpg
 
-from ingest_enedis.mapping import Contract, Stream
+from ingest_enedis.mapping import Contract
+from ingest_enedis.streams import Stream
 
 MAX_HOLE_ATTEMPTS = 8
 

@@ -5,7 +5,7 @@ fresh ``state``, remembered (with the duration asked) in a short-lived HttpOnly
 cookie. Enedis redirects the browser back to ``GET /v1/enedis/callback`` with
 ``state`` and ``usage_point_id`` (one PRM or several joined by ``;``); the
 callback checks that the state is the one this browser was given, stores one
-consent per PRM (:mod:`energy_store.consents`) for that resident, and sends the
+consent per PRM (:mod:`energy_store.consent_registry`) for that resident, and sends the
 browser back to the resident page. ingest-enedis collects every PRM with a live
 consent at its next cycle. ``code`` is ignored: data access uses the application's
 client-credentials token, not a per-resident one (docs/upstreams/enedis.md §1).
@@ -24,7 +24,7 @@ from fastapi.responses import RedirectResponse
 from api.deps import PoolDep, Resident, SettingsDep
 from api.problems import Problem
 from energy_core.errors import InvalidValueError
-from energy_store.consents import parse_usage_points, record_prm_consents
+from energy_store.consent_registry import parse_usage_points, record_prm_consents
 
 router = APIRouter(prefix="/v1/enedis", tags=["consent"])
 

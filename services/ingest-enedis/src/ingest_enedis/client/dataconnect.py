@@ -1,5 +1,9 @@
 """Data Connect v5 HTTP client (httpx). Knows no Kafka and no database.
 
+An import contract keeps it so: the client speaks HTTP and vendor errors, the
+mapping reads payloads, and only ``service.py`` wires them to the publisher and
+the repository.
+
 One call = one HTTP request drawn from the shared :class:`SlidingWindowLimiter`.
 Vendor errors become :mod:`energy_core.errors` so that the service decides what to
 do by type: retry (``TransientError``), stop (``ConsentRevokedError``), record a
@@ -22,15 +26,17 @@ import httpx
 
 from energy_core.errors import (
     ConsentRevokedError,
+    EnergyError,
     NoDataError,
     PayloadInvalidError,
     PermanentError,
     RateLimitedError,
     UpstreamUnavailableError,
 )
+from ingest_enedis import metrics
 from ingest_enedis.limiter import SlidingWindowLimiter
-from ingest_enedis.mapping import Stream
 from ingest_enedis.settings import Settings
+from ingest_enedis.streams import Stream
 
 logger = logging.getLogger(__name__)
 
@@ -141,6 +147,31 @@ def raise_for_vendor(
     raise PermanentError(what)
 
 
+CONTRACTS_PATH = "customers_upc/v5/usage_points/contracts"
+ADDRESSES_PATH = "customers_upa/v5/usage_points/addresses"
+_RESOURCES = {
+    **{stream.value: stream.short for stream in Stream},
+    CONTRACTS_PATH: "contracts",
+    ADDRESSES_PATH: "addresses",
+}
+
+
+def outcome_of(error: BaseException | None) -> str:
+    """The ``outcome`` label of a request that ended with ``error`` (None: ok)."""
+    if error is None:
+        return "ok"
+    for kind, label in (
+        (RateLimitedError, "rate_limited"),
+        (UpstreamUnavailableError, "unavailable"),
+        (NoDataError, "no_data"),
+        (ConsentRevokedError, "consent_revoked"),
+        (PayloadInvalidError, "payload_invalid"),
+    ):
+        if isinstance(error, kind):
+            return label
+    return "refused"
+
+
 class DataConnectClient:
     """Token v3 + metering v5 + customers v5, over one pooled httpx client."""
 
@@ -181,14 +212,15 @@ class DataConnectClient:
         except httpx.TransportError as exc:
             raise UpstreamUnavailableError(f"token: {type(exc).__name__}") from exc
         raise_for_vendor(response)
-        body = response.json()
         try:
+            body = response.json()
             token = str(body["access_token"])
             lifetime = float(str(body.get("expires_in", "3600")))  # a string in v3
-        except (KeyError, ValueError) as exc:
+        except (KeyError, ValueError, TypeError) as exc:
             raise PayloadInvalidError("token answer without access_token") from exc
         self._token = token
         self._token_renew_at = time.monotonic() + lifetime * (1 - _TOKEN_MARGIN)
+        metrics.TOKEN_RENEWALS.inc()
         logger.info("Data Connect token renewed (valid %.0f s)", lifetime)
         return token
 
@@ -204,7 +236,27 @@ class DataConnectClient:
         assert self._token is not None  # noqa: S101 - set by _fetch_token
         return self._token
 
+    async def token_ready(self, within_s: float = 5.0) -> bool:
+        """Readiness: a token is held, or one can be obtained within ``within_s``.
+
+        Only an expired token costs a request (which the next call would have
+        spent anyway); a limiter paused by a 429 makes that request wait, so the
+        answer is "not ready" rather than a /readyz that hangs. The secret and the
+        token are never logged.
+        """
+        try:
+            async with asyncio.timeout(within_s):
+                await self._bearer()
+        except (EnergyError, TimeoutError):
+            return False
+        return True
+
+    def quota_used(self) -> list[float]:
+        """Share of each quota window currently used (second, hour)."""
+        return self.limiter.usage()
+
     async def _get(self, path: str, params: dict[str, str]) -> dict[str, Any]:
+        resource = _RESOURCES.get(path, "other")
         for attempt in (1, 2):
             token = await self._bearer()
             await self.limiter.acquire()
@@ -216,18 +268,21 @@ class DataConnectClient:
                     headers={"Authorization": f"Bearer {token}"},
                 )
             except httpx.TransportError as exc:
+                metrics.REQUESTS.labels(resource, "transport_error").inc()
                 raise UpstreamUnavailableError(f"{path}: {type(exc).__name__}") from exc
             if response.status_code == 401 and attempt == 1:
+                metrics.REQUESTS.labels(resource, "token_refused").inc()
                 if self._token == token:
                     self._token = None  # expired or revoked early: renew once
                 continue
-            raise_for_vendor(response)
             try:
-                body = response.json()
-            except ValueError as exc:
-                raise PayloadInvalidError(f"{path}: answer is not JSON") from exc
-            if not isinstance(body, dict):
-                raise PayloadInvalidError(f"{path}: answer is not an object")
+                body = _body(path, response)
+            except EnergyError as exc:
+                if isinstance(exc, RateLimitedError):
+                    metrics.RATE_LIMITED.inc()
+                metrics.REQUESTS.labels(resource, outcome_of(exc)).inc()
+                raise
+            metrics.REQUESTS.labels(resource, "ok").inc()
             return body
         raise PermanentError(f"{path}: token refused twice")
 
@@ -244,12 +299,20 @@ class DataConnectClient:
 
     async def contract(self, prm: str) -> dict[str, Any]:
         """``customers_upc/v5/usage_points/contracts`` of one PRM."""
-        return await self._get(
-            "customers_upc/v5/usage_points/contracts", {"usage_point_id": str(prm)}
-        )
+        return await self._get(CONTRACTS_PATH, {"usage_point_id": str(prm)})
 
     async def address(self, prm: str) -> dict[str, Any]:
         """``customers_upa/v5/usage_points/addresses`` of one PRM."""
-        return await self._get(
-            "customers_upa/v5/usage_points/addresses", {"usage_point_id": str(prm)}
-        )
+        return await self._get(ADDRESSES_PATH, {"usage_point_id": str(prm)})
+
+
+def _body(path: str, response: httpx.Response) -> dict[str, Any]:
+    """The JSON object of a 2xx answer; vendor errors and bad bodies raised."""
+    raise_for_vendor(response)
+    try:
+        body = response.json()
+    except ValueError as exc:
+        raise PayloadInvalidError(f"{path}: answer is not JSON") from exc
+    if not isinstance(body, dict):
+        raise PayloadInvalidError(f"{path}: answer is not an object")
+    return body
