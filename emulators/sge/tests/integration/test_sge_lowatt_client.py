@@ -263,3 +263,26 @@ async def test_lowatt_subscribes_in_the_access_services_model(
             **options,
         )
     assert caught.value.code == "SGT570"
+
+
+@pytest.mark.filterwarnings("ignore:ConsultationMesuresDetaillees-v2.0 is deprecated")
+async def test_lowatt_detailed_measures_v2_parse_with_offsets(
+    through_proxy: Emulator,
+) -> None:
+    response = await asyncio.to_thread(
+        _call,
+        through_proxy,
+        "ConsultationMesuresDetaillees-v2.0",
+        lowatt.point_detailed_measures,
+        prm="25478147557460",
+        type="COURBE",
+        courbe_type="PA",
+        injection=False,
+        no_autorisation=False,
+        **{"from": "2026-10-25", "to": "2026-10-26", "corrigee": "false"},
+    )
+    rows = list(lowatt.detailed_measures_resp2py(response))
+    assert len(rows) == 50  # the October day, unambiguous thanks to the offsets
+    assert len({stamp for stamp, _ in rows}) == 50
+    assert rows[0][0].isoformat() == "2026-10-24T22:30:00+00:00"
+    assert rows[-1][0].isoformat() == "2026-10-25T23:00:00+00:00"
