@@ -267,13 +267,46 @@ def _pv_w(kwp: float, local: datetime, day: date) -> float:
     )
 
 
-@lru_cache(maxsize=16)
+@lru_cache(maxsize=4096)
 def _slots(day: date, minutes: int) -> tuple[tuple[int, datetime], ...]:
     """(half-hour index 0-47, local start) of each interval of ``day``."""
     return tuple(
         ((local.hour * 60 + local.minute) // 30, local)
         for _, _, local, _ in _grid(day, minutes)
     )
+
+
+@lru_cache(maxsize=8192)
+def _day_shape(
+    home: DemoHome, seed: int, weekend: bool, winter: bool, ev_night: bool
+) -> tuple[tuple[float, ...], tuple[float, ...], tuple[float, ...]]:
+    """Per half-hour: the habits (x the day's factor), what is added on top (tank,
+    EV, anomalies) and the heating shape, of a kind of day (cached: the per-day
+    work is then one pass of multiply-adds)."""
+    habit: list[float] = []
+    extra: list[float] = []
+    tank_slots = 4 if winter else 3
+    tank_start = (44 + seed % 4) % 48
+    for slot in range(48):
+        added = 0.0
+        if home.kind == "home":
+            base = (_HOME_WEEKEND if weekend else _HOME_WEEKDAY)[slot]
+            habit.append(base * 0.6 * home.scale)  # ~2.7 MWh/y at scale 1
+            if home.hot_water == "electric" and (slot - tank_start) % 48 < tank_slots:
+                added += 2200
+            if ev_night and (slot - 45) % 48 < 6:
+                added += 3700
+            if home.anomaly == "night_baseload" and (slot < 12 or slot >= 46):
+                added += 450
+        else:
+            share = 0.2 if weekend else _OFFICE_WEEKDAY[slot]
+            if home.anomaly == "weekend_baseload" and weekend:
+                share = max(0.6, _OFFICE_WEEKDAY[slot])
+            habit.append(home.surface_m2 * 12 * share * home.scale)  # ~12 W/m2 peak
+        extra.append(added)
+    office_heat = 1.0 if home.kind == "home" or not weekend else 0.6
+    heat = tuple(h * office_heat for h in _HEAT_SHAPE)
+    return tuple(habit), tuple(extra), heat
 
 
 def home_curve(
@@ -299,28 +332,15 @@ def home_curve(
     if home.heating == "electric":
         heat_w = 0.9 * home.surface_m2 * heat_k * home.scale
     ev_night = home.ev and _unit("ev", seed, day) < 0.45
-    tank_slots = 4 if day.month in (11, 12, 1, 2, 3) else 3
-    tank_start = (44 + seed % 4) % 48
-    cons: list[float] = []
-    pv: list[float] = []
-    for slot, local in _slots(day, minutes):
-        pv.append(_pv_w(home.pv_kwp, local, day) if home.pv_kwp else 0.0)
-        if home.kind == "home":
-            base = (_HOME_WEEKEND if weekend else _HOME_WEEKDAY)[slot]
-            watts = base * 0.6 * home.scale * daily  # ~2.7 MWh/y at scale 1
-            if home.hot_water == "electric" and (slot - tank_start) % 48 < tank_slots:
-                watts += 2200
-            if ev_night and (slot - 45) % 48 < 6:
-                watts += 3700
-            if home.anomaly == "night_baseload" and (slot < 12 or slot >= 46):
-                watts += 450
-        else:
-            share = 0.2 if weekend else _OFFICE_WEEKDAY[slot]
-            if home.anomaly == "weekend_baseload" and weekend:
-                share = max(0.6, _OFFICE_WEEKDAY[slot])
-            watts = home.surface_m2 * 12 * share * home.scale * daily  # ~12 W/m2 peak
-        office_heat = 1.0 if home.kind == "home" or not weekend else 0.6
-        cons.append(watts + heat_w * _HEAT_SHAPE[slot] * office_heat)
+    habit, extra, heat = _day_shape(
+        home, seed, weekend, day.month in (11, 12, 1, 2, 3), ev_night
+    )
+    slots = _slots(day, minutes)
+    cons = [habit[i] * daily + extra[i] + heat_w * heat[i] for i, _ in slots]
+    if home.pv_kwp:
+        pv = [_pv_w(home.pv_kwp, local, day) for _, local in slots]
+    else:
+        pv = [0.0] * len(slots)
     if meter.self_consumption:  # the meter sees the balance of the two
         cons, pv = (
             [max(0.0, c - p) for c, p in zip(cons, pv, strict=True)],

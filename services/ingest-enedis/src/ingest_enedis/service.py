@@ -239,6 +239,7 @@ class Collector:
                 queue.put_nowait((prm, curves))
         skipped: set[str] = set()
         daily_left = len(prms)
+        daily_done = {prm: asyncio.Event() for prm in prms}
 
         aborted: list[Exception] = []
 
@@ -246,26 +247,15 @@ class Collector:
             nonlocal daily_left
             while not queue.empty() and not aborted:
                 prm, curves = queue.get_nowait()
-                if prm in skipped:
+                if curves:  # after its own daily pass, which may have stopped it
+                    await daily_done[prm].wait()
+                if prm in skipped or aborted:
                     continue
                 try:
-                    await self.collect_prm(Prm(prm), report, curves=curves)
-                except (BrokerUnavailableError, OSError, asyncpg.PostgresError) as exc:
-                    # our side is down: stop the cycle, nothing was moved past it
-                    report.failed.append(prm)
-                    aborted.append(exc)
-                except TransientError as exc:
-                    logger.warning(
-                        "%s: upstream unavailable, later: %s", meter_ref(prm), exc
-                    )
-                    report.failed.append(prm)
-                    skipped.add(prm)
-                except PermanentError as exc:  # e.g. the token refused: not per window
-                    logger.warning("%s: refused, later: %s", meter_ref(prm), exc)
-                    report.failed.append(prm)
-                    skipped.add(prm)
-                if prm in report.stopped:
-                    skipped.add(prm)
+                    await self._collect_one(prm, curves, report, aborted, skipped)
+                finally:
+                    if not curves:  # whatever happened, its curve pass may go on
+                        daily_done[prm].set()
                 if not curves:
                     daily_left -= 1
                     if daily_left == 0:
@@ -292,6 +282,33 @@ class Collector:
         metrics.CYCLE_SECONDS.set(time.monotonic() - began)
         metrics.CYCLE_END.set(time.time())
         return report
+
+    async def _collect_one(
+        self,
+        prm: str,
+        curves: bool,
+        report: CycleReport,
+        aborted: list[Exception],
+        skipped: set[str],
+    ) -> None:
+        """One pass (daily or curves) of one PRM; failures are recorded, not raised
+        (except ours: Kafka or PostgreSQL down aborts the cycle)."""
+        try:
+            await self.collect_prm(Prm(prm), report, curves=curves)
+        except (BrokerUnavailableError, OSError, asyncpg.PostgresError) as exc:
+            # our side is down: stop the cycle, nothing was moved past it
+            report.failed.append(prm)
+            aborted.append(exc)
+        except TransientError as exc:
+            logger.warning("%s: upstream unavailable, later: %s", meter_ref(prm), exc)
+            report.failed.append(prm)
+            skipped.add(prm)
+        except PermanentError as exc:  # e.g. the token refused: not per window
+            logger.warning("%s: refused, later: %s", meter_ref(prm), exc)
+            report.failed.append(prm)
+            skipped.add(prm)
+        if prm in report.stopped:
+            skipped.add(prm)
 
     def _log_progress(self, report: CycleReport) -> None:
         now = time.monotonic()
