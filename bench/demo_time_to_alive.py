@@ -138,6 +138,9 @@ def main() -> int:
                             ("rollups", "every IRIS has daily rollups")):  # fmt: skip
             seconds = marks.get(name)
             print(f"{label}: " + (f"{seconds:.1f} s" if seconds else "NOT reached"))
+        for line in log.read_text().splitlines():
+            if "curves next" in line or "up in" in line:
+                print(line)  # where the time went: the stack, ingest-enedis' daily pass
         if len(marks) < 2:
             print(log.read_text()[-4000:])
             return 1
