@@ -26,6 +26,7 @@ from api.routes import (
     rollups,
     session,
     territory,
+    verification,
 )
 from api.settings import Settings
 from api.webhooks import WebhookDispatcher
@@ -117,6 +118,7 @@ def create_app(
         live,
         hooks,
         enedis,
+        verification,
         dashboard,
     ):
         app.include_router(module.router)

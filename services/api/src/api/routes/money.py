@@ -11,7 +11,7 @@ from api import queries
 from api.deps import PoolDep, Resident, SecrecyDep
 from api.periods import days_of, local_midnight, month_span, previous_month
 from api.problems import Problem
-from api.routes.meters import MeterId, accessible_meter
+from api.routes.meters import MeterId, accessible_meter, person_of
 from api.schemas import Co2Public, ComparisonPublic, CostPublic
 from api.tariffs import Contract, Tariff, cost_of
 
@@ -52,9 +52,10 @@ async def cost(
         ]
         series = meter["series"]
         span = {"start": local_midnight(first), "end": local_midnight(following)}
-        pairs = await queries.intervals(conn, series=series, **span)
+        who = {"person_id": person_of(user), "meter_id": meter_id}
+        pairs = await queries.intervals(conn, series=series, **who, **span)
         whole = await queries.whole_days(
-            conn, series=series, daily_series=meter["daily_series"], **span
+            conn, series=series, daily_series=meter["daily_series"], **who, **span
         )
         # 00:00-06:00 on the 1st belongs to the Tempo day of the month's eve.
         colours = await queries.tempo_colours(
@@ -93,6 +94,8 @@ async def co2(
         series = meter["series"]
         days = await queries.totals(
             conn,
+            person_id=person_of(user),
+            meter_id=meter_id,
             series=series,
             daily_series=meter["daily_series"],
             start=local_midnight(first),
@@ -156,10 +159,12 @@ async def comparison(
         meter = await accessible_meter(conn, user, meter_id)
         series = meter["series"]
         months = await queries.totals(
-            conn, series=series, daily_series=meter["daily_series"], start=tp,
-            end=t1, per="month",
+            conn, person_id=person_of(user), meter_id=meter_id, series=series,
+            daily_series=meter["daily_series"], start=tp, end=t1, per="month",
         )  # fmt: skip
-        peers = await queries.similar_homes(conn, meter_id=meter_id, start=t0, end=t1)
+        peers = await queries.similar_homes(
+            conn, person_id=person_of(user), meter_id=meter_id, start=t0, end=t1
+        )
     by_month = {r["period"]: r["wh"] / 1000 for r in months}
     homes = peers["homes"] if peers else 0
     verdict = rule.check(

@@ -1,0 +1,99 @@
+"""Occupancies, and the one function that says which readings a person may see.
+
+Revision ID: 0005_occupancy
+Revises: 0004_consent_verification
+Create Date: 2026-12-03
+
+A delivery point outlives its occupants: the PRM of a flat keeps its history when a
+new tenant moves in, and a consent given by the new tenant must not open the
+previous tenant's readings. ``occupancies`` says who held a delivery point when:
+``[starts_at, ends_at)`` (``ends_at`` NULL while they live there), one occupant at a
+time per delivery point (an exclusion constraint; other members of the household
+get a share). The start comes from the Data Connect contract (last activation
+date, written by ingest-enedis when it verifies the consent), from an operator's
+move-in date, or from the demo.
+
+``meter_access(person, at)`` is the only definition of "may read": the meters of
+every delivery point the person holds a live *verified* consent on AND occupies,
+with the devices attached to it (``meters.delivery_point_id``), each with the
+window of readings they may see: the occupancy, cut by the consent's ``data_from``
+and its expiry. A device attached to no delivery point is readable through a live
+verified consent on the device itself (the person registered it). Every query of
+the api that exposes individual data joins through it; a reading is shown only if
+its whole interval ``[start_ts, end_ts)`` lies inside a window.
+"""
+
+from alembic import op
+
+revision = "0005_occupancy"
+down_revision = "0004_consent_verification"
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    op.execute(r"""
+    CREATE TABLE occupancies (
+        occupancy_id uuid PRIMARY KEY DEFAULT gen_random_uuid(),
+        person_id uuid NOT NULL REFERENCES people ON DELETE CASCADE,
+        delivery_point_id text NOT NULL REFERENCES meters ON DELETE CASCADE,
+        starts_at timestamptz NOT NULL,
+        ends_at timestamptz,
+        source text NOT NULL
+            CHECK (source IN ('enedis-contract', 'operator', 'demo')),
+        created_at timestamptz NOT NULL DEFAULT now(),
+        CHECK (ends_at IS NULL OR ends_at > starts_at),
+        CONSTRAINT occupancies_one_occupant_at_a_time EXCLUDE USING gist (
+            delivery_point_id WITH =, tstzrange(starts_at, ends_at) WITH &&)
+    );
+    CREATE INDEX occupancies_person ON occupancies (person_id);
+
+    -- A CHECK cannot look at another row: a device is never occupied, its point is.
+    CREATE FUNCTION occupancy_on_delivery_point() RETURNS trigger
+    LANGUAGE plpgsql AS $$
+    BEGIN
+        IF NOT EXISTS (SELECT 1 FROM meters WHERE meter_id = NEW.delivery_point_id
+                       AND scheme IN ('prm', 'pce')) THEN
+            RAISE EXCEPTION 'an occupancy is of a delivery point (PRM or PCE)'
+                USING ERRCODE = 'check_violation';
+        END IF;
+        RETURN NEW;
+    END $$;
+    CREATE TRIGGER occupancies_point BEFORE INSERT OR UPDATE ON occupancies
+        FOR EACH ROW EXECUTE FUNCTION occupancy_on_delivery_point();
+
+    CREATE FUNCTION meter_access(p_person uuid, p_at timestamptz)
+    RETURNS TABLE (meter_id text, delivery_point_id text, consent_id uuid,
+                   from_ts timestamptz, until_ts timestamptz)
+    LANGUAGE sql STABLE AS $$
+        SELECT m.meter_id, c.meter_id, c.consent_id,
+               greatest(o.starts_at, coalesce(c.data_from, o.starts_at)),
+               least(coalesce(o.ends_at, 'infinity'), c.expires_at)
+        FROM consents c
+        JOIN meters p ON p.meter_id = c.meter_id AND p.scheme IN ('prm', 'pce')
+        JOIN occupancies o ON o.person_id = c.person_id
+                          AND o.delivery_point_id = c.meter_id
+                          AND o.starts_at <= p_at
+        JOIN meters m ON m.meter_id = c.meter_id
+                      OR m.delivery_point_id = c.meter_id
+        WHERE c.person_id = p_person AND c.verification = 'verified'
+          AND c.revoked_at IS NULL AND c.starts_at <= p_at AND c.expires_at > p_at
+        UNION ALL
+        SELECT d.meter_id, NULL, c.consent_id,
+               coalesce(c.data_from, '-infinity'), c.expires_at
+        FROM consents c
+        JOIN meters d ON d.meter_id = c.meter_id
+                     AND d.scheme NOT IN ('prm', 'pce')
+                     AND d.delivery_point_id IS NULL
+        WHERE c.person_id = p_person AND c.verification = 'verified'
+          AND c.revoked_at IS NULL AND c.starts_at <= p_at AND c.expires_at > p_at
+    $$;
+    """)
+
+
+def downgrade() -> None:
+    op.execute("""
+    DROP FUNCTION meter_access(uuid, timestamptz);
+    DROP TABLE occupancies;
+    DROP FUNCTION occupancy_on_delivery_point();
+    """)
