@@ -166,7 +166,8 @@ async def decide(
             done: str = await conn.execute(
                 """UPDATE consents SET verification = $2, verification_reason = $3,
                        verified_by = $4,
-                       verified_at = CASE WHEN $2 = 'to_verify' THEN NULL ELSE $5 END
+                       verified_at = CASE WHEN $2 = 'to_verify' THEN NULL
+                                         ELSE $5::timestamptz END
                    WHERE consent_id = $1::uuid
                      AND verification IN ('pending', 'to_verify')""",
                 consent_id,

@@ -253,3 +253,13 @@ class DataConnectClient:
         return await self._get(
             "customers_upa/v5/usage_points/addresses", {"usage_point_id": str(prm)}
         )
+
+    async def identity(self, prm: str) -> dict[str, Any]:
+        """``customers_i/v5/identity`` of one PRM (who holds it)."""
+        return await self._get("customers_i/v5/identity", {"usage_point_id": str(prm)})
+
+    async def contact(self, prm: str) -> dict[str, Any]:
+        """``customers_cd/v5/contact_data`` of one PRM (its holder's e-mail)."""
+        return await self._get(
+            "customers_cd/v5/contact_data", {"usage_point_id": str(prm)}
+        )

@@ -14,7 +14,9 @@ Retry policy lives here: 429 -> pause the shared limiter; 5xx/timeouts -> backof
 with full jitter; ADAM-ERR0123 / ADAM-DC-0009 -> start at the activation / consent
 start date (searched for when the contract's date is wrong); no_data_found and
 other refusals -> holes asked again later (plus a dead letter for the unexpected
-ones); ADAM-DC-0008 -> stop the PRM, revoke its consents and emit a consent event.
+ones); ADAM-DC-0008 -> stop the PRM, revoke its verified consents and emit a
+consent event. Only PRMs with a live *verified* consent are collected; pending
+ones are settled first by :mod:`ingest_enedis.verifier`.
 Kafka or PostgreSQL unreachable -> the cycle stops early and nothing moves.
 """
 
@@ -61,6 +63,7 @@ from ingest_enedis.client import (
 from ingest_enedis.mapping import Stream, incomplete_days, to_batch
 from ingest_enedis.placement import record_activation, refresh_usage_point
 from ingest_enedis.settings import Settings
+from ingest_enedis.verifier import VerificationReport, verify_pending
 
 logger = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -106,6 +109,7 @@ class CycleReport:
     holes: int = 0
     stopped: list[str] = field(default_factory=list)
     failed: list[str] = field(default_factory=list)
+    verification: VerificationReport | None = None
 
 
 class Collector:
@@ -167,6 +171,10 @@ class Collector:
     async def run_cycle(self) -> CycleReport:
         """One pass over every consented PRM with ``workers`` concurrent workers."""
         report = CycleReport()
+        # pending consents are settled first: only verified ones are collected
+        report.verification = await verify_pending(
+            self.pool, self.client, self._call, self.clock()
+        )
         async with self.pool.acquire() as conn:
             await cursor.resume_reconsented(conn)
             prms = await cursor.consented_prms(conn, self.clock())

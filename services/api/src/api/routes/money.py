@@ -51,12 +51,15 @@ async def cost(
             )
         ]
         series = meter["series"]
-        span = {"start": local_midnight(first), "end": local_midnight(following)}
-        who = {"person_id": person_of(user), "meter_id": meter_id}
-        pairs = await queries.intervals(conn, series=series, **who, **span)
-        whole = await queries.whole_days(
-            conn, series=series, daily_series=meter["daily_series"], **who, **span
+        t0, t1 = local_midnight(first), local_midnight(following)
+        who = person_of(user)
+        pairs = await queries.intervals(
+            conn, person_id=who, meter_id=meter_id, series=series, start=t0, end=t1
         )
+        whole = await queries.whole_days(
+            conn, person_id=who, meter_id=meter_id, series=series,
+            daily_series=meter["daily_series"], start=t0, end=t1,
+        )  # fmt: skip
         # 00:00-06:00 on the 1st belongs to the Tempo day of the month's eve.
         colours = await queries.tempo_colours(
             conn, first=first - timedelta(days=1), last=following
