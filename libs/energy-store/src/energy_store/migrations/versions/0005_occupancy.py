@@ -11,7 +11,8 @@ previous tenant's readings. ``occupancies`` says who held a delivery point when:
 time per delivery point (an exclusion constraint; other members of the household
 get a share). The start comes from the Data Connect contract (last activation
 date, written by ingest-enedis when it verifies the consent), from an operator's
-move-in date, or from the demo.
+move-in date, or from the demo; existing verified consents get one from their
+start (``migration``).
 
 ``meter_access(person, at)`` is the only definition of "may read": the meters of
 every delivery point the person holds a live *verified* consent on AND occupies,
@@ -40,7 +41,7 @@ def upgrade() -> None:
         starts_at timestamptz NOT NULL,
         ends_at timestamptz,
         source text NOT NULL
-            CHECK (source IN ('enedis-contract', 'operator', 'demo')),
+            CHECK (source IN ('enedis-contract', 'operator', 'demo', 'migration')),
         created_at timestamptz NOT NULL DEFAULT now(),
         CHECK (ends_at IS NULL OR ends_at > starts_at),
         CONSTRAINT occupancies_one_occupant_at_a_time EXCLUDE USING gist (
@@ -61,6 +62,17 @@ def upgrade() -> None:
     END $$;
     CREATE TRIGGER occupancies_point BEFORE INSERT OR UPDATE ON occupancies
         FOR EACH ROW EXECUTE FUNCTION occupancy_on_delivery_point();
+
+    -- Existing data: a delivery point verified for exactly one person is occupied by
+    -- them from their first consent's start (the only date known); an operator
+    -- moves it earlier if their contract is older. Points claimed by several
+    -- people get no occupancy: an operator decides.
+    INSERT INTO occupancies (person_id, delivery_point_id, starts_at, source)
+    SELECT min(c.person_id::text)::uuid, c.meter_id, min(c.starts_at), 'migration'
+    FROM consents c JOIN meters m ON m.meter_id = c.meter_id
+    WHERE c.verification = 'verified' AND m.scheme IN ('prm', 'pce')
+    GROUP BY c.meter_id
+    HAVING count(DISTINCT c.person_id) = 1;
 
     CREATE FUNCTION meter_access(p_person uuid, p_at timestamptz)
     RETURNS TABLE (meter_id text, delivery_point_id text, consent_id uuid,
