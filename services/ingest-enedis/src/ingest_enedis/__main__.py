@@ -12,6 +12,7 @@ from ingest_enedis.client import DataConnectClient
 from ingest_enedis.limiter import SlidingWindowLimiter
 from ingest_enedis.service import SERVICE, Collector, run_forever
 from ingest_enedis.settings import Settings
+from ingest_enedis.verifier import verify_forever
 
 
 def main() -> None:
@@ -30,10 +31,12 @@ def main() -> None:
         pool = await create_pool(settings.postgres)
         await publisher.start()
         try:
-            await run_forever(
-                Collector(settings, client, publisher, pool),
-                stop,
-                settings.cycle_interval_s,
+            collector = Collector(settings, client, publisher, pool)
+            await asyncio.gather(
+                run_forever(collector, stop, settings.cycle_interval_s),
+                verify_forever(
+                    pool, client, collector.clock, stop, settings.verify_interval_s
+                ),
             )
         finally:
             await publisher.stop()

@@ -27,6 +27,8 @@ trigger (actor ``ingest-enedis``); expired consents are audited here too.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 import unicodedata
 from collections.abc import Awaitable, Callable, Mapping
@@ -252,3 +254,37 @@ async def verify_pending(
             await conn.fetchval("SELECT consent_audit_expired($1)", now)
         )
     return report
+
+
+async def _direct(what: Callable[[], Awaitable[T]]) -> T:
+    """No retry between cycles: a refused or throttled call waits for the next pass
+    (the shared limiter still paces every request)."""
+    return await what()
+
+
+async def verify_forever(
+    pool: asyncpg.Pool,
+    client: CustomersPort,
+    clock: Callable[[], datetime],
+    stop: asyncio.Event,
+    interval_s: float,
+) -> None:
+    """Verifies pending consents every ``interval_s`` until ``stop``, beside the
+    collection loop (which verifies at the start of each cycle too): a cycle can
+    last hours during a backfill, a resident should not. A failed pass is logged
+    and tried again at the next one."""
+    while not stop.is_set():
+        try:
+            report = await verify_pending(pool, client, _direct, clock())
+            if report.verified or report.to_verify or report.rejected:
+                logger.info(
+                    "consents: %d verified, %d to verify, %d rejected, %d later",
+                    len(report.verified),
+                    len(report.to_verify),
+                    len(report.rejected),
+                    len(report.later),
+                )
+        except (OSError, asyncpg.PostgresError) as exc:
+            logger.warning("consent verification failed, retrying later: %s", exc)
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), timeout=interval_s)

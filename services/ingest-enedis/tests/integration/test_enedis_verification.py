@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import datetime
 
 import pytest
@@ -10,6 +11,7 @@ from energy_core.domain import PARIS, Prm
 from energy_store.consents import record_prm_consents
 from ingest_enedis.emulator import customers
 from ingest_enedis.emulator.profiles import SANDBOX
+from ingest_enedis.verifier import verify_forever
 
 from .conftest import NOW
 
@@ -123,3 +125,24 @@ async def test_a_stranger_is_held_and_an_outage_leaves_it_pending(
         ("recorded", "enedis"),
         ("mismatch", "ingest-enedis"),
     ]
+
+
+async def test_the_verification_loop_settles_consents_between_cycles(
+    emulator, collector_factory, pg_pool
+) -> None:
+    collector = await collector_factory()
+    holder = await _holder_person(pg_pool, PRM1)
+    stop = asyncio.Event()
+    loop = asyncio.create_task(
+        verify_forever(pg_pool, collector.client, collector.clock, stop, 0.05)
+    )
+    try:
+        await _pending(pg_pool, holder, PRM1)
+        for _ in range(200):
+            if (await _state(pg_pool, holder, PRM1))[0] != "pending":
+                break
+            await asyncio.sleep(0.05)
+        assert (await _state(pg_pool, holder, PRM1))[0] == "verified"
+    finally:
+        stop.set()
+        await asyncio.wait_for(loop, 5)
