@@ -78,7 +78,7 @@ def upgrade() -> None:
     RETURNS TABLE (meter_id text, delivery_point_id text, consent_id uuid,
                    from_ts timestamptz, until_ts timestamptz)
     LANGUAGE sql STABLE AS $$
-        SELECT m.meter_id, c.meter_id, c.consent_id,
+        SELECT x.meter_id, c.meter_id, c.consent_id,
                greatest(o.starts_at, coalesce(c.data_from, o.starts_at)),
                least(coalesce(o.ends_at, 'infinity'), c.expires_at)
         FROM consents c
@@ -86,8 +86,12 @@ def upgrade() -> None:
         JOIN occupancies o ON o.person_id = c.person_id
                           AND o.delivery_point_id = c.meter_id
                           AND o.starts_at <= p_at
-        JOIN meters m ON m.meter_id = c.meter_id
-                      OR m.delivery_point_id = c.meter_id
+        -- the point itself and its devices (two index probes, never an OR join)
+        CROSS JOIN LATERAL (
+            SELECT c.meter_id AS meter_id
+            UNION ALL
+            SELECT d.meter_id FROM meters d WHERE d.delivery_point_id = c.meter_id
+        ) x
         WHERE c.person_id = p_person AND c.verification = 'verified'
           AND c.revoked_at IS NULL AND c.starts_at <= p_at AND c.expires_at > p_at
         UNION ALL
