@@ -12,6 +12,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import json
 import uuid
 from datetime import UTC, date, datetime
 from urllib.parse import parse_qs, urlparse
@@ -19,6 +21,7 @@ from urllib.parse import parse_qs, urlparse
 import asyncpg
 import httpx
 import pytest
+import uvicorn
 
 from api.live import AlertGate, AlertHub
 from api.main import create_app
@@ -27,6 +30,7 @@ from api.settings import Settings
 from energy_core.domain import PARIS
 from energy_core.secrets import SecretBox
 from energy_store.consents import acting_as, decide
+from sen1_stack.broker import free_port
 
 pytestmark = pytest.mark.integration
 BEFORE = datetime(2026, 3, 2, tzinfo=PARIS)  # a previous occupant's day
@@ -383,3 +387,111 @@ async def test_a_move_out_ends_what_the_consent_shows(client, world, put_reading
         headers=bearer(world.resident_a),
     )
     assert [d["period"] for d in r.json()["items"]] == [str(date(2026, 3, 2))]
+
+
+async def test_forging_in_bulk_is_refused_before_it_costs_the_quota(
+    client, world
+) -> None:
+    r = await client.get("/v1/enedis/consent", headers=bearer(world.resident_a))
+    state = parse_qs(urlparse(r.headers["location"]).query)["state"][0]
+    many = ";".join(f"988000070{i:05d}" for i in range(11))
+    r = await client.get(
+        "/v1/enedis/callback",
+        params={"state": state, "usage_point_id": many},
+        headers=bearer(world.resident_a),
+    )
+    assert r.status_code == 422
+    for batch in range(2):  # 20 awaiting verification: the cap
+        await _forge(
+            client,
+            world.resident_a,
+            ";".join(f"98800{batch}07{i:06d}" for i in range(10)),
+        )
+    r = await client.get("/v1/enedis/consent", headers=bearer(world.resident_a))
+    state = parse_qs(urlparse(r.headers["location"]).query)["state"][0]
+    r = await client.get(
+        "/v1/enedis/callback",
+        params={"state": state, "usage_point_id": "98800900000001"},
+        headers=bearer(world.resident_a),
+    )
+    assert r.status_code == 429
+    assert r.headers["content-type"].startswith("application/problem+json")
+    a = await _person(world.pool, world.territory.residents[0].email)
+    assert (
+        await world.pool.fetchval(
+            "SELECT count(*) FROM consents WHERE person_id = $1 "
+            "AND verification = 'pending'",
+            a,
+        )
+        == 20
+    )
+
+
+async def _sse_events(
+    http: httpx.AsyncClient, url: str, headers: dict[str, str], connected: asyncio.Event
+) -> list[dict]:
+    """The ``alert`` events of one stream until the server closes it."""
+    events = []
+    async with http.stream("GET", url, headers=headers) as response:
+        assert response.status_code == 200
+        async for line in response.aiter_lines():
+            if line.startswith(": connected"):
+                connected.set()
+            if line.startswith("data: "):
+                events.append(json.loads(line[6:]))
+    return events
+
+
+async def test_streamed_alerts_of_small_neighbourhoods_reach_only_operators(
+    world, postgres_settings
+) -> None:
+    points = {
+        r["iris"]: r["points"]
+        for r in await world.pool.fetch(
+            """SELECT b.iris, count(*)::int AS points FROM buildings b
+               JOIN meters m USING (building_id) WHERE m.scheme = 'prm'
+               GROUP BY 1"""
+        )
+    }
+    small, large = min(points, key=points.get), max(points, key=points.get)
+    settings = Settings(
+        postgres=postgres_settings,
+        subscribe_alerts=False,
+        secrecy_min_points=points[small] + 1,
+    )
+    app = create_app(settings, pool=world.pool)
+    port = free_port()
+    server = uvicorn.Server(
+        uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning")
+    )
+    task = asyncio.create_task(server.serve())
+    while not server.started:  # noqa: ASYNC110 - uvicorn exposes a flag only
+        await asyncio.sleep(0.02)
+    base = f"http://127.0.0.1:{port}/v1/stream/alerts"
+    try:
+        async with httpx.AsyncClient(timeout=20) as http:
+            ready = [asyncio.Event(), asyncio.Event()]
+            resident = asyncio.create_task(
+                _sse_events(
+                    http, f"{base}?max_events=1", bearer(world.resident_a), ready[0]
+                )
+            )
+            operator = asyncio.create_task(
+                _sse_events(
+                    http, f"{base}?max_events=2", bearer(world.operator), ready[1]
+                )
+            )
+            await asyncio.wait_for(asyncio.gather(*(e.wait() for e in ready)), 10)
+            for iris in (small, large):
+                await app.state.hub.publish(
+                    {"alert_id": iris, "iris": iris, "change": "raised", "level": 3,
+                     "load_kw": 1.0, "capacity_kw": 1.0,
+                     "occurred_at": datetime.now(UTC).isoformat()}
+                )  # fmt: skip
+            got_resident = await asyncio.wait_for(resident, 10)
+            got_operator = await asyncio.wait_for(operator, 10)
+    finally:
+        server.should_exit = True
+        await asyncio.wait_for(task, 15)
+    assert [e["iris"] for e in got_resident] == [large]
+    assert [e["iris"] for e in got_operator] == [small, large]

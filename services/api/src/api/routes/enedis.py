@@ -43,6 +43,11 @@ router = APIRouter(prefix="/v1/enedis", tags=["consent"])
 STATE_COOKIE = "sen1_consent_state"
 STATE_TTL_S = 900
 """How long a consent page may stay open before its callback is refused."""
+MAX_PRMS_PER_CALLBACK = 10
+"""An Enedis account lists a home's few PRMs; more in one callback is a forgery."""
+MAX_AWAITING = 20
+"""Consents of one person awaiting verification: each costs ingest-enedis up to
+three Data Connect requests from the quota every resident shares (10,000/h)."""
 
 
 @router.get("/consent", response_class=RedirectResponse, status_code=307)
@@ -113,7 +118,26 @@ async def callback(
             raise Problem(422, str(exc), kind="validation") from exc
         if user.person_id is None:  # Resident guarantees one; typed as optional
             raise Problem(403, "consents are for residents only", kind="forbidden")
+        if len(prms) > MAX_PRMS_PER_CALLBACK:
+            raise Problem(
+                422,
+                f"usage_point_id: at most {MAX_PRMS_PER_CALLBACK} PRMs per consent",
+                kind="validation",
+            )
         async with pool.acquire() as conn, conn.transaction():
+            awaiting = await conn.fetchval(
+                """SELECT count(*) FROM consents WHERE person_id = $1
+                   AND verification IN ('pending', 'to_verify')
+                   AND revoked_at IS NULL AND expires_at > now()""",
+                user.person_id,
+            )
+            if awaiting + len(prms) > MAX_AWAITING:
+                raise Problem(
+                    429,
+                    "too many consents of yours await verification; try again "
+                    "once they are settled",
+                    kind="too-many-pending",
+                )
             await acting_as(conn, f"resident:{user.person_id}")
             await record_prm_consents(
                 conn,
