@@ -158,6 +158,13 @@ async def test_operator_settles_a_held_consent_and_the_new_occupant_sees_from_mo
         assert (await client.get(listing, headers=headers)).status_code == status
         r = await client.post(decision, json=verify, headers=headers)
         assert r.status_code == status
+    # the resident is not told why: that would reveal the neighbour uses SEN1
+    mine = await client.get("/v1/enedis/consents", headers=bearer(world.resident_a))
+    assert [
+        (c["verification"], c["verification_reason"])
+        for c in mine.json()["items"]
+        if c["meter_id"] == world.meter_b
+    ] == [("pending", None)]
     op = bearer(world.operator)
     held = (await client.get(listing, headers=op)).json()["items"]
     assert [(c["consent_id"], c["held_by_another"]) for c in held] == [
@@ -495,3 +502,22 @@ async def test_streamed_alerts_of_small_neighbourhoods_reach_only_operators(
         await asyncio.wait_for(task, 15)
     assert [e["iris"] for e in got_resident] == [large]
     assert [e["iris"] for e in got_operator] == [small, large]
+
+
+async def test_a_consent_window_cuts_the_occupancy(client, world, put_readings):
+    # a consent covering data only from the 10th (data_from) hides the 2nd, even
+    # though the resident lived there then
+    async with world.pool.acquire() as conn:
+        for day in (BEFORE, AFTER):
+            await put_readings(conn, world.meter_a, day.astimezone(UTC), [100.0] * 4)
+        await conn.execute(
+            "UPDATE consents SET data_from = $1 WHERE meter_id = $2",
+            datetime(2026, 3, 10, tzinfo=PARIS),
+            world.meter_a,
+        )
+    r = await client.get(
+        f"/v1/meters/{world.meter_a}/daily",
+        params=MARCH,
+        headers=bearer(world.resident_a),
+    )
+    assert [d["period"] for d in r.json()["items"]] == ["2026-03-12"]

@@ -154,11 +154,18 @@ async def callback(
 
 @router.get("/consents")
 async def my_consents(user: Resident, pool: PoolDep) -> ConsentPage:
-    """Your consents and where their verification stands (newest first)."""
+    """Your consents and where their verification stands (newest first).
+
+    A consent held for an operator shows as ``pending`` and no reason is given:
+    "held by another resident" or "identity mismatch" would tell whoever typed a
+    neighbour's PRM that the neighbour uses SEN1."""
     async with pool.acquire() as conn:
         rows = await conn.fetch(
             """SELECT consent_id, meter_id, purpose, starts_at, expires_at,
-                      revoked_at, verification, verification_reason
+                      revoked_at,
+                      CASE verification WHEN 'to_verify' THEN 'pending'
+                           ELSE verification END AS verification,
+                      NULL::text AS verification_reason
                FROM consents WHERE person_id = $1
                ORDER BY created_at DESC, consent_id LIMIT 500""",
             user.person_id,
