@@ -1,8 +1,10 @@
 # syntax=docker/dockerfile:1
 # One image per deployable package of the workspace, from the one lock file:
 #   docker build --build-arg PACKAGE=ingest-flukso -t sen1/ingest-flukso .
-# PACKAGE: energy-store (the registry: sen1-registry), ingest-enedis,
-# ingest-flukso, aggregator, sen1-api (the api). `make images` builds them all. The charts run
+# PACKAGE: the distribution of a services/<name> folder (sen1-registry, ingest-enedis,
+# ingest-flukso, aggregator, sen1-api); `make images` builds one per service chart
+# (scripts/workspace.py images). Emulators (emulators/*) are workspace members, copied so
+# the lock resolves, but no service depends on them: no image installs them. The charts run
 # each image's console script (sen1-<service>) as a non-root user on a read-only
 # root filesystem; tests/contract/test_packages_install_alone.py checks, without
 # Docker, that each package installs alone from the lock and imports.
@@ -16,6 +18,7 @@ ARG PACKAGE
 COPY pyproject.toml uv.lock ./
 COPY libs libs
 COPY services services
+COPY emulators emulators
 COPY tools tools
 RUN --mount=type=cache,target=/root/.cache/uv \
     test -n "$PACKAGE" && \

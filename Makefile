@@ -41,11 +41,11 @@ test-unit: install ## Unit tests only (no broker, no database)
 test-integration: install system-deps ## Integration tests (real broker, PostgreSQL, MQTT, emulators)
 	$(RUN) pytest -m integration $(PYTEST_ARGS)
 
-lint: install ## ruff format --check, ruff check, mypy --strict, import contracts, helm lint
+lint: install ## ruff format --check, ruff check, mypy --strict, import contracts (every workspace package), helm lint
 	$(RUN) ruff format --check .
 	$(RUN) ruff check .
 	$(RUN) mypy
-	$(RUN) lint-imports
+	$(RUN) python scripts/lint_imports.py
 	$(RUN) python scripts/charts_lint.py
 	$(RUN) python scripts/render_topics_values.py --check
 
@@ -66,14 +66,15 @@ bench-deps: ## Best effort (root + apt): wrk, the load generator of bench_api
 	    { apt-get update -qq && apt-get install -y -qq --no-install-recommends wrk >/dev/null; }; }; } || \
 	  echo "note: wrk missing (apt-get install wrk): bench_api cannot run"
 
-bench: install system-deps bench-deps ## Run the benchmarks in bench/ (prints figures and the machine; bench_api keeps ~25 GB in .var/bench-api)
+bench: install system-deps bench-deps ## Run the benchmarks in bench/ (prints figures and the machine; bench_api keeps ~25 GB in .var/bench-api; `python bench/<script> --help` explains one without running it)
 	@for b in bench/bench_*.py; do echo "== $$b"; $(RUN) python $$b || exit 1; done
 
-# image -> workspace package (the Dockerfile builds one package per image)
-IMAGES := registry:energy-store ingest-enedis:ingest-enedis ingest-flukso:ingest-flukso aggregator:aggregator api:sen1-api
+# image:distribution, one per services/<name> that has charts/<name> (the Dockerfile
+# builds one distribution per image); derived, so a new service needs no edit here.
+IMAGES = $(shell $(RUN) python scripts/workspace.py images)
 IMAGE_TAG ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 
-images: ## Build the service images (needs a Docker engine): sen1/<service>:IMAGE_TAG
+images: ## Build one image per services/<name> with a chart (needs a Docker engine): sen1/<name>:IMAGE_TAG
 	@for pair in $(IMAGES); do image=$${pair%%:*}; package=$${pair##*:}; \
 	  echo "== sen1/$$image:$(IMAGE_TAG) ($$package)"; \
 	  docker build --build-arg PACKAGE=$$package -t sen1/$$image:$(IMAGE_TAG) . || exit 1; \

@@ -25,6 +25,7 @@ BENCH_RECORDS=20000, BENCH_RUNS=3, BENCH_WORKERS=1,2).
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import os
 import platform
@@ -353,4 +354,8 @@ async def main() -> None:
 
 
 if __name__ == "__main__":
+    # Settings come from the environment (see above); --help answers without running.
+    argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    ).parse_args()
     asyncio.run(main())

@@ -49,13 +49,13 @@ from pathlib import Path
 
 import httpx
 
+from enedis_emulator.profiles import synthetic_prm
 from energy_core.settings import PostgresSettings
 from energy_core.topics import TopicSpec
 from energy_store import migrate
 from energy_store.db import create_pool
 from ingest_enedis import consent
 from ingest_enedis.client import DataConnectClient
-from ingest_enedis.emulator.profiles import synthetic_prm
 from ingest_enedis.limiter import SlidingWindowLimiter
 from ingest_enedis.mapping import Stream
 from ingest_enedis.service import Collector, months_before
@@ -172,9 +172,7 @@ def start_emulator(
         ENEDIS_EMULATOR_ENFORCE_QUOTAS="true" if enforce else "false",
         ENEDIS_EMULATOR_LOG_LEVEL="WARNING",
     )
-    process = subprocess.Popen(
-        [sys.executable, "-m", "ingest_enedis.emulator"], env=env
-    )
+    process = subprocess.Popen([sys.executable, "-m", "enedis_emulator"], env=env)
     for _ in range(200):
         try:
             if httpx.get(f"http://127.0.0.1:{port}/healthz").status_code == 200:

@@ -45,9 +45,9 @@ from aiokafka import AIOKafkaProducer
 from energy_core import topics
 from energy_core.kafka import ensure_topics
 from energy_core.settings import KafkaSettings
+from flukso_emulator.devices import Fleet, config_messages
+from flukso_emulator.publisher import fleet_devices
 from ingest_flukso.client import connect_fast
-from ingest_flukso.emulator.devices import Fleet, config_messages
-from ingest_flukso.emulator.publisher import fleet_devices
 from sen1_stack.broker import TansuBroker, free_port
 from sen1_stack.mqtt import MqttBroker
 

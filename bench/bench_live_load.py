@@ -15,6 +15,7 @@ Usage: ``uv run python bench/bench_live_load.py`` (env: BENCH_STEPS=20).
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import json
 import os
@@ -203,4 +204,8 @@ async def main() -> None:
 
 
 if __name__ == "__main__":
+    # Settings come from the environment (see above); --help answers without running.
+    argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    ).parse_args()
     asyncio.run(main())

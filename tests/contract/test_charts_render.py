@@ -7,6 +7,7 @@ context, secrets referenced by name, the migration hook, ServiceMonitor and Ingr
 from __future__ import annotations
 
 import re
+import sys
 import tomllib
 from collections.abc import Callable
 from pathlib import Path
@@ -17,17 +18,15 @@ import pytest
 import yaml
 
 ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT / "scripts"))
+import workspace  # noqa: E402 - scripts/workspace.py, the workspace's derived lists
+
 CHARTS = ROOT / "charts"
 EXAMPLE = yaml.safe_load((CHARTS / "examples/production-values.yaml").read_text())
 ALL_CHARTS = sorted(p.parent.name for p in CHARTS.glob("*/Chart.yaml"))
-# chart -> (env prefix, ops/http port): the reserved ports of the platform.
-SERVICES = {
-    "registry": ("REGISTRY_", 8010),
-    "ingest-flukso": ("INGEST_FLUKSO_", 8011),
-    "ingest-enedis": ("INGEST_ENEDIS_", 8012),
-    "aggregator": ("AGGREGATOR_", 8013),
-    "api": ("API_", 8000),
-}
+# chart -> (env prefix, ops/http port), derived from the charts' own values.yaml:
+# the reserved ports of the platform are the ones the service charts declare.
+SERVICES = workspace.service_charts(ROOT)
 PARAM = re.compile(r"^\s*## @param (\S+)", re.MULTILINE)
 SECRET_LIKE = re.compile(r"PASSWORD|SECRET|DSN|TOKEN|_KEY$")
 Render = Callable[..., list[dict[str, Any]]]
@@ -76,7 +75,16 @@ def _env(container: dict[str, Any]) -> dict[str, dict[str, Any]]:
 
 
 def test_service_charts_are_all_present() -> None:
+    """Every service folder has its chart, and every service chart its folder."""
+    assert set(SERVICES) == {m.name for m in workspace.services(ROOT)}
     assert set(SERVICES) | {"energy-common", "kafka-topics"} == set(ALL_CHARTS)
+
+
+def test_reserved_ports_are_distinct() -> None:
+    ports = [port for _, port in SERVICES.values()]
+    assert len(ports) == len(set(ports)), SERVICES
+    prefixes = [prefix for prefix, _ in SERVICES.values()]
+    assert prefixes == [f"{c.upper().replace('-', '_')}_" for c in SERVICES]
 
 
 @pytest.mark.parametrize("chart", ALL_CHARTS)
@@ -91,17 +99,50 @@ def test_chart_yaml(chart: str) -> None:
                 "name": "energy-common",
                 "version": "0.1.0",
                 "repository": "file://../energy-common",
+                "import-values": ["defaults"],
             }
         ]
 
 
-@pytest.mark.parametrize("chart", [c for c in ALL_CHARTS if c != "energy-common"])
+def _own_values(chart: str, text: str) -> Any:
+    """A chart's values; for the library, the defaults it exports to service charts."""
+    values = yaml.safe_load(text)
+    return values["exports"]["defaults"] if chart == "energy-common" else values
+
+
+@pytest.mark.parametrize("chart", ALL_CHARTS)
 def test_every_value_is_documented(chart: str) -> None:
     text = (CHARTS / chart / "values.yaml").read_text()
-    values = yaml.safe_load(text)
+    values = _own_values(chart, text)
     documented = set(PARAM.findall(text))
     assert _undocumented(values, documented) == []
     assert [p for p in documented if not _has_path(values, p)] == []
+
+
+LIBRARY_DEFAULTS = _own_values(
+    "energy-common", (CHARTS / "energy-common/values.yaml").read_text()
+)
+
+
+def _restated(defaults: Any, values: Any, prefix: str = "") -> list[str]:
+    """Keys a service chart sets to the library's default value (they say nothing)."""
+    same: list[str] = []
+    for key, value in values.items():
+        if key not in defaults:
+            continue
+        if isinstance(value, dict) and isinstance(defaults[key], dict):
+            same += _restated(defaults[key], value, f"{prefix}{key}.")
+        elif value == defaults[key]:
+            same.append(f"{prefix}{key}")
+    return same
+
+
+@pytest.mark.parametrize("chart", sorted(SERVICES))
+def test_service_values_state_only_differences(chart: str) -> None:
+    """A service chart's values.yaml says only what differs from the library defaults."""
+    values = yaml.safe_load((CHARTS / chart / "values.yaml").read_text())
+    assert _restated(LIBRARY_DEFAULTS, values) == []
+    assert len((CHARTS / chart / "values.yaml").read_text().splitlines()) < 60
 
 
 @pytest.mark.parametrize("chart", sorted(SERVICES))

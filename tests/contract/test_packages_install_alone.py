@@ -5,7 +5,7 @@ not declare still works in tests and breaks only in its image. This builds each
 package's own environment exactly as the Dockerfile does (``uv sync --frozen
 --no-dev --no-editable --package``, offline from the cache the workspace sync
 filled) and checks that the console script its chart runs is there and that the
-service's modules import.
+service's modules import, and that no emulator comes with it.
 """
 
 from __future__ import annotations
@@ -13,19 +13,18 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
-# package -> (console script the chart runs, modules that must import)
-DEPLOYABLE = {
-    "energy-store": ("sen1-registry", ["energy_store.__main__", "energy_store.outbox"]),
-    "ingest-enedis": ("sen1-ingest-enedis", ["ingest_enedis.__main__"]),
-    "ingest-flukso": ("sen1-ingest-flukso", ["ingest_flukso.__main__"]),
-    "aggregator": ("sen1-aggregator", ["aggregator.__main__", "aggregator.app"]),
-    "sen1-api": ("sen1-api", ["api.__main__", "api.main"]),
-}
+sys.path.insert(0, str(ROOT / "scripts"))
+import workspace  # noqa: E402 - scripts/workspace.py, the workspace's derived lists
+
+# Every service is deployable: distribution -> member (derived from services/*).
+DEPLOYABLE = {m.distribution: m for m in workspace.services(ROOT)}
+EMULATORS = workspace.packages(ROOT, "emulators")
 
 
 def _uv() -> str:
@@ -40,7 +39,9 @@ def _uv() -> str:
 
 @pytest.mark.parametrize("package", sorted(DEPLOYABLE))
 def test_package_installs_alone_and_imports(package: str, tmp_path: Path) -> None:
-    script, modules = DEPLOYABLE[package]
+    member = DEPLOYABLE[package]
+    (script,) = member.scripts  # one console script: what the chart runs
+    modules = [f"{p}.{m}" for p in member.packages for m in ("__main__", "settings")]
     venv = tmp_path / "venv"
     env = {**os.environ, "UV_PROJECT_ENVIRONMENT": str(venv)}
     subprocess.run(
@@ -55,3 +56,11 @@ def test_package_installs_alone_and_imports(package: str, tmp_path: Path) -> Non
         cwd=tmp_path, capture_output=True, text=True, timeout=120,
     )  # fmt: skip
     assert done.returncode == 0, done.stderr
+    # The emulators are dev/test parts: an image never carries them.
+    for emulator in EMULATORS:
+        found = subprocess.run(
+            [str(venv / "bin/python"), "-c", f"import {emulator}"],
+            cwd=tmp_path, capture_output=True, text=True, timeout=60,
+        )  # fmt: skip
+        assert found.returncode != 0, f"{package}'s image would ship {emulator}"
+        assert "ModuleNotFoundError" in found.stderr

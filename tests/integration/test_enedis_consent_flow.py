@@ -31,6 +31,8 @@ import uvicorn
 from api import auth
 from api.main import create_app
 from api.settings import Settings as ApiSettings
+from enedis_emulator import build_app, build_state, profiles
+from enedis_emulator.settings import EmulatorSettings
 from energy_core.domain import PARIS
 from energy_core.kafka import KafkaPublisher
 from energy_core.secrets import SecretBox
@@ -39,11 +41,9 @@ from energy_store import demo
 from energy_store.loader import load_territory
 from ingest_enedis import cursor
 from ingest_enedis.client import DataConnectClient
-from ingest_enedis.emulator import build_app, build_state, profiles
 from ingest_enedis.limiter import SlidingWindowLimiter
 from ingest_enedis.mapping import Stream
 from ingest_enedis.service import Collector
-from ingest_enedis.settings import EmulatorSettings
 from ingest_enedis.settings import Settings as EnedisSettings
 from sen1_stack.broker import free_port
 

@@ -58,7 +58,7 @@ spec:
           {{- end }}
           ports:
             - name: http
-              containerPort: {{ .Values.containerPorts.http }}
+              containerPort: {{ required "containerPorts.http is required (the service's reserved port)" .Values.containerPorts.http }}
               protocol: TCP
           env:
             {{- include "energy-common.env.all" . | nindent 12 }}

@@ -18,7 +18,7 @@ spec:
   type: {{ .Values.service.type }}
   ports:
     - name: http
-      port: {{ .Values.service.port }}
+      port: {{ .Values.service.port | default .Values.containerPorts.http }}
       targetPort: http
       protocol: TCP
   selector:

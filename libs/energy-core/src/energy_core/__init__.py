@@ -37,7 +37,6 @@ from energy_core.errors import (
     PermanentError,
     RateLimitedError,
     TransientError,
-    UnknownMeterError,
     UpstreamUnavailableError,
 )
 from energy_core.settings import KafkaSettings, PostgresSettings, ServiceSettings
@@ -76,7 +75,6 @@ __all__ = [
     "TopicSpec",
     "TransientError",
     "Unit",
-    "UnknownMeterError",
     "UpstreamUnavailableError",
     "meter_id",
     "topics",

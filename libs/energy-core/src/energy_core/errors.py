@@ -10,8 +10,7 @@
         ├── InvalidValueError(field)     a value refused at the edge; names the field
         ├── PayloadInvalidError          an upstream payload that cannot be parsed
         ├── ConsentRevokedError          the owner withdrew (or never gave) consent
-        ├── NoDataError                  upstream has nothing for this period (a hole)
-        └── UnknownMeterError            the meter is not in the territory registry
+        └── NoDataError                  upstream has nothing for this period (a hole)
 
 Service loops retry ``TransientError`` and dead-letter ``PermanentError``; nothing
 else catches bare ``Exception`` except the outermost per-record guard, which turns
@@ -65,7 +64,3 @@ class ConsentRevokedError(PermanentError):
 
 class NoDataError(PermanentError):
     """The upstream has no data for the period asked: record a hole, ask again later."""
-
-
-class UnknownMeterError(PermanentError):
-    """The meter is not known to the territory registry."""

@@ -4,6 +4,12 @@ Two paths: :func:`batch_to_proto` / :func:`batch_from_proto` go through validate
 domain objects (ingest edges, tests); hot consumers may decode with
 :func:`decode_batch` and read the protobuf directly, because the producer already
 validated every reading.
+
+This module is the only door to the generated code: nobody outside energy_core
+imports ``energy_core._pb`` (an import contract), so regenerating the protobuf
+modules or changing a schema touches one file. What services need of the messages
+themselves (the message types for annotations, the few enum values they test,
+decoders and builders of the grid and territory topics) is named here.
 """
 
 from __future__ import annotations
@@ -13,7 +19,9 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any, TypeVar
 
+from energy_core._pb.energy.grid.v1 import alerts_pb2
 from energy_core._pb.energy.metering.v1 import dead_letter_pb2, readings_pb2
+from energy_core._pb.energy.territory.v1 import territory_pb2
 from energy_core.domain.ids import MeterScheme, meter_id
 from energy_core.domain.readings import (
     Direction,
@@ -30,6 +38,27 @@ from energy_core.domain.units import Unit
 from energy_core.errors import PayloadInvalidError
 
 pb = readings_pb2
+
+ReadingBatchMessage = readings_pb2.ReadingBatch
+"""A batch as it travels on the readings topic (what :func:`decode_batch` returns)."""
+ReadingMessage = readings_pb2.Reading
+KIND_INSTANT = readings_pb2.KIND_INSTANT
+KIND_INTERVAL = readings_pb2.KIND_INTERVAL
+SCHEME_PRM = readings_pb2.METER_SCHEME_PRM
+SOURCE_ENEDIS_DATACONNECT = readings_pb2.SOURCE_ENEDIS_DATACONNECT
+
+AlertEvent = alerts_pb2.AlertEvent
+"""A congestion alert change on the grid alerts topic."""
+ALERT_CHANGES = {
+    "raised": alerts_pb2.ALERT_CHANGE_RAISED,
+    "escalated": alerts_pb2.ALERT_CHANGE_ESCALATED,
+    "deescalated": alerts_pb2.ALERT_CHANGE_DEESCALATED,
+    "cleared": alerts_pb2.ALERT_CHANGE_CLEARED,
+}
+"""Change name (as stored in ``alert_events.change``) -> wire enum."""
+
+TerritoryEntity = territory_pb2.TerritoryEntity
+"""One record of the compacted territory topic (a oneof of the four entities)."""
 
 K = TypeVar("K")
 V = TypeVar("V")
@@ -191,3 +220,42 @@ def dead_letter(
             to_micros(occurred_at) if occurred_at else time.time_ns() // 1000
         ),
     )
+
+
+ALERT_CHANGE_NAMES = _inverse(ALERT_CHANGES)
+"""Wire enum -> change name (``unspecified`` is absent: callers choose the default)."""
+
+
+def decode_alert(data: bytes) -> alerts_pb2.AlertEvent:
+    """Bytes from the grid alerts topic -> AlertEvent (raises PayloadInvalidError)."""
+    try:
+        return alerts_pb2.AlertEvent.FromString(data)
+    except Exception as exc:  # protobuf raises DecodeError and friends
+        raise PayloadInvalidError(f"not an AlertEvent: {exc}") from exc
+
+
+_TERRITORY_KINDS = {
+    "neighbourhood": territory_pb2.Neighbourhood,
+    "parcel": territory_pb2.Parcel,
+    "building": territory_pb2.Building,
+    "meter": territory_pb2.Meter,
+}
+
+
+def territory_entity(kind: str, values: Mapping[str, Any]) -> TerritoryEntity:
+    """A territory record of ``kind`` (neighbourhood, parcel, building, meter)."""
+    try:
+        message = _TERRITORY_KINDS[kind]
+    except KeyError:
+        raise ValueError(f"unknown territory entity kind {kind!r}") from None
+    return territory_pb2.TerritoryEntity(**{kind: message(**values)})
+
+
+def decode_territory_entity(data: bytes) -> TerritoryEntity:
+    """Bytes from the territory topic -> TerritoryEntity (raises PayloadInvalidError)."""
+    message = territory_pb2.TerritoryEntity()
+    try:
+        message.ParseFromString(data)
+    except Exception as exc:  # protobuf raises DecodeError and friends
+        raise PayloadInvalidError(f"not a TerritoryEntity: {exc}") from exc
+    return message

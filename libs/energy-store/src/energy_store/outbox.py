@@ -14,8 +14,8 @@ from typing import Any
 import asyncpg
 
 from energy_core import topics
-from energy_core._pb.energy.territory.v1 import territory_pb2 as tpb
 from energy_core.kafka import Publisher
+from energy_core.wire import TerritoryEntity, territory_entity
 
 logger = logging.getLogger(__name__)
 
@@ -50,16 +50,8 @@ _PREFIX = {
 }
 
 
-def _entity(entity: str, row: Any) -> tpb.TerritoryEntity:
-    values = dict(row)
-    if entity == "neighbourhoods":
-        return tpb.TerritoryEntity(neighbourhood=tpb.Neighbourhood(**values))
-    if entity == "parcels":
-        return tpb.TerritoryEntity(parcel=tpb.Parcel(**values))
-    if entity == "buildings":
-        values["parcel_idu"] = values.pop("parcel_idu")
-        return tpb.TerritoryEntity(building=tpb.Building(**values))
-    return tpb.TerritoryEntity(meter=tpb.Meter(**values))
+def _entity(entity: str, row: Any) -> TerritoryEntity:
+    return territory_entity(_PREFIX[entity], dict(row))
 
 
 def entity_key(entity: str, key: str) -> str:

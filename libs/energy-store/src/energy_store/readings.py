@@ -27,15 +27,17 @@ from typing import Any
 
 import asyncpg
 
-from energy_core._pb.energy.metering.v1 import readings_pb2 as pb
 from energy_core.domain.readings import Period, SeriesKey, period_of_micros
 from energy_core.domain.units import Dimension
 from energy_core.wire import (
     DIRECTION_FROM_PB,
     KIND_FROM_PB,
+    KIND_INTERVAL,
     QUALITY_FROM_PB,
     SCHEME_FROM_PB,
     UNIT_FROM_PB,
+    ReadingBatchMessage,
+    ReadingMessage,
 )
 
 CHANGES = "sen1_changes"
@@ -94,7 +96,7 @@ _CANONICAL_UNIT = {
 _DIMENSION = {code: unit.dimension for code, unit in UNIT_FROM_PB.items()}
 _FACTOR = {code: unit.to_canonical(1.0) for code, unit in UNIT_FROM_PB.items()}
 _RANK = {code: quality.rank for code, quality in QUALITY_FROM_PB.items()}
-_INTERVAL = pb.KIND_INTERVAL
+_INTERVAL = KIND_INTERVAL
 
 _WireKey = tuple[Any, str, Any, Any, Dimension, str, Period]
 """(scheme, meter, direction, kind, dimension, channel, period) as on the wire."""
@@ -134,7 +136,7 @@ def _series_key(wire_key: _WireKey) -> SeriesKey:
 def _stage(
     staged: dict[tuple[int, int], tuple[int, int, int, float, int]],
     series_id: int,
-    r: pb.Reading,
+    r: ReadingMessage,
 ) -> None:
     rank = _RANK[r.quality]
     previous = staged.get((series_id, r.start_us))
@@ -176,7 +178,7 @@ class ReadingStore:
             self._keys[by_urn[key.urn]] = key
 
     async def write(
-        self, conn: asyncpg.Connection, batches: Sequence[pb.ReadingBatch]
+        self, conn: asyncpg.Connection, batches: Sequence[ReadingBatchMessage]
     ) -> int:
         """Writes the batches in the caller's transaction; returns how many changed.
 
@@ -184,7 +186,7 @@ class ReadingStore:
         ends. Values are converted to canonical units (Wh, W, VA, m3).
         """
         ids = self._ids
-        pending: list[tuple[_WireKey, pb.Reading]] = []
+        pending: list[tuple[_WireKey, ReadingMessage]] = []
         missing: set[_WireKey] = set()
         # One row per identity: the best quality, then the last delivered (the
         # same rule as the upsert's, applied inside this write).
@@ -216,7 +218,7 @@ class ReadingStore:
         return int(status.rsplit(" ", 1)[-1])
 
     async def upsert(
-        self, conn: asyncpg.Connection, batches: Sequence[pb.ReadingBatch]
+        self, conn: asyncpg.Connection, batches: Sequence[ReadingBatchMessage]
     ) -> list[StoredChange]:
         """:meth:`write`, then the changes as objects (tests, small callers)."""
         if not await self.write(conn, batches):
@@ -234,14 +236,3 @@ class ReadingStore:
             )
             for r in rows
         ]
-
-    def key_of(self, series_id: int) -> SeriesKey:
-        """The series key of an id this store has resolved (e.g. from a change)."""
-        return self._keys[series_id]
-
-
-async def write_batches(pool: asyncpg.Pool, batches: Sequence[pb.ReadingBatch]) -> int:
-    """Convenience: one transaction, returns the number of readings changed."""
-    store = ReadingStore()
-    async with pool.acquire() as conn, conn.transaction():
-        return await store.write(conn, batches)

@@ -21,8 +21,7 @@ import faust
 from aggregator import metrics, power
 from aggregator.tables import follow_territory
 from energy_core import topics
-from energy_core._pb.energy.grid.v1 import alerts_pb2
-from energy_core.wire import dead_letter
+from energy_core.wire import AlertEvent, dead_letter
 
 if TYPE_CHECKING:
     from aggregator.app import Context
@@ -98,7 +97,7 @@ def register(app: faust.App, ctx: Context) -> None:
             metrics.TERRITORY_METERS.set(len(ctx.territory.meters))
             yield None
 
-    async def publish(iris: str, event: alerts_pb2.AlertEvent) -> None:
+    async def publish(iris: str, event: AlertEvent) -> None:
         await ctx.topics.alerts.send(key=iris.encode(), value=event.SerializeToString())
 
     @app.timer(interval=settings.sample_interval_s)  # type: ignore[untyped-decorator]

@@ -22,22 +22,17 @@ import asyncpg
 
 from aggregator import power
 from aggregator.congestion import CongestionPolicy, CongestionState, Transition
-from energy_core._pb.energy.grid.v1 import alerts_pb2
 from energy_core.domain.time import to_micros
+from energy_core.wire import ALERT_CHANGES, AlertEvent
 
 logger = logging.getLogger(__name__)
 
 _PRUNE_EVERY = timedelta(minutes=1)
 """How often the leader deletes load samples older than the retention."""
 
-PublishAlert = Callable[[str, alerts_pb2.AlertEvent], Awaitable[None]]
+PublishAlert = Callable[[str, AlertEvent], Awaitable[None]]
 
-_CHANGE = {
-    "raised": alerts_pb2.ALERT_CHANGE_RAISED,
-    "escalated": alerts_pb2.ALERT_CHANGE_ESCALATED,
-    "deescalated": alerts_pb2.ALERT_CHANGE_DEESCALATED,
-    "cleared": alerts_pb2.ALERT_CHANGE_CLEARED,
-}
+_CHANGE = ALERT_CHANGES
 
 
 class LoadMonitor:
@@ -123,8 +118,8 @@ class LoadMonitor:
             t.load_kw, t.capacity_kw,
         )  # fmt: skip
 
-    def _event(self, iris: str, t: Transition) -> alerts_pb2.AlertEvent:
-        return alerts_pb2.AlertEvent(
+    def _event(self, iris: str, t: Transition) -> AlertEvent:
+        return AlertEvent(
             alert_id=str(self.alert_ids[iris]),
             iris=iris,
             change=_CHANGE[t.change],

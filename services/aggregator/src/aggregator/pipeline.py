@@ -27,16 +27,18 @@ import asyncpg
 
 from aggregator import power, recompute, rollups
 from aggregator.tables import Territory
-from energy_core._pb.energy.metering.v1 import readings_pb2 as pb
 from energy_core.domain.time import from_micros, to_micros
 from energy_core.errors import PayloadInvalidError
 from energy_core.wire import (
     DIRECTION_FROM_PB,
     ENERGY_FROM_PB,
     KIND_FROM_PB,
+    KIND_INSTANT,
     QUALITY_FROM_PB,
     SCHEME_FROM_PB,
     UNIT_FROM_PB,
+    ReadingBatchMessage,
+    ReadingMessage,
     decode_batch,
 )
 from energy_store.readings import ReadingStore
@@ -70,7 +72,7 @@ _LATEST_US = to_micros(datetime(2100, 1, 1, tzinfo=UTC))
 instant far out of range would fail the whole batch in PostgreSQL."""
 
 
-def _check(batch: pb.ReadingBatch) -> None:
+def _check(batch: ReadingBatchMessage) -> None:
     """Cheap validation of what the store relies on (raises PayloadInvalidError).
 
     The ingest services validate through the domain types; this guards the store
@@ -109,10 +111,10 @@ class Pipeline:
 
     def _split(
         self, values: Sequence[bytes], result: BatchResult
-    ) -> tuple[list[pb.ReadingBatch], dict[str, tuple[Any, ...]]]:
-        stored: list[pb.ReadingBatch] = []
+    ) -> tuple[list[ReadingBatchMessage], dict[str, tuple[Any, ...]]]:
+        stored: list[ReadingBatchMessage] = []
         power: dict[str, tuple[Any, ...]] = {}
-        instant = pb.KIND_INSTANT
+        instant = KIND_INSTANT
         for value in values:
             try:
                 batch = decode_batch(value)
@@ -127,7 +129,7 @@ class Pipeline:
             if len(instants) == len(batch.readings):
                 continue
             if instants:
-                kept = pb.ReadingBatch()
+                kept = ReadingBatchMessage()
                 kept.CopyFrom(batch)
                 del kept.readings[:]
                 kept.readings.extend(r for r in batch.readings if r.kind != instant)
@@ -137,8 +139,8 @@ class Pipeline:
 
     def _last_power(
         self,
-        batch: pb.ReadingBatch,
-        instants: list[pb.Reading],
+        batch: ReadingBatchMessage,
+        instants: list[ReadingMessage],
         power: dict[str, tuple[Any, ...]],
     ) -> None:
         """Last instant of the batch; its channels (phases) summed.
@@ -163,7 +165,9 @@ class Pipeline:
             from_micros(last),
         )
 
-    def _placements(self, stored: Sequence[pb.ReadingBatch]) -> list[tuple[Any, ...]]:
+    def _placements(
+        self, stored: Sequence[ReadingBatchMessage]
+    ) -> list[tuple[Any, ...]]:
         """One agg_meters row per meter of the batch (its energy and placement)."""
         rows: dict[str, tuple[Any, ...]] = {}
         for batch in stored:
@@ -182,7 +186,7 @@ class Pipeline:
         return list(rows.values())
 
     async def _roll_up(
-        self, conn: asyncpg.Connection, stored: Sequence[pb.ReadingBatch]
+        self, conn: asyncpg.Connection, stored: Sequence[ReadingBatchMessage]
     ) -> int:
         """Stored changes -> per-meter totals -> rollups; returns the contributions."""
         await conn.execute(rollups.TABLES)

@@ -17,9 +17,9 @@ from dataclasses import dataclass
 import asyncpg
 
 from energy_core import topics
-from energy_core._pb.energy.territory.v1 import territory_pb2 as tpb
 from energy_core.kafka import make_consumer
 from energy_core.settings import KafkaSettings
+from energy_core.wire import decode_territory_entity
 
 logger = logging.getLogger(__name__)
 
@@ -79,8 +79,7 @@ class Territory:
             elif entity == "neighbourhood":
                 self.capacity_kw.pop(ident, None)
             return
-        message = tpb.TerritoryEntity()
-        message.ParseFromString(value)
+        message = decode_territory_entity(value)
         which = message.WhichOneof("entity")
         if which == "meter":
             m = message.meter

@@ -35,6 +35,8 @@ class Principal:
     person_id: uuid.UUID | None = None
     scope: str | None = None
     scope_id: str | None = None
+    key_id: uuid.UUID | None = None
+    """The API key behind a city (or peer) caller: who to name in the access log."""
 
 
 PUBLIC = Principal("public")
@@ -92,13 +94,15 @@ async def resolve(conn: asyncpg.Connection, token: str) -> Principal | None:
     """The principal behind a session token or an API key; None if unknown/expired."""
     if token.startswith(KEY_PREFIX):
         row = await conn.fetchrow(
-            "SELECT scope, scope_id FROM api_keys "
+            "SELECT key_id, scope, scope_id FROM api_keys "
             "WHERE key_sha256 = $1 AND revoked_at IS NULL",
             digest(token),
         )
         if row is None:
             return None
-        return Principal("city", scope=row["scope"], scope_id=row["scope_id"])
+        return Principal(
+            "city", scope=row["scope"], scope_id=row["scope_id"], key_id=row["key_id"]
+        )
     row = await conn.fetchrow(
         """SELECT a.account_id, a.person_id, a.role FROM api_sessions s
            JOIN api_accounts a USING (account_id)

@@ -19,13 +19,13 @@ import asyncpg
 from api import queries
 from api.privacy import SecrecyRule
 from energy_core import topics
-from energy_core._pb.energy.grid.v1 import alerts_pb2
 from energy_core.domain.time import from_micros
 from energy_core.kafka import make_consumer
 from energy_core.settings import KafkaSettings
+from energy_core.wire import ALERT_CHANGE_NAMES, AlertEvent, decode_alert
 
 logger = logging.getLogger(__name__)
-_CHANGES = {1: "raised", 2: "escalated", 3: "deescalated", 4: "cleared"}
+_CHANGES = ALERT_CHANGE_NAMES
 Listener = Callable[[dict[str, Any]], Coroutine[Any, Any, None]]
 Gate = Callable[[dict[str, Any]], Coroutine[Any, Any, dict[str, Any]]]
 
@@ -81,7 +81,7 @@ class AlertGate:
         return {**event, "load_suppressed": False, "reason": None, "public": public}
 
 
-def alert_event(message: alerts_pb2.AlertEvent) -> dict[str, Any]:
+def alert_event(message: AlertEvent) -> dict[str, Any]:
     """The JSON form of an AlertEvent (instants in ISO 8601 UTC)."""
     occurred = from_micros(message.occurred_at_us).isoformat()
     return {
@@ -180,7 +180,7 @@ async def consume_alerts(
             for records in batches.values():
                 for record in records:
                     try:
-                        message = alerts_pb2.AlertEvent.FromString(record.value)
+                        message = decode_alert(record.value)
                     except Exception:  # a bad record is skipped, never fatal
                         logger.warning("undecodable alert record skipped")
                         continue

@@ -12,7 +12,7 @@ import httpx
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
-from api import problems
+from api import access_log, problems
 from api.consent import ConsentPort, DataConnectAuthorize
 from api.live import AlertGate, AlertHub, consume_alerts
 from api.privacy import SecrecyRule
@@ -23,6 +23,7 @@ from api.routes import (
     live,
     meters,
     money,
+    rights,
     rollups,
     session,
     territory,
@@ -109,6 +110,7 @@ def create_app(
         redirect_uri=settings.enedis_redirect_uri,
     )
     problems.install(app)
+    app.add_middleware(access_log.RequestScope)
     for module in (
         session,
         territory,
@@ -119,6 +121,7 @@ def create_app(
         hooks,
         enedis,
         verification,
+        rights,
         dashboard,
     ):
         app.include_router(module.router)

@@ -7,7 +7,9 @@ only when /usr/bin/chromium is absent (CI installs it).
 from __future__ import annotations
 
 import asyncio
+import json
 import uuid
+import zipfile
 from collections.abc import AsyncIterator
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -193,3 +195,87 @@ async def test_city_map_and_suppressed_cells(server, browser, world) -> None:
 
 def midnight_of(day: date) -> datetime:
     return datetime(day.year, day.month, day.day, tzinfo=PARIS)
+
+
+async def test_resident_withdraws_exports_and_erases(
+    server, browser, world, put_readings, tmp_path
+) -> None:
+    """Withdraw (keep, then delete), download the archive, read the access log and
+    erase the account, all from the resident page in the browser."""
+    today = datetime.now(PARIS).date()
+    first = datetime.combine(
+        today - timedelta(days=3), datetime.min.time(), tzinfo=PARIS
+    ).astimezone(UTC)
+    resident = world.territory.residents[0]
+    prm, device = resident.meters[0], resident.meters[1]
+    async with world.pool.acquire() as conn:
+        await put_readings(conn, prm, first, [125.0] * 48 * 3)
+    page = await browser.new_page(timezone_id="Europe/Paris", accept_downloads=True)
+    page.on("dialog", lambda dialog: asyncio.ensure_future(dialog.accept()))
+    await _sign_in(page, server, resident.email)
+    await page.wait_for_url("**/resident?lang=fr")
+    await page.locator("#daily-chart rect.bar").first.wait_for(timeout=15_000)
+
+    # the archive, downloaded as a browser does
+    async with page.expect_download() as info:
+        await page.click("#export-all")
+    download = await info.value
+    target = tmp_path / "mine.zip"
+    await download.save_as(target)
+    with zipfile.ZipFile(target) as archive:
+        readings = archive.read("readings.csv").decode()
+        consents = json.loads(archive.read("consents.json"))
+    rows_of = [line for line in readings.splitlines() if line.startswith(prm + ",")]
+    assert len(rows_of) == 48 * 3
+    assert {c["meter_id"] for c in consents} == {prm, device}
+
+    # who accessed my data: the dashboard's own reads (and the export), by "vous"
+    await page.reload()
+    log = page.locator("#access-log tbody tr")
+    await log.first.wait_for(timeout=15_000)
+    await expect(log.first).to_contain_text("vous")
+    await expect(page.locator("#access-log")).to_contain_text("/v1/me/export")
+
+    rows = page.locator("#consents tbody tr")
+    await expect(rows).to_have_count(2)
+    options = page.locator("#meter option")
+    await expect(options).to_have_count(2)
+    # withdraw and keep: the device disappears from the meters, its data is kept
+    await page.locator(f"#consents tr:has-text('{device[-4:]}') .withdraw-keep").click()
+    await expect(page.locator("#rights-message")).to_have_text("Consentement retiré.")
+    await expect(options).to_have_count(1)
+    await expect(
+        page.locator(f"#consents tr:has-text('{device[-4:]}')")
+    ).to_contain_text("retiré")
+    # withdraw and delete: the PRM's readings go
+    await page.locator(f"#consents tr:has-text('{prm[-4:]}') .withdraw-delete").click()
+    await expect(page.locator("#rights-message")).to_contain_text(
+        f"{48 * 3} relevés supprimés"
+    )
+    await expect(options).to_have_count(0)
+    async with world.pool.acquire() as conn:
+        left = await conn.fetchval(
+            "SELECT count(*) FROM readings r JOIN series s USING (series_id) "
+            "WHERE s.meter_id = $1",
+            prm,
+        )
+        live = await conn.fetchval(
+            "SELECT count(*) FROM consents WHERE meter_id = ANY($1::text[]) "
+            "AND revoked_at IS NULL",
+            [prm, device],
+        )
+    assert (left, live) == (0, 0)
+
+    # erase the account: back to the sign-in page, told so; nothing left
+    await page.click("#erase")
+    await page.wait_for_url("**/?lang=fr&erased=1")
+    await expect(page.locator("#erased")).to_be_visible()
+    async with world.pool.acquire() as conn:
+        gone = await conn.fetchval(
+            "SELECT count(*) FROM people WHERE email = $1", resident.email
+        )
+    assert gone == 0
+    await page.fill("input[name=email]", resident.email)
+    await page.fill("input[name=password]", PASSWORD)
+    await page.click("#login-form button[type=submit]")
+    await expect(page.locator("#login-error")).to_be_visible()

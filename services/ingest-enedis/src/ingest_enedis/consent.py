@@ -10,7 +10,6 @@ a PRM an upstream revocation had stopped as soon as it sees a newer consent.
 
 from __future__ import annotations
 
-import secrets
 from datetime import datetime
 from urllib.parse import urlencode
 
@@ -26,11 +25,6 @@ from energy_store.consents import (
 )
 
 PURPOSE = ENEDIS_PURPOSE
-
-
-def new_state() -> str:
-    """A random ``state`` (<= 100 characters) to bind the callback to the request."""
-    return secrets.token_urlsafe(24)
 
 
 def authorize_url(

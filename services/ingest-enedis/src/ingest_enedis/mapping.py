@@ -74,10 +74,6 @@ class Stream(StrEnum):
         return self.value.split("/", 1)[0].removeprefix("metering_data_")
 
 
-CONSUMPTION_STREAMS = (Stream.DAILY_CONSUMPTION, Stream.MAX_POWER, Stream.LOAD_CURVE)
-PRODUCTION_STREAMS = (Stream.DAILY_PRODUCTION, Stream.PRODUCTION_CURVE)
-
-
 def parse_value(raw: object) -> float | None:
     """A Data Connect value (a string) as a float; None when missing or "null"."""
     if raw is None:

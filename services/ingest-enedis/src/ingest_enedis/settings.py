@@ -1,4 +1,4 @@
-"""Settings of ingest-enedis and the emulator (``ENEDIS_EMULATOR_*``).
+"""Settings of ingest-enedis (``INGEST_ENEDIS_*``).
 
 Every upstream address is a setting: pointing ``base_url``/``token_url`` at
 ``https://gw.ext.prod.api.enedis.fr`` and ``authorize_url`` at
@@ -11,11 +11,12 @@ from __future__ import annotations
 from urllib.parse import urlsplit
 
 from pydantic import Field, SecretStr, model_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import SettingsConfigDict
 
 from energy_core.settings import ServiceSettings
 
 EMULATOR_PORT = 8092
+"""Where `make run` serves the Data Connect emulator (its own distribution, enedis-emulator)."""
 SERVICE_PORT = 8012
 DEMO_SECRET = "sen1-demo-secret"  # noqa: S105 - the emulator's, refused elsewhere
 _LOOPBACK = frozenset({"127.0.0.1", "localhost", "::1"})
@@ -85,34 +86,3 @@ class Settings(ServiceSettings):
                 "set the application's secret for a real gateway"
             )
         return self
-
-
-class EmulatorSettings(BaseSettings):
-    """The Data Connect emulator (``python -m ingest_enedis.emulator``)."""
-
-    model_config = SettingsConfigDict(
-        env_prefix="ENEDIS_EMULATOR_",
-        frozen=True,
-        extra="ignore",
-        env_ignore_empty=True,
-    )
-
-    http_host: str = "127.0.0.1"
-    http_port: int = EMULATOR_PORT
-    client_id: str = "sen1-demo"
-    client_secret: SecretStr = SecretStr(DEMO_SECRET)
-    enforce_quotas: bool = True
-    requests_per_second: float = 5
-    requests_per_hour: float = 10_000
-    quota_time_scale: float = 1.0
-    """> 1 shrinks the quota windows by that factor (documented scaled quotas)."""
-    quota_body: str = "legacy"
-    """``legacy`` ({"error": "429", …Quota Q4 reached…}) or ``wso2`` (fault 900807)."""
-    with_demo: bool = True
-    """Serve the demo territory's PRMs (energy_store.demo.build().prms)."""
-    extra_prms: int = 0
-    """Synthetic PRMs beyond the demo ones (benchmarks)."""
-    extra_plain: bool = False
-    """Synthetic PRMs all alike (PT30M since the Linky rollout, published on time)
-    instead of the demo mix (late meters, recent activations, PT60M periods, PV)."""
-    log_level: str = "INFO"

@@ -1,4 +1,8 @@
-"""What `make run` starts for Enedis: the emulator (order 10), the collector (20)."""
+"""What `make run` starts for ingest-enedis: the collector (order 20).
+
+The Data Connect emulator (order 10) is announced by its own distribution,
+``enedis-emulator``; the collector is pointed at it here.
+"""
 
 from __future__ import annotations
 
@@ -8,19 +12,11 @@ from ingest_enedis.settings import EMULATOR_PORT, SERVICE_PORT
 
 
 def processes(ctx: dict[str, Any]) -> list[dict[str, Any]]:
-    """The Data Connect emulator on 8092 and ingest-enedis on 8012."""
+    """ingest-enedis on 8012, talking to the emulator on 8092."""
     host = ctx["host"]
     emulator = f"http://{host}:{EMULATOR_PORT}"
     service = f"http://{host}:{SERVICE_PORT}"
     return [
-        {
-            "name": "enedis-emulator",
-            "order": 10,
-            "argv": [ctx["python"], "-m", "ingest_enedis.emulator"],
-            "env": {"ENEDIS_EMULATOR_HTTP_HOST": host},
-            "health_url": f"{emulator}/healthz",
-            "urls": {"Enedis Data Connect emulator": emulator},
-        },
         {
             "name": "ingest-enedis",
             "order": 20,

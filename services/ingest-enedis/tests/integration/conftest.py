@@ -11,14 +11,15 @@ import httpx
 import pytest_asyncio
 import uvicorn
 
+from enedis_emulator import EmulatorState, build_app, build_state
+from enedis_emulator.settings import EmulatorSettings
 from energy_core import topics
 from energy_core.kafka import KafkaPublisher, Publisher, make_consumer
 from energy_core.wire import batch_from_proto, decode_batch
 from ingest_enedis.client import DataConnectClient
-from ingest_enedis.emulator import EmulatorState, build_app, build_state
 from ingest_enedis.limiter import SlidingWindowLimiter
 from ingest_enedis.service import Collector
-from ingest_enedis.settings import EmulatorSettings, Settings
+from ingest_enedis.settings import Settings
 from sen1_stack.broker import free_port
 
 NOW = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)  # 10:00 Paris: J-1 is published

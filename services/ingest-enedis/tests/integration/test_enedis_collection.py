@@ -10,11 +10,11 @@ from urllib.parse import parse_qs, urlparse
 import httpx
 import pytest
 
+from enedis_emulator import profiles
 from energy_core import topics
 from energy_core.domain import Kind
 from energy_core.domain.time import local_day_of
 from ingest_enedis import consent
-from ingest_enedis.emulator import profiles
 from ingest_enedis.mapping import Stream
 
 from .conftest import NOW, consume_all, http_get, person

@@ -18,13 +18,13 @@ import httpx
 import pytest
 from aiokafka.errors import KafkaTimeoutError
 
+from enedis_emulator import profiles
 from energy_core import topics
 from energy_core.domain import Kind
 from energy_core.domain.time import local_day_of
 from energy_core.observability import meter_ref
 from energy_store.consents import parse_usage_points, record_prm_consents
 from ingest_enedis import consent
-from ingest_enedis.emulator import profiles
 from ingest_enedis.mapping import Stream
 from ingest_enedis.service import run_forever
 

@@ -5,10 +5,15 @@ from pathlib import Path
 
 import yaml
 
-SERVICE = Path(__file__).resolve().parents[2]
-VALUES = yaml.safe_load(
-    (SERVICE.parents[1] / "charts/ingest-enedis/values.yaml").read_text()
-)
+CHARTS = Path(__file__).resolve().parents[4] / "charts"
+# The chart states only what differs from the library's defaults, which it imports.
+DEFAULTS = yaml.safe_load((CHARTS / "energy-common/values.yaml").read_text())[
+    "exports"
+]["defaults"]
+VALUES = {
+    **DEFAULTS,
+    **yaml.safe_load((CHARTS / "ingest-enedis/values.yaml").read_text()),
+}
 
 
 def test_one_collector_at_a_time_because_the_quota_limiter_is_per_process():

@@ -1,4 +1,4 @@
-"""Settings of ingest-flukso (INGEST_FLUKSO_*) and its emulator (FLUKSO_EMULATOR_*)."""
+"""Settings of ingest-flukso (INGEST_FLUKSO_*)."""
 
 from __future__ import annotations
 
@@ -10,7 +10,8 @@ from pydantic_settings import SettingsConfigDict
 from energy_core.settings import ServiceSettings
 
 DEMO_TOKEN = "0123456789abcdef0123456789abcdef"  # noqa: S105 - emulator demo value
-"""The emulated flukso.net master token (a test value, never a real one)."""
+"""The flukso emulator's master token (a test value, never a real one): the default
+of ``api_token`` so that `make run` backfills from the emulator unconfigured."""
 
 # populate_by_name: tests and benches pass mqtt_host/mqtt_port by field name.
 _COMMON = SettingsConfigDict(
@@ -77,26 +78,3 @@ class Settings(ServiceSettings):
         if self.shard >= self.shards:
             raise ValueError(f"shard {self.shard} is not below shards {self.shards}")
         return self
-
-
-class EmulatorSettings(ServiceSettings):
-    """The Flukso emulator: devices on MQTT plus the flukso.net REST API."""
-
-    model_config = SettingsConfigDict(env_prefix="FLUKSO_EMULATOR_", **_COMMON)
-
-    http_port: int = 8091
-    """Emulated flukso.net REST API (and /metrics /healthz /readyz)."""
-    mqtt_host: str = Field(
-        "127.0.0.1",
-        validation_alias=AliasChoices("FLUKSO_EMULATOR_MQTT_HOST", "SEN1_MQTT_HOST"),
-    )
-    mqtt_port: int = Field(
-        1883,
-        validation_alias=AliasChoices("FLUKSO_EMULATOR_MQTT_PORT", "SEN1_MQTT_PORT"),
-    )
-    devices: int = 0
-    """Total devices; 0 = the 16 demo-territory devices, more adds synthetic ones."""
-    interval_seconds: float = 1.0
-    """Seconds between two gauges of a sensor (the firmware publishes every second)."""
-    token: SecretStr = SecretStr(DEMO_TOKEN)
-    """The token the emulated API accepts (sensor-level tokens are not emulated)."""

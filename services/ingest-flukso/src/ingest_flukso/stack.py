@@ -1,7 +1,7 @@
-"""What `make run` starts for Flukso (``sen1.stack`` entry point).
+"""What `make run` starts for ingest-flukso (``sen1.stack`` entry point).
 
-The emulator (order 10) plays the demo devices on the stack's MQTT broker and
-serves flukso.net on 8091; ingest-flukso (order 20, ops on 8011) follows them.
+Order 20, ops on 8011: after the Flukso emulator (order 10, its own distribution
+``flukso-emulator``), whose flukso.net API on 8091 it backfills from.
 """
 
 from __future__ import annotations
@@ -9,26 +9,16 @@ from __future__ import annotations
 from typing import Any
 
 EMULATOR_PORT = 8091
+"""The flukso.net emulator of `make run` (flukso_emulator.settings.EMULATOR_PORT)."""
 INGEST_PORT = 8011
 
 
 def processes(ctx: dict[str, Any]) -> list[dict[str, Any]]:
-    """The emulator and the ingest service."""
+    """The ingest service."""
     host = ctx["host"]
     api = f"http://{host}:{EMULATOR_PORT}"
     ops = f"http://{host}:{INGEST_PORT}"
     return [
-        {
-            "name": "flukso-emulator",
-            "order": 10,
-            "argv": [ctx["python"], "-m", "ingest_flukso.emulator"],
-            "env": {
-                "FLUKSO_EMULATOR_HTTP_HOST": host,
-                "FLUKSO_EMULATOR_HTTP_PORT": EMULATOR_PORT,
-            },
-            "health_url": f"{api}/healthz",
-            "urls": {"flukso.net emulator": f"{api}/sensor/<sid>?interval=hour"},
-        },
         {
             "name": "ingest-flukso",
             "order": 20,

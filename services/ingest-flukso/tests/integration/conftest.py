@@ -9,10 +9,10 @@ from collections.abc import AsyncIterator
 import pytest_asyncio
 
 from energy_core.runtime import bind_socket, serve_http
-from ingest_flukso.emulator.api import make_app
-from ingest_flukso.emulator.model import SimDevice
-from ingest_flukso.emulator.publisher import fleet_devices
-from ingest_flukso.settings import DEMO_TOKEN
+from flukso_emulator.api import make_app
+from flukso_emulator.model import SimDevice
+from flukso_emulator.publisher import fleet_devices
+from flukso_emulator.settings import DEMO_TOKEN
 
 
 @pytest_asyncio.fixture

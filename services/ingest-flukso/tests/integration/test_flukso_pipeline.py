@@ -20,10 +20,10 @@ from energy_core.domain import Direction, Kind, ReadingBatch, Stamp
 from energy_core.kafka import KafkaPublisher, make_consumer
 from energy_core.settings import KafkaSettings
 from energy_core.wire import batch_from_proto, decode_batch
+from flukso_emulator.devices import Fleet
+from flukso_emulator.model import SimDevice, energy_between, gauge_power
+from flukso_emulator.publisher import announce, replay
 from ingest_flukso.client import FluksoApi
-from ingest_flukso.emulator.devices import Fleet
-from ingest_flukso.emulator.model import SimDevice, energy_between, gauge_power
-from ingest_flukso.emulator.publisher import announce, replay
 from ingest_flukso.service import FluksoService
 from ingest_flukso.settings import Settings
 from sen1_stack.broker import free_port

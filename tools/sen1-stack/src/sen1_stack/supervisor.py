@@ -5,11 +5,11 @@ callable taking the stack context (a dict) and returning process specs (dicts), 
 that adding a service never edits this package::
 
     [project.entry-points."sen1.stack"]
-    ingest-flukso = "ingest_flukso.stack:processes"
+    flukso-emulator = "flukso_emulator.stack:processes"
 
     def processes(ctx: dict) -> list[dict]:
         return [{"name": "flukso-emulator", "order": 10,
-                 "argv": [ctx["python"], "-m", "ingest_flukso.emulator"],
+                 "argv": [ctx["python"], "-m", "flukso_emulator"],
                  "env": {...}, "health_url": "http://127.0.0.1:8091/healthz",
                  "urls": {"flukso.net emulator": "http://127.0.0.1:8091"}}]
 """

@@ -12,7 +12,7 @@ import asyncpg
 from fastapi import APIRouter, Path, Query
 from fastapi.responses import Response
 
-from api import queries
+from api import access_log, queries
 from api.auth import Principal
 from api.deps import PoolDep, Resident
 from api.periods import day_span, instant_span
@@ -44,12 +44,17 @@ async def accessible_meter(
     direction: str | None = None,
 ) -> Any:
     """The meter row (with ``series``: its energy series in ``direction``, or its
-    own) if the resident may read it; 404 otherwise (no existence leak)."""
+    own) if the resident may read it; 404 otherwise (no existence leak).
+
+    The one gate of individual data: a granted read is written to the access log
+    here, in the same place as the check, so no route can read without a trace.
+    """
     row = await queries.meter_for(
         conn, person_id=person_of(user), meter_id=meter_id, direction=direction
     )
     if row is None:
         raise Problem(404, "no such meter among yours", kind="not-found")
+    await access_log.record(conn, user, meter_id)
     return row
 
 

@@ -63,8 +63,81 @@
       select.appendChild(o);
     }
     select.onchange = () => showMeter(select.value);
+    // rights last, so the access log already lists the reads of this page
+    try { if (meters.length) await showMeter(meters[0].meter_id); } finally { await rights(); }
+  }
+
+  // Resident rights: consents (withdraw, keep or delete), who accessed my data, erase.
+  const tail = (id) => "…" + String(id).slice(-4);
+  const day = (ts) => ts ? new Date(ts).toLocaleDateString(lang) : "–";
+  function cell(tr, text) { const td = document.createElement("td"); td.textContent = text; tr.appendChild(td); return td; }
+  function say(text, cls) { const m = document.getElementById("rights-message"); m.textContent = text; m.className = cls || ""; }
+  async function send(method, path, body) {
+    return fetch(path, {method, credentials: "same-origin",
+      headers: {"content-type": "application/json", "accept": "application/json"},
+      body: body === undefined ? undefined : JSON.stringify(body)});
+  }
+  async function withdraw(consent, remove) {
+    if (!confirm(remove ? T.confirm_delete : T.confirm_withdraw)) return;
+    const r = await send("POST", `/v1/me/consents/${consent.consent_id}/withdraw`, {delete_readings: remove});
+    if (r.status === 409) { say(T.shared_refused, "error"); return; }
+    if (!r.ok) { say(`${r.status}`, "error"); return; }
+    const done = await r.json();
+    say(remove ? `${T.withdrawn} ${done.readings_deleted} ${T.deleted}.` : T.withdrawn);
+    await refreshMeters();
+    await rights();
+  }
+  async function refreshMeters() {
+    const select = document.getElementById("meter");
+    const meters = (await api("/v1/meters")).items;
+    select.textContent = "";
+    for (const m of meters) {
+      const o = document.createElement("option");
+      o.value = m.meter_id; o.textContent = `${m.energy} · ${tail(m.meter_id)}`;
+      select.appendChild(o);
+    }
+    for (const id of ["daily-chart", "curve-chart", "compare-chart"]) document.getElementById(id).textContent = "";
     if (meters.length) await showMeter(meters[0].meter_id);
   }
+  async function rights() {
+    const consents = (await api("/v1/me/consents")).items;
+    const body = document.querySelector("#consents tbody");
+    body.textContent = "";
+    for (const c of consents) {
+      const tr = document.createElement("tr");
+      tr.dataset.consentId = c.consent_id; tr.dataset.status = c.status;
+      cell(tr, tail(c.meter_id)); cell(tr, day(c.starts_at)); cell(tr, day(c.revoked_at || c.expires_at));
+      cell(tr, T["st_" + c.status] || c.status);
+      const actions = cell(tr, "");
+      const button = (label, cls, fn) => { const b = document.createElement("button"); b.textContent = label;
+        b.className = cls; b.onclick = fn; actions.appendChild(b); };
+      if (c.status === "live" || c.status === "pending") {
+        button(T.withdraw_keep, "withdraw-keep", () => withdraw(c, false));
+        button(T.withdraw_delete, "withdraw-delete danger", () => withdraw(c, true));
+      } else {
+        button(T.delete_readings, "delete-readings", () => withdraw(c, true));
+      }
+      body.appendChild(tr);
+    }
+    const log = (await api("/v1/me/access-log?limit=50")).items;
+    const lbody = document.querySelector("#access-log tbody");
+    lbody.textContent = "";
+    for (const e of log) {
+      const tr = document.createElement("tr");
+      cell(tr, new Date(e.at).toLocaleString(lang));
+      cell(tr, e.actor === "you" ? T.you : e.actor === "unknown" ? T.unknown : `${e.actor}${e.actor_name ? " · " + e.actor_name : ""}`);
+      cell(tr, tail(e.meter_id)); cell(tr, `${e.method} ${e.route}`);
+      cell(tr, e.consent_id ? tail(e.consent_id) : "–");
+      lbody.appendChild(tr);
+    }
+  }
+  const erase = document.getElementById("erase");
+  if (erase) erase.onclick = async () => {
+    if (!confirm(T.confirm_erase)) return;
+    const r = await send("DELETE", "/v1/me?confirm=erase");
+    if (r.status !== 204) { say(`${r.status}`, "error"); return; }
+    location.href = "/?lang=" + lang + "&erased=1";
+  };
   async function showMeter(id) {
     const today = new Date(); today.setHours(0, 0, 0, 0);
     const start = addDays(today, -30), base = `/v1/meters/${id}`;
@@ -165,6 +238,7 @@
   }
 
   function login() {
+    if (new URLSearchParams(location.search).get("erased")) document.getElementById("erased").hidden = false;
     document.getElementById("login-form").onsubmit = async (ev) => {
       ev.preventDefault();
       const data = new FormData(ev.target);

@@ -1,0 +1,1 @@
+"""SEN1 registry process: migrations, demo territory, territory outbox relay (``sen1-registry``)."""
