@@ -46,6 +46,7 @@ import asyncpg
 
 from api import access_log
 from api.auth import Principal
+from energy_store.consents import acting_as
 
 CONSENTS = """
 SELECT c.consent_id, c.meter_id, c.purpose, c.scope, c.source, c.grantee,
@@ -129,6 +130,7 @@ async def withdraw(
     consent covers the same meter.
     """
     async with conn.transaction():
+        await acting_as(conn, f"resident:{person_id}")  # the audit trigger's actor
         row = await conn.fetchrow(
             """SELECT consent_id, meter_id, revoked_at FROM consents
                WHERE consent_id = $1 AND person_id = $2 FOR UPDATE""",

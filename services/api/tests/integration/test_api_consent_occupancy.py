@@ -13,8 +13,10 @@
 from __future__ import annotations
 
 import asyncio
+import io
 import json
 import uuid
+import zipfile
 from datetime import UTC, date, datetime
 from urllib.parse import parse_qs, urlparse
 
@@ -521,3 +523,44 @@ async def test_a_consent_window_cuts_the_occupancy(client, world, put_readings):
         headers=bearer(world.resident_a),
     )
     assert [d["period"] for d in r.json()["items"]] == ["2026-03-12"]
+
+
+async def test_a_forged_consent_exports_and_deletes_nothing_of_the_neighbour(
+    client, world, put_readings
+) -> None:
+    async with world.pool.acquire() as conn:
+        await put_readings(conn, world.meter_b, BEFORE.astimezone(UTC), [250.0] * 4)
+        # the neighbour moved out: no live consent protects their readings any more
+        await conn.execute(
+            "UPDATE consents SET revoked_at = now() WHERE meter_id = $1", world.meter_b
+        )
+    await _forge(client, world.resident_a, world.meter_b)
+    archive = await client.get("/v1/me/export", headers=bearer(world.resident_a))
+    assert archive.status_code == 200
+    with zipfile.ZipFile(io.BytesIO(archive.content)) as z:
+        readings = z.read("readings.csv").decode()
+    assert world.meter_b not in readings
+    forged = await world.pool.fetchval(
+        "SELECT consent_id FROM consents WHERE meter_id = $1 AND revoked_at IS NULL",
+        world.meter_b,
+    )
+    r = await client.post(
+        f"/v1/me/consents/{forged}/withdraw",
+        json={"delete_readings": True},
+        headers=bearer(world.resident_a),
+    )
+    assert r.status_code == 200, r.text
+    assert (
+        await world.pool.fetchval(
+            "SELECT count(*) FROM readings r JOIN series s USING (series_id) "
+            "WHERE s.meter_id = $1",
+            world.meter_b,
+        )
+        == 4
+    )
+    audit = await world.pool.fetch(
+        "SELECT event, actor FROM consent_audit WHERE consent_id = $1 ORDER BY audit_id",
+        forged,
+    )
+    assert [a["event"] for a in audit] == ["recorded", "revoked"]
+    assert audit[-1]["actor"].startswith("resident:")
