@@ -564,3 +564,21 @@ async def test_a_forged_consent_exports_and_deletes_nothing_of_the_neighbour(
     )
     assert [a["event"] for a in audit] == ["recorded", "revoked"]
     assert audit[-1]["actor"].startswith("resident:")
+
+
+async def test_erasure_keeps_the_decisions_but_not_whose_they_were(client, world):
+    a = await _person(world.pool, world.territory.residents[0].email)
+    assert await world.pool.fetchval(
+        "SELECT count(*) FROM consent_audit WHERE person_id = $1", a
+    )
+    r = await client.delete(
+        "/v1/me", params={"confirm": "erase"}, headers=bearer(world.resident_a)
+    )
+    assert r.status_code == 204, r.text
+    assert not await world.pool.fetchval(
+        "SELECT count(*) FROM consent_audit WHERE person_id = $1", a
+    )
+    assert await world.pool.fetchval(
+        "SELECT count(*) FROM consent_audit WHERE person_id IS NULL AND meter_id = $1",
+        world.meter_a,
+    )

@@ -76,9 +76,11 @@ def upgrade() -> None:
 
     CREATE TABLE consent_audit (
         audit_id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
-        -- no foreign keys: the trail outlives the consent row it speaks of
+        -- no foreign key to consents: the trail outlives the consent it speaks
+        -- of; the person is forgotten when erased (the decisions stay, whose
+        -- they were does not)
         consent_id uuid NOT NULL,
-        person_id uuid NOT NULL,
+        person_id uuid REFERENCES people ON DELETE SET NULL,
         meter_id text NOT NULL,
         event text NOT NULL CHECK (event IN ('recorded', 'verified', 'mismatch',
             'rejected', 'operator_verified', 'operator_rejected', 'revoked',
