@@ -53,7 +53,10 @@ SELECT c.consent_id, c.meter_id, c.purpose, c.scope, c.source, c.grantee,
        c.starts_at, c.expires_at, c.revoked_at, c.created_at,
        CASE WHEN c.revoked_at IS NOT NULL THEN 'withdrawn'
             WHEN c.expires_at <= now() THEN 'expired'
-            WHEN c.starts_at > now() THEN 'pending'
+            WHEN c.verification = 'rejected' THEN 'rejected'
+            -- not yet verified (or held for an operator: not said why, it would
+            -- tell a forger that a neighbour holds the PRM) grants nothing yet
+            WHEN c.starts_at > now() OR c.verification <> 'verified' THEN 'pending'
             ELSE 'live' END AS status
 FROM consents c WHERE c.person_id = $1
 ORDER BY c.created_at DESC, c.consent_id

@@ -535,6 +535,10 @@ async def test_a_forged_consent_exports_and_deletes_nothing_of_the_neighbour(
             "UPDATE consents SET revoked_at = now() WHERE meter_id = $1", world.meter_b
         )
     await _forge(client, world.resident_a, world.meter_b)
+    listed = await client.get("/v1/me/consents", headers=bearer(world.resident_a))
+    assert [
+        c["status"] for c in listed.json()["items"] if c["meter_id"] == world.meter_b
+    ] == ["pending"]  # not "live": it grants nothing
     archive = await client.get("/v1/me/export", headers=bearer(world.resident_a))
     assert archive.status_code == 200
     with zipfile.ZipFile(io.BytesIO(archive.content)) as z:
