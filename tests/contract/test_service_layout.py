@@ -39,7 +39,6 @@ NOT_YET: dict[str, dict[str, str]] = {
         "registry": "composition root inline in __main__._relay",
     },
     "own-metrics": {
-        "api": "only process and HTTP metrics so far",
         "ingest-enedis": "its /metrics shows only process metrics",
         "registry": "relay progress not measured yet",
     },

@@ -128,6 +128,8 @@ async def client(
         subscribe_alerts=False,
         cookie_secure=False,
         SEN1_SECRET_KEY=SecretBox.generate_key(),
+        # The tests' webhook receivers listen on loopback, which production refuses.
+        webhook_allow_networks=["127.0.0.0/8", "::1/128"],
     )
     app = create_app(settings, pool=world.pool)
     async with app.router.lifespan_context(app):

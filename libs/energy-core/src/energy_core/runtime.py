@@ -25,7 +25,12 @@ import uvicorn
 from starlette.types import ASGIApp
 
 from energy_core.errors import EnergyError
-from energy_core.observability import Health, configure_logging, ops_app
+from energy_core.observability import (
+    Health,
+    configure_logging,
+    configure_pseudonyms,
+    ops_app,
+)
 from energy_core.settings import ServiceSettings
 
 logger = logging.getLogger(__name__)
@@ -72,8 +77,19 @@ async def serve_http(
     stop: asyncio.Event,
     log_level: str = "warning",
 ) -> None:
-    """Serves ``app`` on an already bound socket until ``stop`` is set."""
-    config = uvicorn.Config(app, log_level=log_level, lifespan="on", access_log=False)
+    """Serves ``app`` on an already bound socket until ``stop`` is set.
+
+    ``log_config=None``: uvicorn keeps no handler of its own, so its records (an
+    unhandled exception's traceback among them) go through the service's
+    formatter, which withholds exception messages and ids.
+    """
+    config = uvicorn.Config(
+        app, log_level=log_level, lifespan="on", access_log=False, log_config=None
+    )
+    for name in ("uvicorn", "uvicorn.error"):  # undo any earlier uvicorn set-up
+        logger_ = logging.getLogger(name)
+        logger_.handlers.clear()
+        logger_.propagate = True
     server = _QuietServer(config)
     task = asyncio.create_task(server.serve(sockets=[sock]))
     stopper = asyncio.create_task(stop.wait())
@@ -138,6 +154,7 @@ def run_service(
 ) -> None:
     """Entry point for ``__main__``: logging, then :func:`run_async` to completion."""
     configure_logging(name, level=settings.log_level, json_lines=settings.log_json)
+    configure_pseudonyms(settings.secret_key.get_secret_value())
     try:
         asyncio.run(
             run_async(

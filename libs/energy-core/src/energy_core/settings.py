@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import Field, SecretStr
+from pydantic import AliasChoices, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from energy_core.topics import TopicSpec
@@ -72,3 +72,8 @@ class ServiceSettings(BaseSettings):
     """JSON lines for machines; `make run` turns it off for people."""
     kafka: KafkaSettings = Field(default_factory=KafkaSettings)
     postgres: PostgresSettings = Field(default_factory=PostgresSettings)
+    secret_key: SecretStr = Field(
+        default=SecretStr(""), validation_alias=AliasChoices("SEN1_SECRET_KEY")
+    )
+    """The deployment's secret (Fernet key): seals secrets at rest and keys the log
+    pseudonyms (``energy_core.observability.meter_ref``), the same in every service."""

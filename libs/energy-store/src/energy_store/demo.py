@@ -239,7 +239,7 @@ def _add_meters(
             )
             meters.append(str(pce))
         if n_index == 0:
-            meters.extend(_add_flukso(demo, building))
+            meters.extend(_add_flukso(demo, building, prm))
         number = len(demo.residents) + 1
         demo.residents.append(
             Resident(
@@ -250,8 +250,13 @@ def _add_meters(
         )
 
 
-def _add_flukso(demo: DemoTerritory, building: Building) -> list[str]:
-    """Adds a FluksoMeter to a Village Sud house; returns the meter ids it feeds."""
+def _add_flukso(demo: DemoTerritory, building: Building, prm: Prm) -> list[str]:
+    """Adds a FluksoMeter to a Village Sud house; returns the meter ids it feeds.
+
+    Every sensor series is a measuring device attached to the house's PRM: the
+    house stays ONE delivery point, whichever of its meters report (the PV sensor
+    feeds the point's production, the main or phase sensors its consumption).
+    """
     index = len(demo.flukso_devices)
     device = _hex_id("demo-flukso-device", index)
     behaviours: set[str] = set()
@@ -302,6 +307,7 @@ def _add_flukso(demo: DemoTerritory, building: Building) -> list[str]:
                     sensor.direction,
                     Sector.RESIDENTIAL,
                     building.building_id,
+                    delivery_point=prm,
                 )
             )
     return meter_ids

@@ -36,7 +36,8 @@ _LOOKUPS: dict[str, str] = {
                             AS building_id, m.direction, m.sector,
                         coalesce(b.iris, '') AS iris,
                         coalesce(b.parcel_idu, '') AS parcel_idu,
-                        coalesce(p.commune_insee, '') AS commune_insee
+                        coalesce(p.commune_insee, '') AS commune_insee,
+                        coalesce(m.delivery_point_id, '') AS delivery_point_id
                  FROM meters m LEFT JOIN buildings b USING (building_id)
                  LEFT JOIN parcels p ON p.idu = b.parcel_idu
                  WHERE m.meter_id = ANY($1::text[])""",

@@ -86,16 +86,24 @@ async def upsert_buildings(conn: asyncpg.Connection, items: Iterable[Building]) 
 async def upsert_meters(
     conn: asyncpg.Connection, items: Iterable[MeterPlacement]
 ) -> None:
-    """Creates or updates meters (changed rows only); building None = unplaced."""
+    """Creates or updates meters (changed rows only); building None = unplaced.
+
+    Delivery points are written before the devices attached to them (a device's
+    ``delivery_point_id`` references its point).
+    """
+    ordered = sorted(items, key=lambda m: not m.is_delivery_point)
     await conn.executemany(
-        """INSERT INTO meters (meter_id, scheme, energy, direction, sector, building_id)
-           VALUES ($1, $2, $3, $4, $5, $6)
+        """INSERT INTO meters (meter_id, scheme, energy, direction, sector, building_id,
+                               delivery_point_id)
+           VALUES ($1, $2, $3, $4, $5, $6, $7)
            ON CONFLICT (meter_id) DO UPDATE SET energy = EXCLUDED.energy,
                direction = EXCLUDED.direction, sector = EXCLUDED.sector,
-               building_id = EXCLUDED.building_id, updated_at = now()
-           WHERE (meters.energy, meters.direction, meters.sector, meters.building_id)
+               building_id = EXCLUDED.building_id,
+               delivery_point_id = EXCLUDED.delivery_point_id, updated_at = now()
+           WHERE (meters.energy, meters.direction, meters.sector, meters.building_id,
+                  meters.delivery_point_id)
                IS DISTINCT FROM (EXCLUDED.energy, EXCLUDED.direction,
-                   EXCLUDED.sector, EXCLUDED.building_id)""",
+                   EXCLUDED.sector, EXCLUDED.building_id, EXCLUDED.delivery_point_id)""",
         [
             (
                 str(m.meter),
@@ -104,8 +112,9 @@ async def upsert_meters(
                 m.direction.value,
                 m.sector.value,
                 m.building_id,
+                None if m.delivery_point is None else str(m.delivery_point),
             )
-            for m in items
+            for m in ordered
         ],
     )
 

@@ -89,3 +89,29 @@ async def test_outbox_relay_mirrors_the_registry_on_the_topic(
     meter = territory.meters[0]
     assert latest[f"meter:{meter.meter}"].meter.iris == "381510101"
     assert latest[f"meter:{meter.meter}"].meter.parcel_idu.startswith("38151000")
+    # Every Flukso series is a device attached to its house's PRM, on the topic too.
+    devices = [m for m in territory.meters if not m.is_delivery_point]
+    assert devices
+    for device in devices:
+        on_topic = latest[f"meter:{device.meter}"].meter
+        assert on_topic.delivery_point_id == str(device.delivery_point)
+        assert on_topic.building_id == device.building_id
+    assert latest[f"meter:{meter.meter}"].meter.delivery_point_id == ""
+
+
+async def test_demo_houses_are_one_point_each(pg_pool: asyncpg.Pool) -> None:
+    """Each Flukso house: one PRM, its sensors attached to it (none unattached)."""
+    territory = demo.build()
+    await load_territory(pg_pool, territory)
+    rows = await pg_pool.fetch(
+        """SELECT d.building_id, d.delivery_point_id, p.scheme, p.building_id AS pb
+           FROM meters d LEFT JOIN meters p ON p.meter_id = d.delivery_point_id
+           WHERE d.scheme = 'flukso'"""
+    )
+    assert len(rows) == sum(
+        len({s.meter_id for s in f.sensors}) for f in territory.flukso_devices
+    )
+    for r in rows:
+        assert (r["scheme"], r["pb"]) == ("prm", r["building_id"])
+    houses = {f.building_id for f in territory.flukso_devices}
+    assert len({r["delivery_point_id"] for r in rows}) == len(houses)

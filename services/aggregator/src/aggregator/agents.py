@@ -19,9 +19,10 @@ import asyncpg
 import faust
 
 from aggregator import metrics, power
-from aggregator.tables import follow_territory
+from aggregator.outbox import relay_alerts
+from aggregator.territory import follow_territory
 from energy_core import topics
-from energy_core.wire import AlertEvent, dead_letter
+from energy_core.wire import dead_letter
 
 if TYPE_CHECKING:
     from aggregator.app import Context
@@ -97,8 +98,10 @@ def register(app: faust.App, ctx: Context) -> None:
             metrics.TERRITORY_METERS.set(len(ctx.territory.meters))
             yield None
 
-    async def publish(iris: str, event: AlertEvent) -> None:
-        await ctx.topics.alerts.send(key=iris.encode(), value=event.SerializeToString())
+    async def send_alert(iris: str, payload: bytes) -> None:
+        """Returns once the broker acknowledged the event (the outbox marks it)."""
+        delivered = await ctx.topics.alerts.send(key=iris.encode(), value=payload)
+        await delivered
 
     @app.timer(interval=settings.sample_interval_s)  # type: ignore[untyped-decorator]
     async def sample_load() -> None:
@@ -119,7 +122,8 @@ def register(app: faust.App, ctx: Context) -> None:
                 metrics.LEADER.set(0)
                 return
             metrics.LEADER.set(1)
-            await monitor.sample(conn, datetime.now(UTC), publish)
+            await monitor.sample(conn, datetime.now(UTC))
+            await relay_alerts(conn, send_alert)
         except _DB_ERRORS:
             logger.exception("load sample failed")
             if ctx.leader_conn is not None:

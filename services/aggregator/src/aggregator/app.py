@@ -22,8 +22,9 @@ from aggregator.congestion import CongestionPolicy
 from aggregator.load import LoadMonitor
 from aggregator.pipeline import Pipeline
 from aggregator.settings import Settings
-from aggregator.tables import Territory
+from aggregator.territory import Territory
 from aggregator.topics import Topics, bind
+from energy_core.observability import logging_config
 from energy_store.db import create_pool
 
 APP_ID = "aggregator"
@@ -70,6 +71,11 @@ def faust_options(settings: Settings) -> dict[str, Any]:
         "web_bind": settings.http_host,
         "web_host": settings.http_host,
         "datadir": settings.data_dir,
+        # Faust's worker installs its own logging: ours instead (JSON, ids scrubbed,
+        # exceptions without their message), like every other service.
+        "logging_config": logging_config(
+            "aggregator", level=settings.log_level, json_lines=settings.log_json
+        ),
     }
 
 

@@ -7,20 +7,21 @@ Every worker keeps its meters' last instantaneous power in
 whose last power is older than ``stale_after_s``; stale meters count for nothing;
 samples older than ``load_retention_h`` are deleted),
 feeds the congestion state machine with the NET load (consumption - production,
-floored at 0) and records/publishes the alert lifecycle. On taking the lead it
-reloads the active alerts, so a restart neither re-raises nor forgets an alert.
+floored at 0) and records the alert lifecycle, each change with its event in the
+alerts outbox (same transaction; :mod:`aggregator.outbox` publishes them). On
+taking the lead it reloads the active alerts, so a restart neither re-raises nor
+forgets an alert.
 """
 
 from __future__ import annotations
 
 import logging
 import uuid
-from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 
 import asyncpg
 
-from aggregator import power
+from aggregator import outbox, power
 from aggregator.congestion import CongestionPolicy, CongestionState, Transition
 from energy_core.domain.time import to_micros
 from energy_core.wire import ALERT_CHANGES, AlertEvent
@@ -29,8 +30,6 @@ logger = logging.getLogger(__name__)
 
 _PRUNE_EVERY = timedelta(minutes=1)
 """How often the leader deletes load samples older than the retention."""
-
-PublishAlert = Callable[[str, AlertEvent], Awaitable[None]]
 
 _CHANGE = ALERT_CHANGES
 
@@ -63,9 +62,7 @@ class LoadMonitor:
             self.alert_ids[r["iris"]] = r["alert_id"]
         self.loaded = True
 
-    async def sample(
-        self, conn: asyncpg.Connection, now: datetime, publish: PublishAlert
-    ) -> list[Transition]:
+    async def sample(self, conn: asyncpg.Connection, now: datetime) -> list[Transition]:
         """One sample of every neighbourhood; returns the transitions it caused."""
         if not self.loaded:
             await self.reload(conn)
@@ -83,11 +80,15 @@ class LoadMonitor:
                 change = state.observe(self.policy, net, r["capacity_kw"], now)
                 if change is not None:
                     await self._record(conn, r["iris"], change)
+                    await conn.execute(
+                        outbox.ENQUEUE,
+                        r["iris"],
+                        self._event(r["iris"], change).SerializeToString(),
+                    )
                     transitions.append((r["iris"], change))
-        for iris, t in transitions:  # published after the commit: at-least-once
-            await publish(iris, self._event(iris, t))
         if self._pruned is None or now - self._pruned >= _PRUNE_EVERY:
             await conn.execute(power.PRUNE_LOAD, now - self.retention)
+            await conn.execute(outbox.PRUNE, now - self.retention)
             self._pruned = now
         return [t for _, t in transitions]
 

@@ -4,9 +4,9 @@ Per batch of ReadingBatch records (``process``):
 
 * undecodable or invalid records become dead letters (never an exception);
 * INSTANT readings (1 Hz power) are NOT stored raw: only the last value per meter
-  is kept (``aggregator_meter_power``), for live load and congestion;
+  and direction is kept (``aggregator_meter_power``), for live load and congestion;
 * every other reading goes through :meth:`ReadingStore.write` (COPY + set-based
-  upsert); the changes it leaves in the transaction then update the per-meter
+  upsert); the changes it leaves in the transaction then update the per-point
   day/month totals and the scope rollups, all in SQL (:mod:`aggregator.rollups`):
   no per-reading object ever comes back to Python.
 
@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import logging
 import math
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -26,7 +26,7 @@ from typing import Any
 import asyncpg
 
 from aggregator import power, recompute, rollups
-from aggregator.tables import Territory
+from aggregator.territory import Territory
 from energy_core.domain.time import from_micros, to_micros
 from energy_core.errors import PayloadInvalidError
 from energy_core.wire import (
@@ -96,6 +96,10 @@ def _check(batch: ReadingBatchMessage) -> None:
             raise PayloadInvalidError("invalid reading: value is not a finite number")
 
 
+_POWER_CHANNELS = frozenset({"", "l1", "l2", "l3"})
+"""Channels of a live power: the total, or the phases when no total was sent."""
+
+
 def _count(status: str) -> int:
     """Rows of a command status such as ``INSERT 0 42``."""
     return int(status.rsplit(" ", 1)[-1])
@@ -111,9 +115,9 @@ class Pipeline:
 
     def _split(
         self, values: Sequence[bytes], result: BatchResult
-    ) -> tuple[list[ReadingBatchMessage], dict[str, tuple[Any, ...]]]:
+    ) -> tuple[list[ReadingBatchMessage], list[tuple[Any, ...]]]:
         stored: list[ReadingBatchMessage] = []
-        power: dict[str, tuple[Any, ...]] = {}
+        instants_of: dict[tuple[str, Any], list[ReadingMessage]] = {}
         instant = KIND_INSTANT
         for value in values:
             try:
@@ -124,8 +128,8 @@ class Pipeline:
                 continue
             result.produced_at_us.append(batch.produced_at_us)
             instants = [r for r in batch.readings if r.kind == instant]
-            if instants:
-                self._last_power(batch, instants, power)
+            for r in instants:
+                instants_of.setdefault((batch.meter_id, r.direction), []).append(r)
             if len(instants) == len(batch.readings):
                 continue
             if instants:
@@ -135,66 +139,108 @@ class Pipeline:
                 kept.readings.extend(r for r in batch.readings if r.kind != instant)
                 batch = kept
             stored.append(batch)
-        return stored, power
+        power = [
+            self._last_power(meter, direction, readings)
+            for (meter, direction), readings in sorted(instants_of.items())
+        ]
+        return stored, [row for row in power if row is not None]
 
     def _last_power(
-        self,
-        batch: ReadingBatchMessage,
-        instants: list[ReadingMessage],
-        power: dict[str, tuple[Any, ...]],
-    ) -> None:
-        """Last instant of the batch; its channels (phases) summed.
+        self, meter: str, direction: Any, instants: list[ReadingMessage]
+    ) -> tuple[Any, ...] | None:
+        """The meter's power in ONE direction at its last instant in the batch.
 
-        A three-phase home sends its phases (channels ``l1``..``l3``) and their sum
-        (channel ``""``): the sum is used when present, else the phases are added.
+        Gathered over the whole batch per (meter, direction), so the order of the
+        readings and records does not matter, and a device measuring both
+        directions (FLM03 ``pplus``/``pminus`` per phase, a PV sensor) keeps an
+        import and an export: they are never added together nor labelled with the
+        direction of whichever reading came first. A three-phase home sends its
+        phases (channels ``l1``..``l3``) and their sum (channel ``""``): the sum is
+        used when present, else the phases present are added (one value per phase;
+        other channels such as ``net`` are derived and never added).
         """
         last = max(r.start_us for r in instants)
         at_last = [r for r in instants if r.start_us == last]
-        totals = [r for r in at_last if not r.channel] or at_last
-        watts = sum(UNIT_FROM_PB[r.unit].to_canonical(r.value) for r in totals)
-        previous = power.get(batch.meter_id)
-        if previous is not None and previous[4] > from_micros(last):
-            return
-        place = self.territory.placement(batch.meter_id)
-        direction = DIRECTION_FROM_PB[instants[0].direction].value
-        power[batch.meter_id] = (
-            batch.meter_id,
-            place.iris if place else None,
-            direction,
-            watts,
+        watts_of: dict[str, float] = {}
+        for r in at_last:
+            if r.channel not in _POWER_CHANNELS:
+                continue
+            watts = UNIT_FROM_PB[r.unit].to_canonical(r.value)
+            watts_of[r.channel] = max(watts, watts_of.get(r.channel, watts))
+        if not watts_of:
+            return None
+        total = watts_of[""] if "" in watts_of else sum(watts_of.values())
+        place = self.territory.placement(meter)
+        point = meter if place is None else place.point
+        anchor = self.territory.placement(point) if point else None
+        anchor = anchor or place  # the point's neighbourhood, as for the rollups
+        return (
+            meter,
+            point,
+            anchor.iris if anchor else None,
+            DIRECTION_FROM_PB[direction].value,
+            total,
             from_micros(last),
         )
 
-    def _placements(
-        self, stored: Sequence[ReadingBatchMessage]
-    ) -> list[tuple[Any, ...]]:
-        """One agg_meters row per meter of the batch (its energy and placement)."""
+    def _placements(self, meters: Iterable[tuple[str, str]]) -> list[tuple[Any, ...]]:
+        """agg_meters rows: each meter of the batch with the delivery point it counts
+        for and that point's placement; for a point with devices, also the point and
+        ALL its devices (the precedence reads their readings back).
+
+        A meter the registry does not know counts as its own point, unplaced (its
+        day rows are kept, no rollup sees it); an unattached device counts nowhere.
+        """
         rows: dict[str, tuple[Any, ...]] = {}
-        for batch in stored:
-            meter = batch.meter_id
+        territory = self.territory
+
+        def add(meter: str, energy: str) -> None:
             if meter in rows:
-                continue
-            place = self.territory.placement(meter)
-            energy = ENERGY_FROM_PB[batch.energy].value
+                return
+            place = territory.placement(meter)
             if place is None:
-                rows[meter] = (meter, energy, None, None, None, None)
-            else:
                 rows[meter] = (
-                    meter, energy, place.building_id, place.parcel_idu, place.iris,
-                    place.commune_insee,
-                )  # fmt: skip
+                    meter,
+                    meter,
+                    False,
+                    False,
+                    energy,
+                    None,
+                    None,
+                    None,
+                    None,
+                )
+                return
+            point = place.point
+            if point is None:
+                rows[meter] = (meter, None, True, False, energy, None, None, None, None)
+                return
+            anchor = territory.placement(point) or place
+            shared = point in territory.devices
+            rows[meter] = (
+                meter, point, place.is_device, shared, energy, anchor.building_id,
+                anchor.parcel_idu, anchor.iris, anchor.commune_insee,
+            )  # fmt: skip
+            if shared:
+                add(point, energy)
+                for device in sorted(territory.devices[point]):
+                    add(device, energy)
+
+        for meter, energy in meters:
+            add(meter, energy)
         return list(rows.values())
 
-    async def _roll_up(
-        self, conn: asyncpg.Connection, stored: Sequence[ReadingBatchMessage]
+    async def roll_up(
+        self, conn: asyncpg.Connection, meters: Iterable[tuple[str, str]]
     ) -> int:
-        """Stored changes -> per-meter totals -> rollups; returns the contributions."""
+        """Stored changes (``sen1_changes``) of these (meter, energy) -> per-point
+        totals -> rollups; returns the contributions."""
         await conn.execute(rollups.TABLES)
+        placements = self._placements(meters)
         await conn.copy_records_to_table(
-            "agg_meters",
-            records=self._placements(stored),
-            columns=rollups.METER_COLUMNS,
+            "agg_meters", records=placements, columns=rollups.METER_COLUMNS
         )
+        shared = any(row[3] for row in placements)  # a point with devices
         await conn.execute(rollups.SIDES)
         await conn.execute(rollups.ANALYZE_SIDES)
         contributions = 0
@@ -205,6 +251,10 @@ class Pipeline:
             await conn.execute(rollups.LOOKUP)
         for statement in (rollups.SUB_DAILY_SCOPE, rollups.MONTHS):
             contributions += _count(await conn.execute(statement))
+        if shared:  # never on the PRM-only path (backfills of settled data)
+            await conn.execute(rollups.SHARED)
+            if await conn.fetchval(rollups.SHARED_PENDING):
+                contributions += _count(await conn.execute(rollups.SHARED_SCOPE))
         if contributions:
             await conn.execute(rollups.APPLY)
             if await conn.fetchval(recompute.PENDING):
@@ -248,14 +298,16 @@ class Pipeline:
     ) -> BatchResult:
         """Writes one batch of records in one transaction; returns what happened."""
         result = BatchResult(records=len(values))
-        stored, last_power = self._split(values, result)
-        power_rows = list(last_power.values())
+        stored, power_rows = self._split(values, result)
         async with conn.transaction():
             await conn.execute(f"SET LOCAL work_mem = '{self.work_mem}'")
             if stored:
                 result.readings_changed = await self.store.write(conn, stored)
             if result.readings_changed:
-                result.rollup_changes = await self._roll_up(conn, stored)
+                result.rollup_changes = await self.roll_up(
+                    conn,
+                    ((b.meter_id, ENERGY_FROM_PB[b.energy].value) for b in stored),
+                )
             if power_rows:
                 await conn.execute(power.STAGING)
                 await conn.copy_records_to_table("agg_power", records=power_rows)

@@ -7,8 +7,9 @@ lists those rollup rows in ``agg_recompute`` and these statements recompute them
 from the per-meter state, in the same transaction:
 
 * days and months: the per-meter rows of that period placed in the scope;
-* half-hours and hours: the meters whose day row is placed in the scope, and
-  their readings in the bucket (index range scans).
+* half-hours and hours: the points whose day row is placed in the scope, and
+  their readings (and their devices') in the bucket (index range scans), one
+  source per point as in :data:`aggregator.rollups.SHARED_SCOPE`.
 
 Decreases are rare (live data and backfills only add), so this costs nothing on
 the usual path.
@@ -16,13 +17,13 @@ the usual path.
 
 from __future__ import annotations
 
-from aggregator.rollups import SCOPES, effective
+from aggregator.rollups import DEVICE, QUALITIES, SCOPES, effective
 
-_MATCH = """
+_MATCH = f"""
 WHERE r.scope = k.scope AND r.scope_id = k.scope_id AND r.bucket = k.bucket
   AND r.bucket_start = k.bucket_start AND r.energy = k.energy
   AND r.direction = k.direction AND r.unit = k.unit
-  AND r.quality = (ARRAY['estimated', 'raw', 'corrected'])[k.quality + 1]
+  AND r.quality = ({QUALITIES})[k.quality + 1]
 """
 
 _PERIOD = """
@@ -37,26 +38,40 @@ FROM agg_recompute k
 {match} AND k.scope = '{scope}' AND k.bucket = '{bucket}'
 """
 
-_SUB_DAILY = """
+_SUB_DAILY = f"""
 UPDATE rollups r SET max_point_value = (
-    SELECT coalesce(max(v.total), 0)
+    SELECT coalesce(max(CASE WHEN k.quality = {DEVICE} AND v.settled THEN 0
+                             ELSE v.total END), 0)
     FROM aggregator_meter_days t
-    JOIN series s ON s.meter_id = t.meter_id AND s.direction = t.direction
-     AND s.unit = t.unit AND s.kind = 'interval' AND s.channel = ''
-     AND s.period = ''
     CROSS JOIN LATERAL (
-        SELECT sum(x.value) AS total FROM readings x
-        WHERE x.series_id = s.series_id AND x.start_ts >= k.bucket_start
-          AND x.start_ts < k.bucket_end AND x.end_ts <= k.bucket_end
-          AND x.quality = k.quality
+        SELECT sum(x.value) FILTER (WHERE src.q = k.quality) AS total,
+               coalesce(bool_or(src.q < {DEVICE}), false) AS settled
+        FROM series s
+        JOIN readings x ON x.series_id = s.series_id
+         AND x.start_ts >= k.bucket_start AND x.start_ts < k.bucket_end
+         AND x.end_ts <= k.bucket_end
+        CROSS JOIN LATERAL (
+            SELECT CASE WHEN s.meter_id = t.point_id THEN x.quality
+                        ELSE {DEVICE} END AS q
+        ) src
+        WHERE (s.meter_id = t.point_id OR s.meter_id IN (
+                   SELECT d.meter_id FROM meters d
+                   WHERE d.delivery_point_id = t.point_id))
+          AND s.direction = t.direction AND s.unit = t.unit
+          AND s.kind = 'interval' AND s.channel = '' AND s.period = ''
+          AND s.dimension IN ('energy', 'volume')
     ) v
-    WHERE t.{column} = k.scope_id
+    WHERE t.{{column}} = k.scope_id
       AND t.day_start = date_trunc('day', k.bucket_start, 'Europe/Paris')
       AND t.energy = k.energy AND t.direction = k.direction AND t.unit = k.unit
 )
 FROM agg_recompute k
-{match} AND k.scope = '{scope}' AND k.bucket IN ('PT30M', 'PT1H')
+{{match}} AND k.scope = '{{scope}}' AND k.bucket IN ('PT30M', 'PT1H')
 """
+"""A point's total in a half-hour or hour: its settled series in the bucket's
+quality, or (slot ``device``) its devices' readings when it has no settled one.
+Devices are found in the registry (``meters.delivery_point_id``): this runs only
+after a decrease, never per record."""
 
 
 def _statements() -> tuple[str, ...]:
@@ -66,10 +81,11 @@ def _statements() -> tuple[str, ...]:
             ("P1D", "aggregator_meter_days", "day"),
             ("P1M", "aggregator_meter_months", "month"),
         ):
+            yields = bucket == "P1D"
             out.append(
                 _PERIOD.format(
                     table=table,
-                    effective=effective("t."),
+                    effective=effective("t.", device_yields=yields),
                     column=column,
                     p=p,
                     match=_MATCH,

@@ -23,7 +23,7 @@ class Topics:
 def bind(app: faust.App, kafka: KafkaSettings) -> Topics:
     """Binds READINGS (raw protobuf bytes), ALERTS, DEAD_LETTERS.
 
-    TERRITORY is read by a group-less consumer (see :mod:`aggregator.tables`).
+    TERRITORY is read by a group-less consumer (see :mod:`aggregator.territory`).
     """
     return Topics(
         readings=app.topic(

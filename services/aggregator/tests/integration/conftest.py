@@ -30,10 +30,22 @@ METERS = {
     "30000000000005": ("B2", "38151000AB0002", "381510102", "consumption"),
 }
 CAPACITY_KW = {"381510101": 10.0, "381510102": 500.0}
+# Measuring devices (Flukso sensors): device -> (delivery point or None, direction).
+# A home's main sensor and PV sensor measure one point; two sensors may share a
+# point and a direction (circuits of one home, summed); one is attached to nobody.
+DEVICES = {
+    "a1" * 16: ("30000000000001", "consumption"),
+    "b2" * 16: ("30000000000001", "production"),
+    "c3" * 16: ("30000000000003", "consumption"),
+    "d4" * 16: ("30000000000003", "consumption"),
+    "e5" * 16: (None, "consumption"),
+}
+UNATTACHED_BUILDING = "B1"
 
 
 async def create_territory(conn: asyncpg.Connection) -> None:
-    """One commune, two neighbourhoods, two parcels, two buildings, four meters."""
+    """One commune, two neighbourhoods, two parcels, two buildings, five PRMs and
+    five devices (four attached to PRMs, one to nobody)."""
     await conn.execute("INSERT INTO communes VALUES ('38151', 'Échirolles')")
     for iris, cap in CAPACITY_KW.items():
         await conn.execute(
@@ -55,6 +67,13 @@ async def create_territory(conn: asyncpg.Connection) -> None:
             "INSERT INTO meters (meter_id, scheme, energy, direction, sector,"
             " building_id) VALUES ($1, 'prm', 'electricity', $2, 'residential', $3)",
             meter, direction, building,
+        )  # fmt: skip
+    for device, (point, direction) in DEVICES.items():
+        building = METERS[point][0] if point else UNATTACHED_BUILDING
+        await conn.execute(
+            "INSERT INTO meters (meter_id, scheme, energy, direction, sector,"
+            " building_id, delivery_point_id) VALUES ($1, 'flukso', 'electricity',"
+            " $2, 'residential', $3, $4)", device, direction, building, point,
         )  # fmt: skip
 
 

@@ -11,10 +11,11 @@ import pytest
 from aggregator.buckets import buckets_of
 from aggregator.congestion import CongestionPolicy
 from aggregator.load import LoadMonitor
+from aggregator.outbox import relay_alerts
 from aggregator.pipeline import Pipeline
-from aggregator.tables import Territory
+from aggregator.territory import Territory
 from energy_core.domain.readings import Kind, Quality
-from energy_core.testing import InMemoryPublisher
+from energy_core.wire import decode_alert
 
 from .conftest import METERS, batch
 
@@ -180,15 +181,14 @@ async def test_instants_feed_live_load_and_congestion(
     monitor = LoadMonitor(
         CongestionPolicy(min_duration=timedelta(0)), stale_after=timedelta(seconds=30)
     )
-    publisher = InMemoryPublisher()
+    sent: list[tuple[str, bytes]] = []
 
-    async def publish(iris: str, event: object) -> None:
-        from energy_core import topics
-
-        await publisher.publish(topics.ALERTS, iris, event)  # type: ignore[arg-type]
+    async def send(iris: str, payload: bytes) -> None:
+        sent.append((iris, payload))
 
     async with territory_db.acquire() as conn:
-        changes = await monitor.sample(conn, now, publish)
+        changes = await monitor.sample(conn, now)
+        await relay_alerts(conn, send)
     assert [(t.change, t.level) for t in changes] == [("raised", 3)]  # 115 % of 10 kW
     load = await territory_db.fetchrow(
         "SELECT * FROM neighbourhood_load WHERE iris = '381510101'"
@@ -197,14 +197,15 @@ async def test_instants_feed_live_load_and_congestion(
             load["meters_stale"]) == (12.5, 1.0, 3, 0)  # fmt: skip
     # Later: everything stale -> load 0 -> cleared; stale meters are visible.
     async with territory_db.acquire() as conn:
-        changes = await monitor.sample(conn, now + timedelta(minutes=5), publish)
+        changes = await monitor.sample(conn, now + timedelta(minutes=5))
+        await relay_alerts(conn, send)
     assert [t.change for t in changes] == ["cleared"]
     events = await territory_db.fetch(
         "SELECT change FROM alert_events ORDER BY occurred_at"
     )
     assert [e["change"] for e in events] == ["raised", "cleared"]
-    (sent,) = publisher.sent.values()
-    assert [v.level for _, v in sent] == [3, 0]  # type: ignore[union-attr]
+    assert [decode_alert(v).level for _, v in sent] == [3, 0]
+    assert {iris for iris, _ in sent} == {"381510101"}
     stale = await territory_db.fetchval(
         "SELECT meters_stale FROM neighbourhood_load WHERE iris = '381510101' "
         "ORDER BY at DESC LIMIT 1"

@@ -28,7 +28,11 @@ _DUMMY = _HASHER.hash("timing-equaliser")
 
 @dataclass(frozen=True, slots=True)
 class Principal:
-    """The caller: kind is resident, operator, city or public."""
+    """The caller: kind is resident, operator, city, alerts or public.
+
+    ``alerts`` is the alert system's own key (scope ``alerts``, no territory);
+    ``key_id`` names the API key a city or the alert system called with.
+    """
 
     kind: str
     account_id: uuid.UUID | None = None
@@ -95,13 +99,17 @@ async def resolve(conn: asyncpg.Connection, token: str) -> Principal | None:
     if token.startswith(KEY_PREFIX):
         row = await conn.fetchrow(
             "SELECT key_id, scope, scope_id FROM api_keys "
-            "WHERE key_sha256 = $1 AND revoked_at IS NULL",
+            "WHERE key_sha256 = $1 AND revoked_at IS NULL "
+            "AND (expires_at IS NULL OR expires_at > now())",
             digest(token),
         )
         if row is None:
             return None
         return Principal(
-            "city", scope=row["scope"], scope_id=row["scope_id"], key_id=row["key_id"]
+            "alerts" if row["scope"] == "alerts" else "city",
+            scope=row["scope"],
+            scope_id=row["scope_id"],
+            key_id=row["key_id"],
         )
     row = await conn.fetchrow(
         """SELECT a.account_id, a.person_id, a.role FROM api_sessions s
@@ -145,16 +153,29 @@ async def create_account(
 
 
 async def create_api_key(
-    conn: asyncpg.Connection, *, label: str, scope: str, scope_id: str
+    conn: asyncpg.Connection,
+    *,
+    label: str,
+    scope: str,
+    scope_id: str | None,
+    expires_at: datetime | None = None,
+    created_by: uuid.UUID | None = None,
 ) -> str:
-    """A new city key; the clear value is returned once and never stored."""
+    """A new key; the clear value is returned once and never stored.
+
+    ``hint`` keeps the prefix and 4 characters of it, so that a list of keys can
+    be matched against the one a city holds without storing anything usable.
+    """
     key = KEY_PREFIX + secrets.token_urlsafe(32)
     await conn.execute(
-        "INSERT INTO api_keys (key_sha256, label, scope, scope_id) "
-        "VALUES ($1, $2, $3, $4)",
+        "INSERT INTO api_keys (key_sha256, label, scope, scope_id, expires_at, "
+        "created_by, hint) VALUES ($1, $2, $3, $4, $5, $6, $7)",
         digest(key),
         label,
         scope,
         scope_id,
+        expires_at,
+        created_by,
+        key[: len(KEY_PREFIX) + 4],
     )
     return key

@@ -5,6 +5,8 @@ Never run with production settings: ``__main__`` calls it only when API_DEMO=tru
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
+
 import asyncpg
 
 from api import auth
@@ -13,6 +15,7 @@ from energy_store import demo as demo_territory
 
 DEMO_PASSWORD = "sen1-demo"  # noqa: S105 - demo only, printed on purpose
 OPERATOR_EMAIL = "operator@sen1.demo"
+DEMO_KEY_DAYS = 30
 
 
 async def seed(pool: asyncpg.Pool) -> dict[str, object]:
@@ -47,7 +50,12 @@ async def seed(pool: asyncpg.Pool) -> dict[str, object]:
             [(str(p),) for p in territory.prms],
         )
         key = await auth.create_api_key(
-            conn, label="demo city", scope="commune", scope_id=str(territory.commune)
+            conn,
+            label="demo city",
+            scope="commune",
+            scope_id=str(territory.commune),
+            # A fresh key per start: each one expires rather than piling up valid.
+            expires_at=datetime.now(UTC) + timedelta(days=DEMO_KEY_DAYS),
         )
     return {
         "residents": residents,

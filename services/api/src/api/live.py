@@ -143,7 +143,13 @@ class AlertHub:
         for listener in self._listeners:
             task = asyncio.create_task(listener(event))
             self._tasks.add(task)
-            task.add_done_callback(self._tasks.discard)
+            task.add_done_callback(self._settled)
+
+    def _settled(self, task: asyncio.Task[None]) -> None:
+        """Forgets a listener task; a failure is logged, never lost in the task set."""
+        self._tasks.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            logger.error("alert listener failed", exc_info=task.exception())
 
     @contextlib.asynccontextmanager
     async def subscribe(self) -> AsyncIterator[asyncio.Queue[dict[str, Any]]]:

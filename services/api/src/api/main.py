@@ -1,4 +1,9 @@
-"""App factory: routes, problem+json, ops routes, lifespan (pool, alerts, webhooks)."""
+"""App factory: routes, problem+json, ops routes, lifespan (pool, alerts, webhooks).
+
+Background loops (the ALERTS consumer, webhook retries) run under
+``api.supervise.Supervised``: restarted with backoff when they fail, and each is a
+``/readyz`` check, so a dead consumer makes the api not ready instead of silent.
+"""
 
 from __future__ import annotations
 
@@ -8,18 +13,20 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import asyncpg
-import httpx
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
 from api import access_log, problems
 from api.consent import ConsentPort, DataConnectAuthorize
 from api.live import AlertGate, AlertHub, consume_alerts
+from api.netguard import Resolver, guarded_client, networks, system_resolve
 from api.privacy import SecrecyRule
+from api.ratelimit import LoginGuard, StreamLimits
 from api.routes import (
     dashboard,
     enedis,
     hooks,
+    keys,
     live,
     meters,
     money,
@@ -30,6 +37,7 @@ from api.routes import (
     verification,
 )
 from api.settings import Settings
+from api.supervise import Loop, Supervised
 from api.webhooks import WebhookDispatcher
 from energy_core.observability import Health, ops_routes
 from energy_core.secrets import SecretBox
@@ -49,9 +57,17 @@ def create_app(
     health: Health | None = None,
     pool: asyncpg.Pool | None = None,
     consent: ConsentPort | None = None,
+    resolve: Resolver | None = None,
+    alerts_loop: Loop | None = None,
 ) -> FastAPI:
-    """The api. Give ``pool`` to share one (tests); otherwise the lifespan opens one."""
+    """The api. Give ``pool`` to share one (tests); otherwise the lifespan opens one.
+
+    ``resolve`` replaces DNS for webhook targets and ``alerts_loop`` the ALERTS
+    consumer (tests: a rebinding name, a consumer that fails).
+    """
     health = health or Health()
+    resolve = resolve or system_resolve
+    allow = networks(settings.webhook_allow_networks)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -60,25 +76,37 @@ def create_app(
             settings.postgres, server_settings=SERVER_SETTINGS
         )
         app.state.hub.set_gate(AlertGate(app.state.pool, app.state.secrecy))
-        stop, ready = asyncio.Event(), asyncio.Event()
+        stop = asyncio.Event()
         tasks: list[asyncio.Task[None]] = []
-        async with httpx.AsyncClient(timeout=settings.webhook_timeout_s) as client:
-            app.state.hub.add_listener(
-                WebhookDispatcher(
-                    app.state.pool,
-                    app.state.box,
-                    client,
-                    attempts=settings.webhook_max_attempts,
-                    backoff_s=settings.webhook_backoff_s,
-                )
+        client = guarded_client(
+            allow, timeout_s=settings.webhook_timeout_s, resolve=resolve
+        )
+        async with client:
+            dispatcher = WebhookDispatcher(
+                app.state.pool,
+                app.state.box,
+                client,
+                attempts=settings.webhook_max_attempts,
+                backoff_s=settings.webhook_backoff_s,
+                lease_s=settings.webhook_lease_s,
+                retry_every_s=settings.webhook_retry_every_s,
             )
-            if settings.subscribe_alerts:
-                tasks.append(
-                    asyncio.create_task(
-                        consume_alerts(settings.kafka, app.state.hub, ready, stop)
-                    )
-                )
+            app.state.hub.add_listener(dispatcher)
+            loops: dict[str, Loop] = {"webhook-retries": dispatcher.run}
+            if settings.subscribe_alerts or alerts_loop is not None:
+                loops["alerts-consumer"] = alerts_loop or _alerts(settings, app)
             health.add_check("postgres", lambda: _ping(app.state.pool))
+            app.state.supervised = {}
+            for name, loop in loops.items():
+                supervised = Supervised(
+                    name,
+                    loop,
+                    backoff_s=settings.consumer_backoff_s,
+                    backoff_max_s=settings.consumer_backoff_max_s,
+                )
+                app.state.supervised[name] = supervised
+                health.add_check(name, supervised.check)
+                tasks.append(asyncio.create_task(supervised.run(stop)))
             try:
                 yield
             finally:
@@ -102,6 +130,12 @@ def create_app(
         settings.secrecy_min_points, settings.secrecy_max_share
     )
     app.state.hub = AlertHub()
+    app.state.login_guard = LoginGuard(settings)
+    app.state.streams = StreamLimits(
+        settings.sse_max_streams_per_caller, settings.sse_max_streams
+    )
+    app.state.webhook_allow = allow
+    app.state.resolve = resolve
     key = settings.secret_key.get_secret_value()
     app.state.box = SecretBox([key]) if key else None
     app.state.consent = consent or DataConnectAuthorize(
@@ -119,6 +153,7 @@ def create_app(
         rollups,
         live,
         hooks,
+        keys,
         enedis,
         verification,
         rights,
@@ -129,6 +164,13 @@ def create_app(
         app.router.routes.append(route)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     return app
+
+
+def _alerts(settings: Settings, app: FastAPI) -> Loop:
+    async def loop(ready: asyncio.Event, stop: asyncio.Event) -> None:
+        await consume_alerts(settings.kafka, app.state.hub, ready, stop)
+
+    return loop
 
 
 async def _ping(pool: asyncpg.Pool) -> bool:

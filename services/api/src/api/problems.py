@@ -21,6 +21,7 @@ _TITLES = {
     405: "Method Not Allowed",
     409: "Conflict",
     422: "Unprocessable Content",
+    429: "Too Many Requests",
     500: "Internal Server Error",
     503: "Service Unavailable",
 }
@@ -29,8 +30,15 @@ _TITLES = {
 class Problem(HTTPException):
     """An HTTP error with a machine-readable type slug and a human detail."""
 
-    def __init__(self, status: int, detail: str, *, kind: str = "") -> None:
-        super().__init__(status, detail)
+    def __init__(
+        self,
+        status: int,
+        detail: str,
+        *,
+        kind: str = "",
+        headers: dict[str, str] | None = None,
+    ) -> None:
+        super().__init__(status, detail, headers=headers)
         self.kind = kind or _TITLES.get(status, "error").lower().replace(" ", "-")
 
 

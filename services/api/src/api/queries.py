@@ -137,10 +137,13 @@ _SIMILAR = """{w}, me AS (
            width_bucket(b.surface_m2, ARRAY[50, 100, 150, 250]::float8[]) AS band
     FROM meters m JOIN buildings b USING (building_id) WHERE m.meter_id = $1
 ), peers AS (
+    -- Delivery points only: a home's measuring devices (Flukso sensors) are not
+    -- homes of their own, so they neither weigh in the mean nor count as homes.
     SELECT m.meter_id FROM meters m JOIN buildings b USING (building_id), me
     WHERE b.iris = me.iris AND b.building_type = me.building_type
       AND width_bucket(b.surface_m2, ARRAY[50, 100, 150, 250]::float8[]) = me.band
       AND m.energy = me.energy AND m.direction = 'consumption'
+      AND m.scheme IN ('prm', 'pce')
 ), per_day AS (  -- a day's daily total wins over its curve, as for the resident
     SELECT s.meter_id,
            coalesce(sum(r.value) FILTER (WHERE s.period = 'daily'),
@@ -178,21 +181,29 @@ INTERVALS = _gated(_INTERVALS, "$4", "$5")
 WHOLE_DAYS = _gated(_WHOLE_DAYS, "$5", "$6")
 SIMILAR = _gated(_SIMILAR, "$4", "$1")
 
-# One row per quality: a meter whose bucket is partly raw and partly corrected sits
-# in two rows, with part of its value in each. Merged: value = sum; points = the
+# One row per quality: a point whose bucket is partly raw and partly corrected sits
+# in two rows, with part of its value in each (``device`` = real-time device data
+# of points with no settled data there, ranked below every settled quality). Merged: value = sum; points = the
 # largest count (a lower bound of the distinct points); largest point = the SUM of
 # the rows' largest points (an upper bound of any one point's total; the max of the
 # rows would understate a dominant point split across qualities).
 _MERGED = """
     SELECT {lv} AS lv, scope_id = {path} AS me, bucket_start,
            max(bucket_end) AS bucket_end, sum(value) AS v, max(delivery_points) AS n, sum(max_point_value) AS mx,
-           (ARRAY['estimated', 'raw', 'corrected'])[1 + min(CASE quality
-                WHEN 'estimated' THEN 0 WHEN 'raw' THEN 1 ELSE 2 END)] AS quality,
+           (ARRAY['device', 'estimated', 'raw', 'corrected'])[1 + coalesce(
+                min({rank}) FILTER (WHERE delivery_points > 0), min({rank}))]
+               AS quality,
            min(unit) AS unit
     FROM rollups
     WHERE scope = '{scope}' AND scope_id = ANY({ids}::text[]) AND bucket = $1
       AND energy = $2 AND direction = $3 AND bucket_start >= $4 AND bucket_start < $5
     GROUP BY scope_id, bucket_start"""  # in primary-key order: grouped without a sort
+# The quality of a merged bucket is the lowest among rows that still hold a point
+# (a row every point left, e.g. device data withdrawn by settled data, says nothing).
+_RANK = (
+    "CASE quality WHEN 'device' THEN 0 WHEN 'estimated' THEN 1 WHEN 'raw' THEN 2 "
+    "ELSE 3 END"
+)
 
 # The primary secrecy rule in SQL ($6 min points, $7 max share or NULL): the same
 # test as privacy.SecrecyRule.check (test_api_differencing checks that they agree).
@@ -249,7 +260,9 @@ def _chain_sql(depth: int) -> str:
         ids = "ARRAY[$9]" if lv == 0 else "$" + str(8 + 2 * lv)
         path = "$9" if lv == 0 else "$" + str(9 + 2 * lv)
         me = "lv = " + str(lv) + " AND me"
-        merged.append(_MERGED.format(scope=scope, ids=ids, lv=lv, path=path))
+        merged.append(
+            _MERGED.format(scope=scope, ids=ids, lv=lv, path=path, rank=_RANK)
+        )
         columns.append(_NODE.format(me=me, lv=lv))
         if lv:
             columns.append(_KIDS.format(lv=lv))
@@ -327,12 +340,17 @@ SELECT building_id, address, parcel_idu, iris, surface_m2, building_type FROM bu
 WHERE ($1::text IS NULL OR iris = $1) ORDER BY building_id LIMIT $2 OFFSET $3
 """
 
-# Registered meters of a neighbourhood per direction: they bound how many of its
-# reporting meters can be of each direction (privacy.SecrecyRule.check_load).
+# Registered DELIVERY POINTS of a neighbourhood per direction (a point is a
+# producer when it or a device attached to it measures production, e.g. a PV
+# sensor): they bound how many of its reporting points can be of each direction
+# (privacy.SecrecyRule.check_load). Unattached devices are no point.
 _REGISTRY = """
-    SELECT count(*) FILTER (WHERE m.direction = 'consumption') AS consumers,
-           count(*) FILTER (WHERE m.direction = 'production') AS producers
+    SELECT count(DISTINCT coalesce(m.delivery_point_id, m.meter_id))
+               FILTER (WHERE m.direction = 'consumption') AS consumers,
+           count(DISTINCT coalesce(m.delivery_point_id, m.meter_id))
+               FILTER (WHERE m.direction = 'production') AS producers
     FROM buildings b JOIN meters m USING (building_id) WHERE b.iris = {iris}
+      AND (m.scheme IN ('prm', 'pce') OR m.delivery_point_id IS NOT NULL)
 """
 
 # Electricity delivery points of a neighbourhood (PRMs; devices are not points):

@@ -115,6 +115,20 @@ async def test_resident_sees_daily_bars(server, browser, world, put_readings) ->
     assert isinstance(date.fromisoformat(label or ""), date)
 
 
+async def test_too_many_sign_ins_say_so(server, browser, world) -> None:
+    page = await browser.new_page()
+    await page.goto(f"{server}/?lang=en")
+    await page.fill("input[name=email]", world.territory.residents[1].email)
+    await page.fill("input[name=password]", "not the password")
+    for _ in range(5):  # API_LOGIN_ACCOUNT_ATTEMPTS
+        await page.click("#login-form button[type=submit]")
+        await expect(page.locator("#login-error")).to_be_visible()
+        await page.evaluate("document.getElementById('login-error').hidden = true")
+    await page.click("#login-form button[type=submit]")
+    await expect(page.locator("#login-busy")).to_contain_text("Too many attempts")
+    await expect(page.locator("#login-error")).to_be_hidden()
+
+
 async def test_operator_sees_live_alert(server, browser, world, kafka_settings) -> None:
     page = await browser.new_page()
     await _sign_in(page, server, "op@example.org")

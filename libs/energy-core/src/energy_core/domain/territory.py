@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
-from energy_core.domain.ids import Idu, InseeCode, IrisCode, MeterId
+from energy_core.domain.ids import Idu, InseeCode, IrisCode, MeterId, MeterScheme
 from energy_core.domain.readings import Direction, Energy
 from energy_core.errors import InvalidValueError
 
@@ -124,15 +124,30 @@ class Building:
             raise InvalidValueError("surface_m2", self.surface_m2, "must be > 0")
 
 
+DELIVERY_POINT_SCHEMES = frozenset({MeterScheme.PRM, MeterScheme.PCE})
+"""Schemes whose meters ARE delivery points (the utility's settlement points)."""
+
+
 @dataclass(frozen=True, slots=True)
 class MeterPlacement:
-    """A meter and where it sits; ``building_id`` is None for an unplaced meter."""
+    """A meter and where it sits; ``building_id`` is None for an unplaced meter.
+
+    A delivery point (PRM, PCE) is the unit of energy sums and of the secrecy rule
+    (">= 10 delivery points"). Any other meter is a measuring DEVICE (a Flukso
+    sensor today, P1/TIC readers later): ``delivery_point`` names the PRM or PCE it
+    measures, so a home with a PRM and a FluksoMeter is one point, not two. A
+    device measures readings in either direction (FLM03 ``pplus``/``pminus``, a PV
+    sensor): ``direction`` is only the meter's nominal one, every reading carries
+    its own, and all of them feed the point they measure. An unattached device
+    (``delivery_point`` None) counts nowhere until an operator attaches it.
+    """
 
     meter: MeterId
     energy: Energy
     direction: Direction
     sector: Sector
     building_id: str | None = None
+    delivery_point: MeterId | None = None
 
     def __post_init__(self) -> None:
         if not isinstance(self.meter, MeterId):
@@ -140,3 +155,26 @@ class MeterPlacement:
         Energy(self.energy)
         Direction(self.direction)
         Sector(self.sector)
+        if self.delivery_point is None:
+            return
+        if self.is_delivery_point:
+            raise InvalidValueError(
+                "delivery_point", self.delivery_point, "a PRM/PCE is its own point"
+            )
+        if (
+            not isinstance(self.delivery_point, MeterId)
+            or self.delivery_point.scheme not in DELIVERY_POINT_SCHEMES
+        ):
+            raise InvalidValueError(
+                "delivery_point", self.delivery_point, "a validated PRM or PCE"
+            )
+
+    @property
+    def is_delivery_point(self) -> bool:
+        """Whether the meter is a delivery point itself (PRM, PCE)."""
+        return self.meter.scheme in DELIVERY_POINT_SCHEMES
+
+    @property
+    def point(self) -> MeterId | None:
+        """The delivery point this meter's readings count for (None: nowhere)."""
+        return self.meter if self.is_delivery_point else self.delivery_point

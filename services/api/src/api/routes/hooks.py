@@ -8,6 +8,7 @@ import uuid
 from fastapi import APIRouter, Request
 
 from api.deps import Operator, PoolDep
+from api.netguard import check_target
 from api.problems import Problem
 from api.schemas import WebhookIn, WebhookPage, WebhookPublic
 
@@ -18,7 +19,12 @@ router = APIRouter(prefix="/v1/webhooks", tags=["webhooks"])
 async def create(
     body: WebhookIn, user: Operator, pool: PoolDep, request: Request
 ) -> WebhookPublic:
-    """Subscribes a URL; the HMAC secret is returned once and stored sealed."""
+    """Subscribes a URL; the HMAC secret is returned once and stored sealed.
+
+    422 ``webhook-target-refused`` when the host resolves to a loopback, private,
+    link-local or otherwise non-public address outside ``API_WEBHOOK_ALLOW_NETWORKS``
+    (``api.netguard``; checked again on every connection).
+    """
     box = request.app.state.box
     if box is None:
         raise Problem(
@@ -26,6 +32,11 @@ async def create(
             "SEN1_SECRET_KEY is not set; webhooks are disabled",
             kind="webhooks-disabled",
         )
+    refused = await check_target(
+        str(body.url), request.app.state.webhook_allow, request.app.state.resolve
+    )
+    if refused:
+        raise Problem(422, refused, kind="webhook-target-refused")
     secret = secrets.token_urlsafe(32)
     async with pool.acquire() as conn:
         if body.iris and not await conn.fetchval(

@@ -15,6 +15,7 @@ from api import queries
 from api.auth import Principal
 from api.deps import PoolDep, SecrecyDep, SignedIn
 from api.privacy import SecrecyRule
+from api.ratelimit import event_stream
 from api.schemas import AlertPage, AlertPublic, LoadPublic
 
 router = APIRouter(prefix="/v1", tags=["live"])
@@ -24,10 +25,11 @@ MaxEvents = Annotated[
 
 
 def alert_system(user: Principal) -> bool:
-    """The alert system's own credentials (operator sessions; webhooks, which
-    operators subscribe, are fed from the hub directly) receive every alert; anyone
-    else only those of neighbourhoods with enough delivery points to be public."""
-    return user.kind == "operator"
+    """The alert system's own credentials receive every alert: its key (scope
+    ``alerts``), operator sessions, and webhooks (which operators subscribe, fed
+    from the hub directly); anyone else only those of neighbourhoods with enough
+    delivery points to be public."""
+    return user.kind in ("operator", "alerts")
 
 
 def _visible(user: Principal, iris: str) -> bool:
@@ -48,7 +50,7 @@ def _territory(user: Principal) -> tuple[str | None, str | None]:
 
 
 def _load(row: Any, rule: SecrecyRule) -> LoadPublic:
-    # The load of a neighbourhood is an aggregate of its reporting meters.
+    # The load of a neighbourhood is an aggregate of its reporting delivery points.
     verdict = rule.check_load(
         meters_reporting=row["meters_reporting"],
         consumers=row["consumers"],
@@ -138,14 +140,20 @@ def _sse(event: str, data: Any) -> str:
 @router.get(
     "/stream/alerts",
     response_class=StreamingResponse,
-    responses={200: {"content": {"text/event-stream": {}}}},
+    responses={
+        200: {"content": {"text/event-stream": {}}},
+        429: {"description": "too many open streams for this account or key"},
+    },
 )
 async def stream_alerts(
     request: Request, user: SignedIn, max_events: MaxEvents = None
 ) -> StreamingResponse:
     """Alert lifecycle events as they happen (``event: alert``); keep-alive 15 s.
     Events of neighbourhoods below the secrecy threshold of delivery points reach
-    only the alert system's operators (see :func:`alert_system`)."""
+    only the alert system's operators (see :func:`alert_system`).
+
+    429 beyond ``API_SSE_MAX_STREAMS_PER_CALLER`` open streams of one account or key.
+    """
     hub = request.app.state.hub
 
     async def events() -> AsyncIterator[str]:
@@ -164,24 +172,29 @@ async def stream_alerts(
                     sent += 1
                     yield _sse("alert", event)
 
-    return StreamingResponse(
-        events(), media_type="text/event-stream", headers={"cache-control": "no-store"}
-    )
+    return event_stream(request, user, events())
 
 
 @router.get(
     "/stream/load",
     response_class=StreamingResponse,
-    responses={200: {"content": {"text/event-stream": {}}}},
+    responses={
+        200: {"content": {"text/event-stream": {}}},
+        429: {"description": "too many open streams for this account or key"},
+    },
 )
 async def stream_load(
+    request: Request,
     user: SignedIn,
     pool: PoolDep,
     rule: SecrecyDep,
     max_events: MaxEvents = None,
     every_s: Annotated[float, Query(ge=0.2, le=60)] = 2.0,
 ) -> StreamingResponse:
-    """The live load of every visible neighbourhood every ``every_s`` seconds."""
+    """The live load of every visible neighbourhood every ``every_s`` seconds.
+
+    Counted with ``/stream/alerts`` against the caller's open-stream limit.
+    """
 
     async def events() -> AsyncIterator[str]:
         sent = 0
@@ -193,6 +206,4 @@ async def stream_load(
             yield _sse("load", loads)
             await asyncio.sleep(every_s)
 
-    return StreamingResponse(
-        events(), media_type="text/event-stream", headers={"cache-control": "no-store"}
-    )
+    return event_stream(request, user, events())

@@ -14,19 +14,37 @@ from api.schemas import LoginIn, MePublic, TokenPublic
 router = APIRouter(prefix="/v1/auth", tags=["auth"])
 
 
-@router.post("/login")
+@router.post(
+    "/login",
+    responses={
+        429: {
+            "description": "too many attempts (account, address or busy); see Retry-After"
+        }
+    },
+)
 async def login(
-    body: LoginIn, response: Response, pool: PoolDep, settings: SettingsDep
+    body: LoginIn,
+    request: Request,
+    response: Response,
+    pool: PoolDep,
+    settings: SettingsDep,
 ) -> TokenPublic:
-    """Checks the password; returns a bearer token and sets the session cookie."""
+    """Checks the password; returns a bearer token and sets the session cookie.
+
+    429 (``Retry-After``) before any password is hashed when this account or this
+    address tried too often, or too many checks are running (``api.ratelimit``).
+    """
     ttl = timedelta(hours=settings.session_ttl_hours)
-    async with pool.acquire() as conn:
-        token = await auth.login(
-            conn, email=body.email, password=body.password, ttl=ttl
-        )
-        if token is None:
-            raise Problem(401, "wrong e-mail or password", kind="unauthenticated")
-        principal = await auth.resolve(conn, token)
+    guard = request.app.state.login_guard
+    address = request.client.host if request.client else "unknown"
+    with guard.attempt(body.email, address):
+        async with pool.acquire() as conn:
+            token = await auth.login(
+                conn, email=body.email, password=body.password, ttl=ttl
+            )
+            if token is None:
+                raise Problem(401, "wrong e-mail or password", kind="unauthenticated")
+            principal = await auth.resolve(conn, token)
     if principal is None:  # pragma: no cover - the session was just created
         raise Problem(500, "session lost")
     response.set_cookie(

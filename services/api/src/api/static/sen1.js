@@ -246,7 +246,9 @@
       const r = await fetch("/v1/auth/login", {method: "POST", credentials: "same-origin",
         headers: {"content-type": "application/json"},
         body: JSON.stringify({email: data.get("email"), password: data.get("password")})});
-      if (!r.ok) { document.getElementById("login-error").hidden = false; return; }
+      document.getElementById("login-error").hidden = r.ok || r.status === 429;
+      document.getElementById("login-busy").hidden = r.status !== 429;
+      if (!r.ok) return;
       const body = await r.json();
       location.href = (body.role === "operator" ? "/operator" : "/resident") + "?lang=" + lang;
     };

@@ -44,7 +44,7 @@ class Building(_message.Message):
     def __init__(self, building_id: _Optional[str] = ..., parcel_idu: _Optional[str] = ..., iris: _Optional[str] = ..., commune_insee: _Optional[str] = ..., building_type: _Optional[str] = ..., surface_m2: _Optional[float] = ...) -> None: ...
 
 class Meter(_message.Message):
-    __slots__ = ("meter_id", "scheme", "energy", "building_id", "direction", "sector", "iris", "parcel_idu", "commune_insee")
+    __slots__ = ("meter_id", "scheme", "energy", "building_id", "direction", "sector", "iris", "parcel_idu", "commune_insee", "delivery_point_id")
     METER_ID_FIELD_NUMBER: _ClassVar[int]
     SCHEME_FIELD_NUMBER: _ClassVar[int]
     ENERGY_FIELD_NUMBER: _ClassVar[int]
@@ -54,6 +54,7 @@ class Meter(_message.Message):
     IRIS_FIELD_NUMBER: _ClassVar[int]
     PARCEL_IDU_FIELD_NUMBER: _ClassVar[int]
     COMMUNE_INSEE_FIELD_NUMBER: _ClassVar[int]
+    DELIVERY_POINT_ID_FIELD_NUMBER: _ClassVar[int]
     meter_id: str
     scheme: str
     energy: str
@@ -63,7 +64,8 @@ class Meter(_message.Message):
     iris: str
     parcel_idu: str
     commune_insee: str
-    def __init__(self, meter_id: _Optional[str] = ..., scheme: _Optional[str] = ..., energy: _Optional[str] = ..., building_id: _Optional[str] = ..., direction: _Optional[str] = ..., sector: _Optional[str] = ..., iris: _Optional[str] = ..., parcel_idu: _Optional[str] = ..., commune_insee: _Optional[str] = ...) -> None: ...
+    delivery_point_id: str
+    def __init__(self, meter_id: _Optional[str] = ..., scheme: _Optional[str] = ..., energy: _Optional[str] = ..., building_id: _Optional[str] = ..., direction: _Optional[str] = ..., sector: _Optional[str] = ..., iris: _Optional[str] = ..., parcel_idu: _Optional[str] = ..., commune_insee: _Optional[str] = ..., delivery_point_id: _Optional[str] = ...) -> None: ...
 
 class TerritoryEntity(_message.Message):
     __slots__ = ("neighbourhood", "parcel", "building", "meter")
