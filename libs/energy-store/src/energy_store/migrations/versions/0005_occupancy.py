@@ -18,8 +18,9 @@ start (``migration``).
 every delivery point the person holds a live *verified* consent on AND occupies,
 with the devices attached to it (``meters.delivery_point_id``), each with the
 window of readings they may see: the occupancy, cut by the consent's ``data_from``
-and its expiry. A device attached to no delivery point is readable through a live
-verified consent on the device itself (the person registered it). Every query of
+and its expiry (unless the person withdrew their own consent on that device). A
+device attached to no delivery point is readable through a live verified consent on
+the device itself (the person registered it). Every query of
 the api that exposes individual data joins through it; a reading is shown only if
 its whole interval ``[start_ts, end_ts)`` lies inside a window.
 """
@@ -86,11 +87,21 @@ def upgrade() -> None:
         JOIN occupancies o ON o.person_id = c.person_id
                           AND o.delivery_point_id = c.meter_id
                           AND o.starts_at <= p_at
-        -- the point itself and its devices (two index probes, never an OR join)
+        -- the point itself and its devices (two index probes, never an OR join),
+        -- except a device the person withdrew their own consent on (and gave no
+        -- live one since): withdrawing a device hides it even behind its point
         CROSS JOIN LATERAL (
             SELECT c.meter_id AS meter_id
             UNION ALL
             SELECT d.meter_id FROM meters d WHERE d.delivery_point_id = c.meter_id
+              AND NOT (EXISTS (SELECT 1 FROM consents w
+                               WHERE w.person_id = c.person_id
+                                 AND w.meter_id = d.meter_id
+                                 AND w.revoked_at IS NOT NULL)
+                       AND NOT EXISTS (SELECT 1 FROM consents l
+                               WHERE l.person_id = c.person_id
+                                 AND l.meter_id = d.meter_id
+                                 AND l.revoked_at IS NULL AND l.expires_at > p_at))
         ) x
         WHERE c.person_id = p_person AND c.verification = 'verified'
           AND c.revoked_at IS NULL AND c.starts_at <= p_at AND c.expires_at > p_at
