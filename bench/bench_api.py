@@ -54,7 +54,7 @@ import httpx
 
 from api import auth, queries
 from api.main import SERVER_SETTINGS
-from energy_core.domain.time import PARIS
+from energy_core.domain.time import local_midnight as midnight
 from energy_core.settings import PostgresSettings
 from energy_store import migrate
 from energy_store.db import create_pool
@@ -253,10 +253,6 @@ async def generate(pool: asyncpg.Pool, meters: int) -> None:
         await conn.execute("CREATE TABLE bench_done (schema text NOT NULL)")
         await conn.execute("INSERT INTO bench_done VALUES ($1)", schema_fingerprint())
     log(f"  VACUUM ANALYZE: {time.perf_counter() - t0:.0f} s")
-
-
-def midnight(day: date) -> datetime:
-    return datetime(day.year, day.month, day.day, tzinfo=PARIS)
 
 
 # ---------------------------------------------------------------------- load

@@ -54,10 +54,11 @@ from energy_core.settings import PostgresSettings
 from energy_core.topics import TopicSpec
 from energy_store import migrate
 from energy_store.db import create_pool
-from ingest_enedis import consent
+from ingest_enedis import consent_callback
 from ingest_enedis.client import DataConnectClient
 from ingest_enedis.limiter import SlidingWindowLimiter
 from ingest_enedis.mapping import Stream
+from ingest_enedis.repository.postgres import PostgresRepository
 from ingest_enedis.service import Collector, months_before
 from ingest_enedis.settings import Settings
 from sen1_stack.broker import free_port
@@ -204,7 +205,7 @@ async def backfill(
             "INSERT INTO people (display_name) VALUES ('bench') RETURNING person_id"
         )
         ids = [synthetic_prm(i) for i in range(prms)]
-        await consent.record_callback(
+        await consent_callback.record_callback(
             pool,
             person_id=str(person),
             usage_point_id=";".join(ids),
@@ -229,7 +230,11 @@ async def backfill(
         client = DataConnectClient(settings, limiter)
         publisher = CountingPublisher()
         collector = Collector(
-            settings, client, publisher, pool, streams=(Stream.LOAD_CURVE,)
+            settings,
+            client,
+            publisher,
+            PostgresRepository(pool),
+            streams=(Stream.LOAD_CURVE,),
         )
         end = collector.available_end()
         needed = prms * (2 + windows_per_prm(months, end)) + 1

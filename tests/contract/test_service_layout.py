@@ -34,19 +34,13 @@ NOT_YET: dict[str, dict[str, str]] = {
     "bootstrap": {
         "aggregator": "Faust builds the app in app.create_app(); no bootstrap() yet",
         "api": "main.create_app() is the root; no bootstrap() yet",
-        "ingest-enedis": "composition root in __main__, copied in the test conftest",
-        "ingest-flukso": "composition root in __main__; no bootstrap() yet",
         "registry": "composition root inline in __main__._relay",
     },
     "own-metrics": {
-        "ingest-enedis": "its /metrics shows only process metrics",
         "registry": "relay progress not measured yet",
     },
     "loop-module": {
         "registry": "the relay loop lives in __main__ (one small loop)",
-    },
-    "readiness": {
-        "ingest-enedis": "/readyz checks nothing yet",
     },
 }
 

@@ -40,8 +40,7 @@ from energy_core.settings import KafkaSettings, PostgresSettings
 from energy_store import demo
 from energy_store.loader import load_territory
 from ingest_enedis import cursor
-from ingest_enedis.client import DataConnectClient
-from ingest_enedis.limiter import SlidingWindowLimiter
+from ingest_enedis.bootstrap import bootstrap
 from ingest_enedis.mapping import Stream
 from ingest_enedis.service import Collector
 from ingest_enedis.settings import Settings as EnedisSettings
@@ -150,29 +149,29 @@ async def town(
 async def collector(
     emulator_url: str, kafka_settings: KafkaSettings, pg_pool: asyncpg.Pool
 ) -> AsyncIterator[Collector]:
-    """ingest-enedis wired to the emulator: one cycle verifies, then collects."""
+    """ingest-enedis as its composition root builds it, wired to the emulator: one
+    cycle verifies the pending consents, then collects."""
     settings = EnedisSettings(  # type: ignore[call-arg]
         base_url=emulator_url,
         token_url=f"{emulator_url}/oauth2/v3/token",
-        authorize_url=f"{emulator_url}/dataconnect/v1/oauth2/authorize",
         requests_per_second=300,
         requests_per_hour=10**7,
         daily_history_months=1,
         backoff_base_s=0.01,
         backoff_max_s=0.05,
+        kafka=kafka_settings,
     )
-    limiter = SlidingWindowLimiter.per_second_and_hour(
-        settings.requests_per_second, settings.requests_per_hour
-    )
-    client = DataConnectClient(settings, limiter)
     kafka = KafkaPublisher(kafka_settings, client_id="test-consent-flow")
     await kafka.start()
     try:
-        yield Collector(
-            settings, client, kafka, pg_pool, streams=(Stream.DAILY_CONSUMPTION,)
-        )
+        async with bootstrap(
+            settings,
+            publisher=kafka,
+            pool=pg_pool,
+            streams=(Stream.DAILY_CONSUMPTION,),
+        ) as runtime:
+            yield runtime.collector
     finally:
-        await client.aclose()
         await kafka.stop()
 
 

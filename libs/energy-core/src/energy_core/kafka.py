@@ -7,6 +7,7 @@ transactions are optional extras for a production cluster (``KafkaSettings``).
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Iterable
 from typing import Any, Protocol
@@ -16,7 +17,8 @@ from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import KafkaError, TopicAlreadyExistsError
 from google.protobuf.message import Message
 
-from energy_core.errors import UpstreamUnavailableError
+from energy_core.errors import TransientError, UpstreamUnavailableError
+from energy_core.loops import Backoff, sleep_or_stop
 from energy_core.settings import KafkaSettings
 from energy_core.topics import TopicSpec
 
@@ -31,6 +33,58 @@ class Publisher(Protocol):
 
     async def flush(self) -> None:
         """Returns once every queued record is acknowledged by the broker."""
+
+
+Record = tuple[TopicSpec, str, Message | None]
+"""(topic, key, value) of one record waiting for the broker."""
+
+
+class PublishQueue:
+    """Publish-and-flush that keeps failures: records leave only once acknowledged.
+
+    Services :meth:`add` records as they map them and :meth:`flush` when progress
+    must be durable (before moving a cursor, every batching interval, at shutdown).
+    If publishing or the broker's acknowledgement fails — or the flush is cancelled
+    at shutdown — every record of that flush is kept, ahead of those added since,
+    for the next flush: nothing is ever dropped (at-least-once; a record the broker
+    took before the failure may be sent twice, and every sink is idempotent).
+    """
+
+    YIELD_EVERY = 500
+    """aiokafka's ``send`` rarely yields: give the loop a turn every this many
+    records, so that a big flush does not starve MQTT or ``/metrics``."""
+
+    def __init__(self, publisher: Publisher) -> None:
+        self.publisher = publisher
+        self._records: list[Record] = []
+
+    def add(self, spec: TopicSpec, key: str, value: Message | None) -> None:
+        """Queues one record for the next flush (nothing is sent yet)."""
+        self._records.append((spec, key, value))
+
+    @property
+    def pending(self) -> int:
+        """Records waiting for a flush (including those a failed flush kept)."""
+        return len(self._records)
+
+    async def flush(self) -> list[Record]:
+        """Publishes every queued record and waits for the broker; returns them.
+
+        Raises what the publisher raised; the records are then kept.
+        """
+        records, self._records = self._records, []
+        if not records:
+            return records
+        try:
+            for i, (spec, key, value) in enumerate(records, start=1):
+                await self.publisher.publish(spec, key, value)
+                if i % self.YIELD_EVERY == 0:
+                    await asyncio.sleep(0)
+            await self.publisher.flush()
+        except BaseException:  # broker down, or cancelled at shutdown: keep them
+            self._records = records + self._records
+            raise
+        return records
 
 
 def _client_options(settings: KafkaSettings) -> dict[str, Any]:
@@ -118,10 +172,48 @@ class KafkaPublisher:
         for future in pending:
             await future
 
+    async def reachable(self, within_s: float = 2.0) -> bool:
+        """Readiness: the cluster answers a metadata request within ``within_s``.
+
+        A started producer keeps no state that says the broker went away; asking
+        for metadata is the cheapest question every broker answers.
+        """
+        try:
+            async with asyncio.timeout(within_s):
+                metadata = await self._producer.client.fetch_all_metadata()
+        except (KafkaError, OSError, TimeoutError):
+            return False
+        return bool(metadata.brokers())
+
     @property
     def producer(self) -> AIOKafkaProducer:
         """The underlying producer, for readiness checks."""
         return self._producer
+
+
+async def start_when_reachable(
+    publisher: KafkaPublisher,
+    stop: asyncio.Event,
+    *,
+    backoff: Backoff = Backoff(1.0, 30.0),  # noqa: B008 - frozen, shared safely
+) -> bool:
+    """Starts ``publisher``, retrying while the broker is unreachable, until ``stop``.
+
+    A service started before its broker (``make run`` starts everything at once,
+    Kubernetes in any order) waits for it instead of crashing into a restart loop.
+    Returns False if ``stop`` came first (nothing was started).
+    """
+    failures = 0
+    while not stop.is_set():
+        try:
+            await publisher.start()
+            return True
+        except TransientError as exc:
+            failures += 1
+            delay = backoff.delay(failures)
+            logger.warning("%s; retrying in %.1f s", exc, delay)
+            await sleep_or_stop(stop, delay)
+    return False
 
 
 async def ensure_topics(

@@ -15,12 +15,16 @@ decoders and builders of the grid and territory topics) is named here.
 from __future__ import annotations
 
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any, TypeVar
 
 from energy_core._pb.energy.grid.v1 import alerts_pb2
-from energy_core._pb.energy.metering.v1 import dead_letter_pb2, readings_pb2
+from energy_core._pb.energy.metering.v1 import (
+    consent_pb2,
+    dead_letter_pb2,
+    readings_pb2,
+)
 from energy_core._pb.energy.territory.v1 import territory_pb2
 from energy_core.domain.ids import MeterScheme, meter_id
 from energy_core.domain.readings import (
@@ -203,13 +207,21 @@ def decode_batch(data: bytes) -> readings_pb2.ReadingBatch:
 def dead_letter(
     *,
     service: str,
-    reason: str,
-    error_type: str,
     origin: str,
     payload: bytes,
+    error: BaseException | None = None,
+    reason: str = "",
+    error_type: str = "",
     occurred_at: datetime | None = None,
 ) -> dead_letter_pb2.DeadLetter:
-    """Builds a dead letter that keeps the original bytes and the reason."""
+    """Builds a dead letter that keeps the original bytes and the reason.
+
+    Give the ``error`` that refused the record (its message is the reason, its
+    class the type), or ``reason`` and ``error_type`` when there is no exception.
+    """
+    if error is not None:
+        reason = reason or str(error)
+        error_type = error_type or type(error).__name__
     return dead_letter_pb2.DeadLetter(
         service=service,
         reason=reason,
@@ -219,6 +231,37 @@ def dead_letter(
         occurred_at_us=(
             to_micros(occurred_at) if occurred_at else time.time_ns() // 1000
         ),
+    )
+
+
+CONSENT_GRANTED = consent_pb2.CONSENT_CHANGE_GRANTED
+CONSENT_REVOKED = consent_pb2.CONSENT_CHANGE_REVOKED
+CONSENT_EXPIRED = consent_pb2.CONSENT_CHANGE_EXPIRED
+
+
+def consent_event(
+    *,
+    meter: str,
+    scheme: MeterScheme,
+    change: consent_pb2.ConsentChange,
+    source: Source,
+    occurred_at: datetime,
+    consent_ids: Sequence[str] = (),
+    reason: str = "",
+) -> consent_pb2.ConsentEvent:
+    """Builds a consent event (topic ``CONSENT_EVENTS``, key the meter id).
+
+    The id is validated against its scheme (an event never names a malformed
+    PRM); several consent ids are joined by commas, as consumers split them.
+    """
+    return consent_pb2.ConsentEvent(
+        meter_id=str(meter_id(scheme, str(meter))),
+        scheme=_SCHEME[scheme],
+        change=change,
+        consent_id=",".join(consent_ids),
+        source=_SOURCE[source],
+        occurred_at_us=to_micros(occurred_at),
+        reason=reason,
     )
 
 

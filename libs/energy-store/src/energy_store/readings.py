@@ -87,11 +87,8 @@ SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[],
 ON CONFLICT (urn) DO NOTHING
 """
 
-_CANONICAL_UNIT = {
-    Dimension.ENERGY: "Wh",
-    Dimension.POWER: "W",
-    Dimension.APPARENT_POWER: "VA",
-    Dimension.VOLUME: "m3",
+_CANONICAL_UNIT: dict[Dimension, str] = {
+    unit.dimension: unit.canonical.value for unit in UNIT_FROM_PB.values()
 }
 _DIMENSION = {code: unit.dimension for code, unit in UNIT_FROM_PB.items()}
 _FACTOR = {code: unit.to_canonical(1.0) for code, unit in UNIT_FROM_PB.items()}

@@ -22,6 +22,7 @@ from aggregator import metrics, power
 from aggregator.outbox import relay_alerts
 from aggregator.territory import follow_territory
 from energy_core import topics
+from energy_core.loops import Backoff
 from energy_core.wire import dead_letter
 
 if TYPE_CHECKING:
@@ -40,6 +41,10 @@ async def _startup(ctx: Context) -> None:
     async with pool.acquire() as conn:
         await ctx.territory.load(conn)
     metrics.TERRITORY_METERS.set(len(ctx.territory.meters))
+
+
+_DB_BACKOFF = Backoff(base_s=0.5, max_s=30.0)
+"""PostgreSQL unavailable: the batch is retried (never acknowledged before)."""
 
 
 def register(app: faust.App, ctx: Context) -> None:
@@ -69,16 +74,17 @@ def register(app: faust.App, ctx: Context) -> None:
             settings.batch_size, within=settings.batch_within_s
         ):
             began = time.perf_counter()
-            delay = 0.5
+            failures = 0
             while True:  # never ack a batch that is not durable
                 try:
                     result = await pipeline.write(pool, values)
                     break
                 except _DB_ERRORS:
                     metrics.DB_RETRIES.inc()
+                    failures += 1
+                    delay = _DB_BACKOFF.delay(failures)
                     logger.exception("batch failed; retrying in %.1f s", delay)
                     await asyncio.sleep(delay)
-                    delay = min(delay * 2, 30.0)
             now_us = time.time_ns() // 1000
             for produced in result.produced_at_us:
                 if produced > 0:

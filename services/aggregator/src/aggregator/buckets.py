@@ -19,7 +19,12 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from energy_core.domain.time import PARIS, require_aware
+from energy_core.domain.time import (
+    PARIS,
+    local_day_bounds,
+    local_month_bounds,
+    require_aware,
+)
 
 BUCKETS: tuple[str, ...] = ("PT30M", "PT1H", "P1D", "P1M")
 """ISO 8601 durations of the rollup buckets, finest first."""
@@ -37,16 +42,10 @@ def bucket_bounds(bucket: str, instant: datetime) -> tuple[datetime, datetime]:
         utc = local.replace(minute=0, second=0, microsecond=0).astimezone(UTC)
         return utc, utc + timedelta(hours=1)
     if bucket == "P1D":
-        day = datetime(local.year, local.month, local.day, tzinfo=PARIS)
-        nxt = day.date() + timedelta(days=1)
-        end = datetime(nxt.year, nxt.month, nxt.day, tzinfo=PARIS)
+        day, end = local_day_bounds(local.date())
         return day.astimezone(UTC), end.astimezone(UTC)
     if bucket == "P1M":
-        month = datetime(local.year, local.month, 1, tzinfo=PARIS)
-        year, mon = (
-            (local.year + 1, 1) if local.month == 12 else (local.year, local.month + 1)
-        )
-        end = datetime(year, mon, 1, tzinfo=PARIS)
+        month, end = local_month_bounds(local.date())
         return month.astimezone(UTC), end.astimezone(UTC)
     raise ValueError(f"unknown bucket {bucket!r}")
 

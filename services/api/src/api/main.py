@@ -17,8 +17,8 @@ from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
 from api import access_log, problems
-from api.consent import ConsentPort, DataConnectAuthorize
-from api.live import AlertGate, AlertHub, consume_alerts
+from api.alert_hub import AlertGate, AlertHub, consume_alerts
+from api.consent_page import ConsentPort, DataConnectAuthorize
 from api.netguard import Resolver, guarded_client, networks, system_resolve
 from api.privacy import SecrecyRule
 from api.ratelimit import LoginGuard, StreamLimits

@@ -5,15 +5,10 @@ from __future__ import annotations
 from datetime import date, datetime, timedelta
 
 from api.problems import Problem
-from energy_core.domain.time import PARIS
+from energy_core.domain.time import local_midnight, next_month_start
 
 MAX_DAYS = 400
 """Longest span one request may ask for (a year and a bit); keeps queries bounded."""
-
-
-def local_midnight(day: date) -> datetime:
-    """00:00 Europe/Paris of a calendar day, as an aware instant."""
-    return datetime(day.year, day.month, day.day, tzinfo=PARIS)
 
 
 def day_span(start: date, end: date) -> tuple[datetime, datetime]:
@@ -31,19 +26,13 @@ def month_span(month: str) -> tuple[date, date]:
         first = date.fromisoformat(f"{month}-01")
     except ValueError as exc:
         raise Problem(422, "month must be YYYY-MM", kind="validation") from exc
-    following = (first.replace(day=28) + timedelta(days=4)).replace(day=1)
-    return first, following
+    return first, next_month_start(first)
 
 
 def previous_month(month: str) -> str:
     """``YYYY-MM`` of the month before."""
     first, _ = month_span(month)
     return (first - timedelta(days=1)).strftime("%Y-%m")
-
-
-def days_of(start: date, end: date) -> list[date]:
-    """Every calendar day in [start, end)."""
-    return [start + timedelta(days=i) for i in range((end - start).days)]
 
 
 def aware(value: datetime, name: str) -> datetime:

@@ -46,7 +46,7 @@ import asyncpg
 
 from api import access_log
 from api.auth import Principal
-from energy_store.consents import acting_as
+from energy_store.consent_registry import acting_as
 
 CONSENTS = """
 SELECT c.consent_id, c.meter_id, c.purpose, c.scope, c.source, c.grantee,

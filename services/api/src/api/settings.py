@@ -86,7 +86,7 @@ class Settings(ServiceSettings):
     @field_validator("enedis_duration")
     @classmethod
     def _at_most_three_years(cls, value: str) -> str:
-        from energy_store.consents import duration_months
+        from energy_core.dataconnect import duration_months
 
         duration_months(value)  # InvalidValueError (a ValueError) names the field
         return value

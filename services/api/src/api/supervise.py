@@ -9,13 +9,14 @@ routing live traffic (SSE, webhooks) to a process that would serve nothing.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import time
 from collections.abc import Callable, Coroutine
 from typing import Any
 
 from prometheus_client import Counter
+
+from energy_core.loops import Backoff, sleep_or_stop
 
 logger = logging.getLogger(__name__)
 
@@ -56,8 +57,10 @@ class Supervised:
 
     async def run(self, stop: asyncio.Event) -> None:
         """Keeps the loop running until ``stop``; never raises (but on cancel)."""
-        delay = self._backoff
+        policy = Backoff(self._backoff, max(self._backoff, self._cap))
+        failures = 0
         while not stop.is_set():
+            delay = policy.delay(failures + 1)
             ready = asyncio.Event()
             self._ready = ready
             began = time.monotonic()
@@ -74,10 +77,9 @@ class Supervised:
             finally:
                 self._ready = None
             if time.monotonic() - began >= self._healthy_after:
-                delay = self._backoff  # it served a while: a fresh failure
+                failures = 0  # it served a while: a fresh failure
+                delay = policy.delay(1)
+            failures += 1
             self.restarts += 1
             RESTARTS.labels(self.name).inc()
-            with contextlib.suppress(TimeoutError):
-                async with asyncio.timeout(delay):  # wait_for may swallow a cancel
-                    await stop.wait()
-            delay = min(delay * 2, self._cap)
+            await sleep_or_stop(stop, delay)

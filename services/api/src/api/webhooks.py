@@ -17,6 +17,7 @@ import hashlib
 import hmac
 import json
 import logging
+import math
 import time
 from typing import Any
 
@@ -24,6 +25,7 @@ import asyncpg
 import httpx
 
 from api.netguard import REFUSED
+from energy_core.loops import Backoff
 from energy_core.secrets import SecretBox, SecretBoxError
 
 logger = logging.getLogger(__name__)
@@ -57,6 +59,7 @@ class WebhookDispatcher:
     ) -> None:
         self._pool, self._box, self._client = pool, box, client
         self._attempts, self._backoff = attempts, backoff_s
+        self._policy = Backoff(backoff_s, math.inf)  # doubles, no cap (few attempts)
         self._lease, self._every = lease_s, retry_every_s
 
     async def __call__(self, event: dict[str, Any]) -> None:
@@ -187,7 +190,7 @@ class WebhookDispatcher:
                 error = str(exc) if refused else type(exc).__name__
             if attempt == self._attempts:
                 break
-            delay = self._backoff * 2 ** (attempt - 1)
+            delay = self._policy.delay(attempt)
             await self._record(
                 hook["webhook_id"], key, attempt, "pending", error, delay, hold=not once
             )

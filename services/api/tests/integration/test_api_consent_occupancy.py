@@ -24,15 +24,15 @@ import asyncpg
 import httpx
 import pytest
 import uvicorn
+from api.live import AlertGate, AlertHub
 
 from api.auth import create_api_key
-from api.live import AlertGate, AlertHub
 from api.main import create_app
 from api.privacy import SecrecyRule
 from api.settings import Settings
 from energy_core.domain import PARIS
 from energy_core.secrets import SecretBox
-from energy_store.consents import acting_as, decide
+from energy_store.consent_registry import acting_as, decide
 from sen1_stack.broker import free_port
 
 pytestmark = pytest.mark.integration

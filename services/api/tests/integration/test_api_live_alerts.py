@@ -12,7 +12,7 @@ from datetime import UTC, datetime, timedelta
 import httpx
 import pytest
 
-from api.live import AlertGate, AlertHub, consume_alerts, withhold_load
+from api.alert_hub import AlertGate, AlertHub, consume_alerts, withhold_load
 from api.privacy import SecrecyRule
 from api.webhooks import WebhookDispatcher
 from energy_core import topics

@@ -236,7 +236,7 @@ async def test_a_loop_that_returns_early_is_restarted_too() -> None:
 async def test_a_failing_alert_listener_is_logged(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    from api.live import AlertHub
+    from api.alert_hub import AlertHub
 
     async def gate(event: dict) -> dict:
         return event

@@ -9,13 +9,13 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from api.consent import DataConnectAuthorize
+from api.consent_page import DataConnectAuthorize
 from api.i18n import MESSAGES, language
 from api.privacy import Children, Figures, SecrecyRule, rest_is_safe, withheld
 from api.tariffs import Contract, Tariff, cost_of, in_force, in_ranges, price_key
+from energy_core.dataconnect import duration_months
 from energy_core.domain.time import PARIS
 from energy_core.errors import InvalidValueError
-from energy_store.consents import duration_months
 
 
 def test_secrecy_threshold_and_dominance() -> None:

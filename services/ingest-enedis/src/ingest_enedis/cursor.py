@@ -16,8 +16,9 @@ from datetime import date, datetime, timedelta
 
 import asyncpg
 
-from energy_store.consents import acting_as
-from ingest_enedis.mapping import Contract, Stream
+from energy_store.consent_registry import acting_as
+from ingest_enedis.mapping import Contract
+from ingest_enedis.streams import Stream
 
 MAX_HOLE_ATTEMPTS = 8
 

@@ -108,6 +108,15 @@ class SlidingWindowLimiter:
                 wait = max(wait, calls[0] + period - now)
         return wait
 
+    def usage(self) -> list[float]:
+        """Share of each quota used in its window ending now (for metrics)."""
+        now = self._clock()
+        self.delay(now)  # drops the calls that left their windows
+        return [
+            len(calls) / quota.limit
+            for quota, calls in zip(self._quotas, self._calls, strict=True)
+        ]
+
     def refused(self) -> None:
         """The gateway refused a call we had spaced: widen the shortest window."""
         self.refusals += 1

@@ -1,5 +1,10 @@
 """The collection loop: consented PRMs -> Data Connect windows -> READINGS.
 
+Wiring only: the client (:mod:`ingest_enedis.client`) asks Enedis, the mapping
+(:mod:`ingest_enedis.mapping`) turns answers into batches, the publisher sends
+them, the repository (:mod:`ingest_enedis.repository`) keeps the cursors. Built
+by :func:`ingest_enedis.bootstrap.bootstrap` for ``__main__`` and the tests alike.
+
 For each PRM with a live consent and each stream, the cursor says up to which
 local day (exclusive) everything was asked; the loop asks ``[fetched_until,
 available_end)`` in windows (7 days for curves, 365 for daily data), publishes one
@@ -16,8 +21,13 @@ start date (searched for when the contract's date is wrong); no_data_found and
 other refusals -> holes asked again later (plus a dead letter for the unexpected
 ones); ADAM-DC-0008 -> stop the PRM, revoke its verified consents and emit a
 consent event. Only PRMs with a live *verified* consent are collected; pending
-ones are settled first by :mod:`ingest_enedis.verifier`.
-Kafka or PostgreSQL unreachable -> the cycle stops early and nothing moves.
+ones are settled first (``before_cycle``: :mod:`ingest_enedis.verifier`).
+Kafka or PostgreSQL unreachable -> the cycle stops early and nothing moves; the
+records the broker did not acknowledge stay queued for the next flush.
+
+Progress is visible: ``ingest_enedis_*`` metrics (:mod:`ingest_enedis.metrics`)
+and a log line every ``PROGRESS_EVERY_S`` during a cycle (PRMs done, windows,
+readings, days still to collect).
 """
 
 from __future__ import annotations
@@ -25,7 +35,8 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-import random
+import math
+import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
@@ -36,8 +47,8 @@ from aiokafka.errors import KafkaError
 from google.protobuf.message import Message
 
 from energy_core import topics
-from energy_core.domain import PARIS, Prm
-from energy_core.domain.time import to_micros
+from energy_core.domain import PARIS, MeterScheme, Prm, Source
+from energy_core.domain.time import days_between, local_day_of, shift_months
 from energy_core.errors import (
     ConsentRevokedError,
     InvalidValueError,
@@ -48,11 +59,12 @@ from energy_core.errors import (
     TransientError,
     UpstreamUnavailableError,
 )
-from energy_core.kafka import Publisher
+from energy_core.kafka import Publisher, PublishQueue
+from energy_core.loops import Backoff, sleep_or_stop
 from energy_core.observability import meter_ref
 from energy_core.topics import TopicSpec
-from energy_core.wire import batch_to_proto, dead_letter, pb
-from ingest_enedis import cursor
+from energy_core.wire import CONSENT_REVOKED, batch_to_proto, consent_event, dead_letter
+from ingest_enedis import metrics
 from ingest_enedis.client import (
     BeforeActivationError,
     BeforeConsentError,
@@ -60,23 +72,38 @@ from ingest_enedis.client import (
     HistoryLimitError,
     WrongDirectionError,
 )
-from ingest_enedis.mapping import Stream, incomplete_days, to_batch
-from ingest_enedis.placement import record_activation, refresh_usage_point
+from ingest_enedis.cursor import hole_windows
+from ingest_enedis.mapping import (
+    Address,
+    Contract,
+    Stream,
+    incomplete_days,
+    parse_address,
+    parse_contract,
+    to_batch,
+)
+from ingest_enedis.repository import Repository
 from ingest_enedis.settings import Settings
-from ingest_enedis.verifier import VerificationReport, verify_pending
+from ingest_enedis.verifier import VerificationReport
 
 logger = logging.getLogger(__name__)
 T = TypeVar("T")
+BeforeCycle = Callable[
+    [Callable[[Callable[[], Awaitable[Any]]], Awaitable[Any]]],
+    Awaitable[VerificationReport],
+]
 SERVICE = "ingest-enedis"
-CONSENT_REVOKED = 2  # energy.metering.v1.ConsentChange.CONSENT_CHANGE_REVOKED
+PROGRESS_EVERY_S = 30.0
+"""Seconds between two progress lines of a long cycle (a backfill)."""
 
 
 class BrokerUnavailableError(UpstreamUnavailableError):
     """Kafka did not acknowledge a record: nothing may move until it does."""
 
 
-def _days(start: date, end: date) -> list[date]:
-    return [start + timedelta(days=i) for i in range((end - start).days)]
+def months_before(day: date, months: int) -> date:
+    """The same day ``months`` earlier (clamped to the 28th): the calendar's rule."""
+    return shift_months(day, -months)
 
 
 @dataclass
@@ -91,12 +118,8 @@ class _Outcome:
     """First day that exists for us (activation / consent start) when one was hit."""
     floor_reason: str = ""
     stop: str | None = None
-
-
-def months_before(day: date, months: int) -> date:
-    """The same day ``months`` earlier (clamped to the 28th)."""
-    year, month = divmod(day.year * 12 + day.month - 1 - months, 12)
-    return date(year, month + 1, min(day.day, 28))
+    label: str = "published"
+    """The ``outcome`` of ``ingest_enedis_windows_total``."""
 
 
 @dataclass
@@ -110,6 +133,24 @@ class CycleReport:
     stopped: list[str] = field(default_factory=list)
     failed: list[str] = field(default_factory=list)
     verification: VerificationReport | None = None
+    done: int = 0
+    """PRMs finished (collected, stopped or failed) so far."""
+
+
+@dataclass
+class _Progress:
+    """Where the cycle stands, for the gauges and the progress lines."""
+
+    remaining: dict[tuple[str, str], int] = field(default_factory=dict)
+    """Days still to collect per (PRM, stream) seen."""
+    planned: dict[tuple[str, str], int] = field(default_factory=dict)
+    """Windows planned and not asked yet per (PRM, stream) in progress."""
+    logged_at: float = 0.0
+
+    def publish(self) -> None:
+        metrics.BACKFILL_DAYS.set(sum(self.remaining.values()))
+        metrics.CURSOR_LAG.set(max(self.remaining.values(), default=0))
+        metrics.WINDOWS_PENDING.set(sum(self.planned.values()))
 
 
 class Collector:
@@ -120,19 +161,37 @@ class Collector:
         settings: Settings,
         client: DataConnectClient,
         publisher: Publisher,
-        pool: asyncpg.Pool,
+        repository: Repository,
         *,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
         streams: tuple[Stream, ...] = tuple(Stream),
+        before_cycle: BeforeCycle | None = None,
     ) -> None:
         self.settings = settings
         self.client = client
-        self.publisher = publisher
-        self.pool = pool
+        self.repository = repository
+        self.before_cycle = before_cycle
+        """Settles pending consents before a cycle, with this collector's retry
+        policy (``bootstrap`` wires :func:`ingest_enedis.verifier.verify_pending`)."""
+        self._outbox = PublishQueue(publisher)
         self.clock = clock
         self.streams = streams
         self._floors: dict[tuple[str, type[PermanentError]], date] = {}
         """First accepted days found by searching (consent start is per PRM)."""
+        self._retry = Backoff(
+            settings.backoff_base_s, settings.backoff_max_s, jitter=True
+        )
+        self._throttle = Backoff(2.0, max(2.0, settings.backoff_max_s))
+        self._progress = _Progress()
+
+    @property
+    def publisher(self) -> Publisher:
+        """Where records go (replaceable, e.g. by a test's failing broker)."""
+        return self._outbox.publisher
+
+    @publisher.setter
+    def publisher(self, publisher: Publisher) -> None:
+        self._outbox.publisher = publisher
 
     def available_end(self) -> date:
         """Exclusive end of what should be published: J-1 once past ~08:00 Paris."""
@@ -147,7 +206,7 @@ class Collector:
     def next_publication(self) -> datetime:
         """The next ~08:00 Paris, when yesterday's data (and late meters') appear."""
         now = self.clock()
-        day = now.astimezone(PARIS).date()
+        day = local_day_of(now)
         for _ in range(2):
             at = datetime(
                 day.year,
@@ -171,14 +230,21 @@ class Collector:
     async def run_cycle(self) -> CycleReport:
         """One pass over every consented PRM with ``workers`` concurrent workers."""
         report = CycleReport()
+        began = time.monotonic()
         # pending consents are settled first: only verified ones are collected
-        report.verification = await verify_pending(
-            self.pool, self.client, self._call, self.clock()
-        )
-        async with self.pool.acquire() as conn:
-            await cursor.resume_reconsented(conn)
-            prms = await cursor.consented_prms(conn, self.clock())
+        if self.before_cycle is not None:
+            report.verification = await self.before_cycle(self._call)
+        resumed = await self.repository.resume_reconsented()
+        prms = await self.repository.consented_prms(self.clock())
         report.prms = len(prms)
+        logger.info(
+            "cycle: %d consented PRMs (%d resumed after a new consent), up to %s",
+            len(prms),
+            resumed,
+            self.available_end(),
+        )
+        metrics.PRMS_PENDING.set(len(prms))
+        self._progress = _Progress(logged_at=began)
         queue: asyncio.Queue[str] = asyncio.Queue()
         for prm in prms:
             queue.put_nowait(prm)
@@ -202,12 +268,47 @@ class Collector:
                 except PermanentError as exc:  # e.g. the token refused: not per window
                     logger.warning("%s: refused, later: %s", meter_ref(prm), exc)
                     report.failed.append(prm)
+                report.done += 1
+                metrics.PRMS_PENDING.set(len(prms) - report.done)
+                self._log_progress(report)
 
-        await asyncio.gather(*(worker() for _ in range(self.settings.workers)))
-        if aborted:
-            raise aborted[0]
-        await self._flush()
+        try:
+            await asyncio.gather(*(worker() for _ in range(self.settings.workers)))
+            if aborted:
+                raise aborted[0]
+            await self._flush()
+        finally:
+            metrics.PRMS_PENDING.set(0)
+            self._progress.planned.clear()
+            self._progress.publish()
+            self._record_quota()
+        metrics.CYCLE_SECONDS.set(time.monotonic() - began)
+        metrics.CYCLE_END.set(time.time())
         return report
+
+    def _log_progress(self, report: CycleReport) -> None:
+        now = time.monotonic()
+        self._record_quota()
+        if now - self._progress.logged_at < PROGRESS_EVERY_S:
+            return
+        self._progress.logged_at = now
+        logger.info(
+            "cycle progress: %d/%d PRMs, %d windows, %d readings, %d holes, "
+            "%d days still to collect, %d requests",
+            report.done,
+            report.prms,
+            report.windows,
+            report.readings,
+            report.holes,
+            sum(self._progress.remaining.values()),
+            self.client.requests,
+        )
+
+    def _record_quota(self) -> None:
+        for name, used in zip(
+            ("second", "hour"), self.client.quota_used(), strict=False
+        ):
+            metrics.QUOTA_USED.labels(name).set(used)
 
     async def _call(self, what: Callable[[], Awaitable[T]]) -> T:
         """Retries 429 (pausing every worker) and 5xx/timeouts (jittered backoff)."""
@@ -221,52 +322,66 @@ class Collector:
                 self.client.limiter.refused()
                 if throttled > self.settings.max_attempts * 10:
                     raise
-                pause = exc.retry_after or min(
-                    self.settings.backoff_max_s, 2.0**throttled
-                )
-                self.client_limiter_pause(pause / self.settings.quota_time_scale)
+                pause = self._throttle.delay(throttled, retry_after=exc.retry_after)
+                self.client.limiter.pause(pause / self.settings.quota_time_scale)
             except UpstreamUnavailableError:
                 attempt += 1
                 if attempt >= self.settings.max_attempts:
                     raise
-                cap = min(
-                    self.settings.backoff_max_s,
-                    self.settings.backoff_base_s * 2**attempt,
-                )
-                await asyncio.sleep(random.uniform(0, cap))
-
-    def client_limiter_pause(self, seconds: float) -> None:
-        self.client.limiter.pause(seconds)
+                await asyncio.sleep(self._retry.delay(attempt))
 
     async def _flush(self) -> None:
+        """Waits for the broker; what it did not acknowledge stays queued."""
         try:
-            await self.publisher.flush()
+            await self._outbox.flush()
         except (KafkaError, UpstreamUnavailableError) as exc:
             raise BrokerUnavailableError(f"Kafka: {type(exc).__name__}") from exc
 
     async def _publish(self, spec: TopicSpec, key: str, value: Message) -> None:
         """Publishes and waits for the broker's acknowledgement."""
-        try:
-            await self.publisher.publish(spec, key, value)
-        except (KafkaError, UpstreamUnavailableError) as exc:
-            raise BrokerUnavailableError(f"Kafka: {type(exc).__name__}") from exc
+        self._outbox.add(spec, key, value)
         await self._flush()
 
     async def collect_prm(self, prm: Prm, report: CycleReport) -> None:
         """Every stream of one PRM: history, daily increment, due holes."""
         end = self.available_end()
         try:
-            activation = await refresh_usage_point(
-                self.pool,
-                self.client,
-                prm,
-                self._call,
-                max_age=timedelta(days=self.settings.usage_point_refresh_days),
-            )
+            activation = await self.refresh_usage_point(prm)
             for stream in self.streams:
                 await self._collect_stream(prm, stream, end, activation, report)
         except ConsentRevokedError:
             await self._stop(prm, report)
+
+    async def refresh_usage_point(self, prm: Prm) -> date | None:
+        """Contract + address when unknown or older than the refresh age; returns
+        the activation date.
+
+        A refusal other than a revoked consent (production-only point, undocumented
+        4xx, unparsable answer) leaves the PRM without customer data until the next
+        refresh; it never stops the collection of its readings.
+        """
+        max_age = timedelta(days=self.settings.usage_point_refresh_days)
+        known = await self.repository.usage_point(str(prm), max_age)
+        if known is not None and known.fresh:
+            return known.last_activation_date
+        contract: Contract | None = None
+        address: Address | None = None
+        try:
+            contract = parse_contract(
+                await self._call(lambda: self.client.contract(prm))
+            )
+            address = parse_address(await self._call(lambda: self.client.address(prm)))
+        except ConsentRevokedError:
+            raise
+        except PermanentError as exc:
+            # production-only points have no customer data (documented sandbox client 5)
+            logger.info("%s: no customer data (%s)", meter_ref(prm), type(exc).__name__)
+            if known is not None:  # keep what an earlier answer said, ask again later
+                await self.repository.keep_usage_point(str(prm))
+                return known.last_activation_date
+        placement = await self.repository.save_usage_point(str(prm), contract, address)
+        logger.info("%s: customer data stored (%s)", meter_ref(prm), placement)
+        return contract.last_activation_date if contract else None
 
     async def _collect_stream(
         self,
@@ -289,22 +404,36 @@ class Collector:
             if stream.is_curve
             else self.settings.daily_window_days
         )
-        async with self.pool.acquire() as conn:
-            state = await cursor.get(conn, prm, stream) or await cursor.start(
-                conn, prm, stream, floor
-            )
-            if state.stopped_reason:
-                return
-            start = max(state.fetched_until, floor)
-            due = await cursor.due_holes(conn, prm, stream, self.clock())
-        while start < end:
-            stop = min(start + timedelta(days=span), end)
-            start = await self._window(prm, stream, start, stop, report, horizon=end)
-        for hole_start, hole_end in cursor.hole_windows(due, span):
-            while hole_start < hole_end:
-                hole_start = await self._window(
-                    prm, stream, hole_start, hole_end, report, refill=True
+        state = await self.repository.cursor(
+            str(prm), stream
+        ) or await self.repository.start_cursor(str(prm), stream, floor)
+        key = (str(prm), stream.short)
+        if state.stopped_reason:
+            self._progress.remaining.pop(key, None)
+            return
+        start = max(state.fetched_until, floor)
+        due = await self.repository.due_holes(str(prm), stream, self.clock())
+        holes = hole_windows(due, span)
+        self._progress.remaining[key] = max(0, (end - start).days)
+        self._progress.planned[key] = math.ceil(
+            max(0, (end - start).days) / span
+        ) + len(holes)
+        self._progress.publish()
+        try:
+            while start < end:
+                stop = min(start + timedelta(days=span), end)
+                start = await self._window(
+                    prm, stream, start, stop, report, horizon=end
                 )
+                self._progress.remaining[key] = max(0, (end - start).days)
+            for hole_start, hole_end in holes:
+                while hole_start < hole_end:
+                    hole_start = await self._window(
+                        prm, stream, hole_start, hole_end, report, refill=True
+                    )
+        finally:
+            self._progress.planned.pop(key, None)
+            self._progress.publish()
 
     async def _fetch(
         self,
@@ -325,26 +454,37 @@ class Collector:
                 lambda: self.client.metering(stream, prm, start, end)
             )
         except NoDataError:
-            return _Outcome(end, _days(start, end))
+            return _Outcome(end, days_between(start, end), label="no_data")
         except ConsentRevokedError:
             raise
         except (BeforeActivationError, BeforeConsentError) as exc:
             refused = type(exc)
         except HistoryLimitError:  # left the 24/36-month window: will never come back
-            return _Outcome(end, _days(start, end), "history_limit", timedelta(3650))
+            return _Outcome(
+                end,
+                days_between(start, end),
+                "history_limit",
+                timedelta(3650),
+                label="history_limit",
+            )
         except WrongDirectionError:
-            return _Outcome(end, stop="wrong_direction")
+            return _Outcome(end, stop="wrong_direction", label="wrong_direction")
         except PermanentError as exc:  # undocumented refusal: keep the days, tell ops
             await self._dead_letter(prm, stream, exc, start, end)
-            return _Outcome(end, _days(start, end), f"refused: {exc}"[:200])
+            return _Outcome(
+                end, days_between(start, end), f"refused: {exc}"[:200], label="refused"
+            )
         else:
             try:
                 batch = to_batch(prm, stream, payload, produced_at=self.clock())
             except (PayloadInvalidError, InvalidValueError) as exc:
                 await self._dead_letter(prm, stream, exc, start, end)
-                return _Outcome(end, _days(start, end), "payload_invalid")
+                return _Outcome(
+                    end, days_between(start, end), "payload_invalid", label="invalid"
+                )
             await self._publish(topics.READINGS, str(prm), batch_to_proto(batch))
             report.readings += len(batch.readings)
+            metrics.READINGS.inc(len(batch.readings))
             return _Outcome(
                 end, incomplete_days(batch.readings, start, end, curve=stream.is_curve)
             )
@@ -353,14 +493,14 @@ class Collector:
         )
         if refused is BeforeActivationError:
             if first < end:  # exact (a fully refused window only bounds it)
-                await record_activation(self.pool, prm, first)
+                await self.repository.record_activation(str(prm), first)
             why = "before_activation"
         else:
             why = "before_consent"
         logger.info(
             "%s %s: nothing before %s (%s)", meter_ref(prm), stream.short, first, why
         )
-        return _Outcome(first, floor=first, floor_reason=why)
+        return _Outcome(first, floor=first, floor_reason=why, label=why)
 
     async def _first_accepted_day(
         self,
@@ -381,12 +521,7 @@ class Collector:
         """
         hint: date | None = self._floors.get((str(prm), refused))
         if refused is BeforeActivationError:
-            async with self.pool.acquire() as conn:
-                hint = await conn.fetchval(
-                    "SELECT last_activation_date FROM enedis_usage_points "
-                    "WHERE meter_id = $1",
-                    str(prm),
-                )
+            hint = await self.repository.activation_date(str(prm))
         if hint is not None and hint > start:
             return min(hint, max(horizon, end))
 
@@ -435,34 +570,34 @@ class Collector:
         )
         report.windows += 1
         report.holes += len(outcome.holes)
-        async with self.pool.acquire() as conn:
-            if outcome.stop:
-                await cursor.stop_stream(conn, prm, stream, outcome.stop)
-                return end
-            if refill:
-                asked = _days(start, outcome.until)
-                async with conn.transaction():
-                    if outcome.floor is not None:  # those days do not exist for us
-                        await cursor.resolve_holes(
-                            conn, prm, stream, asked, outcome.floor_reason
-                        )
-                    await cursor.resolve_holes(
-                        conn, prm, stream, [d for d in asked if d not in outcome.holes]
-                    )
-                    await cursor.record_holes(
-                        conn, prm, stream, outcome.holes, outcome.reason, retry_at
-                    )
-            else:
-                await cursor.advance(
-                    conn,
-                    prm,
-                    stream,
-                    outcome.until,
-                    outcome.holes,
-                    outcome.reason,
-                    retry_at,
-                    history_from=outcome.floor,
-                )
+        metrics.WINDOWS.labels(outcome.label).inc()
+        metrics.HOLES.inc(len(outcome.holes))
+        key = (str(prm), stream.short)
+        if self._progress.planned.get(key):
+            self._progress.planned[key] -= 1
+        if outcome.stop:
+            await self.repository.stop_stream(str(prm), stream, outcome.stop)
+            return end
+        if refill:
+            await self.repository.refill(
+                str(prm),
+                stream,
+                days_between(start, outcome.until),
+                outcome.holes,
+                outcome.reason,
+                retry_at,
+                never=outcome.floor_reason if outcome.floor is not None else None,
+            )
+        else:
+            await self.repository.advance(
+                str(prm),
+                stream,
+                outcome.until,
+                outcome.holes,
+                outcome.reason,
+                retry_at,
+                history_from=outcome.floor,
+            )
         return outcome.until
 
     async def _dead_letter(
@@ -476,31 +611,28 @@ class Collector:
                 "end": str(end),
             }
         )
-        letter = dead_letter(
-            service=SERVICE,
-            reason=str(exc),
-            error_type=type(exc).__name__,
-            origin=origin,
-            payload=b"",
-        )
+        letter = dead_letter(service=SERVICE, origin=origin, payload=b"", error=exc)
+        metrics.DEAD_LETTERS.inc()
         await self._publish(topics.DEAD_LETTERS, SERVICE, letter)
 
     async def _stop(self, prm: Prm, report: CycleReport) -> None:
         """Consent withdrawn upstream: stop collecting, revoke, tell the platform."""
         now = self.clock()
-        async with self.pool.acquire() as conn:
-            consent_ids = await cursor.stop_prm(conn, str(prm), "consent_revoked", now)
-        event: Any = topics.CONSENT_EVENTS.value_type(
-            meter_id=str(prm),
-            scheme=pb.METER_SCHEME_PRM,
+        consent_ids = await self.repository.stop_prm(str(prm), "consent_revoked", now)
+        event = consent_event(
+            meter=str(prm),
+            scheme=MeterScheme.PRM,
             change=CONSENT_REVOKED,
-            consent_id=",".join(consent_ids),
-            source=pb.SOURCE_ENEDIS_DATACONNECT,
-            occurred_at_us=to_micros(now),
+            source=Source.ENEDIS_DATACONNECT,
+            occurred_at=now,
+            consent_ids=consent_ids,
             reason="ADAM-DC-0008: no consent can be found for this usage point",
         )
+        for stream in Stream:
+            self._progress.remaining.pop((str(prm), stream.short), None)
         await self._publish(topics.CONSENT_EVENTS, str(prm), event)
         report.stopped.append(str(prm))
+        metrics.CONSENTS_REVOKED.inc()
         logger.info("%s: consent revoked upstream, collection stopped", meter_ref(prm))
 
 
@@ -511,6 +643,7 @@ async def run_forever(
     while not stop.is_set():
         try:
             report = await collector.run_cycle()
+            metrics.CYCLES.labels("done").inc()
             logger.info(
                 "cycle: %d PRMs, %d windows, %d readings, %d holes, "
                 "%d stopped, %d failed",
@@ -522,11 +655,8 @@ async def run_forever(
                 len(report.failed),
             )
         except (OSError, asyncpg.PostgresError, TransientError) as exc:
+            metrics.CYCLES.labels("failed").inc()
             logger.warning("cycle failed, retrying later: %s", exc)
         # wake up every interval, and just after the daily publication (~08:00)
         publication = collector.next_publication() - collector.clock()
-        timeout = min(interval_s, publication.total_seconds() + 60.0)
-        try:
-            await asyncio.wait_for(stop.wait(), timeout=timeout)
-        except TimeoutError:
-            continue
+        await sleep_or_stop(stop, min(interval_s, publication.total_seconds() + 60.0))

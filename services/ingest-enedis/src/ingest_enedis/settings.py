@@ -1,9 +1,9 @@
 """Settings of ingest-enedis (``INGEST_ENEDIS_*``).
 
 Every upstream address is a setting: pointing ``base_url``/``token_url`` at
-``https://gw.ext.prod.api.enedis.fr`` and ``authorize_url`` at
-``https://mon-compte-particulier.enedis.fr/dataconnect/v1/oauth2/authorize`` with
-real credentials is all it takes to leave the emulator.
+``https://gw.ext.prod.api.enedis.fr`` with real credentials is all it takes to
+leave the emulator. The consent page (authorize URL, redirect URI, duration) is
+the api's (``API_ENEDIS_*``): the collector never sends a resident there.
 """
 
 from __future__ import annotations
@@ -33,15 +33,9 @@ class Settings(ServiceSettings):
     base_url: str = f"http://127.0.0.1:{EMULATOR_PORT}"
     """Data Connect gateway (metering and customers paths live under it)."""
     token_url: str = f"http://127.0.0.1:{EMULATOR_PORT}/oauth2/v3/token"
-    authorize_url: str = (
-        f"http://127.0.0.1:{EMULATOR_PORT}/dataconnect/v1/oauth2/authorize"
-    )
-    redirect_uri: str = f"http://127.0.0.1:{SERVICE_PORT}/enedis/callback"
     client_id: str = "sen1-demo"
     client_secret: SecretStr = SecretStr(DEMO_SECRET)
     """Only the emulator accepts the default: it is refused for any other host."""
-    consent_duration: str = "P3Y"
-    """Asked at the consent page; at most three years (``P3Y``/``P36M``)."""
 
     requests_per_second: float = 5
     requests_per_hour: float = 10_000
@@ -56,6 +50,8 @@ class Settings(ServiceSettings):
     max_attempts: int = Field(default=6, ge=1)
     """Tries per request for 5xx, timeouts and 429 before the window is a hole."""
     backoff_base_s: float = 0.5
+    """Longest wait before the first retry of a 5xx/timeout (full jitter), doubled
+    at each further try up to ``backoff_max_s``."""
     backoff_max_s: float = 60.0
 
     daily_history_months: int = 36

@@ -25,9 +25,6 @@ def processes(ctx: dict[str, Any]) -> list[dict[str, Any]]:
                 "INGEST_ENEDIS_HTTP_HOST": host,
                 "INGEST_ENEDIS_BASE_URL": emulator,
                 "INGEST_ENEDIS_TOKEN_URL": f"{emulator}/oauth2/v3/token",
-                "INGEST_ENEDIS_AUTHORIZE_URL": (
-                    f"{emulator}/dataconnect/v1/oauth2/authorize"
-                ),
             },
             "health_url": f"{service}/readyz",
             "urls": {"ingest-enedis metrics": f"{service}/metrics"},

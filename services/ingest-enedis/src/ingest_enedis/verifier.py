@@ -33,15 +33,15 @@ import logging
 import unicodedata
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import date, datetime, time
+from datetime import date, datetime
 from typing import Any, Protocol, TypeVar
 
 import asyncpg
 
-from energy_core.domain import PARIS
+from energy_core.domain.time import local_midnight
 from energy_core.errors import PermanentError, TransientError
 from energy_core.observability import meter_ref
-from energy_store.consents import (
+from energy_store.consent_registry import (
     HeldByAnotherError,
     acting_as,
     decide,
@@ -140,10 +140,6 @@ WHERE c.verification = 'pending' AND c.revoked_at IS NULL AND c.expires_at > $1
   AND c.source = 'enedis' AND m.scheme = 'prm'
 ORDER BY c.created_at, c.consent_id LIMIT $2
 """
-
-
-def _midnight(day: date) -> datetime:
-    return datetime.combine(day, time(), tzinfo=PARIS)
 
 
 async def _identify(
@@ -245,7 +241,7 @@ async def verify_pending(
         match = match_holder(
             identity, contact, display_name=row["display_name"], email=row["email"]
         )
-        start = _midnight(activation) if activation else row["starts_at"]
+        start = local_midnight(activation) if activation else row["starts_at"]
         done = await _settle(pool, row, match.verification, match.reason, now, start)
         outcomes[done].append(prm)
         logger.info("%s: consent %s (%s)", meter_ref(prm), done, match.reason)

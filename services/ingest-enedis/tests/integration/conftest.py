@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import uuid
 from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime
@@ -14,10 +15,9 @@ import uvicorn
 from enedis_emulator import EmulatorState, build_app, build_state
 from enedis_emulator.settings import EmulatorSettings
 from energy_core import topics
-from energy_core.kafka import KafkaPublisher, Publisher, make_consumer
+from energy_core.kafka import Publisher, make_consumer
 from energy_core.wire import batch_from_proto, decode_batch
-from ingest_enedis.client import DataConnectClient
-from ingest_enedis.limiter import SlidingWindowLimiter
+from ingest_enedis.bootstrap import bootstrap
 from ingest_enedis.service import Collector
 from ingest_enedis.settings import Settings
 from sen1_stack.broker import free_port
@@ -77,7 +77,6 @@ def make_settings(base: str, **overrides: object) -> Settings:
     values: dict[str, object] = {
         "base_url": base,
         "token_url": f"{base}/oauth2/v3/token",
-        "authorize_url": f"{base}/dataconnect/v1/oauth2/authorize",
         "requests_per_second": 300,
         "requests_per_hour": 10**7,
         "workers": 4,
@@ -90,32 +89,25 @@ def make_settings(base: str, **overrides: object) -> Settings:
 
 @pytest_asyncio.fixture
 async def collector_factory(emulator, kafka_settings, pg_pool):
-    made: list[tuple[DataConnectClient, KafkaPublisher]] = []
+    """Collectors built by the service's own composition root (``bootstrap``)."""
+    async with contextlib.AsyncExitStack() as stack:
 
-    async def factory(
-        *,
-        base: str | None = None,
-        clock: Callable[[], datetime] = lambda: NOW,
-        publisher: Publisher | None = None,
-        **overrides: object,
-    ) -> Collector:
-        settings = make_settings(base or emulator[0], **overrides)
-        limiter = SlidingWindowLimiter.per_second_and_hour(
-            settings.requests_per_second,
-            settings.requests_per_hour,
-            time_scale=settings.quota_time_scale,
-            margin_s=settings.quota_margin_s,
-        )
-        client = DataConnectClient(settings, limiter)
-        kafka = KafkaPublisher(kafka_settings, client_id="test-enedis")
-        await kafka.start()
-        made.append((client, kafka))
-        return Collector(settings, client, publisher or kafka, pg_pool, clock=clock)
+        async def factory(
+            *,
+            base: str | None = None,
+            clock: Callable[[], datetime] = lambda: NOW,
+            publisher: Publisher | None = None,
+            **overrides: object,
+        ) -> Collector:
+            settings = make_settings(
+                base or emulator[0], kafka=kafka_settings, **overrides
+            )
+            runtime = await stack.enter_async_context(
+                bootstrap(settings, publisher=publisher, pool=pg_pool, clock=clock)
+            )
+            return runtime.collector
 
-    yield factory
-    for client, kafka in made:
-        await client.aclose()
-        await kafka.stop()
+        yield factory
 
 
 async def consume_all(kafka_settings, spec=topics.READINGS) -> list:

@@ -14,7 +14,7 @@ from enedis_emulator import profiles
 from energy_core import topics
 from energy_core.domain import Kind
 from energy_core.domain.time import local_day_of
-from ingest_enedis import consent
+from ingest_enedis import consent_callback
 from ingest_enedis.mapping import Stream
 
 from .conftest import NOW, consume_all, http_get, person
@@ -26,7 +26,7 @@ PRM0, PRM4, PRM8 = "22516914714270", "42900589957123", "26584978546985"
 
 async def _consent(pg_pool, prms: str) -> None:
     # verified as an operator would: these tests are about collection
-    await consent.record_callback(
+    await consent_callback.record_callback(
         pg_pool,
         person_id=await person(pg_pool),
         usage_point_id=prms,
@@ -49,7 +49,7 @@ def _series(batches, prm: str, kind: Kind, curve: bool):
 
 async def test_consent_redirect_and_callback(emulator, pg_pool):
     base, _ = emulator
-    url = consent.authorize_url(
+    url = consent_callback.authorize_url(
         f"{base}/dataconnect/v1/oauth2/authorize",
         client_id="sen1-demo",
         redirect_uri="http://127.0.0.1:1/cb",
@@ -61,7 +61,7 @@ async def test_consent_redirect_and_callback(emulator, pg_pool):
     assert query["state"] == ["abc7"]
     usage_points = query["usage_point_id"][0]
     assert usage_points.count(";") == 2  # sandbox client 7 has three PRMs
-    recorded = await consent.record_callback(
+    recorded = await consent_callback.record_callback(
         pg_pool, person_id=await person(pg_pool), usage_point_id=usage_points, now=NOW
     )
     assert {r.meter_id for r in recorded} == set(usage_points.split(";"))

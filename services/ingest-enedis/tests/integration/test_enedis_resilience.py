@@ -23,8 +23,8 @@ from energy_core import topics
 from energy_core.domain import Kind
 from energy_core.domain.time import local_day_of
 from energy_core.observability import meter_ref
-from energy_store.consents import parse_usage_points, record_prm_consents
-from ingest_enedis import consent
+from energy_store.consent_registry import parse_usage_points, record_prm_consents
+from ingest_enedis import consent_callback
 from ingest_enedis.mapping import Stream
 from ingest_enedis.service import run_forever
 
@@ -38,7 +38,7 @@ J = date(2026, 11, 23)  # NOW is 10:00 Paris on J: J-1 is published
 
 async def _consent(pg_pool, prms: str, now=NOW) -> None:
     # verified as an operator would: these tests are about collection
-    await consent.record_callback(
+    await consent_callback.record_callback(
         pg_pool,
         person_id=await person(pg_pool),
         usage_point_id=prms,
@@ -259,7 +259,7 @@ async def test_new_consent_after_an_upstream_revocation_resumes_collection(
     clock.now = NOW + timedelta(days=2)
     assert (await collector.run_cycle()).stopped == [PRM0]
     # the resident consents again on the Enedis page (sandbox client 0)
-    url = consent.authorize_url(
+    url = consent_callback.authorize_url(
         f"{base}/dataconnect/v1/oauth2/authorize",
         client_id="sen1-demo",
         redirect_uri="http://127.0.0.1:1/cb",

@@ -10,7 +10,7 @@ import pytest
 from enedis_emulator import customers
 from enedis_emulator.profiles import SANDBOX
 from energy_core.domain import PARIS, Prm
-from energy_store.consents import record_prm_consents
+from energy_store.consent_registry import record_prm_consents
 from ingest_enedis.verifier import verify_forever
 
 from .conftest import NOW

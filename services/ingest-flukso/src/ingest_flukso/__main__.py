@@ -3,19 +3,13 @@
 from __future__ import annotations
 
 import asyncio
-import logging
+import contextlib
 
-import httpx
-
-from energy_core.errors import TransientError
-from energy_core.kafka import KafkaPublisher
 from energy_core.observability import Health
 from energy_core.runtime import run_service
-from ingest_flukso.client import FluksoApi
-from ingest_flukso.service import SERVICE, FluksoService
+from ingest_flukso.bootstrap import StoppedBeforeStartError, bootstrap
+from ingest_flukso.service import SERVICE
 from ingest_flukso.settings import Settings
-
-logger = logging.getLogger(__name__)
 
 
 def main() -> None:
@@ -23,22 +17,10 @@ def main() -> None:
     settings = Settings()
 
     async def run(health: Health, stop: asyncio.Event) -> None:
-        publisher = KafkaPublisher(settings.kafka, client_id=SERVICE)
-        while True:
-            try:
-                await publisher.start()
-                break
-            except TransientError as exc:
-                logger.warning("%s; retrying in 2 s", exc)
-                await asyncio.sleep(2)
-        try:
-            async with httpx.AsyncClient(base_url=settings.api_url, timeout=30) as http:
-                api = FluksoApi(http, settings.api_token)
-                service = FluksoService(settings, publisher, api)
-                health.add_check("mqtt", service.ready)
-                await service.run(stop)
-        finally:
-            await publisher.stop()
+        # stopped before Kafka ever answered: nothing to run, nothing to flush
+        with contextlib.suppress(StoppedBeforeStartError):
+            async with bootstrap(settings, stop=stop, health=health) as runtime:
+                await runtime.service.run(stop)
 
     run_service(SERVICE, settings, run, port_setting="INGEST_FLUKSO_HTTP_PORT")
 

@@ -10,7 +10,6 @@ it never stops the others.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import os
 import time
@@ -19,16 +18,16 @@ import zlib
 from collections.abc import Callable
 from datetime import UTC, datetime
 
-from google.protobuf.message import Message
 from prometheus_client import Counter, Gauge
 
 from energy_core import topics
 from energy_core.domain import Energy, Reading, ReadingBatch, Source, Stamp
 from energy_core.domain.ids import FluksoSensorId
 from energy_core.errors import PermanentError, TransientError
-from energy_core.kafka import Publisher
+from energy_core.kafka import Publisher, PublishQueue
+from energy_core.loops import Backoff, sleep_or_stop
 from energy_core.observability import meter_ref
-from energy_core.wire import batch_to_proto, dead_letter
+from energy_core.wire import batch_to_proto, dead_letter, pb
 from ingest_flukso.client import (
     CONFIGS,
     WILDCARDS,
@@ -105,8 +104,8 @@ class FluksoService:
             future_tolerance=settings.future_tolerance_seconds,
         )
         self._pending: dict[_Key, tuple[Energy, list[Reading]]] = {}
-        self._unsent: list[tuple[str, ReadingBatch]] = []
-        self._letters: list[Message] = []
+        self._outbox = PublishQueue(publisher)
+        """Dead letters as they come, then each flush's batches: kept until acked."""
         self._gaps: asyncio.Queue[Gap] = asyncio.Queue()
         self._topics: dict[str, tuple[TopicKind, FluksoSensorId] | None] = {}
         self._dropped_seen: dict[str, int] = {}
@@ -193,13 +192,9 @@ class FluksoService:
     def _dead_letter(self, message: RawMessage, exc: Exception) -> None:
         DEAD.inc()
         letter = dead_letter(
-            service=SERVICE,
-            reason=str(exc),
-            error_type=type(exc).__name__,
-            origin=message.topic,
-            payload=message.payload,
+            service=SERVICE, origin=message.topic, payload=message.payload, error=exc
         )
-        self._letters.append(letter)
+        self._outbox.add(topics.DEAD_LETTERS, SERVICE, letter)
 
     def _add(self, emitted: list[Emitted], stamp: Stamp) -> None:
         for item in emitted:
@@ -208,14 +203,15 @@ class FluksoService:
 
     async def flush(self) -> int:
         """Publishes the dead letters and one ReadingBatch per (meter, stamp)
-        gathered; returns the readings published. On failure everything is kept
-        for the next flush (at-least-once)."""
+        gathered; returns the readings published (those a failed flush kept
+        included). On failure everything is kept for the next flush
+        (:class:`~energy_core.kafka.PublishQueue`, at-least-once)."""
         pending, self._pending = self._pending, {}
         newest = self.tracker.newest  # every sample up to here is in ``pending``
         produced = _at(int(self._clock()))
         first = self._batch_seq
         self._batch_seq += len(pending)
-        batches = self._unsent + [
+        batches = [
             (
                 meter,
                 ReadingBatch(
@@ -232,24 +228,15 @@ class FluksoService:
                 pending.items(), start=first
             )
         ]
-        letters, self._unsent, self._letters = self._letters, [], []
-        try:
-            for letter in letters:
-                await self._publisher.publish(topics.DEAD_LETTERS, SERVICE, letter)
-            for i, (key, batch) in enumerate(batches, start=1):
-                await self._publisher.publish(
-                    topics.READINGS, key, batch_to_proto(batch)
-                )
-                if i % 500 == 0:  # aiokafka's send rarely yields: let MQTT and
-                    await asyncio.sleep(0)  # /metrics run during a big flush
-            await self._publisher.flush()
-        except BaseException:  # Kafka down, or cancelled at shutdown: keep them
-            self._unsent = batches  # for the next (or the final) flush
-            self._letters = letters + self._letters
-            raise
-        count = sum(len(b.readings) for _, b in batches)
+        for key, batch in batches:
+            self._outbox.add(topics.READINGS, key, batch_to_proto(batch))
+        flushed = await self._outbox.flush()  # on failure the outbox keeps them
+        published = [v for spec, _, v in flushed if spec is topics.READINGS]
+        count = sum(
+            len(v.readings) for v in published if isinstance(v, pb.ReadingBatch)
+        )
         READINGS.inc(count)
-        BATCHES.inc(len(batches))
+        BATCHES.inc(len(published))
         if newest:
             NEWEST.set(newest)
         for kind, total in self._kinds.items():
@@ -263,7 +250,8 @@ class FluksoService:
     async def _follow(self, host: str, port: int, stop: asyncio.Event) -> None:
         broker = f"{host}:{port}"
         self.connected[broker] = False
-        backoff = 0.5
+        policy = Backoff(0.5, self._settings.reconnect_max_seconds)
+        failures = 0
         identifier = f"{SERVICE}-{os.getpid()}-{uuid.uuid4().hex[:8]}"
         while not stop.is_set():
             try:
@@ -277,7 +265,7 @@ class FluksoService:
                     if not sharded:
                         await connection.subscribe(WILDCARDS[len(CONFIGS) :])
                     logger.info("following MQTT broker %s", broker)
-                    self.connected[broker], backoff = True, 0.5
+                    self.connected[broker], failures = True, 0
                     async for chunk in connection:
                         for message in chunk:
                             self.handle(message, broker)
@@ -285,16 +273,19 @@ class FluksoService:
                         if wanted:  # sensors of this shard's newly seen devices
                             await connection.subscribe(wanted)
             except TransientError as exc:
-                logger.warning("%s; reconnecting in %.1f s", exc, backoff)
+                failures += 1
+                logger.warning(
+                    "%s; reconnecting in %.1f s", exc, policy.delay(failures)
+                )
             except Exception:  # a bug must not silently end the broker's follower
+                failures += 1
                 logger.exception("following %s failed; reconnecting", broker)
             self.connected[broker] = False
-            await _sleep(stop, backoff)
-            backoff = min(backoff * 2, self._settings.reconnect_max_seconds)
+            await sleep_or_stop(stop, policy.delay(failures))
 
     async def _batcher(self, stop: asyncio.Event) -> None:
         while not stop.is_set():
-            await _sleep(stop, self._settings.batch_seconds)
+            await sleep_or_stop(stop, self._settings.batch_seconds)
             try:
                 await self.flush()
             except Exception:  # logged; the batches wait for the next round
@@ -306,7 +297,7 @@ class FluksoService:
         Raises the last TransientError when every attempt failed (the caller asks
         again later); a refusal (PermanentError) is logged and gives 0.
         """
-        delay = 1.0
+        policy = Backoff(1.0, max_s=60.0)
         for attempt in range(1, self._settings.backfill_retries + 1):
             try:
                 points = await self._api.minutes(
@@ -316,8 +307,7 @@ class FluksoService:
                 logger.warning("backfill attempt %d failed: %s", attempt, exc)
                 if attempt == self._settings.backfill_retries:
                     raise
-                await asyncio.sleep(exc.retry_after or delay)
-                delay *= 2
+                await asyncio.sleep(policy.delay(attempt, retry_after=exc.retry_after))
                 continue
             except PermanentError as exc:
                 logger.warning("backfill of %s refused: %s", meter_ref(gap.sensor), exc)
@@ -349,7 +339,7 @@ class FluksoService:
             gap = await self._gaps.get()
             due = gap.end + self._settings.backfill_delay_seconds - self._clock()
             if due > 0:
-                await _sleep(stop, due)
+                await sleep_or_stop(stop, due)
             if stop.is_set():
                 break
             try:
@@ -374,9 +364,3 @@ class FluksoService:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
         await self.flush()
-
-
-async def _sleep(stop: asyncio.Event, seconds: float) -> None:
-    with contextlib.suppress(TimeoutError):
-        async with asyncio.timeout(seconds):  # wait_for may swallow a cancellation
-            await stop.wait()

@@ -18,11 +18,13 @@ import pytest
 from energy_core import topics
 from energy_core.domain import Direction, Kind, ReadingBatch, Stamp
 from energy_core.kafka import KafkaPublisher, make_consumer
+from energy_core.observability import Health
 from energy_core.settings import KafkaSettings
 from energy_core.wire import batch_from_proto, decode_batch
 from flukso_emulator.devices import Fleet
 from flukso_emulator.model import SimDevice, energy_between, gauge_power
 from flukso_emulator.publisher import announce, replay
+from ingest_flukso.bootstrap import StoppedBeforeStartError, bootstrap
 from ingest_flukso.client import FluksoApi
 from ingest_flukso.service import FluksoService
 from ingest_flukso.settings import Settings
@@ -47,22 +49,19 @@ async def _until(check: Callable[[], bool], within: float = 60) -> None:
 async def running_service(
     settings: Settings, api_url: str
 ) -> AsyncIterator[FluksoService]:
-    publisher = KafkaPublisher(settings.kafka, client_id="test-ingest-flukso")
-    await publisher.start()
-    http = httpx.AsyncClient(base_url=api_url, timeout=10)
-    service = FluksoService(settings, publisher, FluksoApi(http, settings.api_token))
     stop = asyncio.Event()
-    task = asyncio.create_task(service.run(stop))
-    try:
-        await _until(
-            lambda: bool(service.connected) and all(service.connected.values())
-        )
-        yield service
-    finally:
-        stop.set()
-        await task
-        await http.aclose()
-        await publisher.stop()
+    settings = settings.model_copy(update={"api_url": api_url})
+    async with bootstrap(settings, stop=stop) as runtime:
+        service = runtime.service
+        task = asyncio.create_task(service.run(stop))
+        try:
+            await _until(
+                lambda: bool(service.connected) and all(service.connected.values())
+            )
+            yield service
+        finally:
+            stop.set()
+            await task
 
 
 async def _consume(settings: KafkaSettings, spec: topics.TopicSpec) -> list[Any]:
@@ -395,3 +394,41 @@ async def test_retained_gauges_are_mapped_after_a_restart(
         for batch in (batch_from_proto(decode_batch(r.value)) for r in records)
     }
     assert all(values[sid] == [int(sid, 16)] for sid in sensors)
+
+
+async def test_readyz_checks_every_mqtt_broker_and_kafka(
+    mqtt_broker: MqttBroker,
+    kafka_settings: KafkaSettings,
+    flukso_api: tuple[str, list[SimDevice]],
+) -> None:
+    api_url, _ = flukso_api
+    settings = _settings(mqtt_broker, kafka_settings, "aiomqtt").model_copy(
+        update={"api_url": api_url}
+    )
+    health = Health()
+    stop = asyncio.Event()
+    async with bootstrap(settings, stop=stop, health=health) as runtime:
+        ready, checks = await health.readiness()
+        assert checks == {"mqtt": False, "kafka": True}  # not following MQTT yet
+        assert not ready
+        task = asyncio.create_task(runtime.service.run(stop))
+        try:
+            connected = runtime.service.connected
+            await _until(lambda: bool(connected) and all(connected.values()))
+            assert await health.readiness() == (True, {"mqtt": True, "kafka": True})
+        finally:
+            stop.set()
+            await task
+
+
+async def test_bootstrap_gives_up_quietly_when_stopped_before_kafka_answers(
+    tmp_path: Path,
+) -> None:
+    nobody = KafkaSettings(bootstrap_servers=f"127.0.0.1:{free_port()}")
+    stop = asyncio.Event()
+    asyncio.get_running_loop().call_later(0.5, stop.set)
+    began = time.monotonic()
+    with pytest.raises(StoppedBeforeStartError):
+        async with bootstrap(Settings(kafka=nobody), stop=stop):
+            pytest.fail("nothing may run without a broker")
+    assert time.monotonic() - began < 10

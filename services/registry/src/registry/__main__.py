@@ -9,11 +9,11 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
 import logging
 
 from energy_core import topics
 from energy_core.kafka import KafkaPublisher, ensure_topics
+from energy_core.loops import sleep_or_stop
 from energy_core.observability import Health, configure_logging
 from energy_core.runtime import run_service
 from energy_store import demo, migrate
@@ -54,8 +54,7 @@ def _relay(settings: RegistrySettings) -> None:
             while not stop.is_set():
                 relayed = await relay_once(pool, publisher)
                 if not relayed:
-                    with contextlib.suppress(TimeoutError):
-                        await asyncio.wait_for(stop.wait(), settings.relay_interval_s)
+                    await sleep_or_stop(stop, settings.relay_interval_s)
         finally:
             await publisher.stop()
             await pool.close()

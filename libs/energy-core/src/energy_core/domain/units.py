@@ -29,13 +29,27 @@ class Unit(StrEnum):
     L = "L"
 
     @classmethod
-    def parse(cls, symbol: str, *, field: str = "unit") -> Unit:
-        """Parses an upstream unit symbol (``m³`` and case variants accepted)."""
+    def lookup(cls, symbol: object) -> Unit | None:
+        """The unit an upstream symbol names (``m³`` and case variants), or None.
+
+        The one reading of unit symbols: ingest mappings call it (or :meth:`parse`)
+        rather than keeping their own symbol tables.
+        """
+        if isinstance(symbol, str) and symbol in _BY_SYMBOL:  # the hot path: exact
+            return _BY_SYMBOL[symbol]
         cleaned = symbol.strip().replace("³", "3") if isinstance(symbol, str) else ""
         for unit in cls:
             if cleaned == unit.value or cleaned.lower() == unit.value.lower():
                 return unit
-        raise InvalidValueError(field, symbol, f"unknown unit; one of {_SYMBOLS}")
+        return None
+
+    @classmethod
+    def parse(cls, symbol: str, *, field: str = "unit") -> Unit:
+        """Parses an upstream unit symbol; refuses an unknown one."""
+        unit = cls.lookup(symbol)
+        if unit is None:
+            raise InvalidValueError(field, symbol, f"unknown unit; one of {_SYMBOLS}")
+        return unit
 
     @property
     def dimension(self) -> Dimension:
@@ -53,6 +67,7 @@ class Unit(StrEnum):
 
 
 _SYMBOLS = [u.value for u in Unit]
+_BY_SYMBOL = {u.value: u for u in Unit}
 
 _CANONICAL: dict[Unit, tuple[Dimension, Unit, float]] = {
     Unit.WH: (Dimension.ENERGY, Unit.WH, 1.0),

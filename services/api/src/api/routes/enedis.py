@@ -5,7 +5,7 @@ fresh ``state``, remembered (with the duration asked) in a short-lived HttpOnly
 cookie. Enedis redirects the browser back to ``GET /v1/enedis/callback`` with
 ``state`` and ``usage_point_id`` (one PRM or several joined by ``;``); the
 callback checks that the state is the one this browser was given, stores one
-*pending* consent per PRM (:mod:`energy_store.consents`) for that resident, and
+*pending* consent per PRM (:mod:`energy_store.consent_registry`) for that resident, and
 sends the browser back to the resident page with ``consent=pending``.
 
 The callback alone never grants access: ``usage_point_id`` is a query parameter
@@ -36,7 +36,11 @@ from api.deps import PoolDep, Resident, SettingsDep
 from api.problems import Problem
 from api.schemas import ConsentPage, ConsentPublic
 from energy_core.errors import InvalidValueError
-from energy_store.consents import acting_as, parse_usage_points, record_prm_consents
+from energy_store.consent_registry import (
+    acting_as,
+    parse_usage_points,
+    record_prm_consents,
+)
 
 router = APIRouter(prefix="/v1/enedis", tags=["consent"])
 

@@ -9,11 +9,12 @@ from fastapi import APIRouter, Query
 
 from api import queries
 from api.deps import PoolDep, Resident, SecrecyDep
-from api.periods import days_of, local_midnight, month_span, previous_month
+from api.periods import month_span, previous_month
 from api.problems import Problem
 from api.routes.meters import MeterId, accessible_meter, person_of
 from api.schemas import Co2Public, ComparisonPublic, CostPublic
 from api.tariffs import Contract, Tariff, cost_of
+from energy_core.domain.time import days_between, local_midnight
 
 router = APIRouter(prefix="/v1/meters", tags=["costs"])
 Month = Annotated[str, Query(pattern=r"^\d{4}-(0[1-9]|1[0-2])$", examples=["2026-10"])]
@@ -69,7 +70,7 @@ async def cost(
         whole_days=whole,
         contract=contract,
         tariffs=grids,
-        days=days_of(first, following),
+        days=days_between(first, following),
         colours=colours,
     )
     return CostPublic(

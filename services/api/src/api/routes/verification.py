@@ -26,7 +26,6 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 
 from api.deps import Operator, PoolDep
-from api.periods import local_midnight
 from api.problems import Problem
 from api.schemas import (
     ConsentAuditPage,
@@ -35,7 +34,8 @@ from api.schemas import (
     ConsentToVerifyPage,
     ConsentToVerifyPublic,
 )
-from energy_store.consents import (
+from energy_core.domain.time import local_midnight
+from energy_store.consent_registry import (
     HeldByAnotherError,
     acting_as,
     decide,

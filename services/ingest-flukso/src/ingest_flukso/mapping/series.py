@@ -39,7 +39,15 @@ from datetime import UTC, datetime
 from functools import lru_cache
 from typing import NamedTuple
 
-from energy_core.domain import Direction, Energy, Kind, Quality, Reading, Unit
+from energy_core.domain import (
+    Dimension,
+    Direction,
+    Energy,
+    Kind,
+    Quality,
+    Reading,
+    Unit,
+)
 from energy_core.domain.ids import FluksoSensorId
 from energy_core.errors import PayloadInvalidError
 from ingest_flukso.mapping.payloads import (
@@ -56,7 +64,9 @@ _HORIZON = {Kind.INSTANT: 60, Kind.INTERVAL: 3600}
 """Seconds (receive time) a part of a sum or net waits for the others: gauges of one
 device come in the same second; minutes of two counters may be a few minutes apart
 (a counter moves every 51 s at 70 W) or come back from a backfill together."""
-_COUNTER_UNITS = {"Wh": Unit.WH, "kWh": Unit.KWH, "L": Unit.L}
+_COUNTER_DIMENSIONS = frozenset({Dimension.ENERGY, Dimension.VOLUME})
+"""Counters count energy (Wh, kWh) or water (L); their symbols are read by
+:meth:`Unit.lookup`, the platform's one reading of unit symbols."""
 _ENERGY = {"electricity": Energy.ELECTRICITY, "gas": Energy.GAS}
 NET = "net"
 """Channel of the net import/export series."""
@@ -253,8 +263,8 @@ class Tracker:
         self, state: _State, ts: int, sample: Sample
     ) -> tuple[list[Emitted], list[Gap]]:
         energy = _ENERGY.get(state.info.type)
-        unit = _COUNTER_UNITS.get(sample.unit)
-        if energy is None or unit is None:
+        unit = Unit.lookup(sample.unit)
+        if energy is None or unit is None or unit.dimension not in _COUNTER_DIMENSIONS:
             self.stats["unit_ignored"] += 1
             return [], []
         prev = state.prev

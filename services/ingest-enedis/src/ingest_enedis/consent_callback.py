@@ -3,7 +3,7 @@
 The resident (``people.person_id``) is sent to the Enedis consent page with a
 ``state`` we choose; Enedis redirects back with ``usage_point_id`` (one PRM or
 several joined by ``;``). The api serves that callback in the resident's session
-and records the consents through :mod:`energy_store.consents`, as
+and records the consents through :mod:`energy_store.consent_registry`, as
 :func:`record_callback` does here (for scripts and tests); the collector resumes
 a PRM an upstream revocation had stopped as soon as it sees a newer consent.
 """
@@ -11,44 +11,21 @@ a PRM an upstream revocation had stopped as soon as it sees a newer consent.
 from __future__ import annotations
 
 from datetime import datetime
-from urllib.parse import urlencode
 
 import asyncpg
 
-from energy_core.errors import InvalidValueError
-from energy_store.consents import (
+from energy_core.dataconnect import authorize_url
+from energy_store.consent_registry import (
     ENEDIS_PURPOSE,
     RecordedConsent,
-    duration_months,
     parse_usage_points,
     record_prm_consents,
 )
 
 PURPOSE = ENEDIS_PURPOSE
-
-
-def authorize_url(
-    authorize_endpoint: str,
-    *,
-    client_id: str,
-    redirect_uri: str,
-    state: str,
-    duration: str = "P3Y",
-) -> str:
-    """The Enedis consent page URL to redirect the resident's browser to."""
-    duration_months(duration)
-    if not 0 < len(state) <= 100:
-        raise InvalidValueError("state", state, "1 to 100 characters")
-    query = urlencode(
-        {
-            "client_id": client_id,
-            "response_type": "code",
-            "state": state,
-            "duration": duration,
-            "redirect_uri": redirect_uri,
-        }
-    )
-    return f"{authorize_endpoint}?{query}"
+__all__ = ["PURPOSE", "authorize_url", "record_callback"]
+"""``authorize_url`` is :func:`energy_core.dataconnect.authorize_url`, the builder
+the api uses too (re-exported for scripts and tests that drive the consent page)."""
 
 
 async def record_callback(

@@ -1,5 +1,9 @@
 """Data Connect v5 HTTP client (httpx). Knows no Kafka and no database.
 
+An import contract keeps it so: the client speaks HTTP and vendor errors, the
+mapping reads payloads, and only ``service.py`` wires them to the publisher and
+the repository.
+
 One call = one HTTP request drawn from the shared :class:`SlidingWindowLimiter`.
 Vendor errors become :mod:`energy_core.errors` so that the service decides what to
 do by type: retry (``TransientError``), stop (``ConsentRevokedError``), record a
@@ -22,15 +26,17 @@ import httpx
 
 from energy_core.errors import (
     ConsentRevokedError,
+    EnergyError,
     NoDataError,
     PayloadInvalidError,
     PermanentError,
     RateLimitedError,
     UpstreamUnavailableError,
 )
+from ingest_enedis import metrics
 from ingest_enedis.limiter import SlidingWindowLimiter
-from ingest_enedis.mapping import Stream
 from ingest_enedis.settings import Settings
+from ingest_enedis.streams import Stream
 
 logger = logging.getLogger(__name__)
 
@@ -141,6 +147,35 @@ def raise_for_vendor(
     raise PermanentError(what)
 
 
+CONTRACTS_PATH = "customers_upc/v5/usage_points/contracts"
+ADDRESSES_PATH = "customers_upa/v5/usage_points/addresses"
+IDENTITY_PATH = "customers_i/v5/identity"
+CONTACT_PATH = "customers_cd/v5/contact_data"
+_RESOURCES = {
+    **{stream.value: stream.short for stream in Stream},
+    CONTRACTS_PATH: "contracts",
+    ADDRESSES_PATH: "addresses",
+    IDENTITY_PATH: "identity",
+    CONTACT_PATH: "contact",
+}
+
+
+def outcome_of(error: BaseException | None) -> str:
+    """The ``outcome`` label of a request that ended with ``error`` (None: ok)."""
+    if error is None:
+        return "ok"
+    for kind, label in (
+        (RateLimitedError, "rate_limited"),
+        (UpstreamUnavailableError, "unavailable"),
+        (NoDataError, "no_data"),
+        (ConsentRevokedError, "consent_revoked"),
+        (PayloadInvalidError, "payload_invalid"),
+    ):
+        if isinstance(error, kind):
+            return label
+    return "refused"
+
+
 class DataConnectClient:
     """Token v3 + metering v5 + customers v5, over one pooled httpx client."""
 
@@ -181,14 +216,15 @@ class DataConnectClient:
         except httpx.TransportError as exc:
             raise UpstreamUnavailableError(f"token: {type(exc).__name__}") from exc
         raise_for_vendor(response)
-        body = response.json()
         try:
+            body = response.json()
             token = str(body["access_token"])
             lifetime = float(str(body.get("expires_in", "3600")))  # a string in v3
-        except (KeyError, ValueError) as exc:
+        except (KeyError, ValueError, TypeError) as exc:
             raise PayloadInvalidError("token answer without access_token") from exc
         self._token = token
         self._token_renew_at = time.monotonic() + lifetime * (1 - _TOKEN_MARGIN)
+        metrics.TOKEN_RENEWALS.inc()
         logger.info("Data Connect token renewed (valid %.0f s)", lifetime)
         return token
 
@@ -204,7 +240,24 @@ class DataConnectClient:
         assert self._token is not None  # noqa: S101 - set by _fetch_token
         return self._token
 
+    async def token_ready(self) -> bool:
+        """Readiness: a token is held, or one can be obtained now.
+
+        Only an expired token costs a request (which the next call would have
+        spent anyway); the secret and the token are never logged.
+        """
+        try:
+            await self._bearer()
+        except EnergyError:
+            return False
+        return True
+
+    def quota_used(self) -> list[float]:
+        """Share of each quota window currently used (second, hour)."""
+        return self.limiter.usage()
+
     async def _get(self, path: str, params: dict[str, str]) -> dict[str, Any]:
+        resource = _RESOURCES.get(path, "other")
         for attempt in (1, 2):
             token = await self._bearer()
             await self.limiter.acquire()
@@ -216,18 +269,21 @@ class DataConnectClient:
                     headers={"Authorization": f"Bearer {token}"},
                 )
             except httpx.TransportError as exc:
+                metrics.REQUESTS.labels(resource, "transport_error").inc()
                 raise UpstreamUnavailableError(f"{path}: {type(exc).__name__}") from exc
             if response.status_code == 401 and attempt == 1:
+                metrics.REQUESTS.labels(resource, "token_refused").inc()
                 if self._token == token:
                     self._token = None  # expired or revoked early: renew once
                 continue
-            raise_for_vendor(response)
             try:
-                body = response.json()
-            except ValueError as exc:
-                raise PayloadInvalidError(f"{path}: answer is not JSON") from exc
-            if not isinstance(body, dict):
-                raise PayloadInvalidError(f"{path}: answer is not an object")
+                body = _body(path, response)
+            except EnergyError as exc:
+                if isinstance(exc, RateLimitedError):
+                    metrics.RATE_LIMITED.inc()
+                metrics.REQUESTS.labels(resource, outcome_of(exc)).inc()
+                raise
+            metrics.REQUESTS.labels(resource, "ok").inc()
             return body
         raise PermanentError(f"{path}: token refused twice")
 
@@ -244,22 +300,28 @@ class DataConnectClient:
 
     async def contract(self, prm: str) -> dict[str, Any]:
         """``customers_upc/v5/usage_points/contracts`` of one PRM."""
-        return await self._get(
-            "customers_upc/v5/usage_points/contracts", {"usage_point_id": str(prm)}
-        )
+        return await self._get(CONTRACTS_PATH, {"usage_point_id": str(prm)})
 
     async def address(self, prm: str) -> dict[str, Any]:
         """``customers_upa/v5/usage_points/addresses`` of one PRM."""
-        return await self._get(
-            "customers_upa/v5/usage_points/addresses", {"usage_point_id": str(prm)}
-        )
+        return await self._get(ADDRESSES_PATH, {"usage_point_id": str(prm)})
 
     async def identity(self, prm: str) -> dict[str, Any]:
         """``customers_i/v5/identity`` of one PRM (who holds it)."""
-        return await self._get("customers_i/v5/identity", {"usage_point_id": str(prm)})
+        return await self._get(IDENTITY_PATH, {"usage_point_id": str(prm)})
 
     async def contact(self, prm: str) -> dict[str, Any]:
         """``customers_cd/v5/contact_data`` of one PRM (its holder's e-mail)."""
-        return await self._get(
-            "customers_cd/v5/contact_data", {"usage_point_id": str(prm)}
-        )
+        return await self._get(CONTACT_PATH, {"usage_point_id": str(prm)})
+
+
+def _body(path: str, response: httpx.Response) -> dict[str, Any]:
+    """The JSON object of a 2xx answer; vendor errors and bad bodies raised."""
+    raise_for_vendor(response)
+    try:
+        body = response.json()
+    except ValueError as exc:
+        raise PayloadInvalidError(f"{path}: answer is not JSON") from exc
+    if not isinstance(body, dict):
+        raise PayloadInvalidError(f"{path}: answer is not an object")
+    return body

@@ -24,7 +24,6 @@ import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
-from enum import StrEnum
 from functools import lru_cache
 from typing import Any
 
@@ -40,38 +39,17 @@ from energy_core.domain import (
     Stamp,
     Unit,
 )
-from energy_core.domain.time import local_day_bounds, local_day_of
+from energy_core.domain.time import (
+    day_length,
+    days_between,
+    local_day_bounds,
+    local_day_of,
+)
 from energy_core.errors import PayloadInvalidError
+from ingest_enedis.streams import Stream
 
 _STEP = re.compile(r"PT(\d+)M")
 _NULLS = frozenset({"", "null", "none", "nan"})
-
-
-class Stream(StrEnum):
-    """One Data Connect metering resource; the value is its path under the gateway."""
-
-    DAILY_CONSUMPTION = "metering_data_dc/v5/daily_consumption"
-    LOAD_CURVE = "metering_data_clc/v5/consumption_load_curve"
-    MAX_POWER = "metering_data_dcmp/v5/daily_consumption_max_power"
-    DAILY_PRODUCTION = "metering_data_dp/v5/daily_production"
-    PRODUCTION_CURVE = "metering_data_plc/v5/production_load_curve"
-
-    @property
-    def is_curve(self) -> bool:
-        """Curves are limited to 7-day windows and 24 months of history."""
-        return self in (Stream.LOAD_CURVE, Stream.PRODUCTION_CURVE)
-
-    @property
-    def direction(self) -> Direction:
-        """Production resources carry ``Direction.PRODUCTION``."""
-        if self in (Stream.DAILY_PRODUCTION, Stream.PRODUCTION_CURVE):
-            return Direction.PRODUCTION
-        return Direction.CONSUMPTION
-
-    @property
-    def short(self) -> str:
-        """Short stable name used in our tables (``dc``, ``clc``, ``dcmp``…)."""
-        return self.value.split("/", 1)[0].removeprefix("metering_data_")
 
 
 def parse_value(raw: object) -> float | None:
@@ -265,10 +243,7 @@ def covered_days(readings: Iterable[Reading]) -> set[date]:
 def missing_days(readings: Iterable[Reading], start: date, end: date) -> list[date]:
     """Days of ``[start, end)`` without any reading: the holes of a window."""
     have = covered_days(readings)
-    span = (end - start).days
-    return [
-        d for d in (start + timedelta(days=i) for i in range(span)) if d not in have
-    ]
+    return [d for d in days_between(start, end) if d not in have]
 
 
 def incomplete_days(
@@ -286,22 +261,18 @@ def incomplete_days(
         day = reading.start.astimezone(PARIS).date()
         span = reading.end.astimezone(UTC) - reading.start.astimezone(UTC)
         covered[day] = covered.get(day, _NOTHING) + span
-    holes = []
-    for offset in range((end - start).days):
-        day = start + timedelta(days=offset)
-        if covered.get(day, _NOTHING) < _day_length(day):
-            holes.append(day)
-    return holes
+    return [
+        day
+        for day in days_between(start, end)
+        if covered.get(day, _NOTHING) < _day_length(day)
+    ]
 
 
 _NOTHING = timedelta()
 
 
-@lru_cache(maxsize=4096)
-def _day_length(day: date) -> timedelta:
-    """23, 24 or 25 hours."""
-    day_start, day_end = local_day_bounds(day)
-    return day_end.astimezone(UTC) - day_start.astimezone(UTC)
+_day_length = lru_cache(maxsize=4096)(day_length)
+"""The calendar's day length, cached: a backfill asks the same days again and again."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -3,7 +3,7 @@
 Shared by the packages that write them: the api, which serves the Enedis consent
 callback in the resident's session and the operator's decisions, and ingest-enedis
 (which verifies pending consents against Data Connect customers v5, and
-``consent.record_callback`` for scripts and tests). Neither imports the other; both
+``consent_callback.record_callback`` for scripts and tests). Neither imports the other; both
 write the ``consents`` and ``occupancies`` tables (migrations 0001, 0004, 0005)
 through these functions. An upstream revocation is recorded by ingest-enedis itself
 (``cursor.stop_prm``).
@@ -24,31 +24,12 @@ from datetime import datetime
 
 import asyncpg
 
+from energy_core.dataconnect import duration_months
 from energy_core.domain import Prm
+from energy_core.domain.time import shift_months
 from energy_core.errors import InvalidValueError
 
 ENEDIS_PURPOSE = "enedis-dataconnect-collection"
-_DURATION = re.compile(r"P(?:(\d+)Y)?(?:(\d+)M)?")
-
-
-def duration_months(duration: str) -> int:
-    """``P3Y`` -> 36, ``P1Y4M`` -> 16; refuses anything but 1 month to three years."""
-    match = _DURATION.fullmatch(duration)
-    if not match or not any(match.groups()):
-        raise InvalidValueError("duration", duration, "ISO 8601 PnYnM, e.g. P3Y")
-    months = int(match.group(1) or 0) * 12 + int(match.group(2) or 0)
-    if not 0 < months <= 36:
-        raise InvalidValueError("duration", duration, "between 1 month and P3Y")
-    return months
-
-
-def add_months(moment: datetime, months: int) -> datetime:
-    """The same instant ``months`` later, the day clamped to the 28th (never longer
-    than the duration asked, so the three-year CHECK holds)."""
-    year, month = divmod(moment.month - 1 + months, 12)
-    return moment.replace(
-        year=moment.year + year, month=month + 1, day=min(moment.day, 28)
-    )
 
 
 def parse_usage_points(raw: str) -> list[Prm]:
@@ -92,7 +73,7 @@ async def record_prm_consents(
     """
     if now.tzinfo is None:
         raise InvalidValueError("now", now, "timezone-aware")
-    expires = add_months(now, duration_months(duration))
+    expires = shift_months(now, duration_months(duration))
     recorded: list[RecordedConsent] = []
     for prm in prms:
         created = await conn.fetchval(

@@ -1,17 +1,17 @@
 """The Enedis consent entry point, behind a port so another consent page can plug in.
 
 The default implementation builds the Data Connect authorize URL
-(``client_id``, ``response_type=code``, ``state``, ``duration`` ≤ P3Y) from settings.
-Durations are validated by :func:`energy_store.consents.duration_months`, the rule
-the callback applies when it stores the consent.
+(``client_id``, ``response_type=code``, ``state``, ``duration`` ≤ P3Y) from settings
+with :func:`energy_core.dataconnect.authorize_url`, the one builder ingest-enedis
+uses too; its duration rule is the one the callback applies when it stores the
+consent.
 """
 
 from __future__ import annotations
 
 from typing import Protocol
-from urllib.parse import urlencode
 
-from energy_store.consents import duration_months
+from energy_core.dataconnect import authorize_url
 
 
 class ConsentPort(Protocol):
@@ -33,14 +33,10 @@ class DataConnectAuthorize:
     def authorize_url(self, *, state: str, duration: str) -> str:
         """Refuses durations beyond three years (Enedis: maximum_duration_exceeded)
         with an ``InvalidValueError`` naming ``duration``."""
-        duration_months(duration)
-        query = urlencode(
-            {
-                "client_id": self._client_id,
-                "response_type": "code",
-                "redirect_uri": self._redirect,
-                "state": state,
-                "duration": duration,
-            }
+        return authorize_url(
+            self._base,
+            client_id=self._client_id,
+            redirect_uri=self._redirect,
+            state=state,
+            duration=duration,
         )
-        return f"{self._base}?{query}"
