@@ -24,8 +24,8 @@ import asyncpg
 import httpx
 import pytest
 import uvicorn
-from api.live import AlertGate, AlertHub
 
+from api.alert_hub import AlertGate, AlertHub
 from api.auth import create_api_key
 from api.main import create_app
 from api.privacy import SecrecyRule
