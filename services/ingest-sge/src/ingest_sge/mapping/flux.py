@@ -183,10 +183,24 @@ def _r50(element: etree._Element, step: timedelta, stats: FluxStats) -> ReadingB
     hours = step / timedelta(hours=1)
     readings: list[Reading] = []
     append = readings.append
-    for releve in element.iterfind("Donnees_Releve"):
-        for pdc in releve.iterfind("PDC"):
-            h = pdc.findtext("H")
-            v = pdc.findtext("V")
+    raw, estimated = Quality.RAW, Quality.ESTIMATED
+    # children are walked by hand: ``findtext`` parses its path at every call,
+    # which cost more than the rest of the mapping on a file of 10,000 PRMs
+    for releve in element:
+        if releve.tag != "Donnees_Releve":
+            continue
+        for pdc in releve:
+            if pdc.tag != "PDC":
+                continue
+            h = v = iv = None
+            for child in pdc:
+                tag = child.tag
+                if tag == "H":
+                    h = child.text
+                elif tag == "V":
+                    v = child.text
+                elif tag == "IV":
+                    iv = child.text
             if v is None or not v.strip():
                 stats.skipped["r50_no_value"] += 1
                 continue
@@ -198,7 +212,6 @@ def _r50(element: etree._Element, step: timedelta, stats: FluxStats) -> ReadingB
                 raise PayloadInvalidError(f"PDC/H: not a date-time: {h!r}") from exc
             if end.tzinfo is None:
                 raise PayloadInvalidError(f"PDC/H carries no offset: {h!r}")
-            quality = Quality.ESTIMATED if pdc.findtext("IV") == "1" else Quality.RAW
             append(
                 Reading(
                     Kind.INTERVAL,
@@ -206,7 +219,7 @@ def _r50(element: etree._Element, step: timedelta, stats: FluxStats) -> ReadingB
                     end - step,
                     end,
                     _number(v, "PDC/V") * hours,
-                    quality,
+                    estimated if iv == "1" else raw,
                 )
             )
     return _batch(meter, readings, Stamp.END)
