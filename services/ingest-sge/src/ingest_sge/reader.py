@@ -57,6 +57,21 @@ class DetailedMeasures(Protocol):
         """One CMD v3 answer."""
 
 
+class Subscriptions(Protocol):
+    """Port of the SOAP client's subscription call (``SgeSoapClient.subscribe``)."""
+
+    async def subscribe(
+        self,
+        prm: str,
+        *,
+        data: str,
+        direction: str = ...,
+        period: str = ...,
+        corrected: bool = ...,
+    ) -> str | None:
+        """The subscribed service id; None if it was already active (SGT570)."""
+
+
 class MeasuresReader:
     """SGE measures of one point at a time, never without an authorisation."""
 
@@ -73,10 +88,7 @@ class MeasuresReader:
         self._ambiguous = ambiguous
         self._clock = clock
 
-    async def curve(
-        self, prm: str, start: date, end: date, *, end_stamped: bool = True
-    ) -> list[ReadingBatch]:
-        """The load curve of ``[start, end)``, one batch per 7-day window."""
+    async def _authorised(self, prm: str) -> tuple[str, datetime]:
         now = datetime.fromtimestamp(self._clock(), UTC)
         authorisation = await self._registry.authorisation(prm, now)
         if authorisation is None:
@@ -84,6 +96,33 @@ class MeasuresReader:
             raise AuthorisationMissingError(
                 "no live authorisation of the customer for this point"
             )
+        return authorisation.consent_id, now
+
+    async def subscribe(
+        self, client: Subscriptions, prm: str, data: str = "CDC"
+    ) -> str | None:
+        """Daily publication of ``data`` for ``prm``, authorisation first.
+
+        Returns the subscribed service id (None: it was already active).
+        """
+        consent_id, now = await self._authorised(prm)
+        try:
+            subscribed = await client.subscribe(prm, data=data)
+        except AuthorisationRefusedError:
+            CALLS.labels("subscribe", "refused").inc()
+            await self._registry.refused(consent_id, now)
+            raise
+        except Exception:
+            CALLS.labels("subscribe", "error").inc()
+            raise
+        CALLS.labels("subscribe", "ok" if subscribed is not None else "active").inc()
+        return subscribed
+
+    async def curve(
+        self, prm: str, start: date, end: date, *, end_stamped: bool = True
+    ) -> list[ReadingBatch]:
+        """The load curve of ``[start, end)``, one batch per 7-day window."""
+        consent_id, now = await self._authorised(prm)
         batches = []
         for window_start, window_end in curve_windows(start, end):
             try:
@@ -97,7 +136,7 @@ class MeasuresReader:
                 )
             except AuthorisationRefusedError:
                 CALLS.labels("cmd3", "refused").inc()
-                await self._registry.refused(authorisation.consent_id, now)
+                await self._registry.refused(consent_id, now)
                 raise
             except Exception:
                 CALLS.labels("cmd3", "error").inc()

@@ -23,6 +23,8 @@ from ingest_sge.bootstrap import bootstrap
 from ingest_sge.client.faults import PeriodRefusedError
 from ingest_sge.client.soap import SgeSoapClient, SoapConfig
 from ingest_sge.mapping.measures import curve_batch
+from ingest_sge.reader import AuthorisationMissingError, MeasuresReader
+from ingest_sge.repository.authorisations import SGE_PURPOSE, PostgresAuthorisations
 from ingest_sge.settings import Settings
 from sen1_stack.broker import free_port
 from sge_emulator import Emulator, client_ssl_context
@@ -166,3 +168,78 @@ async def test_the_zeep_client_reads_a_curve_and_maps_sgt4l8(emulator):
     batch = curve_batch(C5, answer, end_stamped=True)
     assert len(batch.readings) == 48
     assert refused.value.code == "SGT4L8"
+
+
+async def _sge_consent(pool: Any, prm: str) -> str:
+    person = await pool.fetchval(
+        "INSERT INTO people (display_name) VALUES ('Ville') RETURNING person_id"
+    )
+    await pool.execute(
+        "INSERT INTO meters (meter_id, scheme, energy, direction, sector) VALUES "
+        "($1, 'prm', 'electricity', 'consumption', 'professional') "
+        "ON CONFLICT DO NOTHING",
+        prm,
+    )
+    return str(
+        await pool.fetchval(
+            "INSERT INTO consents (person_id, meter_id, purpose, source, starts_at, "
+            "expires_at) VALUES ($1, $2, $3, 'enedis', now() - interval '1 day', "
+            "now() + interval '1 year') RETURNING consent_id",
+            person,
+            prm,
+            SGE_PURPOSE,
+        )
+    )
+
+
+async def test_authorise_subscribe_night_readings(
+    emulator, tmp_path, kafka_settings, postgres_settings, pg_pool
+):
+    """authorise (consent registry) -> subscribe (zeep, entete header, mTLS) ->
+    a night passes -> the file is fetched, decrypted, parsed, published once."""
+    emulator.state.subscriptions.clear()
+    prm = "24377424002398"  # a homologation C5 point of the access-services model
+    pki = emulator.pki
+    client = SgeSoapClient(
+        SoapConfig(
+            base_url=emulator.base_url,
+            wsdl_dir=WSDL_DIR,
+            login=DEMO_LOGIN,
+            contract_id=DEMO_CONTRACT,
+            cert_file=pki.client_pem,
+            key_file=pki.client_key,
+            ca_file=pki.ca_pem,
+        )
+    )
+    registry = PostgresAuthorisations(pg_pool)
+    reader = MeasuresReader(client, registry)
+    try:
+        with pytest.raises(AuthorisationMissingError):
+            await reader.subscribe(client, prm)
+        assert client.requests == 0  # no authorisation: SGE not called
+        await _sge_consent(pg_pool, prm)
+        service_id = await reader.subscribe(client, prm, "CDC")
+        assert service_id
+        assert await reader.subscribe(client, prm, "CDC") is None  # SGT570: active
+    finally:
+        await client.aclose()
+    async with httpx.AsyncClient(
+        base_url=emulator.base_url, verify=client_ssl_context(pki), timeout=30
+    ) as mtls:
+        assert (await mtls.post("/_emulator/advance")).status_code == 200
+    settings = Settings(
+        kafka=kafka_settings,
+        postgres=postgres_settings,
+        sftp_port=emulator.settings.sftp_port,
+        sftp_username=SFTP_USER,
+        sftp_password=SFTP_PASSWORD,  # type: ignore[arg-type]
+        flux_keys=emulator.settings.keys,  # type: ignore[arg-type]
+        sftp_remote_dir=".",
+        spool_dir=tmp_path / "spool",
+        settle_s=0,
+    )
+    async with bootstrap(settings, stop=asyncio.Event()) as runtime:
+        (result,) = await runtime.collector.poll_once()
+        assert result.outcome == "done"
+    batches = await _readings(kafka_settings)
+    assert [(str(b.meter), len(b.readings)) for b in batches] == [(prm, 48)]

@@ -106,3 +106,29 @@ async def test_other_faults_leave_the_authorisation_alone() -> None:
     with pytest.raises(Exception, match="SGT4G3"):
         await _reader(sge, registry).curve(PRM, date(2026, 11, 1), date(2026, 11, 3))
     assert await registry.authorisation(PRM, NOW) is not None
+
+
+class FakeSubscriptions:
+    def __init__(self, answer: str | None = "47761068", refuse: str = "") -> None:
+        self.calls: list[tuple[str, str]] = []
+        self.answer, self.refuse = answer, refuse
+
+    async def subscribe(self, prm: str, **kw: Any) -> str | None:
+        self.calls.append((prm, kw["data"]))
+        if self.refuse:
+            raise error_for(self.refuse, "Ce service nécessite l'accord du client.")
+        return self.answer
+
+
+async def test_subscribe_needs_an_authorisation_and_a_refusal_revokes_it() -> None:
+    subs = FakeSubscriptions()
+    with pytest.raises(AuthorisationMissingError):
+        await _reader(FakeSge(), MemoryAuthorisations()).subscribe(subs, PRM)
+    assert subs.calls == []
+    registry = _registry()
+    assert await _reader(FakeSge(), registry).subscribe(subs, PRM, "IDX") == "47761068"
+    assert subs.calls == [(PRM, "IDX")]
+    refusing = FakeSubscriptions(refuse="SGT566")
+    with pytest.raises(AuthorisationRefusedError):
+        await _reader(FakeSge(), registry).subscribe(refusing, PRM)
+    assert await registry.authorisation(PRM, NOW) is None

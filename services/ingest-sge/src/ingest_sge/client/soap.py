@@ -43,6 +43,14 @@ _CMD3 = (
     "/ConsultationMesuresDetaillees/v3.0",
 )
 
+_SAD = (
+    "CommanderServicesAccesDonnees-V1.0",
+    "{http://www.enedis.fr/sge/ws/commanderservicesaccesdonnees/v1.0/wsdl}"
+    "CommanderServicesAccesDonneesBinding",
+    "/CommandeServicesAccesDonnees/v1.0",
+)
+_ENTETE_VERSION = "1.0"
+
 
 @dataclass(frozen=True, slots=True)
 class SoapConfig:
@@ -108,12 +116,17 @@ class SgeSoapClient:
             )
         return self._services[stem]
 
-    async def _call(self, service: Any, operation: str, **body: Any) -> Any:
+    async def _call(
+        self, service: Any, operation: str, *, success: str = "", **body: Any
+    ) -> Any:
+        """One call; a fault whose code is ``success`` (SGT570) returns None."""
         self.requests += 1
         try:
             result = await getattr(service, operation)(**body)
         except Fault as fault:
             code, text = _fault_code(fault)
+            if code and code == success:
+                return None
             raise error_for(code or "SGT500", text or str(fault.message)) from None
         except TransportError as exc:
             raise UpstreamUnavailableError(
@@ -159,6 +172,66 @@ class SgeSoapClient:
             service, "consulterMesuresDetailleesV3", demande=demande
         )
         return answer
+
+    async def subscribe(
+        self,
+        prm: str,
+        *,
+        data: str,
+        direction: str = "SOUTIRAGE",
+        period: str = "P1D",
+        corrected: bool = False,
+    ) -> str | None:
+        """CommanderServicesAccesDonnees: daily publication of ``data`` (CDC, IDX…)
+        for ``prm``; returns the subscribed service's id.
+
+        None when SGE answers SGT570 (the service is already active on the
+        period): subscribing twice is a success, not an error. The WSDL declares
+        the ``entete`` header, so it is sent (version, loginDemandeur).
+        """
+        service = self._service(*_SAD)
+        answer = await self._call(
+            service,
+            "commanderServicesAccesDonnees",
+            success="SGT570",
+            demande={
+                "donneesGenerales": {
+                    "pointId": prm,
+                    "initiateurLogin": self.config.login,
+                    "contratId": self.config.contract_id,
+                    "sens": direction,
+                },
+                "servicesSouscrits": {
+                    "serviceSouscrit": [
+                        {
+                            "typeDonnees": data,
+                            "optionsPublication": {
+                                "optionPublication": [
+                                    {
+                                        "mesuresCorrigees": corrected,
+                                        "periodiciteTransmission": period,
+                                    }
+                                ]
+                            },
+                        }
+                    ]
+                },
+            },
+            _soapheaders={
+                "entete": {
+                    "version": _ENTETE_VERSION,
+                    "infoDemandeur": {"loginDemandeur": self.config.login},
+                }
+            },
+        )
+        if answer is None:
+            return None
+        body = answer.get("body", answer) if isinstance(answer, dict) else {}
+        for affaire in (body.get("affaires") or {}).get("affaire") or ():
+            subscribed = affaire.get("serviceSouscritMesures") or {}
+            if subscribed.get("serviceSouscritId"):
+                return str(subscribed["serviceSouscritId"])
+        return ""
 
 
 def _fault_code(fault: Fault) -> tuple[str, str]:
