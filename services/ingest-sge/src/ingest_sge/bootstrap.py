@@ -2,7 +2,9 @@
 
 ``bootstrap(settings, stop=...)`` starts the Kafka publisher (waiting for a broker
 that is not up yet, until ``stop``), opens the PostgreSQL pool of the file ledger,
-builds the collector with the SFTP drop of the settings and registers one
+builds the collector with the SFTP drop of the settings (and, when the SGE kit
+and certificate are configured, the SOAP client, the authorisation-checking
+reader and the portfolio enrolment), and registers one
 readiness check per dependency (broker, database, the drop's last poll). Tests
 pass their own publisher or pool; the rest is the wiring that ships.
 """
@@ -22,6 +24,10 @@ from energy_core.kafka import KafkaPublisher, Publisher, start_when_reachable
 from energy_core.observability import Health
 from energy_store.db import create_pool
 from ingest_sge.client import SftpDrop
+from ingest_sge.client.soap import SgeSoapClient
+from ingest_sge.portfolio import Portfolio
+from ingest_sge.reader import MeasuresReader
+from ingest_sge.repository.authorisations import PostgresAuthorisations
 from ingest_sge.repository.postgres import PostgresLedger
 from ingest_sge.service import SERVICE, Drop, FluxCollector
 from ingest_sge.settings import Settings
@@ -39,6 +45,8 @@ class Runtime:
     collector: FluxCollector
     ledger: PostgresLedger
     publisher: Publisher
+    portfolio: Portfolio | None
+    """Enrolment of sites (None while the SOAP client is not configured)."""
     kafka: KafkaPublisher | None
     """The Kafka publisher bootstrap started (None when the caller gave one)."""
 
@@ -89,7 +97,16 @@ async def bootstrap(
             settle_s=settings.settle_s,
             clock=clock,
         )
-        runtime = Runtime(settings, collector, ledger, publisher, kafka)
+        portfolio: Portfolio | None = None
+        soap_config = settings.soap_config()
+        if soap_config is not None:
+            soap = SgeSoapClient(soap_config)
+            stack.push_async_callback(soap.aclose)
+            reader = MeasuresReader(
+                soap, PostgresAuthorisations(pool), ambiguous=settings.ambiguous_hour
+            )
+            portfolio = Portfolio(reader, soap, publisher)
+        runtime = Runtime(settings, collector, ledger, publisher, portfolio, kafka)
         if health is not None:
             health.add_check("kafka", runtime.broker_ready)
             health.add_check("postgres", ledger.ping)

@@ -15,10 +15,12 @@ from pydantic_settings import SettingsConfigDict
 
 from energy_core.settings import ServiceSettings
 from ingest_sge.client import FluxKey, SftpTarget, parse_keys
+from ingest_sge.client.soap import SoapConfig
 from ingest_sge.mapping import Ambiguous
 
 SERVICE_PORT = 8015
 SFTP_EMULATOR_PORT = 8096
+SOAP_EMULATOR_PORT = 8095
 _LOOPBACK = frozenset({"127.0.0.1", "localhost", "::1"})
 
 
@@ -57,6 +59,21 @@ class Settings(ServiceSettings):
     backoff_base_s: float = 5.0
     backoff_max_s: float = 600.0
 
+    soap_base_url: str = f"https://127.0.0.1:{SOAP_EMULATOR_PORT}"
+    """SGE's SOAP host: ``https://sge-ws.enedis.fr`` (production),
+    ``https://sge-homologation-ws.enedis.fr`` (homologation) or an emulator."""
+    soap_wsdl_dir: Path | None = None
+    """The operator's SGE kit (``<stem>.wsdl`` files); unset = no SOAP client."""
+    soap_login: str = "sen1-demo@sen1.invalid"
+    """The Tiers account's e-mail (``initiateurLogin``/``loginDemandeur``)."""
+    soap_contract_id: str = "1111111"
+    soap_cert_file: Path | None = None
+    """Client certificate (full chain) of the Tiers account (a mounted secret)."""
+    soap_key_file: Path | None = None
+    soap_ca_file: Path | None = None
+    """CA bundle that signs SGE's server certificate; unset = the system's."""
+    soap_timeout_s: float = 30.0
+
     @model_validator(mode="after")
     def _keys_and_host_pinning(self) -> Settings:
         parse_keys(self.flux_keys.get_secret_value())  # refuses malformed keys now
@@ -66,6 +83,22 @@ class Settings(ServiceSettings):
                 "(the host key must be pinned)"
             )
         return self
+
+    def soap_config(self) -> SoapConfig | None:
+        """The SOAP client's configuration, or None while the kit or the
+        certificate is not configured."""
+        if not (self.soap_wsdl_dir and self.soap_cert_file and self.soap_key_file):
+            return None
+        return SoapConfig(
+            base_url=self.soap_base_url,
+            wsdl_dir=self.soap_wsdl_dir,
+            login=self.soap_login,
+            contract_id=self.soap_contract_id,
+            cert_file=self.soap_cert_file,
+            key_file=self.soap_key_file,
+            ca_file=self.soap_ca_file,
+            timeout_s=self.soap_timeout_s,
+        )
 
     def keys(self) -> tuple[FluxKey, ...]:
         """The flux keys in the order they are tried."""

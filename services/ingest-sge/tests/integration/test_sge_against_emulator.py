@@ -17,13 +17,13 @@ import pytest
 import pytest_asyncio
 
 from energy_core import topics
-from energy_core.kafka import KafkaPublisher, make_consumer
+from energy_core.kafka import make_consumer
 from energy_core.wire import batch_from_proto, decode_batch
 from ingest_sge.bootstrap import bootstrap
 from ingest_sge.client.faults import PeriodRefusedError
 from ingest_sge.client.soap import SgeSoapClient, SoapConfig
 from ingest_sge.mapping.measures import curve_batch
-from ingest_sge.portfolio import Portfolio, Site
+from ingest_sge.portfolio import Site
 from ingest_sge.reader import AuthorisationMissingError, MeasuresReader
 from ingest_sge.repository.authorisations import SGE_PURPOSE, PostgresAuthorisations
 from ingest_sge.settings import Settings
@@ -126,6 +126,7 @@ async def test_subscribed_point_files_reach_the_readings_topic(
         settle_s=0,
     )
     async with bootstrap(settings, stop=asyncio.Event()) as runtime:
+        assert runtime.portfolio is None  # no SGE kit configured: no SOAP client
         results = await runtime.collector.poll_once()
         assert [(r.outcome, r.key_id) for r in results] == [("done", "1")]
         assert await runtime.collector.poll_once() == []  # handled once
@@ -247,35 +248,32 @@ async def test_authorise_subscribe_night_readings(
 
 
 async def test_portfolio_enrolment_backfills_authorised_points(
-    emulator, kafka_settings, pg_pool
+    emulator, tmp_path, kafka_settings, postgres_settings, pg_pool
 ):
+    """bootstrap() wires the SOAP client from the settings (kit, certificate, CA,
+    host): the portfolio subscribes and backfills the authorised point only."""
     emulator.state.subscriptions.clear()
     school, hall = "24377424002398", "25162373298976"
     await _sge_consent(pg_pool, school)  # the hall has no authorisation
     pki = emulator.pki
-    client = SgeSoapClient(
-        SoapConfig(
-            base_url=emulator.base_url,
-            wsdl_dir=WSDL_DIR,
-            login=DEMO_LOGIN,
-            contract_id=DEMO_CONTRACT,
-            cert_file=pki.client_pem,
-            key_file=pki.client_key,
-            ca_file=pki.ca_pem,
-        )
+    settings = Settings(
+        kafka=kafka_settings,
+        postgres=postgres_settings,
+        spool_dir=tmp_path / "spool",
+        soap_base_url=emulator.base_url,
+        soap_wsdl_dir=WSDL_DIR,
+        soap_login=DEMO_LOGIN,
+        soap_contract_id=DEMO_CONTRACT,
+        soap_cert_file=pki.client_pem,
+        soap_key_file=pki.client_key,
+        soap_ca_file=pki.ca_pem,
     )
-    publisher = KafkaPublisher(kafka_settings, client_id="t-portfolio")
-    await publisher.start()
-    try:
-        reader = MeasuresReader(client, PostgresAuthorisations(pg_pool))
-        portfolio = Portfolio(reader, client, publisher, history_days=9)
-        result = await portfolio.enrol(
+    async with bootstrap(settings, stop=asyncio.Event()) as runtime:
+        assert runtime.portfolio is not None
+        result = await runtime.portfolio.enrol(
             [Site("groupe scolaire", (school, hall))], date(2026, 11, 23)
         )
-    finally:
-        await publisher.stop()
-        await client.aclose()
     assert result.outcomes == {school: "subscribed", hall: "not_authorised"}
     batches = await _readings(kafka_settings)
     assert {str(b.meter) for b in batches} == {school}
-    assert sum(len(b.readings) for b in batches) == 9 * 48 == result.readings
+    assert sum(len(b.readings) for b in batches) == 14 * 48 == result.readings
