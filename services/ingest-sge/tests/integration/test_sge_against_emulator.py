@@ -185,8 +185,9 @@ async def _sge_consent(pool: Any, prm: str) -> str:
     return str(
         await pool.fetchval(
             "INSERT INTO consents (person_id, meter_id, purpose, source, starts_at, "
-            "expires_at) VALUES ($1, $2, $3, 'enedis', now() - interval '1 day', "
-            "now() + interval '1 year') RETURNING consent_id",
+            "expires_at, verification, verified_at, verified_by) VALUES "
+            "($1, $2, $3, 'enedis', now() - interval '1 day', now() + interval '1 year', "
+            "'verified', now() - interval '1 day', 'test') RETURNING consent_id",
             person,
             prm,
             SGE_PURPOSE,

@@ -3,7 +3,8 @@
 SGE serves a point's measures to a Tiers only with the customer's authorisation
 (``autorisationClient``/``accord``). SEN1 keeps it in the consent registry
 (table ``consents``: who authorised — the person —, which point, which scope,
-which period, revoked or not), with the purpose :data:`SGE_PURPOSE`. The reader
+which period, revoked or not), with the purpose :data:`SGE_PURPOSE`; only a
+``verified`` consent (migration 0004: its holder proven) authorises a call. The reader
 asks this port BEFORE any call, and records here a refusal that SGE returns
 (SGT4K2, SGT566, SGT4G2): the consent is revoked from that instant, so the point
 is not asked again until a new authorisation is recorded.
@@ -69,7 +70,8 @@ class MemoryAuthorisations:
 
 
 class PostgresAuthorisations:
-    """The registry on table ``consents`` (purpose ``enedis-sge-collection``)."""
+    """The registry on table ``consents`` (purpose ``enedis-sge-collection``,
+    verified consents only)."""
 
     def __init__(self, pool: asyncpg.Pool) -> None:
         self._pool = pool
@@ -81,6 +83,7 @@ class PostgresAuthorisations:
             SELECT consent_id, meter_id, scope, starts_at, expires_at
               FROM consents
              WHERE meter_id = $1 AND purpose = $2
+               AND verification = 'verified'
                AND starts_at <= $3 AND $3 < expires_at
                AND (revoked_at IS NULL OR $3 < revoked_at)
              ORDER BY expires_at DESC
