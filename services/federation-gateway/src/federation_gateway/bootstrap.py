@@ -16,13 +16,15 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 import asyncpg
+import httpx
 from starlette.applications import Starlette
 
 from energy_core.observability import Health
 from energy_core.privacy import SecrecyRule
 from energy_core.secrets import SecretBox
 from energy_store.db import create_pool
-from federation_gateway.app import create_app
+from federation_gateway.app import KeyFetcher, create_app, http_key_fetcher
+from federation_gateway.client import PeerClient
 from federation_gateway.keys import Keyring, SigningKey
 from federation_gateway.repository import PgRepository
 from federation_gateway.service import Gateway
@@ -45,6 +47,7 @@ class Runtime:
     rule: SecrecyRule
     app: Starlette
     service: Gateway
+    client: PeerClient
 
 
 async def load_keyring(
@@ -68,6 +71,7 @@ async def bootstrap(
     stop: asyncio.Event,
     health: Health | None = None,
     clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+    fetch_keys: KeyFetcher | None = None,
 ) -> AsyncIterator[Runtime]:
     """Builds and starts the gateway; closes what it opened on exit."""
     secret = settings.secret_key.get_secret_value()
@@ -84,7 +88,27 @@ async def bootstrap(
             min_points=settings.secrecy_min_points,
             max_share=settings.secrecy_max_share,
         )
-        app = create_app(keyring=keyring, health=health, clock=clock)
+        http = await stack.enter_async_context(httpx.AsyncClient(timeout=10))
+
+        async def rotate_key() -> str:
+            fresh, retired = keyring.rotate(clock())
+            await repository.retire_keys([k.kid for k in retired], fresh.created_at)
+            await repository.store_key(box, fresh)
+            return fresh.kid
+
+        app = create_app(
+            settings=settings,
+            keyring=keyring,
+            repository=repository,
+            rule=rule,
+            health=health,
+            fetch_keys=fetch_keys or http_key_fetcher(http),
+            rotate_key=rotate_key,
+            clock=clock,
+        )
+        client = PeerClient(http, domain=settings.domain, keyring=keyring, clock=clock)
         service = Gateway(settings, repository, clock=clock)
         health.add_check("postgres", repository.ping)
-        yield Runtime(settings, pool, repository, box, keyring, rule, app, service)
+        yield Runtime(
+            settings, pool, repository, box, keyring, rule, app, service, client
+        )

@@ -13,8 +13,9 @@ from typing import Protocol
 import asyncpg
 
 from energy_core.secrets import SecretBox
-from federation_gateway.egress import PeerGrant
+from federation_gateway.egress import Consent, PeerGrant
 from federation_gateway.keys import SigningKey
+from federation_gateway.mapping import AggregateUrn, Point, Received
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,6 +30,18 @@ class Peer:
     """Whether what we send this peer may be passed on by it (to its own peers)."""
     rate_limit_per_minute: int = 120
     revoked_at: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class AggregateRow:
+    """One rollup with the figures the secrecy rule needs."""
+
+    start: datetime
+    value: float
+    unit: str
+    delivery_points: int
+    max_point_value: float
+    commune: str
 
 
 class Repository(Protocol):
@@ -53,6 +66,22 @@ class Repository(Protocol):
         ...
 
     async def forget_expired_nonces(self, now: datetime) -> int: ...
+
+    async def aggregates(
+        self, urn: AggregateUrn, start: datetime, end: datetime
+    ) -> list[AggregateRow]: ...
+
+    async def consent_for(self, meter_id: str, grantee: str) -> Consent | None: ...
+
+    async def series(
+        self, urn: str, start: datetime, end: datetime
+    ) -> tuple[str, list[Point]]: ...
+
+    async def log_access(self, consent: Consent, route: str) -> None: ...
+
+    async def store_received(
+        self, peer: str, keyid: str, signature: str, key: str, rows: list[Received]
+    ) -> bool: ...
 
 
 _SELECT_PEERS = """SELECT domain, base_url, fingerprints, territories, levels, buckets,
@@ -178,3 +207,138 @@ class PgRepository:
             "DELETE FROM federation_nonces WHERE expires_at < $1", now
         )
         return int(status.split()[-1])
+
+    async def aggregates(
+        self, urn: AggregateUrn, start: datetime, end: datetime
+    ) -> list[AggregateRow]:
+        """Settled-first rollups of one territory (the best quality per bucket)."""
+        rows = await self.pool.fetch(
+            """
+            SELECT DISTINCT ON (r.bucket_start) r.bucket_start, r.value, r.unit,
+                   r.delivery_points, r.max_point_value,
+                   COALESCE(n.commune_insee, CASE WHEN r.scope = 'commune'
+                            THEN r.scope_id END, '') AS commune
+            FROM rollups r
+            LEFT JOIN neighbourhoods n ON r.scope = 'neighbourhood' AND n.iris = r.scope_id
+            WHERE r.scope = $1 AND r.scope_id = $2 AND r.bucket = $3
+              AND r.direction = $4 AND r.energy = 'electricity'
+              AND r.bucket_start >= $5 AND r.bucket_start < $6
+            ORDER BY r.bucket_start,
+                     array_position(ARRAY['corrected','raw','estimated'], r.quality)
+            """,
+            urn.scope,
+            urn.territory,
+            urn.bucket,
+            urn.direction,
+            start,
+            end,
+        )
+        return [
+            AggregateRow(
+                r["bucket_start"],
+                r["value"],
+                r["unit"],
+                r["delivery_points"],
+                r["max_point_value"],
+                r["commune"],
+            )
+            for r in rows
+        ]
+
+    async def consent_for(self, meter_id: str, grantee: str) -> Consent | None:
+        """The newest consent of ``meter_id`` naming ``grantee`` (live or not: the
+        egress decision says whether it holds now)."""
+        row = await self.pool.fetchrow(
+            """
+            SELECT consent_id::text, meter_id, grantee, starts_at, expires_at,
+                   revoked_at
+            FROM consents WHERE meter_id = $1 AND grantee = $2
+            ORDER BY (revoked_at IS NULL) DESC, starts_at DESC LIMIT 1
+            """,
+            meter_id,
+            grantee,
+        )
+        if row is None:
+            return None
+        return Consent(
+            row["consent_id"],
+            row["meter_id"],
+            row["grantee"],
+            row["starts_at"],
+            row["expires_at"],
+            row["revoked_at"],
+        )
+
+    async def series(
+        self, urn: str, start: datetime, end: datetime
+    ) -> tuple[str, list[Point]]:
+        """(unit, values) of one stored series, period-start stamped."""
+        rows = await self.pool.fetch(
+            """
+            SELECT s.unit, r.start_ts, r.value FROM series s
+            JOIN readings r USING (series_id)
+            WHERE s.urn = $1 AND r.start_ts >= $2 AND r.start_ts < $3
+            ORDER BY r.start_ts
+            """,
+            urn,
+            start,
+            end,
+        )
+        unit = rows[0]["unit"] if rows else ""
+        return unit, [Point(r["start_ts"], r["value"]) for r in rows]
+
+    async def log_access(self, consent: Consent, route: str) -> None:
+        """A peer's read of individual data, in the log the resident reads."""
+        await self.pool.execute(
+            """
+            INSERT INTO api_access_log (actor_kind, subject_person_id, meter_id,
+                                        consent_id, method, route)
+            SELECT 'peer', c.person_id, c.meter_id, c.consent_id, 'POST', $2
+            FROM consents c WHERE c.consent_id = $1::uuid
+            """,
+            consent.consent_id,
+            route,
+        )
+
+    async def store_received(
+        self, peer: str, keyid: str, signature: str, key: str, rows: list[Received]
+    ) -> bool:
+        """Stores a peer's push once (False: that idempotency key was seen)."""
+        async with self.pool.acquire() as conn, conn.transaction():
+            fresh = await conn.fetchval(
+                "INSERT INTO federation_received (peer_domain, idempotency_key)"
+                " VALUES ($1, $2) ON CONFLICT DO NOTHING RETURNING true",
+                peer,
+                key,
+            )
+            if not fresh:
+                return False
+            await conn.executemany(
+                """
+                INSERT INTO federation_peer_rollups (peer_domain, urn, bucket,
+                    bucket_start, value, unit, delivery_points, max_share, keyid,
+                    signature)
+                VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
+                ON CONFLICT (peer_domain, urn, bucket, bucket_start) DO UPDATE SET
+                    value = EXCLUDED.value, unit = EXCLUDED.unit,
+                    delivery_points = EXCLUDED.delivery_points,
+                    max_share = EXCLUDED.max_share, keyid = EXCLUDED.keyid,
+                    signature = EXCLUDED.signature, received_at = now()
+                """,
+                [
+                    (
+                        peer,
+                        r.urn,
+                        r.urn.rsplit("/", 1)[-1],
+                        r.start,
+                        r.value,
+                        r.unit,
+                        r.points,
+                        r.max_share,
+                        keyid,
+                        signature,
+                    )
+                    for r in rows
+                ],
+            )
+            return True

@@ -1,0 +1,223 @@
+"""The done-when of issue 14 over HTTPS: two collectives on loopback.
+
+B (collective-b) serves its IRIS rollups and one consented individual series; A
+(collective-a) asks for them with signed requests. Every refusal path is shown on
+the real wire: a tampered body, a replayed request, an unknown key, a revoked peer;
+a below-threshold aggregate never leaves B; a consented series flows until the
+consent is revoked and not one request after; A's read is in the resident's log.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import httpx
+import pytest
+
+from federation_gateway.client import PeerRefusedError
+from federation_gateway.keys import Keyring, SigningKey
+from federation_gateway.signatures import sign
+
+pytestmark = pytest.mark.integration
+
+IRIS = "381510101"
+COMMUNE = "38151"
+PRM = "12345678901234"
+SERIES = f"urn:dev:prm:{PRM}_consumption/energy/active/daily"
+AGGREGATE = f"urn:sen1:iris:{IRIS}_consumption/energy/active/P1D"
+DAY0 = datetime(2026, 11, 1, 23, 0, tzinfo=UTC)  # 2 Nov 00:00 Paris
+
+
+async def seed_b(pool: Any, grantee: str) -> str:
+    """B's territory, two daily rollups (12 points, then 3), one resident's series
+    with a consent naming ``grantee``. Returns the consent id."""
+    async with pool.acquire() as conn:
+        await conn.execute(
+            "INSERT INTO communes (insee, name) VALUES ($1, 'Echirolles')",
+            COMMUNE,
+        )
+        await conn.execute(
+            "INSERT INTO neighbourhoods (iris, commune_insee, name, capacity_kw)"
+            " VALUES ($1, $2, 'Centre', 500)",
+            IRIS,
+            COMMUNE,
+        )
+        for i, (points, value) in enumerate([(12, 120_000.0), (3, 30_000.0)]):
+            start = DAY0 + timedelta(days=i)
+            await conn.execute(
+                """
+                INSERT INTO rollups (scope, scope_id, bucket, bucket_start, bucket_end,
+                    energy, direction, quality, unit, value, delivery_points,
+                    max_point_value)
+                VALUES ('neighbourhood', $1, 'P1D', $2, $3, 'electricity',
+                        'consumption', 'raw', 'Wh', $4, $5, $6)
+                """,
+                IRIS,
+                start,
+                start + timedelta(days=1),
+                value,
+                points,
+                value / points,
+            )
+        await conn.execute(
+            "INSERT INTO meters (meter_id, scheme, energy, direction, sector)"
+            " VALUES ($1, 'prm', 'electricity', 'consumption', 'residential')",
+            PRM,
+        )
+        person = await conn.fetchval(
+            "INSERT INTO people (display_name) VALUES ('resident') RETURNING person_id"
+        )
+        consent = await conn.fetchval(
+            """
+            INSERT INTO consents (person_id, meter_id, grantee, purpose, starts_at,
+                                  expires_at)
+            VALUES ($1, $2, $3, 'moving to a neighbouring commune', $4, $5)
+            RETURNING consent_id::text
+            """,
+            person,
+            PRM,
+            grantee,
+            DAY0 - timedelta(days=30),
+            datetime.now(UTC) + timedelta(days=300),
+        )
+        series_id = await conn.fetchval(
+            """
+            INSERT INTO series (urn, meter_id, scheme, direction, kind, dimension,
+                                unit, period)
+            VALUES ($1, $2, 'prm', 'consumption', 'interval', 'energy', 'Wh', 'daily')
+            RETURNING series_id
+            """,
+            SERIES,
+            PRM,
+        )
+        for i in range(3):
+            start = DAY0 + timedelta(days=i)
+            await conn.execute(
+                "INSERT INTO readings (series_id, start_ts, end_ts, value, quality)"
+                " VALUES ($1, $2, $3, $4, 1)",
+                series_id,
+                start,
+                start + timedelta(days=1),
+                8000.0 + i,
+            )
+    return str(consent)
+
+
+def _period() -> dict[str, str]:
+    return {
+        "start": DAY0.isoformat(),
+        "end": (DAY0 + timedelta(days=3)).isoformat(),
+    }
+
+
+async def _signed_post(
+    http: httpx.AsyncClient,
+    url: str,
+    payload: dict[str, Any],
+    *,
+    key: SigningKey,
+    domain: str,
+    tamper: bytes | None = None,
+    headers: dict[str, str] | None = None,
+) -> tuple[httpx.Response, dict[str, str], bytes]:
+    body = json.dumps(payload).encode()
+    signed = headers or sign(
+        key.private,
+        keyid=f"{domain} {key.kid}",
+        method="POST",
+        target_uri=url,
+        body=body,
+        now=datetime.now(UTC),
+    )
+    sent = tamper if tamper is not None else body
+    response = await http.post(url, content=sent, headers=signed)
+    return response, signed, body
+
+
+async def test_a_reads_b_signed_and_every_refusal_holds(collectives: Any) -> None:
+    a = await collectives("collective-a.example")
+    b = await collectives("collective-b.example")
+    consent = await seed_b(b.runtime.pool, a.domain)
+    await b.runtime.repository.upsert_peer(
+        a.peer_entry(
+            territories=frozenset({COMMUNE}),
+            levels=frozenset({"neighbourhood"}),
+            buckets=frozenset({"P1D"}),
+            series=True,
+        )
+    )
+    await a.runtime.repository.upsert_peer(b.peer_entry())
+    query = f"{b.url}/federation/v1/query"
+
+    # 1. A's signed pull of B's IRIS rollups: the 12-point day leaves, the 3-point
+    # day never does (not even as a withheld placeholder).
+    records = await a.runtime.client.post(query, {"urn": AGGREGATE, **_period()})
+    assert [r["v"] for r in records] == [120_000.0]
+    assert records[0]["bn"] == AGGREGATE
+    assert records[0]["bt"] == int(DAY0.timestamp())
+    assert records[0]["sen1_points"] == 12
+
+    # 2. The consented individual series flows, and the read is in the resident's log.
+    series = await a.runtime.client.post(query, {"urn": SERIES, **_period()})
+    assert [r["v"] for r in series] == [8000.0, 8001.0, 8002.0]
+    logged = await b.runtime.pool.fetch(
+        "SELECT actor_kind, consent_id::text, route FROM api_access_log"
+    )
+    assert [tuple(r) for r in logged] == [("peer", consent, "/federation/v1/query")]
+
+    key = a.runtime.keyring.current()
+    async with httpx.AsyncClient() as http:
+        payload = {"urn": AGGREGATE, **_period()}
+        # 3. A tampered body: the digest no longer matches.
+        tampered = json.dumps({"urn": SERIES, **_period()}).encode()
+        r, _, _ = await _signed_post(
+            http, query, payload, key=key, domain=a.domain, tamper=tampered
+        )
+        assert r.status_code == 401
+        assert "Content-Digest" in r.json()["detail"]
+        # 4. A replayed request: accepted once, refused the second time.
+        r, headers, body = await _signed_post(
+            http, query, payload, key=key, domain=a.domain
+        )
+        assert r.status_code == 200
+        r = await http.post(query, content=body, headers=headers)
+        assert r.status_code == 401
+        assert r.json()["detail"] == "replayed request"
+        # 5. An unknown key: A's domain, a key B never pinned.
+        stranger = Keyring(
+            [SigningKey.generate(datetime.now(UTC))], overlap=timedelta()
+        )
+        r, _, _ = await _signed_post(
+            http, query, payload, key=stranger.current(), domain=a.domain
+        )
+        assert r.status_code == 401
+        assert r.json()["detail"] == "unknown key"
+        # 6. A stale signature (created beyond the allowed age).
+        old = sign(
+            key.private,
+            keyid=f"{a.domain} {key.kid}",
+            method="POST",
+            target_uri=query,
+            body=body,
+            now=datetime.now(UTC) - timedelta(minutes=10),
+        )
+        r = await http.post(query, content=body, headers=old)
+        assert r.status_code == 401
+        assert r.json()["detail"] == "stale signature"
+
+    # 7. The resident revokes: the very next request is refused.
+    await b.runtime.pool.execute(
+        "UPDATE consents SET revoked_at = now() WHERE consent_id = $1::uuid", consent
+    )
+    with pytest.raises(PeerRefusedError) as refused:
+        await a.runtime.client.post(query, {"urn": SERIES, **_period()})
+    assert refused.value.status == 403
+    assert await b.runtime.pool.fetchval("SELECT count(*) FROM api_access_log") == 1
+
+    # 8. B's operator revokes A: even aggregates are refused.
+    assert await b.runtime.repository.revoke_peer(a.domain, datetime.now(UTC))
+    with pytest.raises(PeerRefusedError) as revoked:
+        await a.runtime.client.post(query, {"urn": AGGREGATE, **_period()})
+    assert revoked.value.status == 403
