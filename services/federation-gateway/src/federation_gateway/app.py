@@ -28,16 +28,16 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from energy_core.observability import Health, ops_routes
 from energy_core.privacy import SecrecyRule
 from federation_gateway.client import PeerUnavailableError
-from federation_gateway.egress import Aggregate, IndividualSeries, decide
+from federation_gateway.egress import IndividualSeries, decide
 from federation_gateway.keys import Keyring
 from federation_gateway.mapping import (
     AggregateUrn,
-    Point,
     UrnError,
     from_senml,
     parse_urn,
     to_senml,
 )
+from federation_gateway.outbound import aggregate_records
 from federation_gateway.repository import Peer, PgRepository
 from federation_gateway.settings import Settings
 from federation_gateway.signatures import SignatureError, Verified, parse_params, verify
@@ -55,6 +55,7 @@ WITHHELD = Counter(
 KeyFetcher = Callable[[Peer], Awaitable[dict[str, Ed25519PublicKey]]]
 QUERY_ROUTE = "/federation/v1/query"
 PUSH_ROUTE = "/federation/v1/push"
+SUBSCRIBE_ROUTE = "/federation/v1/subscriptions"
 
 
 def problem(status: int, title: str, detail: str = "") -> JSONResponse:
@@ -220,26 +221,9 @@ def create_app(
         peer: Peer, urn: AggregateUrn, start: datetime, end: datetime, now: datetime
     ) -> list[dict[str, Any]]:
         rows = await repository.aggregates(urn, start, end)
-        level = "neighbourhood" if urn.scope == "neighbourhood" else urn.scope
-        points: list[Point] = []
-        unit = ""
-        for r in rows:
-            item = Aggregate(
-                level,
-                urn.territory,
-                r.commune,
-                urn.bucket,
-                r.value,
-                r.delivery_points,
-                r.max_point_value,
-            )
-            if decide(peer.grant, item, rule=rule, now=now).allowed:
-                share = r.max_point_value / r.value if r.value > 0 else 0.0
-                points.append(Point(r.start, r.value, r.delivery_points, share))
-                unit = r.unit
-            else:
-                WITHHELD.labels("aggregate").inc()
-        return to_senml(str(urn), unit, points)
+        records, withheld = aggregate_records(peer.grant, urn, rows, rule=rule, now=now)
+        WITHHELD.labels("aggregate").inc(withheld)
+        return records
 
     async def push(request: Request) -> Response:
         try:
@@ -264,6 +248,34 @@ def create_app(
         REQUESTS.labels("push", "ok" if stored else "duplicate").inc()
         return JSONResponse({"stored": stored, "records": len(rows)})
 
+    async def subscribe(request: Request) -> Response:
+        """A peer subscribes to aggregate URNs; pushes go to its own base URL only
+        (a callback elsewhere would make us post to any host it names)."""
+        try:
+            peer, _, payload = await signed(request, SUBSCRIBE_ROUTE)
+            urns = payload.get("urns")
+            if not isinstance(urns, list) or not 1 <= len(urns) <= 100:
+                raise Refused(400, "urns: a list of 1 to 100 URNs")
+            for urn in urns:
+                if not isinstance(parse_urn(str(urn)), AggregateUrn):
+                    raise Refused(400, "only aggregate URNs can be subscribed to")
+            callback = str(payload.get("callback_url", ""))
+            if not callback.startswith(peer.base_url.rstrip("/") + "/"):
+                raise Refused(400, "callback_url must be under the peer's base URL")
+            since = payload.get("since")
+            cursor = _aware(since, "since") if since is not None else clock()
+            sub = await repository.add_subscription(
+                peer.domain, callback, [str(u) for u in urns], cursor
+            )
+        except UrnError as exc:
+            REQUESTS.labels("subscribe", "bad-request").inc()
+            return problem(400, "Bad request", str(exc))
+        except Refused as exc:
+            REQUESTS.labels("subscribe", str(exc.status)).inc()
+            return problem(exc.status, "Refused", exc.detail)
+        REQUESTS.labels("subscribe", "ok").inc()
+        return JSONResponse({"subscription_id": sub}, status_code=201)
+
     def operator(request: Request) -> bool:
         token = settings.operator_token.get_secret_value()
         given = request.headers.get("authorization", "").removeprefix("Bearer ")
@@ -278,6 +290,7 @@ def create_app(
         Route("/.well-known/jwks.json", jwks),
         Route(QUERY_ROUTE, query, methods=["POST"]),
         Route(PUSH_ROUTE, push, methods=["POST"]),
+        Route(SUBSCRIBE_ROUTE, subscribe, methods=["POST"]),
         Route("/operator/keys/rotate", rotate, methods=["POST"]),
         *ops_routes(health),
     ]

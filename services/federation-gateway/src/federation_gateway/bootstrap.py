@@ -107,7 +107,7 @@ async def bootstrap(
             clock=clock,
         )
         client = PeerClient(http, domain=settings.domain, keyring=keyring, clock=clock)
-        service = Gateway(settings, repository, clock=clock)
+        service = Gateway(settings, repository, client, rule, clock=clock)
         health.add_check("postgres", repository.ping)
         yield Runtime(
             settings, pool, repository, box, keyring, rule, app, service, client

@@ -44,6 +44,19 @@ class AggregateRow:
     commune: str
 
 
+@dataclass(frozen=True, slots=True)
+class Subscription:
+    """A peer's subscription due for a push."""
+
+    subscription_id: str
+    peer: Peer
+    callback_url: str
+    urns: tuple[str, ...]
+    cursor: datetime
+    attempts: int
+    failing_since: datetime | None
+
+
 class Repository(Protocol):
     """What the gateway reads and writes."""
 
@@ -82,6 +95,22 @@ class Repository(Protocol):
     async def store_received(
         self, peer: str, keyid: str, signature: str, key: str, rows: list[Received]
     ) -> bool: ...
+
+    async def add_subscription(
+        self, peer: str, callback_url: str, urns: list[str], cursor: datetime
+    ) -> str: ...
+
+    async def due_subscriptions(self, now: datetime) -> list[Subscription]: ...
+
+    async def aggregate_changes(
+        self, urn: AggregateUrn, since: datetime, limit: int
+    ) -> list[tuple[AggregateRow, datetime]]: ...
+
+    async def pushed(self, subscription_id: str, cursor: datetime) -> None: ...
+
+    async def push_failed(
+        self, subscription_id: str, now: datetime, retry_at: datetime, expire: bool
+    ) -> None: ...
 
 
 _SELECT_PEERS = """SELECT domain, base_url, fingerprints, territories, levels, buckets,
@@ -342,3 +371,115 @@ class PgRepository:
                 ],
             )
             return True
+
+    async def add_subscription(
+        self, peer: str, callback_url: str, urns: list[str], cursor: datetime
+    ) -> str:
+        return str(
+            await self.pool.fetchval(
+                "INSERT INTO federation_subscriptions (peer_domain, callback_url,"
+                " urns, cursor) VALUES ($1, $2, $3, $4) RETURNING subscription_id::text",
+                peer,
+                callback_url,
+                urns,
+                cursor,
+            )
+        )
+
+    async def due_subscriptions(self, now: datetime) -> list[Subscription]:
+        """Live subscriptions of peers not revoked, whose next attempt is due."""
+        rows = await self.pool.fetch(
+            """
+            SELECT s.subscription_id::text, s.callback_url, s.urns, s.cursor,
+                   s.attempts, s.failing_since, p.domain
+            FROM federation_subscriptions s JOIN federation_peers p
+              ON p.domain = s.peer_domain
+            WHERE s.expired_at IS NULL AND s.next_attempt_at <= $1
+              AND (p.revoked_at IS NULL OR p.revoked_at > $1)
+            ORDER BY s.next_attempt_at LIMIT 100
+            """,
+            now,
+        )
+        out: list[Subscription] = []
+        for r in rows:
+            peer = await self.peer(r["domain"])
+            if peer is not None:
+                out.append(
+                    Subscription(
+                        r["subscription_id"],
+                        peer,
+                        r["callback_url"],
+                        tuple(r["urns"]),
+                        r["cursor"],
+                        r["attempts"],
+                        r["failing_since"],
+                    )
+                )
+        return out
+
+    async def aggregate_changes(
+        self, urn: AggregateUrn, since: datetime, limit: int
+    ) -> list[tuple[AggregateRow, datetime]]:
+        """Rollups of one territory changed after ``since`` (best quality each)."""
+        rows = await self.pool.fetch(
+            """
+            SELECT * FROM (
+              SELECT DISTINCT ON (r.bucket_start) r.bucket_start, r.value, r.unit,
+                     r.delivery_points, r.max_point_value, r.updated_at,
+                     COALESCE(n.commune_insee, CASE WHEN r.scope = 'commune'
+                              THEN r.scope_id END, '') AS commune
+              FROM rollups r
+              LEFT JOIN neighbourhoods n
+                ON r.scope = 'neighbourhood' AND n.iris = r.scope_id
+              WHERE r.scope = $1 AND r.scope_id = $2 AND r.bucket = $3
+                AND r.direction = $4 AND r.energy = 'electricity'
+              ORDER BY r.bucket_start,
+                       array_position(ARRAY['corrected','raw','estimated'], r.quality)
+            ) c WHERE updated_at > $5 ORDER BY updated_at LIMIT $6
+            """,
+            urn.scope,
+            urn.territory,
+            urn.bucket,
+            urn.direction,
+            since,
+            limit,
+        )
+        return [
+            (
+                AggregateRow(
+                    r["bucket_start"],
+                    r["value"],
+                    r["unit"],
+                    r["delivery_points"],
+                    r["max_point_value"],
+                    r["commune"],
+                ),
+                r["updated_at"],
+            )
+            for r in rows
+        ]
+
+    async def pushed(self, subscription_id: str, cursor: datetime) -> None:
+        await self.pool.execute(
+            "UPDATE federation_subscriptions SET cursor = greatest(cursor, $2),"
+            " attempts = 0, failing_since = NULL, next_attempt_at = now()"
+            " WHERE subscription_id = $1::uuid",
+            subscription_id,
+            cursor,
+        )
+
+    async def push_failed(
+        self, subscription_id: str, now: datetime, retry_at: datetime, expire: bool
+    ) -> None:
+        await self.pool.execute(
+            """
+            UPDATE federation_subscriptions SET attempts = attempts + 1,
+                failing_since = coalesce(failing_since, $2), next_attempt_at = $3,
+                expired_at = CASE WHEN $4 THEN $2 END
+            WHERE subscription_id = $1::uuid
+            """,
+            subscription_id,
+            now,
+            retry_at,
+            expire,
+        )

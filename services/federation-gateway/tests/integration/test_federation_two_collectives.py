@@ -9,6 +9,7 @@ consent is revoked and not one request after; A's read is in the resident's log.
 
 from __future__ import annotations
 
+import asyncio
 import json
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -221,3 +222,110 @@ async def test_a_reads_b_signed_and_every_refusal_holds(collectives: Any) -> Non
     with pytest.raises(PeerRefusedError) as revoked:
         await a.runtime.client.post(query, {"urn": AGGREGATE, **_period()})
     assert revoked.value.status == 403
+
+
+async def _until(check: Any) -> Any:
+    """Polls ``check`` (async, returns a value or None) until it answers (10 s)."""
+    async with asyncio.timeout(10):
+        while True:
+            value = await check()
+            if value:
+                return value
+            await asyncio.sleep(0.05)
+
+
+async def test_a_subscribes_to_b_and_receives_signed_pushes(collectives: Any) -> None:
+    a = await collectives("collective-a.example")
+    b = await collectives("collective-b.example")
+    await seed_b(b.runtime.pool, a.domain)
+    await b.runtime.repository.upsert_peer(
+        a.peer_entry(
+            territories=frozenset({COMMUNE}),
+            levels=frozenset({"neighbourhood"}),
+            buckets=frozenset({"P1D"}),
+        )
+    )
+    await a.runtime.repository.upsert_peer(b.peer_entry())
+    answer = await a.runtime.client.post(
+        f"{b.url}/federation/v1/subscriptions",
+        {
+            "urns": [AGGREGATE],
+            "callback_url": f"{a.url}/federation/v1/push",
+            "since": "2000-01-01T00:00:00+00:00",
+        },
+    )
+    assert answer["subscription_id"]
+    stop = asyncio.Event()
+    loop = asyncio.create_task(b.runtime.service.run(stop))
+    try:
+        received = await _until(
+            lambda: a.runtime.pool.fetch(
+                "SELECT peer_domain, urn, bucket_start, value, delivery_points,"
+                " keyid, signature FROM federation_peer_rollups"
+            )
+        )
+        # Only the 12-point day arrived; signed with B's current key.
+        assert [(r["peer_domain"], r["urn"], r["value"]) for r in received] == [
+            (b.domain, AGGREGATE, 120_000.0)
+        ]
+        assert received[0]["bucket_start"] == DAY0
+        assert received[0]["keyid"] == f"{b.domain} {b.runtime.keyring.current().kid}"
+        assert received[0]["signature"].startswith("sig1=:")
+
+        # A new rollup on B is pushed; a day that falls below the threshold is not.
+        await b.runtime.pool.execute(
+            "UPDATE rollups SET value = value + 1000, updated_at = now()"
+            " WHERE bucket_start = $1",
+            DAY0,
+        )
+        await b.runtime.pool.execute(
+            "UPDATE rollups SET value = 99, updated_at = now() WHERE bucket_start = $1",
+            DAY0 + timedelta(days=1),
+        )
+        await _until(
+            lambda: a.runtime.pool.fetchval(
+                "SELECT true FROM federation_peer_rollups WHERE value = 121000"
+            )
+        )
+        assert (
+            await a.runtime.pool.fetchval(
+                "SELECT count(*) FROM federation_peer_rollups"
+            )
+            == 1
+        )
+
+        # B revokes A: the next change is not pushed.
+        await b.runtime.repository.revoke_peer(a.domain, datetime.now(UTC))
+        await b.runtime.pool.execute(
+            "UPDATE rollups SET value = 555555, updated_at = now()"
+            " WHERE bucket_start = $1",
+            DAY0,
+        )
+        await asyncio.sleep(1.0)
+        assert (
+            await a.runtime.pool.fetchval("SELECT value FROM federation_peer_rollups")
+            == 121000
+        )
+    finally:
+        stop.set()
+        await loop
+
+
+async def test_a_push_from_an_unregistered_collective_is_refused(
+    collectives: Any,
+) -> None:
+    a = await collectives("collective-a.example")
+    c = await collectives("collective-c.example")  # A never registered C
+    with pytest.raises(PeerRefusedError) as refused:
+        await c.runtime.client.post(
+            f"{a.url}/federation/v1/push",
+            {
+                "idempotency_key": "0123456789abcdef",
+                "records": [{"bn": AGGREGATE, "bt": 0, "bu": "Wh", "v": 1.0}],
+            },
+        )
+    assert refused.value.status == 401
+    assert (
+        await a.runtime.pool.fetchval("SELECT count(*) FROM federation_peer_rollups")
+        == 0
+    )
