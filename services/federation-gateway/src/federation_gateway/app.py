@@ -261,16 +261,21 @@ def create_app(
         return JSONResponse({"stored": stored, "records": len(rows)})
 
     async def subscribe(request: Request) -> Response:
-        """A peer subscribes to aggregate URNs; pushes go to its own base URL only
-        (a callback elsewhere would make us post to any host it names)."""
+        """A peer subscribes to URNs; pushes go to its own base URL only (a callback
+        elsewhere would make us post to any host it names). Individual series are
+        decided at every push (the consent may be revoked in between)."""
         try:
             peer, _, payload = await signed(request, SUBSCRIBE_ROUTE)
             urns = payload.get("urns")
             if not isinstance(urns, list) or not 1 <= len(urns) <= 100:
                 raise Refused(400, "urns: a list of 1 to 100 URNs")
             for urn in urns:
-                if not isinstance(parse_urn(str(urn)), AggregateUrn):
-                    raise Refused(400, "only aggregate URNs can be subscribed to")
+                if not isinstance(parse_urn(str(urn)), AggregateUrn) and not (
+                    peer.grant.series
+                ):
+                    raise Refused(
+                        403, "individual series are not shared with this peer"
+                    )
             callback = str(payload.get("callback_url", ""))
             if not callback.startswith(peer.base_url.rstrip("/") + "/"):
                 raise Refused(400, "callback_url must be under the peer's base URL")
