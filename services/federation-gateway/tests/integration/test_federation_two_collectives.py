@@ -17,6 +17,7 @@ from typing import Any
 import httpx
 import pytest
 
+from energy_store.federation import peer_aggregates
 from federation_gateway.client import PeerRefusedError
 from federation_gateway.keys import Keyring, SigningKey
 from federation_gateway.signatures import sign
@@ -267,6 +268,13 @@ async def test_a_subscribes_to_b_and_receives_signed_pushes(collectives: Any) ->
         # Only the 12-point day arrived; signed with B's current key.
         assert [(r["peer_domain"], r["urn"], r["value"]) for r in received] == [
             (b.domain, AGGREGATE, 120_000.0)
+        ]
+        # what the api's city page reads (energy_store, not this service)
+        shown = await peer_aggregates(
+            a.runtime.pool, start=DAY0, end=DAY0 + timedelta(days=3)
+        )
+        assert [(p.peer_domain, p.value, p.delivery_points) for p in shown] == [
+            (b.domain, 120_000.0, 12)
         ]
         assert received[0]["bucket_start"] == DAY0
         assert received[0]["keyid"] == f"{b.domain} {b.runtime.keyring.current().kid}"
