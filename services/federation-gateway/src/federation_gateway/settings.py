@@ -47,6 +47,13 @@ class Settings(ServiceSettings):
     push_retry_max_seconds: float = Field(300.0, gt=0)
     subscription_dead_after_seconds: int = Field(24 * 3600, ge=1)
     """A subscription whose pushes have failed for this long expires."""
+    demo_peers: str = ""
+    """`make run` only (loopback, refused otherwise): JSON list of
+    ``{"domain", "url", "subscribe": [urn, ...]}`` registered at start with keys
+    pinned on first use. Empty in production: the operator registers peers."""
+    demo_neighbour_database: bool = False
+    """`make run` only: create, migrate and seed this collective's own database
+    (the neighbouring commune of the demo) before starting."""
     operator_token: SecretStr = SecretStr("")
     """Bearer token of the operator routes (/operator/peers, /operator/keys); empty
     turns them off."""
