@@ -26,9 +26,7 @@ def test_the_process_serves_its_jwks_and_stops_on_sigterm(pg_dsn: str) -> None:
         "FEDERATION_GATEWAY_HTTP_PORT": str(port),
         "FEDERATION_GATEWAY_PUBLIC_URL": f"http://127.0.0.1:{port}",
     }
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "federation_gateway"], env=env
-    )
+    proc = subprocess.Popen([sys.executable, "-m", "federation_gateway"], env=env)
     try:
         deadline = time.monotonic() + 30
         while True:
