@@ -10,8 +10,10 @@ written once:
   least ``min_points`` distinct delivery points, no point above ``max_share``);
 - an **individual series** leaves only if the peer's grant allows series and a
   consent is live (verified, started, not expired, not revoked) *now*, names that
-  peer as grantee, covers that meter, and the requested period lies inside the
-  consent's window. Revocation is therefore effective on the very next request
+  peer as grantee, covers that meter, is ``verified``, its holder has
+  ``meter_access()`` to the meter (verified consent and occupancy: a former
+  tenant's consent opens nothing), and the requested period lies inside the
+  holder's window of readings (occupancy, ``data_from``, expiry). Revocation is therefore effective on the very next request
   or push: nothing is cached.
 - **inbound data** (a peer's series kept here) is re-shared only where its origin
   allowed it.
@@ -69,7 +71,14 @@ class Consent:
     expires_at: datetime
     revoked_at: datetime | None = None
     verified: bool = True
-    """The consent registry's verification state says it may be relied on."""
+    """The consent registry's verification state is ``verified``."""
+    holder_has_access: bool = True
+    """The consent's holder has ``meter_access()`` to the meter now (a verified
+    consent and an occupancy): a former tenant's consent opens nothing."""
+    data_from: datetime | None = None
+    data_until: datetime | None = None
+    """The readings the holder may see (``meter_access()`` window cut by this
+    consent's ``data_from`` and expiry); None: the consent's own window."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -153,11 +162,15 @@ def _series(peer: PeerGrant, item: IndividualSeries, now: datetime) -> Decision:
         return Decision(False, "no consent for this peer")
     if not consent.verified:
         return Decision(False, "consent not verified")
+    if not consent.holder_has_access:
+        return Decision(False, "the consent's holder has no access to this meter now")
     if consent.revoked_at is not None and consent.revoked_at <= now:
         return Decision(False, "consent revoked")
     if not consent.starts_at <= now < consent.expires_at:
         return Decision(False, "consent not live")
-    if item.start < consent.starts_at or item.end > consent.expires_at:
+    data_from = consent.data_from or consent.starts_at
+    data_until = consent.data_until or consent.expires_at
+    if item.start < data_from or item.end > data_until:
         return Decision(False, "period outside the consent's window")
     if item.end <= item.start:
         return Decision(False, "empty period")

@@ -280,13 +280,25 @@ class PgRepository:
 
     async def consent_for(self, meter_id: str, grantee: str) -> Consent | None:
         """The newest consent of ``meter_id`` naming ``grantee`` (live or not: the
-        egress decision says whether it holds now)."""
+        egress decision says whether it holds now), with its verification state
+        and whether its holder has ``meter_access()`` to the meter now, and over
+        which window of readings."""
         row = await self.pool.fetchrow(
             """
-            SELECT consent_id::text, meter_id, grantee, starts_at, expires_at,
-                   revoked_at
-            FROM consents WHERE meter_id = $1 AND grantee = $2
-            ORDER BY (revoked_at IS NULL) DESC, starts_at DESC LIMIT 1
+            SELECT c.consent_id::text, c.meter_id, c.grantee, c.starts_at,
+                   c.expires_at, c.revoked_at, c.verification = 'verified' AS verified,
+                   a.from_ts IS NOT NULL AS has_access,
+                   greatest(a.from_ts, coalesce(c.data_from, a.from_ts)) AS data_from,
+                   least(a.until_ts, c.expires_at) AS data_until
+            FROM consents c
+            LEFT JOIN LATERAL (
+                SELECT min(m.from_ts) AS from_ts, max(m.until_ts) AS until_ts
+                FROM meter_access(c.person_id, now()) m
+                WHERE m.meter_id = c.meter_id
+                HAVING count(*) > 0
+            ) a ON true
+            WHERE c.meter_id = $1 AND c.grantee = $2
+            ORDER BY (c.revoked_at IS NULL) DESC, c.starts_at DESC LIMIT 1
             """,
             meter_id,
             grantee,
@@ -300,6 +312,10 @@ class PgRepository:
             row["starts_at"],
             row["expires_at"],
             row["revoked_at"],
+            verified=row["verified"],
+            holder_has_access=row["has_access"],
+            data_from=row["data_from"],
+            data_until=row["data_until"],
         )
 
     async def series(

@@ -74,8 +74,9 @@ async def seed_b(pool: Any, grantee: str) -> str:
         consent = await conn.fetchval(
             """
             INSERT INTO consents (person_id, meter_id, grantee, purpose, starts_at,
-                                  expires_at)
-            VALUES ($1, $2, $3, 'moving to a neighbouring commune', $4, $5)
+                                  expires_at, verification, verified_at, verified_by)
+            VALUES ($1, $2, $3, 'moving to a neighbouring commune', $4, $5,
+                    'verified', $4, 'test')
             RETURNING consent_id::text
             """,
             person,
@@ -83,6 +84,13 @@ async def seed_b(pool: Any, grantee: str) -> str:
             grantee,
             DAY0 - timedelta(days=30),
             datetime.now(UTC) + timedelta(days=300),
+        )
+        await conn.execute(
+            "INSERT INTO occupancies (person_id, delivery_point_id, starts_at, source)"
+            " VALUES ($1, $2, $3, 'demo')",
+            person,
+            PRM,
+            DAY0 - timedelta(days=60),
         )
         series_id = await conn.fetchval(
             """
@@ -419,3 +427,40 @@ async def test_a_consented_series_is_pushed_until_the_consent_is_revoked(
     finally:
         stop.set()
         await loop
+
+
+async def test_an_unverified_consent_or_a_previous_tenants_data_opens_nothing(
+    collectives: Any,
+) -> None:
+    a = await collectives("collective-a.example")
+    b = await collectives("collective-b.example")
+    consent = await seed_b(b.runtime.pool, a.domain)
+    await b.runtime.repository.upsert_peer(a.peer_entry(series=True))
+    query = f"{b.url}/federation/v1/query"
+    assert len(await a.runtime.client.post(query, {"urn": SERIES, **_period()})) == 3
+
+    # The resident moved in on the second day: the first day was a previous
+    # tenant's, and their consent never opens it (meter_access's window).
+    await b.runtime.pool.execute(
+        "UPDATE occupancies SET starts_at = $2 WHERE delivery_point_id = $1",
+        PRM,
+        DAY0 + timedelta(days=1),
+    )
+    with pytest.raises(PeerRefusedError) as earlier:
+        await a.runtime.client.post(query, {"urn": SERIES, **_period()})
+    assert earlier.value.status == 403
+    assert "window" in earlier.value.body
+    theirs = {"start": (DAY0 + timedelta(days=1)).isoformat(), "end": _period()["end"]}
+    values = await a.runtime.client.post(query, {"urn": SERIES, **theirs})
+    assert [r["v"] for r in values] == [8001.0, 8002.0]
+
+    # The consent is held for an operator (to_verify): nothing at all.
+    await b.runtime.pool.execute(
+        "UPDATE consents SET verification = 'to_verify',"
+        " verification_reason = 'test' WHERE consent_id = $1::uuid",
+        consent,
+    )
+    with pytest.raises(PeerRefusedError) as held:
+        await a.runtime.client.post(query, {"urn": SERIES, **_period()})
+    assert held.value.status == 403
+    assert await b.runtime.pool.fetchval("SELECT count(*) FROM api_access_log") == 2

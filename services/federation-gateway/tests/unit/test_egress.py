@@ -155,6 +155,29 @@ def test_a_series_without_a_live_consent_for_that_peer_stays(
     assert reason in decision.reason
 
 
+def test_a_former_tenant_or_data_outside_the_holders_window_stays() -> None:
+    moved = Consent(
+        "c",
+        SERIES.meter_id,
+        "a.example",
+        CONSENT.starts_at,
+        CONSENT.expires_at,
+        holder_has_access=False,
+    )
+    item = IndividualSeries(SERIES.meter_id, SERIES.start, SERIES.end, moved)
+    assert "no access" in decide(PEER, item, rule=RULE, now=NOW).reason
+    newer = Consent(
+        "c",
+        SERIES.meter_id,
+        "a.example",
+        CONSENT.starts_at,
+        CONSENT.expires_at,
+        data_from=NOW - timedelta(days=2),
+    )
+    item = IndividualSeries(SERIES.meter_id, SERIES.start, SERIES.end, newer)
+    assert "window" in decide(PEER, item, rule=RULE, now=NOW).reason
+
+
 def test_a_peer_without_series_in_its_grant_gets_none_even_with_consent() -> None:
     grant = PeerGrant(**{**_fields(PEER), "series": False})
     assert not decide(grant, SERIES, rule=RULE, now=NOW).allowed

@@ -21,7 +21,9 @@ Create Date: 2026-12-03
   (peer, keyid, signature, time) and who the origin allows to receive it again;
   the api's city page reads it beside local data.
 - ``federation_received``: idempotency keys of pushes already stored.
-Depends on the api's access log (peers' reads of individual data are logged there).
+Depends on the api's access log (peers' reads of individual data are logged there)
+and on the consent verification and occupancies (0004, 0005): a series leaves only
+under a verified consent whose holder has ``meter_access()`` to it.
 """
 
 from alembic import op
@@ -29,7 +31,7 @@ from alembic import op
 revision = "1701_federation"
 down_revision = "0002_read_models"
 branch_labels = ("federation",)
-depends_on = "1201_api_access_log"
+depends_on = ("1201_api_access_log", "0005_occupancy")
 
 
 def upgrade() -> None:
