@@ -26,6 +26,8 @@ from energy_store.db import create_pool
 from federation_gateway.app import KeyFetcher, create_app, http_key_fetcher
 from federation_gateway.client import PeerClient
 from federation_gateway.keys import Keyring, SigningKey
+from federation_gateway.quoalise.binding import start_quoalise
+from federation_gateway.quoalise.responder import Responder
 from federation_gateway.repository import PgRepository
 from federation_gateway.service import Gateway
 from federation_gateway.settings import Settings
@@ -48,6 +50,8 @@ class Runtime:
     app: Starlette
     service: Gateway
     client: PeerClient
+    quoalise: Responder | None = None
+    """The Quoalise XMPP binding, when ``quoalise_jid`` is set."""
 
 
 async def load_keyring(
@@ -109,6 +113,20 @@ async def bootstrap(
         client = PeerClient(http, domain=settings.domain, keyring=keyring, clock=clock)
         service = Gateway(settings, repository, client, rule, clock=clock)
         health.add_check("postgres", repository.ping)
+        quoalise = await stack.enter_async_context(
+            start_quoalise(
+                settings, repository, rule, stop=stop, health=health, clock=clock
+            )
+        )
         yield Runtime(
-            settings, pool, repository, box, keyring, rule, app, service, client
+            settings,
+            pool,
+            repository,
+            box,
+            keyring,
+            rule,
+            app,
+            service,
+            client,
+            quoalise,
         )

@@ -384,3 +384,30 @@ async def test_revoked_consent_stops_series_pushes(world: World) -> None:
     w.source.readings[urn].append(Point(T0 + timedelta(days=4), 5.0))
     w.clock.now = T0 + timedelta(days=5)
     assert await w.responder.push_round() == 0
+
+
+async def test_sen1_reads_a_quoalise_proxy_as_an_inbound_source(world: World) -> None:
+    """The reader side: SEN1 asks another Quoalise proxy (here a SEN1 responder)."""
+    from energy_core.errors import UpstreamUnavailableError
+    from federation_gateway.quoalise.reader import (
+        QuoaliseReader,
+        QuoaliseRefused,
+        inbound_rows,
+        provenance,
+    )
+
+    reader = QuoaliseReader(world.reader, wait_s=10)
+    urn = f"urn:dev:prm:{PRM_OK}_{SERIES}"
+    data = await reader.get_history(world.provider, urn, T0, T0 + timedelta(days=3))
+    rows = inbound_rows(data, urn)
+    assert [(r.start, r.value, r.unit) for r in rows] == [
+        (T0 + timedelta(days=d), (9.5 + d) * 1000, "Wh") for d in range(3)
+    ]
+    keyid, _ = provenance(world.provider, rows)
+    assert keyid == f"xmpp:{world.provider.split('/')[0]}"
+    with pytest.raises(QuoaliseRefused) as refusal:
+        await reader.get_history(world.provider, f"urn:dev:prm:{PRM_NO}_{SERIES}")
+    assert refusal.value.condition == "not-authorized"
+    # The provider's resource offline: the XMPP server answers service-unavailable.
+    with pytest.raises(UpstreamUnavailableError):
+        await reader.get_history(world.provider.replace("/proxy", "/gone"), urn)
