@@ -339,12 +339,15 @@ async def test_upstream_error_carries_issuer_and_code(world: World) -> None:
 async def test_subscribe_push_unsubscribe(world: World) -> None:
     w = world
     urn = f"urn:sen1:iris:{IRIS_OK}_{DAILY}"
+    w.clock.now = T0 + timedelta(days=3, hours=10)  # during day 3
     cmd = await command(w.reader, w.provider, "subscribe", identifier=urn)
     assert cmd.get("status") == "completed"
     assert find_data(cmd) is None
     await command(w.reader, w.provider, "subscribe", identifier=urn)  # idempotent
     assert len(w.responder.subscriptions.items) == 1
-    # A new rollup arrives, and one below the threshold beside it.
+    assert await w.responder.push_round() == 0  # what existed is not pushed
+    # Day 3's rollup (stamped at its start, before the subscription) arrives the
+    # next day, with a below-threshold day 4 beside it.
     w.source.rollups[IRIS_OK].append(_row(3, 11, 200.0))
     w.source.rollups[IRIS_OK].append(_row(4, 2, 50.0))
     w.clock.now = T0 + timedelta(days=6)
@@ -361,17 +364,26 @@ async def test_subscribe_push_unsubscribe(world: World) -> None:
     w.source.rollups[IRIS_OK].append(_row(5, 15))
     w.clock.now = T0 + timedelta(days=7)
     assert await w.responder.push_round() == 0
+    await asyncio.sleep(0.3)
     assert w.pushes.empty()
 
 
 async def test_revoked_consent_stops_series_pushes(world: World) -> None:
     w = world
     urn = f"urn:dev:prm:{PRM_OK}_{SERIES}"
+    await command(
+        w.reader, w.provider, "unsubscribe", identifier=f"urn:dev:prm:{PRM_OK}"
+    )
     await command(w.reader, w.provider, "subscribe", identifier=urn)
+    logged = len(w.source.accesses)
+    assert await w.responder.push_round() == 0
+    assert len(w.source.accesses) == logged  # an empty push round logs nothing
     w.source.readings[urn].append(Point(T0 + timedelta(days=3), 4.0))
     w.clock.now = T0 + timedelta(days=4)
     assert await w.responder.push_round() == 1
-    await asyncio.wait_for(w.pushes.get(), 10)
+    pushed = parse_data(find_data(await asyncio.wait_for(w.pushes.get(), 10)))  # type: ignore[arg-type]
+    assert [r.value for r in pushed.records] == [4000.0]
+    assert len(w.source.accesses) == logged + 1  # the push is in the resident's log
     c = w.source.consents[(PRM_OK, "peer.localhost")]
     w.source.consents[(PRM_OK, "peer.localhost")] = Consent(
         c.consent_id,
@@ -384,6 +396,11 @@ async def test_revoked_consent_stops_series_pushes(world: World) -> None:
     w.source.readings[urn].append(Point(T0 + timedelta(days=4), 5.0))
     w.clock.now = T0 + timedelta(days=5)
     assert await w.responder.push_round() == 0
+    # A bare PRM unsubscribes every series of that meter.
+    await command(
+        w.reader, w.provider, "unsubscribe", identifier=f"urn:dev:prm:{PRM_OK}"
+    )
+    assert w.responder.subscriptions.items == {}
 
 
 async def test_sen1_reads_a_quoalise_proxy_as_an_inbound_source(world: World) -> None:

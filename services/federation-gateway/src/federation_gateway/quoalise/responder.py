@@ -24,7 +24,10 @@ storage failure is ``undefined-condition`` with
 Pushes are ``<message>`` stanzas without type or body, to the subscriber's bare
 JID, each carrying one ``<quoalise><data>``; every pushed value passes
 ``egress.decide`` again at push time, so a revoked consent or peer stops the next
-push. Subscriptions are held in memory (lost on restart; see the README).
+push. A push sends the values of the last :data:`LOOKBACK` newer than the newest
+already known (values are period-start stamped and arrive after their period), and
+a consented series' push is written to the access log when something is sent.
+Subscriptions are held in memory (lost on restart; see the README).
 """
 
 from __future__ import annotations
@@ -79,12 +82,17 @@ PUSHED = Counter(
 SAMPLE_IDENTIFIER = "urn:dev:prm:00000000000000_consumption/energy/active/daily"
 
 
+LOOKBACK = timedelta(days=7)
+"""Pushes look this far back for new values: a day's value is stamped at the day's
+start but arrives later, so a cursor on the subscription time alone would skip it."""
+
+
 @dataclass
 class _Subscription:
     jid: str
     identifier: str
-    cursor: datetime
-    """Newest period start already pushed (or the subscription time)."""
+    last_start: datetime | None
+    """Newest period start known (existing at subscription, or pushed since)."""
 
 
 @dataclass
@@ -93,8 +101,10 @@ class Subscriptions:
 
     items: dict[tuple[str, str], _Subscription] = field(default_factory=dict)
 
-    def add(self, jid: str, identifier: str, now: datetime) -> None:
-        self.items.setdefault((jid, identifier), _Subscription(jid, identifier, now))
+    def add(self, jid: str, identifier: str, last_start: datetime | None) -> None:
+        self.items.setdefault(
+            (jid, identifier), _Subscription(jid, identifier, last_start)
+        )
 
     def remove(self, jid: str, identifier: str) -> int:
         """Drops ``identifier`` or, for a bare ``urn:dev:prm:<PRM>``, all of it."""
@@ -263,9 +273,11 @@ class Responder:
             return []
         urn = self._urn(identifier)
         if node == "subscribe":
-            # Checked now with a day's window, and again at every push.
-            await self._answer(peer, urn, now - timedelta(days=1), now, now)
-            self.subscriptions.add(bare_jid, identifier, now)
+            # Checked now, and again at every push; what exists already is not
+            # pushed (get_history reads it), what arrives after is.
+            known = await self._answer(peer, urn, now - LOOKBACK, now, now, push=True)
+            newest = max((s.start for s in known.samples), default=None)
+            self.subscriptions.add(bare_jid, identifier, newest)
             return []
         end = _stamp(values, "end_time") or now
         start = _stamp(values, "start_time") or end - timedelta(days=1)
@@ -300,6 +312,8 @@ class Responder:
         start: datetime,
         end: datetime,
         now: datetime,
+        *,
+        push: bool = False,
     ) -> Answer:
         try:
             if isinstance(urn, AggregateUrn):
@@ -307,13 +321,22 @@ class Responder:
                     self.source, peer, urn, start, end, rule=self.rule, now=now
                 )
             return await series_answer(
-                self.source, peer, urn, start, end, rule=self.rule, now=now, route=ROUTE
+                self.source,
+                peer,
+                urn,
+                start,
+                end,
+                rule=self.rule,
+                now=now,
+                route=ROUTE,
+                log=not push,
+                clamp=push,
             )
         except Forbidden as exc:
             raise XMPPError("not-authorized", text=str(exc)) from exc
 
     async def push_round(self) -> int:
-        """Pushes, per subscription, the values newer than its cursor that may
+        """Pushes, per subscription, the values newer than the newest known that may
         leave now; returns how many records went out."""
         sent = 0
         now = self.clock()
@@ -321,11 +344,14 @@ class Responder:
             try:
                 peer = await self._peer(sub.jid)
                 urn = self._urn(sub.identifier)
-                answer = await self._answer(peer, urn, sub.cursor, now, now)
+                answer = await self._answer(
+                    peer, urn, now - LOOKBACK, now, now, push=True
+                )
             except XMPPError as exc:
                 logger.info("quoalise push skipped (%s)", exc.condition)
                 continue
-            fresh = [s for s in answer.samples if s.start >= sub.cursor]
+            last = sub.last_start
+            fresh = [s for s in answer.samples if last is None or s.start > last]
             for i in range(0, len(fresh), 1000):
                 chunk = fresh[i : i + 1000]
                 msg = self.xmpp.make_message(mto=sub.jid)
@@ -333,7 +359,9 @@ class Responder:
                 msg.send()
                 sent += len(chunk)
             if fresh:
-                sub.cursor = max(s.start for s in fresh) + timedelta(seconds=1)
+                sub.last_start = max(s.start for s in fresh)
+                if answer.consent is not None:
+                    await self.source.log_access(answer.consent, ROUTE)
         PUSHED.inc(sent)
         return sent
 

@@ -62,6 +62,8 @@ class Answer:
 
     meta: Measurement
     samples: list[Sample]
+    consent: Consent | None = None
+    """The consent an individual series left under (its access is logged)."""
 
 
 def aggregate_meta(urn: AggregateUrn, unit: str) -> Measurement:
@@ -161,14 +163,23 @@ async def series_answer(
     rule: SecrecyRule,
     now: datetime,
     route: str,
+    log: bool = True,
+    clamp: bool = False,
 ) -> Answer:
     """An individual series, only under a live consent naming this peer; every
-    access is written to the resident's access log."""
+    access is written to the resident's access log (``log=False``: the caller logs
+    it, e.g. a push only when something is sent). ``clamp`` narrows the window to
+    the consent's (pushes look back over a fixed window; a request never is)."""
     consent = await source.consent_for(urn.meter_id, peer.domain)
+    if clamp and consent is not None:
+        start = max(start, consent.starts_at)
+        end = min(end, consent.expires_at)
     item = IndividualSeries(urn.meter_id, start, end, consent)
     verdict = decide(peer.grant, item, rule=rule, now=now)
     if not verdict.allowed or consent is None:
         raise Forbidden(f"{urn.urn}: {verdict.reason or 'no consent for this peer'}")
     unit, points = await source.series(urn.urn, start, end)
-    await source.log_access(consent, route)
-    return Answer(series_meta(urn, unit), [Sample(p.start, p.value) for p in points])
+    if log:
+        await source.log_access(consent, route)
+    samples = [Sample(p.start, p.value) for p in points]
+    return Answer(series_meta(urn, unit), samples, consent)
