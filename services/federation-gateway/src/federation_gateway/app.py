@@ -12,6 +12,7 @@ from __future__ import annotations
 import hmac
 import json
 import logging
+import re
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -28,7 +29,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from energy_core.observability import Health, ops_routes
 from energy_core.privacy import SecrecyRule
 from federation_gateway.client import PeerUnavailableError
-from federation_gateway.egress import IndividualSeries, decide
+from federation_gateway.egress import IndividualSeries, PeerGrant, decide
 from federation_gateway.keys import Keyring
 from federation_gateway.mapping import (
     AggregateUrn,
@@ -88,6 +89,15 @@ class Verifier:
         self.fetch_keys = fetch_keys
         self.clock = clock
         self._keys: dict[tuple[str, str], Ed25519PublicKey] = {}
+        self._window: dict[str, tuple[int, int]] = {}
+        """Per peer: (current minute, requests in it) for the registry's rate limit."""
+
+    def _within_rate(self, peer: Peer, now: datetime) -> bool:
+        minute = int(now.timestamp()) // 60
+        start, count = self._window.get(peer.domain, (minute, 0))
+        count = count + 1 if start == minute else 1
+        self._window[peer.domain] = (minute, count)
+        return count <= peer.rate_limit_per_minute
 
     async def _key(self, peer: Peer, kid: str) -> Ed25519PublicKey | None:
         if kid not in peer.fingerprints:
@@ -108,6 +118,8 @@ class Verifier:
             raise Refused(401, "unknown key")
         if peer.revoked_at is not None and peer.revoked_at <= now:
             raise Refused(403, "peer revoked")
+        if not self._within_rate(peer, now):
+            raise Refused(429, "rate limit of this peer reached")
         try:
             key = await self._key(peer, params.kid)
         except PeerUnavailableError as exc:
@@ -249,16 +261,21 @@ def create_app(
         return JSONResponse({"stored": stored, "records": len(rows)})
 
     async def subscribe(request: Request) -> Response:
-        """A peer subscribes to aggregate URNs; pushes go to its own base URL only
-        (a callback elsewhere would make us post to any host it names)."""
+        """A peer subscribes to URNs; pushes go to its own base URL only (a callback
+        elsewhere would make us post to any host it names). Individual series are
+        decided at every push (the consent may be revoked in between)."""
         try:
             peer, _, payload = await signed(request, SUBSCRIBE_ROUTE)
             urns = payload.get("urns")
             if not isinstance(urns, list) or not 1 <= len(urns) <= 100:
                 raise Refused(400, "urns: a list of 1 to 100 URNs")
             for urn in urns:
-                if not isinstance(parse_urn(str(urn)), AggregateUrn):
-                    raise Refused(400, "only aggregate URNs can be subscribed to")
+                if not isinstance(parse_urn(str(urn)), AggregateUrn) and not (
+                    peer.grant.series
+                ):
+                    raise Refused(
+                        403, "individual series are not shared with this peer"
+                    )
             callback = str(payload.get("callback_url", ""))
             if not callback.startswith(peer.base_url.rstrip("/") + "/"):
                 raise Refused(400, "callback_url must be under the peer's base URL")
@@ -286,15 +303,90 @@ def create_app(
             return problem(401, "Operator token required")
         return JSONResponse({"kid": await rotate_key()})
 
+    async def list_peers(request: Request) -> Response:
+        if not operator(request):
+            return problem(401, "Operator token required")
+        return JSONResponse([peer_json(p) for p in await repository.peers()])
+
+    async def put_peer(request: Request) -> Response:
+        if not operator(request):
+            return problem(401, "Operator token required")
+        try:
+            body = json.loads(await request.body())
+            peer = peer_from_json(request.path_params["domain"], body)
+        except (ValueError, TypeError, KeyError) as exc:
+            return problem(400, "Bad request", f"peer: {exc}")
+        await repository.upsert_peer(peer)
+        return JSONResponse(peer_json(peer))
+
+    async def revoke_peer(request: Request) -> Response:
+        if not operator(request):
+            return problem(401, "Operator token required")
+        if not await repository.revoke_peer(request.path_params["domain"], clock()):
+            return problem(404, "No such live peer")
+        return Response(status_code=204)
+
     routes = [
         Route("/.well-known/jwks.json", jwks),
         Route(QUERY_ROUTE, query, methods=["POST"]),
         Route(PUSH_ROUTE, push, methods=["POST"]),
         Route(SUBSCRIBE_ROUTE, subscribe, methods=["POST"]),
         Route("/operator/keys/rotate", rotate, methods=["POST"]),
+        Route("/operator/peers", list_peers, methods=["GET"]),
+        Route("/operator/peers/{domain}", put_peer, methods=["PUT"]),
+        Route("/operator/peers/{domain}/revoke", revoke_peer, methods=["POST"]),
         *ops_routes(health),
     ]
     return Starlette(routes=routes)
+
+
+LEVELS = frozenset({"neighbourhood", "parcel", "commune", "building"})
+BUCKET_CODES = frozenset({"PT30M", "PT1H", "P1D", "P1M"})
+
+
+def peer_from_json(domain: str, body: dict[str, Any]) -> Peer:
+    """A registry entry from the operator's JSON; raises ValueError when invalid."""
+    fingerprints = tuple(str(f) for f in body["fingerprints"])
+    if not fingerprints or not all(
+        re.fullmatch(r"[A-Za-z0-9_-]{43}", f) for f in fingerprints
+    ):
+        raise ValueError("fingerprints: RFC 7638 thumbprints (43 base64url characters)")
+    levels = frozenset(str(x) for x in body.get("levels", []))
+    buckets = frozenset(str(x) for x in body.get("buckets", []))
+    if not levels <= LEVELS or not buckets <= BUCKET_CODES:
+        raise ValueError("levels or buckets unknown")
+    base_url = str(body["base_url"])
+    if not base_url.startswith(("https://", "http://")):
+        raise ValueError("base_url must be an http(s) URL")
+    return Peer(
+        domain=domain,
+        base_url=base_url,
+        fingerprints=fingerprints,
+        grant=PeerGrant(
+            domain=domain,
+            territories=frozenset(str(x) for x in body.get("territories", [])),
+            levels=levels,
+            buckets=buckets,
+            series=bool(body.get("series", False)),
+        ),
+        reshare=bool(body.get("reshare", False)),
+        rate_limit_per_minute=int(body.get("rate_limit_per_minute", 120)),
+    )
+
+
+def peer_json(peer: Peer) -> dict[str, Any]:
+    return {
+        "domain": peer.domain,
+        "base_url": peer.base_url,
+        "fingerprints": list(peer.fingerprints),
+        "territories": sorted(peer.grant.territories),
+        "levels": sorted(peer.grant.levels),
+        "buckets": sorted(peer.grant.buckets),
+        "series": peer.grant.series,
+        "reshare": peer.reshare,
+        "rate_limit_per_minute": peer.rate_limit_per_minute,
+        "revoked_at": peer.revoked_at.isoformat() if peer.revoked_at else None,
+    }
 
 
 def http_key_fetcher(http: httpx.AsyncClient) -> KeyFetcher:

@@ -95,8 +95,9 @@ def to_senml(name: str, unit: str, values: list[Point]) -> list[dict[str, Any]]:
     records: list[dict[str, Any]] = []
     if not values:
         return records
-    base = int(values[0].start.timestamp())
-    for i, p in enumerate(sorted(values, key=lambda p: p.start)):
+    ordered = sorted(values, key=lambda p: p.start)
+    base = int(ordered[0].start.timestamp())
+    for i, p in enumerate(ordered):
         rec: dict[str, Any] = {"t": int(p.start.timestamp()) - base, "v": p.value}
         if i == 0:
             rec = {"bn": name, "bt": base, "bu": unit, **rec}
@@ -133,7 +134,8 @@ def from_senml(records: list[dict[str, Any]]) -> list[Received]:
         if "v" not in rec or not isinstance(rec["v"], int | float):
             raise ValueError("a record without a numeric v")
         name = bn + str(rec.get("n", ""))
-        parse_urn(name) if name.startswith("urn:sen1:") else None
+        if name.startswith("urn:sen1:"):
+            parse_urn(name)  # an aggregate URN must be one we understand
         points = rec.get("sen1_points")
         share = rec.get("sen1_max_share")
         out.append(

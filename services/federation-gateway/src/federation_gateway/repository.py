@@ -106,6 +106,10 @@ class Repository(Protocol):
         self, urn: AggregateUrn, since: datetime, limit: int
     ) -> list[tuple[AggregateRow, datetime]]: ...
 
+    async def series_changes(
+        self, urn: str, since: datetime, limit: int
+    ) -> tuple[str, list[tuple[Point, datetime]]]: ...
+
     async def pushed(self, subscription_id: str, cursor: datetime) -> None: ...
 
     async def push_failed(
@@ -457,6 +461,26 @@ class PgRepository:
                 r["updated_at"],
             )
             for r in rows
+        ]
+
+    async def series_changes(
+        self, urn: str, since: datetime, limit: int
+    ) -> tuple[str, list[tuple[Point, datetime]]]:
+        """(unit, values ingested after ``since`` with their ingestion time)."""
+        rows = await self.pool.fetch(
+            """
+            SELECT s.unit, r.start_ts, r.value, r.ingested_at FROM series s
+            JOIN readings r USING (series_id)
+            WHERE s.urn = $1 AND r.ingested_at > $2
+            ORDER BY r.ingested_at, r.start_ts LIMIT $3
+            """,
+            urn,
+            since,
+            limit,
+        )
+        unit = rows[0]["unit"] if rows else ""
+        return unit, [
+            (Point(r["start_ts"], r["value"]), r["ingested_at"]) for r in rows
         ]
 
     async def pushed(self, subscription_id: str, cursor: datetime) -> None:

@@ -26,7 +26,8 @@ from prometheus_client import Counter
 from energy_core.errors import PermanentError, TransientError
 from energy_core.loops import Backoff, sleep_or_stop
 from energy_core.privacy import SecrecyRule
-from federation_gateway.mapping import AggregateUrn, parse_urn
+from federation_gateway.egress import IndividualSeries, decide
+from federation_gateway.mapping import IndividualUrn, parse_urn, to_senml
 from federation_gateway.outbound import aggregate_records
 from federation_gateway.repository import Repository, Subscription
 from federation_gateway.settings import Settings
@@ -47,6 +48,12 @@ EXPIRED = Counter(
     "federation_gateway_subscriptions_expired_total",
     "Subscriptions expired after failing for too long",
 )
+WITHHELD_PUSHES = Counter(
+    "federation_gateway_series_pushes_withheld_total",
+    "Pushes of an individual series kept in (no live consent for that peer)",
+)
+PUSH_LOG_ROUTE = "push /federation/v1/subscriptions"
+"""The route written in the resident's access log for a pushed series."""
 BATCH = 500
 """Rollups per URN per push (a push stays well under a peer's body limit)."""
 
@@ -97,7 +104,8 @@ class Gateway:
         try:
             for text in sub.urns:
                 urn = parse_urn(text)
-                if not isinstance(urn, AggregateUrn):
+                if isinstance(urn, IndividualUrn):
+                    cursor = max(cursor, await self._series(sub, urn, now))
                     continue
                 changes = await self.repository.aggregate_changes(
                     urn, sub.cursor, BATCH
@@ -127,6 +135,40 @@ class Gateway:
             return
         await self.repository.pushed(sub.subscription_id, cursor)
         PUSHES.labels("ok").inc()
+
+    async def _series(
+        self, sub: Subscription, urn: IndividualUrn, now: datetime
+    ) -> datetime:
+        """Pushes new values of a consented series; returns the cursor it reached.
+
+        The consent is read and decided at every push: once it is revoked (or has
+        expired, or names another grantee) nothing more is sent, and the values
+        ingested meanwhile are passed over, never sent later.
+        """
+        unit, changes = await self.repository.series_changes(urn.urn, sub.cursor, BATCH)
+        if not changes:
+            return sub.cursor
+        top = max(ingested for _, ingested in changes)
+        values = [point for point, _ in changes]
+        start = min(p.start for p in values)
+        end = max(p.start for p in values) + timedelta(seconds=1)
+        consent = await self.repository.consent_for(urn.meter_id, sub.peer.domain)
+        item = IndividualSeries(urn.meter_id, start, end, consent)
+        decision = decide(sub.peer.grant, item, rule=self.rule, now=now)
+        if not decision.allowed or consent is None:
+            WITHHELD_PUSHES.inc()
+            return top
+        key = hashlib.sha256(
+            f"{sub.subscription_id}|{urn.urn}|{sub.cursor.isoformat()}"
+            f"|{top.isoformat()}".encode()
+        ).hexdigest()
+        records = to_senml(urn.urn, unit, values)
+        await self.poster.post(
+            sub.callback_url, {"idempotency_key": key, "records": records}
+        )
+        await self.repository.log_access(consent, PUSH_LOG_ROUTE)
+        PUSHED_RECORDS.inc(len(records))
+        return top
 
     async def _failed(self, sub: Subscription, now: datetime, exc: Exception) -> None:
         attempts = sub.attempts + 1

@@ -17,6 +17,7 @@ from typing import Any
 import httpx
 import pytest
 
+from energy_store.federation import peer_aggregates
 from federation_gateway.client import PeerRefusedError
 from federation_gateway.keys import Keyring, SigningKey
 from federation_gateway.signatures import sign
@@ -268,6 +269,13 @@ async def test_a_subscribes_to_b_and_receives_signed_pushes(collectives: Any) ->
         assert [(r["peer_domain"], r["urn"], r["value"]) for r in received] == [
             (b.domain, AGGREGATE, 120_000.0)
         ]
+        # what the api's city page reads (energy_store, not this service)
+        shown = await peer_aggregates(
+            a.runtime.pool, start=DAY0, end=DAY0 + timedelta(days=3)
+        )
+        assert [(p.peer_domain, p.value, p.delivery_points) for p in shown] == [
+            (b.domain, 120_000.0, 12)
+        ]
         assert received[0]["bucket_start"] == DAY0
         assert received[0]["keyid"] == f"{b.domain} {b.runtime.keyring.current().kid}"
         assert received[0]["signature"].startswith("sig1=:")
@@ -329,3 +337,64 @@ async def test_a_push_from_an_unregistered_collective_is_refused(
         await a.runtime.pool.fetchval("SELECT count(*) FROM federation_peer_rollups")
         == 0
     )
+
+
+async def test_a_consented_series_is_pushed_until_the_consent_is_revoked(
+    collectives: Any,
+) -> None:
+    a = await collectives("collective-a.example")
+    b = await collectives("collective-b.example")
+    consent = await seed_b(b.runtime.pool, a.domain)
+    await b.runtime.repository.upsert_peer(a.peer_entry(series=True))
+    await a.runtime.repository.upsert_peer(b.peer_entry())
+    await a.runtime.client.post(
+        f"{b.url}/federation/v1/subscriptions",
+        {
+            "urns": [SERIES],
+            "callback_url": f"{a.url}/federation/v1/push",
+            "since": "2000-01-01T00:00:00+00:00",
+        },
+    )
+    stop = asyncio.Event()
+    loop = asyncio.create_task(b.runtime.service.run(stop))
+    try:
+        rows = await _until(
+            lambda: a.runtime.pool.fetch(
+                "SELECT urn, value FROM federation_peer_rollups ORDER BY bucket_start"
+            )
+        )
+        assert [(r["urn"], r["value"]) for r in rows] == [
+            (SERIES, 8000.0),
+            (SERIES, 8001.0),
+            (SERIES, 8002.0),
+        ]
+        logged = await b.runtime.pool.fetch(
+            "SELECT actor_kind, consent_id::text FROM api_access_log"
+        )
+        assert [tuple(r) for r in logged] == [("peer", consent)]
+
+        # The resident revokes; a value ingested afterwards never reaches A.
+        await b.runtime.pool.execute(
+            "UPDATE consents SET revoked_at = now() WHERE consent_id = $1::uuid",
+            consent,
+        )
+        await b.runtime.pool.execute(
+            """
+            INSERT INTO readings (series_id, start_ts, end_ts, value, quality)
+            SELECT series_id, $2, $3, 9999, 1 FROM series WHERE urn = $1
+            """,
+            SERIES,
+            DAY0 + timedelta(days=3),
+            DAY0 + timedelta(days=4),
+        )
+        await asyncio.sleep(1.0)
+        assert (
+            await a.runtime.pool.fetchval(
+                "SELECT count(*) FROM federation_peer_rollups WHERE value = 9999"
+            )
+            == 0
+        )
+        assert await b.runtime.pool.fetchval("SELECT count(*) FROM api_access_log") == 1
+    finally:
+        stop.set()
+        await loop
