@@ -428,3 +428,43 @@ async def test_sen1_reads_a_quoalise_proxy_as_an_inbound_source(world: World) ->
     # The provider's resource offline: the XMPP server answers service-unavailable.
     with pytest.raises(UpstreamUnavailableError):
         await reader.get_history(world.provider.replace("/proxy", "/gone"), urn)
+
+
+async def test_people_in_an_xmpp_client_get_a_form_to_fill(world: World) -> None:
+    """``execute`` without a form (Gajim): an ``executing`` form; submitting it
+    completes with the data, decided like any other request."""
+    w = world
+    iq = w.reader.make_iq_set(ito=w.provider)
+    ET.SubElement(
+        iq.xml, f"{{{CMD}}}command", {"node": "get_history", "action": "execute"}
+    )
+    reply = (await iq.send(timeout=10)).xml.find(f"{{{CMD}}}command")
+    assert reply is not None
+    assert reply.get("status") == "executing"
+    form = reply.find("{jabber:x:data}x")
+    assert form is not None
+    assert form.get("type") == "form"
+    assert {f.get("var") for f in form} >= {"identifier", "start_time", "end_time"}
+    done = w.reader.make_iq_set(ito=w.provider)
+    cmd = ET.SubElement(
+        done.xml,
+        f"{{{CMD}}}command",
+        {
+            "node": "get_history",
+            "action": "complete",
+            "sessionid": reply.get("sessionid", ""),
+        },
+    )
+    x = ET.SubElement(cmd, "{jabber:x:data}x", {"type": "submit"})
+    for var, value in {
+        "identifier": f"urn:sen1:iris:{IRIS_OK}_{DAILY}",
+        "start_time": "2026-11-03T00:00:00+01:00",
+        "end_time": "2026-11-04T00:00:00+01:00",
+    }.items():
+        f = ET.SubElement(x, "{jabber:x:data}field", {"var": var})
+        ET.SubElement(f, "{jabber:x:data}value").text = value
+    out = (await done.send(timeout=10)).xml.find(f"{{{CMD}}}command")
+    assert out is not None
+    assert out.get("status") == "completed"
+    data = parse_data(find_data(out))  # type: ignore[arg-type]
+    assert [r.time for r in data.records] == [T0]

@@ -193,8 +193,14 @@ class Responder:
             adhoc.add_command(node=node, name=name, handler=self._handler(node, name))
 
     def _handler(self, node: str, title: str) -> Callable[..., Any]:
-        async def handle(iq: Any, session: dict[str, Any]) -> dict[str, Any]:
-            values = _form_values(session)
+        async def handle(first: Any, session: dict[str, Any]) -> dict[str, Any]:
+            # First step: (iq, session) with the submitted form in the session's
+            # payload. A later ``complete`` (people filling the blank form in an
+            # XMPP client): (submitted form, session).
+            if getattr(first, "plugin_attrib", "") == "form":
+                values = _form_values({"payload": first})
+            else:
+                values = _form_values(session)
             if values is None:
                 return self._blank_form(session, node, title)
             try:
