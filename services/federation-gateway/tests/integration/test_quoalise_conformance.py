@@ -468,3 +468,42 @@ async def test_people_in_an_xmpp_client_get_a_form_to_fill(world: World) -> None
     assert out.get("status") == "completed"
     data = parse_data(find_data(out))  # type: ignore[arg-type]
     assert [r.time for r in data.records] == [T0]
+
+
+async def test_the_biggest_answer_passes_prosody_and_one_more_is_refused(
+    world: World,
+) -> None:
+    w = world
+    urn = f"urn:dev:prm:{PRM_OK}_consumption/power/active/raw"
+    w.source.consents[(PRM_OK, "peer.localhost")] = Consent(
+        "c-1",
+        PRM_OK,
+        "peer.localhost",
+        T0 - timedelta(days=200),
+        T0 + timedelta(days=365),
+    )
+    w.source.readings[urn] = [
+        Point(T0 - timedelta(minutes=30 * (i + 1)), 1.0 + i % 13 / 7)
+        for i in range(5001)
+    ]
+    end = T0
+    start = T0 - timedelta(minutes=30 * 5000)
+    cmd = await command(
+        w.reader,
+        w.provider,
+        "get_history",
+        identifier=urn,
+        start_time=start.isoformat(),
+        end_time=end.isoformat(),
+    )
+    assert len(parse_data(find_data(cmd)).records) == 5000  # type: ignore[arg-type]
+    err = await refused(
+        w.reader,
+        w.provider,
+        "get_history",
+        identifier=urn,
+        start_time=(start - timedelta(minutes=30)).isoformat(),
+        end_time=end.isoformat(),
+    )
+    assert condition(err) == "bad-request"
+    assert "narrow the window" in text(err)

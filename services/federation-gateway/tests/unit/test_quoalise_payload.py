@@ -132,3 +132,26 @@ def test_round_trip(points: list[tuple[int, int]]) -> None:
     keyid, key = provenance("proxy@a.example/proxy", inbound_rows(parsed, URN))
     assert keyid == "xmpp:proxy@a.example"
     assert key.startswith("quoalise:proxy@a.example:")
+
+
+def test_the_record_cap_fits_prosodys_default_stanza_limit() -> None:
+    """5,000 half-hour records of awkward decimals stay under 256 KiB."""
+    meta = Measurement(
+        "electricity-meter",
+        "enedis",
+        "prm",
+        "30001610071843",
+        "active-power",
+        "consumption",
+        "power",
+        "kW",
+        "PT30M",
+    )
+    samples = [
+        Sample(T0 + timedelta(minutes=30 * i), 9.876543 - i % 97 / 7)
+        for i in range(MAX_RECORDS)
+    ]
+    data = build_data(
+        URN.replace("energy/active/daily", "power/active/raw"), meta, samples
+    )
+    assert len(ET.tostring(data)) < 256 * 1024
