@@ -23,6 +23,7 @@ from energy_core.observability import Health
 from energy_core.privacy import SecrecyRule
 from energy_core.secrets import SecretBox
 from energy_store.db import create_pool
+from federation_gateway import demo
 from federation_gateway.app import KeyFetcher, create_app, http_key_fetcher
 from federation_gateway.client import PeerClient
 from federation_gateway.keys import Keyring, SigningKey
@@ -84,6 +85,10 @@ async def bootstrap(
     box = SecretBox([secret])
     health = health or Health()
     async with contextlib.AsyncExitStack() as stack:
+        if settings.demo_neighbour_database:
+            await demo.prepare_neighbour_database(
+                settings.postgres.dsn.get_secret_value(), clock()
+            )
         pool = await create_pool(settings.postgres)
         stack.push_async_callback(pool.close)
         repository = PgRepository(pool)
@@ -113,6 +118,18 @@ async def bootstrap(
         client = PeerClient(http, domain=settings.domain, keyring=keyring, clock=clock)
         service = Gateway(settings, repository, client, rule, clock=clock)
         health.add_check("postgres", repository.ping)
+        if settings.demo_peers:
+            task = asyncio.create_task(
+                demo.federate(
+                    settings.demo_peers,
+                    own_url=settings.public_url,
+                    repository=repository,
+                    client=client,
+                    http=http,
+                    stop=stop,
+                )
+            )
+            stack.callback(task.cancel)
         quoalise = await stack.enter_async_context(
             start_quoalise(
                 settings, repository, rule, stop=stop, health=health, clock=clock

@@ -379,16 +379,30 @@ class PgRepository:
     async def add_subscription(
         self, peer: str, callback_url: str, urns: list[str], cursor: datetime
     ) -> str:
-        return str(
-            await self.pool.fetchval(
-                "INSERT INTO federation_subscriptions (peer_domain, callback_url,"
-                " urns, cursor) VALUES ($1, $2, $3, $4) RETURNING subscription_id::text",
+        """A new subscription, or the live one with the same callback and URNs (a
+        peer that subscribes again after a restart is not pushed everything twice)."""
+        async with self.pool.acquire() as conn, conn.transaction():
+            existing = await conn.fetchval(
+                "SELECT subscription_id::text FROM federation_subscriptions"
+                " WHERE peer_domain = $1 AND callback_url = $2 AND urns = $3"
+                " AND expired_at IS NULL FOR UPDATE",
                 peer,
                 callback_url,
                 urns,
-                cursor,
             )
-        )
+            if existing:
+                return str(existing)
+            return str(
+                await conn.fetchval(
+                    "INSERT INTO federation_subscriptions (peer_domain, callback_url,"
+                    " urns, cursor) VALUES ($1, $2, $3, $4)"
+                    " RETURNING subscription_id::text",
+                    peer,
+                    callback_url,
+                    urns,
+                    cursor,
+                )
+            )
 
     async def due_subscriptions(self, now: datetime) -> list[Subscription]:
         """Live subscriptions of peers not revoked, whose next attempt is due."""

@@ -62,6 +62,13 @@ class Settings(ServiceSettings):
     quoalise_peer_jids: dict[str, str] = Field(default_factory=dict)
     """Bare JID -> registered peer domain (JSON). Quoalise identifies a requester
     only by the bare JID its server stamps; an unmapped JID gets nothing."""
+    demo_peers: str = ""
+    """`make run` only (loopback, refused otherwise): JSON list of
+    ``{"domain", "url", "subscribe": [urn, ...]}`` registered at start with keys
+    pinned on first use. Empty in production: the operator registers peers."""
+    demo_neighbour_database: bool = False
+    """`make run` only: create, migrate and seed this collective's own database
+    (the neighbouring commune of the demo) before starting."""
     operator_token: SecretStr = SecretStr("")
     """Bearer token of the operator routes (/operator/peers, /operator/keys); empty
     turns them off."""

@@ -53,10 +53,14 @@ async def collectives(
     servers: list[tuple[uvicorn.Server, asyncio.Task[None]]] = []
     exits: list[object] = []
 
-    async def start(domain: str, **overrides: object) -> Collective:
+    async def start(
+        domain: str, *, port: int = 0, new_database: bool = False, **overrides: object
+    ) -> Collective:
+        """``new_database``: the gateway creates and migrates it (the demo neighbour)."""
         name = f"t_{uuid.uuid4().hex[:12]}"
-        sen1_postgres.create_database(name, template=TEMPLATE_DB)
-        port = free_port()
+        if not new_database:
+            sen1_postgres.create_database(name, template=TEMPLATE_DB)
+        port = port or free_port()
         url = f"http://127.0.0.1:{port}"
         settings = Settings(
             domain=domain,

@@ -169,8 +169,29 @@ async def test_a_reads_b_signed_and_every_refusal_holds(collectives: Any) -> Non
     )
     assert [tuple(r) for r in logged] == [("peer", consent, "/federation/v1/query")]
 
+    # Another collective, registered for another territory and for series, gets
+    # neither B's IRIS nor the resident's series (the consent names A, not C).
+    c = await collectives("collective-c.example")
+    await b.runtime.repository.upsert_peer(
+        c.peer_entry(
+            territories=frozenset({"38185"}),
+            levels=frozenset({"neighbourhood"}),
+            buckets=frozenset({"P1D"}),
+            series=True,
+        )
+    )
+    assert await c.runtime.client.post(query, {"urn": AGGREGATE, **_period()}) == []
+    with pytest.raises(PeerRefusedError) as not_theirs:
+        await c.runtime.client.post(query, {"urn": SERIES, **_period()})
+    assert not_theirs.value.status == 403
+    assert await b.runtime.pool.fetchval("SELECT count(*) FROM api_access_log") == 1
+
     key = a.runtime.keyring.current()
     async with httpx.AsyncClient() as http:
+        # An anonymous (unsigned) request.
+        anonymous = await http.post(query, json={"urn": AGGREGATE, **_period()})
+        assert anonymous.status_code == 401
+        assert anonymous.headers["content-type"] == "application/problem+json"
         payload = {"urn": AGGREGATE, **_period()}
         # 3. A tampered body: the digest no longer matches.
         tampered = json.dumps({"urn": SERIES, **_period()}).encode()
