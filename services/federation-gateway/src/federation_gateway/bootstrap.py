@@ -27,6 +27,8 @@ from federation_gateway import demo
 from federation_gateway.app import KeyFetcher, create_app, http_key_fetcher
 from federation_gateway.client import PeerClient
 from federation_gateway.keys import Keyring, SigningKey
+from federation_gateway.quoalise.binding import start_quoalise
+from federation_gateway.quoalise.responder import Responder
 from federation_gateway.repository import PgRepository
 from federation_gateway.service import Gateway
 from federation_gateway.settings import Settings
@@ -49,6 +51,8 @@ class Runtime:
     app: Starlette
     service: Gateway
     client: PeerClient
+    quoalise: Responder | None = None
+    """The Quoalise XMPP binding, when ``quoalise_jid`` is set."""
 
 
 async def load_keyring(
@@ -126,6 +130,20 @@ async def bootstrap(
                 )
             )
             stack.callback(task.cancel)
+        quoalise = await stack.enter_async_context(
+            start_quoalise(
+                settings, repository, rule, stop=stop, health=health, clock=clock
+            )
+        )
         yield Runtime(
-            settings, pool, repository, box, keyring, rule, app, service, client
+            settings,
+            pool,
+            repository,
+            box,
+            keyring,
+            rule,
+            app,
+            service,
+            client,
+            quoalise,
         )

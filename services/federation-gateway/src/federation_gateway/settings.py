@@ -47,6 +47,21 @@ class Settings(ServiceSettings):
     push_retry_max_seconds: float = Field(300.0, gt=0)
     subscription_dead_after_seconds: int = Field(24 * 3600, ge=1)
     """A subscription whose pushes have failed for this long expires."""
+    quoalise_jid: str = ""
+    """Full JID the Quoalise binding answers at (e.g. ``sen1@collective.example/proxy``);
+    empty turns the XMPP binding off."""
+    quoalise_password: SecretStr = SecretStr("")
+    """Password of that XMPP account."""
+    quoalise_host: str | None = None
+    """XMPP server to connect to; unset: DNS SRV of the JID's domain."""
+    quoalise_port: int | None = None
+    """Its c2s port (with ``quoalise_host``)."""
+    quoalise_ca_file: str | None = None
+    """CA bundle verifying the XMPP server's certificate (a private CA); unset: the
+    system's trust store. TLS is always required."""
+    quoalise_peer_jids: dict[str, str] = Field(default_factory=dict)
+    """Bare JID -> registered peer domain (JSON). Quoalise identifies a requester
+    only by the bare JID its server stamps; an unmapped JID gets nothing."""
     demo_peers: str = ""
     """`make run` only (loopback, refused otherwise): JSON list of
     ``{"domain", "url", "subscribe": [urn, ...]}`` registered at start with keys
