@@ -1,0 +1,59 @@
+"""The repository port: what ingest-grdf keeps in PostgreSQL (``grdf_rights``).
+
+The loop talks to this Protocol only, so it is unit-tested with
+:class:`~ingest_grdf.repository.memory.MemoryRepository`; production uses
+:class:`~ingest_grdf.repository.postgres.PostgresRepository`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from typing import Protocol
+
+from ingest_grdf.mapping import AccessRight, GasContract
+
+
+@dataclass(frozen=True, slots=True)
+class Cursor:
+    """How far a PCE's history was collected (exclusive gas days), per kind."""
+
+    informatives_until: date | None
+    published_until: date | None
+
+
+class Repository(Protocol):
+    """Port of ingest-grdf's state."""
+
+    async def save_right(self, right: AccessRight) -> None:
+        """Creates or updates the PCE's right (state, dates, scopes)."""
+        ...
+
+    async def rights(self) -> list[AccessRight]:
+        """Every right known, whatever its state."""
+        ...
+
+    async def cursor(self, pce: str) -> Cursor:
+        """The PCE's collection cursors (None: never collected)."""
+        ...
+
+    async def advance(
+        self,
+        pce: str,
+        *,
+        informatives_until: date | None = None,
+        published_until: date | None = None,
+    ) -> None:
+        """Moves the cursors given (never backwards)."""
+        ...
+
+    async def save_contract(self, pce: str, contract: GasContract) -> None:
+        """Keeps the latest contractual and technical data."""
+        ...
+
+    async def ping(self) -> bool:
+        """The store answers (readiness)."""
+        ...
+
+
+__all__ = ["Cursor", "Repository"]

@@ -1,0 +1,118 @@
+"""asyncpg implementation of the repository port (table ``grdf_rights``)."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import asyncpg
+
+from energy_core.domain.ids import Pce
+from ingest_grdf.mapping import AccessRight, GasContract, RightState
+from ingest_grdf.repository import Cursor
+
+_SAVE = """
+INSERT INTO grdf_rights AS g (meter_id, right_id, state, right_start, right_end,
+                              data_from, data_until)
+VALUES ($1, $2, $3, $4, $5, $6, $7)
+ON CONFLICT (meter_id) DO UPDATE SET
+    right_id = EXCLUDED.right_id, state = EXCLUDED.state,
+    right_start = EXCLUDED.right_start, right_end = EXCLUDED.right_end,
+    data_from = EXCLUDED.data_from, data_until = EXCLUDED.data_until,
+    -- a new right (another id) starts its history again
+    informatives_until = CASE WHEN g.right_id = EXCLUDED.right_id
+                              THEN g.informatives_until END,
+    published_until = CASE WHEN g.right_id = EXCLUDED.right_id
+                           THEN g.published_until END,
+    updated_at = now()
+"""
+
+
+class PostgresRepository:
+    """The port over one asyncpg pool."""
+
+    def __init__(self, pool: asyncpg.Pool) -> None:
+        self._pool = pool
+
+    async def save_right(self, right: AccessRight) -> None:
+        await self._pool.execute(
+            _SAVE,
+            str(right.pce),
+            right.right_id,
+            right.state.value,
+            right.start,
+            right.end,
+            right.data_from,
+            right.data_until,
+        )
+
+    async def rights(self) -> list[AccessRight]:
+        rows = await self._pool.fetch(
+            "SELECT meter_id, right_id, state, right_start, right_end, data_from,"
+            " data_until FROM grdf_rights ORDER BY meter_id"
+        )
+        # scopes are not stored: SEN1 declares every scope, and the daily check
+        # refreshes the full right from ADICT before any collection
+        return [
+            AccessRight(
+                right_id=r["right_id"],
+                pce=Pce(r["meter_id"]),
+                state=RightState(r["state"]),
+                start=r["right_start"],
+                end=r["right_end"],
+                data_from=r["data_from"],
+                data_until=r["data_until"],
+                informatives=True,
+                published=True,
+                contractual=True,
+                technical=True,
+            )
+            for r in rows
+        ]
+
+    async def cursor(self, pce: str) -> Cursor:
+        row = await self._pool.fetchrow(
+            "SELECT informatives_until, published_until FROM grdf_rights"
+            " WHERE meter_id = $1",
+            pce,
+        )
+        if row is None:
+            return Cursor(None, None)
+        return Cursor(row["informatives_until"], row["published_until"])
+
+    async def advance(
+        self,
+        pce: str,
+        *,
+        informatives_until: date | None = None,
+        published_until: date | None = None,
+    ) -> None:
+        await self._pool.execute(
+            "UPDATE grdf_rights SET"
+            " informatives_until = GREATEST(informatives_until, $2),"
+            " published_until = GREATEST(published_until, $3), updated_at = now()"
+            " WHERE meter_id = $1",
+            pce,
+            informatives_until,
+            published_until,
+        )
+
+    async def save_contract(self, pce: str, contract: GasContract) -> None:
+        await self._pool.execute(
+            "UPDATE grdf_rights SET tariff_option = $2, car_kwh = $3, profile = $4,"
+            " frequency = $5,"
+            " conversion_coefficient = COALESCE($6, conversion_coefficient),"
+            " updated_at = now() WHERE meter_id = $1",
+            pce,
+            contract.tariff_option,
+            contract.car_kwh,
+            contract.profile,
+            contract.frequency,
+            contract.conversion_coefficient,
+        )
+
+    async def ping(self) -> bool:
+        try:
+            await self._pool.fetchval("SELECT 1")
+        except (OSError, asyncpg.PostgresError):
+            return False
+        return True
