@@ -1,0 +1,250 @@
+"""ingest-grdf against the ADICT emulator over real HTTP, with real PostgreSQL.
+
+declare → active → collect → revoke → collection stops; DST gas days;
+Provisoire replaced by Définitive; a 429 storm and an expired token lose nothing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from datetime import timedelta
+from typing import Any
+
+import asyncpg
+import pytest
+
+from energy_core import topics
+from energy_core.domain.readings import Energy, Quality, ReadingBatch
+from energy_core.domain.time import PARIS
+from energy_core.domain.units import Unit
+from energy_core.testing import InMemoryPublisher
+from energy_core.wire import batch_from_proto
+from ingest_grdf.bootstrap import Runtime, bootstrap
+from ingest_grdf.mapping import Holder, RightState
+from ingest_grdf.settings import OKTA_TOKEN_PATH, SOFIT_TOKEN_PATH, Settings
+
+from .conftest import Emulator
+
+pytestmark = pytest.mark.integration
+
+
+def settings_for(emulator: Emulator, **overrides: Any) -> Settings:
+    values: dict[str, Any] = {
+        "base_url": f"{emulator.base}/adict/v2",
+        "token_url": f"{emulator.base}{OKTA_TOKEN_PATH}",
+        "requests_per_second": 1000,
+        "backoff_base_s": 0.01,
+        "backoff_max_s": 0.05,
+    }
+    values.update(overrides)
+    return Settings(**values)
+
+
+@asynccontextmanager
+async def service_on(
+    emulator: Emulator,
+    pool: asyncpg.Pool,
+    publisher: InMemoryPublisher,
+    **overrides: Any,
+) -> AsyncIterator[Runtime]:
+    async with bootstrap(
+        settings_for(emulator, **overrides),
+        publisher=publisher,
+        pool=pool,
+        clock=emulator.clock,
+    ) as runtime:
+        yield runtime
+
+
+def batches(publisher: InMemoryPublisher, pce: str) -> list[ReadingBatch]:
+    return [
+        batch_from_proto(value)
+        for key, value in publisher.sent[topics.READINGS]
+        if key == pce and value is not None
+    ]
+
+
+def daily_kwh(publisher: InMemoryPublisher, pce: str) -> dict[Any, Any]:
+    """Start → the last reading published for it (kWh, daily channel)."""
+    out = {}
+    for batch in batches(publisher, pce):
+        for r in batch.readings:
+            if r.unit is Unit.KWH and r.channel == "":
+                out[r.start] = r
+    return out
+
+
+async def declared_and_active(runtime: Runtime, emulator: Emulator) -> str:
+    """A demo resident's PCE, declared with the holder's identity and accepted."""
+    holders = await emulator.holders()
+    pce, who = next(
+        (p, h)
+        for p, h in holders.items()
+        if h["nom_titulaire"] and p.startswith("2138")
+    )
+    holder = Holder(
+        who["nom_titulaire"], None, who["courriel_titulaire"], who["code_postal"]
+    )
+    right = await runtime.service.declare(pce, holder)
+    assert right.state is RightState.PENDING
+    await emulator.hook(f"rights/{right.right_id}/accept")
+    return pce
+
+
+async def test_declare_active_collect_revoke_stops(
+    emulator_factory: Any, pg_pool: asyncpg.Pool
+) -> None:
+    emulator: Emulator = await emulator_factory()
+    publisher = InMemoryPublisher()
+    async with service_on(emulator, pg_pool, publisher) as runtime:
+        pce = await declared_and_active(runtime, emulator)
+        # pending: nothing is collected before the holder accepts
+        await runtime.service.run_cycle()
+        readings = daily_kwh(publisher, pce)
+        assert readings, "an Active right gives the PCE's history"
+        days = sorted(r.start.astimezone(PARIS).date() for r in readings.values())
+        today = emulator.clock.now.astimezone(PARIS).date()
+        # 3 years back, clamped to the right's data window; J is published on J+2
+        assert days[-1] == today - timedelta(days=2)
+        assert days[0] == today.replace(year=today.year - 3)
+        assert len(days) == (days[-1] - days[0]).days + 1, "no day lost"
+        for batch in batches(publisher, pce):
+            assert batch.energy is Energy.GAS
+        row = await pg_pool.fetchrow(
+            "SELECT state, informatives_until, car_kwh, tariff_option FROM grdf_rights"
+            " WHERE meter_id = $1",
+            pce,
+        )
+        assert row["state"] == "active"
+        assert row["informatives_until"] == today
+        assert row["car_kwh"] > 0
+        assert row["tariff_option"]
+        granted = [k for k, _ in publisher.sent[topics.CONSENT_EVENTS] if k == pce]
+        assert granted, "GRDF's Active state reached SEN1 as a consent event"
+
+        assert await runtime.service.revoke(pce)
+        asked: list[str] = []
+        informatives = runtime.client.informatives
+
+        async def recording(pce_asked: str, start: str, end: str) -> Any:
+            asked.append(pce_asked)
+            return await informatives(pce_asked, start, end)
+
+        runtime.client.informatives = recording  # type: ignore[method-assign]
+        sent_before = len(batches(publisher, pce))
+        emulator.clock.now += timedelta(days=1)
+        await runtime.service.run_cycle()
+        assert asked, "the other PCEs (the sandbox's) are still collected"
+        assert pce not in asked, "no data call for a revoked right"
+        assert len(batches(publisher, pce)) == sent_before
+        state = await pg_pool.fetchval(
+            "SELECT state FROM grdf_rights WHERE meter_id = $1", pce
+        )
+        assert state == "revoked"
+
+
+async def test_holder_revocation_stops_collection(
+    emulator_factory: Any, pg_pool: asyncpg.Pool
+) -> None:
+    emulator: Emulator = await emulator_factory()
+    publisher = InMemoryPublisher()
+    async with service_on(emulator, pg_pool, publisher) as runtime:
+        pce = await declared_and_active(runtime, emulator)
+        await runtime.service.run_cycle()
+        right_id = await pg_pool.fetchval(
+            "SELECT right_id FROM grdf_rights WHERE meter_id = $1", pce
+        )
+        await emulator.hook(f"rights/{right_id}/revoke")  # the holder's own
+        sent = len(batches(publisher, pce))
+        emulator.clock.now += timedelta(days=1)
+        await runtime.service.run_cycle()  # the data call answers 1000014
+        assert len(batches(publisher, pce)) == sent
+        state = await pg_pool.fetchval(
+            "SELECT state FROM grdf_rights WHERE meter_id = $1", pce
+        )
+        assert state == "revoked"
+
+
+async def test_dst_gas_days_last_23_and_25_hours(
+    emulator_factory: Any, pg_pool: asyncpg.Pool
+) -> None:
+    emulator: Emulator = await emulator_factory()
+    publisher = InMemoryPublisher()
+    async with service_on(emulator, pg_pool, publisher) as runtime:
+        pce = await declared_and_active(runtime, emulator)
+        await runtime.service.run_cycle()
+        lengths = {
+            r.start.astimezone(PARIS).date().isoformat(): r.end - r.start
+            for r in daily_kwh(publisher, pce).values()
+        }
+        assert lengths["2026-03-28"] == timedelta(hours=23)
+        assert lengths["2026-10-24"] == timedelta(hours=25)
+        assert lengths["2026-06-01"] == timedelta(hours=24)
+
+
+async def test_provisional_then_definitive(
+    emulator_factory: Any, pg_pool: asyncpg.Pool
+) -> None:
+    emulator: Emulator = await emulator_factory()
+    publisher = InMemoryPublisher()
+    async with service_on(emulator, pg_pool, publisher) as runtime:
+        pce = await declared_and_active(runtime, emulator)
+        await runtime.service.run_cycle()
+        first = daily_kwh(publisher, pce)
+        newest = max(first)
+        assert first[newest].quality is Quality.RAW  # J-2: Provisoire
+        emulator.clock.now += timedelta(days=5)
+        await runtime.service.run_cycle()  # the sliding window D-7..D
+        again = daily_kwh(publisher, pce)
+        assert again[newest].quality is Quality.CORRECTED  # now Définitive
+        assert again[newest].quality.rank > first[newest].quality.rank
+        assert max(again) > newest  # and the new days came
+
+
+async def test_429_storm_and_expired_token_lose_nothing(
+    emulator_factory: Any, pg_pool: asyncpg.Pool
+) -> None:
+    emulator: Emulator = await emulator_factory()
+    publisher = InMemoryPublisher()
+    async with service_on(
+        emulator, pg_pool, publisher, backfill_chunk_days=30, max_attempts=12
+    ) as runtime:
+        pce = await declared_and_active(runtime, emulator)
+        renewals = runtime.client.tokens.renewals
+        await emulator.hook("tokens_expire")
+        await emulator.hook("faults", {"status": 429, "count": 6})
+        await runtime.service.run_cycle()
+        await emulator.hook("faults", {"status": 503, "count": 3})
+        emulator.clock.now += timedelta(days=1)
+        await runtime.service.run_cycle()
+        assert runtime.client.tokens.renewals > renewals
+        days = sorted(
+            r.start.astimezone(PARIS).date() for r in daily_kwh(publisher, pce).values()
+        )
+        assert len(days) == (days[-1] - days[0]).days + 1, "no day lost"
+        assert (await emulator.stats())["faults"] == 0
+
+
+async def test_sofit_token_endpoint_works_too(
+    emulator_factory: Any, pg_pool: asyncpg.Pool
+) -> None:
+    emulator: Emulator = await emulator_factory()
+    publisher = InMemoryPublisher()
+    async with service_on(
+        emulator,
+        pg_pool,
+        publisher,
+        token_url=f"{emulator.base}{SOFIT_TOKEN_PATH}",
+        base_url=f"{emulator.base}/adict/bas/v6",
+        scope="/adict/bas/v6",
+    ) as runtime:
+        rights = await runtime.service.check_rights()
+        # the sandbox's pre-existing rights, read from pretty-printed objects
+        by_pce = {str(r.pce): r.state for r in rights}
+        assert by_pce["09999999900617"] is RightState.ACTIVE
+        assert by_pce["09999999932770"] is RightState.REVOKED
+        assert by_pce["09999999930215"] is RightState.EXPIRED
+        await runtime.service.run_cycle()
+        assert daily_kwh(publisher, "09999999900617")
+        assert not daily_kwh(publisher, "09999999932770")
