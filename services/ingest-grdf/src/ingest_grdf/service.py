@@ -342,6 +342,7 @@ class GrdfService:
         pce = str(right.pce)
         count = 0
         coefficient: float | None = None
+        hold: date | None = None  # a broken gas day: the cursor stays before it
         for start, end in _chunks(first, after, self.settings.backfill_chunk_days):
             if self.stop.is_set():
                 break
@@ -369,7 +370,8 @@ class GrdfService:
                         coefficient = float(coeff)
                         break
             broken = [r.day for r in refused if r.code == PARTIAL and r.day is not None]
-            until = min([end, *broken])
+            hold = min([*broken, *([hold] if hold else [])], default=None)
+            until = min(end, hold) if hold else end
             await self._flush()
             await self.repository.advance(pce, informatives_until=until)
             if backfill:
@@ -434,18 +436,26 @@ class GrdfService:
         return False
 
     async def _contract(self, right: AccessRight, coefficient: float | None) -> None:
+        """Contract and technical data, each on its own: one refused keeps the other."""
         pce = str(right.pce)
-        try:
-            contractual = (
-                await self.client.contractual(pce) if right.contractual else {}
-            )
-            technical = await self.client.technical(pce) if right.technical else {}
-        except AdictRefusedError as exc:
-            await self._dead_letter("donnees_contractuelles", {"pce": pce}, exc)
-            return
-        await self.repository.save_contract(
-            pce, map_contract(contractual, technical, coefficient)
+        blocks: dict[str, dict[str, Any]] = {}
+        for name, wanted, call in (
+            ("donnees_contractuelles", right.contractual, self.client.contractual),
+            ("donnees_techniques", right.technical, self.client.technical),
+        ):
+            if not wanted:
+                continue
+            try:
+                blocks[name] = await call(pce)
+            except AdictRefusedError as exc:
+                await self._dead_letter(name, {"pce": pce}, exc)
+        contract = map_contract(
+            blocks.get("donnees_contractuelles", {}),
+            blocks.get("donnees_techniques"),
+            coefficient,
         )
+        await self.repository.save_contract(pce, contract)
+        await self._flush()
 
     # -- publishing ----------------------------------------------------------------
 

@@ -248,3 +248,24 @@ async def test_sofit_token_endpoint_works_too(
         await runtime.service.run_cycle()
         assert daily_kwh(publisher, "09999999900617")
         assert not daily_kwh(publisher, "09999999932770")
+
+
+async def test_demo_declarations_are_accepted_by_the_demo_holders(
+    emulator_factory: Any, pg_pool: asyncpg.Pool
+) -> None:
+    """`make run`'s declarations: every demo PCE, each holder's own identity."""
+    import asyncio
+
+    from ingest_grdf.__main__ import declare_demo
+
+    emulator: Emulator = await emulator_factory(holder_auto_accept_s=0.05)
+    publisher = InMemoryPublisher()
+    async with service_on(emulator, pg_pool, publisher) as runtime:
+        declared = await declare_demo(runtime.service)
+        assert declared == 52
+        await asyncio.sleep(0.2)
+        rights = await runtime.service.check_rights()
+        demo = [r for r in rights if str(r.pce).startswith("2138")]
+        assert len(demo) == 52
+        assert {r.state for r in demo} == {RightState.ACTIVE}
+        assert await declare_demo(runtime.service) == 0  # idempotent on restart
