@@ -79,9 +79,9 @@ def minimum_s(calls: int, rate: float) -> float:
     return calls / rate + extra_days * (DAY_S - DAILY_CAP / rate)
 
 
-async def run(args: argparse.Namespace) -> None:
+def start_emulator(args: argparse.Namespace) -> tuple[str, subprocess.Popen[bytes]]:
+    """The emulator in its own process, quota scaled, daily cap lifted."""
     port = free_port()
-    base = f"http://127.0.0.1:{port}"
     env = {
         **os.environ,
         "GRDF_EMULATOR_HTTP_PORT": str(port),
@@ -92,67 +92,67 @@ async def run(args: argparse.Namespace) -> None:
         "GRDF_EMULATOR_MISSING_DAY_RATE": "0",
         "GRDF_EMULATOR_LOG_LEVEL": "WARNING",
     }
-    emulator = subprocess.Popen([sys.executable, "-m", "grdf_emulator"], env=env)
-    try:
-        await wait_ready(base)
-        settings = Settings(
-            base_url=f"{base}/adict/v2",
-            token_url=f"{base}{OKTA_TOKEN_PATH}",
-            quota_time_scale=args.scale,
-            workers=args.workers,
-        )
-        http = httpx.AsyncClient(timeout=60)
-        tokens = TokenProvider(
-            http,
-            settings.token_url,
-            settings.client_id,
-            settings.client_secret.get_secret_value(),
-            settings.scope,
-        )
-        limiter = QuotaLimiter(1.0, 10**9, time_scale=args.scale)
-        client = AdictClient(
-            http,
-            settings.base_url,
-            tokens,
-            limiter,
-            backoff=Backoff(0.05, 2.0, jitter=True),
-            max_attempts=20,
-        )
-        publisher = CountingPublisher()
-        repository = MemoryRepository()
-        service = GrdfService(
-            settings, client, publisher, repository, clock=lambda: datetime.now(UTC)
-        )
-        await service.check_rights()
-        before = limiter.used_today
-        began = time.perf_counter()
-        await service.run_cycle()
-        elapsed = time.perf_counter() - began
-        calls = limiter.used_today - before
-        stats = (await http.get(f"{base}/_emulator/stats")).json()
-        await http.aclose()
-        real = elapsed * args.scale
-        floor = minimum_s(calls, 1.0)
-        rate_floor = calls / 1.0
-        print(
-            f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cpus, python {platform.python_version()}"
-        )
-        print(f"PCEs: {args.pces}, scale: {args.scale}, workers: {args.workers}")
-        print(
-            f"calls: {calls} ({calls / args.pces:.2f} per PCE), readings: {publisher.readings}, throttled by the emulator: {stats['throttled']}"
-        )
-        print(f"measured: {elapsed:.1f} s scaled = {real:.0f} s real")
-        print(
-            f"rate-bound minimum (calls / 1 per s): {rate_floor:.0f} s real; ratio {real / rate_floor:.3f}"
-        )
-        print(f"with the daily cap (6,000/day): minimum {floor / 3600:.1f} h real")
-        full = 1000 * calls / args.pces
-        print(
-            f"projected 1,000 PCEs: {full:.0f} calls, quota-bound minimum {minimum_s(int(full), 1.0) / 3600:.1f} h real"
-        )
-    finally:
-        emulator.terminate()
-        emulator.wait(timeout=10)
+    process = subprocess.Popen([sys.executable, "-m", "grdf_emulator"], env=env)
+    return f"http://127.0.0.1:{port}", process
+
+
+async def run(args: argparse.Namespace, base: str) -> None:
+    await wait_ready(base)
+    settings = Settings(
+        base_url=f"{base}/adict/v2",
+        token_url=f"{base}{OKTA_TOKEN_PATH}",
+        quota_time_scale=args.scale,
+        workers=args.workers,
+    )
+    http = httpx.AsyncClient(timeout=60)
+    tokens = TokenProvider(
+        http,
+        settings.token_url,
+        settings.client_id,
+        settings.client_secret.get_secret_value(),
+        settings.scope,
+    )
+    limiter = QuotaLimiter(1.0, 10**9, time_scale=args.scale)
+    client = AdictClient(
+        http,
+        settings.base_url,
+        tokens,
+        limiter,
+        backoff=Backoff(0.05, 2.0, jitter=True),
+        max_attempts=20,
+    )
+    publisher = CountingPublisher()
+    repository = MemoryRepository()
+    service = GrdfService(
+        settings, client, publisher, repository, clock=lambda: datetime.now(UTC)
+    )
+    await service.check_rights()
+    before = limiter.used_today
+    began = time.perf_counter()
+    await service.run_cycle()
+    elapsed = time.perf_counter() - began
+    calls = limiter.used_today - before
+    stats = (await http.get(f"{base}/_emulator/stats")).json()
+    await http.aclose()
+    real = elapsed * args.scale
+    floor = minimum_s(calls, 1.0)
+    rate_floor = calls / 1.0
+    print(
+        f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cpus, python {platform.python_version()}"
+    )
+    print(f"PCEs: {args.pces}, scale: {args.scale}, workers: {args.workers}")
+    print(
+        f"calls: {calls} ({calls / args.pces:.2f} per PCE), readings: {publisher.readings}, throttled by the emulator: {stats['throttled']}"
+    )
+    print(f"measured: {elapsed:.1f} s scaled = {real:.0f} s real")
+    print(
+        f"rate-bound minimum (calls / 1 per s): {rate_floor:.0f} s real; ratio {real / rate_floor:.3f}"
+    )
+    print(f"with the daily cap (6,000/day): minimum {floor / 3600:.1f} h real")
+    full = 1000 * calls / args.pces
+    print(
+        f"projected 1,000 PCEs: {full:.0f} calls, quota-bound minimum {minimum_s(int(full), 1.0) / 3600:.1f} h real"
+    )
 
 
 def main() -> None:
@@ -164,7 +164,13 @@ def main() -> None:
         "--scale", type=float, default=20.0, help="time scale of the 1 call/s quota"
     )
     parser.add_argument("--workers", type=int, default=4)
-    asyncio.run(run(parser.parse_args()))
+    args = parser.parse_args()
+    base, emulator = start_emulator(args)
+    try:
+        asyncio.run(run(args, base))
+    finally:
+        emulator.terminate()
+        emulator.wait(timeout=10)
 
 
 if __name__ == "__main__":
