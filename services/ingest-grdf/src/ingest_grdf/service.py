@@ -119,6 +119,10 @@ class GrdfService:
         self._outbox = PublishQueue(publisher)
         self._publish_lock = asyncio.Lock()
         self._rights_checked_at: float | None = None
+        self._collected_on: dict[str, date] = {}
+        """PCE -> the Paris day its sliding window was last collected in full:
+        ADICT publishes once a day, so a PCE is asked once a day (an hourly
+        cycle asking 1,000 PCEs again would spend the daily cap in 3 hours)."""
         self.stop = asyncio.Event()
 
     def today(self) -> date:
@@ -298,6 +302,8 @@ class GrdfService:
     async def collect(self, right: AccessRight, today: date) -> int:
         """One PCE: informatives, published readings, contract data; readings published."""
         pce = str(right.pce)
+        if self._collected_on.get(pce) == today:
+            return 0
         cursor = await self.repository.cursor(pce)
         count = 0
         coefficient: float | None = None
@@ -334,6 +340,9 @@ class GrdfService:
                     return count
         if cursor.informatives_until is None and (right.contractual or right.technical):
             await self._contract(right, coefficient)
+        after = await self.repository.cursor(pce)
+        if after.informatives_until is None or after.informatives_until >= today:
+            self._collected_on[pce] = today  # else a held broken day: ask again
         return count
 
     async def _informatives(

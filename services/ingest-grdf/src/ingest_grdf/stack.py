@@ -30,8 +30,8 @@ def processes(ctx: dict[str, Any]) -> list[dict[str, Any]]:
                 "INGEST_GRDF_DECLARE_DEMO": "true",
                 # the demo emulator serves 20 calls/s (its stack entry): same here
                 "INGEST_GRDF_QUOTA_TIME_SCALE": "20",
-                "INGEST_GRDF_CYCLE_INTERVAL_S": "10",
-                "INGEST_GRDF_RIGHTS_CHECK_INTERVAL_S": "10",
+                "INGEST_GRDF_CYCLE_INTERVAL_S": "5",
+                "INGEST_GRDF_RIGHTS_CHECK_INTERVAL_S": "5",
             },
             "health_url": f"{service}/readyz",
             "urls": {"ingest-grdf metrics": f"{service}/metrics"},

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import asyncpg
@@ -269,3 +269,55 @@ async def test_demo_declarations_are_accepted_by_the_demo_holders(
         assert len(demo) == 52
         assert {r.state for r in demo} == {RightState.ACTIVE}
         assert await declare_demo(runtime.service) == 0  # idempotent on restart
+
+
+async def test_make_run_settings_give_every_demo_pce_data_within_a_minute(
+    emulator_factory: Any, pg_pool: asyncpg.Pool
+) -> None:
+    """The settings `make run` gives both processes (their stack entries), the
+    holders answering after 5 s as in `make run`: every demo PCE has readings
+    in under a minute."""
+    import asyncio
+    import time
+
+    from grdf_emulator.stack import processes as emulator_processes
+    from ingest_grdf.__main__ import declare_demo
+    from ingest_grdf.service import run_forever
+    from ingest_grdf.stack import processes
+
+    ctx = {"host": "127.0.0.1", "python": "python"}
+    emulator_env = emulator_processes(ctx)[0]["env"]
+    service_env = processes(ctx)[0]["env"]
+    emulator: Emulator = await emulator_factory(
+        requests_per_second=float(emulator_env["GRDF_EMULATOR_REQUESTS_PER_SECOND"]),
+        holder_auto_accept_s=float(emulator_env["GRDF_EMULATOR_HOLDER_AUTO_ACCEPT_S"]),
+    )
+    emulator.clock.now = datetime.now(UTC)
+    publisher = InMemoryPublisher()
+    began = time.monotonic()
+    async with service_on(
+        emulator,
+        pg_pool,
+        publisher,
+        requests_per_second=1.0,
+        quota_time_scale=float(service_env["INGEST_GRDF_QUOTA_TIME_SCALE"]),
+        cycle_interval_s=float(service_env["INGEST_GRDF_CYCLE_INTERVAL_S"]),
+        rights_check_interval_s=float(
+            service_env["INGEST_GRDF_RIGHTS_CHECK_INTERVAL_S"]
+        ),
+    ) as runtime:
+        assert await declare_demo(runtime.service) == 52
+        stop = asyncio.Event()
+        loop = asyncio.create_task(
+            run_forever(runtime.service, stop, runtime.settings.cycle_interval_s)
+        )
+        demo: set[str] = set()
+        while time.monotonic() - began < 60 and len(demo) < 52:
+            await asyncio.sleep(1)
+            demo = {
+                k for k, _ in publisher.sent[topics.READINGS] if k.startswith("2138")
+            }
+        stop.set()
+        await loop
+    assert len(demo) == 52, f"{len(demo)} demo PCEs with data after a minute"
+    assert (await emulator.stats())["throttled"] == 0

@@ -147,13 +147,19 @@ async def test_backfill_is_clamped_to_the_data_window_and_chunked() -> None:
     assert publisher.sent[topics.DEAD_LETTERS]
 
 
-async def test_daily_window_after_backfill() -> None:
-    service, client, _, _ = make()
+async def test_daily_window_after_backfill_once_a_day() -> None:
+    now = [NOW]
+    client, repo, publisher = FakeAdict(), MemoryRepository(), InMemoryPublisher()
+    service = GrdfService(Settings(), client, publisher, repo, clock=lambda: now[0])
     await service.run_cycle()
     client.calls.clear()
+    await service.run_cycle()  # the same Paris day: nothing new to ask
+    assert client.calls == []
+    now[0] += timedelta(days=1)
     await service.run_cycle()
+    tomorrow = TODAY + timedelta(days=1)
     assert client.calls == [
-        (PCE, (TODAY - timedelta(days=7)).isoformat(), TODAY.isoformat())
+        (PCE, (tomorrow - timedelta(days=7)).isoformat(), tomorrow.isoformat())
     ]
 
 
