@@ -127,6 +127,8 @@ async def run(args: argparse.Namespace, base: str) -> None:
         settings, client, publisher, repository, clock=lambda: datetime.now(UTC)
     )
     await service.check_rights()
+    today = service.today()
+    pces = sum(1 for r in await repository.rights() if r.collectable(today))
     before = limiter.used_today
     began = time.perf_counter()
     await service.run_cycle()
@@ -142,14 +144,14 @@ async def run(args: argparse.Namespace, base: str) -> None:
     )
     print(f"PCEs: {args.pces}, scale: {args.scale}, workers: {args.workers}")
     print(
-        f"calls: {calls} ({calls / args.pces:.2f} per PCE), readings: {publisher.readings}, throttled by the emulator: {stats['throttled']}"
+        f"calls: {calls} ({calls / pces:.2f} per PCE over {pces} PCEs: the {args.pces} synthetic ones and the sandbox ones with an Active right), readings: {publisher.readings}, throttled by the emulator: {stats['throttled']}"
     )
     print(f"measured: {elapsed:.1f} s scaled = {real:.0f} s real")
     print(
         f"rate-bound minimum (calls / 1 per s): {rate_floor:.0f} s real; ratio {real / rate_floor:.3f}"
     )
     print(f"with the daily cap (6,000/day): minimum {floor / 3600:.1f} h real")
-    full = 1000 * calls / args.pces
+    full = 1000 * calls / pces
     print(
         f"projected 1,000 PCEs: {full:.0f} calls, quota-bound minimum {minimum_s(int(full), 1.0) / 3600:.1f} h real"
     )
