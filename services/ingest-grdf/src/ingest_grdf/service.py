@@ -218,6 +218,13 @@ class GrdfService:
         log.info(
             "right state", extra={"meter": meter_ref(str(right.pce)), "state": state}
         )
+        consent_ids = [right.right_id]
+        if state in (RightState.REVOKED, RightState.EXPIRED, RightState.REFUSED):
+            # SEN1's own consents on the PCE end with GRDF's right: the api then
+            # hides the data as it does for any revoked consent
+            consent_ids += await self.repository.revoke_consents(
+                str(right.pce), self._clock()
+            )
         if change is None:
             return
         self._outbox.add(
@@ -229,7 +236,7 @@ class GrdfService:
                 change=change,
                 source=Source.GRDF_ADICT,
                 occurred_at=self._clock(),
-                consent_ids=[right.right_id],
+                consent_ids=consent_ids,
                 reason=f"grdf {state.value}",
             ),
         )

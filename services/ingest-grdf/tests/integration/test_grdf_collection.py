@@ -155,11 +155,30 @@ async def test_holder_revocation_stops_collection(
         right_id = await pg_pool.fetchval(
             "SELECT right_id FROM grdf_rights WHERE meter_id = $1", pce
         )
+        person = await pg_pool.fetchval(
+            "INSERT INTO people (display_name) VALUES ('r') RETURNING person_id"
+        )
+        await pg_pool.execute(
+            "INSERT INTO meters (meter_id, scheme, energy, direction, sector)"
+            " VALUES ($1, 'pce', 'gas', 'consumption', 'residential')",
+            pce,
+        )
+        consent = await pg_pool.fetchval(
+            "INSERT INTO consents (person_id, meter_id, purpose, starts_at, expires_at)"
+            " VALUES ($1, $2, 'dashboard', now() - interval '1 day',"
+            " now() + interval '1 year') RETURNING consent_id",
+            person,
+            pce,
+        )
         await emulator.hook(f"rights/{right_id}/revoke")  # the holder's own
         sent = len(batches(publisher, pce))
         emulator.clock.now += timedelta(days=1)
         await runtime.service.run_cycle()  # the data call answers 1000014
         assert len(batches(publisher, pce)) == sent
+        revoked_at = await pg_pool.fetchval(
+            "SELECT revoked_at FROM consents WHERE consent_id = $1", consent
+        )
+        assert revoked_at is not None, "SEN1's consent follows GRDF's revocation"
         state = await pg_pool.fetchval(
             "SELECT state FROM grdf_rights WHERE meter_id = $1", pce
         )

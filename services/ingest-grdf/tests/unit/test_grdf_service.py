@@ -174,8 +174,13 @@ async def test_only_active_rights_are_collected() -> None:
 
 async def test_revocation_inside_a_stream_stops_and_is_mirrored() -> None:
     service, client, repo, publisher = make()
+    repo.live_consents[PCE] = ["c-sen1"]
     client.refuse_with = "1000014"
     await service.run_cycle()
+    assert PCE not in repo.live_consents  # SEN1's consent ended with GRDF's right
+    _, event = publisher.sent[topics.CONSENT_EVENTS][-1]
+    assert event is not None
+    assert event.consent_id == "r1,c-sen1"
     assert len(client.calls) == 1
     assert repo.by_pce[PCE].state is RightState.REVOKED
     assert len(publisher.sent[topics.CONSENT_EVENTS]) == 2  # granted, then revoked

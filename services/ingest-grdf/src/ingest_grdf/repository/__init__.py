@@ -8,7 +8,7 @@ The loop talks to this Protocol only, so it is unit-tested with
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from typing import Protocol
 
 from ingest_grdf.mapping import AccessRight, GasContract
@@ -49,6 +49,11 @@ class Repository(Protocol):
 
     async def save_contract(self, pce: str, contract: GasContract) -> None:
         """Keeps the latest contractual and technical data."""
+        ...
+
+    async def revoke_consents(self, pce: str, at: datetime) -> list[str]:
+        """Ends SEN1's live consents on ``pce`` (GRDF says the right is gone), so
+        what the api shows follows GRDF's state; returns their ids."""
         ...
 
     async def ping(self) -> bool:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 
 from ingest_grdf.mapping import AccessRight, GasContract
 from ingest_grdf.repository import Cursor
@@ -21,6 +21,8 @@ class MemoryRepository:
         self.by_pce: dict[str, AccessRight] = {}
         self.cursors: dict[str, Cursor] = {}
         self.contracts: dict[str, GasContract] = {}
+        self.live_consents: dict[str, list[str]] = {}
+        """PCE -> ids of SEN1 consents not revoked (tests put them there)."""
 
     async def save_right(self, right: AccessRight) -> None:
         self.by_pce[str(right.pce)] = right
@@ -46,6 +48,9 @@ class MemoryRepository:
 
     async def save_contract(self, pce: str, contract: GasContract) -> None:
         self.contracts[pce] = contract
+
+    async def revoke_consents(self, pce: str, at: datetime) -> list[str]:
+        return self.live_consents.pop(pce, [])
 
     async def ping(self) -> bool:
         return True

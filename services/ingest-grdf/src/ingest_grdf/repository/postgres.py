@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 
 import asyncpg
 
@@ -109,6 +109,15 @@ class PostgresRepository:
             contract.frequency,
             contract.conversion_coefficient,
         )
+
+    async def revoke_consents(self, pce: str, at: datetime) -> list[str]:
+        rows = await self._pool.fetch(
+            "UPDATE consents SET revoked_at = greatest($2, starts_at)"
+            " WHERE meter_id = $1 AND revoked_at IS NULL RETURNING consent_id",
+            pce,
+            at,
+        )
+        return [str(r["consent_id"]) for r in rows]
 
     async def ping(self) -> bool:
         try:
