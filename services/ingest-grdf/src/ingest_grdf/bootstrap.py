@@ -81,6 +81,7 @@ async def bootstrap(
                 settings.backoff_base_s, settings.backoff_max_s, jitter=True
             ),
             max_attempts=settings.max_attempts,
+            injections_path=settings.injections_path,
         )
         kafka: KafkaPublisher | None = None
         if publisher is None:

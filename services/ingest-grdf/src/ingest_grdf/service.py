@@ -82,6 +82,7 @@ class Adict(Protocol):
     async def revoke(self, right_id: str) -> None: ...
     async def informatives(self, pce: str, start: str, end: str) -> Parsed: ...
     async def published(self, pce: str, start: str, end: str) -> Parsed: ...
+    async def injections(self, pce: str, start: str, end: str) -> Parsed: ...
     async def contractual(self, pce: str) -> dict[str, Any]: ...
     async def technical(self, pce: str) -> dict[str, Any]: ...
 
@@ -314,7 +315,7 @@ class GrdfService:
         cursor = await self.repository.cursor(pce)
         count = 0
         coefficient: float | None = None
-        if right.informatives:
+        if right.informatives and not right.injection:  # no daily injection data
             start = _years_back(today, self.settings.informative_years)
             if cursor.informatives_until is not None:
                 start = max(
@@ -406,7 +407,8 @@ class GrdfService:
         self, right: AccessRight, first: date, after: date
     ) -> tuple[int, bool]:
         pce = str(right.pce)
-        parsed = await self._ask(pce, "published", first, after)
+        kind = "injections" if right.injection else "published"
+        parsed = await self._ask(pce, kind, first, after)
         if parsed is None:
             return 0, False
         batch, refused, invalid = map_published(
@@ -427,11 +429,11 @@ class GrdfService:
     async def _ask(
         self, pce: str, kind: str, first: date, after: date
     ) -> Parsed | None:
-        call = (
-            self.client.informatives
-            if kind == "informatives"
-            else self.client.published
-        )
+        call = {
+            "informatives": self.client.informatives,
+            "published": self.client.published,
+            "injections": self.client.injections,
+        }[kind]
         try:
             return await call(pce, first.isoformat(), after.isoformat())
         except AdictRefusedError as exc:  # a 400 for this window: recorded, not retried

@@ -39,6 +39,8 @@ class Settings(ServiceSettings):
     (``https://sofit-sso-oidc.grdf.fr`` + ``SOFIT_TOKEN_PATH``)."""
     scope: str = "/adict/v2"
     """Token scope: ``/adict/v2`` (production) or ``/adict/bas/v6`` (sandbox)."""
+    injections_path: str = "donnees_injections_publiees"
+    """The sandbox spells it ``donnees_injection_publiees``: configurable, not guessed."""
     client_id: str = "sen1-demo"
     client_secret: SecretStr = SecretStr(DEMO_SECRET)
     """Only the emulator accepts the default: it is refused for any other host."""

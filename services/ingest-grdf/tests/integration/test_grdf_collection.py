@@ -257,6 +257,7 @@ async def test_sofit_token_endpoint_works_too(
         token_url=f"{emulator.base}{SOFIT_TOKEN_PATH}",
         base_url=f"{emulator.base}/adict/bas/v6",
         scope="/adict/bas/v6",
+        injections_path="donnees_injection_publiees",
     ) as runtime:
         rights = await runtime.service.check_rights()
         # the sandbox's pre-existing rights, read from pretty-printed objects
@@ -267,6 +268,15 @@ async def test_sofit_token_endpoint_works_too(
         await runtime.service.run_cycle()
         assert daily_kwh(publisher, "09999999900617")
         assert not daily_kwh(publisher, "09999999932770")
+        # the biomethane point: monthly injection totals through the misspelt path
+        injected = [
+            r
+            for b in batches(publisher, "GI151947")
+            for r in b.readings
+            if r.direction.value == "production"
+        ]
+        assert injected
+        assert {r.channel for r in injected} == {"published"}
 
 
 async def test_demo_declarations_are_accepted_by_the_demo_holders(

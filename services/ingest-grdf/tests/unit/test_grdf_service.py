@@ -103,6 +103,9 @@ class FakeAdict:
     async def published(self, pce: str, start: str, end: str) -> Parsed:
         return parse(json.dumps(refusal("1000008")))
 
+    async def injections(self, pce: str, start: str, end: str) -> Parsed:
+        return parse(json.dumps(refusal("1000008")))
+
     async def contractual(self, pce: str) -> dict[str, Any]:
         return {"donnees_contractuelles": {"car": 9000, "tarif_acheminement": "T1"}}
 

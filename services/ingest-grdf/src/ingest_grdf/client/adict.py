@@ -123,6 +123,7 @@ class AdictClient:
         backoff: Backoff,
         max_attempts: int = 8,
         sleep: Callable[[float], Any] = asyncio.sleep,
+        injections_path: str = "donnees_injections_publiees",
     ) -> None:
         self._http = http
         self._base = base_url.rstrip("/")
@@ -131,6 +132,7 @@ class AdictClient:
         self._backoff = backoff
         self._attempts = max_attempts
         self._sleep = sleep
+        self._injections = injections_path
 
     async def _call(
         self,
@@ -238,6 +240,14 @@ class AdictClient:
         return await self._stream(
             "published",
             f"/pce/{pce}/donnees_consos_publiees",
+            {"date_debut": start, "date_fin": end},
+        )
+
+    async def injections(self, pce: str, start: str, end: str) -> Parsed:
+        """Published injection periods (biomethane) overlapping ``[start, end)``."""
+        return await self._stream(
+            "injections",
+            f"/pce/{pce}/{self._injections}",
             {"date_debut": start, "date_fin": end},
         )
 

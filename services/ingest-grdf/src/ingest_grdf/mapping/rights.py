@@ -90,6 +90,9 @@ class AccessRight:
     published: bool
     contractual: bool
     technical: bool
+    injection: bool = False
+    """An injection point (biomethane): its data window is ``perim_donnees_inj_*``
+    and its published data comes from ``donnees_injections_publiees``."""
 
     def collectable(self, today: date) -> bool:
         """Active, inside its own dates: the only rights data is asked under."""
@@ -111,6 +114,8 @@ def map_right(obj: dict[str, Any]) -> AccessRight:
         pce = Pce(str(obj["id_pce"]))
     except (KeyError, ValueError) as exc:
         raise PayloadInvalidError("id_droit_acces/id_pce: missing or invalid") from exc
+    injection = "INJECTION" in str(obj.get("role_tiers", ""))
+    window = "inj" if injection else "conso"
     start = _day(obj.get("date_debut_droit_acces"), "date_debut_droit_acces")
     end = _day(obj.get("date_fin_droit_acces"), "date_fin_droit_acces")
     if start is None or end is None:
@@ -122,13 +127,16 @@ def map_right(obj: dict[str, Any]) -> AccessRight:
         start=start,
         end=end,
         data_from=_day(
-            obj.get("perim_donnees_conso_debut"), "perim_donnees_conso_debut"
+            obj.get(f"perim_donnees_{window}_debut"), f"perim_donnees_{window}_debut"
         ),
-        data_until=_day(obj.get("perim_donnees_conso_fin"), "perim_donnees_conso_fin"),
+        data_until=_day(
+            obj.get(f"perim_donnees_{window}_fin"), f"perim_donnees_{window}_fin"
+        ),
         informatives=_bool(obj.get("perim_donnees_informatives")),
         published=_bool(obj.get("perim_donnees_publiees")),
         contractual=_bool(obj.get("perim_donnees_contractuelles")),
         technical=_bool(obj.get("perim_donnees_techniques")),
+        injection=injection,
     )
 
 

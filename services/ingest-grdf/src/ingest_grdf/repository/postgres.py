@@ -12,9 +12,10 @@ from ingest_grdf.repository import Cursor
 
 _SAVE = """
 INSERT INTO grdf_rights AS g (meter_id, right_id, state, right_start, right_end,
-                              data_from, data_until)
-VALUES ($1, $2, $3, $4, $5, $6, $7)
+                              data_from, data_until, injection)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
 ON CONFLICT (meter_id) DO UPDATE SET
+    injection = EXCLUDED.injection,
     right_id = EXCLUDED.right_id, state = EXCLUDED.state,
     right_start = EXCLUDED.right_start, right_end = EXCLUDED.right_end,
     data_from = EXCLUDED.data_from, data_until = EXCLUDED.data_until,
@@ -43,12 +44,13 @@ class PostgresRepository:
             right.end,
             right.data_from,
             right.data_until,
+            right.injection,
         )
 
     async def rights(self) -> list[AccessRight]:
         rows = await self._pool.fetch(
             "SELECT meter_id, right_id, state, right_start, right_end, data_from,"
-            " data_until FROM grdf_rights ORDER BY meter_id"
+            " data_until, injection FROM grdf_rights ORDER BY meter_id"
         )
         # scopes are not stored: SEN1 declares every scope, and the daily check
         # refreshes the full right from ADICT before any collection
@@ -65,6 +67,7 @@ class PostgresRepository:
                 published=True,
                 contractual=True,
                 technical=True,
+                injection=r["injection"],
             )
             for r in rows
         ]

@@ -6,7 +6,8 @@ Create Date: 2026-12-03
 
 Only ingest-grdf writes this table. ``state`` mirrors GRDF's access-right state
 in SEN1's words (pending, active, revoked, expired, refused); data is asked only
-while it is ``active``. ``informatives_until``/``published_until`` are exclusive
+while it is ``active``. ``injection`` marks a biomethane injection point (its data window is the
+right's ``perim_donnees_inj_*``). ``informatives_until``/``published_until`` are exclusive
 gas days up to which the history was asked and acknowledged by Kafka: a restart
 resumes the backfill from them. The contract columns are the last
 ``donnees_contractuelles``/``techniques`` read (tariff option, CAR, profile,
@@ -30,6 +31,7 @@ def upgrade() -> None:
             CHECK (state IN ('pending', 'active', 'revoked', 'expired', 'refused')),
         right_start date NOT NULL,
         right_end date NOT NULL,
+        injection boolean NOT NULL DEFAULT false,
         data_from date,
         data_until date,
         informatives_until date,
