@@ -29,6 +29,7 @@ from enedis_emulator import profiles
 from enedis_emulator.profiles import Meter
 from enedis_emulator.settings import EmulatorSettings
 from energy_core.domain import PARIS
+from energy_core.domain.time import shift_months
 
 _PRM = re.compile(r"\d{14}")
 _DURATION = re.compile(r"P(?:(\d+)Y)?(?:(\d+)M)?(?:(\d+)D)?")
@@ -55,8 +56,7 @@ def _error(status: int, error: str, description: str) -> JSONResponse:
 
 
 def _months_ago(today: date, months: int, extra_days: int = 15) -> date:
-    year, month = divmod(today.year * 12 + today.month - 1 - months, 12)
-    return date(year, month + 1, min(today.day, 28)) - timedelta(days=extra_days)
+    return shift_months(today, -months) - timedelta(days=extra_days)
 
 
 class EmulatorState:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import time
 from collections.abc import Callable, Iterable
@@ -12,6 +11,7 @@ import aiomqtt
 import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
 
+from energy_core.loops import sleep_or_stop
 from energy_store.demo import build
 from flukso_emulator.devices import Fleet, config_messages
 from flukso_emulator.model import SimDevice, from_demo, synthetic
@@ -79,8 +79,7 @@ async def run_live(
             delay = next_at - clock()
             if delay <= 0:
                 next_at = clock()  # running late: skip, never burst
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(stop.wait(), timeout=max(0.0, delay))
+            await sleep_or_stop(stop, delay)
     finally:
         client.disconnect()
         client.loop_stop()

@@ -12,7 +12,6 @@ client given connects through ``api.netguard`` (no internal targets).
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import hashlib
 import hmac
 import json
@@ -25,7 +24,7 @@ import asyncpg
 import httpx
 
 from api.netguard import REFUSED
-from energy_core.loops import Backoff
+from energy_core.loops import Backoff, sleep_or_stop
 from energy_core.secrets import SecretBox, SecretBoxError
 
 logger = logging.getLogger(__name__)
@@ -146,9 +145,7 @@ class WebhookDispatcher:
         ready.set()
         while not stop.is_set():
             await self.retry_due()
-            with contextlib.suppress(TimeoutError):
-                async with asyncio.timeout(self._every):
-                    await stop.wait()
+            await sleep_or_stop(stop, self._every)
 
     async def _deliver(
         self, hook: Any, key: str, body: bytes, first: int, *, once: bool = False

@@ -9,6 +9,7 @@ in milliseconds.
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
@@ -326,3 +327,22 @@ async def test_run_forever_survives_a_failed_cycle_and_stops_on_request(loop):
     loop.collector.run_cycle = once  # type: ignore[method-assign]
     await asyncio.wait_for(run_forever(loop.collector, stop, 3600.0), timeout=5)
     assert metric("ingest_enedis_cycles_total", result="failed") - failed == 1
+
+
+async def test_token_readiness_answers_even_while_the_quota_is_paused():
+    async def refuse(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(401, json={"error": "invalid_client"})
+
+    settings = Settings(
+        base_url="http://gw", token_url="http://gw/oauth2/v3/token", client_secret="s"
+    )
+    limiter = SlidingWindowLimiter.per_second_and_hour(10**6, 10**9)
+    client = DataConnectClient(settings, limiter, transport=httpx.MockTransport(refuse))
+    try:
+        assert await client.token_ready() is False  # the secret is refused
+        limiter.pause(3600)  # a 429 said: come back in an hour
+        began = time.monotonic()
+        assert await client.token_ready(within_s=0.2) is False
+        assert time.monotonic() - began < 2
+    finally:
+        await client.aclose()

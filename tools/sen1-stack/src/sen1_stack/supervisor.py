@@ -28,6 +28,10 @@ from typing import Any
 
 import httpx
 
+from energy_core.loops import Backoff, sleep_or_stop
+
+_RESTART = Backoff(base_s=1.0, max_s=30.0)
+"""Delay before restarting a process that exited (the one backoff of SEN1)."""
 _COLOURS = [31, 32, 33, 34, 35, 36, 91, 92, 93, 94, 95, 96]
 
 
@@ -99,7 +103,7 @@ class Supervisor:
 
     async def _keep(self, spec: ProcessSpec, index: int) -> None:
         prefix = self._prefix(spec.name, index)
-        backoff = 1.0
+        failures = 0
         while not self._stopping.is_set():
             proc = await self._spawn(spec)
             self._procs[spec.name] = proc
@@ -108,11 +112,13 @@ class Supervisor:
             code = await proc.wait()
             if self._stopping.is_set():
                 return
+            # a process that ran a while failed afresh: restart it quickly
+            failures = 1 if time.monotonic() - started > 30 else failures + 1
+            delay = _RESTART.delay(failures)
             sys.stdout.write(
-                f"{prefix} exited with {code}; restarting in {backoff:.0f} s\n"
+                f"{prefix} exited with {code}; restarting in {delay:.0f} s\n"
             )
-            backoff = 1.0 if time.monotonic() - started > 30 else min(backoff * 2, 30)
-            await asyncio.sleep(backoff)
+            await sleep_or_stop(self._stopping, delay)
 
     async def start(
         self, specs: list[ProcessSpec], *, health_timeout: float = 45

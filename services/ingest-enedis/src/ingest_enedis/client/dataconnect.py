@@ -236,15 +236,18 @@ class DataConnectClient:
         assert self._token is not None  # noqa: S101 - set by _fetch_token
         return self._token
 
-    async def token_ready(self) -> bool:
-        """Readiness: a token is held, or one can be obtained now.
+    async def token_ready(self, within_s: float = 5.0) -> bool:
+        """Readiness: a token is held, or one can be obtained within ``within_s``.
 
         Only an expired token costs a request (which the next call would have
-        spent anyway); the secret and the token are never logged.
+        spent anyway); a limiter paused by a 429 makes that request wait, so the
+        answer is "not ready" rather than a /readyz that hangs. The secret and the
+        token are never logged.
         """
         try:
-            await self._bearer()
-        except EnergyError:
+            async with asyncio.timeout(within_s):
+                await self._bearer()
+        except (EnergyError, TimeoutError):
             return False
         return True
 
