@@ -80,6 +80,9 @@ class Adict(Protocol):
     async def declare(self, pce: str, body: dict[str, Any]) -> dict[str, Any]: ...
     async def rights(self, pces: list[str] | None = None) -> Parsed: ...
     async def revoke(self, right_id: str) -> None: ...
+    async def upload_proofs(
+        self, right_id: str, files: list[tuple[str, bytes, str]]
+    ) -> None: ...
     async def informatives(self, pce: str, start: str, end: str) -> Parsed: ...
     async def published(self, pce: str, start: str, end: str) -> Parsed: ...
     async def injections(self, pce: str, start: str, end: str) -> Parsed: ...
@@ -166,6 +169,19 @@ class GrdfService:
                 raise
         await self._set_state(right, RightState.REVOKED, "revoked by SEN1")
         return True
+
+    async def upload_proofs(
+        self, pce: str, files: list[tuple[str, bytes, str]]
+    ) -> None:
+        """Sends the holder's proofs (PDF, PNG or JPEG, at most 3 of 4 MB) when GRDF
+        asked for them; ADICT's refusal (409: not asked, too many, too big, wrong
+        format) reaches the caller as :class:`AdictRefusedError` with its code."""
+        known = {str(r.pce): r for r in await self.repository.rights()}
+        right = known.get(pce)
+        if right is None:
+            raise LookupError("no GRDF right for this PCE")
+        await self.client.upload_proofs(right.right_id, files)
+        log.info("proofs sent", extra={"meter": meter_ref(pce), "files": len(files)})
 
     async def check_rights(self) -> list[AccessRight]:
         """The daily check: ADICT's list mirrored, state changes published."""

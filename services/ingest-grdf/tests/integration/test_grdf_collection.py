@@ -350,3 +350,28 @@ async def test_make_run_settings_give_every_demo_pce_data_within_a_minute(
         await loop
     assert len(demo) == 52, f"{len(demo)} demo PCEs with data after a minute"
     assert (await emulator.stats())["throttled"] == 0
+
+
+async def test_proofs_are_sent_when_grdf_asks(
+    emulator_factory: Any, pg_pool: asyncpg.Pool
+) -> None:
+    from ingest_grdf.client import AdictRefusedError
+
+    emulator: Emulator = await emulator_factory()
+    publisher = InMemoryPublisher()
+    async with service_on(emulator, pg_pool, publisher) as runtime:
+        pce = await declared_and_active(runtime, emulator)
+        await runtime.service.check_rights()
+        proof = [("bail.pdf", b"%PDF-1.4 a lease", "application/pdf")]
+        with pytest.raises(AdictRefusedError) as not_asked:
+            await runtime.service.upload_proofs(pce, proof)
+        assert not_asked.value.status == 409
+        right_id = await pg_pool.fetchval(
+            "SELECT right_id FROM grdf_rights WHERE meter_id = $1", pce
+        )
+        await emulator.hook(f"rights/{right_id}/request_proof")
+        with pytest.raises(AdictRefusedError):  # not a PDF/PNG/JPEG
+            await runtime.service.upload_proofs(pce, [("x.txt", b"text", "text/plain")])
+        await runtime.service.upload_proofs(pce, proof)
+        right = emulator.state.rights.by_id[right_id]
+        assert right.statut_controle_preuve == "Preuve en cours de vérification"

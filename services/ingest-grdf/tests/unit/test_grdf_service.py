@@ -103,6 +103,11 @@ class FakeAdict:
     async def published(self, pce: str, start: str, end: str) -> Parsed:
         return parse(json.dumps(refusal("1000008")))
 
+    async def upload_proofs(
+        self, right_id: str, files: list[tuple[str, bytes, str]]
+    ) -> None:
+        self.revoked.append(f"proofs:{right_id}")
+
     async def injections(self, pce: str, start: str, end: str) -> Parsed:
         return parse(json.dumps(refusal("1000008")))
 

@@ -142,6 +142,7 @@ class AdictClient:
         *,
         params: dict[str, str] | None = None,
         json: Any = None,
+        files: Any = None,
     ) -> httpx.Response:
         """One logical call: quota slot, token, retries of what is transient."""
         failures = 0
@@ -157,6 +158,7 @@ class AdictClient:
                     f"{self._base}{path}",
                     params=params,
                     json=json,
+                    files=files,
                     headers={"Authorization": f"Bearer {token}"},
                 )
             except httpx.HTTPError as exc:
@@ -224,6 +226,17 @@ class AdictClient:
     async def revoke(self, right_id: str) -> None:
         """``PATCH /droit_acces/{id}``: the third party's own revocation."""
         await self._call("revoke", "PATCH", f"/droit_acces/{right_id}", json={})
+
+    async def upload_proofs(
+        self, right_id: str, files: list[tuple[str, bytes, str]]
+    ) -> None:
+        """``PUT /droit_acces/{id}/preuves``: multipart ``preuves`` (name, bytes, type)."""
+        await self._call(
+            "proofs",
+            "PUT",
+            f"/droit_acces/{right_id}/preuves",
+            files=[("preuves", file) for file in files],
+        )
 
     # -- data --------------------------------------------------------------------
 
