@@ -295,7 +295,8 @@ class GrdfService:
             while not queue.empty() and not self.stop.is_set():
                 right = queue.get_nowait()
                 try:
-                    published += await self.collect(right, today)
+                    done = await self.collect(right, today)
+                    published += done  # read after the await: workers interleave
                 except (
                     TransientError
                 ) as exc:  # ridden out by the client: retry next cycle
@@ -496,7 +497,11 @@ class GrdfService:
     async def _flush(self) -> None:
         async with self._publish_lock:
             records = await self._outbox.flush()
-        readings = sum(1 for spec, _, _ in records if spec is topics.READINGS)
+        readings = sum(
+            len(value.readings)
+            for spec, _, value in records
+            if spec is topics.READINGS and value is not None
+        )
         if readings:
             metrics.READINGS.inc(readings)
 
