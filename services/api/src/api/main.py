@@ -34,6 +34,7 @@ from api.routes import (
     rollups,
     session,
     territory,
+    verification,
 )
 from api.settings import Settings
 from api.supervise import Loop, Supervised
@@ -154,6 +155,7 @@ def create_app(
         hooks,
         keys,
         enedis,
+        verification,
         rights,
         dashboard,
     ):
