@@ -236,6 +236,12 @@ class GrdfService:
             "right state", extra={"meter": meter_ref(str(right.pce)), "state": state}
         )
         consent_ids = [right.right_id]
+        if state in (RightState.ACTIVE, RightState.REFUSED):
+            # GRDF asked the holder: their answer decides SEN1's pending consents
+            verification = "verified" if state is RightState.ACTIVE else "rejected"
+            await self.repository.settle_consents(
+                str(right.pce), verification, f"grdf:{state.value}", self._clock()
+            )
         if state in (RightState.REVOKED, RightState.EXPIRED, RightState.REFUSED):
             # SEN1's own consents on the PCE end with GRDF's right: the api then
             # hides the data as it does for any revoked consent

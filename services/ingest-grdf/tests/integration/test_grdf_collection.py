@@ -375,3 +375,62 @@ async def test_proofs_are_sent_when_grdf_asks(
         await runtime.service.upload_proofs(pce, proof)
         right = emulator.state.rights.by_id[right_id]
         assert right.statut_controle_preuve == "Preuve en cours de vérification"
+
+
+async def test_grdf_answer_decides_the_pending_consent(
+    emulator_factory: Any, pg_pool: asyncpg.Pool
+) -> None:
+    """The holder accepting GRDF's request verifies SEN1's pending consent on the
+    PCE (with its audit line); a refusal rejects it."""
+    emulator: Emulator = await emulator_factory()
+    publisher = InMemoryPublisher()
+    async with service_on(emulator, pg_pool, publisher) as runtime:
+        holders = await emulator.holders()
+        residents = [
+            (p, h)
+            for p, h in holders.items()
+            if h["nom_titulaire"] and p.startswith("2138")
+        ]
+        consents = {}
+        for pce, _ in residents[:2]:
+            person = await pg_pool.fetchval(
+                "INSERT INTO people (display_name) VALUES ('r') RETURNING person_id"
+            )
+            await pg_pool.execute(
+                "INSERT INTO meters (meter_id, scheme, energy, direction, sector)"
+                " VALUES ($1, 'pce', 'gas', 'consumption', 'residential')",
+                pce,
+            )
+            consents[pce] = await pg_pool.fetchval(
+                "INSERT INTO consents (person_id, meter_id, purpose, source, starts_at,"
+                " expires_at) VALUES ($1, $2, 'dashboard', 'grdf', now(),"
+                " now() + interval '1 year') RETURNING consent_id",
+                person,
+                pce,
+            )
+        accepted, refused = residents[0][0], residents[1][0]
+        for pce, who in residents[:2]:
+            holder = Holder(
+                who["nom_titulaire"],
+                None,
+                who["courriel_titulaire"],
+                who["code_postal"],
+            )
+            right = await runtime.service.declare(pce, holder)
+            action = "accept" if pce == accepted else "refuse"
+            await emulator.hook(f"rights/{right.right_id}/{action}")
+        await runtime.service.check_rights()
+        rows = {
+            r["meter_id"]: r
+            for r in await pg_pool.fetch(
+                "SELECT meter_id, verification, verified_by FROM consents"
+            )
+        }
+        assert rows[accepted]["verification"] == "verified"
+        assert rows[accepted]["verified_by"] == "ingest-grdf"
+        assert rows[refused]["verification"] == "rejected"
+        audit = await pg_pool.fetchval(
+            "SELECT count(*) FROM consent_audit WHERE consent_id = $1",
+            consents[accepted],
+        )
+        assert audit >= 2  # recorded, then verified

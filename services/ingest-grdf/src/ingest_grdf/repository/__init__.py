@@ -56,6 +56,15 @@ class Repository(Protocol):
         what the api shows follows GRDF's state; returns their ids."""
         ...
 
+    async def settle_consents(
+        self, pce: str, verification: str, reason: str, at: datetime
+    ) -> dict[str, str]:
+        """Decides SEN1's pending consents on ``pce`` from GRDF's answer:
+        ``verified`` when the holder accepted the right (GRDF asked the holder
+        itself), ``rejected`` when they refused; a consent that would give the
+        PCE a second holder is held ``to_verify`` instead. consent id -> outcome."""
+        ...
+
     async def ping(self) -> bool:
         """The store answers (readiness)."""
         ...

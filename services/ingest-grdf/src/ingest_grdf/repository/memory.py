@@ -23,6 +23,8 @@ class MemoryRepository:
         self.contracts: dict[str, GasContract] = {}
         self.live_consents: dict[str, list[str]] = {}
         """PCE -> ids of SEN1 consents not revoked (tests put them there)."""
+        self.pending_consents: dict[str, list[str]] = {}
+        self.decided: dict[str, str] = {}
 
     async def save_right(self, right: AccessRight) -> None:
         self.by_pce[str(right.pce)] = right
@@ -51,6 +53,13 @@ class MemoryRepository:
 
     async def revoke_consents(self, pce: str, at: datetime) -> list[str]:
         return self.live_consents.pop(pce, [])
+
+    async def settle_consents(
+        self, pce: str, verification: str, reason: str, at: datetime
+    ) -> dict[str, str]:
+        out = dict.fromkeys(self.pending_consents.pop(pce, []), verification)
+        self.decided.update(out)
+        return out
 
     async def ping(self) -> bool:
         return True

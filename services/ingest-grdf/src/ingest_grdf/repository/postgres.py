@@ -7,8 +7,12 @@ from datetime import date, datetime
 import asyncpg
 
 from energy_core.domain.ids import Pce
+from energy_store.consent_registry import HeldByAnotherError, acting_as, decide
 from ingest_grdf.mapping import AccessRight, GasContract, RightState
 from ingest_grdf.repository import Cursor
+
+ACTOR = "ingest-grdf"
+"""Who decides, for the consent audit trail (``sen1.actor``)."""
 
 _SAVE = """
 INSERT INTO grdf_rights AS g (meter_id, right_id, state, right_start, right_end,
@@ -121,6 +125,42 @@ class PostgresRepository:
             at,
         )
         return [str(r["consent_id"]) for r in rows]
+
+    async def settle_consents(
+        self, pce: str, verification: str, reason: str, at: datetime
+    ) -> dict[str, str]:
+        out: dict[str, str] = {}
+        async with self._pool.acquire() as conn:
+            rows = await conn.fetch(
+                "SELECT consent_id FROM consents WHERE meter_id = $1"
+                " AND verification = 'pending' AND revoked_at IS NULL",
+                pce,
+            )
+            for row in rows:
+                consent_id = str(row["consent_id"])
+                async with conn.transaction():
+                    await acting_as(conn, ACTOR)
+                    try:
+                        await decide(
+                            conn,
+                            consent_id=consent_id,
+                            verification=verification,
+                            by=ACTOR,
+                            reason=reason,
+                            now=at,
+                        )
+                        out[consent_id] = verification
+                    except HeldByAnotherError:
+                        await decide(
+                            conn,
+                            consent_id=consent_id,
+                            verification="to_verify",
+                            by=ACTOR,
+                            reason="held_by_another",
+                            now=at,
+                        )
+                        out[consent_id] = "to_verify"
+        return out
 
     async def ping(self) -> bool:
         try:

@@ -19,7 +19,8 @@ from alembic import op
 revision = "1601_ingest_grdf"
 down_revision = "0002_read_models"
 branch_labels = ("ingest_grdf",)
-depends_on = None
+depends_on = ("0004_consent_verification",)
+"""ingest-grdf decides consents (verification states) from GRDF's answers."""
 
 
 def upgrade() -> None:
