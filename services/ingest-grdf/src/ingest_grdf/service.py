@@ -42,6 +42,7 @@ from energy_core.wire import (
     CONSENT_EXPIRED,
     CONSENT_GRANTED,
     CONSENT_REVOKED,
+    ReadingBatchMessage,
     batch_to_proto,
     consent_event,
     dead_letter,
@@ -503,11 +504,10 @@ class GrdfService:
     async def _flush(self) -> None:
         async with self._publish_lock:
             records = await self._outbox.flush()
-        readings = sum(
-            len(value.readings)
-            for spec, _, value in records
-            if spec is topics.READINGS and value is not None
-        )
+        readings = 0
+        for spec, _, value in records:
+            if spec is topics.READINGS and isinstance(value, ReadingBatchMessage):
+                readings += len(value.readings)
         if readings:
             metrics.READINGS.inc(readings)
 
