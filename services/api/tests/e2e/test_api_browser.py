@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import uuid
 import zipfile
 from collections.abc import AsyncIterator
@@ -40,6 +41,30 @@ ARGS = [
     "--disable-sync",
 ]
 PASSWORD = "correct horse battery"
+AXE = (
+    Path(__file__).parents[2] / "src" / "api" / "static" / "vendor" / "axe-core"
+) / "axe.min.js"
+CHART_FACTS = """(id) => {
+  const u = window.sen1Charts[id];
+  const box = document.getElementById(id);
+  const canvas = box.querySelector("canvas");
+  const ctx = canvas.getContext("2d");
+  const px = ctx.getImageData(0, 0, canvas.width, canvas.height).data;
+  let inked = 0;
+  for (let k = 3; k < px.length; k += 4) if (px[k] > 0) inked++;
+  const ys = u.data.slice(1).flat().filter((v) => v !== null && v !== undefined);
+  const first = u.data[0].length ? new Date(u.data[0][0] * 1000) : null;
+  return {points: u.data[0].length, distinct: new Set(ys.map((v) => v.toFixed(3))).size,
+    first: first ? first.toLocaleDateString("sv-SE") : null, axes: u.axes.length,
+    yMax: Math.max(0, ...ys), inked, series: u.series.slice(1).map((s) => s.label)};
+}"""
+READINGS_OF_DAY = """async ([meter, day]) => {
+  const d0 = new Date(day + "T00:00:00"), d1 = new Date(d0); d1.setDate(d1.getDate() + 1);
+  const r = await fetch(`/v1/meters/${meter}/readings?start=${encodeURIComponent(d0.toISOString())}`
+    + `&end=${encodeURIComponent(d1.toISOString())}`, {credentials: "same-origin"});
+  return (await r.json()).items.length;
+}"""
+"""What a uPlot chart drew: its data, its axes and how many canvas pixels are inked."""
 pytestmark = [
     pytest.mark.e2e,
     pytest.mark.skipif(
@@ -88,6 +113,37 @@ async def browser() -> AsyncIterator[Browser]:
             await b.close()
 
 
+@pytest.fixture
+def shots(tmp_path) -> Path:
+    """Where screenshots go: SEN1_SCREENSHOTS (e.g. docs/screenshots) or tmp."""
+    target = Path(os.environ.get("SEN1_SCREENSHOTS") or tmp_path / "screenshots")
+    target.mkdir(parents=True, exist_ok=True)
+    return target
+
+
+async def _shoot(page, shots: Path, name: str) -> None:
+    await page.screenshot(path=str(shots / f"{name}.png"), full_page=True)
+    await page.set_viewport_size({"width": 375, "height": 800})  # a phone
+    await page.wait_for_timeout(300)
+    overflow = await page.evaluate(
+        "document.documentElement.scrollWidth - document.documentElement.clientWidth"
+    )
+    await page.screenshot(path=str(shots / f"{name}-phone.png"), full_page=False)
+    assert overflow <= 1, f"{name}: the page scrolls sideways on a phone ({overflow}px)"
+
+
+async def _no_serious_violation(page) -> None:
+    """axe-core (vendored) on the page as drawn: no serious or critical violation."""
+    await page.add_script_tag(path=str(AXE))
+    result = await page.evaluate(
+        "async () => (await axe.run(document, {resultTypes: ['violations']}))"
+        ".violations.map(v => ({id: v.id, impact: v.impact, n: v.nodes.length,"
+        " target: v.nodes[0] && v.nodes[0].target.join(' ')}))"
+    )
+    bad = [v for v in result if v["impact"] in ("serious", "critical")]
+    assert not bad, bad
+
+
 async def _sign_in(page, base: str, email: str) -> None:
     await page.goto(f"{base}/?lang=fr")
     await page.fill("input[name=email]", email)
@@ -95,24 +151,50 @@ async def _sign_in(page, base: str, email: str) -> None:
     await page.click("#login-form button[type=submit]")
 
 
-async def test_resident_sees_daily_bars(server, browser, world, put_readings) -> None:
+async def test_resident_sees_daily_bars(
+    server, browser, world, put_readings, shots
+) -> None:
+    """A year of varying days drawn as uPlot bars with a date axis; a day's curve."""
     today = datetime.now(PARIS).date()
+    days = 60
     first = datetime.combine(
-        today - timedelta(days=10), datetime.min.time(), tzinfo=PARIS
+        today - timedelta(days=days), datetime.min.time(), tzinfo=PARIS
     ).astimezone(UTC)
+    # varying days: a weekly pattern and a daily shape (night low, evening peak)
+    values = [
+        (150.0 + 40.0 * (d % 7)) * (0.5 if h < 12 else 1.5 if 36 <= h < 44 else 1.0)
+        for d in range(days)
+        for h in range(48)
+    ]
     async with world.pool.acquire() as conn:
-        await put_readings(conn, world.meter_a, first, [250.0] * 48 * 10)
+        await put_readings(conn, world.meter_a, first, values)
     page = await browser.new_page(timezone_id="Europe/Paris")
     await _sign_in(page, server, world.territory.residents[0].email)
     await page.wait_for_url("**/resident?lang=fr")
-    bars = page.locator("#daily-chart rect.bar")
-    await bars.first.wait_for(timeout=15_000)
-    assert await bars.count() == 10
-    label = await bars.first.get_attribute("data-label")
-    assert label == (today - timedelta(days=10)).isoformat()
+    await page.locator("#daily-chart canvas").wait_for(timeout=15_000)
+    await expect(page.locator("#curve-chart canvas")).to_have_count(1)
+    drawn = await page.evaluate(CHART_FACTS, "daily-chart")
+    assert drawn["points"] == days  # one bar per day, no gap
+    assert drawn["distinct"] > 3  # the days vary
+    assert drawn["first"] == (today - timedelta(days=days)).isoformat()
+    assert drawn["axes"] == 2 and drawn["inked"] > 500  # axes and bars drawn
+    assert drawn["yMax"] > 0
+    curve = await page.evaluate(CHART_FACTS, "curve-chart")
+    shown_day = await page.input_value("#curve-day")
+    served = await page.evaluate(READINGS_OF_DAY, [world.meter_a, shown_day])
+    assert curve["points"] == served > 40  # the day's half-hours, as the api serves them
+    # another day from the picker: a full day in the middle of the history
+    other = (today - timedelta(days=days // 2)).isoformat()
+    await page.fill("#curve-day", other)
+    await page.dispatch_event("#curve-day", "change")
+    await expect(page.locator("#curve-chart")).to_have_attribute("data-points", "48")
+    assert (await page.evaluate(CHART_FACTS, "curve-chart"))["first"] == other
     await expect(page.locator("#m-kwh")).to_contain_text("kWh")
+    await expect(page.locator("#compare-chart .hbar")).to_have_count(4)
     assert await page.locator("html").get_attribute("lang") == "fr"
-    assert isinstance(date.fromisoformat(label or ""), date)
+    await page.set_viewport_size({"width": 1100, "height": 1400})
+    await _shoot(page, shots, "resident")
+    await _no_serious_violation(page)
 
 
 async def test_too_many_sign_ins_say_so(server, browser, world) -> None:
@@ -165,7 +247,9 @@ async def test_operator_sees_live_alert(server, browser, world, kafka_settings) 
     assert await feed.first.get_attribute("data-alert-id") == event.alert_id
 
 
-async def test_city_map_and_suppressed_cells(server, browser, world) -> None:
+async def test_city_map_and_suppressed_cells(server, browser, world, shots) -> None:
+    """The Leaflet map colours IRIS and parcels from the api's rollups, draws the
+    suppressed ones grey with the reason, has a legend; drill-down and series."""
     first, second, third = (str(n.iris) for n in world.territory.neighbourhoods[:3])
     today = datetime.now(PARIS).date().replace(day=1)
     prev = (today - timedelta(days=1)).replace(day=1)
@@ -189,22 +273,123 @@ async def test_city_map_and_suppressed_cells(server, browser, world) -> None:
                 wh,
                 points,
             )
-    page = await browser.new_page(timezone_id="Europe/Paris")
+        day = prev
+        while day < today:  # the commune's days of that month: the series
+            await conn.execute(
+                """INSERT INTO rollups VALUES ('commune', $1, 'P1D', $2, $3,
+                   'electricity', 'consumption', 'raw', 'Wh', $4, 52, 5000)""",
+                str(world.territory.commune),
+                midnight_of(day),
+                midnight_of(day + timedelta(days=1)),
+                300_000.0 + 10_000.0 * day.day,
+            )
+            day += timedelta(days=1)
+    page = await browser.new_page(
+        timezone_id="Europe/Paris", viewport={"width": 1100, "height": 900}
+    )
     await page.goto(f"{server}/?lang=en")
     await page.fill("input[name=key]", world.commune_key)
     await page.click("#city-form button[type=submit]")
     await page.wait_for_url("**/city?lang=en")
-    rows = page.locator("#city-table tbody tr")
-    await expect(rows).to_have_count(len(world.territory.neighbourhoods))
-    await expect(rows.nth(0)).to_contain_text("9,000")
-    await expect(rows.nth(1)).to_contain_text("suppressed")
-    await expect(rows.nth(2)).to_contain_text("suppressed")
-    await expect(page.locator("#map path.hood")).to_have_count(
-        len(world.territory.neighbourhoods)
-    )
+    await expect(page.locator("#map[data-ready='1']")).to_have_count(1, timeout=30_000)
+    table = page.locator("#city-table tbody tr")
+    await expect(table).to_have_count(len(world.territory.neighbourhoods))
+    await expect(table.nth(0)).to_contain_text("9,000")
+    await expect(table.nth(1)).to_contain_text("suppressed")
+    await expect(table.nth(2)).to_contain_text("suppressed")
+    hoods = page.locator("#map path.hood")
+    await expect(hoods).to_have_count(len(world.territory.neighbourhoods))
     await expect(page.locator("#map path.parcel")).to_have_count(
         len(world.territory.parcels)
     )
+    drawn = {
+        await h.get_attribute("data-id"): (
+            await h.get_attribute("fill"),
+            await h.get_attribute("data-state"),
+        )
+        for h in await hoods.all()
+    }
+    assert drawn[first][1] == "published" and drawn[first][0] not in (
+        "#8c8c8c",
+        "#ffffff",
+    )
+    assert drawn[second] == ("#8c8c8c", "suppressed")
+    assert drawn[third] == ("#8c8c8c", "suppressed")
+    no_data = [i for i, (_, state) in drawn.items() if state == "empty"]
+    assert all(drawn[i][0] == "#ffffff" for i in no_data)
+    legend = page.locator("#legend li")
+    assert await legend.count() >= 3
+    await expect(page.locator("#legend")).to_contain_text("kWh")
+    await expect(page.locator("#legend .suppressed-key")).to_contain_text("suppressed")
+    # the commune's series: one bar per day of the month, axes drawn
+    facts = await page.evaluate(CHART_FACTS, "series-chart")
+    assert facts["points"] == (today - prev).days
+    assert facts["axes"] >= 2 and facts["inked"] > 500
+    assert facts["yMax"] == pytest.approx((300_000 + 10_000 * facts["points"]) / 1000)
+    # CSV of what is on screen
+    async with page.expect_download() as info:
+        await page.click("#csv-screen")
+    text = Path(await (await info.value).path()).read_text()
+    lines = text.strip().splitlines()
+    assert len(lines) == 1 + facts["points"]
+    assert lines[0].startswith("Date,Electricity consumed (kWh)")
+    await _shoot(page, shots, "city")
+    await page.set_viewport_size({"width": 1100, "height": 900})
+    await _no_serious_violation(page)
+    # drill down to the first IRIS: the series title follows
+    await page.evaluate(
+        "([id, n]) => window.sen1City.drill('neighbourhood', id, n)",
+        [first, world.territory.neighbourhoods[0].name],
+    )
+    await expect(page.locator("#scope-name")).to_contain_text(first)
+
+
+async def test_operator_sees_labelled_load_and_capacity(
+    server, browser, world, shots
+) -> None:
+    """Every neighbourhood's latest load, its capacity in kW and the thresholds."""
+    now = datetime.now(UTC)
+    async with world.pool.acquire() as conn:
+        for k, n in enumerate(world.territory.neighbourhoods):
+            await conn.execute(
+                """INSERT INTO neighbourhood_load
+                   (iris, at, consumption_kw, production_kw, capacity_kw,
+                    meters_reporting, meters_stale)
+                   VALUES ($1, $2, $3, 0, $4, 60, 0)""",
+                str(n.iris),
+                now,
+                n.capacity_kw * (0.5 + 0.2 * k),
+                n.capacity_kw,
+            )
+    page = await browser.new_page(viewport={"width": 1100, "height": 900})
+    await _sign_in(page, server, "op@example.org")
+    await page.wait_for_url("**/operator?lang=fr")
+    rows = page.locator("#load-table tbody tr")
+    await expect(rows).to_have_count(len(world.territory.neighbourhoods))
+    for k, n in enumerate(world.territory.neighbourhoods):
+        row = page.locator(f"#load-table tr[data-iris='{n.iris}']")
+        await expect(row).to_contain_text(n.name)
+        await expect(row).to_contain_text(f"{n.capacity_kw:,.0f}".replace(",", "\u202f"))
+        ticks = row.locator(".tick")
+        await expect(ticks).to_have_count(4)  # capacity + three levels
+        bar = row.locator(".gauge-bar")
+        suppressed = "masqué" in await row.inner_text()
+        if not suppressed:
+            assert float((await bar.get_attribute("style") or "").split("width:")[1].split("%")[0]) > 0
+    await expect(page.locator("#thresholds")).to_contain_text("80 %")
+    await _shoot(page, shots, "operator")
+    await page.set_viewport_size({"width": 1100, "height": 900})
+    await _no_serious_violation(page)
+
+
+async def test_docs_are_served_offline(server, browser) -> None:
+    """Swagger UI from the vendored files: no request leaves the api's origin."""
+    page = await browser.new_page()
+    asked: list[str] = []
+    page.on("request", lambda r: asked.append(r.url))
+    await page.goto(f"{server}/docs")
+    await expect(page.locator(".swagger-ui .info .title")).to_contain_text("SEN1 api")
+    assert asked and all(u.startswith(server) for u in asked), asked
 
 
 def midnight_of(day: date) -> datetime:
@@ -228,7 +413,7 @@ async def test_resident_withdraws_exports_and_erases(
     page.on("dialog", lambda dialog: asyncio.ensure_future(dialog.accept()))
     await _sign_in(page, server, resident.email)
     await page.wait_for_url("**/resident?lang=fr")
-    await page.locator("#daily-chart rect.bar").first.wait_for(timeout=15_000)
+    await page.locator("#daily-chart canvas").wait_for(timeout=15_000)
 
     # the archive, downloaded as a browser does
     async with page.expect_download() as info:
