@@ -177,12 +177,15 @@ async def test_resident_sees_daily_bars(
     assert drawn["points"] == days  # one bar per day, no gap
     assert drawn["distinct"] > 3  # the days vary
     assert drawn["first"] == (today - timedelta(days=days)).isoformat()
-    assert drawn["axes"] == 2 and drawn["inked"] > 500  # axes and bars drawn
+    assert drawn["axes"] == 2
+    assert drawn["inked"] > 500
     assert drawn["yMax"] > 0
     curve = await page.evaluate(CHART_FACTS, "curve-chart")
     shown_day = await page.input_value("#curve-day")
     served = await page.evaluate(READINGS_OF_DAY, [world.meter_a, shown_day])
-    assert curve["points"] == served > 40  # the day's half-hours, as the api serves them
+    assert (
+        curve["points"] == served > 40
+    )  # the day's half-hours, as the api serves them
     # another day from the picker: a full day in the middle of the history
     other = (today - timedelta(days=days // 2)).isoformat()
     await page.fill("#curve-day", other)
@@ -309,7 +312,8 @@ async def test_city_map_and_suppressed_cells(server, browser, world, shots) -> N
         )
         for h in await hoods.all()
     }
-    assert drawn[first][1] == "published" and drawn[first][0] not in (
+    assert drawn[first][1] == "published"
+    assert drawn[first][0] not in (
         "#8c8c8c",
         "#ffffff",
     )
@@ -324,12 +328,13 @@ async def test_city_map_and_suppressed_cells(server, browser, world, shots) -> N
     # the commune's series: one bar per day of the month, axes drawn
     facts = await page.evaluate(CHART_FACTS, "series-chart")
     assert facts["points"] == (today - prev).days
-    assert facts["axes"] >= 2 and facts["inked"] > 500
+    assert facts["axes"] >= 2
+    assert facts["inked"] > 500
     assert facts["yMax"] == pytest.approx((300_000 + 10_000 * facts["points"]) / 1000)
     # CSV of what is on screen
     async with page.expect_download() as info:
         await page.click("#csv-screen")
-    text = Path(await (await info.value).path()).read_text()
+    text = await asyncio.to_thread(Path(await (await info.value).path()).read_text)
     lines = text.strip().splitlines()
     assert len(lines) == 1 + facts["points"]
     assert lines[0].startswith("Date,Electricity consumed (kWh)")
@@ -366,16 +371,25 @@ async def test_operator_sees_labelled_load_and_capacity(
     await page.wait_for_url("**/operator?lang=fr")
     rows = page.locator("#load-table tbody tr")
     await expect(rows).to_have_count(len(world.territory.neighbourhoods))
-    for k, n in enumerate(world.territory.neighbourhoods):
+    for n in world.territory.neighbourhoods:
         row = page.locator(f"#load-table tr[data-iris='{n.iris}']")
         await expect(row).to_contain_text(n.name)
-        await expect(row).to_contain_text(f"{n.capacity_kw:,.0f}".replace(",", "\u202f"))
+        await expect(row).to_contain_text(
+            f"{n.capacity_kw:,.0f}".replace(",", "\u202f")
+        )
         ticks = row.locator(".tick")
         await expect(ticks).to_have_count(4)  # capacity + three levels
         bar = row.locator(".gauge-bar")
         suppressed = "masqué" in await row.inner_text()
         if not suppressed:
-            assert float((await bar.get_attribute("style") or "").split("width:")[1].split("%")[0]) > 0
+            assert (
+                float(
+                    (await bar.get_attribute("style") or "")
+                    .split("width:")[1]
+                    .split("%")[0]
+                )
+                > 0
+            )
     await expect(page.locator("#thresholds")).to_contain_text("80 %")
     await _shoot(page, shots, "operator")
     await page.set_viewport_size({"width": 1100, "height": 900})
@@ -389,7 +403,8 @@ async def test_docs_are_served_offline(server, browser) -> None:
     page.on("request", lambda r: asked.append(r.url))
     await page.goto(f"{server}/docs")
     await expect(page.locator(".swagger-ui .info .title")).to_contain_text("SEN1 api")
-    assert asked and all(u.startswith(server) for u in asked), asked
+    assert asked
+    assert all(u.startswith(server) for u in asked), asked
 
 
 def midnight_of(day: date) -> datetime:

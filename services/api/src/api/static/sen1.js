@@ -165,7 +165,10 @@
     if (window.sen1Charts[id]) window.sen1Charts[id].destroy();
     const width = Math.max(280, box.clientWidth || 600);
     const units = [...new Set(series.map((s) => s.unit))];
-    const axes = [{stroke: "#333", grid: {stroke: "#e3e6e3"}, values: opts.xValues}];
+    const hourly = opts.xLabel === T.hour;  // axis ticks in the page's language, not uPlot's English
+    const xValues = (u, splits) => splits.map((v) => new Date(v * 1000).toLocaleString(lang, hourly
+      ? {hour: "2-digit", minute: "2-digit"} : {day: "numeric", month: "short"}));
+    const axes = [{stroke: "#333", grid: {stroke: "#e3e6e3"}, values: xValues}];
     units.forEach((u, k) => axes.push({scale: u, side: k ? 1 : 3, label: u, stroke: "#333",
       grid: {show: k === 0, stroke: "#e3e6e3"}, size: 60}));
     const scales = {x: {time: opts.time !== false}};
@@ -409,7 +412,8 @@
       for (const r of rows) {
         const tr = document.createElement("tr"); tr.dataset.iris = r.iris;
         cell(tr, `${r.name} (${r.iris})`);
-        const load = cell(tr, r.suppressed ? `${T.suppressed}` : `${fmt(r.consumption_kw)} kW`);
+        const pct = r.suppressed ? "" : ` (${fmt(100 * r.consumption_kw / r.capacity_kw, 0)} %)`;
+        const load = cell(tr, r.suppressed ? `${T.suppressed}` : `${fmt(r.consumption_kw)} kW${pct}`);
         if (r.suppressed) { load.className = "suppressed"; load.title = r.reason || ""; }
         cell(tr, `${fmt(r.capacity_kw)} kW`);
         const gauge = cell(tr, ""); gauge.className = "gauge";
@@ -420,15 +424,12 @@
         bar.style.width = ratio === null ? "0" : `${Math.min(100, 100 * ratio / top)}%`;
         bar.setAttribute("role", "img");
         bar.setAttribute("aria-label", ratio === null ? T.suppressed : `${fmt(100 * ratio, 0)} % ${T.capacity}`);
-        const text = document.createElement("span"); text.className = "gauge-text";
-        text.textContent = ratio === null ? "–" : `${fmt(100 * ratio, 0)} %`;
         gauge.appendChild(bar);
         for (const [k, x] of [[0, 1]].concat(th.map((x, k) => [k + 1, x]))) {
           const m = document.createElement("span"); m.className = k ? "tick level-" + k : "tick cap";
           m.style.left = `${100 * x / top}%`; m.title = k ? `${T.level} ${k}: ${fmt(100 * x, 0)} %` : `${T.capacity} 100 %`;
           gauge.appendChild(m);
         }
-        gauge.appendChild(text);
         body.appendChild(tr);
       }
     }
