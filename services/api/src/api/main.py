@@ -35,6 +35,7 @@ from api.routes import (
     live,
     meters,
     money,
+    ops,
     rights,
     rollups,
     session,
@@ -162,6 +163,7 @@ def create_app(
         keys,
         enedis,
         rights,
+        ops,
         dashboard,
     ):
         app.include_router(module.router)

@@ -548,3 +548,24 @@ async def co2_factors(conn: asyncpg.Connection, *, energy: str) -> list[Any]:
             energy,
         )
     )
+
+
+# Ingestion health: per source, series, newest reading and stale series. One index
+# probe per series (readings by series and time), not a scan of the readings.
+INGESTION_FRESHNESS = """
+SELECT s.scheme, count(*)::int AS series, max(l.newest) AS newest,
+       count(*) FILTER (WHERE l.newest IS NULL OR l.newest < $1)::int AS stale
+FROM series s
+LEFT JOIN LATERAL (
+    SELECT r.end_ts AS newest FROM readings r
+    WHERE r.series_id = s.series_id ORDER BY r.start_ts DESC LIMIT 1
+) l ON true
+GROUP BY s.scheme
+"""
+
+ENEDIS_BACKLOG = """
+SELECT coalesce(sum(greatest(0, $1::date - c.fetched_until)), 0)::int AS backlog_days,
+       (SELECT count(*) FROM enedis_holes WHERE resolved_at IS NULL)::int AS open_holes,
+       count(*) FILTER (WHERE c.stopped_reason IS NOT NULL)::int AS stopped
+FROM enedis_cursors c
+"""

@@ -56,7 +56,8 @@ CHART_FACTS = """(id) => {
   const first = u.data[0].length ? new Date(u.data[0][0] * 1000) : null;
   return {points: u.data[0].length, distinct: new Set(ys.map((v) => v.toFixed(3))).size,
     first: first ? first.toLocaleDateString("sv-SE") : null, axes: u.axes.length,
-    yMax: Math.max(0, ...ys), inked, series: u.series.slice(1).map((s) => s.label)};
+    yMax: Math.max(0, ...ys), inked, series: u.series.slice(1).map((s) => s.label),
+    perSeries: u.data.slice(1).map((d) => d.filter((v) => v !== null && v !== undefined).length)};
 }"""
 READINGS_OF_DAY = """async ([meter, day]) => {
   const d0 = new Date(day + "T00:00:00"), d1 = new Date(d0); d1.setDate(d1.getDate() + 1);
@@ -124,6 +125,7 @@ def shots(tmp_path) -> Path:
 async def _shoot(page, shots: Path, name: str) -> None:
     await page.screenshot(path=str(shots / f"{name}.png"), full_page=True)
     await page.set_viewport_size({"width": 375, "height": 800})  # a phone
+    await page.evaluate("window.scrollTo(0, 0)")
     await page.wait_for_timeout(300)
     overflow = await page.evaluate(
         "document.documentElement.scrollWidth - document.documentElement.clientWidth"
@@ -166,8 +168,26 @@ async def test_resident_sees_daily_bars(
         for d in range(days)
         for h in range(48)
     ]
+    colours = ("blue", "blue", "white", "red")
     async with world.pool.acquire() as conn:
         await put_readings(conn, world.meter_a, first, values)
+        # a Tempo contract: the bars take the colour of their Tempo day
+        await conn.execute(
+            "INSERT INTO api_meter_contracts VALUES ($1, 'tempo', 6, '{}')",
+            world.meter_a,
+        )
+        await conn.executemany(
+            "INSERT INTO api_tempo_days VALUES ($1, $2)",
+            [
+                (today - timedelta(days=days - d), colours[d % 4])
+                for d in range(days - 1)  # the last day's colour is not known yet
+            ],
+        )
+        await conn.execute(
+            "INSERT INTO api_tariffs VALUES ('tempo', 6, '2020-01-01', NULL, 31.0, "
+            "$1, 'test')",
+            {f"{c}_{p}": 0.2 for c in ("blue", "white", "red") for p in ("hp", "hc")},
+        )
     page = await browser.new_page(timezone_id="Europe/Paris")
     await _sign_in(page, server, world.territory.residents[0].email)
     await page.wait_for_url("**/resident?lang=fr")
@@ -180,6 +200,16 @@ async def test_resident_sees_daily_bars(
     assert drawn["axes"] == 2
     assert drawn["inked"] > 500
     assert drawn["yMax"] > 0
+    assert drawn["series"] == [
+        "Jour bleu",
+        "Jour blanc",
+        "Jour rouge",
+        "Couleur inconnue",
+    ]
+    assert drawn["perSeries"] == [
+        sum(1 for d in range(days - 1) if colours[d % 4] == c)
+        for c in ("blue", "white", "red")
+    ] + [1]
     curve = await page.evaluate(CHART_FACTS, "curve-chart")
     shown_day = await page.input_value("#curve-day")
     served = await page.evaluate(READINGS_OF_DAY, [world.meter_a, shown_day])
@@ -391,6 +421,15 @@ async def test_operator_sees_labelled_load_and_capacity(
                 > 0
             )
     await expect(page.locator("#thresholds")).to_contain_text("80 %")
+    sources = page.locator("#ingestion tbody tr")
+    await expect(sources).to_have_count(3)
+    async with world.pool.acquire() as conn:
+        prm_series = await conn.fetchval(
+            "SELECT count(*) FROM series WHERE scheme = 'prm'"
+        )
+    enedis = page.locator("#ingestion tr[data-source='enedis'] td")
+    await expect(enedis.nth(1)).to_have_text(str(prm_series))
+    await expect(page.locator("#ingestion-not-here")).to_contain_text("dead letters")
     await _shoot(page, shots, "operator")
     await page.set_viewport_size({"width": 1100, "height": 900})
     await _no_serious_violation(page)

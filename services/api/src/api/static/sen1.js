@@ -128,9 +128,20 @@
     const start = addDays(today, -365), base = `/v1/meters/${id}`;
     document.getElementById("export").href = `${base}/daily.csv?start=${iso(start)}&end=${iso(today)}`;
     const daily = await api(`${base}/daily?start=${iso(start)}&end=${iso(addDays(today, 1))}`);
-    chart("daily-chart", daily.items.map((i) => secs(i.period + "T00:00:00")),
-      [{label: T.kwh, unit: "kWh", values: daily.items.map((i) => i.kwh), bars: true}],
-      {xFormat: dayLabel, height: 260});
+    const month0 = monthOf(today);
+    const contract = await api(`${base}/cost?month=${month0}`).catch(() => null);
+    const x = daily.items.map((i) => secs(i.period + "T00:00:00"));
+    let defs = [{label: T.kwh, unit: "kWh", values: daily.items.map((i) => i.kwh), bars: true}];
+    if (contract && contract.option && contract.option.toUpperCase().startsWith("TEMPO")) {
+      // one bar series per Tempo colour: each day drawn in its tariff's colour
+      const days = await api(`/v1/reference/tempo-days?start=${iso(start)}&end=${iso(addDays(today, 1))}`).catch(() => []);
+      const colour = Object.fromEntries(days.map((d) => [d.day, d.colour.toLowerCase()]));
+      const paint = {blue: "#1f63b5", white: "#8d96a0", red: "#b42318"};
+      defs = ["blue", "white", "red", "unknown"].map((c) => ({label: T["tempo_" + c], unit: "kWh", bars: true,
+        color: paint[c] || "#3f3f46", values: daily.items.map((i) => ((colour[i.period] || "unknown") === c ? i.kwh : null))}))
+        .filter((d) => d.values.some((v) => v !== null));
+    }
+    chart("daily-chart", x, defs, {xFormat: dayLabel, height: 260});
     const dayInput = document.getElementById("curve-day");
     const last = daily.items.length ? daily.items[daily.items.length - 1].period : iso(addDays(today, -1));
     dayInput.max = iso(today); dayInput.value = last;
@@ -191,6 +202,14 @@
     window.sen1Charts[id] = u;
     return u;
   }
+  window.addEventListener("resize", () => {  // charts follow the width (phone rotation)
+    for (const [id, u] of Object.entries(window.sen1Charts)) {
+      const box = document.getElementById(id);
+      if (box && box.clientWidth) u.setSize({width: Math.max(280, box.clientWidth), height: u.height});
+    }
+  });
+  {
+  }
   const secs = (ts) => Math.round(new Date(ts).getTime() / 1000);
   const dayLabel = (u, v) => v === null || v === undefined ? "–" : new Date(v * 1000).toLocaleDateString(lang);
   const timeLabel = (u, v) => v === null || v === undefined ? "–" : new Date(v * 1000).toLocaleString(lang, {dateStyle: "short", timeStyle: "short"});
@@ -245,7 +264,8 @@
   function fillOf(t, br) {
     if (!t) return EMPTY_FILL;
     if (t.suppressed) return SUPPRESSED_FILL;
-    return t.per === null ? EMPTY_FILL : SCALE[classOf(t.per, br)];
+    if (t.per === null) return EMPTY_FILL;
+    return br.length ? SCALE[classOf(t.per, br)] : SCALE[2];  // one value: a mid colour, visible
   }
   function legend(br, p) {
     const box = document.getElementById("legend");
@@ -257,7 +277,8 @@
       const sw = document.createElement("span"); sw.className = "swatch"; sw.style.background = color; li.appendChild(sw);
       li.appendChild(document.createTextNode(text)); ul.appendChild(li); };
     const edges = [0].concat(br);
-    SCALE.slice(0, Math.max(1, br.length + 1)).forEach((c, k) => item(c, k < br.length ? `${fmt(edges[k], 0)} – ${fmt(edges[k + 1], 0)} kWh` : `≥ ${fmt(edges[k], 0)} kWh`, "class"));
+    if (!br.length) item(SCALE[2], "kWh", "class");
+    else SCALE.slice(0, br.length + 1).forEach((c, k) => item(c, k < br.length ? `${fmt(edges[k], 0)} – ${fmt(edges[k + 1], 0)} kWh` : `≥ ${fmt(edges[k], 0)} kWh`, "class"));
     item(SUPPRESSED_FILL, T.suppressed, "suppressed-key");
     item(EMPTY_FILL, T.no_data, "empty-key");
   }
@@ -446,6 +467,19 @@
       li.textContent = `${new Date(a.occurred_at).toLocaleTimeString(lang)} · ${a.iris} · ${a.change} · ${T.level} ${a.level} · ${a.load_suppressed ? T.suppressed : fmt(a.load_kw)} / ${fmt(a.capacity_kw)} kW`;
       feed.prepend(li);
     });
+    api("/v1/ops/ingestion").then((h) => {
+      const tb = document.querySelector("#ingestion tbody");
+      const n = (v) => v === null || v === undefined ? "–" : String(v);
+      for (const src of h.sources) {
+        const tr = document.createElement("tr"); tr.dataset.source = src.source;
+        cell(tr, src.source); cell(tr, n(src.series));
+        cell(tr, src.newest_reading_end ? new Date(src.newest_reading_end).toLocaleString(lang) : T.no_data);
+        const st = cell(tr, n(src.stale_series)); if (src.stale_series) st.className = "error";
+        cell(tr, n(src.backlog_days)); cell(tr, n(src.open_holes)); cell(tr, n(src.stopped_cursors));
+        tb.appendChild(tr);
+      }
+      document.getElementById("ingestion-not-here").textContent = `${T.not_here} ${h.not_here.join(", ")}`;
+    }).catch((e) => console.error(e));
     api("/v1/alerts?limit=100").then((page) => {
       const tb = document.querySelector("#alert-history tbody");
       for (const a of page.items) {
