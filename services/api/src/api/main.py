@@ -36,6 +36,7 @@ from api.routes import (
     meters,
     money,
     ops,
+    portfolio,
     rights,
     rollups,
     session,
@@ -164,6 +165,7 @@ def create_app(
         enedis,
         rights,
         ops,
+        portfolio,
         dashboard,
     ):
         app.include_router(module.router)

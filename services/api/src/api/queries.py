@@ -569,3 +569,40 @@ SELECT coalesce(sum(greatest(0, $1::date - c.fetched_until)), 0)::int AS backlog
        count(*) FILTER (WHERE c.stopped_reason IS NOT NULL)::int AS stopped
 FROM enedis_cursors c
 """
+
+
+# A portfolio: per meter of the caller (the MY_METERS rule), a year against the
+# year before, and the shape that betrays waste: mean power at night (01:00-05:00
+# local) and at weekends against the whole year's mean and weekdays. Half-hour
+# intervals of the consumption series only; power = energy / interval length.
+PORTFOLIO = """
+WITH s AS (
+    SELECT series_id, meter_id FROM series
+    WHERE meter_id = ANY($1::text[]) AND direction = 'consumption'
+      AND kind = 'interval' AND dimension = 'energy'
+), r AS (
+    SELECT s.meter_id, r.start_ts, r.value,
+           r.value / 1000.0 / (extract(epoch FROM r.end_ts - r.start_ts) / 3600.0) AS kw,
+           (r.start_ts >= $2::timestamptz - interval '365 days') AS recent,
+           (r.start_ts AT TIME ZONE 'Europe/Paris') AS local
+    FROM readings r JOIN s USING (series_id)
+    WHERE r.start_ts >= $2::timestamptz - interval '730 days' AND r.start_ts < $2
+      AND r.end_ts - r.start_ts = interval '30 minutes'
+)
+SELECT meter_id,
+       sum(value) FILTER (WHERE recent) / 1000.0 AS kwh,
+       sum(value) FILTER (WHERE NOT recent) / 1000.0 AS kwh_prev,
+       count(DISTINCT local::date) FILTER (WHERE recent)::int AS days,
+       count(DISTINCT local::date) FILTER (WHERE NOT recent)::int AS days_prev,
+       avg(kw) FILTER (WHERE recent) AS mean_kw,
+       avg(kw) FILTER (WHERE recent AND extract(hour FROM local) BETWEEN 1 AND 4) AS night_kw,
+       avg(kw) FILTER (WHERE recent AND extract(isodow FROM local) >= 6) AS weekend_kw,
+       avg(kw) FILTER (WHERE recent AND extract(isodow FROM local) < 6) AS weekday_kw
+FROM r GROUP BY meter_id
+"""
+
+PORTFOLIO_SITES = """
+SELECT m.meter_id, m.sector, b.building_id, b.address, b.surface_m2, b.building_type
+FROM meters m LEFT JOIN buildings b USING (building_id)
+WHERE m.meter_id = ANY($1::text[])
+"""

@@ -532,3 +532,68 @@ async def test_resident_withdraws_exports_and_erases(
     await page.fill("input[name=password]", PASSWORD)
     await page.click("#login-form button[type=submit]")
     await expect(page.locator("#login-error")).to_be_visible()
+
+
+async def test_portfolio_lists_ranks_and_flags_sites(
+    server, browser, world, put_readings, shots
+) -> None:
+    """A manager with consents on several sites: rows, ranking, flag, CSV."""
+    manager = world.territory.residents[0]
+    sites = [world.territory.residents[k].meters[0] for k in (2, 3, 4)]
+    end = datetime.now(UTC).replace(minute=0, second=0, microsecond=0)
+    async with world.pool.acquire() as conn:
+        person = await conn.fetchval(
+            "SELECT person_id FROM people WHERE email = $1", manager.email
+        )
+        for k, meter in enumerate(sites):
+            await conn.execute(
+                """INSERT INTO consents (person_id, meter_id, purpose, starts_at,
+                   expires_at) VALUES ($1, $2, 'portfolio', now() - interval '1 day',
+                   now() + interval '1 year')""",
+                person,
+                meter,
+            )
+            series = await put_readings(conn, meter, end - timedelta(days=61), [0.0])
+            night = 400.0 if k == 1 else 80.0  # the second site never sleeps
+            await conn.execute(
+                """INSERT INTO readings (series_id, start_ts, end_ts, value, quality)
+                   SELECT $1, t, t + interval '30 minutes',
+                     CASE WHEN extract(hour FROM t AT TIME ZONE 'Europe/Paris')
+                          BETWEEN 1 AND 4 THEN $2::float8 ELSE $3::float8 END, 1
+                   FROM generate_series($4::timestamptz - interval '60 days',
+                        $4::timestamptz - interval '30 minutes', interval '30 minutes') t""",
+                series,
+                night,
+                300.0 + 100.0 * k,
+                end,
+            )
+    page = await browser.new_page(
+        timezone_id="Europe/Paris",
+        viewport={"width": 1100, "height": 900},
+        accept_downloads=True,
+    )
+    await _sign_in(page, server, manager.email)
+    await page.wait_for_url("**/resident?lang=fr")
+    await page.goto(f"{server}/portfolio?lang=fr")
+    rows = page.locator("#portfolio tbody tr")
+    await rows.first.wait_for(timeout=15_000)
+    tails = [await r.get_attribute("data-meter") for r in await rows.all()]
+    assert {"…" + m[-4:] for m in sites} <= set(tails)
+    flagged = page.locator("#portfolio tr[data-anomalies~='night-baseload']")
+    await expect(flagged).to_have_count(1)
+    await expect(flagged).to_have_attribute("data-meter", "…" + sites[1][-4:])
+    await expect(flagged).to_contain_text("talon de nuit")
+    per_m2 = [await r.locator("td").nth(4).inner_text() for r in await rows.all()]
+    values = [
+        float(v.replace("\u202f", "").replace(",", ".")) for v in per_m2 if v != "–"
+    ]
+    assert values == sorted(values, reverse=True)
+    await expect(page.locator("#portfolio-chart .hbar")).to_have_count(len(tails))
+    async with page.expect_download() as info:
+        await page.click("#portfolio-csv")
+    path = Path(await (await info.value).path())
+    text = await asyncio.to_thread(path.read_text)
+    assert len(text.strip().splitlines()) == 1 + len(tails)
+    await _shoot(page, shots, "portfolio")
+    await page.set_viewport_size({"width": 1100, "height": 900})
+    await _no_serious_violation(page)

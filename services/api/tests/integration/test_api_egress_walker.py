@@ -109,6 +109,8 @@ ROUTES: dict[tuple[str, str], str] = {
     ("GET", "/v1/me/export"): SELF,
     ("DELETE", "/v1/me"): SELF,
     ("GET", "/v1/ops/ingestion"): OPERATOR,
+    ("GET", "/v1/me/portfolio"): SELF,
+    ("GET", "/portfolio"): PUBLIC,
     ("GET", "/v1/reference/tempo-days"): PUBLIC,
     ("GET", "/"): PUBLIC,
     ("GET", "/resident"): PUBLIC,

@@ -18,6 +18,7 @@ PAGES = {
     "resident": "resident.html",
     "city": "city.html",
     "operator": "operator.html",
+    "portfolio": "portfolio.html",
 }
 Lang = Annotated[str | None, Query(pattern="^(fr|en)$")]
 
@@ -62,3 +63,9 @@ async def city(request: Request, lang: Lang = None) -> HTMLResponse:
 async def operator(request: Request, lang: Lang = None) -> HTMLResponse:
     """Live load vs capacity and thresholds, the alert feed (SSE) and history."""
     return _render(request, "operator", lang)
+
+
+@router.get("/portfolio", response_class=HTMLResponse)
+async def portfolio(request: Request, lang: Lang = None) -> HTMLResponse:
+    """A manager's sites ranked by kWh/m² and change, anomalies, CSV."""
+    return _render(request, "portfolio", lang)

@@ -492,6 +492,45 @@
     }).catch((e) => console.error(e));
   }
 
+  async function portfolio() {
+    const page = await api("/v1/me/portfolio");
+    const rank = document.getElementById("rank");
+    const num = (v, d) => v === null || v === undefined ? "–" : fmt(v, d);
+    let rows = [];
+    function draw() {
+      const key = rank.value;
+      const sites = page.sites.slice().sort((a, b) => (b[key] ?? -Infinity) - (a[key] ?? -Infinity));
+      const tb = document.querySelector("#portfolio tbody"); tb.textContent = "";
+      rows = sites.map((s) => [s.address || s.building_id || tail(s.meter_id), s.building_type || s.sector,
+        s.surface_m2, s.kwh, s.kwh_per_m2, s.change_pct, s.night_ratio, s.weekend_ratio,
+        s.anomalies.map((a) => T["an_" + a] || a).join("; ")]);
+      sites.forEach((s, k) => {
+        const tr = document.createElement("tr"); tr.dataset.meter = tail(s.meter_id);
+        tr.dataset.anomalies = s.anomalies.join(" ");
+        const r = rows[k];
+        cell(tr, r[0]); cell(tr, r[1]); cell(tr, num(r[2], 0)); cell(tr, num(r[3], 0)); cell(tr, num(r[4], 1));
+        const ch = cell(tr, r[5] === null ? "–" : `${r[5] > 0 ? "+" : ""}${fmt(r[5], 1)} %`);
+        if (r[5] !== null && r[5] > 0) ch.className = "error";
+        cell(tr, num(r[6], 2)); cell(tr, num(r[7], 2));
+        const an = cell(tr, r[8] || "–"); if (r[8]) an.className = "error";
+        tb.appendChild(tr);
+      });
+      hbars("portfolio-chart", sites.map((s) => ({label: s.address || tail(s.meter_id), value: s.kwh_per_m2,
+        cls: s.anomalies.length ? "sim" : "", missing: T.no_data})), "kWh/m²");
+    }
+    rank.onchange = draw;
+    document.getElementById("portfolio-csv").onclick = () => {
+      const head = Array.from(document.querySelectorAll("#portfolio thead th")).map((th) => th.textContent);
+      const esc = (v) => v === null || v === undefined ? "" : /[",\n]/.test(String(v)) ? `"${String(v).replace(/"/g, '""')}"` : String(v);
+      const text = [head].concat(rows).map((r) => r.map(esc).join(",")).join("\n") + "\n";
+      const a = document.createElement("a");
+      a.href = URL.createObjectURL(new Blob([text], {type: "text/csv"}));
+      a.download = `sen1-portfolio-${iso(new Date())}.csv`;
+      document.body.appendChild(a); a.click(); a.remove();
+    };
+    draw();
+  }
+
   function login() {
     if (new URLSearchParams(location.search).get("erased")) document.getElementById("erased").hidden = false;
     document.getElementById("login-form").onsubmit = async (ev) => {
@@ -520,7 +559,7 @@
     await fetch("/v1/auth/logout", {method: "POST", credentials: "same-origin"});
     location.href = "/?lang=" + lang;
   };
-  const pages = {login, resident, city, operator};
+  const pages = {login, resident, city, operator, portfolio};
   const run = pages[document.body.dataset.page];
   if (run) Promise.resolve(run()).catch((e) => console.error(e));
 })();
