@@ -585,7 +585,9 @@ async def test_portfolio_lists_ranks_and_flags_sites(
     await expect(flagged).to_contain_text("talon de nuit")
     per_m2 = [await r.locator("td").nth(4).inner_text() for r in await rows.all()]
     values = [
-        float(v.replace("\u202f", "").replace(",", ".")) for v in per_m2 if v != "–"
+        float(v.replace("\u202f", "").replace(",", "."))
+        for v in per_m2
+        if v != "\u2013"
     ]
     assert values == sorted(values, reverse=True)
     await expect(page.locator("#portfolio-chart .hbar")).to_have_count(len(tails))
