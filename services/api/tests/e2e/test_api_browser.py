@@ -188,6 +188,17 @@ async def test_resident_sees_daily_bars(
             "$1, 'test')",
             {f"{c}_{p}": 0.2 for c in ("blue", "white", "red") for p in ("hp", "hc")},
         )
+        iris = await conn.fetchval(
+            "SELECT b.iris FROM meters m JOIN buildings b USING (building_id)"
+            " WHERE m.meter_id = $1",
+            world.meter_a,
+        )
+        await conn.execute(  # an active alert on my neighbourhood
+            """INSERT INTO alerts VALUES ($1, $2, 2, 'active', now(), now(), NULL,
+               480, 400)""",
+            uuid.uuid4(),
+            iris,
+        )
     page = await browser.new_page(timezone_id="Europe/Paris")
     await _sign_in(page, server, world.territory.residents[0].email)
     await page.wait_for_url("**/resident?lang=fr")
@@ -223,6 +234,8 @@ async def test_resident_sees_daily_bars(
     await expect(page.locator("#curve-chart")).to_have_attribute("data-points", "48")
     assert (await page.evaluate(CHART_FACTS, "curve-chart"))["first"] == other
     await expect(page.locator("#m-kwh")).to_contain_text("kWh")
+    await expect(page.locator("#alert-now")).to_have_attribute("data-level", "2")
+    await expect(page.locator("#alert-now")).to_contain_text("baissez le chauffage")
     await expect(page.locator("#compare-chart .hbar")).to_have_count(4)
     assert await page.locator("html").get_attribute("lang") == "fr"
     await page.set_viewport_size({"width": 1100, "height": 1400})

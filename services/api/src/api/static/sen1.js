@@ -18,6 +18,22 @@
   const iso = (d) => d.toLocaleDateString("sv-SE");  // YYYY-MM-DD in local time
   const addDays = (d, n) => { const x = new Date(d); x.setDate(x.getDate() + n); return x; };
 
+  // The live grid alert of my neighbourhood and what to do about it.
+  async function gridAlert(iris) {
+    const box = document.getElementById("alert-now");
+    const show = (level, raisedAt) => {
+      box.dataset.level = String(level);
+      box.className = level ? "alert level-" + level : "";
+      box.textContent = (level ? `${T.level} ${level} · ${new Date(raisedAt).toLocaleTimeString(lang)} · ` : "") + T["advice_" + Math.min(3, level)];
+    };
+    const page = await api(`/v1/alerts?state=active&iris=${iris}&limit=1`);
+    if (page.items.length) show(page.items[0].level, page.items[0].raised_at);
+    const stream = new EventSource("/v1/stream/alerts");
+    stream.addEventListener("alert", (e) => {
+      const a = JSON.parse(e.data);
+      if (a.iris === iris) show(a.change === "cleared" ? 0 : a.level, a.occurred_at);
+    });
+  }
   async function resident() {
     const select = document.getElementById("meter");
     const meters = (await api("/v1/meters")).items;
@@ -27,6 +43,8 @@
       select.appendChild(o);
     }
     select.onchange = () => showMeter(select.value);
+    const iris = (meters.find((m) => m.iris) || {}).iris;
+    if (iris) gridAlert(iris).catch((e) => console.error(e));
     // rights last, so the access log already lists the reads of this page
     try { if (meters.length) await showMeter(meters[0].meter_id); } finally { await rights(); }
   }
