@@ -384,6 +384,14 @@ async def test_city_map_and_suppressed_cells(server, browser, world, shots) -> N
     await _shoot(page, shots, "city")
     await page.set_viewport_size({"width": 1100, "height": 900})
     await _no_serious_violation(page)
+    # the year: 12 monthly buckets asked, the one stored month drawn, same totals
+    await page.check("input[name=kind][value=year]")
+    await page.click("#period-form button[type=submit]")
+    await expect(page.locator("#series-chart")).to_have_attribute("data-points", "1")
+    year = await page.evaluate(CHART_FACTS, "series-chart")
+    assert year["first"] == prev.isoformat()
+    assert year["yMax"] == pytest.approx(11_700)
+    await expect(table.nth(0)).to_contain_text("9,000")
     # drill down to the first IRIS: the series title follows
     await page.evaluate(
         "([id, n]) => window.sen1City.drill('neighbourhood', id, n)",
