@@ -122,9 +122,13 @@ SELECT 'urn:dev:prm:' || meter_id || '_consumption/energy/active', meter_id, 'pr
 FROM meters WHERE meter_id LIKE '9%' ORDER BY meter_id;
 INSERT INTO people (display_name, email)
 SELECT 'bench', meter_id || '@bench.invalid' FROM meters WHERE meter_id LIKE '9%';
-INSERT INTO consents (person_id, meter_id, purpose, starts_at, expires_at)
+INSERT INTO consents (person_id, meter_id, purpose, starts_at, expires_at,
+                      verification, verified_at, verified_by)
 SELECT p.person_id, split_part(p.email, '@', 1), 'bench', now() - interval '1 day',
-       now() + interval '2 years'
+       now() + interval '2 years', 'verified', now(), 'bench'
+FROM people p WHERE p.email LIKE '%@bench.invalid';
+INSERT INTO occupancies (person_id, delivery_point_id, starts_at, source)
+SELECT p.person_id, split_part(p.email, '@', 1), '2019-01-01', 'operator'
 FROM people p WHERE p.email LIKE '%@bench.invalid';
 INSERT INTO api_accounts (email, password_hash, role, person_id)
 SELECT email, 'not-a-login-account', 'resident', person_id
@@ -532,7 +536,13 @@ async def main() -> None:
                 series, daily = meter["series"], meter["daily_series"]
                 if what == "curve":
                     rows = await queries.load_curve(
-                        conn, series=series, start=june[0], end=june[1], limit=2001
+                        conn,
+                        person_id=principal.person_id,
+                        meter_id=meters[k],
+                        series=series,
+                        start=june[0],
+                        end=june[1],
+                        limit=2001,
                     )
                 else:  # daily totals over March, or over the whole year
                     start, end = (
@@ -542,6 +552,8 @@ async def main() -> None:
                     )
                     rows = await queries.totals(
                         conn,
+                        person_id=principal.person_id,
+                        meter_id=meters[k],
                         series=series,
                         daily_series=daily,
                         start=start,

@@ -210,6 +210,7 @@ async def backfill(
             person_id=str(person),
             usage_point_id=";".join(ids),
             now=datetime.now(UTC),
+            verified_by="bench",  # synthetic PRMs: no holder to verify against
         )
         per_second, per_hour = (Q3, Q4) if enforce else (10**6, 10**9)
         settings = Settings(

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import UTC, datetime
 
-from enedis_emulator import profiles
+from enedis_emulator import customers, profiles
 from enedis_emulator.app import EmulatorState, build_app
 from enedis_emulator.profiles import SANDBOX, Meter
 from enedis_emulator.settings import EmulatorSettings
@@ -20,7 +20,9 @@ def build_state(
     """Sandbox meters, then the demo PRMs, then ``extra_prms`` synthetic ones."""
     meters = list(SANDBOX)
     today = clock().date()
+    holders: dict[str, customers.Holder] = {}
     if settings.with_demo:
+        holders = customers.demo_holders()
         from energy_store import demo  # the demo territory is the emulator's customers
 
         meters += [
@@ -33,4 +35,6 @@ def build_state(
         else profiles.demo_meter(profiles.synthetic_prm(i), i, today)
         for i in range(settings.extra_prms)
     ]
-    return EmulatorState(settings, meters, clock)
+    state = EmulatorState(settings, meters, clock)
+    state.holders = holders
+    return state

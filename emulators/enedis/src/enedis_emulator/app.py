@@ -1,6 +1,7 @@
 """The Data Connect v5 gateway, emulated over real HTTP (Starlette).
 
-Token v3, the five metering paths, customers contracts/addresses, the consent
+Token v3, the five metering paths, customers contracts/addresses/identity/contact
+(holders consistent with the demo residents, :mod:`.customers`), the consent
 page (302 back with ``code``, ``state``, ``usage_point_id``), quotas Q3/Q4 with
 the documented 429 bodies, and the documented error codes. Test hooks live
 under ``/_emulator/`` (revoke a consent, inject a burst of 429/503).
@@ -25,6 +26,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import Route
 
+from enedis_emulator import customers as holders
 from enedis_emulator import profiles
 from enedis_emulator.profiles import Meter
 from enedis_emulator.settings import EmulatorSettings
@@ -72,6 +74,8 @@ class EmulatorState:
         self.meters = {m.prm: m for m in meters}
         self.clock = clock
         self.revoked = {m.prm for m in meters if m.revoked}
+        self.holders: dict[str, holders.Holder] = {}
+        """Who holds each PRM (customers v5 identity/contact); generated if absent."""
         self.tokens: dict[str, float] = {}
         self.faults: list[tuple[int, str | None]] = []
         self.calls = 0
@@ -363,6 +367,7 @@ def metering(path: str) -> Callable[[Request], Any]:
 
 def customers(what: str) -> Callable[[Request], Any]:
     async def endpoint(request: Request) -> Response:
+        state: EmulatorState = request.app.state.emulator
         gate = _gate(request)
         if isinstance(gate, Response):
             return gate
@@ -373,6 +378,11 @@ def customers(what: str) -> Callable[[Request], Any]:
                 "ADAM-ERR0069",
                 "Customer data is only available through a consumption usage point.",
             )
+        holder = state.holders.get(meter.prm) or holders.generated(meter)
+        if what in ("identity", "contact_data"):
+            if what == "identity":
+                return JSONResponse(holders.identity_body(holder))
+            return JSONResponse(holders.contact_body(holder))
         usage_point: dict[str, Any] = {
             "usage_point_id": meter.prm,
             "usage_point_status": "com",
@@ -410,7 +420,7 @@ def customers(what: str) -> Callable[[Request], Any]:
         return JSONResponse(
             {
                 "customer": {
-                    "customer_id": f"C{meter.seed % 10**9}",
+                    "customer_id": holder.customer_id,
                     "usage_points": [entry],
                 }
             }
@@ -420,7 +430,8 @@ def customers(what: str) -> Callable[[Request], Any]:
 
 
 async def authorize(request: Request) -> Response:
-    """Consent page: validates, then redirects back as Enedis does."""
+    """Consent page: validates, then redirects back as Enedis does (``POST``: the
+    account sign-in, see :mod:`enedis_emulator.customers`)."""
     state: EmulatorState = request.app.state.emulator
     query = request.query_params
     if (
@@ -437,6 +448,9 @@ async def authorize(request: Request) -> Response:
     consent_state = query.get("state", "")
     if len(consent_state) > 100 or "redirect_uri" not in query:
         return _error(400, "invalid_request", "missing_parameter")
+    signed_in = await holders.sign_in(request, state.meters, state.holders)
+    if signed_in is not None:
+        return signed_in
     client = int(consent_state[-1]) if consent_state[-1:].isdigit() else 0
     prms = [m.prm for m in profiles.SANDBOX if m.client == client]
     for prm in prms:
@@ -489,12 +503,14 @@ def build_app(state: EmulatorState) -> Starlette:
     """The ASGI app of one emulator state."""
     routes = [
         Route("/oauth2/v3/token", token, methods=["POST"]),
-        Route("/dataconnect/v1/oauth2/authorize", authorize),
+        Route("/dataconnect/v1/oauth2/authorize", authorize, methods=["GET", "POST"]),
         Route("/healthz", healthz),
         Route("/readyz", healthz),
         Route("/_emulator/{action}", hooks, methods=["POST", "GET"]),
         Route("/customers_upc/v5/usage_points/contracts", customers("contracts")),
         Route("/customers_upa/v5/usage_points/addresses", customers("addresses")),
+        Route("/customers_i/v5/identity", customers("identity")),
+        Route("/customers_cd/v5/contact_data", customers("contact_data")),
     ]
     for path in (
         "metering_data_dc/v5/daily_consumption",

@@ -104,6 +104,9 @@ class DemoTerritory:
 
 CONSENT_START = datetime(2025, 1, 1, tzinfo=UTC)
 CONSENT_END = datetime(2027, 12, 31, tzinfo=UTC)
+OCCUPANCY_START = datetime(2019, 1, 1, tzinfo=UTC)
+"""Every demo resident has lived in their dwelling since before any history the
+emulators serve, so the demo shows all of it (a new occupant would see less)."""
 
 
 def _rect(lon: float, lat: float, dlon: float, dlat: float) -> dict[str, object]:

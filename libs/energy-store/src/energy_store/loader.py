@@ -5,7 +5,12 @@ from __future__ import annotations
 import asyncpg
 
 from energy_store import territory
-from energy_store.demo import CONSENT_END, CONSENT_START, DemoTerritory
+from energy_store.demo import (
+    CONSENT_END,
+    CONSENT_START,
+    OCCUPANCY_START,
+    DemoTerritory,
+)
 
 
 async def load_territory(pool: asyncpg.Pool, demo: DemoTerritory) -> dict[str, int]:
@@ -24,13 +29,27 @@ async def load_territory(pool: asyncpg.Pool, demo: DemoTerritory) -> dict[str, i
                 resident.display_name,
                 resident.email,
             )
+            # The demo plays the operator: its residents are proven holders of
+            # their dwelling's points (verified consents, occupancies), so the
+            # demo shows their data through the same rule as everyone's.
             await conn.executemany(
                 """INSERT INTO consents (person_id, meter_id, grantee, purpose, source,
-                                         starts_at, expires_at)
-                   SELECT $1, $2, 'sen1', 'collection', 'demo', $3, $4
+                                         starts_at, expires_at, verification,
+                                         verified_at, verified_by)
+                   SELECT $1, $2, 'sen1', 'collection', 'demo', $3, $4, 'verified',
+                          $3, 'demo'
                    WHERE NOT EXISTS (SELECT 1 FROM consents WHERE person_id = $1
                                      AND meter_id = $2 AND purpose = 'collection')""",
                 [(person_id, m, CONSENT_START, CONSENT_END) for m in resident.meters],
+            )
+            await conn.executemany(
+                """INSERT INTO occupancies (person_id, delivery_point_id, starts_at,
+                                            source)
+                   SELECT $1, $2, $3, 'demo' FROM meters
+                   WHERE meter_id = $2 AND scheme IN ('prm', 'pce')
+                     AND NOT EXISTS (SELECT 1 FROM occupancies
+                                     WHERE delivery_point_id = $2)""",
+                [(person_id, m, OCCUPANCY_START) for m in resident.meters],
             )
     return {
         "neighbourhoods": len(demo.neighbourhoods),

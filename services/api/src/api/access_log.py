@@ -61,23 +61,25 @@ def current_route() -> tuple[str, str]:
     return str(scope.get("method", "-")), str(path or "(unmatched)")
 
 
-# The consent under which the read happens: the caller's own live consent on the
-# meter first, else the live consent of an owner who shares it with the caller.
-# The same rule as the gate (queries.METER_FOR); the row names the consent's holder
-# as the subject, so a grantee's read shows in the owner's log.
+# The consent under which the read happens, from the same rule as the gate
+# (``meter_access``, through which queries.METER_FOR reads): the caller's own live
+# verified consent on the meter or on the delivery point the device measures
+# first, else that of an owner who shares the meter with the caller. The row names
+# the consent's holder as the subject, so a grantee's read shows in the owner's log.
 _RECORD = """
 INSERT INTO api_access_log (actor_kind, actor_account_id, actor_key_id,
                             subject_person_id, meter_id, consent_id, method, route)
-SELECT $1, $2, $3, c.person_id, c.meter_id, c.consent_id, $6, $7
-FROM consents c
-WHERE c.meter_id = $5 AND c.starts_at <= now() AND c.expires_at > now()
-  AND c.revoked_at IS NULL
-  AND (c.person_id = $4
-       OR EXISTS (SELECT 1 FROM api_meter_shares s
-                  WHERE s.owner_person_id = c.person_id AND s.grantee_person_id = $4
-                    AND s.meter_id = c.meter_id AND s.starts_at <= now()
-                    AND s.expires_at > now() AND s.revoked_at IS NULL))
-ORDER BY (c.person_id = $4) DESC, c.starts_at DESC
+SELECT $1, $2, $3, x.person_id, $5, x.consent_id, $6, $7
+FROM (
+    SELECT $4::uuid AS person_id, a.consent_id, 0 AS rank
+    FROM meter_access($4, now()) a WHERE a.meter_id = $5
+    UNION ALL
+    SELECT s.owner_person_id, a.consent_id, 1 FROM api_meter_shares s
+    CROSS JOIN LATERAL meter_access(s.owner_person_id, now()) a
+    WHERE s.grantee_person_id = $4 AND s.meter_id = $5 AND a.meter_id = s.meter_id
+      AND s.starts_at <= now() AND s.expires_at > now() AND s.revoked_at IS NULL
+) x
+ORDER BY x.rank
 LIMIT 1
 RETURNING access_id
 """

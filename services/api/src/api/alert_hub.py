@@ -30,12 +30,21 @@ Listener = Callable[[dict[str, Any]], Coroutine[Any, Any, None]]
 Gate = Callable[[dict[str, Any]], Coroutine[Any, Any, dict[str, Any]]]
 
 
-def _withheld(event: dict[str, Any], reason: str | None) -> dict[str, Any]:
-    return {**event, "load_kw": None, "load_suppressed": True, "reason": reason}
+def _withheld(
+    event: dict[str, Any], reason: str | None, *, public: bool = False
+) -> dict[str, Any]:
+    return {
+        **event,
+        "load_kw": None,
+        "load_suppressed": True,
+        "reason": reason,
+        "public": public,
+    }
 
 
 async def withhold_load(event: dict[str, Any]) -> dict[str, Any]:
-    """The default gate: no database to check the threshold, so no load leaves."""
+    """The default gate: no database to check the threshold, so no load leaves
+    and the event is not public (only the alert system receives it)."""
     return _withheld(event, "the load could not be checked against the threshold")
 
 
@@ -43,7 +52,9 @@ class AlertGate:
     """The secrecy gate on an event's (net) load, from the sample it was computed on.
 
     The load of an alert is a neighbourhood aggregate like the live load, so it
-    leaves (SSE, webhooks) only under the same rule; level and capacity always do.
+    leaves (SSE, webhooks) only under the same rule. ``public`` says whether the
+    neighbourhood has at least the threshold of delivery points: only then may
+    level, state and times reach anyone but the alert system (webhooks, operators).
     """
 
     def __init__(self, pool: asyncpg.Pool, rule: SecrecyRule) -> None:
@@ -64,9 +75,10 @@ class AlertGate:
             producers=row["producers"],
             production_kw=row["production_kw"],
         ).net
+        public = (row["points"] or 0) >= self._rule.min_points
         if not verdict.published:
-            return _withheld(event, verdict.reason)
-        return {**event, "load_suppressed": False, "reason": None}
+            return _withheld(event, verdict.reason, public=public)
+        return {**event, "load_suppressed": False, "reason": None, "public": public}
 
 
 def alert_event(message: AlertEvent) -> dict[str, Any]:

@@ -41,6 +41,7 @@ from api.routes import (
     rollups,
     session,
     territory,
+    verification,
 )
 from api.settings import Settings
 from api.supervise import Loop, Supervised
@@ -163,6 +164,7 @@ def create_app(
         hooks,
         keys,
         enedis,
+        verification,
         rights,
         ops,
         portfolio,

@@ -14,67 +14,76 @@ from typing import Any
 
 import asyncpg
 
+# What a person may read is defined once, in the database: ``meter_access(person,
+# at)`` (migration 0005) gives each meter they may read with the window of readings
+# they may see (their occupancy of its delivery point, while a *verified* consent is
+# live). A share lends the grantee the owner's windows while the share and the
+# owner's access last. Every query below that returns individual data joins
+# through _WINDOWS ($P person, $M meter), so route code cannot forget the rule.
+_WINDOWS = """WITH w AS (
+    SELECT a.from_ts, a.until_ts FROM meter_access({person}, now()) a
+    WHERE a.meter_id = {meter}
+    UNION ALL
+    SELECT a.from_ts, a.until_ts FROM api_meter_shares s
+    CROSS JOIN LATERAL meter_access(s.owner_person_id, now()) a
+    WHERE s.grantee_person_id = {person} AND s.meter_id = {meter}
+      AND a.meter_id = s.meter_id AND s.starts_at <= now()
+      AND s.expires_at > now() AND s.revoked_at IS NULL
+)
+"""
+# A reading (alias {r}) is shown only if its whole interval lies in a window.
+_INSIDE = (
+    "EXISTS (SELECT 1 FROM w WHERE {r}.start_ts >= w.from_ts"
+    " AND {r}.end_ts <= w.until_ts)"
+)
+
 MY_METERS = """
 SELECT DISTINCT ON (m.meter_id) m.meter_id, m.scheme, m.energy, m.direction,
        m.building_id, b.iris, x.relation
 FROM (
-    SELECT meter_id, 'owner' AS relation, 0 AS rank FROM consents
-    WHERE person_id = $1 AND starts_at <= now() AND expires_at > now()
-      AND revoked_at IS NULL
+    SELECT meter_id, 'owner' AS relation, 0 AS rank FROM meter_access($1, now())
     UNION ALL
     SELECT s.meter_id, 'shared', 1 FROM api_meter_shares s
-    WHERE s.grantee_person_id = $1 AND s.starts_at <= now()
-      AND s.expires_at > now() AND s.revoked_at IS NULL
-      AND EXISTS (SELECT 1 FROM consents c WHERE c.person_id = s.owner_person_id
-                  AND c.meter_id = s.meter_id AND c.starts_at <= now()
-                  AND c.expires_at > now() AND c.revoked_at IS NULL)
+    CROSS JOIN LATERAL meter_access(s.owner_person_id, now()) a
+    WHERE s.grantee_person_id = $1 AND a.meter_id = s.meter_id
+      AND s.starts_at <= now() AND s.expires_at > now() AND s.revoked_at IS NULL
 ) x
 JOIN meters m USING (meter_id)
 LEFT JOIN buildings b USING (building_id)
 ORDER BY m.meter_id, x.rank
 """
 
-# One meter, if the person may read it (the same rule as MY_METERS: their live
-# consent, or a live share whose owner's consent is live), with the series ids of
-# its energy intervals in one direction ($3; NULL: the meter's own). One round trip
-# instead of listing every meter of the person and then looking the series up.
-METER_FOR = """
+# One meter, if the person may read it (the same rule as MY_METERS), with the
+# series ids of its energy intervals in one direction ($3; NULL: the meter's own).
+# One round trip instead of listing every meter of the person and then looking the
+# series up.
+_METER_FOR = """{w}
 SELECT m.meter_id, m.scheme, m.energy, m.direction, m.building_id, b.iris,
        coalesce((SELECT array_agg(s.series_id ORDER BY s.series_id) FROM series s
                  WHERE s.meter_id = m.meter_id AND s.kind = 'interval'
                    AND s.dimension = 'energy' AND s.channel = '' AND s.period = ''
-                   AND s.direction = coalesce($3, m.direction)), '{}') AS series,
+                   AND s.direction = coalesce($3, m.direction)), '{{}}') AS series,
        coalesce((SELECT array_agg(s.series_id ORDER BY s.series_id) FROM series s
                  WHERE s.meter_id = m.meter_id AND s.kind = 'interval'
                    AND s.dimension = 'energy' AND s.channel = ''
                    AND s.period = 'daily'
-                   AND s.direction = coalesce($3, m.direction)), '{}') AS daily_series
+                   AND s.direction = coalesce($3, m.direction)), '{{}}') AS daily_series
 FROM meters m LEFT JOIN buildings b USING (building_id)
-WHERE m.meter_id = $2 AND (
-    EXISTS (SELECT 1 FROM consents c
-            WHERE c.person_id = $1 AND c.meter_id = m.meter_id
-              AND c.starts_at <= now() AND c.expires_at > now()
-              AND c.revoked_at IS NULL)
-    OR EXISTS (SELECT 1 FROM api_meter_shares s
-               WHERE s.grantee_person_id = $1 AND s.meter_id = m.meter_id
-                 AND s.starts_at <= now() AND s.expires_at > now()
-                 AND s.revoked_at IS NULL
-                 AND EXISTS (SELECT 1 FROM consents c
-                             WHERE c.person_id = s.owner_person_id
-                               AND c.meter_id = s.meter_id AND c.starts_at <= now()
-                               AND c.expires_at > now() AND c.revoked_at IS NULL)))
+WHERE m.meter_id = $2 AND EXISTS (SELECT 1 FROM w)
 """
 
-LOAD_CURVE = """
-SELECT start_ts, end_ts, value, quality FROM readings
+# ($5 person, $6 meter: the windows of the queries below, unless said otherwise.)
+_LOAD_CURVE = """{w}
+SELECT start_ts, end_ts, value, quality FROM readings r
 WHERE series_id = ANY($1::bigint[]) AND start_ts >= $2 AND start_ts < $3
+  AND {inside_r}
 ORDER BY start_ts LIMIT $4
 """
 
 # A day's total is the meter's DAILY series when it has one for that day (Enedis'
 # daily value, from its indexes), else the sum of its curve; a month sums its days.
 # ($1 curve series, $2 / $3 the [start, end) instants, $4 daily series.)
-DAILY = """
+_DAYS = """
 SELECT day AS period,
        coalesce(daily_wh, curve_wh) AS wh,
        CASE WHEN daily_wh IS NULL THEN curve_n ELSE daily_n END AS readings,
@@ -87,36 +96,43 @@ FROM (
            sum(value) FILTER (WHERE series_id = ANY($1::bigint[])) AS curve_wh,
            count(*) FILTER (WHERE series_id = ANY($1::bigint[])) AS curve_n,
            min(quality) FILTER (WHERE series_id = ANY($1::bigint[])) AS curve_q
-    FROM readings
+    FROM readings r
     WHERE series_id = ANY($1::bigint[] || $4::bigint[])
       AND start_ts >= $2 AND start_ts < $3
+      AND {inside_r}
     GROUP BY 1
 ) d
 ORDER BY 1
 """
-MONTHLY = "".join((
-    "SELECT date_trunc('month', period)::date AS period, sum(wh) AS wh,"
+_DAILY = "{w}" + _DAYS
+_MONTHLY = "".join((
+    "{w}SELECT date_trunc('month', period)::date AS period, sum(wh) AS wh,"
     " sum(readings)::bigint AS readings, min(quality) AS quality FROM (",
-    DAILY,
+    _DAYS,
     ") days GROUP BY 1 ORDER BY 1",
 ))  # fmt: skip
 
-INTERVALS = """
-SELECT start_ts, value FROM readings
+# ($4 person, $5 meter.)
+_INTERVALS = """{w}
+SELECT start_ts, value FROM readings r
 WHERE series_id = ANY($1::bigint[]) AND start_ts >= $2 AND start_ts < $3
+  AND {inside_r}
 """
 
 # Days known only by their daily total ($1 curve, $4 daily series): priced whole.
-WHOLE_DAYS = """
+_WHOLE_DAYS = """{w}
 SELECT d.start_ts, d.value FROM readings d
 WHERE d.series_id = ANY($4::bigint[]) AND d.start_ts >= $2 AND d.start_ts < $3
+  AND {inside_d}
   AND NOT EXISTS (SELECT 1 FROM readings c
                   WHERE c.series_id = ANY($1::bigint[]) AND c.start_ts >= d.start_ts
                     AND c.start_ts < d.end_ts)
 """
 
-SIMILAR = """
-WITH me AS (
+# Peers are aggregated under the secrecy rule; the caller's own meter ($1) counts
+# only within the caller's windows ($4 person), so a previous occupant's readings
+# never reach what the caller sees, even inside a mean.
+_SIMILAR = """{w}, me AS (
     SELECT b.iris, b.building_type, m.energy,
            width_bucket(b.surface_m2, ARRAY[50, 100, 150, 250]::float8[]) AS band
     FROM meters m JOIN buildings b USING (building_id) WHERE m.meter_id = $1
@@ -136,6 +152,7 @@ WITH me AS (
     WHERE s.meter_id IN (SELECT meter_id FROM peers) AND s.kind = 'interval'
       AND s.dimension = 'energy' AND s.direction = 'consumption' AND s.channel = ''
       AND s.period IN ('', 'daily') AND r.start_ts >= $2 AND r.start_ts < $3
+      AND (s.meter_id <> $1 OR {inside_r})
     GROUP BY s.meter_id, (r.start_ts AT TIME ZONE 'Europe/Paris')::date
 ), per_meter AS (
     SELECT meter_id, sum(wh) AS wh FROM per_day GROUP BY meter_id
@@ -144,6 +161,25 @@ SELECT count(*)::int AS homes, coalesce(sum(wh), 0) AS total_wh,
        coalesce(max(wh), 0) AS max_wh
 FROM per_meter
 """
+
+
+def _gated(template: str, person: str, meter: str) -> str:
+    """A query template with the windows of ``person``/``meter`` (placeholders)."""
+    return template.format(
+        w=_WINDOWS.format(person=person, meter=meter),
+        inside_r=_INSIDE.format(r="r"),
+        inside_d=_INSIDE.format(r="d"),
+    )
+
+
+# Composed from the constants above only (no caller input reaches the SQL text).
+METER_FOR = _gated(_METER_FOR, "$1", "$2")
+LOAD_CURVE = _gated(_LOAD_CURVE, "$5", "$6")
+DAILY = _gated(_DAILY, "$5", "$6")
+MONTHLY = _gated(_MONTHLY, "$5", "$6")
+INTERVALS = _gated(_INTERVALS, "$4", "$5")
+WHOLE_DAYS = _gated(_WHOLE_DAYS, "$5", "$6")
+SIMILAR = _gated(_SIMILAR, "$4", "$1")
 
 # One row per quality: a point whose bucket is partly raw and partly corrected sits
 # in two rows, with part of its value in each (``device`` = real-time device data
@@ -317,6 +353,14 @@ _REGISTRY = """
       AND (m.scheme IN ('prm', 'pce') OR m.delivery_point_id IS NOT NULL)
 """
 
+# Electricity delivery points of a neighbourhood (PRMs; devices are not points):
+# an alert's level, state and times leave publicly only for a neighbourhood with
+# at least the threshold of them (the alert system's own credentials get all).
+_POINTS = """
+    SELECT count(*)::int AS points FROM buildings b JOIN meters m USING (building_id)
+    WHERE b.iris = {iris} AND m.scheme = 'prm'
+"""
+
 # The latest sample of each neighbourhood: one backward index probe per IRIS on
 # (iris, at), not a DISTINCT ON over the whole (ever-growing) sample history.
 _LIVE_LOAD = """
@@ -337,8 +381,9 @@ ORDER BY n.iris
 _ALERTS = """
 SELECT a.alert_id, a.iris, a.level, a.state, a.raised_at, a.updated_at,
        a.cleared_at, a.peak_load_kw, a.capacity_kw, s.fewest, s.most_production,
-       r.consumers, r.producers
+       r.consumers, r.producers, p.points
 FROM alerts a
+CROSS JOIN LATERAL ({points}) p
 LEFT JOIN LATERAL (
     SELECT min(l.meters_reporting) AS fewest,
            coalesce(max(l.production_kw), 0) AS most_production
@@ -349,6 +394,7 @@ LEFT JOIN LATERAL (
 CROSS JOIN LATERAL ({registry}) r
 WHERE ($1::text IS NULL OR a.state = $1) AND ($2::text IS NULL OR a.iris = $2)
   AND ($5::text IS NULL OR left(a.iris, 5) = $5) AND ($6::text IS NULL OR a.iris = $6)
+  AND ($7::int IS NULL OR p.points >= $7)
 ORDER BY a.raised_at DESC, a.alert_id LIMIT $3 OFFSET $4
 """
 
@@ -356,8 +402,9 @@ ORDER BY a.raised_at DESC, a.alert_id LIMIT $3 OFFSET $4
 # publishes the event stamped with the same instant).
 _ALERT_SAMPLE = """
 SELECT l.meters_reporting, coalesce(l.production_kw, 0) AS production_kw,
-       r.consumers, r.producers
+       r.consumers, r.producers, p.points
 FROM (SELECT $1::text AS iris) x
+CROSS JOIN LATERAL ({points}) p
 LEFT JOIN LATERAL (
     SELECT meters_reporting, production_kw FROM neighbourhood_load
     WHERE iris = x.iris AND at <= $2 ORDER BY at DESC LIMIT 1
@@ -367,8 +414,12 @@ CROSS JOIN LATERAL ({registry}) r
 
 # Composed from the constants above only (no caller input reaches the SQL text).
 LIVE_LOAD = _LIVE_LOAD.format(registry=_REGISTRY.format(iris="n.iris"))
-ALERTS = _ALERTS.format(registry=_REGISTRY.format(iris="a.iris"))
-ALERT_SAMPLE = _ALERT_SAMPLE.format(registry=_REGISTRY.format(iris="x.iris"))
+ALERTS = _ALERTS.format(
+    registry=_REGISTRY.format(iris="a.iris"), points=_POINTS.format(iris="a.iris")
+)
+ALERT_SAMPLE = _ALERT_SAMPLE.format(
+    registry=_REGISTRY.format(iris="x.iris"), points=_POINTS.format(iris="x.iris")
+)
 
 
 async def my_meters(conn: asyncpg.Connection, *, person_id: uuid.UUID) -> list[Any]:
@@ -390,18 +441,25 @@ async def meter_for(
 async def load_curve(
     conn: asyncpg.Connection,
     *,
+    person_id: uuid.UUID,
+    meter_id: str,
     series: list[int],
     start: datetime,
     end: datetime,
     limit: int,
 ) -> list[Any]:
-    """Raw intervals in [start, end), in order, at most ``limit``."""
-    return list(await conn.fetch(LOAD_CURVE, series, start, end, limit))
+    """Raw intervals in [start, end) inside the person's windows, in order, at
+    most ``limit``."""
+    return list(
+        await conn.fetch(LOAD_CURVE, series, start, end, limit, person_id, meter_id)
+    )
 
 
 async def totals(
     conn: asyncpg.Connection,
     *,
+    person_id: uuid.UUID,
+    meter_id: str,
     series: list[int],
     daily_series: list[int],
     start: datetime,
@@ -409,37 +467,56 @@ async def totals(
     per: str,
 ) -> list[Any]:
     """Wh per local day (``per='day'``) or month (``per='month'``); a day's daily
-    total wins over the sum of its curve (never both)."""
+    total wins over the sum of its curve (never both); only readings inside the
+    person's windows."""
     query = DAILY if per == "day" else MONTHLY
-    return list(await conn.fetch(query, series, start, end, daily_series))
+    return list(
+        await conn.fetch(query, series, start, end, daily_series, person_id, meter_id)
+    )
 
 
 async def intervals(
-    conn: asyncpg.Connection, *, series: list[int], start: datetime, end: datetime
+    conn: asyncpg.Connection,
+    *,
+    person_id: uuid.UUID,
+    meter_id: str,
+    series: list[int],
+    start: datetime,
+    end: datetime,
 ) -> list[tuple[datetime, float]]:
-    """(start, Wh) pairs of the curve, for pricing."""
-    rows = await conn.fetch(INTERVALS, series, start, end)
+    """(start, Wh) pairs of the curve inside the person's windows, for pricing."""
+    rows = await conn.fetch(INTERVALS, series, start, end, person_id, meter_id)
     return [(r["start_ts"], r["value"]) for r in rows]
 
 
 async def whole_days(
     conn: asyncpg.Connection,
     *,
+    person_id: uuid.UUID,
+    meter_id: str,
     series: list[int],
     daily_series: list[int],
     start: datetime,
     end: datetime,
 ) -> list[tuple[datetime, float]]:
     """(day start, Wh) of the days known only by their daily total."""
-    rows = await conn.fetch(WHOLE_DAYS, series, start, end, daily_series)
+    rows = await conn.fetch(
+        WHOLE_DAYS, series, start, end, daily_series, person_id, meter_id
+    )
     return [(r["start_ts"], r["value"]) for r in rows]
 
 
 async def similar_homes(
-    conn: asyncpg.Connection, *, meter_id: str, start: datetime, end: datetime
+    conn: asyncpg.Connection,
+    *,
+    person_id: uuid.UUID,
+    meter_id: str,
+    start: datetime,
+    end: datetime,
 ) -> Any:
-    """Count, total and largest consumption of homes like this one (itself included)."""
-    return await conn.fetchrow(SIMILAR, meter_id, start, end)
+    """Count, total and largest consumption of homes like this one (itself
+    included, but only within the person's windows)."""
+    return await conn.fetchrow(SIMILAR, meter_id, start, end, person_id)
 
 
 async def family(

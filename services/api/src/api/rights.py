@@ -46,13 +46,17 @@ import asyncpg
 
 from api import access_log
 from api.auth import Principal
+from energy_store.consent_registry import acting_as
 
 CONSENTS = """
 SELECT c.consent_id, c.meter_id, c.purpose, c.scope, c.source, c.grantee,
        c.starts_at, c.expires_at, c.revoked_at, c.created_at,
        CASE WHEN c.revoked_at IS NOT NULL THEN 'withdrawn'
             WHEN c.expires_at <= now() THEN 'expired'
-            WHEN c.starts_at > now() THEN 'pending'
+            WHEN c.verification = 'rejected' THEN 'rejected'
+            -- not yet verified (or held for an operator: not said why, it would
+            -- tell a forger that a neighbour holds the PRM) grants nothing yet
+            WHEN c.starts_at > now() OR c.verification <> 'verified' THEN 'pending'
             ELSE 'live' END AS status
 FROM consents c WHERE c.person_id = $1
 ORDER BY c.created_at DESC, c.consent_id
@@ -80,20 +84,36 @@ async def consents_of(conn: asyncpg.Connection, person_id: uuid.UUID) -> list[An
 async def _delete_readings(
     conn: asyncpg.Connection, person_id: uuid.UUID, meter_id: str
 ) -> int:
-    """Deletes the meter's readings if no one else holds a live consent on it."""
+    """Deletes the meter's readings of the person's own period, if no one else
+    holds a live verified consent on it.
+
+    Only readings the person could read are theirs to delete: a consent never
+    verified (a PRM typed into the callback) deletes nothing, and a delivery
+    point's readings go only inside the person's occupancies (a previous or next
+    occupant's stay). A pending or held consent of someone else does not block it.
+    """
     others = await conn.fetchval(
         """SELECT count(*) FROM consents c
             WHERE c.meter_id = $1 AND c.person_id <> $2 AND c.starts_at <= now()
-              AND c.expires_at > now() AND c.revoked_at IS NULL""",
+              AND c.expires_at > now() AND c.revoked_at IS NULL
+              AND c.verification = 'verified'""",
         meter_id,
         person_id,
     )
     if others:
         raise ReadingsShared(meter_id)
     result: str = await conn.execute(
-        """DELETE FROM readings
-           WHERE series_id IN (SELECT series_id FROM series WHERE meter_id = $1)""",
+        """DELETE FROM readings r USING series s, meters m
+           WHERE r.series_id = s.series_id AND s.meter_id = $1 AND m.meter_id = $1
+             AND EXISTS (SELECT 1 FROM consents c WHERE c.person_id = $2
+                         AND c.meter_id = $1 AND c.verification = 'verified')
+             AND (m.scheme NOT IN ('prm', 'pce')
+                  OR EXISTS (SELECT 1 FROM occupancies o
+                             WHERE o.person_id = $2 AND o.delivery_point_id = $1
+                               AND r.start_ts >= o.starts_at
+                               AND (o.ends_at IS NULL OR r.end_ts <= o.ends_at)))""",
         meter_id,
+        person_id,
     )
     return int(result.split()[-1])
 
@@ -113,6 +133,7 @@ async def withdraw(
     consent covers the same meter.
     """
     async with conn.transaction():
+        await acting_as(conn, f"resident:{person_id}")  # the audit trigger's actor
         row = await conn.fetchrow(
             """SELECT consent_id, meter_id, revoked_at FROM consents
                WHERE consent_id = $1 AND person_id = $2 FOR UPDATE""",
@@ -196,30 +217,27 @@ def _json(rows: Any) -> str:
 
 
 async def _occupancy(conn: asyncpg.Connection, person_id: uuid.UUID) -> list[Any]:
-    """Occupancy rows of the person, if the deployment has an occupancy table."""
-    has = await conn.fetchval(
-        """SELECT count(*) FROM information_schema.columns
-           WHERE table_schema = current_schema() AND table_name = 'occupancies'
-             AND column_name = 'person_id'"""
-    )
-    if not has:
-        return []
+    """Occupancy rows of the person (migration 0005), as JSON text decoded here
+    whatever codec the pool has for jsonb."""
     rows = await conn.fetch(
-        "SELECT to_jsonb(o) AS row FROM occupancies o WHERE o.person_id = $1",
+        "SELECT to_jsonb(o)::text AS row FROM occupancies o WHERE o.person_id = $1 "
+        "ORDER BY o.starts_at",
         person_id,
     )
     return [json.loads(r["row"]) for r in rows]
 
 
+# Through the same rule as every individual read (``meter_access``: a live verified
+# consent and the person's occupancy): the archive never holds a previous
+# occupant's readings, nor any of a PRM claimed but not verified.
 _READINGS = """
+WITH w AS MATERIALIZED (SELECT meter_id, from_ts, until_ts FROM meter_access($1, now()))
 SELECT s.meter_id, s.urn, s.direction, s.kind, s.dimension, s.unit, s.channel,
        s.period, r.start_ts, r.end_ts, r.value, r.quality
 FROM series s JOIN readings r USING (series_id)
 WHERE s.meter_id = ANY($2::text[])
-  AND EXISTS (SELECT 1 FROM consents c
-              WHERE c.person_id = $1 AND c.meter_id = s.meter_id
-                AND c.starts_at <= now() AND c.expires_at > now()
-                AND c.revoked_at IS NULL)
+  AND EXISTS (SELECT 1 FROM w WHERE w.meter_id = s.meter_id
+              AND r.start_ts >= w.from_ts AND r.end_ts <= w.until_ts)
 ORDER BY s.meter_id, s.series_id, r.start_ts
 """
 
@@ -245,10 +263,8 @@ async def export(conn: asyncpg.Connection, user: Principal) -> bytes:
     meters = await conn.fetch(
         """SELECT DISTINCT m.meter_id, m.scheme, m.energy, m.direction, m.sector,
                    m.building_id, b.address, b.iris,
-                   EXISTS (SELECT 1 FROM consents c WHERE c.person_id = $1
-                           AND c.meter_id = m.meter_id AND c.starts_at <= now()
-                           AND c.expires_at > now() AND c.revoked_at IS NULL)
-                   AS readable
+                   EXISTS (SELECT 1 FROM meter_access($1, now()) a
+                           WHERE a.meter_id = m.meter_id) AS readable
             FROM consents c0 JOIN meters m USING (meter_id)
             LEFT JOIN buildings b USING (building_id)
             WHERE c0.person_id = $1 ORDER BY m.meter_id""",

@@ -216,3 +216,71 @@ class WebhookPublic(BaseModel):
 
 class WebhookPage(BaseModel):
     items: list[WebhookPublic]
+
+
+Verification = Literal["pending", "verified", "to_verify", "rejected"]
+
+
+class ConsentPublic(BaseModel):
+    """A consent as its owner sees it: it grants access only once ``verified``."""
+
+    consent_id: uuid.UUID
+    meter_id: str
+    purpose: str
+    starts_at: datetime
+    expires_at: datetime
+    revoked_at: datetime | None
+    verification: Verification
+    verification_reason: str | None
+
+
+class ConsentPage(BaseModel):
+    items: list[ConsentPublic]
+
+
+class ConsentToVerifyPublic(ConsentPublic):
+    """What an operator needs to decide: who asked, for which point, and why held."""
+
+    person_id: uuid.UUID
+    display_name: str
+    email: str | None
+    created_at: datetime
+    held_by_another: bool = Field(
+        description="another person holds a live verified consent or occupancy"
+    )
+
+
+class ConsentToVerifyPage(BaseModel):
+    items: list[ConsentToVerifyPublic]
+    limit: int
+    offset: int
+
+
+class ConsentDecisionIn(BaseModel):
+    """An operator's decision on a held consent."""
+
+    decision: Literal["verified", "rejected"]
+    reason: str = Field(min_length=3, max_length=200)
+    move_in: date | None = Field(
+        default=None,
+        description="local Paris day the resident moved in (start of their "
+        "occupancy; required to verify)",
+    )
+    previous_holder_moved_out: bool = Field(
+        default=False,
+        description="end the current holder's occupancy at move_in and revoke "
+        "their consents on this point",
+    )
+
+
+class ConsentAuditPublic(BaseModel):
+    event: str
+    verification: str
+    actor: str
+    reason: str | None
+    at: datetime
+
+
+class ConsentAuditPage(BaseModel):
+    consent_id: uuid.UUID
+    items: list[ConsentAuditPublic]

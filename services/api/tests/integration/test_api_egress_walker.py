@@ -103,6 +103,10 @@ ROUTES: dict[tuple[str, str], str] = {
     ("DELETE", "/v1/keys/{key_id}"): OPERATOR,
     ("GET", "/v1/enedis/consent"): CONSENT_FLOW,
     ("GET", "/v1/enedis/callback"): CONSENT_FLOW,
+    ("GET", "/v1/enedis/consents"): SELF,
+    ("GET", "/v1/operator/consents"): OPERATOR,
+    ("GET", "/v1/operator/consents/{consent_id}/audit"): OPERATOR,
+    ("POST", "/v1/operator/consents/{consent_id}/decision"): OPERATOR,
     ("GET", "/v1/me/consents"): SELF,
     ("POST", "/v1/me/consents/{consent_id}/withdraw"): SELF,
     ("GET", "/v1/me/access-log"): SELF,
@@ -320,6 +324,12 @@ def bodies(v: Victim) -> dict[tuple[str, str], Any]:
         },
         ("POST", "/v1/keys/{key_id}/rotate"): {"expires_in_days": 1},
         ("POST", "/v1/me/consents/{consent_id}/withdraw"): {"delete_readings": True},
+        ("POST", "/v1/operator/consents/{consent_id}/decision"): {
+            "decision": "verified",
+            "reason": "the attacker says so",
+            "move_in": "2019-01-01",
+            "previous_holder_moved_out": True,
+        },
     }
 
 

@@ -1,4 +1,5 @@
-"""The Enedis consent callback: state bound to the browser, consents stored, errors."""
+"""The Enedis consent callback: state bound to the browser, pending consents stored,
+errors. The callback alone grants nothing (verification: ingest-enedis, operators)."""
 
 from __future__ import annotations
 
@@ -28,7 +29,7 @@ async def _my_meters(client, token: str) -> set[str]:
     return {m["meter_id"] for m in r.json()["items"]}
 
 
-async def test_callback_stores_one_consent_per_prm_for_the_signed_in_resident(
+async def test_callback_stores_one_pending_consent_per_prm_and_grants_nothing(
     client, world
 ):
     before = await _my_meters(client, world.resident_a)
@@ -45,8 +46,15 @@ async def test_callback_stores_one_consent_per_prm_for_the_signed_in_resident(
         headers=bearer(world.resident_a),
     )
     assert r.status_code == 303
-    assert r.headers["location"] == "/resident?consent=granted"
-    assert await _my_meters(client, world.resident_a) == before | {NEW_PRM}
+    assert r.headers["location"] == "/resident?consent=pending"
+    assert await _my_meters(client, world.resident_a) == before  # nothing yet
+    mine = await client.get("/v1/enedis/consents", headers=bearer(world.resident_a))
+    pending = {
+        c["meter_id"]: c["verification"]
+        for c in mine.json()["items"]
+        if c["verification"] == "pending"
+    }
+    assert pending == {NEW_PRM: "pending", world.meter_a: "pending"}
     async with world.pool.acquire() as conn:
         meter = await conn.fetchrow(
             "SELECT building_id, scheme FROM meters WHERE meter_id = $1", NEW_PRM

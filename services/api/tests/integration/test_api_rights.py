@@ -232,32 +232,44 @@ async def test_withdraw_and_delete_removes_readings_and_keeps_rollups(
         ]
 
 
-async def test_delete_refused_when_another_holder_has_a_live_consent(
+async def test_delete_is_not_blocked_by_a_claim_and_stays_in_my_occupancy(
     client, world, put_readings
 ) -> None:
+    # Two people can never hold verified consents on one meter at once (the
+    # database refuses it), so "another live holder" is now someone's unverified
+    # claim: it must not block the holder's right, and deletion only reaches the
+    # holder's own occupancy (the half-hour before it is a previous occupant's).
+    import asyncpg
+
     async with world.pool.acquire() as conn:
         await put_readings(conn, world.meter_a, T0, [100.0] * 2)
         await conn.execute(
-            """INSERT INTO consents (person_id, meter_id, purpose, starts_at, expires_at)
-               VALUES ($1, $2, 'test', now() - interval '1 day',
-                       now() + interval '1 year')""",
-            await _person(world, 1),
+            """UPDATE occupancies SET starts_at = $1::timestamptz + interval '30 minutes'
+               WHERE delivery_point_id = $2""",
+            T0,
             world.meter_a,
         )
+        claim = """INSERT INTO consents (person_id, meter_id, purpose, starts_at,
+                       expires_at, verification, verified_at, verified_by)
+                   VALUES ($1, $2, 'test', now() - interval '1 day',
+                           now() + interval '1 year', $3, $4, $5)"""
+        other = __import__("uuid").UUID(await _person(world, 1))
+        with pytest.raises(asyncpg.ExclusionViolationError):
+            await conn.execute(
+                claim, other, world.meter_a, "verified", datetime.now(UTC), "test"
+            )
+        await conn.execute(claim, other, world.meter_a, "pending", None, None)
     consent = await _consent_id(world, world.meter_a)
     r = await client.post(
         f"/v1/me/consents/{consent}/withdraw",
         json={"delete_readings": True},
         headers=bearer(world.resident_a),
     )
-    assert r.status_code == 409
-    assert r.headers["content-type"].startswith("application/problem+json")
-    async with world.pool.acquire() as conn:  # nothing changed, not even the withdrawal
-        assert await conn.fetchval(
-            "SELECT revoked_at IS NULL FROM consents WHERE consent_id = $1",
-            __import__("uuid").UUID(consent),
-        )
-        assert await conn.fetchval("SELECT count(*) FROM readings") == 2
+    assert r.status_code == 200, r.text
+    assert r.json()["readings_deleted"] == 1
+    async with world.pool.acquire() as conn:
+        assert await conn.fetchval("SELECT min(start_ts) FROM readings") == T0
+        assert await conn.fetchval("SELECT count(*) FROM readings") == 1
 
 
 async def test_export_archive_holds_everything_and_only_mine(

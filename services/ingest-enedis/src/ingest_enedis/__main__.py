@@ -9,6 +9,7 @@ from energy_core.runtime import run_service
 from ingest_enedis.bootstrap import bootstrap
 from ingest_enedis.service import SERVICE, run_forever
 from ingest_enedis.settings import Settings
+from ingest_enedis.verifier import verify_forever
 
 
 def main() -> None:
@@ -17,7 +18,16 @@ def main() -> None:
 
     async def loop(health: Health, stop: asyncio.Event) -> None:
         async with bootstrap(settings, health=health) as runtime:
-            await run_forever(runtime.collector, stop, settings.cycle_interval_s)
+            await asyncio.gather(
+                run_forever(runtime.collector, stop, settings.cycle_interval_s),
+                verify_forever(
+                    runtime.repository.pool,
+                    runtime.client,
+                    runtime.collector.clock,
+                    stop,
+                    settings.verify_interval_s,
+                ),
+            )
 
     run_service(SERVICE, settings, loop, port_setting="INGEST_ENEDIS_HTTP_PORT")
 

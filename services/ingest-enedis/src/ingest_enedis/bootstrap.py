@@ -14,6 +14,7 @@ import contextlib
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 
 import asyncpg
 import httpx
@@ -27,6 +28,7 @@ from ingest_enedis.mapping import Stream
 from ingest_enedis.repository.postgres import PostgresRepository
 from ingest_enedis.service import SERVICE, Collector
 from ingest_enedis.settings import Settings
+from ingest_enedis.verifier import VerificationReport, verify_pending
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,9 +87,16 @@ async def bootstrap(
             pool = await create_pool(settings.postgres)
             stack.push_async_callback(pool.close)
         repository = PostgresRepository(pool)
+        verified_pool = pool  # typed: no longer optional
+
+        async def settle_pending(call: Any) -> VerificationReport:
+            # before every cycle: only verified consents are collected
+            return await verify_pending(verified_pool, client, call, clock())
+
         collector = Collector(
-            settings, client, publisher, repository, clock=clock, streams=streams
-        )
+            settings, client, publisher, repository, clock=clock, streams=streams,
+            before_cycle=settle_pending,
+        )  # fmt: skip
         runtime = Runtime(settings, client, publisher, repository, collector, kafka)
         if health is not None:
             health.add_check("kafka", runtime.broker_ready)

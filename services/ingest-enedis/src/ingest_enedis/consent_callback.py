@@ -36,8 +36,13 @@ async def record_callback(
     now: datetime,
     duration: str = "P3Y",
     purpose: str = PURPOSE,
+    verified_by: str | None = None,
 ) -> list[RecordedConsent]:
-    """Stores the consents of an Enedis callback, creating unplaced meters if needed."""
+    """Stores the consents of an Enedis callback, creating unplaced meters if needed.
+
+    They are pending (collected only once :mod:`ingest_enedis.verifier` or an
+    operator verified them) unless ``verified_by`` says who already did (scripts,
+    benches and tests that play the operator)."""
     prms = parse_usage_points(usage_point_id)
     async with pool.acquire() as conn, conn.transaction():
         return await record_prm_consents(
@@ -47,4 +52,5 @@ async def record_callback(
             now=now,
             duration=duration,
             purpose=purpose,
+            verified_by=verified_by,
         )

@@ -16,6 +16,7 @@ from datetime import date, datetime, timedelta
 
 import asyncpg
 
+from energy_store.consent_registry import acting_as
 from ingest_enedis.mapping import Contract
 from ingest_enedis.streams import Stream
 
@@ -32,10 +33,12 @@ class Cursor:
 
 
 async def consented_prms(conn: asyncpg.Connection, now: datetime) -> list[str]:
-    """PRMs with a live consent (started, not expired, not revoked)."""
+    """PRMs with a live verified consent (started, not expired, not revoked): a
+    pending one proves nothing and is never collected."""
     rows = await conn.fetch(
         """SELECT DISTINCT c.meter_id FROM consents c JOIN meters m USING (meter_id)
            WHERE m.scheme = 'prm' AND c.revoked_at IS NULL
+             AND c.verification = 'verified'
              AND c.starts_at <= $1 AND c.expires_at > $1
            ORDER BY 1""",
         now,
@@ -165,7 +168,9 @@ async def resume_reconsented(conn: asyncpg.Connection) -> int:
            WHERE e.stopped_reason = 'consent_revoked'
              AND EXISTS (SELECT 1 FROM consents c
                          WHERE c.meter_id = e.meter_id AND c.revoked_at IS NULL
-                           AND c.created_at > e.updated_at)"""
+                           AND c.verification = 'verified'
+                           AND greatest(c.created_at, c.verified_at)
+                               > e.updated_at)"""
     )
     return int(result.split()[-1])
 
@@ -200,8 +205,11 @@ def hole_windows(days: Sequence[date], max_days: int) -> list[tuple[date, date]]
 async def stop_prm(
     conn: asyncpg.Connection, prm: str, reason: str, now: datetime
 ) -> list[str]:
-    """Stops every stream of a PRM and revokes its live consents (their ids)."""
+    """Stops every stream of a PRM and revokes its live verified consents (their
+    ids): the ones it was collected under. A pending or held consent of someone
+    else on the same PRM is not theirs to lose."""
     async with conn.transaction():
+        await acting_as(conn, f"ingest-enedis:{reason}")
         await conn.execute(
             "UPDATE enedis_cursors SET stopped_reason = $2, updated_at = now() "
             "WHERE meter_id = $1",
@@ -210,7 +218,8 @@ async def stop_prm(
         )
         rows = await conn.fetch(
             """UPDATE consents SET revoked_at = greatest($2, starts_at)
-               WHERE meter_id = $1 AND revoked_at IS NULL RETURNING consent_id""",
+               WHERE meter_id = $1 AND revoked_at IS NULL
+                 AND verification = 'verified' RETURNING consent_id""",
             prm,
             now,
         )

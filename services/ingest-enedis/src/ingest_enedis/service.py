@@ -19,7 +19,9 @@ Retry policy lives here: 429 -> pause the shared limiter; 5xx/timeouts -> backof
 with full jitter; ADAM-ERR0123 / ADAM-DC-0009 -> start at the activation / consent
 start date (searched for when the contract's date is wrong); no_data_found and
 other refusals -> holes asked again later (plus a dead letter for the unexpected
-ones); ADAM-DC-0008 -> stop the PRM, revoke its consents and emit a consent event.
+ones); ADAM-DC-0008 -> stop the PRM, revoke its verified consents and emit a
+consent event. Only PRMs with a live *verified* consent are collected; pending
+ones are settled first (``before_cycle``: :mod:`ingest_enedis.verifier`).
 Kafka or PostgreSQL unreachable -> the cycle stops early and nothing moves; the
 records the broker did not acknowledge stay queued for the next flush.
 
@@ -82,9 +84,14 @@ from ingest_enedis.mapping import (
 )
 from ingest_enedis.repository import Repository
 from ingest_enedis.settings import Settings
+from ingest_enedis.verifier import VerificationReport
 
 logger = logging.getLogger(__name__)
 T = TypeVar("T")
+BeforeCycle = Callable[
+    [Callable[[Callable[[], Awaitable[Any]]], Awaitable[Any]]],
+    Awaitable[VerificationReport],
+]
 SERVICE = "ingest-enedis"
 PROGRESS_EVERY_S = 30.0
 """Seconds between two progress lines of a long cycle (a backfill)."""
@@ -125,6 +132,7 @@ class CycleReport:
     holes: int = 0
     stopped: list[str] = field(default_factory=list)
     failed: list[str] = field(default_factory=list)
+    verification: VerificationReport | None = None
     done: int = 0
     """PRMs finished (collected, stopped or failed) so far."""
 
@@ -157,10 +165,14 @@ class Collector:
         *,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
         streams: tuple[Stream, ...] = tuple(Stream),
+        before_cycle: BeforeCycle | None = None,
     ) -> None:
         self.settings = settings
         self.client = client
         self.repository = repository
+        self.before_cycle = before_cycle
+        """Settles pending consents before a cycle, with this collector's retry
+        policy (``bootstrap`` wires :func:`ingest_enedis.verifier.verify_pending`)."""
         self._outbox = PublishQueue(publisher)
         self.clock = clock
         self.streams = streams
@@ -219,6 +231,9 @@ class Collector:
         """One pass over every consented PRM with ``workers`` concurrent workers."""
         report = CycleReport()
         began = time.monotonic()
+        # pending consents are settled first: only verified ones are collected
+        if self.before_cycle is not None:
+            report.verification = await self.before_cycle(self._call)
         resumed = await self.repository.resume_reconsented()
         prms = await self.repository.consented_prms(self.clock())
         report.prms = len(prms)

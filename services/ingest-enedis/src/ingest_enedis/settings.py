@@ -62,6 +62,9 @@ class Settings(ServiceSettings):
     """Local Paris hour after which yesterday's data is published (~08:00)."""
     cycle_interval_s: float = 3600.0
     """How often the loop wakes up to look for due work (daily cycle, holes)."""
+    verify_interval_s: float = Field(default=60.0, gt=0)
+    """How often pending consents are verified between cycles (a cycle verifies
+    first too), so a resident waits about a minute, not a whole backfill."""
     hole_retry_s: float = 6 * 3600.0
     """When a missing day is asked again, or just after the next ~08:00 publication
     if that comes first; 8 tries (about two days) cover late meters published at

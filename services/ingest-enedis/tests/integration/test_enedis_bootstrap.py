@@ -108,6 +108,7 @@ async def repo(request, pg_pool) -> AsyncIterator[tuple[Repository, object]]:
                 prms=[PRM],  # type: ignore[list-item]
                 now=datetime.now(UTC),
                 duration="P1Y",
+                verified_by="test-operator",  # the memory repository's consents
             )
 
     yield PostgresRepository(pg_pool), consent_postgres

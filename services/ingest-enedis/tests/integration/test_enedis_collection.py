@@ -25,8 +25,13 @@ PRM0, PRM4, PRM8 = "22516914714270", "42900589957123", "26584978546985"
 
 
 async def _consent(pg_pool, prms: str) -> None:
+    # verified as an operator would: these tests are about collection
     await consent_callback.record_callback(
-        pg_pool, person_id=await person(pg_pool), usage_point_id=prms, now=NOW
+        pg_pool,
+        person_id=await person(pg_pool),
+        usage_point_id=prms,
+        verified_by="test-operator",
+        now=NOW,
     )
 
 

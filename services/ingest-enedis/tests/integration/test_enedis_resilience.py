@@ -37,8 +37,13 @@ J = date(2026, 11, 23)  # NOW is 10:00 Paris on J: J-1 is published
 
 
 async def _consent(pg_pool, prms: str, now=NOW) -> None:
+    # verified as an operator would: these tests are about collection
     await consent_callback.record_callback(
-        pg_pool, person_id=await person(pg_pool), usage_point_id=prms, now=now
+        pg_pool,
+        person_id=await person(pg_pool),
+        usage_point_id=prms,
+        verified_by="test-operator",
+        now=now,
     )
 
 
@@ -268,6 +273,7 @@ async def test_new_consent_after_an_upstream_revocation_resumes_collection(
             person_id=await person(pg_pool),
             prms=parse_usage_points(callback["usage_point_id"][0]),
             now=clock.now,
+            verified_by="test-operator",
         )
     report = await collector.run_cycle()
     assert report.stopped == []

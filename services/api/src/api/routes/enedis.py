@@ -5,10 +5,21 @@ fresh ``state``, remembered (with the duration asked) in a short-lived HttpOnly
 cookie. Enedis redirects the browser back to ``GET /v1/enedis/callback`` with
 ``state`` and ``usage_point_id`` (one PRM or several joined by ``;``); the
 callback checks that the state is the one this browser was given, stores one
-consent per PRM (:mod:`energy_store.consent_registry`) for that resident, and sends the
-browser back to the resident page. ingest-enedis collects every PRM with a live
-consent at its next cycle. ``code`` is ignored: data access uses the application's
-client-credentials token, not a per-resident one (docs/upstreams/enedis.md §1).
+*pending* consent per PRM (:mod:`energy_store.consent_registry`) for that resident, and
+sends the browser back to the resident page with ``consent=pending``.
+
+The callback alone never grants access: ``usage_point_id`` is a query parameter
+the browser can rewrite (a resident typing a neighbour's PRM got the neighbour's
+readings before). A pending consent shows nothing and is not collected; the
+api cannot ask Enedis who holds a PRM (the Data Connect client and its token live
+in ingest-enedis, which the api does not import), so ingest-enedis verifies every
+pending consent at its next cycle against the customers v5 identity and contact
+of the PRM and writes ``verified`` (plus the occupancy from the contract),
+``to_verify`` (mismatch, or the PRM held by another resident: an operator decides
+under ``/v1/operator/consents``) or ``rejected`` (Enedis refused the PRM). Other
+consents on the same PRM are never touched. ``code`` is ignored: data access uses
+the application's client-credentials token, not a per-resident one
+(docs/upstreams/enedis.md §1).
 """
 
 from __future__ import annotations
@@ -23,14 +34,24 @@ from fastapi.responses import RedirectResponse
 
 from api.deps import PoolDep, Resident, SettingsDep
 from api.problems import Problem
+from api.schemas import ConsentPage, ConsentPublic
 from energy_core.errors import InvalidValueError
-from energy_store.consent_registry import parse_usage_points, record_prm_consents
+from energy_store.consent_registry import (
+    acting_as,
+    parse_usage_points,
+    record_prm_consents,
+)
 
 router = APIRouter(prefix="/v1/enedis", tags=["consent"])
 
 STATE_COOKIE = "sen1_consent_state"
 STATE_TTL_S = 900
 """How long a consent page may stay open before its callback is refused."""
+MAX_PRMS_PER_CALLBACK = 10
+"""An Enedis account lists a home's few PRMs; more in one callback is a forgery."""
+MAX_AWAITING = 20
+"""Consents of one person awaiting verification: each costs ingest-enedis up to
+three Data Connect requests from the quota every resident shares (10,000/h)."""
 
 
 @router.get("/consent", response_class=RedirectResponse, status_code=307)
@@ -70,7 +91,9 @@ async def callback(
     code: Annotated[str | None, Query(max_length=2000)] = None,
     error: Annotated[str | None, Query(max_length=100)] = None,
 ) -> RedirectResponse:
-    """Stores the consents Enedis reports, then 303 to ``/resident?consent=granted``.
+    """Stores the consents Enedis reports as *pending* (they grant nothing until
+    ingest-enedis or an operator verified them), then 303 to
+    ``/resident?consent=pending``.
 
     A refusal on the Enedis page (``error=access_denied``) stores nothing and
     redirects with ``consent=refused``. A state that is missing, expired or not
@@ -99,7 +122,27 @@ async def callback(
             raise Problem(422, str(exc), kind="validation") from exc
         if user.person_id is None:  # Resident guarantees one; typed as optional
             raise Problem(403, "consents are for residents only", kind="forbidden")
+        if len(prms) > MAX_PRMS_PER_CALLBACK:
+            raise Problem(
+                422,
+                f"usage_point_id: at most {MAX_PRMS_PER_CALLBACK} PRMs per consent",
+                kind="validation",
+            )
         async with pool.acquire() as conn, conn.transaction():
+            awaiting = await conn.fetchval(
+                """SELECT count(*) FROM consents WHERE person_id = $1
+                   AND verification IN ('pending', 'to_verify')
+                   AND revoked_at IS NULL AND expires_at > now()""",
+                user.person_id,
+            )
+            if awaiting + len(prms) > MAX_AWAITING:
+                raise Problem(
+                    429,
+                    "too many consents of yours await verification; try again "
+                    "once they are settled",
+                    kind="too-many-pending",
+                )
+            await acting_as(conn, f"resident:{user.person_id}")
             await record_prm_consents(
                 conn,
                 person_id=str(user.person_id),
@@ -107,7 +150,28 @@ async def callback(
                 now=datetime.now(UTC),
                 duration=duration or "P3Y",
             )
-        outcome = "granted"
+        outcome = "pending"
     response = RedirectResponse(f"/resident?consent={outcome}", status_code=303)
     response.delete_cookie(STATE_COOKIE, path="/v1/enedis")
     return response
+
+
+@router.get("/consents")
+async def my_consents(user: Resident, pool: PoolDep) -> ConsentPage:
+    """Your consents and where their verification stands (newest first).
+
+    A consent held for an operator shows as ``pending`` and no reason is given:
+    "held by another resident" or "identity mismatch" would tell whoever typed a
+    neighbour's PRM that the neighbour uses SEN1."""
+    async with pool.acquire() as conn:
+        rows = await conn.fetch(
+            """SELECT consent_id, meter_id, purpose, starts_at, expires_at,
+                      revoked_at,
+                      CASE verification WHEN 'to_verify' THEN 'pending'
+                           ELSE verification END AS verification,
+                      NULL::text AS verification_reason
+               FROM consents WHERE person_id = $1
+               ORDER BY created_at DESC, consent_id LIMIT 500""",
+            user.person_id,
+        )
+    return ConsentPage(items=[ConsentPublic(**dict(r)) for r in rows])

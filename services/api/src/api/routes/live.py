@@ -24,6 +24,14 @@ MaxEvents = Annotated[
 ]
 
 
+def alert_system(user: Principal) -> bool:
+    """The alert system's own credentials receive every alert: its key (scope
+    ``alerts``), operator sessions, and webhooks (which operators subscribe, fed
+    from the hub directly); anyone else only those of neighbourhoods with enough
+    delivery points to be public."""
+    return user.kind in ("operator", "alerts")
+
+
 def _visible(user: Principal, iris: str) -> bool:
     if user.kind != "city":
         return True
@@ -89,10 +97,15 @@ async def alerts(
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
     offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
 ) -> AlertPage:
-    """Congestion alerts, newest first; the peak load passes the secrecy gate."""
+    """Congestion alerts, newest first; the peak load passes the secrecy gate.
+
+    Level, state and times of a neighbourhood with fewer delivery points than the
+    secrecy threshold are not public: such alerts are left out (in SQL, so paging
+    stays right) for everyone but the alert system's operators."""
+    floor = None if alert_system(user) else rule.min_points
     async with pool.acquire() as conn:
         rows = await conn.fetch(
-            queries.ALERTS, state, iris, limit, offset, *_territory(user)
+            queries.ALERTS, state, iris, limit, offset, *_territory(user), floor
         )
     items = []
     for r in rows:
@@ -136,6 +149,8 @@ async def stream_alerts(
     request: Request, user: SignedIn, max_events: MaxEvents = None
 ) -> StreamingResponse:
     """Alert lifecycle events as they happen (``event: alert``); keep-alive 15 s.
+    Events of neighbourhoods below the secrecy threshold of delivery points reach
+    only the alert system's operators (see :func:`alert_system`).
 
     429 beyond ``API_SSE_MAX_STREAMS_PER_CALLER`` open streams of one account or key.
     """
@@ -151,7 +166,9 @@ async def stream_alerts(
                 except TimeoutError:
                     yield ": keep-alive\n\n"
                     continue
-                if _visible(user, event["iris"]):
+                if _visible(user, event["iris"]) and (
+                    alert_system(user) or event.get("public") is True
+                ):
                     sent += 1
                     yield _sse("alert", event)
 

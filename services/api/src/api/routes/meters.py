@@ -31,7 +31,7 @@ MeterId = Annotated[str, Path(min_length=1, max_length=64, pattern=r"^[0-9A-Za-z
 Direction = Annotated[str, Query(pattern="^(consumption|production)$")]
 
 
-def _person(user: Principal) -> uuid.UUID:
+def person_of(user: Principal) -> uuid.UUID:
     if user.person_id is None:
         raise Problem(403, "individual data is for residents only", kind="forbidden")
     return user.person_id
@@ -50,7 +50,7 @@ async def accessible_meter(
     here, in the same place as the check, so no route can read without a trace.
     """
     row = await queries.meter_for(
-        conn, person_id=_person(user), meter_id=meter_id, direction=direction
+        conn, person_id=person_of(user), meter_id=meter_id, direction=direction
     )
     if row is None:
         raise Problem(404, "no such meter among yours", kind="not-found")
@@ -61,7 +61,7 @@ async def accessible_meter(
 @router.get("")
 async def list_meters(user: Resident, pool: PoolDep) -> MeterPage:
     """Meters under a live consent of yours, and those shared with you."""
-    person_id = _person(user)
+    person_id = person_of(user)
     async with pool.acquire() as conn:
         rows = await queries.my_meters(conn, person_id=person_id)
     return MeterPage(items=[MeterPublic(**dict(r)) for r in rows])
@@ -82,8 +82,9 @@ async def load_curve(
     async with pool.acquire() as conn:
         meter = await accessible_meter(conn, user, meter_id, direction)
         rows = await queries.load_curve(
-            conn, series=meter["series"], start=start, end=end, limit=limit + 1
-        )
+            conn, person_id=person_of(user), meter_id=meter_id,
+            series=meter["series"], start=start, end=end, limit=limit + 1,
+        )  # fmt: skip
     items = [
         ReadingPublic(
             start=r["start_ts"],
@@ -110,7 +111,8 @@ async def _totals(
     async with pool.acquire() as conn:
         meter = await accessible_meter(conn, user, meter_id, direction)
         rows = await queries.totals(
-            conn, series=meter["series"], daily_series=meter["daily_series"],
+            conn, person_id=person_of(user), meter_id=meter_id,
+            series=meter["series"], daily_series=meter["daily_series"],
             start=t0, end=t1, per=per,
         )  # fmt: skip
     items = [

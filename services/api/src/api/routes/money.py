@@ -11,7 +11,7 @@ from api import queries
 from api.deps import PoolDep, Resident, SecrecyDep
 from api.periods import month_span, previous_month
 from api.problems import Problem
-from api.routes.meters import MeterId, accessible_meter
+from api.routes.meters import MeterId, accessible_meter, person_of
 from api.schemas import Co2Public, ComparisonPublic, CostPublic
 from api.tariffs import Contract, Tariff, cost_of
 from energy_core.domain.time import days_between, local_midnight
@@ -52,11 +52,15 @@ async def cost(
             )
         ]
         series = meter["series"]
-        span = {"start": local_midnight(first), "end": local_midnight(following)}
-        pairs = await queries.intervals(conn, series=series, **span)
-        whole = await queries.whole_days(
-            conn, series=series, daily_series=meter["daily_series"], **span
+        t0, t1 = local_midnight(first), local_midnight(following)
+        who = person_of(user)
+        pairs = await queries.intervals(
+            conn, person_id=who, meter_id=meter_id, series=series, start=t0, end=t1
         )
+        whole = await queries.whole_days(
+            conn, person_id=who, meter_id=meter_id, series=series,
+            daily_series=meter["daily_series"], start=t0, end=t1,
+        )  # fmt: skip
         # 00:00-06:00 on the 1st belongs to the Tempo day of the month's eve.
         colours = await queries.tempo_colours(
             conn, first=first - timedelta(days=1), last=following
@@ -94,6 +98,8 @@ async def co2(
         series = meter["series"]
         days = await queries.totals(
             conn,
+            person_id=person_of(user),
+            meter_id=meter_id,
             series=series,
             daily_series=meter["daily_series"],
             start=local_midnight(first),
@@ -157,10 +163,12 @@ async def comparison(
         meter = await accessible_meter(conn, user, meter_id)
         series = meter["series"]
         months = await queries.totals(
-            conn, series=series, daily_series=meter["daily_series"], start=tp,
-            end=t1, per="month",
+            conn, person_id=person_of(user), meter_id=meter_id, series=series,
+            daily_series=meter["daily_series"], start=tp, end=t1, per="month",
         )  # fmt: skip
-        peers = await queries.similar_homes(conn, meter_id=meter_id, start=t0, end=t1)
+        peers = await queries.similar_homes(
+            conn, person_id=person_of(user), meter_id=meter_id, start=t0, end=t1
+        )
     by_month = {r["period"]: r["wh"] / 1000 for r in months}
     homes = peers["homes"] if peers else 0
     verdict = rule.check(

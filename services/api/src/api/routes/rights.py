@@ -29,7 +29,7 @@ class ConsentPublic(BaseModel):
     starts_at: datetime
     expires_at: datetime
     revoked_at: datetime | None
-    status: Literal["live", "withdrawn", "expired", "pending"]
+    status: Literal["live", "withdrawn", "expired", "pending", "rejected"]
 
 
 class ConsentPage(BaseModel):

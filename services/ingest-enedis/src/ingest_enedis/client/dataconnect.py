@@ -149,10 +149,14 @@ def raise_for_vendor(
 
 CONTRACTS_PATH = "customers_upc/v5/usage_points/contracts"
 ADDRESSES_PATH = "customers_upa/v5/usage_points/addresses"
+IDENTITY_PATH = "customers_i/v5/identity"
+CONTACT_PATH = "customers_cd/v5/contact_data"
 _RESOURCES = {
     **{stream.value: stream.short for stream in Stream},
     CONTRACTS_PATH: "contracts",
     ADDRESSES_PATH: "addresses",
+    IDENTITY_PATH: "identity",
+    CONTACT_PATH: "contact",
 }
 
 
@@ -304,6 +308,14 @@ class DataConnectClient:
     async def address(self, prm: str) -> dict[str, Any]:
         """``customers_upa/v5/usage_points/addresses`` of one PRM."""
         return await self._get(ADDRESSES_PATH, {"usage_point_id": str(prm)})
+
+    async def identity(self, prm: str) -> dict[str, Any]:
+        """``customers_i/v5/identity`` of one PRM (who holds it)."""
+        return await self._get(IDENTITY_PATH, {"usage_point_id": str(prm)})
+
+    async def contact(self, prm: str) -> dict[str, Any]:
+        """``customers_cd/v5/contact_data`` of one PRM (its holder's e-mail)."""
+        return await self._get(CONTACT_PATH, {"usage_point_id": str(prm)})
 
 
 def _body(path: str, response: httpx.Response) -> dict[str, Any]:

@@ -72,7 +72,8 @@ class MemoryRepository:
         *,
         created_at: datetime | None = None,
     ) -> str:
-        """A resident's consent for ``prm`` (the meter row is created if needed)."""
+        """A resident's *verified* consent for ``prm`` (the meter row is created if
+        needed); pending ones are never collected, so they are not modelled here."""
         consent_id = f"consent-{next(self._ids)}"
         self.consents.append(
             _Consent(consent_id, prm, starts_at, expires_at, created_at or self.now())
