@@ -648,23 +648,34 @@ FROM enedis_cursors c
 """
 
 
-# A portfolio: per meter of the caller (the MY_METERS rule), a year against the
-# year before, and the shape that betrays waste: mean power at night (01:00-05:00
-# local) and at weekends against the whole year's mean and weekdays. Half-hour
-# intervals of the consumption series only; power = energy / interval length.
+# A portfolio: per meter of the caller (the MY_METERS rule: meter_access() of the
+# caller, or of an owner who shares with them), a year against the year before,
+# and the shape that betrays waste: mean power at night (01:00-05:00 local) and at
+# weekends against the whole year's mean and weekdays. Only readings inside the
+# access windows count (a previous occupant's year is not the caller's), and only
+# the half-hour intervals of the consumption curve; power = energy / duration.
 PORTFOLIO = """
-WITH s AS (
+WITH w AS (
+    SELECT a.meter_id, a.from_ts, a.until_ts FROM meter_access($1, now()) a
+    UNION ALL
+    SELECT a.meter_id, a.from_ts, a.until_ts FROM api_meter_shares sh
+    CROSS JOIN LATERAL meter_access(sh.owner_person_id, now()) a
+    WHERE sh.grantee_person_id = $1 AND a.meter_id = sh.meter_id
+      AND sh.starts_at <= now() AND sh.expires_at > now() AND sh.revoked_at IS NULL
+), s AS (
     SELECT series_id, meter_id FROM series
-    WHERE meter_id = ANY($1::text[]) AND direction = 'consumption'
-      AND kind = 'interval' AND dimension = 'energy'
+    WHERE meter_id IN (SELECT meter_id FROM w) AND direction = 'consumption'
+      AND kind = 'interval' AND dimension = 'energy' AND channel = '' AND period = ''
 ), r AS (
-    SELECT s.meter_id, r.start_ts, r.value,
+    SELECT s.meter_id, r.value,
            r.value / 1000.0 / (extract(epoch FROM r.end_ts - r.start_ts) / 3600.0) AS kw,
            (r.start_ts >= $2::timestamptz - interval '365 days') AS recent,
            (r.start_ts AT TIME ZONE 'Europe/Paris') AS local
     FROM readings r JOIN s USING (series_id)
     WHERE r.start_ts >= $2::timestamptz - interval '730 days' AND r.start_ts < $2
       AND r.end_ts - r.start_ts = interval '30 minutes'
+      AND EXISTS (SELECT 1 FROM w WHERE w.meter_id = s.meter_id
+                  AND r.start_ts >= w.from_ts AND r.end_ts <= w.until_ts)
 )
 SELECT meter_id,
        sum(value) FILTER (WHERE recent) / 1000.0 AS kwh,

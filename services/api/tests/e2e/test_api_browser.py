@@ -567,10 +567,12 @@ async def test_portfolio_lists_ranks_and_flags_sites(
             "SELECT person_id FROM people WHERE email = $1", manager.email
         )
         for k, meter in enumerate(sites):
-            await conn.execute(
-                """INSERT INTO consents (person_id, meter_id, purpose, starts_at,
-                   expires_at) VALUES ($1, $2, 'portfolio', now() - interval '1 day',
-                   now() + interval '1 year')""",
+            await conn.execute(  # the site's verified holder shares it
+                """INSERT INTO api_meter_shares (owner_person_id, grantee_person_id,
+                       meter_id, expires_at)
+                   SELECT a.person_id, $1, $2, now() + interval '1 year'
+                   FROM consents a WHERE a.meter_id = $2
+                     AND a.verification = 'verified' AND a.revoked_at IS NULL""",
                 person,
                 meter,
             )

@@ -37,11 +37,16 @@ async def _two_years(
     )
 
 
-async def _consent(conn, person_id, meter: str) -> None:
+async def _consent(conn, manager_id, meter: str) -> None:
+    """The site's holder (verified consent, occupancy) shares the meter with the
+    manager: the way a tenant lets a landlord see a site."""
     await conn.execute(
-        """INSERT INTO consents (person_id, meter_id, purpose, starts_at, expires_at)
-           VALUES ($1, $2, 'portfolio', now() - interval '1 day', now() + interval '1 year')""",
-        person_id,
+        """INSERT INTO api_meter_shares (owner_person_id, grantee_person_id,
+               meter_id, expires_at)
+           SELECT a.person_id, $1, $2, now() + interval '1 year'
+           FROM consents a WHERE a.meter_id = $2 AND a.verification = 'verified'
+             AND a.revoked_at IS NULL""",
+        manager_id,
         meter,
     )
 
@@ -108,12 +113,33 @@ async def test_portfolio_follows_consent_and_callers(
     key = await client.get("/v1/me/portfolio", headers={"x-api-key": world.commune_key})
     assert key.status_code in (401, 403)
     assert (await client.get("/v1/me/portfolio")).status_code == 401
-    # withdrawn: gone at once
+    # the holder withdraws their consent: gone at once from the manager's list
     async with world.pool.acquire() as conn:
         await conn.execute(
-            "UPDATE consents SET revoked_at = now() WHERE person_id = $1 AND meter_id = $2",
-            person,
+            "UPDATE consents SET revoked_at = now() WHERE meter_id = $1"
+            " AND revoked_at IS NULL",
             site,
         )
     after = await client.get("/v1/me/portfolio", headers=auth_header(world.resident_a))
     assert site not in {s["meter_id"] for s in after.json()["sites"]}
+
+
+async def test_unverified_consent_adds_no_site(client, world, auth_header) -> None:
+    """A consent still pending verification grants nothing, in a portfolio too."""
+    manager = world.territory.residents[0]
+    site = world.territory.residents[4].meters[0]
+    async with world.pool.acquire() as conn:
+        person = await conn.fetchval(
+            "SELECT person_id FROM people WHERE email = $1", manager.email
+        )
+        await conn.execute(
+            """INSERT INTO consents (person_id, meter_id, purpose, source, starts_at,
+                   expires_at, verification)
+               VALUES ($1, $2, 'portfolio', 'enedis', now() - interval '1 day',
+                       now() + interval '1 year', 'pending')""",
+            person,
+            site,
+        )
+    r = await client.get("/v1/me/portfolio", headers=auth_header(world.resident_a))
+    assert r.status_code == 200
+    assert site not in {s["meter_id"] for s in r.json()["sites"]}

@@ -1,11 +1,12 @@
 """A property manager's portfolio: many sites, ranked, with the anomalies to chase.
 
-Who is a manager: any signed-in person holding live consents on several sites'
-meters (the same rule as ``/v1/meters``: their own live consent, or a live share
-whose owner's consent is live). No new role: the consent IS the access, so a
-manager sees exactly the sites whose occupants or owners consented, and loses a
-site the moment that consent is withdrawn. When consents carry verification
-states, this route must keep only verified ones (see the README: not done yet).
+Who is a manager: any signed-in person with access to several sites' meters, by
+the same rule as ``/v1/meters`` (``meter_access()``: a VERIFIED live consent of
+the site's holder, e.g. a municipality holding its schools' contracts; or a live
+share from a holder whose verified consent is live, e.g. tenants sharing with
+their landlord). No new role: the consent IS the access, so a manager sees exactly
+the sites whose holders consented, only over the holders' access windows, and
+loses a site the moment that consent or share ends.
 
 Each site's figures are the caller's own data under their consent; every meter
 read is written to the access log like any other individual read.
@@ -72,7 +73,7 @@ async def portfolio(user: Resident, pool: PoolDep) -> Portfolio:
         mine = await queries.my_meters(conn, person_id=person)
         ids = [r["meter_id"] for r in mine if r["direction"] == "consumption"]
         facts = {
-            r["meter_id"]: r for r in await conn.fetch(queries.PORTFOLIO, ids, now)
+            r["meter_id"]: r for r in await conn.fetch(queries.PORTFOLIO, person, now)
         }
         sites = await conn.fetch(queries.PORTFOLIO_SITES, ids)
         for meter_id in ids:
