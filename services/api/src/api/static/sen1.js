@@ -348,7 +348,13 @@
       for (const f of hoods.features.filter((f) => mine(f.id))) {
         const t = byId[f.id], tr = document.createElement("tr");
         const c = (txt, cls, title) => { const td = cell(tr, txt); if (cls) td.className = cls; if (title) td.title = title; };
-        c(f.id); c(f.properties.name);
+        c(f.id);
+        // the keyboard's way into the drill-down (map paths are mouse-only)
+        const nameCell = cell(tr, ""), go = document.createElement("button");
+        go.type = "button"; go.className = "link drill"; go.textContent = f.properties.name;
+        go.onclick = () => { let layer = null; hoodLayer.eachLayer((l) => { if (l.feature.id === f.id) layer = l; });
+          drill("neighbourhood", f.id, f.properties.name, layer); };
+        nameCell.appendChild(go);
         if (!t) { c(T.no_data, "suppressed"); c("–"); }
         else if (t.suppressed) { c(`${T.suppressed} — ${t.reason || ""}`, "suppressed", t.reason); c("–"); }
         else { c(fmt(t.kwh, 0)); c(String(t.points)); }
