@@ -14,6 +14,11 @@ from pathlib import Path
 
 import asyncpg
 from fastapi import FastAPI
+from fastapi.openapi.docs import (
+    get_swagger_ui_html,
+    get_swagger_ui_oauth2_redirect_html,
+)
+from fastapi.responses import HTMLResponse
 from fastapi.staticfiles import StaticFiles
 
 from api import access_log, problems
@@ -30,6 +35,8 @@ from api.routes import (
     live,
     meters,
     money,
+    ops,
+    portfolio,
     rights,
     rollups,
     session,
@@ -124,7 +131,9 @@ def create_app(
         summary="Energy data for residents, cities and operators, behind consent "
         "and statistical secrecy.",
         lifespan=lifespan,
+        docs_url=None,  # served below from the vendored Swagger UI (offline)
     )
+    _vendored_docs(app)
     app.state.settings = settings
     app.state.secrecy = SecrecyRule(
         settings.secrecy_min_points, settings.secrecy_max_share
@@ -157,6 +166,8 @@ def create_app(
         enedis,
         verification,
         rights,
+        ops,
+        portfolio,
         dashboard,
     ):
         app.include_router(module.router)
@@ -164,6 +175,26 @@ def create_app(
         app.router.routes.append(route)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     return app
+
+
+def _vendored_docs(app: FastAPI) -> None:
+    """``/docs`` with Swagger UI from ``/static/vendor`` instead of FastAPI's CDN
+    default, so the api's documentation works on a network without internet."""
+
+    @app.get("/docs", include_in_schema=False)
+    async def docs() -> HTMLResponse:
+        return get_swagger_ui_html(
+            openapi_url="/openapi.json",
+            title="SEN1 api",
+            swagger_js_url="/static/vendor/swagger-ui/swagger-ui-bundle.js",
+            swagger_css_url="/static/vendor/swagger-ui/swagger-ui.css",
+            swagger_favicon_url="/static/favicon.svg",
+            oauth2_redirect_url="/docs/oauth2-redirect",
+        )
+
+    @app.get("/docs/oauth2-redirect", include_in_schema=False)
+    async def oauth2_redirect() -> HTMLResponse:
+        return get_swagger_ui_oauth2_redirect_html()
 
 
 def _alerts(settings: Settings, app: FastAPI) -> Loop:
