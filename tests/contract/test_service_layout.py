@@ -34,13 +34,6 @@ NOT_YET: dict[str, dict[str, str]] = {
     "bootstrap": {
         "aggregator": "Faust builds the app in app.create_app(); no bootstrap() yet",
         "api": "main.create_app() is the root; no bootstrap() yet",
-        "registry": "composition root inline in __main__._relay",
-    },
-    "own-metrics": {
-        "registry": "relay progress not measured yet",
-    },
-    "loop-module": {
-        "registry": "the relay loop lives in __main__ (one small loop)",
     },
 }
 
