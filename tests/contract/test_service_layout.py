@@ -33,7 +33,6 @@ READINESS = re.compile(r"\.add_check\(|\"/readyz\"")
 NOT_YET: dict[str, dict[str, str]] = {
     "bootstrap": {
         "aggregator": "Faust builds the app in app.create_app(); no bootstrap() yet",
-        "api": "main.create_app() is the root; no bootstrap() yet",
     },
 }
 
