@@ -16,10 +16,11 @@ check-uv:
 install: check-uv ## Install Python 3.11 deps of every package (uv workspace, one lock)
 	$(UV) sync --frozen --all-packages
 
-system-deps: ## Best effort (root + apt): Mosquitto for MQTT tests, Chromium for browser tests
+system-deps: ## Best effort (root + apt): Mosquitto for MQTT tests, Chromium for browser tests, Prosody for XMPP tests
 	@need=""; \
 	command -v mosquitto >/dev/null 2>&1 || [ -x /usr/sbin/mosquitto ] || need="$$need mosquitto"; \
 	[ -x /usr/bin/chromium ] || need="$$need chromium"; \
+	[ -x /usr/bin/prosody ] || need="$$need prosody"; \
 	if [ -n "$$need" ]; then \
 	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
 	    echo "installing$$need (Debian packages)"; \

@@ -1,8 +1,10 @@
 """What `make run` starts for GRDF: the ADICT emulator (order 10).
 
-The ingest service that collects from it comes later; until then the emulator
-runs alone, with its holders accepting declarations after a few seconds (the
-real holders answer GRDF's e-mail, sent in 15-minute batches).
+ingest-grdf (order 20) declares the demo PCEs against it; the holders accept
+those declarations after a few seconds (the real holders answer GRDF's e-mail,
+sent in 15-minute batches). The demo quota is 20 calls/s so that the demo's
+PCEs have their history within a minute; the contract's 1 call/s is the
+default everywhere else (tests and benchmarks set their own).
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ def processes(ctx: dict[str, Any]) -> list[dict[str, Any]]:
             "env": {
                 "GRDF_EMULATOR_HTTP_HOST": host,
                 "GRDF_EMULATOR_HOLDER_AUTO_ACCEPT_S": "5",
+                "GRDF_EMULATOR_REQUESTS_PER_SECOND": "20",
             },
             "health_url": f"{emulator}/healthz",
             "urls": {"GRDF ADICT emulator": f"{emulator}/adict/v2"},

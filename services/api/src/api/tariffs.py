@@ -159,3 +159,52 @@ def cost_of(
             grid.standing_eur_month / calendar.monthrange(day.year, day.month)[1]
         )
     return Cost(energy, standing, kwh, tuple(sorted(unpriced)))
+
+
+@dataclass(frozen=True, slots=True)
+class GasPrice:
+    """A dated regulated benchmark gas price (the CRE's *prix repère*), per band.
+
+    Gas is priced per kWh PCS (what ADICT's ``energie`` counts) with one price
+    for every hour, so a gas day's total is enough to price it; the gas day runs
+    06:00 -> 06:00 Paris and is priced on the Paris date it starts.
+    """
+
+    band: str
+    valid_from: date
+    valid_to: date | None
+    standing_eur_month: float
+    eur_per_kwh: float
+
+    def covers(self, day: date) -> bool:
+        """Whether this price is in force on the local day."""
+        return self.valid_from <= day and (self.valid_to is None or day < self.valid_to)
+
+
+def gas_cost(
+    gas_days: Iterable[tuple[datetime, float]],
+    *,
+    prices: Sequence[GasPrice],
+    band: str = "B1",
+) -> Cost:
+    """Prices ``(gas day start, Wh PCS)`` totals and the standing charge of those days.
+
+    Never summed with electricity: a resident's bill is the two costs side by side
+    (or an explicit total of their euros).
+    """
+    grids = [p for p in prices if p.band == band]
+    energy = standing = kwh = 0.0
+    unpriced: set[date] = set()
+    for start, wh in gas_days:
+        day = start.astimezone(PARIS).date()
+        covering = [p for p in grids if p.covers(day)]
+        price = max(covering, key=lambda p: p.valid_from, default=None)
+        kwh += wh / 1000
+        if price is None:
+            unpriced.add(day)
+            continue
+        energy += wh / 1000 * price.eur_per_kwh
+        standing += (
+            price.standing_eur_month / calendar.monthrange(day.year, day.month)[1]
+        )
+    return Cost(energy, standing, kwh, tuple(sorted(unpriced)))

@@ -26,6 +26,7 @@ from energy_store.db import create_pool
 from sen1_stack.broker import TansuBroker, free_port
 from sen1_stack.mqtt import MqttBroker
 from sen1_stack.postgres import EmbeddedPostgres
+from sen1_stack.prosody import Prosody, prosody_path
 
 TEMPLATE_DB = "sen1_template"
 
@@ -110,3 +111,21 @@ def mqtt_broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MqttBroker
         yield broker
     finally:
         broker.stop()
+
+
+@pytest.fixture(scope="session")
+def prosody() -> Iterator[Prosody]:
+    """One real Prosody for the session (hosts ``localhost`` and ``peer.localhost``,
+    STARTTLS with a self-signed certificate at ``prosody.ca_file``); tests create
+    their own accounts with ``prosody.register()``. Skipped only when the Debian
+    package is not installed."""
+    if prosody_path() is None:
+        pytest.skip("prosody is not installed (apt-get install prosody; .ci/run does)")
+    base = server_dir("sen1-test-prosody-")
+    server = Prosody(base, port=free_port(), hosts=("localhost", "peer.localhost"))
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()
+        shutil.rmtree(base, ignore_errors=True)

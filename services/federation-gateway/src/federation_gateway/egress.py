@@ -1,0 +1,177 @@
+"""What may leave this collective for a peer: ONE function, :func:`decide`.
+
+Every binding (HTTPS pulls and pushes, the Quoalise XMPP binding) asks
+:func:`decide` about each item before it is serialised for a peer, so the rules are
+written once:
+
+- the peer must be registered and not revoked;
+- an **aggregate** leaves only if the peer's grant covers its territory, level and
+  bucket, and the secrecy rule holds (the api's rule, ``energy_core.privacy``: at
+  least ``min_points`` distinct delivery points, no point above ``max_share``);
+- an **individual series** leaves only if the peer's grant allows series and a
+  consent is live (verified, started, not expired, not revoked) *now*, names that
+  peer as grantee, covers that meter, is ``verified``, its holder has
+  ``meter_access()`` to the meter (verified consent and occupancy: a former
+  tenant's consent opens nothing), and the requested period lies inside the
+  holder's window of readings (occupancy, ``data_from``, expiry). Revocation is therefore effective on the very next request
+  or push: nothing is cached.
+- **inbound data** (a peer's series kept here) is re-shared only where its origin
+  allowed it.
+
+Pure: no I/O, the clock is passed in. The callers load the peer, the consent and
+the figures; they never decide.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from energy_core.privacy import SecrecyRule
+
+
+@dataclass(frozen=True, slots=True)
+class PeerGrant:
+    """What the operator allows one peer (a row of ``federation_peers``)."""
+
+    domain: str
+    territories: frozenset[str] = frozenset()
+    """IRIS or commune codes (an IRIS is covered by its commune's code too)."""
+    levels: frozenset[str] = frozenset()
+    """Territory levels: ``neighbourhood`` (IRIS), ``parcel``, ``commune``, ``building``."""
+    buckets: frozenset[str] = frozenset()
+    """``PT30M``, ``PT1H``, ``P1D``, ``P1M``."""
+    series: bool = False
+    """Whether individual series may be asked for at all (each still needs a consent)."""
+    revoked_at: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Aggregate:
+    """One rollup of a territory, as it would leave."""
+
+    level: str
+    territory: str
+    commune: str
+    """The commune the territory lies in (grants may name the commune)."""
+    bucket: str
+    value: float
+    delivery_points: int
+    max_point_value: float
+
+
+@dataclass(frozen=True, slots=True)
+class Consent:
+    """A consent as the registry holds it (energy_store consents)."""
+
+    consent_id: str
+    meter_id: str
+    grantee: str
+    starts_at: datetime
+    expires_at: datetime
+    revoked_at: datetime | None = None
+    verified: bool = True
+    """The consent registry's verification state is ``verified``."""
+    holder_has_access: bool = True
+    """The consent's holder has ``meter_access()`` to the meter now (a verified
+    consent and an occupancy): a former tenant's consent opens nothing."""
+    data_from: datetime | None = None
+    data_until: datetime | None = None
+    """The readings the holder may see (``meter_access()`` window cut by this
+    consent's ``data_from`` and expiry); None: the consent's own window."""
+
+
+@dataclass(frozen=True, slots=True)
+class IndividualSeries:
+    """An individual series asked for over ``[start, end)``."""
+
+    meter_id: str
+    start: datetime
+    end: datetime
+    consent: Consent | None
+    """The live consent the caller found for (meter, peer), or None."""
+
+
+@dataclass(frozen=True, slots=True)
+class PeerSeries:
+    """Data received from another peer, kept here with its provenance."""
+
+    origin: str
+    reshare_to: frozenset[str] = field(default_factory=frozenset)
+    """Domains the origin allowed us to pass it on to (empty: nobody)."""
+
+
+Item = Aggregate | IndividualSeries | PeerSeries
+
+
+@dataclass(frozen=True, slots=True)
+class Decision:
+    """Whether the item may leave, and why not (for logs and problem details;
+    never carries a count of points or a meter id)."""
+
+    allowed: bool
+    reason: str = ""
+
+
+ALLOWED = Decision(True)
+
+
+def decide(
+    peer: PeerGrant | None, item: Item, *, rule: SecrecyRule, now: datetime
+) -> Decision:
+    """The one egress decision: may ``item`` leave for ``peer`` at ``now``?"""
+    if now.tzinfo is None:
+        raise ValueError("now must be aware")
+    if peer is None:
+        return Decision(False, "unknown peer")
+    if peer.revoked_at is not None and peer.revoked_at <= now:
+        return Decision(False, "peer revoked")
+    if isinstance(item, Aggregate):
+        return _aggregate(peer, item, rule)
+    if isinstance(item, IndividualSeries):
+        return _series(peer, item, now)
+    if peer.domain == item.origin or peer.domain in item.reshare_to:
+        return ALLOWED
+    return Decision(False, "the origin of this data does not allow passing it on")
+
+
+def _aggregate(peer: PeerGrant, item: Aggregate, rule: SecrecyRule) -> Decision:
+    if item.level not in peer.levels:
+        return Decision(False, f"level {item.level} is not shared with this peer")
+    if item.bucket not in peer.buckets:
+        return Decision(False, f"bucket {item.bucket} is not shared with this peer")
+    if not ({item.territory, item.commune} & peer.territories):
+        return Decision(False, "territory not shared with this peer")
+    verdict = rule.check(
+        delivery_points=item.delivery_points,
+        value=item.value,
+        max_point_value=item.max_point_value,
+    )
+    if not verdict.published:
+        return Decision(False, verdict.reason or "secrecy rule")
+    return ALLOWED
+
+
+def _series(peer: PeerGrant, item: IndividualSeries, now: datetime) -> Decision:
+    if not peer.series:
+        return Decision(False, "individual series are not shared with this peer")
+    consent = item.consent
+    if consent is None or consent.meter_id != item.meter_id:
+        return Decision(False, "no consent for this peer")
+    if consent.grantee != peer.domain:
+        return Decision(False, "no consent for this peer")
+    if not consent.verified:
+        return Decision(False, "consent not verified")
+    if not consent.holder_has_access:
+        return Decision(False, "the consent's holder has no access to this meter now")
+    if consent.revoked_at is not None and consent.revoked_at <= now:
+        return Decision(False, "consent revoked")
+    if not consent.starts_at <= now < consent.expires_at:
+        return Decision(False, "consent not live")
+    data_from = consent.data_from or consent.starts_at
+    data_until = consent.data_until or consent.expires_at
+    if item.start < data_from or item.end > data_until:
+        return Decision(False, "period outside the consent's window")
+    if item.end <= item.start:
+        return Decision(False, "empty period")
+    return ALLOWED

@@ -1,0 +1,539 @@
+"""The gateway's SQL behind a port (:class:`Repository`) and its asyncpg implementation.
+
+The HTTP routes and the push loop receive the port, so their unit tests pass
+:class:`InMemoryRepository`-like fakes and the integration tests the real one.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Protocol
+
+import asyncpg
+
+from energy_core.secrets import SecretBox
+from federation_gateway.egress import Consent, PeerGrant
+from federation_gateway.keys import SigningKey
+from federation_gateway.mapping import AggregateUrn, Point, Received
+
+
+@dataclass(frozen=True, slots=True)
+class Peer:
+    """A row of the peer registry."""
+
+    domain: str
+    base_url: str
+    fingerprints: tuple[str, ...]
+    grant: PeerGrant
+    reshare: bool = False
+    """Whether what we send this peer may be passed on by it (to its own peers)."""
+    rate_limit_per_minute: int = 120
+    revoked_at: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class AggregateRow:
+    """One rollup with the figures the secrecy rule needs."""
+
+    start: datetime
+    value: float
+    unit: str
+    delivery_points: int
+    max_point_value: float
+    commune: str
+
+
+@dataclass(frozen=True, slots=True)
+class Subscription:
+    """A peer's subscription due for a push."""
+
+    subscription_id: str
+    peer: Peer
+    callback_url: str
+    urns: tuple[str, ...]
+    cursor: datetime
+    attempts: int
+    failing_since: datetime | None
+
+
+class Repository(Protocol):
+    """What the gateway reads and writes."""
+
+    async def load_keys(self, box: SecretBox) -> list[SigningKey]: ...
+
+    async def store_key(self, box: SecretBox, key: SigningKey) -> None: ...
+
+    async def retire_keys(self, kids: list[str], at: datetime) -> None: ...
+
+    async def peer(self, domain: str) -> Peer | None: ...
+
+    async def peers(self) -> list[Peer]: ...
+
+    async def upsert_peer(self, peer: Peer) -> None: ...
+
+    async def revoke_peer(self, domain: str, at: datetime) -> bool: ...
+
+    async def remember_nonce(self, keyid: str, nonce: str, expires: datetime) -> bool:
+        """True if the nonce was new (stored), False if it was seen: a replay."""
+        ...
+
+    async def forget_expired_nonces(self, now: datetime) -> int: ...
+
+    async def aggregates(
+        self, urn: AggregateUrn, start: datetime, end: datetime
+    ) -> list[AggregateRow]: ...
+
+    async def consent_for(self, meter_id: str, grantee: str) -> Consent | None: ...
+
+    async def series(
+        self, urn: str, start: datetime, end: datetime
+    ) -> tuple[str, list[Point]]: ...
+
+    async def log_access(self, consent: Consent, route: str) -> None: ...
+
+    async def store_received(
+        self, peer: str, keyid: str, signature: str, key: str, rows: list[Received]
+    ) -> bool: ...
+
+    async def add_subscription(
+        self, peer: str, callback_url: str, urns: list[str], cursor: datetime
+    ) -> str: ...
+
+    async def due_subscriptions(self, now: datetime) -> list[Subscription]: ...
+
+    async def aggregate_changes(
+        self, urn: AggregateUrn, since: datetime, limit: int
+    ) -> list[tuple[AggregateRow, datetime]]: ...
+
+    async def series_changes(
+        self, urn: str, since: datetime, limit: int
+    ) -> tuple[str, list[tuple[Point, datetime]]]: ...
+
+    async def pushed(self, subscription_id: str, cursor: datetime) -> None: ...
+
+    async def push_failed(
+        self, subscription_id: str, now: datetime, retry_at: datetime, expire: bool
+    ) -> None: ...
+
+
+_SELECT_PEERS = """SELECT domain, base_url, fingerprints, territories, levels, buckets,
+    series, reshare, rate_limit_per_minute, revoked_at FROM federation_peers"""
+
+
+def _peer(row: asyncpg.Record) -> Peer:
+    return Peer(
+        domain=row["domain"],
+        base_url=row["base_url"],
+        fingerprints=tuple(row["fingerprints"]),
+        grant=PeerGrant(
+            domain=row["domain"],
+            territories=frozenset(row["territories"]),
+            levels=frozenset(row["levels"]),
+            buckets=frozenset(row["buckets"]),
+            series=row["series"],
+            revoked_at=row["revoked_at"],
+        ),
+        reshare=row["reshare"],
+        rate_limit_per_minute=row["rate_limit_per_minute"],
+        revoked_at=row["revoked_at"],
+    )
+
+
+class PgRepository:
+    """:class:`Repository` on PostgreSQL (the tables of migration 1701_federation)."""
+
+    def __init__(self, pool: asyncpg.Pool) -> None:
+        self.pool = pool
+
+    async def ping(self) -> bool:
+        """Readiness: PostgreSQL answers."""
+        try:
+            return bool(await self.pool.fetchval("SELECT true"))
+        except (OSError, asyncpg.PostgresError):
+            return False
+
+    async def load_keys(self, box: SecretBox) -> list[SigningKey]:
+        rows = await self.pool.fetch(
+            "SELECT private_sealed, created_at, retired_at FROM federation_keys"
+        )
+        return [
+            SigningKey.unseal(
+                box, r["private_sealed"], r["created_at"], r["retired_at"]
+            )
+            for r in rows
+        ]
+
+    async def store_key(self, box: SecretBox, key: SigningKey) -> None:
+        await self.pool.execute(
+            "INSERT INTO federation_keys (kid, private_sealed, created_at, retired_at)"
+            " VALUES ($1, $2, $3, $4)",
+            key.kid,
+            key.seal(box),
+            key.created_at,
+            key.retired_at,
+        )
+
+    async def retire_keys(self, kids: list[str], at: datetime) -> None:
+        await self.pool.execute(
+            "UPDATE federation_keys SET retired_at = $2"
+            " WHERE kid = ANY($1::text[]) AND retired_at IS NULL",
+            kids,
+            at,
+        )
+
+    async def peer(self, domain: str) -> Peer | None:
+        row = await self.pool.fetchrow(_SELECT_PEERS + " WHERE domain = $1", domain)
+        return _peer(row) if row else None
+
+    async def peers(self) -> list[Peer]:
+        rows = await self.pool.fetch(_SELECT_PEERS + " ORDER BY domain")
+        return [_peer(r) for r in rows]
+
+    async def upsert_peer(self, peer: Peer) -> None:
+        await self.pool.execute(
+            """
+            INSERT INTO federation_peers (domain, base_url, fingerprints, territories,
+                levels, buckets, series, reshare, rate_limit_per_minute, revoked_at)
+            VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
+            ON CONFLICT (domain) DO UPDATE SET base_url = EXCLUDED.base_url,
+                fingerprints = EXCLUDED.fingerprints,
+                territories = EXCLUDED.territories, levels = EXCLUDED.levels,
+                buckets = EXCLUDED.buckets, series = EXCLUDED.series,
+                reshare = EXCLUDED.reshare,
+                rate_limit_per_minute = EXCLUDED.rate_limit_per_minute,
+                revoked_at = EXCLUDED.revoked_at
+            """,
+            peer.domain,
+            peer.base_url,
+            list(peer.fingerprints),
+            sorted(peer.grant.territories),
+            sorted(peer.grant.levels),
+            sorted(peer.grant.buckets),
+            peer.grant.series,
+            peer.reshare,
+            peer.rate_limit_per_minute,
+            peer.revoked_at,
+        )
+
+    async def revoke_peer(self, domain: str, at: datetime) -> bool:
+        status = await self.pool.execute(
+            "UPDATE federation_peers SET revoked_at = $2"
+            " WHERE domain = $1 AND revoked_at IS NULL",
+            domain,
+            at,
+        )
+        return bool(status.endswith(" 1"))
+
+    async def remember_nonce(self, keyid: str, nonce: str, expires: datetime) -> bool:
+        inserted = await self.pool.fetchval(
+            "INSERT INTO federation_nonces (keyid, nonce, expires_at)"
+            " VALUES ($1, $2, $3) ON CONFLICT DO NOTHING RETURNING true",
+            keyid,
+            nonce,
+            expires,
+        )
+        return bool(inserted)
+
+    async def forget_expired_nonces(self, now: datetime) -> int:
+        status = await self.pool.execute(
+            "DELETE FROM federation_nonces WHERE expires_at < $1", now
+        )
+        return int(status.split()[-1])
+
+    async def aggregates(
+        self, urn: AggregateUrn, start: datetime, end: datetime
+    ) -> list[AggregateRow]:
+        """Settled-first rollups of one territory (the best quality per bucket)."""
+        rows = await self.pool.fetch(
+            """
+            SELECT DISTINCT ON (r.bucket_start) r.bucket_start, r.value, r.unit,
+                   r.delivery_points, r.max_point_value,
+                   COALESCE(n.commune_insee, CASE WHEN r.scope = 'commune'
+                            THEN r.scope_id END, '') AS commune
+            FROM rollups r
+            LEFT JOIN neighbourhoods n ON r.scope = 'neighbourhood' AND n.iris = r.scope_id
+            WHERE r.scope = $1 AND r.scope_id = $2 AND r.bucket = $3
+              AND r.direction = $4 AND r.energy = 'electricity'
+              AND r.bucket_start >= $5 AND r.bucket_start < $6
+            ORDER BY r.bucket_start,
+                     array_position(ARRAY['corrected','raw','estimated'], r.quality)
+            """,
+            urn.scope,
+            urn.territory,
+            urn.bucket,
+            urn.direction,
+            start,
+            end,
+        )
+        return [
+            AggregateRow(
+                r["bucket_start"],
+                r["value"],
+                r["unit"],
+                r["delivery_points"],
+                r["max_point_value"],
+                r["commune"],
+            )
+            for r in rows
+        ]
+
+    async def consent_for(self, meter_id: str, grantee: str) -> Consent | None:
+        """The newest consent of ``meter_id`` naming ``grantee`` (live or not: the
+        egress decision says whether it holds now), with its verification state
+        and whether its holder has ``meter_access()`` to the meter now, and over
+        which window of readings."""
+        row = await self.pool.fetchrow(
+            """
+            SELECT c.consent_id::text, c.meter_id, c.grantee, c.starts_at,
+                   c.expires_at, c.revoked_at, c.verification = 'verified' AS verified,
+                   a.from_ts IS NOT NULL AS has_access,
+                   greatest(a.from_ts, coalesce(c.data_from, a.from_ts)) AS data_from,
+                   least(a.until_ts, c.expires_at) AS data_until
+            FROM consents c
+            LEFT JOIN LATERAL (
+                SELECT min(m.from_ts) AS from_ts, max(m.until_ts) AS until_ts
+                FROM meter_access(c.person_id, now()) m
+                WHERE m.meter_id = c.meter_id
+                HAVING count(*) > 0
+            ) a ON true
+            WHERE c.meter_id = $1 AND c.grantee = $2
+            ORDER BY (c.revoked_at IS NULL) DESC, c.starts_at DESC LIMIT 1
+            """,
+            meter_id,
+            grantee,
+        )
+        if row is None:
+            return None
+        return Consent(
+            row["consent_id"],
+            row["meter_id"],
+            row["grantee"],
+            row["starts_at"],
+            row["expires_at"],
+            row["revoked_at"],
+            verified=row["verified"],
+            holder_has_access=row["has_access"],
+            data_from=row["data_from"],
+            data_until=row["data_until"],
+        )
+
+    async def series(
+        self, urn: str, start: datetime, end: datetime
+    ) -> tuple[str, list[Point]]:
+        """(unit, values) of one stored series, period-start stamped."""
+        rows = await self.pool.fetch(
+            """
+            SELECT s.unit, r.start_ts, r.value FROM series s
+            JOIN readings r USING (series_id)
+            WHERE s.urn = $1 AND r.start_ts >= $2 AND r.start_ts < $3
+            ORDER BY r.start_ts
+            """,
+            urn,
+            start,
+            end,
+        )
+        unit = rows[0]["unit"] if rows else ""
+        return unit, [Point(r["start_ts"], r["value"]) for r in rows]
+
+    async def log_access(self, consent: Consent, route: str) -> None:
+        """A peer's read of individual data, in the log the resident reads."""
+        await self.pool.execute(
+            """
+            INSERT INTO api_access_log (actor_kind, subject_person_id, meter_id,
+                                        consent_id, method, route)
+            SELECT 'peer', c.person_id, c.meter_id, c.consent_id, 'POST', $2
+            FROM consents c WHERE c.consent_id = $1::uuid
+            """,
+            consent.consent_id,
+            route,
+        )
+
+    async def store_received(
+        self, peer: str, keyid: str, signature: str, key: str, rows: list[Received]
+    ) -> bool:
+        """Stores a peer's push once (False: that idempotency key was seen)."""
+        async with self.pool.acquire() as conn, conn.transaction():
+            fresh = await conn.fetchval(
+                "INSERT INTO federation_received (peer_domain, idempotency_key)"
+                " VALUES ($1, $2) ON CONFLICT DO NOTHING RETURNING true",
+                peer,
+                key,
+            )
+            if not fresh:
+                return False
+            await conn.executemany(
+                """
+                INSERT INTO federation_peer_rollups (peer_domain, urn, bucket,
+                    bucket_start, value, unit, delivery_points, max_share, keyid,
+                    signature)
+                VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
+                ON CONFLICT (peer_domain, urn, bucket, bucket_start) DO UPDATE SET
+                    value = EXCLUDED.value, unit = EXCLUDED.unit,
+                    delivery_points = EXCLUDED.delivery_points,
+                    max_share = EXCLUDED.max_share, keyid = EXCLUDED.keyid,
+                    signature = EXCLUDED.signature, received_at = now()
+                """,
+                [
+                    (
+                        peer,
+                        r.urn,
+                        r.urn.rsplit("/", 1)[-1],
+                        r.start,
+                        r.value,
+                        r.unit,
+                        r.points,
+                        r.max_share,
+                        keyid,
+                        signature,
+                    )
+                    for r in rows
+                ],
+            )
+            return True
+
+    async def add_subscription(
+        self, peer: str, callback_url: str, urns: list[str], cursor: datetime
+    ) -> str:
+        """A new subscription, or the live one with the same callback and URNs (a
+        peer that subscribes again after a restart is not pushed everything twice)."""
+        async with self.pool.acquire() as conn, conn.transaction():
+            existing = await conn.fetchval(
+                "SELECT subscription_id::text FROM federation_subscriptions"
+                " WHERE peer_domain = $1 AND callback_url = $2 AND urns = $3"
+                " AND expired_at IS NULL FOR UPDATE",
+                peer,
+                callback_url,
+                urns,
+            )
+            if existing:
+                return str(existing)
+            return str(
+                await conn.fetchval(
+                    "INSERT INTO federation_subscriptions (peer_domain, callback_url,"
+                    " urns, cursor) VALUES ($1, $2, $3, $4)"
+                    " RETURNING subscription_id::text",
+                    peer,
+                    callback_url,
+                    urns,
+                    cursor,
+                )
+            )
+
+    async def due_subscriptions(self, now: datetime) -> list[Subscription]:
+        """Live subscriptions of peers not revoked, whose next attempt is due."""
+        rows = await self.pool.fetch(
+            """
+            SELECT s.subscription_id::text, s.callback_url, s.urns, s.cursor,
+                   s.attempts, s.failing_since, p.domain
+            FROM federation_subscriptions s JOIN federation_peers p
+              ON p.domain = s.peer_domain
+            WHERE s.expired_at IS NULL AND s.next_attempt_at <= $1
+              AND (p.revoked_at IS NULL OR p.revoked_at > $1)
+            ORDER BY s.next_attempt_at LIMIT 100
+            """,
+            now,
+        )
+        out: list[Subscription] = []
+        for r in rows:
+            peer = await self.peer(r["domain"])
+            if peer is not None:
+                out.append(
+                    Subscription(
+                        r["subscription_id"],
+                        peer,
+                        r["callback_url"],
+                        tuple(r["urns"]),
+                        r["cursor"],
+                        r["attempts"],
+                        r["failing_since"],
+                    )
+                )
+        return out
+
+    async def aggregate_changes(
+        self, urn: AggregateUrn, since: datetime, limit: int
+    ) -> list[tuple[AggregateRow, datetime]]:
+        """Rollups of one territory changed after ``since`` (best quality each)."""
+        rows = await self.pool.fetch(
+            """
+            SELECT * FROM (
+              SELECT DISTINCT ON (r.bucket_start) r.bucket_start, r.value, r.unit,
+                     r.delivery_points, r.max_point_value, r.updated_at,
+                     COALESCE(n.commune_insee, CASE WHEN r.scope = 'commune'
+                              THEN r.scope_id END, '') AS commune
+              FROM rollups r
+              LEFT JOIN neighbourhoods n
+                ON r.scope = 'neighbourhood' AND n.iris = r.scope_id
+              WHERE r.scope = $1 AND r.scope_id = $2 AND r.bucket = $3
+                AND r.direction = $4 AND r.energy = 'electricity'
+              ORDER BY r.bucket_start,
+                       array_position(ARRAY['corrected','raw','estimated'], r.quality)
+            ) c WHERE updated_at > $5 ORDER BY updated_at LIMIT $6
+            """,
+            urn.scope,
+            urn.territory,
+            urn.bucket,
+            urn.direction,
+            since,
+            limit,
+        )
+        return [
+            (
+                AggregateRow(
+                    r["bucket_start"],
+                    r["value"],
+                    r["unit"],
+                    r["delivery_points"],
+                    r["max_point_value"],
+                    r["commune"],
+                ),
+                r["updated_at"],
+            )
+            for r in rows
+        ]
+
+    async def series_changes(
+        self, urn: str, since: datetime, limit: int
+    ) -> tuple[str, list[tuple[Point, datetime]]]:
+        """(unit, values ingested after ``since`` with their ingestion time)."""
+        rows = await self.pool.fetch(
+            """
+            SELECT s.unit, r.start_ts, r.value, r.ingested_at FROM series s
+            JOIN readings r USING (series_id)
+            WHERE s.urn = $1 AND r.ingested_at > $2
+            ORDER BY r.ingested_at, r.start_ts LIMIT $3
+            """,
+            urn,
+            since,
+            limit,
+        )
+        unit = rows[0]["unit"] if rows else ""
+        return unit, [
+            (Point(r["start_ts"], r["value"]), r["ingested_at"]) for r in rows
+        ]
+
+    async def pushed(self, subscription_id: str, cursor: datetime) -> None:
+        await self.pool.execute(
+            "UPDATE federation_subscriptions SET cursor = greatest(cursor, $2),"
+            " attempts = 0, failing_since = NULL, next_attempt_at = now()"
+            " WHERE subscription_id = $1::uuid",
+            subscription_id,
+            cursor,
+        )
+
+    async def push_failed(
+        self, subscription_id: str, now: datetime, retry_at: datetime, expire: bool
+    ) -> None:
+        await self.pool.execute(
+            """
+            UPDATE federation_subscriptions SET attempts = attempts + 1,
+                failing_since = coalesce(failing_since, $2), next_attempt_at = $3,
+                expired_at = CASE WHEN $4 THEN $2 END
+            WHERE subscription_id = $1::uuid
+            """,
+            subscription_id,
+            now,
+            retry_at,
+            expire,
+        )

@@ -1,0 +1,184 @@
+"""HTTP Message Signatures (RFC 9421) with Ed25519, and Content-Digest (RFC 9530).
+
+Small on purpose: one signature (label ``sig1``) over a fixed list of components,
+
+    ("@method" "@target-uri" "content-digest");created=…;expires=…;nonce="…";
+    keyid="<domain> <kid>";alg="ed25519"
+
+so verification never has to decide which components "enough" are: a signature
+that does not cover exactly these, or whose parameters are missing, is refused.
+``@target-uri`` is rebuilt by the verifier from its own public URL (behind an
+ingress the Host and scheme the pod sees are not what the peer signed).
+
+:func:`verify` checks the digest of the body, the signature, the age and expiry;
+the caller checks the key belongs to a live peer (``resolve``) and that the nonce
+was never seen (the nonce store in PostgreSQL), since both need I/O.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import re
+import secrets
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives.asymmetric.ed25519 import (
+    Ed25519PrivateKey,
+    Ed25519PublicKey,
+)
+
+LABEL = "sig1"
+COMPONENTS = ("@method", "@target-uri", "content-digest")
+ALG = "ed25519"
+
+
+class SignatureError(Exception):
+    """A request or push whose signature is refused; ``reason`` is safe to return."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+def content_digest(body: bytes) -> str:
+    """RFC 9530 ``Content-Digest`` value for ``body`` (sha-256)."""
+    return "sha-256=:" + base64.b64encode(hashlib.sha256(body).digest()).decode() + ":"
+
+
+@dataclass(frozen=True, slots=True)
+class Params:
+    """The signature parameters (``@signature-params`` without the component list)."""
+
+    created: int
+    expires: int
+    nonce: str
+    keyid: str
+    alg: str = ALG
+
+    def serialize(self) -> str:
+        inner = " ".join(f'"{c}"' for c in COMPONENTS)
+        return (
+            f"({inner});created={self.created};expires={self.expires}"
+            f';nonce="{self.nonce}";keyid="{self.keyid}";alg="{self.alg}"'
+        )
+
+    @property
+    def domain(self) -> str:
+        """The signer's domain (keyid is ``"<domain> <kid>"``)."""
+        return self.keyid.split(" ", 1)[0]
+
+    @property
+    def kid(self) -> str:
+        parts = self.keyid.split(" ", 1)
+        return parts[1] if len(parts) == 2 else ""
+
+
+def signature_base(method: str, target_uri: str, digest: str, params: Params) -> bytes:
+    """RFC 9421 §2.5 signature base for our components."""
+    lines = [
+        f'"@method": {method.upper()}',
+        f'"@target-uri": {target_uri}',
+        f'"content-digest": {digest}',
+        f'"@signature-params": {params.serialize()}',
+    ]
+    return "\n".join(lines).encode()
+
+
+def sign(
+    key: Ed25519PrivateKey,
+    *,
+    keyid: str,
+    method: str,
+    target_uri: str,
+    body: bytes,
+    now: datetime,
+    ttl: timedelta = timedelta(minutes=5),
+    nonce: str | None = None,
+) -> dict[str, str]:
+    """The headers that sign this request: Content-Digest, Signature-Input, Signature."""
+    created = int(now.timestamp())
+    params = Params(
+        created=created,
+        expires=created + int(ttl.total_seconds()),
+        nonce=nonce or secrets.token_urlsafe(18),
+        keyid=keyid,
+    )
+    digest = content_digest(body)
+    raw = key.sign(signature_base(method, target_uri, digest, params))
+    return {
+        "Content-Digest": digest,
+        "Signature-Input": f"{LABEL}={params.serialize()}",
+        "Signature": f"{LABEL}=:{base64.b64encode(raw).decode()}:",
+    }
+
+
+_INPUT = re.compile(
+    r'^sig1=\("@method" "@target-uri" "content-digest"\)'
+    r";created=(?P<created>\d{1,12});expires=(?P<expires>\d{1,12})"
+    r';nonce="(?P<nonce>[A-Za-z0-9_\-]{16,64})";keyid="(?P<keyid>[^"\\]{1,300})"'
+    r';alg="(?P<alg>[a-z0-9-]+)"$'
+)
+_SIGNATURE = re.compile(r"^sig1=:(?P<sig>[A-Za-z0-9+/=]{1,200}):$")
+
+
+def parse_params(signature_input: str) -> Params:
+    """Reads ``Signature-Input``; only our exact form is accepted."""
+    m = _INPUT.match(signature_input.strip())
+    if m is None:
+        raise SignatureError("Signature-Input does not cover the required components")
+    if m["alg"] != ALG:
+        raise SignatureError("unsupported alg")
+    return Params(
+        created=int(m["created"]),
+        expires=int(m["expires"]),
+        nonce=m["nonce"],
+        keyid=m["keyid"],
+        alg=m["alg"],
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class Verified:
+    """A signature that holds: who signed, with which nonce, until when."""
+
+    params: Params
+    signature: str
+    """The ``Signature`` header value (kept as provenance of inbound data)."""
+
+
+def verify(
+    headers: Mapping[str, str],
+    *,
+    method: str,
+    target_uri: str,
+    body: bytes,
+    public_key: Ed25519PublicKey,
+    params: Params,
+    now: datetime,
+    max_age: timedelta,
+    skew: timedelta,
+) -> Verified:
+    """Checks digest, signature, freshness; raises :class:`SignatureError`."""
+    digest = headers.get("content-digest", "")
+    if digest != content_digest(body):
+        raise SignatureError("Content-Digest does not match the body")
+    m = _SIGNATURE.match(headers.get("signature", "").strip())
+    if m is None:
+        raise SignatureError("no Signature")
+    try:
+        raw = base64.b64decode(m["sig"], validate=True)
+        public_key.verify(raw, signature_base(method, target_uri, digest, params))
+    except (InvalidSignature, ValueError) as exc:
+        raise SignatureError("signature does not verify") from exc
+    t = int(now.timestamp())
+    if params.created > t + int(skew.total_seconds()):
+        raise SignatureError("signature created in the future")
+    if t - params.created > int(max_age.total_seconds()) or t >= params.expires:
+        raise SignatureError("stale signature")
+    if params.expires - params.created > int(max_age.total_seconds()):
+        raise SignatureError("signature lives longer than allowed")
+    return Verified(params, headers["signature"])

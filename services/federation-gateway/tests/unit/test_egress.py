@@ -1,0 +1,196 @@
+"""egress.decide: the one decision of what leaves, every branch."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from energy_core.privacy import SecrecyRule
+from federation_gateway.egress import (
+    Aggregate,
+    Consent,
+    IndividualSeries,
+    PeerGrant,
+    PeerSeries,
+    decide,
+)
+
+NOW = datetime(2026, 12, 3, 9, 0, tzinfo=UTC)
+RULE = SecrecyRule(min_points=10, max_share=0.85)
+PEER = PeerGrant(
+    "a.example",
+    territories=frozenset({"38151"}),
+    levels=frozenset({"neighbourhood"}),
+    buckets=frozenset({"P1D"}),
+    series=True,
+)
+AGG = Aggregate("neighbourhood", "381510101", "38151", "P1D", 1000.0, 12, 100.0)
+CONSENT = Consent(
+    "c1",
+    "12345678901234",
+    "a.example",
+    NOW - timedelta(days=30),
+    NOW + timedelta(days=30),
+)
+SERIES = IndividualSeries(
+    "12345678901234", NOW - timedelta(days=3), NOW - timedelta(days=1), CONSENT
+)
+
+
+def test_a_passing_aggregate_leaves() -> None:
+    assert decide(PEER, AGG, rule=RULE, now=NOW).allowed
+
+
+@pytest.mark.parametrize(
+    ("item", "reason"),
+    [
+        (Aggregate("neighbourhood", "381510101", "38151", "P1D", 1000, 9, 10), "fewer"),
+        (
+            Aggregate("neighbourhood", "381510101", "38151", "P1D", 1000, 12, 900),
+            "exceeds",
+        ),
+        (Aggregate("commune", "38151", "38151", "P1D", 1000, 50, 10), "level"),
+        (
+            Aggregate("neighbourhood", "381510101", "38151", "PT1H", 1000, 50, 10),
+            "bucket",
+        ),
+        (
+            Aggregate("neighbourhood", "380000101", "38000", "P1D", 1000, 50, 10),
+            "territory",
+        ),
+    ],
+)
+def test_aggregates_outside_the_grant_or_the_rule_stay(
+    item: Aggregate, reason: str
+) -> None:
+    decision = decide(PEER, item, rule=RULE, now=NOW)
+    assert not decision.allowed
+    assert reason in decision.reason
+
+
+def test_unknown_and_revoked_peers_get_nothing() -> None:
+    assert decide(None, AGG, rule=RULE, now=NOW).reason == "unknown peer"
+    revoked = PeerGrant(**{**_fields(PEER), "revoked_at": NOW})
+    assert decide(revoked, AGG, rule=RULE, now=NOW).reason == "peer revoked"
+    assert decide(revoked, SERIES, rule=RULE, now=NOW).reason == "peer revoked"
+
+
+def _fields(grant: PeerGrant) -> dict[str, object]:
+    return {f: getattr(grant, f) for f in grant.__slots__}
+
+
+def test_a_consented_series_leaves_within_its_window() -> None:
+    assert decide(PEER, SERIES, rule=RULE, now=NOW).allowed
+
+
+@pytest.mark.parametrize(
+    ("consent", "reason"),
+    [
+        (None, "no consent"),
+        (
+            Consent(
+                "c",
+                "12345678901234",
+                "b.example",
+                CONSENT.starts_at,
+                CONSENT.expires_at,
+            ),
+            "no consent",
+        ),
+        (
+            Consent(
+                "c",
+                "99999999999999",
+                "a.example",
+                CONSENT.starts_at,
+                CONSENT.expires_at,
+            ),
+            "no consent",
+        ),
+        (
+            Consent(
+                "c",
+                "12345678901234",
+                "a.example",
+                CONSENT.starts_at,
+                CONSENT.expires_at,
+                NOW,
+            ),
+            "revoked",
+        ),
+        (
+            Consent("c", "12345678901234", "a.example", CONSENT.starts_at, NOW),
+            "not live",
+        ),
+        (
+            Consent(
+                "c",
+                "12345678901234",
+                "a.example",
+                NOW - timedelta(days=2),
+                NOW + timedelta(days=9),
+            ),
+            "window",
+        ),
+        (
+            Consent(
+                "c",
+                "12345678901234",
+                "a.example",
+                CONSENT.starts_at,
+                CONSENT.expires_at,
+                verified=False,
+            ),
+            "not verified",
+        ),
+    ],
+)
+def test_a_series_without_a_live_consent_for_that_peer_stays(
+    consent: Consent | None, reason: str
+) -> None:
+    item = IndividualSeries(SERIES.meter_id, SERIES.start, SERIES.end, consent)
+    decision = decide(PEER, item, rule=RULE, now=NOW)
+    assert not decision.allowed
+    assert reason in decision.reason
+
+
+def test_a_former_tenant_or_data_outside_the_holders_window_stays() -> None:
+    moved = Consent(
+        "c",
+        SERIES.meter_id,
+        "a.example",
+        CONSENT.starts_at,
+        CONSENT.expires_at,
+        holder_has_access=False,
+    )
+    item = IndividualSeries(SERIES.meter_id, SERIES.start, SERIES.end, moved)
+    assert "no access" in decide(PEER, item, rule=RULE, now=NOW).reason
+    newer = Consent(
+        "c",
+        SERIES.meter_id,
+        "a.example",
+        CONSENT.starts_at,
+        CONSENT.expires_at,
+        data_from=NOW - timedelta(days=2),
+    )
+    item = IndividualSeries(SERIES.meter_id, SERIES.start, SERIES.end, newer)
+    assert "window" in decide(PEER, item, rule=RULE, now=NOW).reason
+
+
+def test_a_peer_without_series_in_its_grant_gets_none_even_with_consent() -> None:
+    grant = PeerGrant(**{**_fields(PEER), "series": False})
+    assert not decide(grant, SERIES, rule=RULE, now=NOW).allowed
+
+
+def test_data_received_from_a_peer_is_passed_on_only_where_its_origin_allows() -> None:
+    kept = PeerSeries("c.example")
+    assert not decide(PEER, kept, rule=RULE, now=NOW).allowed
+    assert decide(
+        PEER, PeerSeries("c.example", frozenset({"a.example"})), rule=RULE, now=NOW
+    ).allowed
+
+
+def test_a_naive_clock_is_a_bug() -> None:
+    with pytest.raises(ValueError, match="aware"):
+        decide(PEER, AGG, rule=RULE, now=NOW.replace(tzinfo=None))

@@ -1,0 +1,80 @@
+"""One limiter for every worker: ADICT's 1 call/s and its daily cap.
+
+Both quotas belong to the application, not to a connection: every request of
+every worker goes through the same :class:`QuotaLimiter`. Calls are spaced by
+``1 / rate`` seconds (a rolling second on GRDF's side, so spacing rather than
+bursts), and counted per Paris calendar day; when the day's cap is used the
+limiter says how long until the next Paris midnight.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+
+from energy_core.domain.time import PARIS, local_midnight
+from energy_core.errors import TransientError
+
+
+class DailyCapReachedError(TransientError):
+    """Every call of today's cap is used; ``retry_after`` = seconds to Paris midnight."""
+
+
+class QuotaLimiter:
+    """Spacing of ``1/rate`` seconds (divided by ``time_scale``) and a daily cap."""
+
+    def __init__(
+        self,
+        rate_per_s: float,
+        daily_cap: int,
+        *,
+        time_scale: float = 1.0,
+        margin_s: float = 0.02,
+        monotonic: Callable[[], float] = time.monotonic,
+        wall: Callable[[], datetime] = lambda: datetime.now(UTC),
+    ) -> None:
+        self.spacing = 1.0 / rate_per_s / time_scale + margin_s
+        self.daily_cap = daily_cap
+        self._monotonic = monotonic
+        self._wall = wall
+        self._lock = asyncio.Lock()
+        self._next_at = 0.0
+        self._day = self._paris_day()
+        self.used_today = 0
+
+    def _paris_day(self) -> str:
+        return self._wall().astimezone(PARIS).date().isoformat()
+
+    async def acquire(self) -> None:
+        """Waits for this call's slot; raises when today's cap is spent."""
+        async with self._lock:
+            day = self._paris_day()
+            if day != self._day:
+                self._day, self.used_today = day, 0
+            if self.used_today >= self.daily_cap:
+                raise DailyCapReachedError(
+                    "ADICT daily cap reached",
+                    retry_after=max(1.0, seconds_to_paris_midnight(self._wall())),
+                )
+            wait = self._next_at - self._monotonic()
+            if wait > 0:
+                await asyncio.sleep(wait)
+            self._next_at = self._monotonic() + self.spacing
+            self.used_today += 1
+
+    def pause(self, seconds: float) -> None:
+        """After a 429 nobody calls for ``seconds`` (one pause for all workers)."""
+        self._next_at = max(self._next_at, self._monotonic() + seconds)
+
+    @property
+    def used_ratio(self) -> float:
+        """Share of today's cap used."""
+        return self.used_today / self.daily_cap
+
+
+def seconds_to_paris_midnight(now: datetime) -> float:
+    """Seconds from ``now`` to the next Paris midnight (when the daily cap resets)."""
+    paris_day = now.astimezone(PARIS).date()
+    return (local_midnight(paris_day + timedelta(days=1)) - now).total_seconds()

@@ -1,0 +1,170 @@
+"""asyncpg implementation of the repository port (table ``grdf_rights``)."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+import asyncpg
+
+from energy_core.domain.ids import Pce
+from energy_store.consent_registry import HeldByAnotherError, acting_as, decide
+from ingest_grdf.mapping import AccessRight, GasContract, RightState
+from ingest_grdf.repository import Cursor
+
+ACTOR = "ingest-grdf"
+"""Who decides, for the consent audit trail (``sen1.actor``)."""
+
+_SAVE = """
+INSERT INTO grdf_rights AS g (meter_id, right_id, state, right_start, right_end,
+                              data_from, data_until, injection)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+ON CONFLICT (meter_id) DO UPDATE SET
+    injection = EXCLUDED.injection,
+    right_id = EXCLUDED.right_id, state = EXCLUDED.state,
+    right_start = EXCLUDED.right_start, right_end = EXCLUDED.right_end,
+    data_from = EXCLUDED.data_from, data_until = EXCLUDED.data_until,
+    -- a new right (another id) starts its history again
+    informatives_until = CASE WHEN g.right_id = EXCLUDED.right_id
+                              THEN g.informatives_until END,
+    published_until = CASE WHEN g.right_id = EXCLUDED.right_id
+                           THEN g.published_until END,
+    updated_at = now()
+"""
+
+
+class PostgresRepository:
+    """The port over one asyncpg pool."""
+
+    def __init__(self, pool: asyncpg.Pool) -> None:
+        self._pool = pool
+
+    async def save_right(self, right: AccessRight) -> None:
+        await self._pool.execute(
+            _SAVE,
+            str(right.pce),
+            right.right_id,
+            right.state.value,
+            right.start,
+            right.end,
+            right.data_from,
+            right.data_until,
+            right.injection,
+        )
+
+    async def rights(self) -> list[AccessRight]:
+        rows = await self._pool.fetch(
+            "SELECT meter_id, right_id, state, right_start, right_end, data_from,"
+            " data_until, injection FROM grdf_rights ORDER BY meter_id"
+        )
+        # scopes are not stored: SEN1 declares every scope, and the daily check
+        # refreshes the full right from ADICT before any collection
+        return [
+            AccessRight(
+                right_id=r["right_id"],
+                pce=Pce(r["meter_id"]),
+                state=RightState(r["state"]),
+                start=r["right_start"],
+                end=r["right_end"],
+                data_from=r["data_from"],
+                data_until=r["data_until"],
+                informatives=True,
+                published=True,
+                contractual=True,
+                technical=True,
+                injection=r["injection"],
+            )
+            for r in rows
+        ]
+
+    async def cursor(self, pce: str) -> Cursor:
+        row = await self._pool.fetchrow(
+            "SELECT informatives_until, published_until FROM grdf_rights"
+            " WHERE meter_id = $1",
+            pce,
+        )
+        if row is None:
+            return Cursor(None, None)
+        return Cursor(row["informatives_until"], row["published_until"])
+
+    async def advance(
+        self,
+        pce: str,
+        *,
+        informatives_until: date | None = None,
+        published_until: date | None = None,
+    ) -> None:
+        await self._pool.execute(
+            "UPDATE grdf_rights SET"
+            " informatives_until = GREATEST(informatives_until, $2),"
+            " published_until = GREATEST(published_until, $3), updated_at = now()"
+            " WHERE meter_id = $1",
+            pce,
+            informatives_until,
+            published_until,
+        )
+
+    async def save_contract(self, pce: str, contract: GasContract) -> None:
+        await self._pool.execute(
+            "UPDATE grdf_rights SET tariff_option = $2, car_kwh = $3, profile = $4,"
+            " frequency = $5,"
+            " conversion_coefficient = COALESCE($6, conversion_coefficient),"
+            " updated_at = now() WHERE meter_id = $1",
+            pce,
+            contract.tariff_option,
+            contract.car_kwh,
+            contract.profile,
+            contract.frequency,
+            contract.conversion_coefficient,
+        )
+
+    async def revoke_consents(self, pce: str, at: datetime) -> list[str]:
+        rows = await self._pool.fetch(
+            "UPDATE consents SET revoked_at = greatest($2, starts_at)"
+            " WHERE meter_id = $1 AND revoked_at IS NULL RETURNING consent_id",
+            pce,
+            at,
+        )
+        return [str(r["consent_id"]) for r in rows]
+
+    async def settle_consents(
+        self, pce: str, verification: str, reason: str, at: datetime
+    ) -> dict[str, str]:
+        out: dict[str, str] = {}
+        async with self._pool.acquire() as conn:
+            rows = await conn.fetch(
+                "SELECT consent_id FROM consents WHERE meter_id = $1"
+                " AND verification = 'pending' AND revoked_at IS NULL",
+                pce,
+            )
+            for row in rows:
+                consent_id = str(row["consent_id"])
+                async with conn.transaction():
+                    await acting_as(conn, ACTOR)
+                    try:
+                        await decide(
+                            conn,
+                            consent_id=consent_id,
+                            verification=verification,
+                            by=ACTOR,
+                            reason=reason,
+                            now=at,
+                        )
+                        out[consent_id] = verification
+                    except HeldByAnotherError:
+                        await decide(
+                            conn,
+                            consent_id=consent_id,
+                            verification="to_verify",
+                            by=ACTOR,
+                            reason="held_by_another",
+                            now=at,
+                        )
+                        out[consent_id] = "to_verify"
+        return out
+
+    async def ping(self) -> bool:
+        try:
+            await self._pool.fetchval("SELECT 1")
+        except (OSError, asyncpg.PostgresError):
+            return False
+        return True

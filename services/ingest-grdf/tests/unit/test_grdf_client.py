@@ -1,0 +1,121 @@
+"""The ADICT client against an in-process HTTP app (httpx MockTransport)."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+
+import httpx
+import pytest
+
+from energy_core.loops import Backoff
+from ingest_grdf.client import (
+    AdictClient,
+    AdictRefusedError,
+    DailyCapReachedError,
+    QuotaLimiter,
+    TokenProvider,
+)
+
+
+class Upstream:
+    def __init__(self) -> None:
+        self.tokens = 0
+        self.valid: set[str] = set()
+        self.data_calls = 0
+        self.fail: list[int] = []
+
+    def __call__(self, request: httpx.Request) -> httpx.Response:
+        if request.url.path == "/token":
+            form = dict(x.split("=") for x in request.content.decode().split("&"))
+            assert form["scope"] == "%2Fadict%2Fv2"
+            self.tokens += 1
+            token = f"t{self.tokens}"
+            self.valid = {token}
+            return httpx.Response(
+                200, json={"access_token": token, "expires_in": 14399}
+            )
+        if request.headers["authorization"].removeprefix("Bearer ") not in self.valid:
+            return httpx.Response(401, json={"code_statut_traitement": "1000000001"})
+        self.data_calls += 1
+        if self.fail:
+            return httpx.Response(self.fail.pop(0), json={})
+        if request.url.path.endswith("/bad"):
+            return httpx.Response(
+                409,
+                json={
+                    "code_statut_traitement": "1000000003",
+                    "message_retour_traitement": "x",
+                },
+            )
+        body = json.dumps({"pce": {"id_pce": "GI999055"}}) + "\r\n"
+        return httpx.Response(200, text=body, headers={"content-type": "text/plain"})
+
+
+def client_for(upstream: Upstream, limiter: QuotaLimiter | None = None) -> AdictClient:
+    http = httpx.AsyncClient(transport=httpx.MockTransport(upstream))
+    tokens = TokenProvider(http, "http://adict/token", "id", "secret", "/adict/v2")
+    return AdictClient(
+        http,
+        "http://adict/adict/v2",
+        tokens,
+        limiter or QuotaLimiter(1000, 10**6),
+        backoff=Backoff(0.001, 0.002),
+        max_attempts=4,
+    )
+
+
+async def test_one_renewal_for_all_workers_after_a_401() -> None:
+    upstream = Upstream()
+    client = client_for(upstream)
+    await client.informatives("GI999055", "2026-01-01", "2026-01-02")
+    upstream.valid = set()  # the token dies mid-backfill
+    results = await asyncio.gather(
+        *(client.informatives("GI999055", "2026-01-01", "2026-01-02") for _ in range(6))
+    )
+    assert all(len(r.objects) == 1 for r in results)
+    assert upstream.tokens == 2, "one renewal shared by the six workers"
+
+
+async def test_token_renewed_before_expiry() -> None:
+    upstream = Upstream()
+    now = [0.0]
+    http = httpx.AsyncClient(transport=httpx.MockTransport(upstream))
+    tokens = TokenProvider(
+        http,
+        "http://adict/token",
+        "id",
+        "s",
+        "/adict/v2",
+        margin_s=300,
+        monotonic=lambda: now[0],
+    )
+    assert await tokens.get() == "t1"
+    now[0] = 14399 - 301
+    assert await tokens.get() == "t1"
+    now[0] = 14399 - 299
+    assert await tokens.get() == "t2"
+
+
+async def test_transient_errors_are_ridden_out_and_refusals_raised() -> None:
+    upstream = Upstream()
+    client = client_for(upstream)
+    upstream.fail = [429, 503, 500]
+    parsed = await client.informatives("GI999055", "2026-01-01", "2026-01-02")
+    assert len(parsed.objects) == 1
+    with pytest.raises(AdictRefusedError) as refused:
+        await client._call("x", "GET", "/bad")
+    assert refused.value.code == "1000000003"
+
+
+async def test_limiter_spaces_calls_and_enforces_the_daily_cap() -> None:
+    limiter = QuotaLimiter(20, 3, margin_s=0)
+    loop = asyncio.get_running_loop()
+    began = loop.time()
+    for _ in range(3):
+        await limiter.acquire()
+    assert loop.time() - began >= 2 / 20 * 0.9
+    with pytest.raises(DailyCapReachedError) as capped:
+        await limiter.acquire()
+    assert capped.value.retry_after is not None
+    assert capped.value.retry_after > 0

@@ -1,0 +1,280 @@
+"""ingest-sge against emulators/sge: real mTLS, real SFTP, the embedded broker and
+PostgreSQL. Subscribe a C5 point (SOAP), let a night pass, and the collector
+built by bootstrap() publishes the R50 file's readings; the zeep client reads the
+same point's curve over mutual TLS and gets SGT4L8 for 8 days."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import AsyncIterator
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+import pytest_asyncio
+
+from energy_core import topics
+from energy_core.kafka import make_consumer
+from energy_core.wire import batch_from_proto, decode_batch
+from ingest_sge.bootstrap import bootstrap
+from ingest_sge.client.faults import PeriodRefusedError
+from ingest_sge.client.soap import SgeSoapClient, SoapConfig
+from ingest_sge.mapping.measures import curve_batch
+from ingest_sge.portfolio import Site
+from ingest_sge.reader import AuthorisationMissingError, MeasuresReader
+from ingest_sge.repository.authorisations import SGE_PURPOSE, PostgresAuthorisations
+from ingest_sge.settings import Settings
+from sen1_stack.broker import free_port
+from sge_emulator import Emulator, client_ssl_context
+from sge_emulator.settings import (
+    DEMO_CONTRACT,
+    DEMO_LOGIN,
+    SFTP_PASSWORD,
+    SFTP_USER,
+    EmulatorSettings,
+)
+
+pytestmark = pytest.mark.integration
+
+WSDL_DIR = Path(__file__).resolve().parents[1] / "wsdl"
+SAD_NS = "http://www.enedis.fr/sge/ws/commanderservicesaccesdonnees/v1.0"
+SOAP_ENV = "http://schemas.xmlsoap.org/soap/envelope/"
+C5 = "25162373298976"  # a homologation C5 point of the contract
+
+
+@pytest_asyncio.fixture
+async def emulator(tmp_path: Path) -> AsyncIterator[Emulator]:
+    settings = EmulatorSettings(
+        state_dir=str(tmp_path / "sge"),
+        soap_port=free_port(),
+        sftp_port=free_port(),
+        start_date="2026-11-23",
+    )
+    running = Emulator(settings)
+    await running.start()
+    try:
+        yield running
+    finally:
+        await running.stop()
+
+
+async def _subscribe(emulator: Emulator, prm: str, kind: str) -> None:
+    """commanderServicesAccesDonnees (the access-services model), as SGE wants it."""
+    body = (
+        f'<SOAP-ENV:Envelope xmlns:SOAP-ENV="{SOAP_ENV}" xmlns:ns1="{SAD_NS}">'
+        "<SOAP-ENV:Header/><SOAP-ENV:Body><ns1:commanderServicesAccesDonnees>"
+        f"<demande><donneesGenerales><pointId>{prm}</pointId>"
+        f"<initiateurLogin>{DEMO_LOGIN}</initiateurLogin><contratId>{DEMO_CONTRACT}</contratId>"
+        "<sens>SOUTIRAGE</sens></donneesGenerales><servicesSouscrits><serviceSouscrit>"
+        f"<typeDonnees>{kind}</typeDonnees><optionsPublication><optionPublication>"
+        "<periodiciteTransmission>P1D</periodiciteTransmission></optionPublication>"
+        "</optionsPublication></serviceSouscrit></servicesSouscrits></demande>"
+        "</ns1:commanderServicesAccesDonnees></SOAP-ENV:Body></SOAP-ENV:Envelope>"
+    )
+    async with httpx.AsyncClient(
+        base_url=emulator.base_url, verify=client_ssl_context(emulator.pki), timeout=30
+    ) as mtls:
+        answer = await mtls.post(
+            "/CommandeServicesAccesDonnees/v1.0",
+            content=body.encode(),
+            headers={"Content-Type": "text/xml; charset=utf-8", "SOAPAction": '""'},
+        )
+        assert answer.status_code == 200, answer.text
+        night = await mtls.post("/_emulator/advance", params={"nights": 1})
+        assert night.status_code == 200
+
+
+async def _readings(kafka: Any) -> list[Any]:
+    consumer = make_consumer(
+        kafka, [topics.READINGS], group_id=None, client_id=f"t-{uuid.uuid4().hex[:6]}"
+    )
+    await consumer.start()
+    out: list[bytes] = []
+    try:
+        idle = 0
+        while idle < 3:
+            batch = await consumer.getmany(timeout_ms=700)
+            if not batch:
+                idle += 1
+                continue
+            idle = 0
+            for records in batch.values():
+                out.extend(r.value for r in records)
+    finally:
+        await consumer.stop()
+    return [batch_from_proto(decode_batch(v)) for v in out]
+
+
+async def test_subscribed_point_files_reach_the_readings_topic(
+    emulator, tmp_path, kafka_settings, postgres_settings, pg_pool
+):
+    emulator.state.subscriptions.clear()
+    await _subscribe(emulator, C5, "CDC")
+    settings = Settings(
+        kafka=kafka_settings,
+        postgres=postgres_settings,
+        sftp_host=emulator.settings.host,
+        sftp_port=emulator.settings.sftp_port,
+        sftp_username=SFTP_USER,
+        sftp_password=SFTP_PASSWORD,  # type: ignore[arg-type]
+        flux_keys=emulator.settings.keys,  # type: ignore[arg-type]
+        sftp_remote_dir=".",
+        spool_dir=tmp_path / "spool",
+        settle_s=0,
+    )
+    async with bootstrap(settings, stop=asyncio.Event()) as runtime:
+        assert runtime.portfolio is None  # no SGE kit configured: no SOAP client
+        results = await runtime.collector.poll_once()
+        assert [(r.outcome, r.key_id) for r in results] == [("done", "1")]
+        assert await runtime.collector.poll_once() == []  # handled once
+    batches = await _readings(kafka_settings)
+    assert [str(b.meter) for b in batches] == [C5]
+    assert len(batches[0].readings) == 48  # 2026-11-23, a 24-hour day
+    assert await pg_pool.fetchval("SELECT count(*) FROM sge_flux_files") == 1
+
+
+async def test_the_zeep_client_reads_a_curve_and_maps_sgt4l8(emulator):
+    pki = emulator.pki
+    client = SgeSoapClient(
+        SoapConfig(
+            base_url=emulator.base_url,
+            wsdl_dir=WSDL_DIR,
+            login=DEMO_LOGIN,
+            contract_id=DEMO_CONTRACT,
+            cert_file=pki.client_pem,
+            key_file=pki.client_key,
+            ca_file=pki.ca_pem,
+        )
+    )
+    try:
+        answer = await client.detailed_measures(
+            C5,
+            measure="COURBE",
+            physical="PA",
+            start=date(2026, 11, 2),
+            end=date(2026, 11, 3),
+        )
+        with pytest.raises(PeriodRefusedError) as refused:
+            await client.detailed_measures(
+                C5,
+                measure="COURBE",
+                physical="PA",
+                start=date(2026, 11, 1),
+                end=date(2026, 11, 9),
+            )
+    finally:
+        await client.aclose()
+    batch = curve_batch(C5, answer, end_stamped=True)
+    assert len(batch.readings) == 48
+    assert refused.value.code == "SGT4L8"
+
+
+async def _sge_consent(pool: Any, prm: str) -> str:
+    person = await pool.fetchval(
+        "INSERT INTO people (display_name) VALUES ('Ville') RETURNING person_id"
+    )
+    await pool.execute(
+        "INSERT INTO meters (meter_id, scheme, energy, direction, sector) VALUES "
+        "($1, 'prm', 'electricity', 'consumption', 'professional') "
+        "ON CONFLICT DO NOTHING",
+        prm,
+    )
+    return str(
+        await pool.fetchval(
+            "INSERT INTO consents (person_id, meter_id, purpose, source, starts_at, "
+            "expires_at, verification, verified_at, verified_by) VALUES "
+            "($1, $2, $3, 'enedis', now() - interval '1 day', now() + interval '1 year', "
+            "'verified', now() - interval '1 day', 'test') RETURNING consent_id",
+            person,
+            prm,
+            SGE_PURPOSE,
+        )
+    )
+
+
+async def test_authorise_subscribe_night_readings(
+    emulator, tmp_path, kafka_settings, postgres_settings, pg_pool
+):
+    """authorise (consent registry) -> subscribe (zeep, entete header, mTLS) ->
+    a night passes -> the file is fetched, decrypted, parsed, published once."""
+    emulator.state.subscriptions.clear()
+    prm = "24377424002398"  # a homologation C5 point of the access-services model
+    pki = emulator.pki
+    client = SgeSoapClient(
+        SoapConfig(
+            base_url=emulator.base_url,
+            wsdl_dir=WSDL_DIR,
+            login=DEMO_LOGIN,
+            contract_id=DEMO_CONTRACT,
+            cert_file=pki.client_pem,
+            key_file=pki.client_key,
+            ca_file=pki.ca_pem,
+        )
+    )
+    registry = PostgresAuthorisations(pg_pool)
+    reader = MeasuresReader(client, registry)
+    try:
+        with pytest.raises(AuthorisationMissingError):
+            await reader.subscribe(client, prm)
+        assert client.requests == 0  # no authorisation: SGE not called
+        await _sge_consent(pg_pool, prm)
+        service_id = await reader.subscribe(client, prm, "CDC")
+        assert service_id
+        assert await reader.subscribe(client, prm, "CDC") is None  # SGT570: active
+    finally:
+        await client.aclose()
+    async with httpx.AsyncClient(
+        base_url=emulator.base_url, verify=client_ssl_context(pki), timeout=30
+    ) as mtls:
+        assert (await mtls.post("/_emulator/advance")).status_code == 200
+    settings = Settings(
+        kafka=kafka_settings,
+        postgres=postgres_settings,
+        sftp_port=emulator.settings.sftp_port,
+        sftp_username=SFTP_USER,
+        sftp_password=SFTP_PASSWORD,  # type: ignore[arg-type]
+        flux_keys=emulator.settings.keys,  # type: ignore[arg-type]
+        sftp_remote_dir=".",
+        spool_dir=tmp_path / "spool",
+        settle_s=0,
+    )
+    async with bootstrap(settings, stop=asyncio.Event()) as runtime:
+        (result,) = await runtime.collector.poll_once()
+        assert result.outcome == "done"
+    batches = await _readings(kafka_settings)
+    assert [(str(b.meter), len(b.readings)) for b in batches] == [(prm, 48)]
+
+
+async def test_portfolio_enrolment_backfills_authorised_points(
+    emulator, tmp_path, kafka_settings, postgres_settings, pg_pool
+):
+    """bootstrap() wires the SOAP client from the settings (kit, certificate, CA,
+    host): the portfolio subscribes and backfills the authorised point only."""
+    emulator.state.subscriptions.clear()
+    school, hall = "24377424002398", "25162373298976"
+    await _sge_consent(pg_pool, school)  # the hall has no authorisation
+    pki = emulator.pki
+    settings = Settings(
+        kafka=kafka_settings,
+        postgres=postgres_settings,
+        spool_dir=tmp_path / "spool",
+        soap_base_url=emulator.base_url,
+        soap_wsdl_dir=WSDL_DIR,
+        soap_login=DEMO_LOGIN,
+        soap_contract_id=DEMO_CONTRACT,
+        soap_cert_file=pki.client_pem,
+        soap_key_file=pki.client_key,
+        soap_ca_file=pki.ca_pem,
+    )
+    async with bootstrap(settings, stop=asyncio.Event()) as runtime:
+        assert runtime.portfolio is not None
+        result = await runtime.portfolio.enrol(
+            [Site("groupe scolaire", (school, hall))], date(2026, 11, 23)
+        )
+    assert result.outcomes == {school: "subscribed", hall: "not_authorised"}
+    batches = await _readings(kafka_settings)
+    assert {str(b.meter) for b in batches} == {school}
+    assert sum(len(b.readings) for b in batches) == 14 * 48 == result.readings

@@ -1,0 +1,323 @@
+"""The zeep client over real mutual TLS against a tiny in-test SOAP responder.
+
+The responder (uvicorn, client certificate required at the handshake) answers
+ConsultationMesuresDetaillees v3 the way the interop note describes it: body root
+prefixed, children unqualified, no header, local times without offset, faults as
+HTTP 500 with ``detail/erreur/resultat@code``. The WSDL is SEN1's own subset in
+``tests/wsdl`` (the Enedis one is not shipped). The SGE emulator is not used: it
+is not on main yet.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import ipaddress
+import ssl
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from datetime import UTC, date, timedelta
+from pathlib import Path
+
+import pytest
+import pytest_asyncio
+import uvicorn
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
+from lxml import etree
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from energy_core.domain import Kind, Stamp
+from energy_core.domain.time import PARIS
+from energy_core.errors import ConsentRevokedError, UpstreamUnavailableError
+from ingest_sge.client.faults import (
+    AuthorisationRefusedError,
+    PeriodRefusedError,
+    PointUnknownError,
+    curve_windows,
+)
+from ingest_sge.client.soap import SgeSoapClient, SoapConfig
+from ingest_sge.mapping.measures import curve_batch
+from sen1_stack.broker import free_port
+
+WSDL_DIR = Path(__file__).resolve().parents[1] / "wsdl"
+COMMON = "http://www.enedis.fr/sge/b2b/services/consultationmesuresdetaillees/common"
+LOGIN = "tiers@sen1.example"
+C5 = "25162373298976"
+NO_CONSENT = "11111111111111"
+UNKNOWN = "00000000000000"
+
+
+def _cert(name: str, key, issuer_key, issuer_name=None, *, ca=False, ip=False):  # type: ignore[no-untyped-def]
+    subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, name)])
+    now = dt.datetime.now(UTC)
+    builder = (
+        x509.CertificateBuilder()
+        .subject_name(subject)
+        .issuer_name(issuer_name or subject)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - timedelta(minutes=5))
+        .not_valid_after(now + timedelta(days=1))
+        .add_extension(x509.BasicConstraints(ca=ca, path_length=None), critical=True)
+    )
+    if ip:
+        builder = builder.add_extension(
+            x509.SubjectAlternativeName(
+                [x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]
+            ),
+            critical=False,
+        )
+    return builder.sign(issuer_key, hashes.SHA256())
+
+
+def _write(path: Path, cert, key) -> tuple[Path, Path]:  # type: ignore[no-untyped-def]
+    cert_file, key_file = path.with_suffix(".crt"), path.with_suffix(".key")
+    cert_file.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    key_file.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
+    return cert_file, key_file
+
+
+def _answer(body: bytes) -> tuple[int, bytes]:
+    """What the responder says to one CMD v3 request."""
+    root = etree.fromstring(body)
+    demande = root.find(f".//{{{COMMON}}}consulterMesuresDetailleesV3/demande")
+    assert demande is not None, "body root or unqualified children wrong"
+    fields = {child.tag: child.text for child in demande}
+    assert fields["initiateurLogin"] == LOGIN
+    start = date.fromisoformat(fields["dateDebut"])
+    end = date.fromisoformat(fields["dateFin"])
+    if fields["pointId"] == UNKNOWN:
+        return _fault("SGT401", "Demande non recevable : point inexistant")
+    if fields["pointId"] == NO_CONSENT:
+        return _fault(
+            "SGT4K2",
+            "Le client doit avoir donné son accord pour la transmission de ses "
+            "données de mesure.",
+        )
+    if fields["mesuresTypeCode"] == "COURBE" and (end - start).days > 7:
+        return _fault(
+            "SGT4L8",
+            "La durée demandée n'est pas compatible avec le type de mesure demandé",
+        )
+    points = []
+    at = dt.datetime.combine(start, dt.time(), tzinfo=PARIS).astimezone(UTC)
+    stop = dt.datetime.combine(end, dt.time(), tzinfo=PARIS).astimezone(UTC)
+    while at < stop:
+        at += timedelta(minutes=30)
+        local = at.astimezone(PARIS).strftime("%Y-%m-%d %H:%M:%S")
+        points.append(
+            f"<points><v>1000</v><d>{local}</d><p>PT30M</p><n>B</n><iv>0</iv><ec>0</ec></points>"
+        )
+    return 200, (
+        '<soap:Envelope xmlns:soap="http://schemas.xmlsoap.org/soap/envelope/"><soap:Body>'
+        f'<ns3:consulterMesuresDetailleesResponseV3 xmlns:ns3="{COMMON}">'
+        f"<pointId>{fields['pointId']}</pointId><mesuresCorrigees>BRUT</mesuresCorrigees>"
+        f"<periode><dateDebut>{start}</dateDebut><dateFin>{end}</dateFin></periode>"
+        "<grandeur><grandeurMetier>CONS</grandeurMetier><grandeurPhysique>PA</grandeurPhysique>"
+        f"<unite>W</unite>{''.join(points)}</grandeur><modeCalcul>MESURE</modeCalcul>"
+        "</ns3:consulterMesuresDetailleesResponseV3></soap:Body></soap:Envelope>"
+    ).encode()
+
+
+def _fault(code: str, text: str) -> tuple[int, bytes]:
+    return 500, (
+        '<soap:Envelope xmlns:soap="http://schemas.xmlsoap.org/soap/envelope/"><soap:Body>'
+        f"<soap:Fault><faultcode>soap:Server</faultcode><faultstring>{text}</faultstring>"
+        '<detail><tec:erreur xmlns:tec="http://www.enedis.fr/sge/b2b/technique/v1.0">'
+        f'<resultat code="{code}">{text}</resultat></tec:erreur></detail>'
+        "</soap:Fault></soap:Body></soap:Envelope>"
+    ).encode()
+
+
+@dataclass
+class Responder:
+    url: str
+    ca: Path
+    client_cert: Path
+    client_key: Path
+    paths: list[str]
+
+
+@pytest_asyncio.fixture
+async def responder(tmp_path: Path) -> AsyncIterator[Responder]:
+    ca_key = ec.generate_private_key(ec.SECP256R1())
+    ca = _cert("SEN1 test SGE CA", ca_key, ca_key, ca=True)
+    server_key, client_key = ec.generate_private_key(ec.SECP256R1()), ec.generate_private_key(ec.SECP256R1())  # fmt: skip
+    ca_file, _ = _write(tmp_path / "ca", ca, ca_key)
+    server_cert, server_key_file = _write(
+        tmp_path / "server",
+        _cert("127.0.0.1", server_key, ca_key, ca.subject, ip=True),
+        server_key,
+    )
+    client_cert, client_key_file = _write(
+        tmp_path / "client", _cert("tiers", client_key, ca_key, ca.subject), client_key
+    )
+    paths: list[str] = []
+
+    async def soap(request: Request) -> Response:
+        paths.append(request.url.path)
+        status, body = _answer(await request.body())
+        return Response(body, status, media_type="text/xml; charset=utf-8")
+
+    app = Starlette(
+        routes=[Route("/ConsultationMesuresDetaillees/v3.0", soap, methods=["POST"])]
+    )
+    port = free_port()
+    server = uvicorn.Server(
+        uvicorn.Config(
+            app,
+            host="127.0.0.1",
+            port=port,
+            log_level="warning",
+            ssl_certfile=str(server_cert),
+            ssl_keyfile=str(server_key_file),
+            ssl_ca_certs=str(ca_file),
+            ssl_cert_reqs=ssl.CERT_REQUIRED,
+        )
+    )
+    task = asyncio.create_task(server.serve())
+    while not server.started:  # noqa: ASYNC110 - uvicorn exposes a flag only
+        await asyncio.sleep(0.02)
+    try:
+        yield Responder(
+            f"https://127.0.0.1:{port}", ca_file, client_cert, client_key_file, paths
+        )
+    finally:
+        server.should_exit = True
+        await task
+
+
+def _client(r: Responder, **overrides: object) -> SgeSoapClient:
+    values: dict[str, object] = {
+        "base_url": r.url,
+        "wsdl_dir": WSDL_DIR,
+        "login": LOGIN,
+        "contract_id": "1111111",
+        "cert_file": r.client_cert,
+        "key_file": r.client_key,
+        "ca_file": r.ca,
+    }
+    values.update(overrides)
+    return SgeSoapClient(SoapConfig(**values))  # type: ignore[arg-type]
+
+
+async def test_a_week_of_c5_curve_over_mutual_tls(responder: Responder) -> None:
+    client = _client(responder)
+    try:
+        answer = await client.detailed_measures(
+            C5,
+            measure="COURBE",
+            physical="PA",
+            start=date(2026, 10, 22),
+            end=date(2026, 10, 29),
+        )
+    finally:
+        await client.aclose()
+    assert responder.paths == ["/ConsultationMesuresDetaillees/v3.0"]
+    batch = curve_batch(C5, answer, end_stamped=True)
+    assert batch.stamped is Stamp.END
+    # 7 days, one of them the 25-hour day: 7 * 48 + 2 half-hours, none twice
+    assert len(batch.readings) == 7 * 48 + 2
+    assert len({r.start for r in batch.readings}) == len(batch.readings)
+    first = batch.readings[0]
+    assert first.kind is Kind.INTERVAL
+    assert first.value == 500.0
+    assert first.start == dt.datetime(2026, 10, 22, tzinfo=PARIS)
+
+
+@pytest.mark.parametrize(
+    ("prm", "days", "error", "code"),
+    [
+        (C5, 8, PeriodRefusedError, "SGT4L8"),
+        (NO_CONSENT, 1, AuthorisationRefusedError, "SGT4K2"),
+        (UNKNOWN, 1, PointUnknownError, "SGT401"),
+    ],
+)
+async def test_faults_land_in_the_error_tree(
+    responder: Responder, prm: str, days: int, error: type, code: str
+) -> None:
+    client = _client(responder)
+    start = date(2026, 4, 1)
+    try:
+        with pytest.raises(error) as caught:
+            await client.detailed_measures(
+                prm,
+                measure="COURBE",
+                physical="PA",
+                start=start,
+                end=start + timedelta(days=days),
+            )
+    finally:
+        await client.aclose()
+    assert caught.value.code == code
+    if code == "SGT4K2":
+        assert isinstance(caught.value, ConsentRevokedError)
+
+
+async def test_seventeen_days_in_windows_never_breach_the_limit(
+    responder: Responder,
+) -> None:
+    client = _client(responder)
+    start = date(2026, 4, 1)
+    try:
+        total = 0
+        for a, b in curve_windows(start, start + timedelta(days=17)):
+            answer = await client.detailed_measures(
+                C5, measure="COURBE", physical="PA", start=a, end=b
+            )
+            total += len(curve_batch(C5, answer, end_stamped=True).readings)
+    finally:
+        await client.aclose()
+    assert total == 17 * 48
+    assert len(responder.paths) == 3
+
+
+async def test_without_our_certificate_the_handshake_is_refused(
+    responder: Responder, tmp_path: Path
+) -> None:
+    other_key = ec.generate_private_key(ec.SECP256R1())
+    cert, key = _write(
+        tmp_path / "stranger", _cert("stranger", other_key, other_key), other_key
+    )
+    client = _client(responder, cert_file=cert, key_file=key)
+    try:
+        with pytest.raises(UpstreamUnavailableError):
+            await client.detailed_measures(
+                C5,
+                measure="COURBE",
+                physical="PA",
+                start=date(2026, 4, 1),
+                end=date(2026, 4, 2),
+            )
+    finally:
+        await client.aclose()
+    assert responder.paths == []
+
+
+async def test_a_missing_wsdl_kit_is_named(
+    responder: Responder, tmp_path: Path
+) -> None:
+    client = _client(responder, wsdl_dir=tmp_path)
+    try:
+        with pytest.raises(FileNotFoundError, match="INGEST_SGE_WSDL_DIR"):
+            await client.detailed_measures(
+                C5,
+                measure="COURBE",
+                physical="PA",
+                start=date(2026, 4, 1),
+                end=date(2026, 4, 2),
+            )
+    finally:
+        await client.aclose()
