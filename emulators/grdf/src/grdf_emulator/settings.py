@@ -69,6 +69,6 @@ class EmulatorSettings(BaseSettings):
     intercept_port: int | None = None
     """When set, also serve an HTTPS forward proxy on this port that answers for
     api.grdf.fr and both token hosts (for clients with hard-coded GRDF URLs)."""
-    intercept_dir: str = "var/grdf-emulator"
+    intercept_dir: str = ".var/grdf-emulator"
     """Where the proxy writes its throw-away CA (``ca.pem``) and certificate."""
     log_level: str = "INFO"

@@ -34,7 +34,7 @@ class EmulatorSettings(BaseSettings):
     """When set, also serve a CONNECT proxy that tunnels ``sge-ws.enedis.fr:443``
     and ``sge-homologation-ws.enedis.fr:443`` to the mTLS listener (for clients
     with hard-coded Enedis URLs, such as lowatt-enedis)."""
-    state_dir: str = "var/sge-emulator"
+    state_dir: str = ".var/sge-emulator"
     """Where the throw-away CA, the server and client certificates, the SFTP host
     key and the drop folder live (created at first start, reused after)."""
     login: str = DEMO_LOGIN

@@ -22,7 +22,7 @@ def processes(ctx: dict[str, Any]) -> list[dict[str, Any]]:
             "argv": [ctx["python"], "-m", "sge_emulator"],
             "env": {
                 "SGE_EMULATOR_HOST": host,
-                "SGE_EMULATOR_STATE_DIR": "var/sge-emulator",
+                "SGE_EMULATOR_STATE_DIR": f"{ctx.get('var_dir', '.var')}/sge-emulator",
                 "SGE_EMULATOR_NIGHT_EVERY_S": "600",
                 "SGE_EMULATOR_AUTOSUBSCRIBE_DEMO": "true",
             },

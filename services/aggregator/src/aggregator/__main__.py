@@ -14,30 +14,19 @@ import sys
 
 import asyncpg
 
-from aggregator.app import create_app
+from aggregator.bootstrap import bootstrap, rebuilding
 from aggregator.settings import Settings
 
 
 async def _rebuild(settings: Settings, *, only_if_requested: bool = False) -> None:
-    from aggregator.pipeline import Pipeline
     from aggregator.rebuild import rebuild, rebuild_if_requested
-    from aggregator.territory import Territory
 
-    pool = await asyncpg.create_pool(
-        settings.postgres.dsn.get_secret_value(), min_size=1, max_size=2
-    )
-    try:
-        territory = Territory()
-        async with pool.acquire() as conn:
-            await territory.load(conn)
-        pipeline = Pipeline(territory, work_mem_mb=settings.work_mem_mb)
+    async with rebuilding(settings) as (pool, pipeline):
         if only_if_requested:
             await rebuild_if_requested(pool, pipeline)
             return
         replayed = await rebuild(pool, pipeline)
-        print(f"rollups rebuilt from {replayed} stored readings")
-    finally:
-        await pool.close()
+    print(f"rollups rebuilt from {replayed} stored readings")
 
 
 def main() -> None:
@@ -55,8 +44,7 @@ def main() -> None:
             logging.getLogger("aggregator").warning(
                 "pending rollup rebuild not checked: %s", exc
             )
-    app, _ = create_app(settings)
-    app.main()
+    bootstrap(settings).app.main()
 
 
 if __name__ == "__main__":

@@ -68,7 +68,7 @@ def register(app: faust.App, ctx: Context) -> None:
         await started()
         pool = await ctx.db()
         pipeline = ctx.pipeline
-        if pipeline is None:  # pragma: no cover - set by create_app
+        if pipeline is None:  # pragma: no cover - set by bootstrap
             raise RuntimeError("pipeline missing")
         async for values in stream.take(
             settings.batch_size, within=settings.batch_within_s
@@ -113,7 +113,7 @@ def register(app: faust.App, ctx: Context) -> None:
     async def sample_load() -> None:
         await started()
         monitor = ctx.monitor
-        if monitor is None:  # pragma: no cover - set by create_app
+        if monitor is None:  # pragma: no cover - set by bootstrap
             return
         try:
             if ctx.leader_conn is None or ctx.leader_conn.is_closed():

@@ -1,5 +1,8 @@
 """The Faust app (id ``aggregator``) configured for an at-least-once broker.
 
+Built by :func:`aggregator.bootstrap.bootstrap`; this module holds its options and
+the :class:`Context` its agents share.
+
 The embedded broker (tansu) has no idempotent producer and no transactions, so:
 ``processing_guarantee="at_least_once"`` (Faust then never asks for idempotence),
 ``producer_acks`` from the settings (``all`` -> -1), topics come from the registry
@@ -10,20 +13,15 @@ tables: state lives in PostgreSQL and in the compacted territory topic).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import timedelta
-from pathlib import Path
 from typing import Any
 
 import asyncpg
-import faust
 
-from aggregator import agents, web
-from aggregator.congestion import CongestionPolicy
 from aggregator.load import LoadMonitor
 from aggregator.pipeline import Pipeline
 from aggregator.settings import Settings
 from aggregator.territory import Territory
-from aggregator.topics import Topics, bind
+from aggregator.topics import Topics
 from energy_core.observability import logging_config
 from energy_store.db import create_pool
 
@@ -77,24 +75,3 @@ def faust_options(settings: Settings) -> dict[str, Any]:
             "aggregator", level=settings.log_level, json_lines=settings.log_json
         ),
     }
-
-
-def create_app(settings: Settings) -> tuple[faust.App, Context]:
-    """Builds the app, its topics, agents and pages. Group id = topic prefix + id."""
-    # Faust creates only the last level of its data directory.
-    Path(settings.data_dir).mkdir(parents=True, exist_ok=True)
-    app = faust.App(settings.kafka.topic_prefix + APP_ID, **faust_options(settings))
-    ctx = Context(settings=settings, topics=bind(app, settings.kafka))
-    ctx.pipeline = Pipeline(ctx.territory, work_mem_mb=settings.work_mem_mb)
-    ctx.monitor = LoadMonitor(
-        CongestionPolicy(
-            thresholds=settings.level_thresholds,
-            hysteresis=settings.hysteresis,
-            min_duration=timedelta(seconds=settings.min_duration_s),
-        ),
-        stale_after=timedelta(seconds=settings.stale_after_s),
-        retention=timedelta(hours=settings.load_retention_h),
-    )
-    agents.register(app, ctx)
-    web.register(app, ctx)
-    return app, ctx

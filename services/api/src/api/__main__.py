@@ -6,7 +6,8 @@ import asyncio
 import sys
 
 from api import demo
-from api.main import create_app
+from api.bootstrap import bootstrap
+from api.main import app_for
 from api.reference import load_reference
 from api.settings import Settings
 from energy_core.observability import Health
@@ -52,7 +53,7 @@ def main() -> None:
     if command == "load-reference":
         asyncio.run(_load_reference(settings))
         return
-    health = Health()
+    runtime = bootstrap(settings)
 
     async def worker(health: Health, stop: asyncio.Event) -> None:
         if settings.demo:
@@ -63,8 +64,8 @@ def main() -> None:
         "api",
         settings,
         worker,
-        app=create_app(settings, health=health),
-        health=health,
+        app=app_for(runtime),
+        health=runtime.health,
         port_setting="API_HTTP_PORT",
     )
 

@@ -625,3 +625,72 @@ async def co2_factors(conn: asyncpg.Connection, *, energy: str) -> list[Any]:
             energy,
         )
     )
+
+
+# Ingestion health: per source, series, newest reading and stale series. One index
+# probe per series (readings by series and time), not a scan of the readings.
+INGESTION_FRESHNESS = """
+SELECT s.scheme, count(*)::int AS series, max(l.newest) AS newest,
+       count(*) FILTER (WHERE l.newest IS NULL OR l.newest < $1)::int AS stale
+FROM series s
+LEFT JOIN LATERAL (
+    SELECT r.end_ts AS newest FROM readings r
+    WHERE r.series_id = s.series_id ORDER BY r.start_ts DESC LIMIT 1
+) l ON true
+GROUP BY s.scheme
+"""
+
+ENEDIS_BACKLOG = """
+SELECT coalesce(sum(greatest(0, $1::date - c.fetched_until)), 0)::int AS backlog_days,
+       (SELECT count(*) FROM enedis_holes WHERE resolved_at IS NULL)::int AS open_holes,
+       count(*) FILTER (WHERE c.stopped_reason IS NOT NULL)::int AS stopped
+FROM enedis_cursors c
+"""
+
+
+# A portfolio: per meter of the caller (the MY_METERS rule: meter_access() of the
+# caller, or of an owner who shares with them), a year against the year before,
+# and the shape that betrays waste: mean power at night (01:00-05:00 local) and at
+# weekends against the whole year's mean and weekdays. Only readings inside the
+# access windows count (a previous occupant's year is not the caller's), and only
+# the half-hour intervals of the consumption curve; power = energy / duration.
+PORTFOLIO = """
+WITH w AS (
+    SELECT a.meter_id, a.from_ts, a.until_ts FROM meter_access($1, now()) a
+    UNION ALL
+    SELECT a.meter_id, a.from_ts, a.until_ts FROM api_meter_shares sh
+    CROSS JOIN LATERAL meter_access(sh.owner_person_id, now()) a
+    WHERE sh.grantee_person_id = $1 AND a.meter_id = sh.meter_id
+      AND sh.starts_at <= now() AND sh.expires_at > now() AND sh.revoked_at IS NULL
+), s AS (
+    SELECT series_id, meter_id FROM series
+    WHERE meter_id IN (SELECT meter_id FROM w) AND direction = 'consumption'
+      AND kind = 'interval' AND dimension = 'energy' AND channel = '' AND period = ''
+), r AS (
+    SELECT s.meter_id, r.value,
+           r.value / 1000.0 / (extract(epoch FROM r.end_ts - r.start_ts) / 3600.0) AS kw,
+           (r.start_ts >= $2::timestamptz - interval '365 days') AS recent,
+           (r.start_ts AT TIME ZONE 'Europe/Paris') AS local
+    FROM readings r JOIN s USING (series_id)
+    WHERE r.start_ts >= $2::timestamptz - interval '730 days' AND r.start_ts < $2
+      AND r.end_ts - r.start_ts = interval '30 minutes'
+      AND EXISTS (SELECT 1 FROM w WHERE w.meter_id = s.meter_id
+                  AND r.start_ts >= w.from_ts AND r.end_ts <= w.until_ts)
+)
+SELECT meter_id,
+       sum(value) FILTER (WHERE recent) / 1000.0 AS kwh,
+       sum(value) FILTER (WHERE NOT recent) / 1000.0 AS kwh_prev,
+       count(DISTINCT local::date) FILTER (WHERE recent)::int AS days,
+       count(DISTINCT local::date) FILTER (WHERE NOT recent)::int AS days_prev,
+       avg(kw) FILTER (WHERE recent) AS mean_kw,
+       avg(kw) FILTER (WHERE recent AND extract(hour FROM local) BETWEEN 1 AND 4) AS night_kw,
+       avg(kw) FILTER (WHERE recent AND extract(isodow FROM local) >= 6) AS weekend_kw,
+       avg(kw) FILTER (WHERE recent AND extract(isodow FROM local) < 6) AS weekday_kw
+FROM r GROUP BY meter_id
+"""
+
+PORTFOLIO_SITES = """
+SELECT m.meter_id, m.sector, b.building_id, b.address, b.surface_m2, b.building_type
+FROM meters m LEFT JOIN buildings b USING (building_id)
+WHERE m.meter_id = ANY($1::text[])
+"""

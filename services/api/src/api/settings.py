@@ -33,6 +33,10 @@ class Settings(ServiceSettings):
     demo: bool = False
     """Seeds demo accounts at start-up and prints them. Never in production."""
     default_language: str = "fr"
+    alert_thresholds: tuple[float, float, float] = (0.80, 0.95, 1.10)
+    """Load/capacity ratios where alert levels 1..3 start, drawn on the operator
+    page. The aggregator decides the levels (its ``level_thresholds``); keep both
+    equal when changing one (same default)."""
     enedis_authorize_url: str = "http://127.0.0.1:8092/dataconnect/v1/oauth2/authorize"
     enedis_client_id: str = "sen1-demo"
     enedis_redirect_uri: str = "http://127.0.0.1:8000/v1/enedis/callback"

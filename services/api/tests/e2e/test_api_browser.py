@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import uuid
 import zipfile
 from collections.abc import AsyncIterator
@@ -40,6 +41,31 @@ ARGS = [
     "--disable-sync",
 ]
 PASSWORD = "correct horse battery"
+AXE = (
+    Path(__file__).parents[2] / "src" / "api" / "static" / "vendor" / "axe-core"
+) / "axe.min.js"
+CHART_FACTS = """(id) => {
+  const u = window.sen1Charts[id];
+  const box = document.getElementById(id);
+  const canvas = box.querySelector("canvas");
+  const ctx = canvas.getContext("2d");
+  const px = ctx.getImageData(0, 0, canvas.width, canvas.height).data;
+  let inked = 0;
+  for (let k = 3; k < px.length; k += 4) if (px[k] > 0) inked++;
+  const ys = u.data.slice(1).flat().filter((v) => v !== null && v !== undefined);
+  const first = u.data[0].length ? new Date(u.data[0][0] * 1000) : null;
+  return {points: u.data[0].length, distinct: new Set(ys.map((v) => v.toFixed(3))).size,
+    first: first ? first.toLocaleDateString("sv-SE") : null, axes: u.axes.length,
+    yMax: Math.max(0, ...ys), inked, series: u.series.slice(1).map((s) => s.label),
+    perSeries: u.data.slice(1).map((d) => d.filter((v) => v !== null && v !== undefined).length)};
+}"""
+READINGS_OF_DAY = """async ([meter, day]) => {
+  const d0 = new Date(day + "T00:00:00"), d1 = new Date(d0); d1.setDate(d1.getDate() + 1);
+  const r = await fetch(`/v1/meters/${meter}/readings?start=${encodeURIComponent(d0.toISOString())}`
+    + `&end=${encodeURIComponent(d1.toISOString())}`, {credentials: "same-origin"});
+  return (await r.json()).items.length;
+}"""
+"""What a uPlot chart drew: its data, its axes and how many canvas pixels are inked."""
 pytestmark = [
     pytest.mark.e2e,
     pytest.mark.skipif(
@@ -88,6 +114,38 @@ async def browser() -> AsyncIterator[Browser]:
             await b.close()
 
 
+@pytest.fixture
+def shots(tmp_path) -> Path:
+    """Where screenshots go: SEN1_SCREENSHOTS (e.g. docs/screenshots) or tmp."""
+    target = Path(os.environ.get("SEN1_SCREENSHOTS") or tmp_path / "screenshots")
+    target.mkdir(parents=True, exist_ok=True)
+    return target
+
+
+async def _shoot(page, shots: Path, name: str) -> None:
+    await page.screenshot(path=str(shots / f"{name}.png"), full_page=True)
+    await page.set_viewport_size({"width": 375, "height": 800})  # a phone
+    await page.evaluate("window.scrollTo(0, 0)")
+    await page.wait_for_timeout(300)
+    overflow = await page.evaluate(
+        "document.documentElement.scrollWidth - document.documentElement.clientWidth"
+    )
+    await page.screenshot(path=str(shots / f"{name}-phone.png"), full_page=False)
+    assert overflow <= 1, f"{name}: the page scrolls sideways on a phone ({overflow}px)"
+
+
+async def _no_serious_violation(page) -> None:
+    """axe-core (vendored) on the page as drawn: no serious or critical violation."""
+    await page.add_script_tag(path=str(AXE))
+    result = await page.evaluate(
+        "async () => (await axe.run(document, {resultTypes: ['violations']}))"
+        ".violations.map(v => ({id: v.id, impact: v.impact, n: v.nodes.length,"
+        " target: v.nodes[0] && v.nodes[0].target.join(' ')}))"
+    )
+    bad = [v for v in result if v["impact"] in ("serious", "critical")]
+    assert not bad, bad
+
+
 async def _sign_in(page, base: str, email: str) -> None:
     await page.goto(f"{base}/?lang=fr")
     await page.fill("input[name=email]", email)
@@ -95,24 +153,94 @@ async def _sign_in(page, base: str, email: str) -> None:
     await page.click("#login-form button[type=submit]")
 
 
-async def test_resident_sees_daily_bars(server, browser, world, put_readings) -> None:
+async def test_resident_sees_daily_bars(
+    server, browser, world, put_readings, shots
+) -> None:
+    """A year of varying days drawn as uPlot bars with a date axis; a day's curve."""
     today = datetime.now(PARIS).date()
+    days = 60
     first = datetime.combine(
-        today - timedelta(days=10), datetime.min.time(), tzinfo=PARIS
+        today - timedelta(days=days), datetime.min.time(), tzinfo=PARIS
     ).astimezone(UTC)
+    # varying days: a weekly pattern and a daily shape (night low, evening peak)
+    values = [
+        (150.0 + 40.0 * (d % 7)) * (0.5 if h < 12 else 1.5 if 36 <= h < 44 else 1.0)
+        for d in range(days)
+        for h in range(48)
+    ]
+    colours = ("blue", "blue", "white", "red")
     async with world.pool.acquire() as conn:
-        await put_readings(conn, world.meter_a, first, [250.0] * 48 * 10)
+        await put_readings(conn, world.meter_a, first, values)
+        # a Tempo contract: the bars take the colour of their Tempo day
+        await conn.execute(
+            "INSERT INTO api_meter_contracts VALUES ($1, 'tempo', 6, '{}')",
+            world.meter_a,
+        )
+        await conn.executemany(
+            "INSERT INTO api_tempo_days VALUES ($1, $2)",
+            [
+                (today - timedelta(days=days - d), colours[d % 4])
+                for d in range(days - 1)  # the last day's colour is not known yet
+            ],
+        )
+        await conn.execute(
+            "INSERT INTO api_tariffs VALUES ('tempo', 6, '2020-01-01', NULL, 31.0, "
+            "$1, 'test')",
+            {f"{c}_{p}": 0.2 for c in ("blue", "white", "red") for p in ("hp", "hc")},
+        )
+        iris = await conn.fetchval(
+            "SELECT b.iris FROM meters m JOIN buildings b USING (building_id)"
+            " WHERE m.meter_id = $1",
+            world.meter_a,
+        )
+        await conn.execute(  # an active alert on my neighbourhood
+            """INSERT INTO alerts VALUES ($1, $2, 2, 'active', now(), now(), NULL,
+               480, 400)""",
+            uuid.uuid4(),
+            iris,
+        )
     page = await browser.new_page(timezone_id="Europe/Paris")
     await _sign_in(page, server, world.territory.residents[0].email)
     await page.wait_for_url("**/resident?lang=fr")
-    bars = page.locator("#daily-chart rect.bar")
-    await bars.first.wait_for(timeout=15_000)
-    assert await bars.count() == 10
-    label = await bars.first.get_attribute("data-label")
-    assert label == (today - timedelta(days=10)).isoformat()
+    await page.locator("#daily-chart canvas").wait_for(timeout=15_000)
+    await expect(page.locator("#curve-chart canvas")).to_have_count(1)
+    drawn = await page.evaluate(CHART_FACTS, "daily-chart")
+    assert drawn["points"] == days  # one bar per day, no gap
+    assert drawn["distinct"] > 3  # the days vary
+    assert drawn["first"] == (today - timedelta(days=days)).isoformat()
+    assert drawn["axes"] == 2
+    assert drawn["inked"] > 500
+    assert drawn["yMax"] > 0
+    assert drawn["series"] == [
+        "Jour bleu",
+        "Jour blanc",
+        "Jour rouge",
+        "Couleur inconnue",
+    ]
+    assert drawn["perSeries"] == [
+        sum(1 for d in range(days - 1) if colours[d % 4] == c)
+        for c in ("blue", "white", "red")
+    ] + [1]
+    curve = await page.evaluate(CHART_FACTS, "curve-chart")
+    shown_day = await page.input_value("#curve-day")
+    served = await page.evaluate(READINGS_OF_DAY, [world.meter_a, shown_day])
+    assert (
+        curve["points"] == served > 40
+    )  # the day's half-hours, as the api serves them
+    # another day from the picker: a full day in the middle of the history
+    other = (today - timedelta(days=days // 2)).isoformat()
+    await page.fill("#curve-day", other)
+    await page.dispatch_event("#curve-day", "change")
+    await expect(page.locator("#curve-chart")).to_have_attribute("data-points", "48")
+    assert (await page.evaluate(CHART_FACTS, "curve-chart"))["first"] == other
     await expect(page.locator("#m-kwh")).to_contain_text("kWh")
+    await expect(page.locator("#alert-now")).to_have_attribute("data-level", "2")
+    await expect(page.locator("#alert-now")).to_contain_text("baissez le chauffage")
+    await expect(page.locator("#compare-chart .hbar")).to_have_count(4)
     assert await page.locator("html").get_attribute("lang") == "fr"
-    assert isinstance(date.fromisoformat(label or ""), date)
+    await page.set_viewport_size({"width": 1100, "height": 1400})
+    await _shoot(page, shots, "resident")
+    await _no_serious_violation(page)
 
 
 async def test_too_many_sign_ins_say_so(server, browser, world) -> None:
@@ -165,7 +293,9 @@ async def test_operator_sees_live_alert(server, browser, world, kafka_settings) 
     assert await feed.first.get_attribute("data-alert-id") == event.alert_id
 
 
-async def test_city_map_and_suppressed_cells(server, browser, world) -> None:
+async def test_city_map_and_suppressed_cells(server, browser, world, shots) -> None:
+    """The Leaflet map colours IRIS and parcels from the api's rollups, draws the
+    suppressed ones grey with the reason, has a legend; drill-down and series."""
     first, second, third = (str(n.iris) for n in world.territory.neighbourhoods[:3])
     today = datetime.now(PARIS).date().replace(day=1)
     prev = (today - timedelta(days=1)).replace(day=1)
@@ -189,22 +319,150 @@ async def test_city_map_and_suppressed_cells(server, browser, world) -> None:
                 wh,
                 points,
             )
-    page = await browser.new_page(timezone_id="Europe/Paris")
+        day = prev
+        while day < today:  # the commune's days of that month: the series
+            await conn.execute(
+                """INSERT INTO rollups VALUES ('commune', $1, 'P1D', $2, $3,
+                   'electricity', 'consumption', 'raw', 'Wh', $4, 52, 5000)""",
+                str(world.territory.commune),
+                midnight_of(day),
+                midnight_of(day + timedelta(days=1)),
+                300_000.0 + 10_000.0 * day.day,
+            )
+            day += timedelta(days=1)
+    page = await browser.new_page(
+        timezone_id="Europe/Paris", viewport={"width": 1100, "height": 900}
+    )
     await page.goto(f"{server}/?lang=en")
     await page.fill("input[name=key]", world.commune_key)
     await page.click("#city-form button[type=submit]")
     await page.wait_for_url("**/city?lang=en")
-    rows = page.locator("#city-table tbody tr")
-    await expect(rows).to_have_count(len(world.territory.neighbourhoods))
-    await expect(rows.nth(0)).to_contain_text("9,000")
-    await expect(rows.nth(1)).to_contain_text("suppressed")
-    await expect(rows.nth(2)).to_contain_text("suppressed")
-    await expect(page.locator("#map path.hood")).to_have_count(
-        len(world.territory.neighbourhoods)
-    )
+    await expect(page.locator("#map[data-ready='1']")).to_have_count(1, timeout=30_000)
+    table = page.locator("#city-table tbody tr")
+    await expect(table).to_have_count(len(world.territory.neighbourhoods))
+    await expect(table.nth(0)).to_contain_text("9,000")
+    await expect(table.nth(1)).to_contain_text("suppressed")
+    await expect(table.nth(2)).to_contain_text("suppressed")
+    hoods = page.locator("#map path.hood")
+    await expect(hoods).to_have_count(len(world.territory.neighbourhoods))
     await expect(page.locator("#map path.parcel")).to_have_count(
         len(world.territory.parcels)
     )
+    drawn = {
+        await h.get_attribute("data-id"): (
+            await h.get_attribute("fill"),
+            await h.get_attribute("data-state"),
+        )
+        for h in await hoods.all()
+    }
+    assert drawn[first][1] == "published"
+    assert drawn[first][0] not in (
+        "#8c8c8c",
+        "#ffffff",
+    )
+    assert drawn[second] == ("#8c8c8c", "suppressed")
+    assert drawn[third] == ("#8c8c8c", "suppressed")
+    no_data = [i for i, (_, state) in drawn.items() if state == "empty"]
+    assert all(drawn[i][0] == "#ffffff" for i in no_data)
+    legend = page.locator("#legend li")
+    assert await legend.count() >= 3
+    await expect(page.locator("#legend")).to_contain_text("kWh")
+    await expect(page.locator("#legend .suppressed-key")).to_contain_text("suppressed")
+    # the commune's series: one bar per day of the month, axes drawn
+    facts = await page.evaluate(CHART_FACTS, "series-chart")
+    assert facts["points"] == (today - prev).days
+    assert facts["axes"] >= 2
+    assert facts["inked"] > 500
+    assert facts["yMax"] == pytest.approx((300_000 + 10_000 * facts["points"]) / 1000)
+    # CSV of what is on screen
+    async with page.expect_download() as info:
+        await page.click("#csv-screen")
+    text = await asyncio.to_thread(Path(await (await info.value).path()).read_text)
+    lines = text.strip().splitlines()
+    assert len(lines) == 1 + facts["points"]
+    assert lines[0].startswith("Date,Electricity consumed (kWh)")
+    await _shoot(page, shots, "city")
+    await page.set_viewport_size({"width": 1100, "height": 900})
+    await _no_serious_violation(page)
+    # the year: 12 monthly buckets asked, the one stored month drawn, same totals
+    await page.check("input[name=kind][value=year]")
+    await page.click("#period-form button[type=submit]")
+    await expect(page.locator("#series-chart")).to_have_attribute("data-points", "1")
+    year = await page.evaluate(CHART_FACTS, "series-chart")
+    assert year["first"] == prev.isoformat()
+    assert year["yMax"] == pytest.approx(11_700)
+    await expect(table.nth(0)).to_contain_text("9,000")
+    # drill down to the first IRIS: the series title follows
+    await table.nth(0).locator("button.drill").focus()
+    await page.keyboard.press("Enter")  # by keyboard, from the table
+    await expect(page.locator("#scope-name")).to_contain_text(first)
+
+
+async def test_operator_sees_labelled_load_and_capacity(
+    server, browser, world, shots
+) -> None:
+    """Every neighbourhood's latest load, its capacity in kW and the thresholds."""
+    now = datetime.now(UTC)
+    async with world.pool.acquire() as conn:
+        for k, n in enumerate(world.territory.neighbourhoods):
+            await conn.execute(
+                """INSERT INTO neighbourhood_load
+                   (iris, at, consumption_kw, production_kw, capacity_kw,
+                    meters_reporting, meters_stale)
+                   VALUES ($1, $2, $3, 0, $4, 60, 0)""",
+                str(n.iris),
+                now,
+                n.capacity_kw * (0.5 + 0.2 * k),
+                n.capacity_kw,
+            )
+    page = await browser.new_page(viewport={"width": 1100, "height": 900})
+    await _sign_in(page, server, "op@example.org")
+    await page.wait_for_url("**/operator?lang=fr")
+    rows = page.locator("#load-table tbody tr")
+    await expect(rows).to_have_count(len(world.territory.neighbourhoods))
+    for n in world.territory.neighbourhoods:
+        row = page.locator(f"#load-table tr[data-iris='{n.iris}']")
+        await expect(row).to_contain_text(n.name)
+        await expect(row).to_contain_text(
+            f"{n.capacity_kw:,.0f}".replace(",", "\u202f")
+        )
+        ticks = row.locator(".tick")
+        await expect(ticks).to_have_count(4)  # capacity + three levels
+        bar = row.locator(".gauge-bar")
+        suppressed = "masqué" in await row.inner_text()
+        if not suppressed:
+            assert (
+                float(
+                    (await bar.get_attribute("style") or "")
+                    .split("width:")[1]
+                    .split("%")[0]
+                )
+                > 0
+            )
+    await expect(page.locator("#thresholds")).to_contain_text("80 %")
+    sources = page.locator("#ingestion tbody tr")
+    await expect(sources).to_have_count(3)
+    async with world.pool.acquire() as conn:
+        prm_series = await conn.fetchval(
+            "SELECT count(*) FROM series WHERE scheme = 'prm'"
+        )
+    enedis = page.locator("#ingestion tr[data-source='enedis'] td")
+    await expect(enedis.nth(1)).to_have_text(str(prm_series))
+    await expect(page.locator("#ingestion-not-here")).to_contain_text("dead letters")
+    await _shoot(page, shots, "operator")
+    await page.set_viewport_size({"width": 1100, "height": 900})
+    await _no_serious_violation(page)
+
+
+async def test_docs_are_served_offline(server, browser) -> None:
+    """Swagger UI from the vendored files: no request leaves the api's origin."""
+    page = await browser.new_page()
+    asked: list[str] = []
+    page.on("request", lambda r: asked.append(r.url))
+    await page.goto(f"{server}/docs")
+    await expect(page.locator(".swagger-ui .info .title")).to_contain_text("SEN1 api")
+    assert asked
+    assert all(u.startswith(server) for u in asked), asked
 
 
 def midnight_of(day: date) -> datetime:
@@ -228,7 +486,7 @@ async def test_resident_withdraws_exports_and_erases(
     page.on("dialog", lambda dialog: asyncio.ensure_future(dialog.accept()))
     await _sign_in(page, server, resident.email)
     await page.wait_for_url("**/resident?lang=fr")
-    await page.locator("#daily-chart rect.bar").first.wait_for(timeout=15_000)
+    await page.locator("#daily-chart canvas").wait_for(timeout=15_000)
 
     # the archive, downloaded as a browser does
     async with page.expect_download() as info:
@@ -293,3 +551,72 @@ async def test_resident_withdraws_exports_and_erases(
     await page.fill("input[name=password]", PASSWORD)
     await page.click("#login-form button[type=submit]")
     await expect(page.locator("#login-error")).to_be_visible()
+
+
+async def test_portfolio_lists_ranks_and_flags_sites(
+    server, browser, world, put_readings, shots
+) -> None:
+    """A manager with consents on several sites: rows, ranking, flag, CSV."""
+    manager = world.territory.residents[0]
+    sites = [world.territory.residents[k].meters[0] for k in (2, 3, 4)]
+    end = datetime.now(UTC).replace(minute=0, second=0, microsecond=0)
+    async with world.pool.acquire() as conn:
+        person = await conn.fetchval(
+            "SELECT person_id FROM people WHERE email = $1", manager.email
+        )
+        for k, meter in enumerate(sites):
+            await conn.execute(  # the site's verified holder shares it
+                """INSERT INTO api_meter_shares (owner_person_id, grantee_person_id,
+                       meter_id, expires_at)
+                   SELECT a.person_id, $1, $2, now() + interval '1 year'
+                   FROM consents a WHERE a.meter_id = $2
+                     AND a.verification = 'verified' AND a.revoked_at IS NULL""",
+                person,
+                meter,
+            )
+            series = await put_readings(conn, meter, end - timedelta(days=61), [0.0])
+            night = 400.0 if k == 1 else 80.0  # the second site never sleeps
+            await conn.execute(
+                """INSERT INTO readings (series_id, start_ts, end_ts, value, quality)
+                   SELECT $1, t, t + interval '30 minutes',
+                     CASE WHEN extract(hour FROM t AT TIME ZONE 'Europe/Paris')
+                          BETWEEN 1 AND 4 THEN $2::float8 ELSE $3::float8 END, 1
+                   FROM generate_series($4::timestamptz - interval '60 days',
+                        $4::timestamptz - interval '30 minutes', interval '30 minutes') t""",
+                series,
+                night,
+                300.0 + 100.0 * k,
+                end,
+            )
+    page = await browser.new_page(
+        timezone_id="Europe/Paris",
+        viewport={"width": 1100, "height": 900},
+        accept_downloads=True,
+    )
+    await _sign_in(page, server, manager.email)
+    await page.wait_for_url("**/resident?lang=fr")
+    await page.goto(f"{server}/portfolio?lang=fr")
+    rows = page.locator("#portfolio tbody tr")
+    await rows.first.wait_for(timeout=15_000)
+    tails = [await r.get_attribute("data-meter") for r in await rows.all()]
+    assert {"…" + m[-4:] for m in sites} <= set(tails)
+    flagged = page.locator("#portfolio tr[data-anomalies~='night-baseload']")
+    await expect(flagged).to_have_count(1)
+    await expect(flagged).to_have_attribute("data-meter", "…" + sites[1][-4:])
+    await expect(flagged).to_contain_text("talon de nuit")
+    per_m2 = [await r.locator("td").nth(4).inner_text() for r in await rows.all()]
+    values = [
+        float(v.replace("\u202f", "").replace(",", "."))
+        for v in per_m2
+        if v != "\u2013"
+    ]
+    assert values == sorted(values, reverse=True)
+    await expect(page.locator("#portfolio-chart .hbar")).to_have_count(len(tails))
+    async with page.expect_download() as info:
+        await page.click("#portfolio-csv")
+    path = Path(await (await info.value).path())
+    text = await asyncio.to_thread(path.read_text)
+    assert len(text.strip().splitlines()) == 1 + len(tails)
+    await _shoot(page, shots, "portfolio")
+    await page.set_viewport_size({"width": 1100, "height": 900})
+    await _no_serious_violation(page)

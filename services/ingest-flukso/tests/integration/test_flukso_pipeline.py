@@ -374,11 +374,16 @@ async def test_retained_gauges_are_mapped_after_a_restart(
     }
     now = int(time.time()) - 30
     async with aiomqtt.Client(mqtt_broker.host, mqtt_broker.port) as mqtt:
+        # QoS 1: each PUBACK says the broker holds the retained message, so
+        # everything is retained before the service starts (QoS 0 raced it).
         for sid in sensors:  # retained before the config, as after a reflash
             gauge = f'[{now},{int(sid, 16)},"W"]'.encode()
-            await mqtt.publish(f"/sensor/{sid}/gauge", gauge, retain=True)
+            await mqtt.publish(f"/sensor/{sid}/gauge", gauge, qos=1, retain=True)
         await mqtt.publish(
-            f"/device/{did}/config/sensor", json.dumps(config).encode(), retain=True
+            f"/device/{did}/config/sensor",
+            json.dumps(config).encode(),
+            qos=1,
+            retain=True,
         )
         settings = _settings(mqtt_broker, kafka_settings, client)
         async with running_service(settings, api_url) as service:

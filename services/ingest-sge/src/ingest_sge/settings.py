@@ -46,7 +46,7 @@ class Settings(ServiceSettings):
     flux_keys: SecretStr = SecretStr("")
     """``id:hexkey[:hexiv],…`` tried in order: AES-256 keys (64 hex) take their IV
     from the file, AES-128 keys (32 hex) need their fixed IV (32 hex)."""
-    spool_dir: Path = Path("var/ingest-sge/spool")
+    spool_dir: Path = Path(".var/ingest-sge/spool")
     poll_interval_s: float = Field(default=600.0, gt=0)
     settle_s: float = Field(default=60.0, ge=0)
     """A listed file younger than this (mtime) is left for the next poll: the

@@ -37,7 +37,7 @@ def processes(ctx: dict[str, Any]) -> list[dict[str, Any]]:
                 "INGEST_SGE_SFTP_REMOTE_DIR": ".",
                 "INGEST_SGE_FLUX_KEYS": _DEMO_FLUX_KEYS,
                 "INGEST_SGE_POLL_INTERVAL_S": "60",
-                "INGEST_SGE_SPOOL_DIR": "var/ingest-sge/spool",
+                "INGEST_SGE_SPOOL_DIR": f"{ctx.get('var_dir', '.var')}/ingest-sge/spool",
             },
             "health_url": f"{service}/readyz",
             "urls": {"ingest-sge metrics": f"{service}/metrics"},

@@ -11,19 +11,16 @@ import argparse
 import asyncio
 import logging
 
-from energy_core import topics
-from energy_core.kafka import KafkaPublisher, ensure_topics
-from energy_core.loops import sleep_or_stop
 from energy_core.observability import Health, configure_logging
 from energy_core.runtime import run_service
 from energy_store import demo, migrate
 from energy_store.db import create_pool
 from energy_store.loader import load_territory
-from energy_store.outbox import relay_once
-from energy_store.territory import enqueue_everything
+from registry.bootstrap import bootstrap
+from registry.service import SERVICE
 from registry.settings import RegistrySettings
 
-logger = logging.getLogger("sen1-registry")
+logger = logging.getLogger(SERVICE)
 
 
 async def _load_demo(settings: RegistrySettings) -> None:
@@ -37,29 +34,10 @@ async def _load_demo(settings: RegistrySettings) -> None:
 
 def _relay(settings: RegistrySettings) -> None:
     async def main(health: Health, stop: asyncio.Event) -> None:
-        await ensure_topics(settings.kafka, topics.ALL)
-        pool = await create_pool(settings.postgres)
-        publisher = KafkaPublisher(settings.kafka, client_id="sen1-registry")
-        await publisher.start()
+        async with bootstrap(settings, health=health) as runtime:
+            await runtime.relay.run(stop)
 
-        async def db_ready() -> bool:
-            return bool(await pool.fetchval("SELECT 1"))
-
-        health.add_check("postgres", db_ready)
-        try:
-            if settings.republish_on_start:
-                async with pool.acquire() as conn:
-                    queued = await enqueue_everything(conn)
-                logger.info("queued %d territory entities for republication", queued)
-            while not stop.is_set():
-                relayed = await relay_once(pool, publisher)
-                if not relayed:
-                    await sleep_or_stop(stop, settings.relay_interval_s)
-        finally:
-            await publisher.stop()
-            await pool.close()
-
-    run_service("sen1-registry", settings, main, port_setting="REGISTRY_HTTP_PORT")
+    run_service(SERVICE, settings, main, port_setting="REGISTRY_HTTP_PORT")
 
 
 def main() -> None:

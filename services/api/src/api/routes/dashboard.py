@@ -18,6 +18,7 @@ PAGES = {
     "resident": "resident.html",
     "city": "city.html",
     "operator": "operator.html",
+    "portfolio": "portfolio.html",
 }
 Lang = Annotated[str | None, Query(pattern="^(fr|en)$")]
 
@@ -29,7 +30,14 @@ def _render(request: Request, page: str, lang: str | None) -> HTMLResponse:
         request.app.state.settings.default_language,
     )
     return templates.TemplateResponse(
-        request, PAGES[page], {"t": MESSAGES[chosen], "lang": chosen, "page": page}
+        request,
+        PAGES[page],
+        {
+            "t": MESSAGES[chosen],
+            "lang": chosen,
+            "page": page,
+            "thresholds": request.app.state.settings.alert_thresholds,
+        },
     )
 
 
@@ -47,11 +55,17 @@ async def resident(request: Request, lang: Lang = None) -> HTMLResponse:
 
 @router.get("/city", response_class=HTMLResponse)
 async def city(request: Request, lang: Lang = None) -> HTMLResponse:
-    """Table and SVG map of neighbourhoods and parcels; suppressed cells shown."""
+    """Map (Leaflet, no tiles), period picker, drill-down, series, CSV of the screen."""
     return _render(request, "city", lang)
 
 
 @router.get("/operator", response_class=HTMLResponse)
 async def operator(request: Request, lang: Lang = None) -> HTMLResponse:
-    """Live load vs capacity and the alert feed (SSE)."""
+    """Live load vs capacity and thresholds, the alert feed (SSE) and history."""
     return _render(request, "operator", lang)
+
+
+@router.get("/portfolio", response_class=HTMLResponse)
+async def portfolio(request: Request, lang: Lang = None) -> HTMLResponse:
+    """A manager's sites ranked by kWh/m² and change, anomalies, CSV."""
+    return _render(request, "portfolio", lang)

@@ -1,9 +1,8 @@
-// SEN1 dashboard: plain JS, inline SVG charts, no external assets (works offline).
+// SEN1 dashboard: plain JS on vendored uPlot (charts) and Leaflet (map); no CDN, works offline.
 "use strict";
 (function () {
   const T = JSON.parse(document.getElementById("sen1-i18n").textContent);
   const lang = document.body.dataset.lang;
-  const NS = "http://www.w3.org/2000/svg";
   const fmt = (x, d) => (x === null || x === undefined) ? "–" :
     Number(x).toLocaleString(lang, {maximumFractionDigits: d === undefined ? 1 : d});
 
@@ -16,44 +15,25 @@
     if (!r.ok) throw new Error(path + " " + r.status);
     return r.status === 204 ? null : r.json();
   }
-  function el(tag, attrs, parent) {
-    const e = document.createElementNS(NS, tag);
-    for (const k in attrs) e.setAttribute(k, attrs[k]);
-    if (parent) parent.appendChild(e);
-    return e;
-  }
-  function svg(container, w, h) {
-    container.textContent = "";
-    return el("svg", {viewBox: `0 0 ${w} ${h}`, preserveAspectRatio: "none", role: "img"}, container);
-  }
   const iso = (d) => d.toLocaleDateString("sv-SE");  // YYYY-MM-DD in local time
   const addDays = (d, n) => { const x = new Date(d); x.setDate(x.getDate() + n); return x; };
 
-  // Bar chart: items [{label, value, cls, title}]
-  function bars(container, items, unit) {
-    const w = 600, h = 200, pad = 24;
-    const s = svg(container, w, h);
-    const max = Math.max(1e-9, ...items.map((i) => i.value || 0));
-    const bw = (w - pad) / Math.max(1, items.length);
-    items.forEach((it, k) => {
-      const bh = it.suppressed ? 4 : (h - pad) * (it.value || 0) / max;  // a stub: withheld, not zero
-      const r = el("rect", {x: pad + k * bw + 1, y: h - pad - bh, width: Math.max(1, bw - 2),
-        height: bh, class: "bar " + (it.cls || ""), "data-label": it.label}, s);
-      el("title", {}, r).textContent = it.suppressed ? `${it.label}: ${T.suppressed}` : `${it.label}: ${fmt(it.value)} ${unit}`;
+  // The live grid alert of my neighbourhood and what to do about it.
+  async function gridAlert(iris) {
+    const box = document.getElementById("alert-now");
+    const show = (level, raisedAt) => {
+      box.dataset.level = String(level);
+      box.className = level ? "alert level-" + level : "";
+      box.textContent = (level ? `${T.level} ${level} · ${new Date(raisedAt).toLocaleTimeString(lang)} · ` : "") + T["advice_" + Math.min(3, level)];
+    };
+    const page = await api(`/v1/alerts?state=active&iris=${iris}&limit=1`);
+    if (page.items.length) show(page.items[0].level, page.items[0].raised_at);
+    const stream = new EventSource("/v1/stream/alerts");
+    stream.addEventListener("alert", (e) => {
+      const a = JSON.parse(e.data);
+      if (a.iris === iris) show(a.change === "cleared" ? 0 : a.level, a.occurred_at);
     });
-    el("text", {x: 2, y: 10, class: "axis"}, s).textContent = `${fmt(max)} ${unit}`;
-    return s;
   }
-  function line(container, points, capacity) {
-    const w = 600, h = 200;
-    const s = svg(container, w, h);
-    if (!points.length) { el("text", {x: 10, y: 20, class: "axis"}, s).textContent = T.no_data; return; }
-    const max = Math.max(1e-9, capacity || 0, ...points.map((p) => p[1]));
-    const d = points.map((p, k) => `${k ? "L" : "M"}${(k / Math.max(1, points.length - 1)) * w},${h - (h - 10) * p[1] / max}`).join("");
-    el("path", {d, class: "line"}, s);
-    el("text", {x: 2, y: 10, class: "axis"}, s).textContent = `${fmt(max, 2)} kWh`;
-  }
-
   async function resident() {
     const select = document.getElementById("meter");
     const meters = (await api("/v1/meters")).items;
@@ -63,6 +43,8 @@
       select.appendChild(o);
     }
     select.onchange = () => showMeter(select.value);
+    const iris = (meters.find((m) => m.iris) || {}).iris;
+    if (iris) gridAlert(iris).catch((e) => console.error(e));
     // rights last, so the access log already lists the reads of this page
     try { if (meters.length) await showMeter(meters[0].meter_id); } finally { await rights(); }
   }
@@ -138,19 +120,55 @@
     if (r.status !== 204) { say(`${r.status}`, "error"); return; }
     location.href = "/?lang=" + lang + "&erased=1";
   };
+  function hbars(id, items, unit) {  // labelled horizontal bars (HTML): label, bar, value
+    const box = document.getElementById(id); box.textContent = "";
+    const max = Math.max(1e-9, ...items.map((i) => i.value || 0));
+    for (const it of items) {
+      const row = document.createElement("div"); row.className = "hbar " + (it.cls || "");
+      const l = document.createElement("span"); l.className = "hbar-label"; l.textContent = it.label;
+      const track = document.createElement("span"); track.className = "hbar-track";
+      const bar = document.createElement("span"); bar.className = "hbar-bar";
+      bar.style.width = it.value === null ? "0" : `${100 * it.value / max}%`; track.appendChild(bar);
+      const v = document.createElement("span"); v.className = "hbar-value";
+      v.textContent = it.value === null ? (it.missing || "–") : `${fmt(it.value)} ${unit}`;
+      row.append(l, track, v); box.appendChild(row);
+    }
+  }
+  const monthOf = (d) => iso(d).slice(0, 7);
+  async function curve(base, dayIso) {
+    const d0 = new Date(dayIso + "T00:00:00"), d1 = addDays(d0, 1);
+    const c = await api(`${base}/readings?start=${encodeURIComponent(d0.toISOString())}&end=${encodeURIComponent(d1.toISOString())}`);
+    chart("curve-chart", c.items.map((r) => secs(r.start)), [{label: T.curve, unit: "kWh", values: c.items.map((r) => r.kwh)}],
+      {xFormat: timeLabel, xLabel: T.hour, height: 220});
+  }
   async function showMeter(id) {
     const today = new Date(); today.setHours(0, 0, 0, 0);
-    const start = addDays(today, -30), base = `/v1/meters/${id}`;
+    const start = addDays(today, -365), base = `/v1/meters/${id}`;
     document.getElementById("export").href = `${base}/daily.csv?start=${iso(start)}&end=${iso(today)}`;
     const daily = await api(`${base}/daily?start=${iso(start)}&end=${iso(addDays(today, 1))}`);
-    bars(document.getElementById("daily-chart"),
-      daily.items.map((i) => ({label: i.period, value: i.kwh})), "kWh");
-    const y = addDays(today, -1);
-    const curve = await api(`${base}/readings?start=${encodeURIComponent(y.toISOString())}&end=${encodeURIComponent(today.toISOString())}`);
-    line(document.getElementById("curve-chart"), curve.items.map((r) => [r.start, r.kwh]));
-    const month = iso(today).slice(0, 7);
-    const [cmp, cost, co2] = await Promise.all([
+    const month0 = monthOf(today);
+    const contract = await api(`${base}/cost?month=${month0}`).catch(() => null);
+    const x = daily.items.map((i) => secs(i.period + "T00:00:00"));
+    let defs = [{label: T.kwh, unit: "kWh", values: daily.items.map((i) => i.kwh), bars: true}];
+    if (contract && contract.option && contract.option.toUpperCase().startsWith("TEMPO")) {
+      // one bar series per Tempo colour: each day drawn in its tariff's colour
+      const days = await api(`/v1/reference/tempo-days?start=${iso(start)}&end=${iso(addDays(today, 1))}`).catch(() => []);
+      const colour = Object.fromEntries(days.map((d) => [d.day, d.colour.toLowerCase()]));
+      const paint = {blue: "#1f63b5", white: "#8d96a0", red: "#b42318"};
+      defs = ["blue", "white", "red", "unknown"].map((c) => ({label: T["tempo_" + c], unit: "kWh", bars: true,
+        color: paint[c] || "#3f3f46", values: daily.items.map((i) => ((colour[i.period] || "unknown") === c ? i.kwh : null))}))
+        .filter((d) => d.values.some((v) => v !== null));
+    }
+    chart("daily-chart", x, defs, {xFormat: dayLabel, height: 260});
+    const dayInput = document.getElementById("curve-day");
+    const last = daily.items.length ? daily.items[daily.items.length - 1].period : iso(addDays(today, -1));
+    dayInput.max = iso(today); dayInput.value = last;
+    dayInput.onchange = () => { if (dayInput.value) curve(base, dayInput.value).catch((e) => console.error(e)); };
+    await curve(base, last);
+    const month = monthOf(today), lastYearMonth = `${today.getFullYear() - 1}${month.slice(4)}`;
+    const [cmp, old, cost, co2] = await Promise.all([
       api(`${base}/comparison?month=${month}`),
+      api(`${base}/comparison?month=${lastYearMonth}`).catch(() => null),
       api(`${base}/cost?month=${month}`).catch(() => null),
       api(`${base}/co2?month=${month}`).catch(() => null)]);
     document.getElementById("m-kwh").textContent = `${fmt(cmp.my_kwh)} kWh`;
@@ -161,70 +179,308 @@
     if (cmp.reason) sim.title = cmp.reason;
     document.getElementById("m-eur").textContent = cost ? `${fmt(cost.total_eur, 2)} €` : "–";
     document.getElementById("m-co2").textContent = co2 ? `${fmt(co2.kg_co2e, 1)} kg CO2e` : "–";
-    bars(document.getElementById("compare-chart"), [
+    hbars("compare-chart", [
       {label: T.month, value: cmp.my_kwh}, {label: T.last_month, value: cmp.previous_month_kwh, cls: "prev"},
-      {label: T.similar, value: cmp.similar_mean_kwh || 0, cls: "sim"}], "kWh");
+      {label: T.last_year, value: old && old.my_kwh ? old.my_kwh : null, cls: "prev", missing: T.no_data},
+      {label: T.similar, value: cmp.suppressed ? null : cmp.similar_mean_kwh, cls: "sim", missing: T.suppressed}], "kWh");
   }
 
-  function project(features) {
-    let x0 = 1e9, y0 = 1e9, x1 = -1e9, y1 = -1e9;
-    for (const f of features) for (const ring of f.geometry.coordinates) for (const [x, y] of ring) {
-      x0 = Math.min(x0, x); x1 = Math.max(x1, x); y0 = Math.min(y0, y); y1 = Math.max(y1, y);
+  // ---- charts (uPlot, vendored) -------------------------------------------
+  window.sen1Charts = window.sen1Charts || {};
+  const COLORS = ["#1f6f4a", "#b8860b", "#7b3fa0", "#5b6b73"];
+  function chart(id, x, series, opts) {
+    const box = document.getElementById(id);
+    box.textContent = "";
+    if (window.sen1Charts[id]) window.sen1Charts[id].destroy();
+    const width = Math.max(280, box.clientWidth || 600);
+    const units = [...new Set(series.map((s) => s.unit))];
+    const hourly = opts.xLabel === T.hour;  // axis ticks in the page's language, not uPlot's English
+    const xValues = (u, splits) => splits.map((v) => new Date(v * 1000).toLocaleString(lang, hourly
+      ? {hour: "2-digit", minute: "2-digit"} : {day: "numeric", month: "short"}));
+    const axes = [{stroke: "#333", grid: {stroke: "#e3e6e3"}, values: xValues}];
+    units.forEach((u, k) => axes.push({scale: u, side: k ? 1 : 3, label: u, stroke: "#333",
+      grid: {show: k === 0, stroke: "#e3e6e3"}, size: 60}));
+    const scales = {x: {time: opts.time !== false}};
+    if (series.some((s) => s.bars) && x.length) {  // half a bucket of room each side
+      const half = x.length > 1 ? (x[1] - x[0]) / 2 : 43200;
+      scales.x.range = () => [x[0] - half, x[x.length - 1] + half];
     }
-    const k = Math.cos((y0 + y1) / 2 * Math.PI / 180), w = 800;
-    const sx = w / Math.max(1e-9, (x1 - x0) * k), h = (y1 - y0) * sx;
-    return {w, h, p: ([x, y]) => `${((x - x0) * k * sx).toFixed(1)},${(h - (y - y0) * sx).toFixed(1)}`};
+    units.forEach((u) => { scales[u] = {range: (self, lo, hi) => [0, hi > 0 ? hi * 1.08 : 1]}; });
+    const cfg = {width, height: opts.height || 240, scales, axes,
+      legend: {live: true}, cursor: {drag: {x: true, y: false}},
+      series: [{label: opts.xLabel || T.date, value: opts.xFormat}].concat(series.map((s, k) => ({
+        label: s.label, scale: s.unit, stroke: s.color || COLORS[k % COLORS.length],
+        fill: s.bars ? (s.color || COLORS[k % COLORS.length]) : undefined, width: s.bars ? 0 : 2,
+        dash: s.dash, paths: s.bars ? uPlot.paths.bars({size: [0.7, 40]}) : undefined,
+        points: {show: false}, value: (u, v) => v === null || v === undefined ? "–" : `${fmt(v)} ${s.unit}`,
+      })))};
+    const u = new uPlot(cfg, [x].concat(series.map((s) => s.values)), box);
+    box.dataset.points = String(x.length);
+    box.dataset.series = series.map((s) => s.label).join("|");
+    window.sen1Charts[id] = u;
+    return u;
+  }
+  window.addEventListener("resize", () => {  // charts follow the width (phone rotation)
+    for (const [id, u] of Object.entries(window.sen1Charts)) {
+      const box = document.getElementById(id);
+      if (box && box.clientWidth) u.setSize({width: Math.max(280, box.clientWidth), height: u.height});
+    }
+  });
+  {
+  }
+  const secs = (ts) => Math.round(new Date(ts).getTime() / 1000);
+  const dayLabel = (u, v) => v === null || v === undefined ? "–" : new Date(v * 1000).toLocaleDateString(lang);
+  const timeLabel = (u, v) => v === null || v === undefined ? "–" : new Date(v * 1000).toLocaleString(lang, {dateStyle: "short", timeStyle: "short"});
+
+  // ---- city ----------------------------------------------------------------
+  const SCALE = ["#edf8e9", "#bae4b3", "#74c476", "#31a354", "#006d2c"];
+  const SUPPRESSED_FILL = "#8c8c8c", EMPTY_FILL = "#ffffff";
+  const plusDays = (s, n) => iso(addDays(new Date(s + "T00:00:00"), n));
+  const monthStart = (d) => iso(new Date(d.getFullYear(), d.getMonth(), 1));
+  function period(kind, custom) {
+    const today = new Date(); today.setHours(0, 0, 0, 0);
+    if (kind === "day") { const y = addDays(today, -1); return {start: iso(y), end: iso(today), total: "P1D", step: "PT1H"}; }
+    if (kind === "year") {
+      const end = monthStart(today), s = new Date(today.getFullYear() - 1, today.getMonth(), 1);
+      return {start: iso(s), end, total: "P1M", step: "P1M"};
+    }
+    if (kind === "custom" && custom.start && custom.end && custom.end > custom.start) {
+      const days = (new Date(custom.end) - new Date(custom.start)) / 864e5;
+      return {start: custom.start, end: custom.end, total: "P1D", step: days > 92 ? "P1M" : "P1D"};
+    }
+    const end = monthStart(today), s = monthStart(addDays(new Date(end + "T00:00:00"), -1));
+    return {start: s, end, total: "P1M", step: "P1D"};  // the last full month
+  }
+  const lastYear = (d) => `${Number(d.slice(0, 4)) - 1}${d.slice(4)}`;
+  async function rollup(scope, id, p, bucket, energy, direction, shift) {
+    const start = shift ? lastYear(p.start) : p.start, end = shift ? lastYear(p.end) : p.end;
+    const q = `bucket=${bucket}&start=${start}&end=${end}&energy=${energy || "electricity"}&direction=${direction || "consumption"}&limit=5000`;
+    return api(`/v1/rollups/${scope}/${encodeURIComponent(id)}?${q}`).then((r) => r.items).catch(() => []);
+  }
+  function total(items) {
+    if (!items.length) return null;
+    const hidden = items.find((i) => i.suppressed);
+    if (hidden) return {suppressed: true, reason: hidden.reason};
+    const kwh = items.reduce((a, i) => a + i.value, 0) / 1000;
+    const points = Math.max(...items.map((i) => i.delivery_points || 0));
+    return {kwh, points, per: points ? kwh / points : null};
+  }
+  async function pool(tasks, n) {  // at most n requests at once
+    const out = new Array(tasks.length); let next = 0;
+    await Promise.all(Array.from({length: n}, async () => {
+      while (next < tasks.length) { const k = next++; out[k] = await tasks[k](); }
+    }));
+    return out;
+  }
+  function breaks(values) {
+    const v = values.filter((x) => x !== null && isFinite(x)).sort((a, b) => a - b);
+    if (!v.length) return [];
+    const q = [1, 2, 3, 4].map((k) => v[Math.min(v.length - 1, Math.floor(k * v.length / 5))]);
+    return [...new Set(q)].filter((x) => x > v[0]);  // distinct edges only: no "225 – 225"
+  }
+  const classOf = (x, br) => { let k = 0; while (k < br.length && x >= br[k]) k++; return k; };
+  function fillOf(t, br) {
+    if (!t) return EMPTY_FILL;
+    if (t.suppressed) return SUPPRESSED_FILL;
+    if (t.per === null) return EMPTY_FILL;
+    return br.length ? SCALE[classOf(t.per, br)] : SCALE[2];  // one value: a mid colour, visible
+  }
+  function legend(br, p) {
+    const box = document.getElementById("legend");
+    box.textContent = "";
+    const h = document.createElement("p"); h.className = "legend-title";
+    h.textContent = `kWh / ${T.points.toLowerCase()} · ${p.start} → ${p.end}`; box.appendChild(h);
+    const ul = document.createElement("ul"); box.appendChild(ul);
+    const item = (color, text, cls) => { const li = document.createElement("li"); if (cls) li.className = cls;
+      const sw = document.createElement("span"); sw.className = "swatch"; sw.style.background = color; li.appendChild(sw);
+      li.appendChild(document.createTextNode(text)); ul.appendChild(li); };
+    const edges = [0].concat(br);
+    if (!br.length) item(SCALE[2], "kWh", "class");
+    else SCALE.slice(0, br.length + 1).forEach((c, k) => item(c, k < br.length ? `${fmt(edges[k], 0)} – ${fmt(edges[k + 1], 0)} kWh` : `≥ ${fmt(edges[k], 0)} kWh`, "class"));
+    item(SUPPRESSED_FILL, T.suppressed, "suppressed-key");
+    item(EMPTY_FILL, T.no_data, "empty-key");
   }
   async function city() {
-    const today = new Date(); today.setHours(0, 0, 0, 0); today.setDate(1);
-    const start = iso(addDays(today, -1)).slice(0, 8) + "01", end = iso(today);
+    const me = await api("/v1/auth/me");
     const [hoods, parcels] = await Promise.all([api("/v1/territory/neighbourhoods.geojson"),
       api("/v1/territory/parcels.geojson")]);
-    const me = await api("/v1/auth/me");
     const mine = (iris) => me.kind !== "city" || (me.scope === "commune" ? iris.startsWith(me.scope_id) : iris === me.scope_id);
-    const pr = project(hoods.features.concat(parcels.features));
-    const s = svg(document.getElementById("map"), pr.w, pr.h);
-    const path = (f, cls) => {
-      const p = el("path", {d: f.geometry.coordinates.map((r) => "M" + r.map(pr.p).join("L") + "Z").join(""), class: cls,
-        fill: "#dfe8df", stroke: "#1f5f46", "stroke-width": cls === "hood" ? 2 : 0.5, "data-id": f.id}, s);
-      return p;
+    const commune = me.kind === "city" && me.scope === "commune" ? me.scope_id : (hoods.features[0] || {id: ""}).id.slice(0, 5);
+    const names = Object.fromEntries(hoods.features.map((f) => [f.id, f.properties.name]));
+    const map = L.map("map", {zoomSnap: 0.25, attributionControl: false, keyboard: true});
+    map.getContainer().style.background = "#f4f6f4";
+    const state = {kind: "month", scope: "commune", id: commune, label: `${T.commune} ${commune}`, parcel: null};
+    const hoodLayer = L.geoJSON(hoods, {style: () => ({className: "hood", color: "#17402e", weight: 2, fillOpacity: 0.85, fillColor: EMPTY_FILL})}).addTo(map);
+    const parcelLayer = L.geoJSON({type: "FeatureCollection", features: parcels.features.filter((f) => mine(f.properties.iris))},
+      {style: () => ({className: "parcel", color: "#222", weight: 0.6, fillOpacity: 0, fillColor: EMPTY_FILL})}).addTo(map);
+    if (hoods.features.length) map.fitBounds(hoodLayer.getBounds(), {padding: [8, 8]});
+    hoodLayer.eachLayer((l) => l.on("click", () => drill("neighbourhood", l.feature.id, l.feature.properties.name, l)));
+    parcelLayer.eachLayer((l) => l.on("click", () => drill("parcel", l.feature.id, l.feature.id, l)));
+    const form = document.getElementById("period-form");
+    const p0 = period("month", {});
+    document.getElementById("p-start").value = p0.start; document.getElementById("p-end").value = p0.end;
+    form.onsubmit = (ev) => { ev.preventDefault(); refresh(); };
+    form.querySelectorAll("input[name=kind]").forEach((r) => r.onchange = () => {
+      const p = period(r.value, {}); document.getElementById("p-start").value = p.start; document.getElementById("p-end").value = p.end; });
+    async function paint(p) {
+      const hoodTasks = hoods.features.filter((f) => mine(f.id)).map((f) => () => rollup("neighbourhood", f.id, p, p.total).then(total));
+      const parcelFeatures = parcels.features.filter((f) => mine(f.properties.iris));
+      const parcelTasks = parcelFeatures.map((f) => () => rollup("parcel", f.id, p, p.total).then(total));
+      const hoodTotals = await pool(hoodTasks, 4), parcelTotals = await pool(parcelTasks, 4);
+      const byId = {};
+      hoods.features.filter((f) => mine(f.id)).forEach((f, k) => byId[f.id] = hoodTotals[k]);
+      parcelFeatures.forEach((f, k) => byId[f.id] = parcelTotals[k]);
+      const br = breaks(Object.values(byId).map((t) => t && !t.suppressed ? t.per : null));
+      const style = (l) => {
+        const t = byId[l.feature.id];
+        // a parcel without data is left transparent so its IRIS shows through
+        const clear = !t && l.feature.properties.idu;
+        l.setStyle({fillColor: fillOf(t, br), dashArray: t && t.suppressed ? "3 3" : null, fillOpacity: clear ? 0 : 0.85});
+        const el = l.getElement(); if (el) { el.dataset.id = l.feature.id; el.dataset.state = !t ? "empty" : t.suppressed ? "suppressed" : "published";
+          el.classList.toggle("suppressed", !!(t && t.suppressed)); }
+        const name = l.feature.properties.name || l.feature.id;
+        l.bindTooltip(!t ? `${name}: ${T.no_data}` : t.suppressed ? `${name}: ${T.suppressed} — ${t.reason || ""}`
+          : `${name}: ${fmt(t.kwh, 0)} kWh · ${fmt(t.per, 0)} kWh / ${T.points.toLowerCase()} (${t.points})`, {sticky: true});
+      };
+      hoodLayer.eachLayer(style); parcelLayer.eachLayer(style);
+      legend(br, p);
+      const tbody = document.querySelector("#city-table tbody"); tbody.textContent = "";
+      for (const f of hoods.features.filter((f) => mine(f.id))) {
+        const t = byId[f.id], tr = document.createElement("tr");
+        const c = (txt, cls, title) => { const td = cell(tr, txt); if (cls) td.className = cls; if (title) td.title = title; };
+        c(f.id);
+        // the keyboard's way into the drill-down (map paths are mouse-only)
+        const nameCell = cell(tr, ""), go = document.createElement("button");
+        go.type = "button"; go.className = "link drill"; go.textContent = f.properties.name;
+        go.onclick = () => { let layer = null; hoodLayer.eachLayer((l) => { if (l.feature.id === f.id) layer = l; });
+          drill("neighbourhood", f.id, f.properties.name, layer); };
+        nameCell.appendChild(go);
+        if (!t) { c(T.no_data, "suppressed"); c("–"); }
+        else if (t.suppressed) { c(`${T.suppressed} — ${t.reason || ""}`, "suppressed", t.reason); c("–"); }
+        else { c(fmt(t.kwh, 0)); c(String(t.points)); }
+        tbody.appendChild(tr);
+      }
+      return byId;
+    }
+    let shown = {rows: [], header: []};
+    async function series(p) {
+      const [ec, ep, gc, ly] = await Promise.all([
+        rollup(state.scope, state.id, p, p.step, "electricity", "consumption"),
+        rollup(state.scope, state.id, p, p.step, "electricity", "production"),
+        rollup(state.scope, state.id, p, p.step, "gas", "consumption"),
+        rollup(state.scope, state.id, p, p.step, "electricity", "consumption", true)]);
+      const keys = [...new Set(ec.concat(ep, gc).map((i) => i.bucket_start))].sort();
+      const lyKeys = ly.map((i) => i.bucket_start);
+      const x = keys.length ? keys.map(secs) : [];
+      const pick = (items, unitFactor) => { const m = Object.fromEntries(items.map((i) => [i.bucket_start, i]));
+        return keys.map((k) => m[k] && !m[k].suppressed ? m[k].value / unitFactor : null); };
+      const shiftKey = (k) => { const d = new Date(k); d.setFullYear(d.getFullYear() - 1); return d.getTime(); };
+      const lyMap = Object.fromEntries(ly.map((i) => [new Date(i.bucket_start).getTime(), i]));
+      const lyVals = keys.map((k) => { const i = lyMap[shiftKey(k)]; return i && !i.suppressed ? i.value / 1000 : null; });
+      const gasUnit = gc.length ? (gc[0].unit === "Wh" ? "kWh" : gc[0].unit) : "kWh";
+      const defs = [
+        {label: T.elec_cons, unit: "kWh", values: pick(ec, 1000), bars: true},
+        {label: T.last_year, unit: "kWh", values: lyVals, color: "#5b6b73", dash: [6, 4]},
+        {label: T.elec_prod, unit: "kWh", values: pick(ep, 1000), color: "#b8860b"},
+        {label: T.gas_cons, unit: gasUnit, values: pick(gc, gc.length && gc[0].unit === "Wh" ? 1000 : 1), color: "#7b3fa0"},
+      ].filter((s) => s.values.some((v) => v !== null) || s.label === T.elec_cons);
+      const hourly = p.step === "PT1H";
+      chart("series-chart", x, defs, {xFormat: hourly ? timeLabel : dayLabel, xLabel: hourly ? T.hour : T.date});
+      const hidden = ec.filter((i) => i.suppressed);
+      document.getElementById("series-caption").textContent = `${state.label} · ${p.start} → ${p.end}` +
+        (hidden.length ? ` · ${hidden.length} ${T.suppressed} (${hidden[0].reason || ""})` : "") + (lyKeys.length ? "" : "");
+      shown = {header: [T.date].concat(defs.map((s) => `${s.label} (${s.unit})`)),
+        rows: keys.map((k, r) => [k].concat(defs.map((s) => s.values[r])))};
+      const table = document.getElementById("series-table");
+      const thr = document.createElement("tr"); shown.header.forEach((h) => { const th = document.createElement("th"); th.textContent = h; th.scope = "col"; thr.appendChild(th); });
+      table.tHead.textContent = ""; table.tHead.appendChild(thr);
+      const tb = table.tBodies[0]; tb.textContent = "";
+      for (const row of shown.rows) { const tr = document.createElement("tr");
+        cell(tr, hourly ? new Date(row[0]).toLocaleString(lang) : new Date(row[0]).toLocaleDateString(lang));
+        row.slice(1).forEach((v) => cell(tr, v === null ? "–" : fmt(v, 1))); tb.appendChild(tr); }
+    }
+    document.getElementById("csv-screen").onclick = () => {
+      const esc = (v) => v === null || v === undefined ? "" : /[",\n]/.test(String(v)) ? `"${String(v).replace(/"/g, '""')}"` : String(v);
+      const text = [shown.header].concat(shown.rows).map((r) => r.map(esc).join(",")).join("\n") + "\n";
+      const a = document.createElement("a");
+      a.href = URL.createObjectURL(new Blob([text], {type: "text/csv"}));
+      a.download = `sen1-${state.scope}-${state.id}-${current.start}-${current.end}.csv`;
+      document.body.appendChild(a); a.click(); a.remove();
     };
-    hoods.features.forEach((f) => path(f, "hood"));
-    const tbody = document.querySelector("#city-table tbody");
-    for (const f of hoods.features.filter((f) => mine(f.id))) {
-      const page = await api(`/v1/rollups/neighbourhood/${f.id}?bucket=P1M&start=${start}&end=${end}`);
-      const item = page.items[0];
-      const tr = document.createElement("tr");
-      const cell = (txt, cls, title) => { const td = document.createElement("td"); td.textContent = txt;
-        if (cls) td.className = cls; if (title) td.title = title; tr.appendChild(td); };
-      cell(f.id); cell(f.properties.name);
-      if (!item) { cell(T.no_data, "suppressed"); cell("–"); }
-      else if (item.suppressed) { cell(T.suppressed, "suppressed", item.reason); cell("–"); }
-      else { cell(fmt(item.value / 1000, 0)); cell(String(item.delivery_points)); }
-      tbody.appendChild(tr);
+    let current = p0, totals = {};
+    async function buildings() {
+      const card = document.getElementById("buildings-card");
+      if (state.scope !== "parcel") { card.hidden = true; return; }
+      const iris = (parcels.features.find((f) => f.id === state.id) || {properties: {}}).properties.iris;
+      const list = (await api(`/v1/territory/buildings?iris=${iris}&limit=1000`)).items.filter((b) => b.parcel_idu === state.id);
+      const tb = document.querySelector("#buildings tbody"); tb.textContent = "";
+      const tots = await pool(list.map((b) => () => rollup("building", b.building_id, current, current.total).then(total)), 4);
+      list.forEach((b, k) => { const tr = document.createElement("tr"); const td = cell(tr, "");
+        const btn = document.createElement("button"); btn.type = "button"; btn.className = "link"; btn.textContent = b.address;
+        btn.onclick = () => drill("building", b.building_id, b.address); td.appendChild(btn);
+        cell(tr, b.building_type); cell(tr, fmt(b.surface_m2, 0));
+        const t = tots[k]; const v = cell(tr, !t ? T.no_data : t.suppressed ? `${T.suppressed} — ${t.reason || ""}` : fmt(t.kwh, 0));
+        if (!t || t.suppressed) v.className = "suppressed"; tb.appendChild(tr); });
+      card.hidden = false;
     }
-    for (const f of parcels.features.filter((f) => mine(f.properties.iris))) {
-      const p = path(f, "parcel");
-      const page = await api(`/v1/rollups/parcel/${f.id}?bucket=P1M&start=${start}&end=${end}`).catch(() => null);
-      const item = page && page.items[0];
-      const title = el("title", {}, p);
-      if (item && !item.suppressed) { p.setAttribute("fill", "#8fc5a3"); title.textContent = `${f.id}: ${fmt(item.value / 1000, 0)} kWh`; }
-      else { p.setAttribute("fill", "#cccccc"); p.classList.add("suppressed"); title.textContent = `${f.id}: ${item ? item.reason : T.no_data}`; }
+    function crumbs() {
+      const nav = document.getElementById("crumbs"); nav.textContent = "";
+      const add = (text, fn) => { const b = document.createElement("button"); b.type = "button"; b.className = "link"; b.textContent = text; b.onclick = fn; nav.appendChild(b); };
+      add(`${T.commune} ${commune}`, () => drill("commune", commune, `${T.commune} ${commune}`));
+      if (state.scope !== "commune") { nav.appendChild(document.createTextNode(" › ")); const s = document.createElement("span"); s.textContent = state.label; nav.appendChild(s); }
+      document.getElementById("scope-name").textContent = state.label;
     }
+    async function drill(scope, id, label, layer) {
+      Object.assign(state, {scope, id, label: scope === "neighbourhood" ? `${label} (${id})` : label});
+      if (layer && layer.getBounds) map.fitBounds(layer.getBounds(), {padding: [20, 20], maxZoom: 17});
+      if (scope === "commune" && hoods.features.length) map.fitBounds(hoodLayer.getBounds(), {padding: [8, 8]});
+      crumbs(); await series(current); await buildings();
+    }
+    async function refresh() {
+      const kind = form.querySelector("input[name=kind]:checked").value;
+      current = period(kind, {start: document.getElementById("p-start").value, end: document.getElementById("p-end").value});
+      document.getElementById("p-start").value = current.start; document.getElementById("p-end").value = current.end;
+      crumbs();
+      totals = await paint(current); await series(current); await buildings();
+      document.getElementById("map").dataset.ready = "1";
+    }
+    window.sen1City = {drill, totals: () => totals};
+    await refresh();
   }
 
   function operator() {
-    const load = new EventSource("/v1/stream/load?every_s=2");
-    load.addEventListener("load", (e) => {
-      const rows = JSON.parse(e.data);
-      const items = [];
+    const body = document.querySelector("#load-table tbody");
+    const th = (document.getElementById("thresholds").dataset.thresholds || "").split(",").map(Number).filter((x) => x > 0);
+    const top = Math.max(1.25, ...th.map((x) => x + 0.15));
+    function draw(rows) {
+      body.textContent = "";
       for (const r of rows) {
-        items.push(r.suppressed ? {label: `${r.name} ${T.load}`, value: 0, cls: "suppressed", suppressed: true}
-          : {label: `${r.name} ${T.load}`, value: r.consumption_kw});
-        items.push({label: `${r.name} ${T.capacity}`, value: r.capacity_kw, cls: "prev"});
+        const tr = document.createElement("tr"); tr.dataset.iris = r.iris;
+        cell(tr, `${r.name} (${r.iris})`);
+        const pct = r.suppressed ? "" : ` (${fmt(100 * r.consumption_kw / r.capacity_kw, 0)} %)`;
+        const load = cell(tr, r.suppressed ? `${T.suppressed}` : `${fmt(r.consumption_kw)} kW${pct}`);
+        if (r.suppressed) { load.className = "suppressed"; load.title = r.reason || ""; }
+        cell(tr, `${fmt(r.capacity_kw)} kW`);
+        const gauge = cell(tr, ""); gauge.className = "gauge";
+        const ratio = r.suppressed ? null : r.consumption_kw / r.capacity_kw;
+        const bar = document.createElement("div"); bar.className = "gauge-bar";
+        const level = ratio === null ? -1 : th.filter((x) => ratio >= x).length;
+        bar.dataset.level = String(level);
+        bar.style.width = ratio === null ? "0" : `${Math.min(100, 100 * ratio / top)}%`;
+        bar.setAttribute("role", "img");
+        bar.setAttribute("aria-label", ratio === null ? T.suppressed : `${fmt(100 * ratio, 0)} % ${T.capacity}`);
+        gauge.appendChild(bar);
+        for (const [k, x] of [[0, 1]].concat(th.map((x, k) => [k + 1, x]))) {
+          const m = document.createElement("span"); m.className = k ? "tick level-" + k : "tick cap";
+          m.style.left = `${100 * x / top}%`; m.title = k ? `${T.level} ${k}: ${fmt(100 * x, 0)} %` : `${T.capacity} 100 %`;
+          gauge.appendChild(m);
+        }
+        body.appendChild(tr);
       }
-      bars(document.getElementById("load-chart"), items, "kW");
-    });
+    }
+    api("/v1/live/load").then(draw).catch((e) => console.error(e));
+    const load = new EventSource("/v1/stream/load?every_s=2");
+    load.addEventListener("load", (e) => draw(JSON.parse(e.data)));
     const feed = document.getElementById("alert-feed");
     const alerts = new EventSource("/v1/stream/alerts");
     alerts.addEventListener("alert", (e) => {
@@ -235,6 +491,68 @@
       li.textContent = `${new Date(a.occurred_at).toLocaleTimeString(lang)} · ${a.iris} · ${a.change} · ${T.level} ${a.level} · ${a.load_suppressed ? T.suppressed : fmt(a.load_kw)} / ${fmt(a.capacity_kw)} kW`;
       feed.prepend(li);
     });
+    api("/v1/ops/ingestion").then((h) => {
+      const tb = document.querySelector("#ingestion tbody");
+      const n = (v) => v === null || v === undefined ? "–" : String(v);
+      for (const src of h.sources) {
+        const tr = document.createElement("tr"); tr.dataset.source = src.source;
+        cell(tr, src.source); cell(tr, n(src.series));
+        cell(tr, src.newest_reading_end ? new Date(src.newest_reading_end).toLocaleString(lang) : T.no_data);
+        const st = cell(tr, n(src.stale_series)); if (src.stale_series) st.className = "error";
+        cell(tr, n(src.backlog_days)); cell(tr, n(src.open_holes)); cell(tr, n(src.stopped_cursors));
+        tb.appendChild(tr);
+      }
+      document.getElementById("ingestion-not-here").textContent = `${T.not_here} ${h.not_here.join(", ")}`;
+    }).catch((e) => console.error(e));
+    api("/v1/alerts?limit=100").then((page) => {
+      const tb = document.querySelector("#alert-history tbody");
+      for (const a of page.items) {
+        const tr = document.createElement("tr"); tr.dataset.alertId = a.alert_id;
+        cell(tr, new Date(a.raised_at).toLocaleString(lang)); cell(tr, a.iris); cell(tr, String(a.level)); cell(tr, a.state);
+        cell(tr, a.load_suppressed ? T.suppressed : fmt(a.peak_load_kw)); cell(tr, fmt(a.capacity_kw));
+        cell(tr, a.cleared_at ? new Date(a.cleared_at).toLocaleString(lang) : "–");
+        tb.appendChild(tr);
+      }
+    }).catch((e) => console.error(e));
+  }
+
+  async function portfolio() {
+    const page = await api("/v1/me/portfolio");
+    const rank = document.getElementById("rank");
+    const num = (v, d) => v === null || v === undefined ? "–" : fmt(v, d);
+    let rows = [];
+    function draw() {
+      const key = rank.value;
+      const sites = page.sites.slice().sort((a, b) => (b[key] ?? -Infinity) - (a[key] ?? -Infinity));
+      const tb = document.querySelector("#portfolio tbody"); tb.textContent = "";
+      rows = sites.map((s) => [s.address || s.building_id || tail(s.meter_id), s.building_type || s.sector,
+        s.surface_m2, s.kwh, s.kwh_per_m2, s.change_pct, s.night_ratio, s.weekend_ratio,
+        s.anomalies.map((a) => T["an_" + a] || a).join("; ")]);
+      sites.forEach((s, k) => {
+        const tr = document.createElement("tr"); tr.dataset.meter = tail(s.meter_id);
+        tr.dataset.anomalies = s.anomalies.join(" ");
+        const r = rows[k];
+        cell(tr, r[0]); cell(tr, r[1]); cell(tr, num(r[2], 0)); cell(tr, num(r[3], 0)); cell(tr, num(r[4], 1));
+        const ch = cell(tr, r[5] === null ? "–" : `${r[5] > 0 ? "+" : ""}${fmt(r[5], 1)} %`);
+        if (r[5] !== null && r[5] > 0) ch.className = "error";
+        cell(tr, num(r[6], 2)); cell(tr, num(r[7], 2));
+        const an = cell(tr, r[8] || "–"); if (r[8]) an.className = "error";
+        tb.appendChild(tr);
+      });
+      hbars("portfolio-chart", sites.map((s) => ({label: s.address || tail(s.meter_id), value: s.kwh_per_m2,
+        cls: s.anomalies.length ? "sim" : "", missing: T.no_data})), "kWh/m²");
+    }
+    rank.onchange = draw;
+    document.getElementById("portfolio-csv").onclick = () => {
+      const head = Array.from(document.querySelectorAll("#portfolio thead th")).map((th) => th.textContent);
+      const esc = (v) => v === null || v === undefined ? "" : /[",\n]/.test(String(v)) ? `"${String(v).replace(/"/g, '""')}"` : String(v);
+      const text = [head].concat(rows).map((r) => r.map(esc).join(",")).join("\n") + "\n";
+      const a = document.createElement("a");
+      a.href = URL.createObjectURL(new Blob([text], {type: "text/csv"}));
+      a.download = `sen1-portfolio-${iso(new Date())}.csv`;
+      document.body.appendChild(a); a.click(); a.remove();
+    };
+    draw();
   }
 
   function login() {
@@ -265,7 +583,7 @@
     await fetch("/v1/auth/logout", {method: "POST", credentials: "same-origin"});
     location.href = "/?lang=" + lang;
   };
-  const pages = {login, resident, city, operator};
+  const pages = {login, resident, city, operator, portfolio};
   const run = pages[document.body.dataset.page];
   if (run) Promise.resolve(run()).catch((e) => console.error(e));
 })();
