@@ -1,6 +1,6 @@
 """Demo homes with a PRM and a FluksoMeter count once, aggregator to api egress.
 
-Five Village Sud houses send their PRM's settled load curve AND their FluksoMeter's
+Five Ouest Nord (381510101) houses send their PRM's settled load curve AND their FluksoMeter's
 minutes through the aggregator's real write path; the api's rollup route must see
 five delivery points (suppressed under the rule of 10), never ten. Ten such houses
 pass, with the sum of their settled data, not that plus the sensors'.
@@ -40,7 +40,7 @@ from energy_store.loader import load_territory
 
 pytestmark = pytest.mark.integration
 
-VILLAGE_SUD = "381510101"
+VILLAGE_SUD = "381510101"  # Ouest Nord, the Flukso houses (demo.FLUKSO_IRIS)
 DAY = datetime(2026, 3, 1, 23, tzinfo=UTC)  # 2 March 00:00 in Paris
 PARAMS = {"start": "2026-03-02", "end": "2026-03-03", "bucket": "P1D"}
 

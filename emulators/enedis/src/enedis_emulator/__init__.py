@@ -25,9 +25,10 @@ def build_state(
         holders = customers.demo_holders()
         from energy_store import demo  # the demo territory is the emulator's customers
 
+        territory = demo.build()
         meters += [
-            profiles.demo_meter(str(prm), i, today)
-            for i, prm in enumerate(demo.build().prms)
+            profiles.demo_meter(str(prm), i, today, territory.homes.get(str(prm)))
+            for i, prm in enumerate(territory.prms)
         ]
     meters += [
         Meter(profiles.synthetic_prm(i))

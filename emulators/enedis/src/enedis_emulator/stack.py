@@ -9,6 +9,13 @@ from typing import Any
 
 from enedis_emulator.settings import EMULATOR_PORT
 
+DEMO_QUOTAS = {
+    "ENEDIS_EMULATOR_REQUESTS_PER_SECOND": "200",
+    "ENEDIS_EMULATOR_REQUESTS_PER_HOUR": "720000",
+}
+"""``make run``'s demo mode (``ctx["demo_mode"]``): the same rates ingest-enedis'
+stack entry uses; the real Data Connect quotas (5/s, 10,000/h) stay the defaults."""
+
 
 def processes(ctx: dict[str, Any]) -> list[dict[str, Any]]:
     """The Data Connect emulator on 8092."""
@@ -19,7 +26,10 @@ def processes(ctx: dict[str, Any]) -> list[dict[str, Any]]:
             "name": "enedis-emulator",
             "order": 10,
             "argv": [ctx["python"], "-m", "enedis_emulator"],
-            "env": {"ENEDIS_EMULATOR_HTTP_HOST": host},
+            "env": {
+                "ENEDIS_EMULATOR_HTTP_HOST": host,
+                **(DEMO_QUOTAS if ctx.get("demo_mode") else {}),
+            },
             "health_url": f"{url}/healthz",
             "urls": {"Enedis Data Connect emulator": url},
         }

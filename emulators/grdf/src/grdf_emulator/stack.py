@@ -2,7 +2,7 @@
 
 ingest-grdf (order 20) declares the demo PCEs against it; the holders accept
 those declarations after a few seconds (the real holders answer GRDF's e-mail,
-sent in 15-minute batches). The demo quota is 20 calls/s so that the demo's
+sent in 15-minute batches). The demo quota is 120 calls/s so that the demo's
 PCEs have their history within a minute; the contract's 1 call/s is the
 default everywhere else (tests and benchmarks set their own).
 """
@@ -26,7 +26,7 @@ def processes(ctx: dict[str, Any]) -> list[dict[str, Any]]:
             "env": {
                 "GRDF_EMULATOR_HTTP_HOST": host,
                 "GRDF_EMULATOR_HOLDER_AUTO_ACCEPT_S": "5",
-                "GRDF_EMULATOR_REQUESTS_PER_SECOND": "20",
+                "GRDF_EMULATOR_REQUESTS_PER_SECOND": "120",
             },
             "health_url": f"{emulator}/healthz",
             "urls": {"GRDF ADICT emulator": f"{emulator}/adict/v2"},

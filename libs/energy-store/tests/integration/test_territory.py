@@ -30,10 +30,10 @@ async def test_demo_territory_meets_the_brief_and_loads_twice(
                   (SELECT count(*) FROM consents) AS c"""
     )
     assert counts is not None
-    assert counts["n"] >= 2
-    assert counts["p"] >= 10
-    assert counts["b"] >= 40
-    assert counts["m"] >= 150
+    assert counts["n"] == 15  # Échirolles' real IRIS
+    assert counts["p"] == len(territory.parcels) >= 80
+    assert counts["b"] == len(territory.buildings) >= 150
+    assert counts["m"] == len(territory.meters) >= 500
     assert counts["c"] == sum(len(r.meters) for r in territory.residents)
 
 
@@ -63,7 +63,12 @@ async def test_outbox_relay_mirrors_the_registry_on_the_topic(
         assert await relay_once(pg_pool, publisher) == 1
     finally:
         await publisher.stop()
-    assert relayed == 18 + 54 + 259 + 3
+    assert relayed == (
+        len(territory.parcels)
+        + len(territory.buildings)
+        + len(territory.meters)
+        + len(territory.neighbourhoods)
+    )
 
     consumer = make_consumer(
         kafka_settings, [topics.TERRITORY], group_id=None, client_id="t"

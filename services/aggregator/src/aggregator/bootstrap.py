@@ -79,8 +79,8 @@ async def rebuilding(
     own = pool is None
     if pool is None:
         pool = await asyncpg.create_pool(
-            settings.postgres.dsn.get_secret_value(), min_size=1, max_size=1
-        )
+            settings.postgres.dsn.get_secret_value(), min_size=1, max_size=2
+        )  # two: the automatic rebuild holds its advisory lock on one
     try:
         territory = Territory()
         async with pool.acquire() as conn:

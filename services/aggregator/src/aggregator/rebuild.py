@@ -12,6 +12,11 @@ own SQL (:meth:`aggregator.pipeline.Pipeline.roll_up`), as if every reading were
 new, a group of delivery points per transaction: each point with ALL its devices
 in the same transaction, which the source precedence needs (it reads a point's
 readings back). Live power, load samples and alerts are not touched.
+
+:func:`rebuild_if_requested` makes it automatic: a migration that changes a rule
+leaves a row in ``aggregator_pending_rebuilds``, and every worker calls it before
+it consumes anything; the first one rebuilds under an advisory lock, the others
+wait for the lock and find nothing left to do.
 """
 
 from __future__ import annotations
@@ -83,3 +88,36 @@ async def rebuild(pool: asyncpg.Pool, pipeline: Pipeline, *, points: int = 200) 
                 )
     logger.info("rollups rebuilt from %d stored readings", replayed)
     return replayed
+
+
+REBUILD_LOCK = 0x5E1_A66
+"""Advisory lock key of the automatic rebuild (one at a time across workers)."""
+
+
+async def rebuild_if_requested(pool: asyncpg.Pool, pipeline: Pipeline) -> int | None:
+    """Runs :func:`rebuild` once if a migration asked for it; returns the readings
+    replayed, or None when nothing was pending.
+
+    The marker rows are deleted in the same session after the rebuild, so a crash
+    in the middle leaves them and the next start rebuilds again (it is idempotent).
+    """
+    async with pool.acquire() as conn:
+        await conn.execute("SELECT pg_advisory_lock($1)", REBUILD_LOCK)
+        try:
+            reasons = [
+                r["reason"]
+                for r in await conn.fetch(
+                    "SELECT reason FROM aggregator_pending_rebuilds"
+                )
+            ]
+            if not reasons:
+                return None
+            logger.info("rollup rebuild requested by %s", ", ".join(sorted(reasons)))
+            replayed = await rebuild(pool, pipeline)
+            await conn.execute(
+                "DELETE FROM aggregator_pending_rebuilds WHERE reason = ANY($1::text[])",
+                reasons,
+            )
+            return replayed
+        finally:
+            await conn.execute("SELECT pg_advisory_unlock($1)", REBUILD_LOCK)

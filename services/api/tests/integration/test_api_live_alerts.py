@@ -198,7 +198,7 @@ async def test_alert_peak_load_passes_the_gate(client, world) -> None:
     pv, plain = "381510101", "381510102"
     at = datetime(2026, 3, 1, 18, tzinfo=UTC)
     async with world.pool.acquire() as conn:
-        # Every point of each IRIS reports (Village Sud: 16 houses, 5 with PV).
+        # Every point of each IRIS reports (Ouest Nord: 16 houses, 5 with PV).
         for iris, n in ((pv, 16), (plain, 42)):
             await _sample(conn, iris, at, n, production=0.0 if iris == plain else 8)
             await conn.execute(

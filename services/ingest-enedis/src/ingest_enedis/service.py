@@ -245,31 +245,43 @@ class Collector:
         )
         metrics.PRMS_PENDING.set(len(prms))
         self._progress = _Progress(logged_at=began)
-        queue: asyncio.Queue[str] = asyncio.Queue()
-        for prm in prms:
-            queue.put_nowait(prm)
+        # Two passes: every PRM's daily resources first (a request or two each for
+        # a year), then the curves (a request per week each): a backfill shows a
+        # year of daily data for the whole portfolio long before the curves end.
+        queue: asyncio.Queue[tuple[str, bool]] = asyncio.Queue()
+        for curves in (False, True):
+            for prm in prms:
+                queue.put_nowait((prm, curves))
+        skipped: set[str] = set()
+        daily_left = len(prms)
+        daily_done = {prm: asyncio.Event() for prm in prms}
 
         aborted: list[Exception] = []
 
         async def worker() -> None:
+            nonlocal daily_left
             while not queue.empty() and not aborted:
-                prm = queue.get_nowait()
+                prm, curves = queue.get_nowait()
+                if curves:  # after its own daily pass, which may have stopped it
+                    await daily_done[prm].wait()
+                if prm in skipped or aborted:
+                    continue
                 try:
-                    await self.collect_prm(Prm(prm), report)
-                except (BrokerUnavailableError, OSError, asyncpg.PostgresError) as exc:
-                    # our side is down: stop the cycle, nothing was moved past it
-                    report.failed.append(prm)
-                    aborted.append(exc)
-                except TransientError as exc:
-                    logger.warning(
-                        "%s: upstream unavailable, later: %s", meter_ref(prm), exc
-                    )
-                    report.failed.append(prm)
-                except PermanentError as exc:  # e.g. the token refused: not per window
-                    logger.warning("%s: refused, later: %s", meter_ref(prm), exc)
-                    report.failed.append(prm)
-                report.done += 1
-                metrics.PRMS_PENDING.set(len(prms) - report.done)
+                    await self._collect_one(prm, curves, report, aborted, skipped)
+                finally:
+                    if not curves:  # whatever happened, its curve pass may go on
+                        daily_done[prm].set()
+                if not curves:
+                    daily_left -= 1
+                    if daily_left == 0:
+                        logger.info(
+                            "cycle: daily data of %d PRMs done in %.1f s, curves next",
+                            len(prms),
+                            time.monotonic() - began,
+                        )
+                if curves or prm in skipped:
+                    report.done += 1
+                    metrics.PRMS_PENDING.set(len(prms) - report.done)
                 self._log_progress(report)
 
         try:
@@ -285,6 +297,33 @@ class Collector:
         metrics.CYCLE_SECONDS.set(time.monotonic() - began)
         metrics.CYCLE_END.set(time.time())
         return report
+
+    async def _collect_one(
+        self,
+        prm: str,
+        curves: bool,
+        report: CycleReport,
+        aborted: list[Exception],
+        skipped: set[str],
+    ) -> None:
+        """One pass (daily or curves) of one PRM; failures are recorded, not raised
+        (except ours: Kafka or PostgreSQL down aborts the cycle)."""
+        try:
+            await self.collect_prm(Prm(prm), report, curves=curves)
+        except (BrokerUnavailableError, OSError, asyncpg.PostgresError) as exc:
+            # our side is down: stop the cycle, nothing was moved past it
+            report.failed.append(prm)
+            aborted.append(exc)
+        except TransientError as exc:
+            logger.warning("%s: upstream unavailable, later: %s", meter_ref(prm), exc)
+            report.failed.append(prm)
+            skipped.add(prm)
+        except PermanentError as exc:  # e.g. the token refused: not per window
+            logger.warning("%s: refused, later: %s", meter_ref(prm), exc)
+            report.failed.append(prm)
+            skipped.add(prm)
+        if prm in report.stopped:
+            skipped.add(prm)
 
     def _log_progress(self, report: CycleReport) -> None:
         now = time.monotonic()
@@ -342,13 +381,17 @@ class Collector:
         self._outbox.add(spec, key, value)
         await self._flush()
 
-    async def collect_prm(self, prm: Prm, report: CycleReport) -> None:
-        """Every stream of one PRM: history, daily increment, due holes."""
+    async def collect_prm(
+        self, prm: Prm, report: CycleReport, *, curves: bool | None = None
+    ) -> None:
+        """Every stream of one PRM (or only its daily ones, ``curves=False``, or
+        only its curves, ``curves=True``): history, daily increment, due holes."""
         end = self.available_end()
         try:
             activation = await self.refresh_usage_point(prm)
             for stream in self.streams:
-                await self._collect_stream(prm, stream, end, activation, report)
+                if curves is None or stream.is_curve == curves:
+                    await self._collect_stream(prm, stream, end, activation, report)
         except ConsentRevokedError:
             await self._stop(prm, report)
 

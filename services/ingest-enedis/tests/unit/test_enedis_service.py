@@ -54,6 +54,7 @@ class FakeDataConnect:
     """Answers given first, in order, to metering calls (status, body)."""
     revoked: set[str] = field(default_factory=set)
     asked: list[tuple[str, date, date]] = field(default_factory=list)
+    paths: list[tuple[str, str]] = field(default_factory=list)
 
     def handler(self, request: httpx.Request) -> httpx.Response:
         path = request.url.path
@@ -97,6 +98,7 @@ class FakeDataConnect:
         start = date.fromisoformat(request.url.params["start"])
         end = date.fromisoformat(request.url.params["end"])
         self.asked.append((prm, start, end))
+        self.paths.append((prm, path))
         if self.script:
             status, body = self.script.pop(0)
             return httpx.Response(status, json=body)
@@ -307,6 +309,24 @@ async def test_a_long_cycle_logs_its_progress(loop, monkeypatch, caplog):
     assert progress
     assert progress[-1].startswith("cycle progress: 2/2 PRMs")
     assert all(PRM not in line and OTHER not in line for line in lines)  # pseudonyms
+
+
+async def test_a_cycle_asks_every_prm_daily_data_before_any_curve(loop, caplog):
+    """A backfill shows a year of daily data for the whole portfolio first."""
+    prms = [PRM, OTHER, "30001610071845", "30001610071846"]
+    for prm in prms[1:]:
+        loop.repository.add_consent(prm, NOW - timedelta(days=1), NOW + timedelta(1))
+    loop.collector.streams = (Stream.DAILY_CONSUMPTION, Stream.LOAD_CURVE)
+    with caplog.at_level(logging.INFO, logger="ingest_enedis.service"):
+        report = await loop.collector.run_cycle()
+    assert report.done == len(prms)
+    curve = [i for i, (_, path) in enumerate(loop.upstream.paths) if "clc" in path]
+    daily = {prm: i for i, (prm, path) in reversed(list(enumerate(loop.upstream.paths)))
+             if "/metering_data_dc/" in path}  # fmt: skip
+    assert curve
+    assert set(daily) == set(prms)
+    assert max(daily.values()) < min(curve)  # every PRM's daily data came first
+    assert any("curves next" in r.getMessage() for r in caplog.records)
 
 
 async def test_run_forever_survives_a_failed_cycle_and_stops_on_request(loop):

@@ -29,7 +29,7 @@ def processes(ctx: dict[str, Any]) -> list[dict[str, Any]]:
                 "INGEST_GRDF_TOKEN_URL": f"{emulator}{OKTA_TOKEN_PATH}",
                 "INGEST_GRDF_DECLARE_DEMO": "true",
                 # the demo emulator serves 20 calls/s (its stack entry): same here
-                "INGEST_GRDF_QUOTA_TIME_SCALE": "20",
+                "INGEST_GRDF_QUOTA_TIME_SCALE": "120",
                 "INGEST_GRDF_CYCLE_INTERVAL_S": "5",
                 "INGEST_GRDF_RIGHTS_CHECK_INTERVAL_S": "5",
             },

@@ -20,11 +20,15 @@ from energy_core.domain.time import PARIS
 from energy_core.domain.units import Unit
 from energy_core.testing import InMemoryPublisher
 from energy_core.wire import batch_from_proto
+from energy_store import demo as demo_territory
 from ingest_grdf.bootstrap import Runtime, bootstrap
 from ingest_grdf.mapping import Holder, RightState
 from ingest_grdf.settings import OKTA_TOKEN_PATH, SOFIT_TOKEN_PATH, Settings
 
 from .conftest import Emulator
+
+DEMO_PCES = sum(1 for m in demo_territory.build().meters if m.energy is Energy.GAS)
+"""Gas points of the demo territory (every one declared by `make run`)."""
 
 pytestmark = pytest.mark.integration
 
@@ -291,11 +295,11 @@ async def test_demo_declarations_are_accepted_by_the_demo_holders(
     publisher = InMemoryPublisher()
     async with service_on(emulator, pg_pool, publisher) as runtime:
         declared = await declare_demo(runtime.service)
-        assert declared == 52
+        assert declared == DEMO_PCES
         await asyncio.sleep(0.2)
         rights = await runtime.service.check_rights()
         demo = [r for r in rights if str(r.pce).startswith("2138")]
-        assert len(demo) == 52
+        assert len(demo) == DEMO_PCES
         assert {r.state for r in demo} == {RightState.ACTIVE}
         assert await declare_demo(runtime.service) == 0  # idempotent on restart
 
@@ -335,20 +339,20 @@ async def test_make_run_settings_give_every_demo_pce_data_within_a_minute(
             service_env["INGEST_GRDF_RIGHTS_CHECK_INTERVAL_S"]
         ),
     ) as runtime:
-        assert await declare_demo(runtime.service) == 52
+        assert await declare_demo(runtime.service) == DEMO_PCES
         stop = asyncio.Event()
         loop = asyncio.create_task(
             run_forever(runtime.service, stop, runtime.settings.cycle_interval_s)
         )
         demo: set[str] = set()
-        while time.monotonic() - began < 60 and len(demo) < 52:
+        while time.monotonic() - began < 60 and len(demo) < DEMO_PCES:
             await asyncio.sleep(1)
             demo = {
                 k for k, _ in publisher.sent[topics.READINGS] if k.startswith("2138")
             }
         stop.set()
         await loop
-    assert len(demo) == 52, f"{len(demo)} demo PCEs with data after a minute"
+    assert len(demo) == DEMO_PCES, f"{len(demo)} demo PCEs with data after a minute"
     assert (await emulator.stats())["throttled"] == 0
 
 

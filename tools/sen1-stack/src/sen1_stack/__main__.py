@@ -111,6 +111,7 @@ async def run(settings: StackSettings) -> int:
             "mqtt_port": settings.mqtt_port,
             "mqtt_implementation": mqtt.implementation,
             "var_dir": str(settings.var_dir.resolve()),
+            "demo_mode": settings.demo_mode,
             "env": base_env,
         }
         specs = discover(ctx)

@@ -22,3 +22,8 @@ class StackSettings(BaseSettings):
     database: str = "sen1"
     load_demo: bool = True
     """Load the Échirolles demo territory (idempotent)."""
+    demo_mode: bool = True
+    """Demo quotas for the emulated upstreams (``SEN1_DEMO_MODE=false`` to play the
+    real ones): the Enedis emulator and ingest-enedis agree on a higher request
+    rate and ingest-enedis backfills a year, so the demo is alive within a minute
+    instead of an hour. Only ``make run`` sets them: no service default changes."""
