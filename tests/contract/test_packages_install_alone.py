@@ -25,6 +25,14 @@ import workspace  # noqa: E402 - scripts/workspace.py, the workspace's derived l
 # Every service is deployable: distribution -> member (derived from services/*).
 DEPLOYABLE = {m.distribution: m for m in workspace.services(ROOT)}
 EMULATORS = workspace.packages(ROOT, "emulators")
+# Workspace members are rebuilt for each venv: uv caches a built wheel of a local
+# package by its pyproject, so a module added to energy-core since the last build
+# would be missing from a cached wheel (the image builds from a clean cache).
+REBUILD = [
+    arg
+    for m in workspace.members(ROOT)
+    for arg in ("--reinstall-package", m.distribution)
+]
 
 
 def _uv() -> str:
@@ -46,7 +54,7 @@ def test_package_installs_alone_and_imports(package: str, tmp_path: Path) -> Non
     env = {**os.environ, "UV_PROJECT_ENVIRONMENT": str(venv)}
     subprocess.run(
         [_uv(), "sync", "--frozen", "--offline", "--no-dev", "--no-editable",
-         "--package", package, "--quiet"],
+         "--package", package, "--quiet", *REBUILD],
         cwd=ROOT, env=env, check=True, timeout=300,
     )  # fmt: skip
     assert (venv / "bin" / script).exists(), f"{package} does not install {script}"
