@@ -69,8 +69,9 @@ async def seed(pool: Any) -> str:
         consent = await conn.fetchval(
             """
             INSERT INTO consents (person_id, meter_id, grantee, purpose, starts_at,
-                                  expires_at)
-            VALUES ($1, $2, $3, 'research programme', $4, $5)
+                                  expires_at, verification, verified_at, verified_by)
+            VALUES ($1, $2, $3, 'research programme', $4, $5,
+                    'verified', $4, 'test')
             RETURNING consent_id::text
             """,
             person,
@@ -78,6 +79,14 @@ async def seed(pool: Any) -> str:
             PEER,
             DAY0 - timedelta(days=30),
             datetime.now(UTC) + timedelta(days=300),
+        )
+        # a series leaves only within the holder's occupancy (meter_access)
+        await conn.execute(
+            "INSERT INTO occupancies (person_id, delivery_point_id, starts_at, source)"
+            " VALUES ($1, $2, $3, 'demo')",
+            person,
+            PRM,
+            DAY0 - timedelta(days=60),
         )
         series_id = await conn.fetchval(
             """
