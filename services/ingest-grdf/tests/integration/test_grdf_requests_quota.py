@@ -236,8 +236,11 @@ async def test_a_refused_declaration_says_grdf_s_words(
             person,
             consent,
             json.dumps(
-                {"name": who["nom_titulaire"], "email": who["courriel_titulaire"],
-                 "postcode": wrong}
+                {
+                    "name": who["nom_titulaire"],
+                    "email": who["courriel_titulaire"],
+                    "postcode": wrong,
+                }
             ),  # fmt: skip
             today.replace(year=today.year - 1),
             today.replace(year=today.year + 1),
