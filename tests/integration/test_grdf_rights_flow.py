@@ -69,7 +69,7 @@ async def emulator() -> AsyncIterator[tuple[str, Any, Clock]]:
             requests_per_second=1000,
             daily_cap=10**7,
             missing_day_rate=0.0,
-        ),  # fmt: skip
+        ),
         clock=clock,
     )
     server = uvicorn.Server(
@@ -267,7 +267,8 @@ async def test_declare_collect_show_revoke_hide(
         )
         assert r.status_code == 200
         rows = list(csv.reader(io.StringIO(r.text)))[1:]
-        assert rows and "987.654" not in r.text
+        assert rows
+        assert "987.654" not in r.text
         month = today.strftime("%Y-%m")
         cost = (
             await api.get(f"/v1/meters/{pce}/cost", params={"month": month},

@@ -241,7 +241,7 @@ async def test_a_refused_declaration_says_grdf_s_words(
                     "email": who["courriel_titulaire"],
                     "postcode": wrong,
                 }
-            ),  # fmt: skip
+            ),
             today.replace(year=today.year - 1),
             today.replace(year=today.year + 1),
         )
