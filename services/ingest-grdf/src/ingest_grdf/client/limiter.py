@@ -25,6 +25,10 @@ from energy_core.domain.time import PARIS, local_midnight
 from energy_core.errors import TransientError
 
 
+MIN_MARGIN_S = 0.005
+"""The smallest gap kept above ``1/rate`` whatever the time scale."""
+
+
 class DailyCapReachedError(TransientError):
     """Every call of today's cap is used; ``retry_after`` = seconds to Paris midnight."""
 
@@ -58,7 +62,12 @@ class QuotaLimiter:
         wall: Callable[[], datetime] = lambda: datetime.now(UTC),
         store: QuotaStore | None = None,
     ) -> None:
-        self.spacing = 1.0 / rate_per_s / time_scale + margin_s
+        # the margin (a call landing early in GRDF's rolling second) is time
+        # too: scaled with the quota, so a scaled run keeps real time's ratio to
+        # the minimum, but never below 5 ms (network jitter is not scaled)
+        self.spacing = 1.0 / rate_per_s / time_scale + max(
+            margin_s / time_scale, min(margin_s, MIN_MARGIN_S)
+        )
         self.daily_cap = daily_cap
         self._monotonic = monotonic
         self._wall = wall
