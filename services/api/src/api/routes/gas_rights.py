@@ -116,9 +116,17 @@ class RequestPublic(BaseModel):
 class GasRightPublic(BaseModel):
     meter_id: str
     state: Literal[
-        "sending", "to_validate", "active", "revoked", "expired", "refused", "failed"
+        "none",
+        "sending",
+        "to_validate",
+        "active",
+        "revoked",
+        "expired",
+        "refused",
+        "failed",
     ] = Field(
-        description="sending: SEN1 has not reached GRDF yet; to_validate: GRDF "
+        description="none: SEN1 holds no GRDF right on it (declare one); "
+        "sending: SEN1 has not reached GRDF yet; to_validate: GRDF "
         "waits for the holder; failed: GRDF refused the declaration (see request)"
     )
     proof: Literal["requested", "checking", "ok", "ko"] | None = Field(
@@ -178,12 +186,12 @@ async def _view(
     if last is not None and last["kind"] == "declare" and last["status"] != "done":
         state = "failed" if last["status"] == "failed" else "sending"
     elif right is None:
-        state = "sending" if last is not None else "failed"
+        state = "sending" if last is not None else "none"
     else:
         state = _STATES[right["state"]]
     return GasRightPublic(
         meter_id=meter_id,
-        state=state,  # type: ignore[arg-type]
+        state=state,
         proof=None if right is None else right["proof_status"],
         proof_deadline=None if right is None else right["proof_deadline"],
         data_from=None if right is None else right["data_from"],
