@@ -110,7 +110,8 @@ async def test_who_may_declare_and_the_windows(
             " WHERE q.meter_id = $1",
             pce,
         )
-    assert row["verification"] == "pending" and row["source"] == "grdf"
+    assert row["verification"] == "pending"
+    assert row["source"] == "grdf"
     assert row["data_from"].astimezone(PARIS).hour == 6, "a gas day starts at 06:00"
     assert (row["kind"], row["status"]) == ("declare", "queued")
     # nobody else sees it or acts on it
