@@ -182,13 +182,19 @@ async def _view(
     right = await conn.fetchrow(_RIGHT, meter_id)
     last = await conn.fetchrow(_LAST, person, meter_id)
     request = None if last is None else RequestPublic(**dict(last))
+    declare = last if last is not None and last["kind"] == "declare" else None
+    live = right is not None and right["state"] in ("pending", "active")
     state: str
-    if last is not None and last["kind"] == "declare" and last["status"] != "done":
-        state = "failed" if last["status"] == "failed" else "sending"
-    elif right is None:
-        state = "sending" if last is not None else "none"
-    else:
+    if declare is not None and declare["status"] in ("queued", "claimed"):
+        state = "sending"
+    elif declare is not None and declare["status"] == "failed" and not live:
+        state = "failed"  # GRDF refused it (e.g. a postcode mismatch)
+    elif right is not None:
+        # a refused second declaration (GRDF: the right already exists) leaves
+        # the live right what the person sees
         state = _STATES[right["state"]]
+    else:
+        state = "sending" if last is not None else "none"
     return GasRightPublic(
         meter_id=meter_id,
         state=state,
