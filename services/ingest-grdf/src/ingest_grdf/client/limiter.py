@@ -24,7 +24,6 @@ from typing import Protocol
 from energy_core.domain.time import PARIS, local_midnight
 from energy_core.errors import TransientError
 
-
 MIN_MARGIN_S = 0.005
 """The smallest gap kept above ``1/rate`` whatever the time scale."""
 
