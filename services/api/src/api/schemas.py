@@ -165,6 +165,24 @@ class FeatureCollection(BaseModel):
     features: list[dict[str, Any]]
 
 
+class ChoroplethCollection(BaseModel):
+    """GeoJSON of one map level over a period; each feature's ``properties`` hold
+    ``state`` (published, suppressed, empty), ``value`` and ``unit`` (null when
+    suppressed), ``delivery_points``, ``value_per_point``, ``buckets`` summed and
+    ``reason`` (why it is suppressed, never how many points there were)."""
+
+    type: Literal["FeatureCollection"] = "FeatureCollection"
+    level: str
+    commune: str
+    start: date
+    end: date
+    bucket: str = Field(description="P1M when the span is whole months, else P1D")
+    energy: str
+    direction: str
+    rule: RulePublic
+    features: list[dict[str, Any]]
+
+
 class LoadPublic(BaseModel):
     iris: str
     name: str

@@ -1,0 +1,260 @@
+"""The city map in one read: every IRIS, parcel or building of a commune with its
+total over a period, behind the same secrecy gate as ``/v1/rollups``.
+
+The map used to ask ``/v1/rollups/{scope}/{id}`` once per feature (92 parcels,
+15 IRIS: over a hundred calls per period). Here one query reads the merged rows
+(qualities merged as in ``queries._MERGED``) of every level from the commune
+down to the asked one, and the complementary suppression is run for all
+features at once, top-down, with the very functions the per-scope route uses
+(``rest_is_safe``, ``withheld``). ``test_api_choropleth`` checks on random
+territories that every feature says exactly what the per-scope route says.
+
+A feature's total is the sum of its published buckets; one withheld bucket
+withholds the whole feature (a partial sum would look like a low value), with
+the reason of its first withheld bucket. A sum of published buckets tells
+nothing that the per-bucket route does not already publish.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Any
+
+import asyncpg
+
+from api.privacy import Children, Figures, SecrecyRule, rest_is_safe, withheld
+
+LEVELS = ("commune", "neighbourhood", "parcel", "building")
+PARENT_NAME = {
+    "neighbourhood": "commune",
+    "parcel": "neighbourhood",
+    "building": "parcel",
+}
+WITHHELD = (
+    "withheld so that no group under the threshold can be derived by difference "
+    "with its {parent}"
+)
+
+# One range scan of the primary key per level (scope, scope_id = ANY, bucket,
+# bucket_start range), never an OR between levels; qualities merged like
+# queries._MERGED: value summed, points = the largest count, largest point = the
+# sum of the rows' largest points.
+_LEVEL_ROWS = """
+SELECT {lv} AS lv, scope_id, bucket_start, max(bucket_end) AS bucket_end,
+       sum(value) AS v, max(delivery_points) AS n, sum(max_point_value) AS mx,
+       min(unit) AS unit
+FROM rollups
+WHERE scope = '{scope}' AND scope_id = ANY(${arg}::text[]) AND bucket = $1
+  AND energy = $2 AND direction = $3 AND bucket_start >= $4 AND bucket_start < $5
+GROUP BY scope_id, bucket_start"""
+
+
+def rows_sql(depth: int) -> str:
+    """Parameters: $1 bucket, $2 energy, $3 direction, $4 start, $5 end, then the
+    ids of each level from the commune ($6) down to ``depth``."""
+    return "\nUNION ALL".join(
+        _LEVEL_ROWS.format(lv=lv, scope=LEVELS[lv], arg=6 + lv)
+        for lv in range(depth + 1)
+    )
+
+
+ROWS = tuple(rows_sql(d) for d in range(len(LEVELS)))
+
+TERRITORY = {
+    "neighbourhood": """
+SELECT iris AS id, iris, NULL::text AS idu, name, geometry,
+       NULL::text AS building_type, NULL::float8 AS surface_m2
+FROM neighbourhoods WHERE commune_insee = $1 ORDER BY iris""",
+    "parcel": """
+SELECT idu AS id, iris, idu, idu AS name, geometry,
+       NULL::text AS building_type, NULL::float8 AS surface_m2
+FROM parcels WHERE commune_insee = $1 ORDER BY idu""",
+    "building": """
+SELECT b.building_id AS id, b.iris, b.parcel_idu AS idu, b.address AS name,
+       NULL::jsonb AS geometry, b.building_type, b.surface_m2
+FROM buildings b JOIN parcels p ON p.idu = b.parcel_idu
+WHERE p.commune_insee = $1 ORDER BY b.building_id""",
+}
+
+
+def bucket_for(start: date, end: date) -> str:
+    """The coarsest stored bucket that tiles [start, end): whole months, or days."""
+    if start.day == 1 and end.day == 1:
+        return "P1M"
+    return "P1D"
+
+
+@dataclass(slots=True)
+class Node:
+    """One feature (or one of its ancestors): its parent and its merged rows."""
+
+    level: int
+    node_id: str
+    parent: str | None
+    buckets: dict[datetime, Figures] = field(default_factory=dict)
+    unit: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Total:
+    """What the map shows of one feature over the period."""
+
+    state: str  # published, suppressed, empty
+    value: float | None
+    unit: str | None
+    delivery_points: int | None
+    buckets: int
+    reason: str | None
+
+
+def _passes(rule: SecrecyRule, f: Figures) -> bool:
+    return rule.check(
+        delivery_points=f.points, value=f.value, max_point_value=f.max_point
+    ).published
+
+
+def verdicts(
+    rule: SecrecyRule, nodes: dict[tuple[int, str], Node], depth: int
+) -> dict[tuple[int, str, datetime], bool]:
+    """Published or not, per node and bucket: the walk of ``routes.rollups._walk``
+    run for every node of every level at once (top-down from the commune)."""
+    out: dict[tuple[int, str, datetime], bool] = {}
+    # nodes with an ancestor row missing in a bucket: withheld, like _walk's
+    # "a node without its parent's row", whatever lies below them
+    broken: set[tuple[int, str, datetime]] = set()
+    starts = sorted({t for n in nodes.values() for t in n.buckets})
+    kids_of: dict[tuple[int, str], list[Node]] = defaultdict(list)
+    for n in nodes.values():
+        if n.level and n.parent is not None:
+            kids_of[n.level - 1, n.parent].append(n)
+    for t in starts:
+        for n in nodes.values():
+            if n.level == 0:
+                f = n.buckets.get(t)
+                out[0, n.node_id, t] = f is not None and _passes(rule, f)
+        for lv in range(1, depth + 1):
+            for (plv, pid), kids in kids_of.items():
+                if plv != lv - 1:
+                    continue
+                parent = nodes[plv, pid].buckets.get(t)
+                present = [(k, k.buckets[t]) for k in kids if t in k.buckets]
+                if parent is None or (plv, pid, t) in broken:
+                    for k in kids:  # a node without its parent's row: withheld
+                        out[lv, k.node_id, t] = False
+                        broken.add((lv, k.node_id, t))
+                    continue
+                parent_published = out.get((plv, pid, t), False)
+                ok = [(k, f) for k, f in present if _passes(rule, f)]
+                bad = [f for k, f in present if not _passes(rule, f)]
+                summary = Children(
+                    sum(f.points for _, f in ok),
+                    sum(f.value for _, f in ok),
+                    sum(f.points for f in bad),
+                    max((f.max_point for f in bad), default=0.0),
+                )
+                if rest_is_safe(rule, parent, parent_published, summary):
+                    hold: set[str] = set()
+                else:
+                    hold = withheld(
+                        rule,
+                        parent,
+                        parent_published,
+                        summary,
+                        [(k.node_id, f) for k, f in ok],
+                    )
+                for k, f in present:
+                    out[lv, k.node_id, t] = _passes(rule, f) and k.node_id not in hold
+    return out
+
+
+def totals(
+    rule: SecrecyRule,
+    nodes: dict[tuple[int, str], Node],
+    depth: int,
+    wanted: list[str],
+) -> dict[str, Total]:
+    """Each wanted feature's total over its buckets (see the module's docstring)."""
+    published = verdicts(rule, nodes, depth)
+    parent_name = PARENT_NAME.get(LEVELS[depth], "")
+    out: dict[str, Total] = {}
+    for fid in wanted:
+        node = nodes.get((depth, fid))
+        if node is None or not node.buckets:
+            out[fid] = Total("empty", None, None, None, 0, None)
+            continue
+        reason = None
+        value, points = 0.0, 0
+        for t in sorted(node.buckets):
+            f = node.buckets[t]
+            verdict = rule.check(
+                delivery_points=f.points, value=f.value, max_point_value=f.max_point
+            )
+            if verdict.published and not published.get((depth, fid, t), False):
+                reason = WITHHELD.format(parent=parent_name)
+                break
+            if not verdict.published:
+                reason = verdict.reason
+                break
+            value += f.value
+            points = max(points, f.points)
+        if reason is not None:
+            out[fid] = Total("suppressed", None, node.unit, None, 0, reason)
+        else:
+            out[fid] = Total(
+                "published", value, node.unit, points, len(node.buckets), None
+            )
+    return out
+
+
+async def load(
+    conn: asyncpg.Connection,
+    *,
+    commune: str,
+    level: str,
+    start: datetime,
+    end: datetime,
+    bucket: str,
+    energy: str,
+    direction: str,
+) -> tuple[list[Any], dict[tuple[int, str], Node]]:
+    """The commune's features of ``level`` and every node from the commune down,
+    with their merged rows in [start, end)."""
+    depth = LEVELS.index(level)
+    hoods = await conn.fetch(
+        "SELECT iris FROM neighbourhoods WHERE commune_insee = $1", commune
+    )
+    nodes: dict[tuple[int, str], Node] = {(0, commune): Node(0, commune, None)}
+    for h in hoods:
+        nodes[1, h["iris"]] = Node(1, h["iris"], commune)
+    if depth >= 2:
+        for p in await conn.fetch(
+            "SELECT idu, iris FROM parcels WHERE commune_insee = $1", commune
+        ):
+            nodes[2, p["idu"]] = Node(2, p["idu"], p["iris"])
+    if depth >= 3:
+        for b in await conn.fetch(
+            """SELECT b.building_id, b.parcel_idu FROM buildings b
+               JOIN parcels p ON p.idu = b.parcel_idu WHERE p.commune_insee = $1""",
+            commune,
+        ):
+            nodes[3, b["building_id"]] = Node(3, b["building_id"], b["parcel_idu"])
+    ids = [[k[1] for k in nodes if k[0] == lv] for lv in range(depth + 1)]
+    rows = await conn.fetch(
+        ROWS[depth],
+        bucket,
+        energy,
+        direction,
+        start,
+        end,
+        *ids,
+    )
+    for r in rows:
+        node = nodes.get((r["lv"], r["scope_id"]))
+        if node is None:  # pragma: no cover - the ids come from the same registry
+            continue
+        node.buckets[r["bucket_start"]] = Figures(r["n"], r["v"], r["mx"])
+        node.unit = r["unit"]
+    features = list(await conn.fetch(TERRITORY[level], commune))
+    return features, nodes
