@@ -620,3 +620,115 @@ async def test_portfolio_lists_ranks_and_flags_sites(
     await _shoot(page, shots, "portfolio")
     await page.set_viewport_size({"width": 1100, "height": 900})
     await _no_serious_violation(page)
+
+
+async def test_city_drills_down_to_a_building_in_one_call_per_level(
+    server, browser, world, shots
+) -> None:
+    """Commune → IRIS → parcel → building, by keyboard: the map is painted from
+    one /v1/map call per level (no per-feature request); a building under the
+    threshold stays suppressed on the way, with its reason; the CSV of the
+    screen holds what the series table shows."""
+    t = world.territory
+    per_parcel: dict[str, list[str]] = {}
+    for b in t.buildings:
+        per_parcel.setdefault(str(b.parcel), []).append(b.building_id)
+    parcel, kids = next((p, k) for p, k in per_parcel.items() if len(k) >= 3)
+    iris = next(str(p.iris) for p in t.parcels if str(p.idu) == parcel)
+    big, small, mid = kids[:3]
+    today = datetime.now(PARIS).date().replace(day=1)
+    prev = (today - timedelta(days=1)).replace(day=1)
+    # 30 + 4 + 7 points: the two small ones stay unknown together (11 >= 10),
+    # so the big building is published and the small one is not.
+    rows = [
+        ("building", big, 30),
+        ("building", small, 4),
+        ("building", mid, 7),
+        ("parcel", parcel, 41),
+        ("neighbourhood", iris, 41),
+        ("commune", str(t.commune), 41),
+    ]
+    async with world.pool.acquire() as conn:
+        for scope, sid, points in rows:
+            await conn.execute(
+                """INSERT INTO rollups VALUES ($1, $2, 'P1M', $3, $4,
+                   'electricity', 'consumption', 'raw', 'Wh', $5, $6, 100000)""",
+                scope, sid, midnight_of(prev), midnight_of(today),
+                250_000.0 * points, points,
+            )  # fmt: skip
+        day = prev
+        while day < today:  # the commune's and the IRIS' days: the series
+            for scope, sid in (("commune", str(t.commune)), ("neighbourhood", iris)):
+                await conn.execute(
+                    """INSERT INTO rollups VALUES ($1, $2, 'P1D', $3, $4,
+                       'electricity', 'consumption', 'raw', 'Wh', $5, 41, 9000)""",
+                    scope, sid, midnight_of(day), midnight_of(day + timedelta(days=1)),
+                    200_000.0 + 1_234.5 * day.day,
+                )  # fmt: skip
+            day += timedelta(days=1)
+    page = await browser.new_page(
+        timezone_id="Europe/Paris", viewport={"width": 1100, "height": 900}
+    )
+    asked: list[str] = []
+    page.on("request", lambda r: asked.append(r.url))
+    await page.goto(f"{server}/?lang=en")
+    await page.fill("input[name=key]", world.commune_key)
+    await page.click("#city-form button[type=submit]")
+    await page.wait_for_url("**/city?lang=en")
+    await expect(page.locator("#map[data-ready='1']")).to_have_count(1, timeout=30_000)
+    maps = [u for u in asked if "/v1/map/" in u]
+    assert sorted(u.split("/v1/map/")[1].split("?")[0] for u in maps) == [
+        "neighbourhood",
+        "parcel",
+    ]
+    assert not [u for u in asked if "/v1/rollups/parcel/" in u]
+    assert not [u for u in asked if "/v1/rollups/neighbourhood/" in u]
+    await expect(page.locator("#legend .legend-title")).to_contain_text(
+        "kWh per delivery point"
+    )
+    # CSV of the screen = the series table, row by row (commune, daily bars)
+    async with page.expect_download() as info:
+        await page.click("#csv-screen")
+    text = await asyncio.to_thread(Path(await (await info.value).path()).read_text)
+    csv_rows = [line.split(",") for line in text.strip().splitlines()[1:]]
+    cells = await page.locator("#series-table tbody tr").evaluate_all(
+        "rows => rows.map(r => Array.from(r.cells).map(c => c.textContent))"
+    )
+    assert len(csv_rows) == len(cells) == (today - prev).days
+    for got, shown in zip(csv_rows, cells, strict=True):
+        assert datetime.fromisoformat(got[0]).astimezone(PARIS).day == int(
+            shown[0].split("/")[1]
+        )
+        assert float(got[1]) == pytest.approx(
+            float(shown[1].replace(",", "")), abs=0.05
+        )
+    # commune → IRIS (keyboard, from the IRIS table)
+    row = page.locator("#city-table tbody tr", has_text=iris)
+    await row.locator("button.drill").focus()
+    await page.keyboard.press("Enter")
+    await expect(page.locator("#scope-name")).to_contain_text(iris)
+    # → parcel, from the parcels of that IRIS
+    prow = page.locator(f"#parcels tbody tr[data-id='{parcel}']")
+    await expect(prow).to_contain_text("10,250")  # 41 points × 250 kWh
+    await prow.locator("button.drill").focus()
+    await page.keyboard.press("Enter")
+    await expect(page.locator("#scope-name")).to_contain_text(parcel)
+    # → its buildings, from one /v1/map/building call: the small one suppressed
+    small_row = page.locator(f"#buildings tbody tr[data-id='{small}']")
+    await expect(small_row).to_contain_text("suppressed")
+    await expect(small_row.locator(".suppressed")).to_contain_text("delivery points")
+    await expect(page.locator(f"#buildings tbody tr[data-id='{big}']")).to_contain_text(
+        "7,500"
+    )
+    assert [u for u in asked if "/v1/map/building" in u and parcel in u]
+    assert not [u for u in asked if "/v1/rollups/building/" in u]
+    # → the small building: its series stays suppressed
+    await small_row.locator("button.drill").focus()
+    await page.keyboard.press("Enter")
+    small_name = next(b.address for b in t.buildings if b.building_id == small)
+    await expect(page.locator("#scope-name")).to_contain_text(small_name)
+    facts = await page.evaluate(CHART_FACTS, "series-chart")
+    assert facts["distinct"] == 0  # nothing of four homes is drawn
+    await _shoot(page, shots, "city-building")
+    await page.set_viewport_size({"width": 1100, "height": 900})
+    await _no_serious_violation(page)
