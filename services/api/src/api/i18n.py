@@ -141,7 +141,6 @@ MESSAGES: dict[str, dict[str, str]] = {
         "an_weekend-baseload": "consommation de week-end",
         # city map (one call per level)
         "map_shows": "La carte montre",
-        "parcels": "Parcelles",
         "per_point": "par point de livraison",
         "why_hidden": "Pourquoi certaines zones sont masquées",
         "self_share": "Production / consommation",
@@ -283,7 +282,6 @@ MESSAGES: dict[str, dict[str, str]] = {
         "an_weekend-baseload": "weekend consumption",
         # city map (one call per level)
         "map_shows": "The map shows",
-        "parcels": "Parcels",
         "per_point": "per delivery point",
         "why_hidden": "Why some areas are hidden",
         "self_share": "Production / consumption",
