@@ -709,7 +709,7 @@ async def test_city_drills_down_to_a_building_in_one_call_per_level(
     await expect(page.locator("#scope-name")).to_contain_text(iris)
     # → parcel, from the parcels of that IRIS
     prow = page.locator(f"#parcels tbody tr[data-id='{parcel}']")
-    await expect(prow).to_contain_text("10,250")  # 41 points × 250 kWh
+    await expect(prow).to_contain_text("10,250")  # 41 points at 250 kWh
     await prow.locator("button.drill").focus()
     await page.keyboard.press("Enter")
     await expect(page.locator("#scope-name")).to_contain_text(parcel)
