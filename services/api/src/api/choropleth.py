@@ -95,6 +95,7 @@ class Node:
     parent: str | None
     buckets: dict[datetime, Figures] = field(default_factory=dict)
     unit: str | None = None
+    passes: dict[datetime, bool] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)
@@ -124,48 +125,50 @@ def verdicts(
     # nodes with an ancestor row missing in a bucket: withheld, like _walk's
     # "a node without its parent's row", whatever lies below them
     broken: set[tuple[int, str, datetime]] = set()
-    starts = sorted({t for n in nodes.values() for t in n.buckets})
+    for n in nodes.values():  # the primary rule, once per node and bucket
+        n.passes = {t: _passes(rule, f) for t, f in n.buckets.items()}
+    tops = [n for n in nodes.values() if n.level == 0]
+    groups: list[list[tuple[Node, list[Node]]]] = [[] for _ in range(depth + 1)]
     kids_of: dict[tuple[int, str], list[Node]] = defaultdict(list)
     for n in nodes.values():
         if n.level and n.parent is not None:
             kids_of[n.level - 1, n.parent].append(n)
+    for (plv, pid), kids in kids_of.items():
+        if plv < depth:
+            groups[plv + 1].append((nodes[plv, pid], kids))
+    starts = sorted({t for n in nodes.values() for t in n.buckets})
     for t in starts:
-        for n in nodes.values():
-            if n.level == 0:
-                f = n.buckets.get(t)
-                out[0, n.node_id, t] = f is not None and _passes(rule, f)
+        for n in tops:
+            out[0, n.node_id, t] = n.passes.get(t, False)
         for lv in range(1, depth + 1):
-            for (plv, pid), kids in kids_of.items():
-                if plv != lv - 1:
-                    continue
-                parent = nodes[plv, pid].buckets.get(t)
-                present = [(k, k.buckets[t]) for k in kids if t in k.buckets]
-                if parent is None or (plv, pid, t) in broken:
+            for up, kids in groups[lv]:
+                parent = up.buckets.get(t)
+                if parent is None or (up.level, up.node_id, t) in broken:
                     for k in kids:  # a node without its parent's row: withheld
                         out[lv, k.node_id, t] = False
                         broken.add((lv, k.node_id, t))
                     continue
-                parent_published = out.get((plv, pid, t), False)
-                ok = [(k, f) for k, f in present if _passes(rule, f)]
-                bad = [f for k, f in present if not _passes(rule, f)]
-                summary = Children(
-                    sum(f.points for _, f in ok),
-                    sum(f.value for _, f in ok),
-                    sum(f.points for f in bad),
-                    max((f.max_point for f in bad), default=0.0),
-                )
-                if rest_is_safe(rule, parent, parent_published, summary):
-                    hold: set[str] = set()
-                else:
-                    hold = withheld(
-                        rule,
-                        parent,
-                        parent_published,
-                        summary,
-                        [(k.node_id, f) for k, f in ok],
-                    )
-                for k, f in present:
-                    out[lv, k.node_id, t] = _passes(rule, f) and k.node_id not in hold
+                ok_points, ok_value, bad_points, bad_max = 0, 0.0, 0, 0.0
+                passing: list[tuple[str, Figures]] = []
+                for k in kids:
+                    f = k.buckets.get(t)
+                    if f is None:
+                        continue
+                    if k.passes[t]:
+                        ok_points += f.points
+                        ok_value += f.value
+                        passing.append((k.node_id, f))
+                    else:
+                        bad_points += f.points
+                        bad_max = max(bad_max, f.max_point)
+                summary = Children(ok_points, ok_value, bad_points, bad_max)
+                parent_published = out.get((up.level, up.node_id, t), False)
+                hold: set[str] = set()
+                if not rest_is_safe(rule, parent, parent_published, summary):
+                    hold = withheld(rule, parent, parent_published, summary, passing)
+                for k in kids:
+                    if t in k.buckets:
+                        out[lv, k.node_id, t] = k.passes[t] and k.node_id not in hold
     return out
 
 
