@@ -25,6 +25,7 @@ from typing import Any
 import asyncpg
 
 from api.privacy import Children, Figures, SecrecyRule, rest_is_safe, withheld
+from energy_core.domain.time import next_month_start
 
 LEVELS = ("commune", "neighbourhood", "parcel", "building")
 PARENT_NAME = {
@@ -79,11 +80,22 @@ WHERE p.commune_insee = $1 ORDER BY b.building_id""",
 }
 
 
-def bucket_for(start: date, end: date) -> str:
-    """The coarsest stored bucket that tiles [start, end): whole months, or days."""
-    if start.day == 1 and end.day == 1:
-        return "P1M"
-    return "P1D"
+def plan(start: date, end: date) -> list[tuple[str, date, date]]:
+    """The fewest stored buckets that tile [start, end): whole months as P1M, the
+    days before the first and after the last whole month as P1D. Each bucket is
+    judged by the rule on its own, as ``/v1/rollups`` judges it, so a total over
+    a mix of sizes publishes nothing that route does not."""
+    first = start if start.day == 1 else next_month_start(start)
+    last = end.replace(day=1)
+    if first >= last:  # no whole month inside
+        return [("P1D", start, end)]
+    out = []
+    if start < first:
+        out.append(("P1D", start, first))
+    out.append(("P1M", first, last))
+    if last < end:
+        out.append(("P1D", last, end))
+    return out
 
 
 @dataclass(slots=True)
@@ -216,14 +228,17 @@ async def load(
     *,
     commune: str,
     level: str,
-    start: datetime,
-    end: datetime,
-    bucket: str,
+    segments: list[tuple[str, datetime, datetime]],
     energy: str,
     direction: str,
+    iris: str | None = None,
+    parcel: str | None = None,
 ) -> tuple[list[Any], dict[tuple[int, str], Node]]:
-    """The commune's features of ``level`` and every node from the commune down,
-    with their merged rows in [start, end)."""
+    """The commune's features of ``level`` and every node from the commune down
+    that their verdicts depend on, with their merged rows in each (bucket, start,
+    end) segment. ``iris`` / ``parcel`` narrow the levels below them to the
+    siblings on the way (a parcel's verdict needs its IRIS' parcels, not the
+    commune's), which is what keeps one parcel's buildings cheap."""
     depth = LEVELS.index(level)
     hoods = await conn.fetch(
         "SELECT iris FROM neighbourhoods WHERE commune_insee = $1", commune
@@ -231,33 +246,44 @@ async def load(
     nodes: dict[tuple[int, str], Node] = {(0, commune): Node(0, commune, None)}
     for h in hoods:
         nodes[1, h["iris"]] = Node(1, h["iris"], commune)
+    if parcel is not None:
+        iris = await conn.fetchval("SELECT iris FROM parcels WHERE idu = $1", parcel)
+        if iris is None:
+            return [], nodes
     if depth >= 2:
         for p in await conn.fetch(
-            "SELECT idu, iris FROM parcels WHERE commune_insee = $1", commune
+            """SELECT idu, iris FROM parcels
+               WHERE commune_insee = $1 AND ($2::text IS NULL OR iris = $2)""",
+            commune,
+            iris,
         ):
             nodes[2, p["idu"]] = Node(2, p["idu"], p["iris"])
     if depth >= 3:
         for b in await conn.fetch(
             """SELECT b.building_id, b.parcel_idu FROM buildings b
-               JOIN parcels p ON p.idu = b.parcel_idu WHERE p.commune_insee = $1""",
+               JOIN parcels p ON p.idu = b.parcel_idu
+               WHERE p.commune_insee = $1 AND ($2::text IS NULL OR p.iris = $2)
+                 AND ($3::text IS NULL OR p.idu = $3)""",
             commune,
+            iris,
+            parcel,
         ):
             nodes[3, b["building_id"]] = Node(3, b["building_id"], b["parcel_idu"])
     ids = [[k[1] for k in nodes if k[0] == lv] for lv in range(depth + 1)]
-    rows = await conn.fetch(
-        ROWS[depth],
-        bucket,
-        energy,
-        direction,
-        start,
-        end,
-        *ids,
-    )
-    for r in rows:
-        node = nodes.get((r["lv"], r["scope_id"]))
-        if node is None:  # pragma: no cover - the ids come from the same registry
-            continue
-        node.buckets[r["bucket_start"]] = Figures(r["n"], r["v"], r["mx"])
-        node.unit = r["unit"]
-    features = list(await conn.fetch(TERRITORY[level], commune))
+    for bucket, start, end in segments:
+        rows = await conn.fetch(
+            ROWS[depth], bucket, energy, direction, start, end, *ids
+        )
+        for r in rows:
+            node = nodes.get((r["lv"], r["scope_id"]))
+            if node is None:  # pragma: no cover - the ids come from the registry
+                continue
+            node.buckets[r["bucket_start"]] = Figures(r["n"], r["v"], r["mx"])
+            node.unit = r["unit"]
+    features = [
+        f
+        for f in await conn.fetch(TERRITORY[level], commune)
+        if (iris is None or f["iris"] == iris)
+        and (parcel is None or f["idu"] == parcel)
+    ]
     return features, nodes

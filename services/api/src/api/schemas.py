@@ -176,7 +176,11 @@ class ChoroplethCollection(BaseModel):
     commune: str
     start: date
     end: date
-    bucket: str = Field(description="P1M when the span is whole months, else P1D")
+    bucket: str = Field(description="P1M, P1D or P1M+P1D (see segments)")
+    segments: list[dict[str, Any]] = Field(
+        description="the stored buckets summed: whole months as P1M, the days "
+        "around them as P1D ([start, end) local days)"
+    )
     energy: str
     direction: str
     rule: RulePublic

@@ -441,8 +441,6 @@ async def check_map(
 ) -> None:
     """A published map feature: every stored bucket it sums passes the rule, and
     its value is their sum."""
-    t0 = datetime.fromisoformat(doc["start"]).replace(tzinfo=PARIS)
-    t1 = datetime.fromisoformat(doc["end"]).replace(tzinfo=PARIS)
     for f in doc["features"]:
         props = f["properties"]
         if props.get("value") is None:
@@ -450,19 +448,23 @@ async def check_map(
         if not isinstance(props.get("delivery_points"), int):
             walk.fail(f"{where}: a map value without its point count")
             continue
-        async with world.pool.acquire() as conn:
-            starts = await conn.fetch(
-                """SELECT bucket_start, sum(value) AS v FROM rollups
-                   WHERE scope = $1 AND scope_id = $2 AND bucket = $3
-                     AND bucket_start >= $4 AND bucket_start < $5
-                     AND energy = $6 AND direction = $7
-                   GROUP BY bucket_start""",
-                doc["level"], f["id"], doc["bucket"], t0, t1, doc["energy"],
-                doc["direction"],
-            )  # fmt: skip
+        starts = []
+        for seg in doc["segments"]:
+            t0 = datetime.fromisoformat(seg["start"]).replace(tzinfo=PARIS)
+            t1 = datetime.fromisoformat(seg["end"]).replace(tzinfo=PARIS)
+            async with world.pool.acquire() as conn:
+                starts += await conn.fetch(
+                    """SELECT $3::text AS bucket, bucket_start, sum(value) AS v FROM rollups
+                       WHERE scope = $1 AND scope_id = $2 AND bucket = $3
+                         AND bucket_start >= $4 AND bucket_start < $5
+                         AND energy = $6 AND direction = $7
+                       GROUP BY bucket_start""",
+                    doc["level"], f["id"], seg["bucket"], t0, t1, doc["energy"],
+                    doc["direction"],
+                )  # fmt: skip
         for row in starts:
             await check_rollup(
-                world, rule, doc["level"], f["id"], doc["bucket"],
+                world, rule, doc["level"], f["id"], row["bucket"],
                 row["bucket_start"].isoformat(), row["v"],
                 props["delivery_points"], where, walk,
             )  # fmt: skip

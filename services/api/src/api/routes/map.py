@@ -17,6 +17,7 @@ from api.deps import CurrentUser, PoolDep, SecrecyDep
 from api.periods import day_span
 from api.problems import Problem
 from api.schemas import ChoroplethCollection, RulePublic
+from energy_core.domain.time import local_midnight
 
 router = APIRouter(prefix="/v1/map", tags=["aggregates"])
 Level = Literal["neighbourhood", "parcel", "building"]
@@ -59,36 +60,33 @@ async def choropleth_map(
     parcel: Idu = None,
     energy: Energy = "electricity",
     direction: Direction = "consumption",
+    geometry: bool = True,
 ) -> dict[str, Any]:
     """Every IRIS, parcel or building of a commune (optionally of one IRIS or
     parcel) as GeoJSON, each with its total over local days [start, end): value
     (Wh or m3), delivery points, value per point, or why it is suppressed.
-    Summed from P1M buckets when the span is whole months, else P1D."""
-    t0, t1 = day_span(start, end)
+    Summed from P1M buckets over the whole months of the span and P1D buckets
+    over the days around them (``segments``), each judged on its own.
+    ``geometry=false`` leaves the shapes out (a page that has them already)."""
+    day_span(start, end)  # validates the span (non-empty, at most MAX_DAYS)
     insee, only_iris = _territory(user, commune, iris)
-    bucket = choropleth.bucket_for(start, end)
+    plan = choropleth.plan(start, end)
+    segments = [(b, local_midnight(a), local_midnight(z)) for b, a, z in plan]
     async with pool.acquire() as conn:
         if not await conn.fetchval(
             "SELECT EXISTS (SELECT 1 FROM communes WHERE insee = $1)", insee
         ):
             raise Problem(404, "no such commune", kind="not-found")
-        features, nodes = await choropleth.load(
+        wanted, nodes = await choropleth.load(
             conn,
             commune=insee,
             level=level,
-            start=t0,
-            end=t1,
-            bucket=bucket,
+            segments=segments,
             energy=energy,
             direction=direction,
+            iris=iris or only_iris,
+            parcel=parcel,
         )
-    wanted = [
-        f
-        for f in features
-        if (only_iris is None or f["iris"] == only_iris)
-        and (iris is None or f["iris"] == iris)
-        and (parcel is None or f["idu"] == parcel)
-    ]
     depth = choropleth.LEVELS.index(level)
     sums = choropleth.totals(rule, nodes, depth, [f["id"] for f in wanted])
     out = []
@@ -103,7 +101,7 @@ async def choropleth_map(
             {
                 "type": "Feature",
                 "id": f["id"],
-                "geometry": f["geometry"],
+                "geometry": f["geometry"] if geometry else None,
                 "properties": {
                     "name": f["name"],
                     "iris": f["iris"],
@@ -127,7 +125,8 @@ async def choropleth_map(
         "commune": insee,
         "start": start,
         "end": end,
-        "bucket": bucket,
+        "bucket": "+".join(dict.fromkeys(b for b, _, _ in plan)),
+        "segments": [{"bucket": b, "start": a, "end": z} for b, a, z in plan],
         "energy": energy,
         "direction": direction,
         "rule": RulePublic(min_points=rule.min_points, max_share=rule.max_share),

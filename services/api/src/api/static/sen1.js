@@ -319,7 +319,8 @@
     if (measure) measure.onchange = () => refresh().catch((e) => console.error(e));
     function mapQuery(p) {
       const [energy, direction] = (measure ? measure.value : "electricity:consumption").split(":");
-      return `commune=${commune}&start=${p.start}&end=${p.end}&energy=${energy}&direction=${direction}`;
+      // the shapes came once with the territory: values only
+      return `commune=${commune}&start=${p.start}&end=${p.end}&energy=${energy}&direction=${direction}&geometry=false`;
     }
     function totalOf(props) {  // a feature's properties as the page draws them
       if (props.state === "empty") return null;
