@@ -273,8 +273,8 @@ async def main() -> None:
         prev = f"start={YEAR - 1}-01-01&end={YEAR}-01-01"
         series = f"/v1/rollups/commune/{COMMUNE}?bucket=P1M&{year}&limit=5000"
         view = [
-            ("map IRIS", f"/v1/map/neighbourhood?{q}"),
-            ("map parcels", f"/v1/map/parcel?{q}"),
+            ("map IRIS", f"/v1/map/neighbourhood?{q}&geometry=false"),
+            ("map parcels", f"/v1/map/parcel?{q}&geometry=false"),
             ("series electricity", series),
             ("series production", series + "&direction=production"),
             ("series gas", series + "&energy=gas"),

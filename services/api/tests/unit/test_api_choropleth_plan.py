@@ -1,4 +1,5 @@
-"""The map's bucket plan: whole months as P1M, the days around them as P1D."""
+"""The map's bucket plan (whole months as P1M, the days around them as P1D) and
+its fast form of the secrecy rule."""
 
 from __future__ import annotations
 
@@ -8,7 +9,8 @@ from datetime import date, timedelta
 from hypothesis import given
 from hypothesis import strategies as st
 
-from api.choropleth import plan
+from api.choropleth import _passes, plan
+from api.privacy import Figures, SecrecyRule
 
 
 def test_whole_months_are_one_p1m_segment() -> None:
@@ -47,3 +49,22 @@ def test_the_plan_tiles_the_span(start: date, days: int) -> None:
         if bucket == "P1M":
             assert a.day == 1
             assert z.day == 1
+
+
+@given(
+    st.integers(0, 40),
+    st.floats(-1e6, 1e7, allow_nan=False),
+    st.floats(0, 1e7, allow_nan=False),
+    st.sampled_from([None, 0.5, 0.85, 1.0]),
+)
+def test_the_fast_rule_is_the_rule(
+    points: int, value: float, top: float, share: float | None
+) -> None:
+    rule = SecrecyRule(min_points=10, max_share=share)
+    f = Figures(points, value, top)
+    assert (
+        _passes(rule, f)
+        == rule.check(
+            delivery_points=points, value=value, max_point_value=top
+        ).published
+    )
