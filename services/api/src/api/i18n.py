@@ -141,6 +141,7 @@ MESSAGES: dict[str, dict[str, str]] = {
         "an_weekend-baseload": "consommation de week-end",
         # city map (one call per level)
         "map_shows": "La carte montre",
+        "dead_letters": "Lettres mortes",
         "per_point": "par point de livraison",
         "why_hidden": "Pourquoi certaines zones sont masquées",
         "self_share": "Production / consommation",
@@ -282,6 +283,7 @@ MESSAGES: dict[str, dict[str, str]] = {
         "an_weekend-baseload": "weekend consumption",
         # city map (one call per level)
         "map_shows": "The map shows",
+        "dead_letters": "Dead letters",
         "per_point": "per delivery point",
         "why_hidden": "Why some areas are hidden",
         "self_share": "Production / consumption",

@@ -441,7 +441,10 @@ async def test_operator_sees_labelled_load_and_capacity(
             )
     await expect(page.locator("#thresholds")).to_contain_text("80 %")
     sources = page.locator("#ingestion tbody tr")
-    await expect(sources).to_have_count(3)
+    await expect(sources).to_have_count(4)  # enedis, grdf, flukso, sge
+    await expect(
+        page.locator("#ingestion tr[data-source='sge'] td").nth(7)
+    ).to_have_text("0")
     async with world.pool.acquire() as conn:
         prm_series = await conn.fetchval(
             "SELECT count(*) FROM series WHERE scheme = 'prm'"

@@ -524,9 +524,11 @@
       for (const src of h.sources) {
         const tr = document.createElement("tr"); tr.dataset.source = src.source;
         cell(tr, src.source); cell(tr, n(src.series));
-        cell(tr, src.newest_reading_end ? new Date(src.newest_reading_end).toLocaleString(lang) : T.no_data);
+        const newest = src.newest_reading_end || src.newest_file_at;  // sge: its newest flux file
+        cell(tr, newest ? new Date(newest).toLocaleString(lang) : T.no_data);
         const st = cell(tr, n(src.stale_series)); if (src.stale_series) st.className = "error";
         cell(tr, n(src.backlog_days)); cell(tr, n(src.open_holes)); cell(tr, n(src.stopped_cursors));
+        const dl = cell(tr, n(src.dead_letters)); if (src.dead_letters) dl.className = "error";
         tb.appendChild(tr);
       }
       document.getElementById("ingestion-not-here").textContent = `${T.not_here} ${h.not_here.join(", ")}`;
