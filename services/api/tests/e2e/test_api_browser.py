@@ -735,3 +735,51 @@ async def test_city_drills_down_to_a_building_in_one_call_per_level(
     await _shoot(page, shots, "city-building")
     await page.set_viewport_size({"width": 1100, "height": 900})
     await _no_serious_violation(page)
+
+
+async def test_resident_sees_production_over_the_daily_bars(
+    server, browser, world, put_readings
+) -> None:
+    """A PV home: its production is drawn as a line over the consumption bars,
+    with production against consumption over the days it covers."""
+    today = datetime.now(PARIS).date()
+    days = 20
+    first = datetime.combine(
+        today - timedelta(days=days), datetime.min.time(), tzinfo=PARIS
+    ).astimezone(UTC)
+    async with world.pool.acquire() as conn:
+        await put_readings(conn, world.meter_a, first, [200.0] * (48 * days))
+        series = await conn.fetchval(
+            """INSERT INTO series (urn, meter_id, scheme, direction, kind, dimension,
+                 unit) VALUES ($1, $2, 'prm', 'production', 'interval', 'energy', 'Wh')
+               RETURNING series_id""",
+            f"urn:dev:prm:{world.meter_a}_production/energy/active",
+            world.meter_a,
+        )
+        # sunny middays only: 1 kWh per half-hour from 11:00 to 15:00, 8 kWh a day
+        await conn.executemany(
+            "INSERT INTO readings (series_id, start_ts, end_ts, value, quality)"
+            " VALUES ($1, $2, $3, $4, 1)",
+            [
+                (
+                    series,
+                    first + timedelta(minutes=30 * (48 * d + h)),
+                    first + timedelta(minutes=30 * (48 * d + h + 1)),
+                    1000.0 if 22 <= h < 30 else 0.0,
+                )
+                for d in range(days)
+                for h in range(48)
+            ],
+        )
+    page = await browser.new_page(
+        timezone_id="Europe/Paris", viewport={"width": 1100, "height": 900}
+    )
+    await _sign_in(page, server, world.territory.residents[0].email)
+    await page.wait_for_url("**/resident?lang=fr")
+    await expect(page.locator("#prod-share")).to_be_visible(timeout=30_000)
+    facts = await page.evaluate(CHART_FACTS, "daily-chart")
+    assert "Électricité produite" in facts["series"]
+    produced = facts["perSeries"][facts["series"].index("Électricité produite")]
+    assert produced == days
+    # 20 days of 8 kWh made against 20 days of 9.6 kWh used
+    await expect(page.locator("#prod-share")).to_contain_text("160 / 192 kWh")

@@ -34,9 +34,11 @@
       if (a.iris === iris) show(a.change === "cleared" ? 0 : a.level, a.occurred_at);
     });
   }
+  let myMeters = [];
   async function resident() {
     const select = document.getElementById("meter");
     const meters = (await api("/v1/meters")).items;
+    myMeters = meters;
     for (const m of meters) {
       const o = document.createElement("option");
       o.value = m.meter_id; o.textContent = `${m.energy} · …${m.meter_id.slice(-4)}`;
@@ -72,6 +74,7 @@
   async function refreshMeters() {
     const select = document.getElementById("meter");
     const meters = (await api("/v1/meters")).items;
+    myMeters = meters;
     select.textContent = "";
     for (const m of meters) {
       const o = document.createElement("option");
@@ -158,6 +161,23 @@
       defs = ["blue", "white", "red", "unknown"].map((c) => ({label: T["tempo_" + c], unit: "kWh", bars: true,
         color: paint[c] || "#3f3f46", values: daily.items.map((i) => ((colour[i.period] || "unknown") === c ? i.kwh : null))}))
         .filter((d) => d.values.some((v) => v !== null));
+    }
+    // Production where the home has some (a PV sensor or the PRM's production
+    // curve): a line over the bars, the sum of the producing meters of the point.
+    const producers = [id].concat(myMeters.filter((m) => m.meter_id !== id && m.energy === "electricity"
+      && m.direction === "production").map((m) => m.meter_id));
+    const made = {};
+    for (const pid of producers) {
+      const pd = await api(`/v1/meters/${pid}/daily?start=${iso(start)}&end=${iso(addDays(today, 1))}&direction=production`).catch(() => null);
+      for (const i of (pd ? pd.items : [])) made[i.period] = (made[i.period] || 0) + i.kwh;
+    }
+    if (Object.keys(made).length) {
+      defs.push({label: T.elec_prod, unit: "kWh", color: "#b8860b",
+        values: daily.items.map((i) => (i.period in made ? made[i.period] : null))});
+      const sumOf = (o) => Object.values(o).reduce((a, v) => a + v, 0);
+      const used = sumOf(Object.fromEntries(daily.items.filter((i) => i.period in made).map((i) => [i.period, i.kwh])));
+      const share = document.getElementById("prod-share");
+      if (share) { share.hidden = false; share.textContent = `${T.self_share}${lang === "fr" ? " :" : ":"} ${fmt(sumOf(made), 0)} / ${fmt(used, 0)} kWh`; }
     }
     chart("daily-chart", x, defs, {xFormat: dayLabel, height: 260});
     const dayInput = document.getElementById("curve-day");
