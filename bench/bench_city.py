@@ -243,16 +243,19 @@ async def main() -> None:
         server = subprocess.Popen([sys.executable, "-m", "api"], env=env)  # noqa: ASYNC220
         base = f"http://127.0.0.1:{port}"
         year = f"start={YEAR}-01-01&end={YEAR + 1}-01-01"
-        days = f"start={YEAR}-01-01&end={YEAR}-12-31"  # not whole months: P1D
+        days = f"start={YEAR}-01-01&end={YEAR}-12-31"  # 11 months + 30 days
         q = f"commune={COMMUNE}&{year}"
         kinds = [
             ("map IRIS, a year (12 x P1M, 20 IRIS)", f"/v1/map/neighbourhood?{q}"),
             ("map parcels, a year (12 x P1M, 400 parcels)", f"/v1/map/parcel?{q}"),
             (
-                "map IRIS, 364 days (P1D)",
+                "map IRIS, 364 days (11 P1M + 30 P1D)",
                 f"/v1/map/neighbourhood?commune={COMMUNE}&{days}",
             ),
-            ("map parcels, 364 days (P1D)", f"/v1/map/parcel?commune={COMMUNE}&{days}"),
+            (
+                "map parcels, 364 days (11 P1M + 30 P1D)",
+                f"/v1/map/parcel?commune={COMMUNE}&{days}",
+            ),
             (
                 "map buildings of a parcel, a year",
                 f"/v1/map/building?{q}&parcel={parcel}",
