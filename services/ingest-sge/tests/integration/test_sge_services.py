@@ -7,6 +7,7 @@ documented code family landing in its branch of the error tree."""
 from __future__ import annotations
 
 import asyncio
+import itertools
 import json
 import os
 import sys
@@ -21,6 +22,7 @@ import pytest_asyncio
 from energy_core.errors import ConsentRevokedError, NoDataError, PermanentError
 from ingest_sge.client import SftpDrop, SftpTarget, decrypt_file, iter_members
 from ingest_sge.client.answers import SearchCriteria
+from ingest_sge.client.crypto import parse_keys
 from ingest_sge.client.faults import (
     AuthorisationRefusedError,
     MalformedRequestError,
@@ -31,7 +33,6 @@ from ingest_sge.client.faults import (
     ServiceMissingError,
     SgeRequestRefusedError,
 )
-from ingest_sge.client.crypto import parse_keys
 from ingest_sge.client.soap import SgeSoapClient, SoapConfig
 from sen1_stack.broker import free_port
 from sge_emulator import Emulator, client_ssl_context
@@ -121,8 +122,9 @@ async def test_technical_data_of_a_c5_point_with_and_without_authorisation(
         36.0,
         "kVA",
     )
-    assert facts.offpeak and all(len(r) == 11 for r in facts.offpeak)  # HH:MM-HH:MM
-    assert facts.postcode == "84160" and facts.insee == "84042"
+    assert facts.offpeak
+    assert all(len(r) == 11 for r in facts.offpeak)  # HH:MM-HH:MM
+    assert (facts.postcode, facts.insee) == ("84160", "84042")
     assert len(facts.meter_serials) == 1
     # ADP-R2: without the customer's authorisation, no contractual part
     bare = await client.technical_data(ADP_C5, authorised=False)
@@ -153,7 +155,7 @@ async def test_measures_history_is_twelve_contiguous_months(
     assert {(m.grid, m.physical, m.unit) for m in history} == {("TURPE", "EA", "kWh")}
     assert all(m.value > 0 and m.start < m.end for m in history)
     assert all(m.trigger and m.status and m.nature for m in history)
-    for before, after in zip(history, history[1:], strict=False):
+    for before, after in itertools.pairwise(history):
         assert before.end == after.start  # sorted oldest first, no gap
     assert history[-1].end == TODAY.replace(day=1)
 
@@ -181,11 +183,13 @@ async def test_search_by_siret_address_and_name(client: SgeSoapClient) -> None:
             street="1 RUE DE LA MER", postcode="84160", insee="84042", name="TES"
         )
     )
-    assert by_name and all(p.holder == "TEST" for p in by_name)
+    assert by_name
+    assert all(p.holder == "TEST" for p in by_name)
     assert {p.prm for p in by_siret} <= {p.prm for p in by_name}
     # the demo's public buildings, found by the city's SIRET
     city = await client.search_points(SearchCriteria(siret="21380151000017"))
-    assert city and all(p.holder == "COMMUNE D ECHIROLLES" for p in city)
+    assert city
+    assert all(p.holder == "COMMUNE D ECHIROLLES" for p in city)
     assert all(p.address[-1] == "38130 ECHIROLLES" for p in city)
     nothing = await client.search_points(
         SearchCriteria(postcode="75001", name="PERSONNE")
@@ -255,7 +259,9 @@ async def test_old_model_subscribe_list_and_stop(client: SgeSoapClient) -> None:
     order = await client.collect_publish(
         COLLECTE_C5, kind="IDX", start=TODAY, end=end, holder="COMMUNE DE TEST"
     )
-    assert order is not None and order.affaire_id and order.service_id
+    assert order is not None
+    assert order.affaire_id
+    assert order.service_id
     assert len(order.affaire_id) == 8
     assert [p.fiche for p in order.prestations] == ["F305"]
     again = await client.collect_publish(
@@ -268,7 +274,8 @@ async def test_old_model_subscribe_list_and_stop(client: SgeSoapClient) -> None:
     assert services[order.service_id].end == end
     assert "47761068" in services  # ASS-R1's seeded curve service
     stopped = await client.stop_service(COLLECTE_C5, order.service_id)
-    assert stopped.affaire_id and stopped.affaire_id != order.affaire_id
+    assert stopped.affaire_id
+    assert stopped.affaire_id != order.affaire_id
     after = {s.service_id: s for s in await client.subscribed_services(COLLECTE_C5)}
     assert not after[order.service_id].active
     assert after[order.service_id].state == "TERMINE"
@@ -362,7 +369,8 @@ async def test_bulk_orders_drop_files_for_the_ordered_points(
         files = await _dropped(emulator, tmp_path, affaire)
         assert len(files) == 1, files
         (name,) = files
-        assert name.startswith(f"ENEDIS_{code}") and f"_{affaire}_00001_" in name
+        assert name.startswith(f"ENEDIS_{code}")
+        assert f"_{affaire}_00001_" in name
         text = b"".join(files[name]).decode()
         for prm in prms:
             assert prm in text
