@@ -72,6 +72,19 @@ class Service:
     """The SOAP header the service's WSDL declares (local name), None if none."""
 
 
+def _check_sequence(container: ET.Element, where: str, names: tuple[str, ...]) -> None:
+    """Children known and in ``xs:sequence`` order (SP: "Request is considered
+    malformed when params are not ordered"); repeats of one element allowed."""
+    at = 0
+    for child in container:
+        if child.tag not in names:
+            raise malformed(f"élément {child.tag} inattendu dans {where}")
+        index = names.index(child.tag)
+        if index < at:
+            raise malformed(f"élément {child.tag} hors séquence dans {where}")
+        at = index
+
+
 def validate_envelope(
     service: Service, root: ET.Element, headers: Iterable[ET.Element]
 ) -> None:
@@ -90,6 +103,10 @@ def validate_envelope(
         if element is not root and element.tag.startswith("{"):
             local = element.tag.rsplit("}", 1)[1]
             raise malformed(f"l'élément {local} doit être non qualifié")
+    for path, names in SEQUENCES.get(root.tag, {}).items():
+        container = root if not path else root.find(path)
+        if container is not None:
+            _check_sequence(container, path or "racine", names)
     for header in headers:
         local = header.tag.rsplit("}", 1)[-1]
         if service.header is None:
@@ -1072,6 +1089,142 @@ def infraj(state: EmulatorState, root: ET.Element) -> Answer:
     sub(body, "demandeId", demand_id)
     return body, [acquittement(login, prm, demand_id)]
 
+
+_M023_GENERAL = (
+    "initiateurLogin",
+    "contratId",
+    "referenceDemandeur",
+    "affaireReference",
+    "referenceRegroupement",
+)
+SEQUENCES: dict[str, dict[str, tuple[str, ...]]] = {
+    f"{{{ADP_NS}}}consulterDonneesTechniquesContractuelles": {
+        "": ("pointId", "loginUtilisateur", "autorisationClient")
+    },
+    f"{{{AHC_NS}}}consulterMesures": {
+        "": (
+            "pointId",
+            "loginDemandeur",
+            "contratId",
+            "contratConcluNouveauClientSurSite",
+            "autorisationClient",
+        )
+    },
+    f"{{{CMD3_NS}}}consulterMesuresDetailleesV3": {
+        "": ("demande",),
+        "demande": (
+            "initiateurLogin",
+            "pointId",
+            "mesuresTypeCode",
+            "grandeurPhysique",
+            "dateDebut",
+            "dateFin",
+            "mesuresPas",
+            "mesuresCorrigees",
+            "sens",
+            "cadreAcces",
+        ),
+    },
+    f"{{{RP_NS}}}rechercherPoint": {
+        "": ("criteres", "loginUtilisateur"),
+        "criteres": (
+            "adresseInstallation",
+            "numSiret",
+            "matriculeOuNumeroSerie",
+            "domaineTensionAlimentationCode",
+            "nomClientFinalOuDenominationSociale",
+            "categorieClientFinalCode",
+            "rechercheHorsPerimetre",
+        ),
+        "criteres/adresseInstallation": (
+            "escalierEtEtageEtAppartement",
+            "batiment",
+            "numeroEtNomVoie",
+            "lieuDit",
+            "codePostal",
+            "codeInseeCommune",
+        ),
+    },
+    f"{{{CCPM_NS}}}commanderCollectePublicationMesures": {
+        "": ("demande",),
+        "demande": ("donneesGenerales", "accesMesures"),
+        "demande/donneesGenerales": (
+            "refExterne",
+            "objetCode",
+            "pointId",
+            "initiateurLogin",
+            "contratId",
+        ),
+        "demande/accesMesures": (
+            "dateDebut",
+            "dateFin",
+            "declarationAccordClient",
+            "mesuresTypeCode",
+            "soutirage",
+            "injection",
+            "mesuresPas",
+            "mesuresCorrigees",
+            "transmissionRecurrente",
+            "periodiciteTransmission",
+        ),
+        "demande/accesMesures/declarationAccordClient": (
+            "accord",
+            "personnePhysique",
+            "personneMorale",
+        ),
+    },
+    f"{{{RSSM_NS}}}rechercherServicesSouscritsMesures": {
+        "": ("criteres", "loginUtilisateur"),
+        "criteres": ("pointId", "contratId"),
+    },
+    f"{{{ASS_NS}}}commanderArretServiceSouscritMesures": {
+        "": ("demande",),
+        "demande": ("donneesGenerales", "arretServiceSouscrit"),
+        "demande/donneesGenerales": (
+            "refFrn",
+            "objetCode",
+            "pointId",
+            "initiateurLogin",
+            "contratId",
+        ),
+        "demande/arretServiceSouscrit": ("serviceSouscritId",),
+    },
+    f"{{{MFI_NS}}}demandePublicationMesuresFines": {
+        "": ("donneesGenerales", "demande"),
+        "donneesGenerales": _M023_GENERAL,
+        "demande": (
+            "format",
+            "pointIds",
+            "mesuresTypeCode",
+            "mesuresCorrigees",
+            "dateDebut",
+            "dateFin",
+            "sens",
+            "cadreAcces",
+        ),
+    },
+    f"{{{MFA_NS}}}demandePublicationMesuresFacturantes": {
+        "": ("donneesGenerales", "demande"),
+        "donneesGenerales": _M023_GENERAL,
+        "demande": (
+            "format",
+            "pointIds",
+            "mesuresCorrigees",
+            "dateDebut",
+            "dateFin",
+            "sens",
+            "cadreAcces",
+        ),
+    },
+    f"{{{ITC_NS}}}demandePublicationITC": {
+        "": ("donneesGenerales", "demande"),
+        "donneesGenerales": _M023_GENERAL,
+        "demande": ("format", "pointIds", "sens", "cadreAcces"),
+    },
+}
+"""The ``xs:sequence`` of each request container the interop note spells out
+(sge-interop.md §3), element by element; services whose trees it leaves open
+(the services d'accès family, HDM, InfraJ) are checked by their handlers only."""
 
 SERVICES: tuple[Service, ...] = (
     Service(

@@ -261,3 +261,26 @@ def test_both_models_list_the_same_services(state: EmulatorState) -> None:
     old_ids = [e.text for e in ET.fromstring(old[1]).iter("serviceSouscritId")]
     new_ids = [e.text for e in ET.fromstring(new[1]).iter("serviceSouscritId")]
     assert old_ids == new_ids == ["666"]
+
+
+@pytest.mark.parametrize(
+    ("inner", "says"),
+    [
+        (
+            f"<loginUtilisateur>{DEMO_LOGIN}</loginUtilisateur><pointId>25946599093143</pointId>",
+            "pointId hors séquence",
+        ),
+        (ADP_BODY + "<inconnu>1</inconnu>", "inconnu inattendu"),
+    ],
+)
+def test_children_must_follow_the_sequence(
+    state: EmulatorState, inner: str, says: str
+) -> None:
+    status, payload = handle_soap(
+        state,
+        "/ConsultationDonneesTechniquesContractuelles/v1.0",
+        _env(ADP_NS, "consulterDonneesTechniquesContractuelles", inner),
+    )
+    code, message = _fault(payload)
+    assert (status, code) == (500, "SGT562")
+    assert says in message
