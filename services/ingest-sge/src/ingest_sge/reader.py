@@ -19,7 +19,7 @@ from prometheus_client import Counter
 
 from energy_core.domain import ReadingBatch
 from energy_core.errors import ConsentRevokedError
-from ingest_sge.client.answers import HistoryMeasure, TechnicalData
+from ingest_sge.client.answers import HistoryMeasure, Order, TechnicalData
 from ingest_sge.client.faults import AuthorisationRefusedError, curve_windows
 from ingest_sge.mapping import Ambiguous
 from ingest_sge.mapping.measures import curve_batch
@@ -85,6 +85,24 @@ class PointFacts(Protocol):
         self, prm: str, *, authorised: bool = ...
     ) -> list[HistoryMeasure]:
         """ConsultationMesures."""
+
+
+class CollectPublish(Protocol):
+    """Port of the older model's order (``SgeSoapClient.collect_publish``)."""
+
+    async def collect_publish(
+        self,
+        prm: str,
+        *,
+        kind: str,
+        start: date,
+        end: date,
+        holder: str,
+        legal_person: bool = ...,
+        recurrent: bool = ...,
+        period: str = ...,
+    ) -> Order | None:
+        """The order; None if the service was already active (SGT570)."""
 
 
 T = TypeVar("T")
@@ -167,6 +185,36 @@ class MeasuresReader:
             raise
         CALLS.labels("subscribe", "ok" if subscribed is not None else "active").inc()
         return subscribed
+
+    async def collect(
+        self,
+        client: CollectPublish,
+        prm: str,
+        *,
+        kind: str,
+        start: date,
+        end: date,
+        holder: str,
+        legal_person: bool = True,
+    ) -> Order | None:
+        """The older model's subscription (CommandeCollectePublicationMesures),
+        authorisation first: the order declares the customer's agreement
+        (``accord=true``, ``holder``), so it is sent only when the registry holds
+        a live authorisation; SGE's SGT566 revokes it."""
+        consent_id, now = await self._authorised(prm)
+        return await self._guarded(
+            "ccpm",
+            consent_id,
+            now,
+            client.collect_publish(
+                prm,
+                kind=kind,
+                start=start,
+                end=end,
+                holder=holder,
+                legal_person=legal_person,
+            ),
+        )
 
     async def curve(
         self, prm: str, start: date, end: date, *, end_stamped: bool = True
