@@ -310,6 +310,21 @@ async def test_both_models_share_one_subscription_state(
     assert not any(f.startswith("ERDF_R50_") for f in await _advance(emulator))
     # and it can be subscribed again in the new model once stopped
     assert await client.subscribe(SAD_C5, data="CDC")
+    # the other way round: indexes ordered in the older model are active for the newer
+    today = emulator.state.today  # two nights later: a C5 order starts today
+    indexes = await client.collect_publish(
+        SAD_C5,
+        kind="IDX",
+        start=today,
+        end=today + timedelta(days=200),
+        holder="COMMUNE DE TEST",
+    )
+    assert indexes is not None
+    assert await client.subscribe(SAD_C5, data="IDX") is None  # SGT570
+    active = {
+        s.measure_type for s in await client.subscribed_services(SAD_C5) if s.active
+    }
+    assert active == {"CDC", "IDX"}
 
 
 # ---------------------------------------------------------------- M023 bulk orders

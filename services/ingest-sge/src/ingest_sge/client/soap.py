@@ -185,7 +185,7 @@ class SgeSoapClient:
             bindings = [
                 binding
                 for binding in client.wsdl.bindings.values()
-                if spec.operation in binding._operations
+                if spec.operation in binding.all()
             ]
             if not bindings:
                 raise LookupError(f"{wsdl} has no operation {spec.operation}")
