@@ -185,7 +185,7 @@ class SgeSoapClient:
             bindings = [
                 binding
                 for binding in client.wsdl.bindings.values()
-                if spec.operation in binding.all()
+                if spec.operation in binding.all()  # type: ignore[no-untyped-call]
             ]
             if not bindings:
                 raise LookupError(f"{wsdl} has no operation {spec.operation}")
