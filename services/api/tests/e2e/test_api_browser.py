@@ -668,6 +668,15 @@ async def test_city_drills_down_to_a_building_in_one_call_per_level(
                     scope, sid, midnight_of(day), midnight_of(day + timedelta(days=1)),
                     200_000.0 + 1_234.5 * day.day,
                 )  # fmt: skip
+            # the same day a year before, for the comparison (29 February aside)
+            if not (day.month == 2 and day.day == 29):
+                before = day.replace(year=day.year - 1)
+                await conn.execute(
+                    """INSERT INTO rollups VALUES ('commune', $1, 'P1D', $2, $3,
+                       'electricity', 'consumption', 'raw', 'Wh', $4, 41, 9000)""",
+                    str(t.commune), midnight_of(before),
+                    midnight_of(before + timedelta(days=1)), 150_000.0,
+                )  # fmt: skip
             day += timedelta(days=1)
     page = await browser.new_page(
         timezone_id="Europe/Paris", viewport={"width": 1100, "height": 900}
@@ -689,6 +698,18 @@ async def test_city_drills_down_to_a_building_in_one_call_per_level(
     await expect(page.locator("#legend .legend-title")).to_contain_text(
         "kWh per delivery point"
     )
+    # the same period last year, drawn next to this year's bars
+    facts = await page.evaluate(CHART_FACTS, "series-chart")
+    assert "Same period last year" in facts["series"]
+    last = facts["perSeries"][facts["series"].index("Same period last year")]
+    assert last == sum(
+        1
+        for k in range((today - prev).days)
+        if not (
+            (prev + timedelta(days=k)).month == 2
+            and (prev + timedelta(days=k)).day == 29
+        )
+    )
     # CSV of the screen = the series table, row by row (commune, daily bars)
     async with page.expect_download() as info:
         await page.click("#csv-screen")
@@ -702,9 +723,10 @@ async def test_city_drills_down_to_a_building_in_one_call_per_level(
         assert datetime.fromisoformat(got[0]).astimezone(PARIS).day == int(
             shown[0].split("/")[1]
         )
-        assert float(got[1]) == pytest.approx(
-            float(shown[1].replace(",", "")), abs=0.05
-        )
+        for k in (1, 2):  # this year, and last year's same day
+            assert float(got[k]) == pytest.approx(
+                float(shown[k].replace(",", "")), abs=0.05
+            )
     # commune → IRIS (keyboard, from the IRIS table)
     row = page.locator("#city-table tbody tr", has_text=iris)
     await row.locator("button.drill").focus()
