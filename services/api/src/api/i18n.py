@@ -141,6 +141,7 @@ MESSAGES: dict[str, dict[str, str]] = {
         "an_weekend-baseload": "consommation de week-end",
         # city map (one call per level)
         "map_shows": "La carte montre",
+        "csv_map": "Exporter la carte (CSV : quartiers et parcelles)",
         "dead_letters": "Lettres mortes",
         "per_point": "par point de livraison",
         "why_hidden": "Pourquoi certaines zones sont masquées",
@@ -283,6 +284,7 @@ MESSAGES: dict[str, dict[str, str]] = {
         "an_weekend-baseload": "weekend consumption",
         # city map (one call per level)
         "map_shows": "The map shows",
+        "csv_map": "Export the map (CSV: neighbourhoods and parcels)",
         "dead_letters": "Dead letters",
         "per_point": "per delivery point",
         "why_hidden": "Why some areas are hidden",

@@ -7,6 +7,8 @@ only when /usr/bin/chromium is absent (CI installs it).
 from __future__ import annotations
 
 import asyncio
+import csv
+import io
 import json
 import os
 import uuid
@@ -727,6 +729,31 @@ async def test_city_drills_down_to_a_building_in_one_call_per_level(
             assert float(got[k]) == pytest.approx(
                 float(shown[k].replace(",", "")), abs=0.05
             )
+    # the map's CSV: every IRIS and parcel as drawn, the same figures as the table
+    async with page.expect_download() as info:
+        await page.click("#csv-map")
+    text = await asyncio.to_thread(Path(await (await info.value).path()).read_text)
+    mapped = list(csv.DictReader(io.StringIO(text)))
+    hoods = [r for r in mapped if r["level"] == "neighbourhood"]
+    assert len(hoods) == len(t.neighbourhoods)
+    assert len(mapped) == len(t.neighbourhoods) + len(t.parcels)
+    for r in hoods:
+        shown = await page.locator(
+            "#city-table tbody tr", has_text=r["id"]
+        ).inner_text()
+        if r["state"] == "published":
+            assert f"{float(r['value']):,.0f}" in shown
+            assert r["delivery_points"] in shown
+        else:
+            assert r["value"] == ""
+            assert r["delivery_points"] == ""
+    mine = next(r for r in mapped if r["id"] == iris)
+    assert (mine["state"], float(mine["value"]), mine["delivery_points"]) == (
+        "published",
+        10_250.0,
+        "41",
+    )
+    assert next(r for r in mapped if r["id"] == parcel)["value"] == "10250"
     # commune → IRIS (keyboard, from the IRIS table)
     row = page.locator("#city-table tbody tr", has_text=iris)
     await row.locator("button.drill").focus()

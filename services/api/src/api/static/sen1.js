@@ -427,6 +427,28 @@
         cell(tr, hourly ? new Date(row[0]).toLocaleString(lang) : new Date(row[0]).toLocaleDateString(lang));
         row.slice(1).forEach((v) => cell(tr, v === null ? "–" : fmt(v, 1))); tb.appendChild(tr); }
     }
+    const csvText = (rows) => rows.map((r) => r.map((v) => v === null || v === undefined ? ""
+      : /[",\n]/.test(String(v)) ? `"${String(v).replace(/"/g, '""')}"` : String(v)).join(",")).join("\n") + "\n";
+    function download(text, name) {
+      const a = document.createElement("a");
+      a.href = URL.createObjectURL(new Blob([text], {type: "text/csv"}));
+      a.download = name; document.body.appendChild(a); a.click(); a.remove();
+    }
+    // The map as drawn: every IRIS and parcel of the period and measure, with the
+    // reason of each suppressed one (never a point count it does not publish).
+    document.getElementById("csv-map").onclick = () => {
+      const rows = [["level", "id", "name", "iris", "state", "value", "unit", "delivery_points", "value_per_point", "reason"]];
+      for (const level of ["neighbourhood", "parcel"]) {
+        for (const f of (mapDocs[level] || {features: []}).features) {
+          const t = totalOf(f.properties);
+          rows.push([level, f.id, f.properties.name, f.properties.iris, f.properties.state,
+            t && !t.suppressed ? t.kwh : null, t && t.unit ? t.unit : null, t && !t.suppressed ? t.points : null,
+            t && !t.suppressed ? t.per : null, f.properties.reason]);
+        }
+      }
+      const [energy, direction] = (measure ? measure.value : "electricity:consumption").split(":");
+      download(csvText(rows), `sen1-map-${commune}-${energy}-${direction}-${current.start}-${current.end}.csv`);
+    };
     document.getElementById("csv-screen").onclick = () => {
       const esc = (v) => v === null || v === undefined ? "" : /[",\n]/.test(String(v)) ? `"${String(v).replace(/"/g, '""')}"` : String(v);
       const text = [shown.header].concat(shown.rows).map((r) => r.map(esc).join(",")).join("\n") + "\n";
