@@ -65,19 +65,23 @@ ROWS = tuple(rows_sql(d) for d in range(len(LEVELS)))
 
 TERRITORY = {
     "neighbourhood": """
-SELECT iris AS id, iris, NULL::text AS idu, name, geometry,
+SELECT iris AS id, iris, NULL::text AS idu, name,
+       CASE WHEN $2 THEN geometry END AS geometry,
        NULL::text AS building_type, NULL::float8 AS surface_m2
 FROM neighbourhoods WHERE commune_insee = $1 ORDER BY iris""",
     "parcel": """
-SELECT idu AS id, iris, idu, idu AS name, geometry,
+SELECT idu AS id, iris, idu, idu AS name, CASE WHEN $2 THEN geometry END AS geometry,
        NULL::text AS building_type, NULL::float8 AS surface_m2
 FROM parcels WHERE commune_insee = $1 ORDER BY idu""",
     "building": """
 SELECT b.building_id AS id, b.iris, b.parcel_idu AS idu, b.address AS name,
-       NULL::jsonb AS geometry, b.building_type, b.surface_m2
+       CASE WHEN $2 THEN NULL::jsonb END AS geometry, b.building_type, b.surface_m2
 FROM buildings b JOIN parcels p ON p.idu = b.parcel_idu
 WHERE p.commune_insee = $1 ORDER BY b.building_id""",
 }
+"""The features of a level; ``$2`` false leaves the shapes in the database (a
+page that has them asks for values only: 400 parcels' polygons are most of the
+bytes and of the decoding)."""
 
 
 def plan(start: date, end: date) -> list[tuple[str, date, date]]:
@@ -238,6 +242,7 @@ async def load(
     direction: str,
     iris: str | None = None,
     parcel: str | None = None,
+    geometry: bool = True,
 ) -> tuple[list[Any], dict[tuple[int, str], Node]]:
     """The commune's features of ``level`` and every node from the commune down
     that their verdicts depend on, with their merged rows in each (bucket, start,
@@ -287,7 +292,7 @@ async def load(
             node.unit = r["unit"]
     features = [
         f
-        for f in await conn.fetch(TERRITORY[level], commune)
+        for f in await conn.fetch(TERRITORY[level], commune, geometry)
         if (iris is None or f["iris"] == iris)
         and (parcel is None or f["idu"] == parcel)
     ]

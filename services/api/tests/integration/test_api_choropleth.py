@@ -211,3 +211,16 @@ async def test_public_reads_need_a_commune_and_stay_bounded(client, world) -> No
         b.building_id for b in world.territory.buildings if str(b.parcel) == parcel
     }
     assert {f["id"] for f in r.json()["features"]} == names
+
+
+async def test_values_only_leave_the_shapes_out(client, world) -> None:
+    params = {**SPAN, "commune": str(world.territory.commune)}
+    full = (await client.get("/v1/map/parcel", params=params)).json()
+    bare = (
+        await client.get("/v1/map/parcel", params={**params, "geometry": "false"})
+    ).json()
+    assert all(f["geometry"] for f in full["features"])
+    assert all(f["geometry"] is None for f in bare["features"])
+    assert [f["properties"] for f in full["features"]] == [
+        f["properties"] for f in bare["features"]
+    ]

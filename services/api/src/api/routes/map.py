@@ -86,6 +86,7 @@ async def choropleth_map(
             direction=direction,
             iris=iris or only_iris,
             parcel=parcel,
+            geometry=geometry,
         )
     depth = choropleth.LEVELS.index(level)
     sums = choropleth.totals(rule, nodes, depth, [f["id"] for f in wanted])
@@ -101,7 +102,7 @@ async def choropleth_map(
             {
                 "type": "Feature",
                 "id": f["id"],
-                "geometry": f["geometry"] if geometry else None,
+                "geometry": f["geometry"],
                 "properties": {
                     "name": f["name"],
                     "iris": f["iris"],
