@@ -249,12 +249,16 @@ async def main() -> None:
             ("map IRIS, a year (12 x P1M, 20 IRIS)", f"/v1/map/neighbourhood?{q}"),
             ("map parcels, a year (12 x P1M, 400 parcels)", f"/v1/map/parcel?{q}"),
             (
-                "map IRIS, 364 days (11 P1M + 30 P1D)",
-                f"/v1/map/neighbourhood?commune={COMMUNE}&{days}",
+                "  the same, values only (as the page asks)",
+                f"/v1/map/parcel?{q}&geometry=false",
             ),
             (
-                "map parcels, 364 days (11 P1M + 30 P1D)",
-                f"/v1/map/parcel?commune={COMMUNE}&{days}",
+                "map IRIS, 364 days (11 P1M + 30 P1D), values",
+                f"/v1/map/neighbourhood?commune={COMMUNE}&{days}&geometry=false",
+            ),
+            (
+                "map parcels, 364 days (11 P1M + 30 P1D), values",
+                f"/v1/map/parcel?commune={COMMUNE}&{days}&geometry=false",
             ),
             (
                 "map buildings of a parcel, a year",
