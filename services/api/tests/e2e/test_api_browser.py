@@ -781,6 +781,31 @@ async def test_city_drills_down_to_a_building_in_one_call_per_level(
     await expect(page.locator("#scope-name")).to_contain_text(small_name)
     facts = await page.evaluate(CHART_FACTS, "series-chart")
     assert facts["distinct"] == 0  # nothing of four homes is drawn
+    # the period picker: yesterday by the hour, then a custom span by the day
+    yesterday = datetime.now(PARIS).date() - timedelta(days=1)
+    asked.clear()
+    await page.check("input[name=kind][value=day]")
+    await page.click("#period-form button[type=submit]")
+    await expect(page.locator("#p-start")).to_have_value(yesterday.isoformat())
+    await expect(page.locator("#series-caption")).to_contain_text(yesterday.isoformat())
+    day_maps = [u for u in asked if "/v1/map/" in u]
+    assert day_maps
+    assert all(
+        f"start={yesterday}&end={yesterday + timedelta(days=1)}" in u for u in day_maps
+    )
+    assert [u for u in asked if "/v1/rollups/building/" in u and "bucket=PT1H" in u]
+    asked.clear()
+    await page.check("input[name=kind][value=custom]")
+    await page.fill("#p-start", "2026-01-10")
+    await page.fill("#p-end", "2026-02-20")
+    await page.click("#period-form button[type=submit]")
+    await expect(page.locator("#series-caption")).to_contain_text("2026-01-10")
+    assert [
+        u
+        for u in asked
+        if "/v1/map/neighbourhood" in u and "start=2026-01-10&end=2026-02-20" in u
+    ]
+    assert [u for u in asked if "/v1/rollups/building/" in u and "bucket=P1D" in u]
     await _shoot(page, shots, "city-building")
     await page.set_viewport_size({"width": 1100, "height": 900})
     await _no_serious_violation(page)
