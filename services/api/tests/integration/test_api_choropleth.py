@@ -182,6 +182,14 @@ async def test_a_key_sees_its_territory_only(client, world) -> None:
         "/v1/map/neighbourhood", params={**SPAN, "commune": "75056"}, headers=key
     )
     assert r.status_code == 403
+    foreign_parcel = next(
+        str(p.idu) for p in world.territory.parcels if str(p.iris) != own_iris
+    )
+    r = await client.get(
+        "/v1/map/building", params={**SPAN, "parcel": foreign_parcel}, headers=key
+    )
+    assert r.status_code == 200
+    assert r.json()["features"] == []  # another IRIS' parcel: nothing of it
     commune_key = {"x-api-key": world.commune_key}
     r = await client.get("/v1/map/neighbourhood", params=SPAN, headers=commune_key)
     assert r.status_code == 200

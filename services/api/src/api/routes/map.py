@@ -88,6 +88,8 @@ async def choropleth_map(
             parcel=parcel,
             geometry=geometry,
         )
+    if only_iris is not None:  # a key of one IRIS: nothing outside it, whatever
+        wanted = [f for f in wanted if f["iris"] == only_iris]  # parcel was asked
     depth = choropleth.LEVELS.index(level)
     sums = choropleth.totals(rule, nodes, depth, [f["id"] for f in wanted])
     out = []
