@@ -857,3 +857,65 @@ async def test_resident_sees_production_over_the_daily_bars(
     assert produced == days
     # 20 days of 8 kWh made against 20 days of 9.6 kWh used
     await expect(page.locator("#prod-share")).to_contain_text("160 / 192 kWh")
+
+
+async def test_portfolio_ranks_by_change_over_a_year(
+    server, browser, world, put_readings
+) -> None:
+    """Two years of three sites: ranked by change vs the year before, the CSV
+    holds the rows in the order shown."""
+    manager = world.territory.residents[0]
+    sites = [world.territory.residents[k].meters[0] for k in (2, 3, 4)]
+    growth = {sites[0]: 1.0, sites[1]: 1.5, sites[2]: 0.8}  # 0 %, +50 %, -20 %
+    end = datetime.now(UTC).replace(minute=0, second=0, microsecond=0)
+    async with world.pool.acquire() as conn:
+        person = await conn.fetchval(
+            "SELECT person_id FROM people WHERE email = $1", manager.email
+        )
+        for meter in sites:
+            await conn.execute(
+                """INSERT INTO api_meter_shares (owner_person_id, grantee_person_id,
+                       meter_id, expires_at)
+                   SELECT a.person_id, $1, $2, now() + interval '1 year'
+                   FROM consents a WHERE a.meter_id = $2
+                     AND a.verification = 'verified' AND a.revoked_at IS NULL""",
+                person,
+                meter,
+            )
+            series = await put_readings(conn, meter, end - timedelta(days=731), [0.0])
+            await conn.execute(
+                """INSERT INTO readings (series_id, start_ts, end_ts, value, quality)
+                   SELECT $1, t, t + interval '30 minutes',
+                     CASE WHEN t >= $2::timestamptz - interval '365 days'
+                          THEN 200.0 * $3::float8 ELSE 200.0 END, 1
+                   FROM generate_series($2::timestamptz - interval '730 days',
+                        $2::timestamptz - interval '30 minutes', interval '30 minutes') t""",
+                series,
+                end,
+                growth[meter],
+            )
+    page = await browser.new_page(
+        timezone_id="Europe/Paris",
+        viewport={"width": 1100, "height": 900},
+        accept_downloads=True,
+    )
+    await _sign_in(page, server, manager.email)
+    await page.wait_for_url("**/resident?lang=fr")
+    await page.goto(f"{server}/portfolio?lang=en")
+    rows = page.locator("#portfolio tbody tr")
+    await rows.first.wait_for(timeout=15_000)
+    await page.select_option("#rank", "change_pct")
+    tails = {"…" + m[-4:]: m for m in sites}
+    order = [
+        tails[t]
+        for t in [await r.get_attribute("data-meter") for r in await rows.all()]
+        if t in tails
+    ]
+    assert order == [sites[1], sites[0], sites[2]]  # +50 %, 0 %, -20 %
+    changes = [await r.locator("td").nth(5).inner_text() for r in await rows.all()]
+    assert changes[:3] == ["+50 %", "0 %", "-20 %"]
+    async with page.expect_download() as info:
+        await page.click("#portfolio-csv")
+    text = await asyncio.to_thread(Path(await (await info.value).path()).read_text)
+    exported = list(csv.reader(io.StringIO(text)))[1:]
+    assert [round(float(r[5])) for r in exported[:3]] == [50, 0, -20]
