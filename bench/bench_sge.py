@@ -44,12 +44,13 @@ from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 from google.protobuf.message import Message
 from lxml import etree
 
+from energy_core.domain import ReadingBatch, RowsBatch
 from energy_core.topics import TopicSpec
 from ingest_sge.client import FluxKey, LocalFile, decrypt_file, iter_members, sha256_of
 from ingest_sge.mapping import parse_flux
 from ingest_sge.repository.memory import MemoryLedger
 from ingest_sge.service import FluxCollector
-from ingest_sge.testing import Curve, flux_file, r50_records
+from sge_emulator.fluxgen import Curve, flux_file, r50_records
 
 KEY = bytes(range(32))
 DAY = date(2026, 1, 13)
@@ -111,7 +112,10 @@ def mapped(path: Path) -> dict[str, Any]:
     count = 0
     for _, stream in iter_members(work / "flux.zip"):
         for item in parse_flux(stream):
-            count += len(getattr(item, "readings", ()))
+            if isinstance(item, RowsBatch):
+                count += item.count
+            elif isinstance(item, ReadingBatch):
+                count += len(item.readings)
     seconds = time.perf_counter() - started
     shutil.rmtree(work)
     return {"seconds": seconds, "count": count}

@@ -33,10 +33,11 @@ from typing import Protocol
 from prometheus_client import Counter, Gauge
 
 from energy_core import topics
+from energy_core.domain import RowsBatch
 from energy_core.errors import EnergyError, PermanentError, TransientError
 from energy_core.kafka import Publisher, PublishQueue
 from energy_core.loops import Backoff, sleep_or_stop
-from energy_core.wire import batch_to_proto, dead_letter
+from energy_core.wire import batch_to_proto, dead_letter, rows_to_proto
 from ingest_sge.client import (
     FluxKey,
     LocalFile,
@@ -220,6 +221,16 @@ class FluxCollector:
                             error=item.error,
                         ),
                     )
+                elif isinstance(item, RowsBatch):
+                    # the bulk path: rows straight to the wire record
+                    count = item.count
+                    if count:
+                        self._outbox.add(
+                            topics.READINGS, item.meter, rows_to_proto(item)
+                        )
+                        result.readings += count
+                        READINGS.inc(count)
+                        BATCHES.inc()
                 elif item.readings:
                     self._outbox.add(topics.READINGS, item.meter, batch_to_proto(item))
                     result.readings += len(item.readings)

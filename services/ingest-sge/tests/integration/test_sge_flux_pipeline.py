@@ -22,7 +22,7 @@ from energy_core.wire import batch_from_proto, decode_batch
 from ingest_sge.bootstrap import bootstrap
 from ingest_sge.client import SftpDrop
 from ingest_sge.settings import Settings
-from ingest_sge.testing import Curve, DailyIndex, flux_file, r50_records, r151_records
+from sge_emulator.fluxgen import Curve, DailyIndex, flux_file, r50_records, r151_records
 
 pytestmark = pytest.mark.integration
 

@@ -5,7 +5,8 @@ writes R50, R151 and R171 documents from the element trees of enedis.md §3.2-
 §3.4, zips them (optionally inside another ZIP) and encrypts them the two ways
 SGE does. Everything streams (XML written record by record into the ZIP, the ZIP
 encrypted chunk by chunk), so the bench can write a file of 10,000 PRMs without
-holding it. The service never imports this module.
+holding it. It lives in the emulator package (never in the shipped
+service): the service's tests and the bench import it from here.
 """
 
 from __future__ import annotations
