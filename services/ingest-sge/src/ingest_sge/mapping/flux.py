@@ -28,6 +28,7 @@ Timestamps (enedis.md §3.2-§3.4):
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -52,7 +53,7 @@ from energy_core.domain.ids import Prm
 from energy_core.domain.time import local_day_bounds, local_midnight, to_micros
 from energy_core.domain.units import Unit
 from energy_core.errors import EnergyError, PayloadInvalidError
-from ingest_sge.mapping.local_time import Ambiguous, paris_instant
+from ingest_sge.mapping.local_time import Ambiguous, SeriesClock, paris_instant
 
 R171_NS = "http://www.enedis.fr/stm/R171"
 _RECORD_TAGS = (
@@ -80,6 +81,7 @@ _R4X_QUALITY = {
 _R4X_POWER_TO_W = {"kW": 1000.0, "W": 1.0}
 _STAMP_CACHE_MAX = 8192
 _US = 1_000_000
+_OFFSET = re.compile(r"(?:[+-]\d\d:?\d\d|Z)$")
 _DIRECTIONS = {"CONS": Direction.CONSUMPTION, "PROD": Direction.PRODUCTION}
 _DEFAULT_STEP_MIN = 30
 
@@ -322,7 +324,15 @@ def _r4x(element: etree._Element, stats: FluxStats, state: _State) -> RowsBatch:
         append = rows.append
         stamp_us = state.stamp_us
         qualities = _R4X_QUALITY
-        for point in element.iterchildren("Donnees_Point_Mesure"):
+        points = list(element.iterchildren("Donnees_Point_Mesure"))
+        clock = None
+        if points and not _OFFSET.search(points[0].get("Horodatage") or ""):
+            # local stamps without offset (not the documented form): resolved
+            # per curve, the repeated October hour included
+            clock = SeriesClock(
+                (p.get("Horodatage") or "" for p in points), state.ambiguous
+            )
+        for point in points:
             get = point.get
             at, value, status = (
                 get("Horodatage"),
@@ -334,7 +344,10 @@ def _r4x(element: etree._Element, stats: FluxStats, state: _State) -> RowsBatch:
                 continue
             if at is None:
                 raise PayloadInvalidError("Donnees_Point_Mesure/@Horodatage is missing")
-            start = stamp_us(at, "@Horodatage", local=True)
+            if clock is None:
+                start = stamp_us(at, "@Horodatage")
+            else:
+                start = clock.micros(at, "@Horodatage")
             try:
                 wh = float(value) * to_wh
             except ValueError as exc:
