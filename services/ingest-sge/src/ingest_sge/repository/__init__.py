@@ -39,13 +39,20 @@ class FluxLedger(Protocol):
     """Port: which flux files are handled (asyncpg in production, memory in tests)."""
 
     async def seen(self, name: str, size: int) -> bool:
-        """A file of this name and size was handled already."""
+        """A file of this name and size was handled (or given up) already."""
 
     async def handled(self, name: str, sha256: str) -> bool:
         """This exact file (name and bytes) was handled already."""
 
     async def record(self, record: FileRecord) -> None:
         """Marks a file handled (idempotent on name and checksum)."""
+
+    async def attempt(self, name: str, size: int, reason: str) -> int:
+        """Counts one poll at which this file (name, size) was found incomplete;
+        returns the count so far, this one included."""
+
+    async def give_up(self, name: str, size: int, reason: str) -> None:
+        """Marks this file (name, size) given up: ``seen`` answers True from now on."""
 
     async def ping(self) -> bool:
         """The store answers (readiness)."""

@@ -10,9 +10,13 @@ class MemoryLedger:
 
     def __init__(self) -> None:
         self.files: dict[tuple[str, str], FileRecord] = {}
+        self.attempts: dict[tuple[str, int], int] = {}
+        self.given_up: dict[tuple[str, int], str] = {}
 
     async def seen(self, name: str, size: int) -> bool:
-        """A file of this name and size was handled already."""
+        """A file of this name and size was handled (or given up) already."""
+        if (name, size) in self.given_up:
+            return True
         return any(r.name == name and r.size == size for r in self.files.values())
 
     async def handled(self, name: str, sha256: str) -> bool:
@@ -22,6 +26,16 @@ class MemoryLedger:
     async def record(self, record: FileRecord) -> None:
         """Keeps the first record of a file (a replay changes nothing)."""
         self.files.setdefault((record.name, record.sha256), record)
+
+    async def attempt(self, name: str, size: int, reason: str) -> int:
+        """One more incomplete poll of (name, size); the count so far."""
+        count = self.attempts.get((name, size), 0) + 1
+        self.attempts[(name, size)] = count
+        return count
+
+    async def give_up(self, name: str, size: int, reason: str) -> None:
+        """(name, size) is never asked again."""
+        self.given_up[(name, size)] = reason
 
     async def ping(self) -> bool:
         """Always up."""

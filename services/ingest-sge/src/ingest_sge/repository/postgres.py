@@ -1,4 +1,5 @@
-"""The asyncpg :class:`FluxLedger` on table ``sge_flux_files`` (migration 1501)."""
+"""The asyncpg :class:`FluxLedger` on tables ``sge_flux_files`` (migration 1501)
+and ``sge_flux_attempts`` (migration 1503)."""
 
 from __future__ import annotations
 
@@ -14,9 +15,15 @@ class PostgresLedger:
         self._pool = pool
 
     async def seen(self, name: str, size: int) -> bool:
-        """A file of this name and size was handled already."""
+        """A file of this name and size was handled (or given up) already."""
         row = await self._pool.fetchval(
-            "SELECT 1 FROM sge_flux_files WHERE name = $1 AND size = $2 LIMIT 1",
+            """
+            SELECT 1 FROM sge_flux_files WHERE name = $1 AND size = $2
+            UNION ALL
+            SELECT 1 FROM sge_flux_attempts
+             WHERE name = $1 AND size = $2 AND given_up_at IS NOT NULL
+            LIMIT 1
+            """,
             name,
             size,
         )
@@ -48,6 +55,38 @@ class PostgresLedger:
             record.records,
             record.readings,
             record.reason,
+        )
+
+    async def attempt(self, name: str, size: int, reason: str) -> int:
+        """One more incomplete poll of (name, size); the count so far."""
+        count = await self._pool.fetchval(
+            """
+            INSERT INTO sge_flux_attempts (name, size, attempts, reason)
+            VALUES ($1, $2, 1, $3)
+            ON CONFLICT (name, size) DO UPDATE
+               SET attempts = sge_flux_attempts.attempts + 1,
+                   reason = EXCLUDED.reason,
+                   last_at = now()
+            RETURNING attempts
+            """,
+            name,
+            size,
+            reason,
+        )
+        return int(count)
+
+    async def give_up(self, name: str, size: int, reason: str) -> None:
+        """(name, size) is never asked again (``seen`` answers True)."""
+        await self._pool.execute(
+            """
+            INSERT INTO sge_flux_attempts (name, size, attempts, reason, given_up_at)
+            VALUES ($1, $2, 1, $3, now())
+            ON CONFLICT (name, size) DO UPDATE
+               SET reason = EXCLUDED.reason, given_up_at = now()
+            """,
+            name,
+            size,
+            reason,
         )
 
     async def ping(self) -> bool:
