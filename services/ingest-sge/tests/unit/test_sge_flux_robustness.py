@@ -155,7 +155,7 @@ async def test_a_download_that_never_matches_the_listing_is_given_up(
     ]  # fmt: skip
     assert fake.downloads == 4  # bounded: not asked after it was given up
     (letter,) = [v for _, v in publisher.sent[topics.DEAD_LETTERS]]
-    assert b"ERDF_R50_growing.zip size=1000" == letter.payload  # type: ignore[union-attr]
+    assert letter.payload == b"ERDF_R50_growing.zip size=1000"  # type: ignore[union-attr]
     assert "announced" in letter.reason  # type: ignore[union-attr]
 
 
@@ -225,11 +225,11 @@ async def test_a_bulk_document_that_is_not_json_dead_letters_the_file(
 ) -> None:
     bulk = drop.root / BULK
     bulk.mkdir()
-    with (bulk / "ENEDIS_R63_P_CdC_BAD00001_00001_20260106030000.zip").open(
-        "wb"
-    ) as out:
-        with zipfile.ZipFile(out, "w") as archive:
-            archive.writestr("R63.json", bad)
+    with (
+        (bulk / "ENEDIS_R63_P_CdC_BAD00001_00001_20260106030000.zip").open("wb") as out,
+        zipfile.ZipFile(out, "w") as archive,
+    ):
+        archive.writestr("R63.json", bad)
     ledger, publisher = MemoryLedger(), InMemoryPublisher()
     (result,) = await _collector(drop, tmp_path, ledger, publisher).poll_once()
     assert result.outcome == "dead"

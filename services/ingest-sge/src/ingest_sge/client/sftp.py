@@ -9,6 +9,7 @@ poll with backoff); nothing here knows Kafka or SQL.
 
 from __future__ import annotations
 
+import builtins
 import fnmatch
 import hashlib
 import os
@@ -137,7 +138,7 @@ class SftpDrop:
 
     async def _list_folder(
         self, folder: str, patterns: tuple[str, ...], *, optional: bool = False
-    ) -> list[RemoteFile]:
+    ) -> builtins.list[RemoteFile]:
         client = self._client()
         try:
             if optional and not await client.isdir(self._path(folder)):

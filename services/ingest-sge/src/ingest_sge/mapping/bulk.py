@@ -517,7 +517,9 @@ def _columns(header: list[str]) -> dict[str, int]:
 def _csv(
     stream: ByteStream, code: str, ambiguous: Ambiguous, stats: FluxStats
 ) -> Iterator[RowsBatch | TechnicalData | Rejected]:
-    text = io.TextIOWrapper(_Raw(stream), encoding="utf-8-sig", newline="")
+    text = io.TextIOWrapper(
+        io.BufferedReader(_Raw(stream)), encoding="utf-8-sig", newline=""
+    )
     reader = csv.reader(text, delimiter=";")
     try:
         header = next(reader)
