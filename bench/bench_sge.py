@@ -8,12 +8,14 @@ machine's load of the moment) of:
   and read by ``lxml.etree.iterparse`` (``PDC`` end events, each element cleared):
   the floor any parser of this file pays, in values/s;
 - **service**: ``FluxCollector.handle()`` on the same downloaded file: decryption,
-  ZIP checks, streaming parse and mapping to domain ``Reading`` objects, protobuf
-  encoding and publication through ``PublishQueue`` to a publisher that counts and
-  drops (no broker: the broker is not what is measured), in readings/s, and its
-  share of the bare rate (target >= 70 %);
-- **mapped**: decryption, unzip and the service's mapping to domain readings, with
-  no protobuf and no publication: where the service's time goes;
+  ZIP checks, streaming parse, mapping to validated domain batches (curves as
+  ``RowsBatch``: rows checked per series, no ``Reading`` object per value),
+  protobuf encoding (``energy_core.wire.rows_to_proto``) and publication through
+  ``PublishQueue`` to a publisher that counts and drops (no broker: the broker is
+  not what is measured), in readings/s, and its share of the bare rate (target
+  >= 70 %);
+- **mapped**: decryption, unzip and the service's mapping to validated domain
+  batches, with no protobuf and no publication: where the service's time goes;
 - **peak RSS** of each (a fresh child process per run, ``ru_maxrss``): bounded and
   independent of the file size when it is about the same for both sizes.
 
