@@ -82,7 +82,7 @@ GIVEN_UP = Counter(
 )
 TECHNICAL = Counter(
     "ingest_sge_technical_records_total",
-    "C68 technical and contractual records parsed (not stored yet)",
+    "C68 technical and contractual records stored (table sge_technical_data)",
 )
 POLLS = Counter("ingest_sge_polls_total", "Polls of the SFTP drop", ["outcome"])
 PENDING = Gauge(
@@ -268,6 +268,7 @@ class FluxCollector:
         self, local: LocalFile, archive: Path, result: FileResult
     ) -> None:
         since_flush = 0
+        technical: list[TechnicalData] = []
         for member, stream in iter_members(archive):
             stats = FluxStats()
             origin = f"{local.name}:{member}"
@@ -280,7 +281,8 @@ class FluxCollector:
             )
             for item in items:
                 if isinstance(item, TechnicalData):
-                    # C68: parsed and validated, not stored yet (README)
+                    # C68: kept per PRM in the store, not a reading
+                    technical.append(item)
                     result.technical += 1
                     TECHNICAL.inc()
                 elif isinstance(item, Rejected):
@@ -314,11 +316,19 @@ class FluxCollector:
                 since_flush += 1
                 if since_flush >= self._every:
                     await self._outbox.flush()
+                    await self._save_technical(technical, local.name)
                     since_flush = 0
+            await self._save_technical(technical, local.name)
             result.records += stats.records
             for reason, count in stats.skipped.items():
                 SKIPPED.labels(reason).inc(count)
                 result.skipped[reason] = result.skipped.get(reason, 0) + count
+
+    async def _save_technical(self, records: list[TechnicalData], name: str) -> None:
+        """Stores the C68 records held so far and empties the list (bounded)."""
+        if records:
+            await self._ledger.save_technical(records, name)
+            records.clear()
 
     async def _dead_file(
         self, local: LocalFile, result: FileResult, exc: EnergyError

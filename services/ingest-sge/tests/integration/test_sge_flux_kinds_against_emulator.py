@@ -1,7 +1,7 @@
 """The new flux kinds from emulators/sge over real SFTP, the embedded broker and
 PostgreSQL: a C1-C4 point subscribed to its curve gets an R4Q file at night
 (start-stamped 10-min points), and bulk-order results (R63 curves, C68 technical
-data) land in the drop's ``R63_R64_R65_R66_R67_C68`` folder under the names of
+data, stored per PRM) land in the drop's ``R63_R64_R65_R66_R67_C68`` folder under the names of
 the interop note; the collector built by bootstrap() picks all of them up once."""
 
 from __future__ import annotations
@@ -156,3 +156,10 @@ async def test_r4q_and_bulk_results_are_picked_up_from_the_emulator_drop(
     assert len(r63.readings) == 96  # 20 and 21 November, 30-min END-stamped
     assert r63.readings[0].start == datetime(2026, 11, 20, tzinfo=PARIS)
     assert await pg_pool.fetchval("SELECT count(*) FROM sge_flux_files") == len(names)
+    rows = await pg_pool.fetch(
+        "SELECT prm, segment, subscribed_kva, source_file FROM sge_technical_data"
+        " ORDER BY prm"
+    )
+    assert [(r["prm"], r["segment"]) for r in rows] == [(C5, "C5"), (C4, "C4")]
+    assert all(r["subscribed_kva"] > 0 for r in rows)
+    assert all(r["source_file"].startswith("ENEDIS_C68_P_ITC_M0TEST02") for r in rows)

@@ -210,6 +210,10 @@ async def test_r4x_and_bulk_order_results_are_picked_up(
         "ENEDIS_C68_P_": "done",
     }  # R67 is not in the patterns: not taken
     assert results["ENEDIS_C68_P_"].technical == 2
+    assert {p: (t.segment, t.subscribed_kva) for p, t in ledger.technical.items()} == {
+        "25150217034354": ("C5", 36.0),
+        "98800003605600": ("C4", 36.0),
+    }
     assert sorted(_readings(publisher)) == [
         ("25150217034354", 48),
         ("25825036170379", 48),

@@ -9,9 +9,12 @@ downloaded again at every poll.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Protocol
+
+from ingest_sge.mapping import TechnicalData
 
 
 class Outcome(StrEnum):
@@ -53,6 +56,11 @@ class FluxLedger(Protocol):
 
     async def give_up(self, name: str, size: int, reason: str) -> None:
         """Marks this file (name, size) given up: ``seen`` answers True from now on."""
+
+    async def save_technical(
+        self, records: Sequence[TechnicalData], source_file: str
+    ) -> None:
+        """Keeps the latest C68 technical data of each PRM (upsert)."""
 
     async def ping(self) -> bool:
         """The store answers (readiness)."""

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
+from ingest_sge.mapping import TechnicalData
 from ingest_sge.repository import FileRecord
 
 
@@ -12,6 +15,7 @@ class MemoryLedger:
         self.files: dict[tuple[str, str], FileRecord] = {}
         self.attempts: dict[tuple[str, int], int] = {}
         self.given_up: dict[tuple[str, int], str] = {}
+        self.technical: dict[str, TechnicalData] = {}
 
     async def seen(self, name: str, size: int) -> bool:
         """A file of this name and size was handled (or given up) already."""
@@ -36,6 +40,13 @@ class MemoryLedger:
     async def give_up(self, name: str, size: int, reason: str) -> None:
         """(name, size) is never asked again."""
         self.given_up[(name, size)] = reason
+
+    async def save_technical(
+        self, records: Sequence[TechnicalData], source_file: str
+    ) -> None:
+        """The latest record of each PRM wins."""
+        for record in records:
+            self.technical[str(record.prm)] = record
 
     async def ping(self) -> bool:
         """Always up."""

@@ -3,8 +3,11 @@ and ``sge_flux_attempts`` (migration 1503)."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import asyncpg
 
+from ingest_sge.mapping import TechnicalData
 from ingest_sge.repository import FileRecord
 
 
@@ -87,6 +90,39 @@ class PostgresLedger:
             name,
             size,
             reason,
+        )
+
+    async def save_technical(
+        self, records: Sequence[TechnicalData], source_file: str
+    ) -> None:
+        """Upserts the C68 data of each PRM (the latest file wins)."""
+        await self._pool.executemany(
+            """
+            INSERT INTO sge_technical_data
+                (prm, segment, contract_state, tariff, voltage, subscribed_kva,
+                 source_file)
+            VALUES ($1, $2, $3, $4, $5, $6, $7)
+            ON CONFLICT (prm) DO UPDATE
+               SET segment = EXCLUDED.segment,
+                   contract_state = EXCLUDED.contract_state,
+                   tariff = EXCLUDED.tariff,
+                   voltage = EXCLUDED.voltage,
+                   subscribed_kva = EXCLUDED.subscribed_kva,
+                   source_file = EXCLUDED.source_file,
+                   updated_at = now()
+            """,
+            [
+                (
+                    str(r.prm),
+                    r.segment,
+                    r.state,
+                    r.tariff,
+                    r.tension,
+                    r.subscribed_kva,
+                    source_file,
+                )
+                for r in records
+            ],
         )
 
     async def ping(self) -> bool:

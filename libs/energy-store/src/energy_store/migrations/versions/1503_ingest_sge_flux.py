@@ -1,4 +1,4 @@
-"""ingest-sge: attempts at flux files found incomplete, and the ones given up.
+"""ingest-sge: attempts at flux files found incomplete; C68 technical data.
 
 Revision ID: 1503_ingest_sge_flux
 Revises: 1501_ingest_sge
@@ -10,7 +10,12 @@ forever: each such poll is counted here per (name, size), and once the count
 reaches the setting the file is given up (``given_up_at`` set, the reason kept,
 a letter on the dead-letter topic). A given-up (name, size) is never asked
 again; the same name with another size is another version of the file and is
-tried afresh. Only ingest-sge writes it.
+tried afresh.
+
+``sge_technical_data`` keeps, per PRM, the last technical and contractual data a
+C68 (result of an M023 ITC order) gave: segment, contractual state, tariff
+(FTA), voltage domain, subscribed power. No personal data (no name, no
+address). Only ingest-sge writes both tables.
 """
 
 from alembic import op
@@ -33,8 +38,18 @@ def upgrade() -> None:
         given_up_at timestamptz,
         PRIMARY KEY (name, size)
     );
+    CREATE TABLE sge_technical_data (
+        prm text PRIMARY KEY CHECK (prm ~ '^[0-9]{14}$'),
+        segment text NOT NULL DEFAULT '',
+        contract_state text NOT NULL DEFAULT '',
+        tariff text NOT NULL DEFAULT '',
+        voltage text NOT NULL DEFAULT '',
+        subscribed_kva double precision CHECK (subscribed_kva >= 0),
+        source_file text NOT NULL,
+        updated_at timestamptz NOT NULL DEFAULT now()
+    );
     """)
 
 
 def downgrade() -> None:
-    op.execute("DROP TABLE sge_flux_attempts")
+    op.execute("DROP TABLE sge_technical_data; DROP TABLE sge_flux_attempts")
