@@ -53,9 +53,9 @@ from ingest_sge.client import (
 )
 from ingest_sge.mapping import (
     Ambiguous,
+    C68Record,
     FluxStats,
     Rejected,
-    TechnicalData,
     parse_member,
 )
 from ingest_sge.repository import FileRecord, FluxLedger, Outcome
@@ -268,7 +268,7 @@ class FluxCollector:
         self, local: LocalFile, archive: Path, result: FileResult
     ) -> None:
         since_flush = 0
-        technical: list[TechnicalData] = []
+        technical: list[C68Record] = []
         for member, stream in iter_members(archive):
             stats = FluxStats()
             origin = f"{local.name}:{member}"
@@ -280,7 +280,7 @@ class FluxCollector:
                 stats=stats,
             )
             for item in items:
-                if isinstance(item, TechnicalData):
+                if isinstance(item, C68Record):
                     # C68: kept per PRM in the store, not a reading
                     technical.append(item)
                     result.technical += 1
@@ -324,7 +324,7 @@ class FluxCollector:
                 SKIPPED.labels(reason).inc(count)
                 result.skipped[reason] = result.skipped.get(reason, 0) + count
 
-    async def _save_technical(self, records: list[TechnicalData], name: str) -> None:
+    async def _save_technical(self, records: list[C68Record], name: str) -> None:
         """Stores the C68 records held so far and empties the list (bounded)."""
         if records:
             await self._ledger.save_technical(records, name)

@@ -16,9 +16,9 @@ from energy_core.domain.time import PARIS
 from energy_core.domain.units import Unit
 from energy_core.errors import PayloadInvalidError
 from ingest_sge.mapping import (
+    C68Record,
     FluxStats,
     Rejected,
-    TechnicalData,
     flux_code,
     parse_bulk,
     parse_member,
@@ -145,7 +145,7 @@ def test_c68_gives_technical_data_per_prm(writer) -> None:
     ]
     (first, second), stats = _parse(writer(items), "C68")
     assert stats.records == 2
-    assert first == TechnicalData(
+    assert first == C68Record(
         prm=first.prm,
         segment="C5",
         state="SERVC",
@@ -161,7 +161,7 @@ def test_c68_bad_prm_is_rejected_alone() -> None:
     (bad, good), _ = _parse(c68_csv([Technical("12AB"), Technical(PRM)]), "C68")
     assert isinstance(bad, Rejected)
     assert bad.payload.startswith(b"12AB;")
-    assert isinstance(good, TechnicalData)
+    assert isinstance(good, C68Record)
 
 
 def test_a_json_document_cut_short_is_an_error_after_the_whole_items() -> None:

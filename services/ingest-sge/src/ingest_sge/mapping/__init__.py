@@ -2,7 +2,7 @@
 
 from collections.abc import Iterator
 
-from ingest_sge.mapping.bulk import TechnicalData, flux_code, parse_bulk
+from ingest_sge.mapping.bulk import C68Record, flux_code, parse_bulk
 from ingest_sge.mapping.flux import ByteStream, FluxStats, Parsed, Rejected, parse_flux
 from ingest_sge.mapping.local_time import Ambiguous, paris_instant
 
@@ -14,7 +14,7 @@ def parse_member(
     member: str = "",
     ambiguous: Ambiguous = Ambiguous.EARLIER,
     stats: FluxStats | None = None,
-) -> Iterator[Parsed | TechnicalData]:
+) -> Iterator[Parsed | C68Record]:
     """One member of a flux file, whatever its kind.
 
     A bulk-order result (R63/R64/R65/R66/C68 in the member's or the file's name,
@@ -29,10 +29,10 @@ def parse_member(
 
 __all__ = [
     "Ambiguous",
+    "C68Record",
     "FluxStats",
     "Parsed",
     "Rejected",
-    "TechnicalData",
     "flux_code",
     "paris_instant",
     "parse_bulk",

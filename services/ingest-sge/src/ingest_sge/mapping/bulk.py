@@ -23,7 +23,7 @@ Timestamps (all local Paris time WITHOUT offset, ``YYYY-MM-DD hh:mm:ss``):
   opposite of R151, ELC ADR-0042). The distributor grid is published, one
   channel per temporal class, as for R151; the supplier grid and the totaliser
   repeat the same energy and are counted as skipped.
-* C68 carries no readings: each PRM becomes a :class:`TechnicalData`.
+* C68 carries no readings: each PRM becomes a :class:`C68Record`.
 
 The CSV column names of R64 and C68 are SEN1's reading of the JSON fields (the
 R6X CSV guide was not available): columns are found by name, never by position.
@@ -80,7 +80,7 @@ _CODE = re.compile(r"(?<![A-Z0-9])(R6[3-7]|C68)(?:[AB])?(?![0-9])")
 
 
 @dataclass(frozen=True, slots=True)
-class TechnicalData:
+class C68Record:
     """One PRM's technical and contractual data from a C68 (no personal data kept).
 
     ``subscribed_kva`` is None when the file gives none or not in kVA.
@@ -227,7 +227,7 @@ def parse_bulk(
     code: str,
     ambiguous: Ambiguous = Ambiguous.EARLIER,
     stats: FluxStats | None = None,
-) -> Iterator[RowsBatch | TechnicalData | Rejected]:
+) -> Iterator[RowsBatch | C68Record | Rejected]:
     """Streams an R63/R64/R65/R66/C68 document, JSON or CSV (sniffed).
 
     ``code`` is the flux code from the file name (see :func:`flux_code`); a JSON
@@ -266,7 +266,7 @@ class _Prefixed:
 
 def _json(
     stream: ByteStream, code: str, ambiguous: Ambiguous, stats: FluxStats
-) -> Iterator[RowsBatch | TechnicalData | Rejected]:
+) -> Iterator[RowsBatch | C68Record | Rejected]:
     items = JsonItems(stream)
     for key, value in items:
         if key == "header":
@@ -467,8 +467,8 @@ def _kva(value: object) -> float | None:
     return _number(text.replace(",", "."), "puissanceSouscrite")
 
 
-def _technical(item: Mapping[str, Any]) -> TechnicalData:
-    return TechnicalData(
+def _technical(item: Mapping[str, Any]) -> C68Record:
+    return C68Record(
         prm=Prm(str(item.get("idPrm", ""))),
         segment=str(item.get("segment") or ""),
         state=str(item.get("etatContractuel") or ""),
@@ -516,7 +516,7 @@ def _columns(header: list[str]) -> dict[str, int]:
 
 def _csv(
     stream: ByteStream, code: str, ambiguous: Ambiguous, stats: FluxStats
-) -> Iterator[RowsBatch | TechnicalData | Rejected]:
+) -> Iterator[RowsBatch | C68Record | Rejected]:
     text = io.TextIOWrapper(
         io.BufferedReader(_Raw(stream)), encoding="utf-8-sig", newline=""
     )
@@ -652,14 +652,14 @@ def _r64_tree(prm: str, rows: list[list[str]], cols: dict[str, int]) -> dict[str
 
 def _c68_rows(
     reader: Iterator[list[str]], cols: dict[str, int], stats: FluxStats
-) -> Iterator[TechnicalData | Rejected]:
+) -> Iterator[C68Record | Rejected]:
     try:
         for row in reader:
             if not row or not any(row):
                 continue
             stats.records += 1
             try:
-                yield TechnicalData(
+                yield C68Record(
                     prm=Prm(_field(row, cols, "prm")),
                     segment=_field(row, cols, "segment"),
                     state=_field(row, cols, "state"),
@@ -688,4 +688,4 @@ class _Raw(io.RawIOBase):
         return len(data)
 
 
-__all__ = ["BULK_CODES", "JsonItems", "TechnicalData", "flux_code", "parse_bulk"]
+__all__ = ["BULK_CODES", "C68Record", "JsonItems", "flux_code", "parse_bulk"]

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Protocol
 
-from ingest_sge.mapping import TechnicalData
+from ingest_sge.mapping import C68Record
 
 
 class Outcome(StrEnum):
@@ -58,7 +58,7 @@ class FluxLedger(Protocol):
         """Marks this file (name, size) given up: ``seen`` answers True from now on."""
 
     async def save_technical(
-        self, records: Sequence[TechnicalData], source_file: str
+        self, records: Sequence[C68Record], source_file: str
     ) -> None:
         """Keeps the latest C68 technical data of each PRM (upsert)."""
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from ingest_sge.mapping import TechnicalData
+from ingest_sge.mapping import C68Record
 from ingest_sge.repository import FileRecord
 
 
@@ -15,7 +15,7 @@ class MemoryLedger:
         self.files: dict[tuple[str, str], FileRecord] = {}
         self.attempts: dict[tuple[str, int], int] = {}
         self.given_up: dict[tuple[str, int], str] = {}
-        self.technical: dict[str, TechnicalData] = {}
+        self.technical: dict[str, C68Record] = {}
 
     async def seen(self, name: str, size: int) -> bool:
         """A file of this name and size was handled (or given up) already."""
@@ -42,7 +42,7 @@ class MemoryLedger:
         self.given_up[(name, size)] = reason
 
     async def save_technical(
-        self, records: Sequence[TechnicalData], source_file: str
+        self, records: Sequence[C68Record], source_file: str
     ) -> None:
         """The latest record of each PRM wins."""
         for record in records:

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 
 import asyncpg
 
-from ingest_sge.mapping import TechnicalData
+from ingest_sge.mapping import C68Record
 from ingest_sge.repository import FileRecord
 
 
@@ -93,7 +93,7 @@ class PostgresLedger:
         )
 
     async def save_technical(
-        self, records: Sequence[TechnicalData], source_file: str
+        self, records: Sequence[C68Record], source_file: str
     ) -> None:
         """Upserts the C68 data of each PRM (the latest file wins)."""
         await self._pool.executemany(
