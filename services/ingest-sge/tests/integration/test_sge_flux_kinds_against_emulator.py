@@ -21,6 +21,7 @@ from energy_core.domain.time import PARIS
 from energy_core.kafka import make_consumer
 from energy_core.wire import batch_from_proto, decode_batch
 from ingest_sge.bootstrap import bootstrap
+from ingest_sge.client.soap import SgeSoapClient, SoapConfig
 from ingest_sge.settings import Settings
 from sen1_stack.broker import free_port
 from sge_emulator import Emulator, client_ssl_context
@@ -34,6 +35,8 @@ from sge_emulator.settings import (
 from sge_emulator.state import Order
 
 pytestmark = pytest.mark.integration
+
+WSDL_DIR = Path(__file__).resolve().parents[1] / "wsdl"
 
 SAD_NS = "http://www.enedis.fr/sge/ws/commanderservicesaccesdonnees/v1.0"
 SOAP_ENV = "http://schemas.xmlsoap.org/soap/envelope/"
@@ -163,3 +166,77 @@ async def test_r4q_and_bulk_results_are_picked_up_from_the_emulator_drop(
     assert [(r["prm"], r["segment"]) for r in rows] == [(C5, "C5"), (C4, "C4")]
     assert all(r["subscribed_kva"] > 0 for r in rows)
     assert all(r["source_file"].startswith("ENEDIS_C68_P_ITC_M0TEST02") for r in rows)
+
+
+async def test_bulk_orders_through_the_soap_client_come_back_as_readings(
+    tmp_path: Path, kafka_settings: Any, postgres_settings: Any, pg_pool: Any
+) -> None:
+    """The whole M023 chain: the zeep client orders over mTLS, a night passes,
+    the collector finds R64 indexes and C68 data in the bulk folder by the
+    interop note's names, and publishes / stores them once."""
+    emulator = Emulator(
+        EmulatorSettings(
+            state_dir=str(tmp_path / "sge"),
+            soap_port=free_port(),
+            sftp_port=free_port(),
+            start_date=TODAY.isoformat(),
+        )
+    )
+    await emulator.start()
+    prms = ("25150217034354", "25825036170379")
+    try:
+        emulator.state.subscriptions.clear()
+        pki = emulator.pki
+        client = SgeSoapClient(
+            SoapConfig(
+                base_url=emulator.base_url,
+                wsdl_dir=WSDL_DIR,
+                login=DEMO_LOGIN,
+                contract_id=DEMO_CONTRACT,
+                cert_file=pki.client_pem,
+                key_file=pki.client_key,
+                ca_file=pki.ca_pem,
+            )
+        )
+        try:
+            indexes = await client.order_fine_data(
+                prms, measure="INDEX", start=date(2026, 11, 16), end=date(2026, 11, 18)
+            )
+            technical = await client.order_technical_data(prms)
+        finally:
+            await client.aclose()
+        async with httpx.AsyncClient(
+            base_url=emulator.base_url, verify=client_ssl_context(pki), timeout=30
+        ) as mtls:
+            night = await mtls.post("/_emulator/advance", params={"nights": 1})
+            assert night.status_code == 200
+        settings = Settings(
+            kafka=kafka_settings,
+            postgres=postgres_settings,
+            sftp_host=emulator.settings.host,
+            sftp_port=emulator.settings.sftp_port,
+            sftp_username=SFTP_USER,
+            sftp_password=SFTP_PASSWORD,  # type: ignore[arg-type]
+            flux_keys=emulator.settings.keys,  # type: ignore[arg-type]
+            sftp_remote_dir=".",
+            spool_dir=tmp_path / "spool",
+            settle_s=0,
+        )
+        async with bootstrap(settings, stop=asyncio.Event()) as runtime:
+            results = {r.name: r for r in await runtime.collector.poll_once()}
+            assert await runtime.collector.poll_once() == []
+    finally:
+        await emulator.stop()
+
+    (r64,) = [r for n, r in results.items() if f"_R64_P_INDEX_{indexes}_00001_" in n]
+    (c68,) = [r for n, r in results.items() if f"_C68_P_ITC_{technical}_00001_" in n]
+    assert (r64.outcome, c68.outcome, c68.technical) == ("done", "done", 2)
+    batches = await _readings(kafka_settings)
+    assert {str(b.meter) for b in batches} == set(prms)
+    for batch in batches:
+        # R64 day D = the register at the START of D (00:00 Paris), 16..18 Nov
+        starts = sorted({r.start for r in batch.readings})
+        assert starts[0] == datetime(2026, 11, 16, tzinfo=PARIS)
+        assert all(r.start == r.end for r in batch.readings)  # index points
+    stored = await pg_pool.fetchval("SELECT count(*) FROM sge_technical_data")
+    assert stored == 2
