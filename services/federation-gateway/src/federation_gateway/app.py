@@ -41,7 +41,13 @@ from federation_gateway.mapping import (
 from federation_gateway.outbound import aggregate_records
 from federation_gateway.repository import Peer, PgRepository
 from federation_gateway.settings import Settings
-from federation_gateway.signatures import SignatureError, Verified, parse_params, verify
+from federation_gateway.signatures import (
+    SignatureError,
+    Verified,
+    parse_params,
+    sign_response,
+    verify,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -227,7 +233,22 @@ def create_app(
             REQUESTS.labels("query", str(exc.status)).inc()
             return problem(exc.status, "Refused", exc.detail)
         REQUESTS.labels("query", "ok").inc()
-        return JSONResponse(records, media_type="application/senml+json")
+        return signed_answer(request, records)
+
+    def signed_answer(request: Request, payload: Any) -> Response:
+        """The answer signed with our current key, bound to the request's own
+        signature (RFC 9421 response signature; the puller verifies it)."""
+        body = json.dumps(payload, separators=(",", ":")).encode()
+        key = keyring.current()
+        headers = sign_response(
+            key.private,
+            keyid=f"{settings.domain} {key.kid}",
+            status=200,
+            body=body,
+            request_signature=request.headers.get("signature", ""),
+            now=clock(),
+        )
+        return Response(body, media_type="application/senml+json", headers=headers)
 
     async def _aggregates(
         peer: Peer, urn: AggregateUrn, start: datetime, end: datetime, now: datetime
@@ -371,7 +392,25 @@ def peer_from_json(domain: str, body: dict[str, Any]) -> Peer:
         ),
         reshare=bool(body.get("reshare", False)),
         rate_limit_per_minute=int(body.get("rate_limit_per_minute", 120)),
+        jid=_bare_jid(body.get("jid")),
+        shown_to=frozenset(_communes(body.get("shown_to", []))),
     )
+
+
+def _bare_jid(value: Any) -> str | None:
+    if value is None or value == "":
+        return None
+    jid = str(value)
+    if not re.fullmatch(r"[^@/\s]+@[^@/\s]+", jid):
+        raise ValueError("jid: a bare JID (user@domain, no resource)")
+    return jid
+
+
+def _communes(values: Any) -> list[str]:
+    codes = [str(x) for x in values]
+    if not all(re.fullmatch(r"(\d{2}|2A|2B)\d{3}", c) for c in codes):
+        raise ValueError("shown_to: INSEE commune codes")
+    return codes
 
 
 def peer_json(peer: Peer) -> dict[str, Any]:
@@ -385,6 +424,8 @@ def peer_json(peer: Peer) -> dict[str, Any]:
         "series": peer.grant.series,
         "reshare": peer.reshare,
         "rate_limit_per_minute": peer.rate_limit_per_minute,
+        "jid": peer.jid,
+        "shown_to": sorted(peer.shown_to),
         "revoked_at": peer.revoked_at.isoformat() if peer.revoked_at else None,
     }
 

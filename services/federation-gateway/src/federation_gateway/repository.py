@@ -30,6 +30,10 @@ class Peer:
     """Whether what we send this peer may be passed on by it (to its own peers)."""
     rate_limit_per_minute: int = 120
     revoked_at: datetime | None = None
+    jid: str | None = None
+    """The peer's bare XMPP JID: a Quoalise request from it is decided as this peer."""
+    shown_to: frozenset[str] = frozenset()
+    """Local communes whose city key sees what this peer sends (the city page)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -118,7 +122,8 @@ class Repository(Protocol):
 
 
 _SELECT_PEERS = """SELECT domain, base_url, fingerprints, territories, levels, buckets,
-    series, reshare, rate_limit_per_minute, revoked_at FROM federation_peers"""
+    series, reshare, rate_limit_per_minute, revoked_at, jid, shown_to
+    FROM federation_peers"""
 
 
 def _peer(row: asyncpg.Record) -> Peer:
@@ -137,6 +142,8 @@ def _peer(row: asyncpg.Record) -> Peer:
         reshare=row["reshare"],
         rate_limit_per_minute=row["rate_limit_per_minute"],
         revoked_at=row["revoked_at"],
+        jid=row["jid"],
+        shown_to=frozenset(row["shown_to"]),
     )
 
 
@@ -186,6 +193,13 @@ class PgRepository:
         row = await self.pool.fetchrow(_SELECT_PEERS + " WHERE domain = $1", domain)
         return _peer(row) if row else None
 
+    async def peer_by_jid(self, jid: str) -> Peer | None:
+        """The registry row of a bare XMPP JID (case-insensitive, as JIDs compare)."""
+        row = await self.pool.fetchrow(
+            _SELECT_PEERS + " WHERE lower(jid) = lower($1)", jid
+        )
+        return _peer(row) if row else None
+
     async def peers(self) -> list[Peer]:
         rows = await self.pool.fetch(_SELECT_PEERS + " ORDER BY domain")
         return [_peer(r) for r in rows]
@@ -194,15 +208,17 @@ class PgRepository:
         await self.pool.execute(
             """
             INSERT INTO federation_peers (domain, base_url, fingerprints, territories,
-                levels, buckets, series, reshare, rate_limit_per_minute, revoked_at)
-            VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
+                levels, buckets, series, reshare, rate_limit_per_minute, revoked_at,
+                jid, shown_to)
+            VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
             ON CONFLICT (domain) DO UPDATE SET base_url = EXCLUDED.base_url,
                 fingerprints = EXCLUDED.fingerprints,
                 territories = EXCLUDED.territories, levels = EXCLUDED.levels,
                 buckets = EXCLUDED.buckets, series = EXCLUDED.series,
                 reshare = EXCLUDED.reshare,
                 rate_limit_per_minute = EXCLUDED.rate_limit_per_minute,
-                revoked_at = EXCLUDED.revoked_at
+                revoked_at = EXCLUDED.revoked_at, jid = EXCLUDED.jid,
+                shown_to = EXCLUDED.shown_to
             """,
             peer.domain,
             peer.base_url,
@@ -214,6 +230,8 @@ class PgRepository:
             peer.reshare,
             peer.rate_limit_per_minute,
             peer.revoked_at,
+            peer.jid,
+            sorted(peer.shown_to),
         )
 
     async def revoke_peer(self, domain: str, at: datetime) -> bool:
