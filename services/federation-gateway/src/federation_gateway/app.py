@@ -13,6 +13,7 @@ import hmac
 import json
 import logging
 import re
+import uuid
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -35,11 +36,12 @@ from federation_gateway.mapping import (
     AggregateUrn,
     UrnError,
     from_senml,
+    parse_alert_urn,
     parse_urn,
     to_senml,
 )
 from federation_gateway.outbound import aggregate_records
-from federation_gateway.repository import Peer, PgRepository
+from federation_gateway.repository import Peer, PgRepository, ReceivedAlert
 from federation_gateway.settings import Settings
 from federation_gateway.signatures import (
     SignatureError,
@@ -268,12 +270,17 @@ def create_app(
                 rows = from_senml(list(payload.get("records", [])))
             except (ValueError, TypeError) as exc:
                 raise Refused(400, "records are not SenML") from exc
+            try:
+                alerts = alerts_from_json(payload.get("alerts", []))
+            except (ValueError, TypeError, KeyError) as exc:
+                raise Refused(400, "alerts are not valid") from exc
             stored = await repository.store_received(
                 peer.domain,
                 verified.params.keyid,
                 verified.signature,
                 key,
                 rows,
+                alerts,
             )
         except Refused as exc:
             REQUESTS.labels("push", str(exc.status)).inc()
@@ -291,6 +298,8 @@ def create_app(
             if not isinstance(urns, list) or not 1 <= len(urns) <= 100:
                 raise Refused(400, "urns: a list of 1 to 100 URNs")
             for urn in urns:
+                if parse_alert_urn(str(urn)) is not None:
+                    continue  # decided per alert at push time (egress.decide)
                 if not isinstance(parse_urn(str(urn)), AggregateUrn) and not (
                     peer.grant.series
                 ):
@@ -395,6 +404,39 @@ def peer_from_json(domain: str, body: dict[str, Any]) -> Peer:
         jid=_bare_jid(body.get("jid")),
         shown_to=frozenset(_communes(body.get("shown_to", []))),
     )
+
+
+def alerts_from_json(items: Any) -> list[ReceivedAlert]:
+    """A push's ``alerts``: each ``{urn, alert_id, occurred_at, change, level,
+    previous_level, capacity_kw}``; raises ValueError/KeyError/TypeError."""
+    if not isinstance(items, list) or len(items) > 10_000:
+        raise ValueError("alerts: a list")
+    out = []
+    for a in items:
+        alert = parse_alert_urn(str(a["urn"]))
+        if alert is None:
+            raise ValueError("alert urn")
+        occurred = datetime.fromisoformat(str(a["occurred_at"]))
+        if occurred.tzinfo is None:
+            raise ValueError("occurred_at needs an offset")
+        if a["change"] not in ("raised", "escalated", "deescalated", "cleared"):
+            raise ValueError("change")
+        level, previous = int(a["level"]), int(a["previous_level"])
+        if not (0 <= level <= 3 and 0 <= previous <= 3):
+            raise ValueError("level")
+        capacity = a.get("capacity_kw")
+        out.append(
+            ReceivedAlert(
+                alert.iris,
+                str(uuid.UUID(str(a["alert_id"]))),
+                occurred,
+                str(a["change"]),
+                level,
+                previous,
+                float(capacity) if capacity is not None else None,
+            )
+        )
+    return out
 
 
 def _bare_jid(value: Any) -> str | None:

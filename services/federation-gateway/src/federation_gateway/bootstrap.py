@@ -92,6 +92,7 @@ async def bootstrap(
         pool = await create_pool(settings.postgres)
         stack.push_async_callback(pool.close)
         repository = PgRepository(pool)
+        await repository.enable_outbox()
         keyring = await load_keyring(repository, box, settings, clock())
         rule = SecrecyRule(
             min_points=settings.secrecy_min_points,

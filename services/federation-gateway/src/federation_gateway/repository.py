@@ -57,8 +57,41 @@ class Subscription:
     callback_url: str
     urns: tuple[str, ...]
     cursor: datetime
+    """Individual series: ``readings.ingested_at`` reached. Aggregates: the
+    ``since`` of the first catch-up, until :attr:`outbox_xid` is set."""
     attempts: int
     failing_since: datetime | None
+    outbox_xid: int | None = None
+    """Every outbox row of a transaction below this id was handled (None: the
+    first catch-up from :attr:`cursor` is still to do)."""
+
+
+@dataclass(frozen=True, slots=True)
+class ReceivedAlert:
+    """An alert change a peer pushed (validated by ``mapping.alerts_from_json``)."""
+
+    iris: str
+    alert_id: str
+    occurred_at: datetime
+    change: str
+    level: int
+    previous_level: int
+    capacity_kw: float | None
+
+
+@dataclass(frozen=True, slots=True)
+class AlertRow:
+    """One alert change, with what the egress decision needs."""
+
+    alert_id: str
+    iris: str
+    commune: str
+    occurred_at: datetime
+    change: str
+    level: int
+    previous_level: int
+    capacity_kw: float
+    delivery_points: int
 
 
 class Repository(Protocol):
@@ -97,7 +130,13 @@ class Repository(Protocol):
     async def log_access(self, consent: Consent, route: str) -> None: ...
 
     async def store_received(
-        self, peer: str, keyid: str, signature: str, key: str, rows: list[Received]
+        self,
+        peer: str,
+        keyid: str,
+        signature: str,
+        key: str,
+        rows: list[Received],
+        alerts: list[ReceivedAlert] | None = None,
     ) -> bool: ...
 
     async def add_subscription(
@@ -114,7 +153,23 @@ class Repository(Protocol):
         self, urn: str, since: datetime, limit: int
     ) -> tuple[str, list[tuple[Point, datetime]]]: ...
 
-    async def pushed(self, subscription_id: str, cursor: datetime) -> None: ...
+    async def pushed(
+        self, subscription_id: str, cursor: datetime, outbox_xid: int | None = None
+    ) -> None: ...
+
+    async def outbox_horizon(self) -> tuple[int, int | None]:
+        """(xmin of a fresh snapshot, ``ready_after`` of the outbox or None)."""
+        ...
+
+    async def outbox_changes(
+        self, urn: AggregateUrn, from_xid: int, to_xid: int
+    ) -> list[AggregateRow]: ...
+
+    async def alert_changes(
+        self, iris: str, from_xid: int, to_xid: int
+    ) -> list[AlertRow]: ...
+
+    async def prune_outbox(self) -> int: ...
 
     async def push_failed(
         self, subscription_id: str, now: datetime, retry_at: datetime, expire: bool
@@ -368,7 +423,13 @@ class PgRepository:
         )
 
     async def store_received(
-        self, peer: str, keyid: str, signature: str, key: str, rows: list[Received]
+        self,
+        peer: str,
+        keyid: str,
+        signature: str,
+        key: str,
+        rows: list[Received],
+        alerts: list[ReceivedAlert] | None = None,
     ) -> bool:
         """Stores a peer's push once (False: that idempotency key was seen)."""
         async with self.pool.acquire() as conn, conn.transaction():
@@ -408,6 +469,30 @@ class PgRepository:
                     for r in rows
                 ],
             )
+            await conn.executemany(
+                """
+                INSERT INTO federation_peer_alerts (peer_domain, iris, alert_id,
+                    occurred_at, change, level, previous_level, capacity_kw, keyid,
+                    signature)
+                VALUES ($1, $2, $3::uuid, $4, $5, $6, $7, $8, $9, $10)
+                ON CONFLICT DO NOTHING
+                """,
+                [
+                    (
+                        peer,
+                        a.iris,
+                        a.alert_id,
+                        a.occurred_at,
+                        a.change,
+                        a.level,
+                        a.previous_level,
+                        a.capacity_kw,
+                        keyid,
+                        signature,
+                    )
+                    for a in alerts or []
+                ],
+            )
             return True
 
     async def add_subscription(
@@ -443,7 +528,8 @@ class PgRepository:
         rows = await self.pool.fetch(
             """
             SELECT s.subscription_id::text, s.callback_url, s.urns, s.cursor,
-                   s.attempts, s.failing_since, p.domain
+                   s.attempts, s.failing_since, p.domain,
+                   s.outbox_xid::text AS outbox_xid
             FROM federation_subscriptions s JOIN federation_peers p
               ON p.domain = s.peer_domain
             WHERE s.expired_at IS NULL AND s.next_attempt_at <= $1
@@ -465,6 +551,7 @@ class PgRepository:
                         r["cursor"],
                         r["attempts"],
                         r["failing_since"],
+                        int(r["outbox_xid"]) if r["outbox_xid"] else None,
                     )
                 )
         return out
@@ -531,14 +618,141 @@ class PgRepository:
             (Point(r["start_ts"], r["value"]), r["ingested_at"]) for r in rows
         ]
 
-    async def pushed(self, subscription_id: str, cursor: datetime) -> None:
+    async def pushed(
+        self, subscription_id: str, cursor: datetime, outbox_xid: int | None = None
+    ) -> None:
         await self.pool.execute(
             "UPDATE federation_subscriptions SET cursor = greatest(cursor, $2),"
+            " outbox_xid = coalesce($3::text::xid8, outbox_xid),"
             " attempts = 0, failing_since = NULL, next_attempt_at = now()"
             " WHERE subscription_id = $1::uuid",
             subscription_id,
             cursor,
+            None if outbox_xid is None else str(outbox_xid),
         )
+
+    async def enable_outbox(self) -> None:
+        """Turns the outbox triggers on (once per database), then records the
+        horizon after which every rollup writer saw them on: a transaction that
+        wrote before has an id below it. Two statements, two transactions, on
+        purpose: the horizon is read after the enabling row is committed."""
+        await self.pool.execute(
+            "INSERT INTO federation_outbox_enabled DEFAULT VALUES ON CONFLICT DO NOTHING"
+        )
+        await self.pool.execute(
+            "UPDATE federation_outbox_enabled"
+            " SET ready_after = pg_snapshot_xmax(pg_current_snapshot())"
+            " WHERE ready_after IS NULL"
+        )
+
+    async def outbox_horizon(self) -> tuple[int, int | None]:
+        row = await self.pool.fetchrow(
+            "SELECT pg_snapshot_xmin(pg_current_snapshot())::text AS xmin,"
+            " (SELECT ready_after::text FROM federation_outbox_enabled) AS ready"
+        )
+        if row is None:  # pragma: no cover - a SELECT without FROM returns a row
+            raise RuntimeError("no snapshot")
+        return int(row["xmin"]), int(row["ready"]) if row["ready"] else None
+
+    async def outbox_changes(
+        self, urn: AggregateUrn, from_xid: int, to_xid: int
+    ) -> list[AggregateRow]:
+        """The current rollups (best quality) of the buckets of ``urn`` that
+        transactions with ids in ``[from_xid, to_xid)`` changed. The caller took
+        ``to_xid`` as the xmin of an earlier snapshot: all those transactions
+        have finished, so this statement sees every one of their rows."""
+        rows = await self.pool.fetch(
+            """
+            WITH changed AS (
+              SELECT DISTINCT bucket_start FROM federation_outbox
+              WHERE scope = $1 AND scope_id = $2 AND bucket = $3 AND direction = $4
+                AND xid >= $5::text::xid8 AND xid < $6::text::xid8
+            )
+            SELECT DISTINCT ON (r.bucket_start) r.bucket_start, r.value, r.unit,
+                   r.delivery_points, r.max_point_value,
+                   COALESCE(n.commune_insee, CASE WHEN r.scope = 'commune'
+                            THEN r.scope_id END, '') AS commune
+            FROM changed c JOIN rollups r ON r.bucket_start = c.bucket_start
+            LEFT JOIN neighbourhoods n
+              ON r.scope = 'neighbourhood' AND n.iris = r.scope_id
+            WHERE r.scope = $1 AND r.scope_id = $2 AND r.bucket = $3
+              AND r.direction = $4 AND r.energy = 'electricity'
+            ORDER BY r.bucket_start,
+                     array_position(ARRAY['corrected','raw','estimated'], r.quality)
+            """,
+            urn.scope,
+            urn.territory,
+            urn.bucket,
+            urn.direction,
+            str(from_xid),
+            str(to_xid),
+        )
+        return [
+            AggregateRow(
+                r["bucket_start"],
+                r["value"],
+                r["unit"],
+                r["delivery_points"],
+                r["max_point_value"],
+                r["commune"],
+            )
+            for r in rows
+        ]
+
+    async def alert_changes(
+        self, iris: str, from_xid: int, to_xid: int
+    ) -> list[AlertRow]:
+        """Alert events of ``iris`` committed by transactions in ``[from, to)``,
+        with the neighbourhood's count of electricity delivery points (PRMs)."""
+        rows = await self.pool.fetch(
+            """
+            SELECT e.alert_id::text, a.iris, n.commune_insee AS commune,
+                   e.occurred_at, e.change, e.level, e.previous_level,
+                   e.capacity_kw,
+                   (SELECT count(DISTINCT coalesce(m.delivery_point_id, m.meter_id))
+                    FROM buildings b JOIN meters m USING (building_id)
+                    WHERE b.iris = a.iris AND m.scheme = 'prm')::int AS points
+            FROM federation_alert_outbox o
+            JOIN alert_events e USING (alert_id, occurred_at, change)
+            JOIN alerts a ON a.alert_id = e.alert_id
+            JOIN neighbourhoods n ON n.iris = a.iris
+            WHERE a.iris = $1 AND o.xid >= $2::text::xid8 AND o.xid < $3::text::xid8
+            ORDER BY e.occurred_at, e.alert_id
+            """,
+            iris,
+            str(from_xid),
+            str(to_xid),
+        )
+        return [
+            AlertRow(
+                r["alert_id"],
+                r["iris"],
+                r["commune"],
+                r["occurred_at"],
+                r["change"],
+                r["level"],
+                r["previous_level"],
+                r["capacity_kw"],
+                r["points"],
+            )
+            for r in rows
+        ]
+
+    async def prune_outbox(self) -> int:
+        """Drops outbox rows every live subscription has passed (and, with no
+        subscription, every row of a finished transaction)."""
+        removed = 0
+        for table in ("federation_outbox", "federation_alert_outbox"):
+            status = await self.pool.execute(
+                f"""
+                DELETE FROM {table} WHERE xid < least(
+                    pg_snapshot_xmin(pg_current_snapshot()),
+                    (SELECT min(outbox_xid) FROM federation_subscriptions
+                     WHERE expired_at IS NULL AND outbox_xid IS NOT NULL))
+                """  # noqa: S608 - the table names are the two constants above
+            )
+            removed += int(status.split()[-1])
+        return removed
 
     async def push_failed(
         self, subscription_id: str, now: datetime, retry_at: datetime, expire: bool

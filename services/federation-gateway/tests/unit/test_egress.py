@@ -219,6 +219,8 @@ def test_a_naive_clock_is_a_bug() -> None:
 def test_an_alert_leaves_only_for_a_granted_neighbourhood_above_the_threshold(
     grant: PeerGrant, points: int, reason: str
 ) -> None:
-    decision = decide(grant, AlertItem("381510101", "38151", points), rule=RULE, now=NOW)
+    decision = decide(
+        grant, AlertItem("381510101", "38151", points), rule=RULE, now=NOW
+    )
     assert decision.allowed is (reason == "")
     assert reason in decision.reason

@@ -32,6 +32,7 @@ written before the outbox was enabled has finished (``ready_after``).
   peer's aggregates on the city page (empty: nobody).
 - ``federation_subscriptions.outbox_xid``: the cursor in the outbox (NULL: the
   subscription still has its first catch-up from ``cursor``, a timestamp, to do).
+- ``federation_peer_alerts``: alert changes a peer pushed, with provenance.
 - ``quoalise_subscriptions``: XMPP subscribers (bare JID, identifier), so a restart
   of the gateway does not lose them.
 - ``federation_peer_series``: individual series read from a Quoalise proxy, as
@@ -111,6 +112,21 @@ def upgrade() -> None:
         REFERENCING NEW TABLE AS changed
         FOR EACH STATEMENT EXECUTE FUNCTION federation_outbox_alerts();
 
+    CREATE TABLE federation_peer_alerts (
+        peer_domain text NOT NULL,
+        iris text NOT NULL,
+        alert_id uuid NOT NULL,
+        occurred_at timestamptz NOT NULL,
+        change text NOT NULL,
+        level smallint NOT NULL CHECK (level BETWEEN 0 AND 3),
+        previous_level smallint NOT NULL,
+        capacity_kw double precision,
+        keyid text NOT NULL,
+        signature text NOT NULL,
+        received_at timestamptz NOT NULL DEFAULT now(),
+        PRIMARY KEY (peer_domain, alert_id, occurred_at, change)
+    );
+
     CREATE TABLE quoalise_subscriptions (
         jid text NOT NULL,
         identifier text NOT NULL,
@@ -137,7 +153,8 @@ def downgrade() -> None:
     DROP TRIGGER federation_outbox_rollups_update ON rollups;
     DROP TRIGGER federation_outbox_alert_events ON alert_events;
     DROP TABLE federation_peer_series, quoalise_subscriptions,
-        federation_alert_outbox, federation_outbox, federation_outbox_enabled;
+        federation_alert_outbox, federation_outbox, federation_outbox_enabled,
+        federation_peer_alerts;
     DROP FUNCTION federation_outbox_rollups(), federation_outbox_alerts();
     ALTER TABLE federation_subscriptions DROP COLUMN outbox_xid, DROP COLUMN alerts;
     ALTER TABLE federation_peers DROP COLUMN jid, DROP COLUMN shown_to;
