@@ -133,7 +133,13 @@ async def bootstrap(
             stack.callback(task.cancel)
         quoalise = await stack.enter_async_context(
             start_quoalise(
-                settings, repository, rule, stop=stop, health=health, clock=clock
+                settings,
+                repository,
+                rule,
+                stop=stop,
+                health=health,
+                clock=clock,
+                store=repository,
             )
         )
         yield Runtime(

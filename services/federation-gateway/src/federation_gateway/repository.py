@@ -631,6 +631,63 @@ class PgRepository:
             None if outbox_xid is None else str(outbox_xid),
         )
 
+    # ------------------------------------------------------------ Quoalise
+
+    async def quoalise_subscriptions(self) -> list[tuple[str, str, datetime | None]]:
+        rows = await self.pool.fetch(
+            "SELECT jid, identifier, last_start FROM quoalise_subscriptions"
+        )
+        return [(r["jid"], r["identifier"], r["last_start"]) for r in rows]
+
+    async def add_quoalise_subscription(
+        self, jid: str, identifier: str, last_start: datetime | None
+    ) -> None:
+        await self.pool.execute(
+            "INSERT INTO quoalise_subscriptions (jid, identifier, last_start)"
+            " VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
+            jid,
+            identifier,
+            last_start,
+        )
+
+    async def remove_quoalise_subscriptions(self, jid: str, identifier: str) -> None:
+        """``identifier``, or every series of a bare ``urn:dev:prm:<PRM>``."""
+        await self.pool.execute(
+            "DELETE FROM quoalise_subscriptions WHERE jid = $1"
+            " AND (identifier = $2 OR starts_with(identifier, $2 || '_'))",
+            jid,
+            identifier,
+        )
+
+    async def advance_quoalise_subscription(
+        self, jid: str, identifier: str, last_start: datetime
+    ) -> None:
+        await self.pool.execute(
+            "UPDATE quoalise_subscriptions SET last_start = greatest(last_start, $3)"
+            " WHERE jid = $1 AND identifier = $2",
+            jid,
+            identifier,
+            last_start,
+        )
+
+    async def store_peer_series(
+        self, peer_domain: str, source_jid: str, rows: list[Received]
+    ) -> int:
+        """Values read from a peer's Quoalise proxy, as that peer's series, with
+        the JID they came from and when (a value read again replaces the old)."""
+        await self.pool.executemany(
+            """
+            INSERT INTO federation_peer_series (peer_domain, urn, start_ts, value,
+                unit, source_jid)
+            VALUES ($1, $2, $3, $4, $5, $6)
+            ON CONFLICT (peer_domain, urn, start_ts) DO UPDATE SET
+                value = EXCLUDED.value, unit = EXCLUDED.unit,
+                source_jid = EXCLUDED.source_jid, received_at = now()
+            """,
+            [(peer_domain, r.urn, r.start, r.value, r.unit, source_jid) for r in rows],
+        )
+        return len(rows)
+
     async def enable_outbox(self) -> None:
         """Turns the outbox triggers on (once per database), then records the
         horizon after which every rollup writer saw them on: a transaction that

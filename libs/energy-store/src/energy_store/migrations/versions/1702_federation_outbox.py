@@ -33,8 +33,8 @@ written before the outbox was enabled has finished (``ready_after``).
 - ``federation_subscriptions.outbox_xid``: the cursor in the outbox (NULL: the
   subscription still has its first catch-up from ``cursor``, a timestamp, to do).
 - ``federation_peer_alerts``: alert changes a peer pushed, with provenance.
-- ``quoalise_subscriptions``: XMPP subscribers (bare JID, identifier), so a restart
-  of the gateway does not lose them.
+- ``quoalise_subscriptions``: XMPP subscribers (bare JID, identifier) and the
+  newest period start pushed to each, so a restart of the gateway loses neither.
 - ``federation_peer_series``: individual series read from a Quoalise proxy, as
   that peer's series, with provenance (peer, JID it came from, time).
 """
@@ -130,6 +130,7 @@ def upgrade() -> None:
     CREATE TABLE quoalise_subscriptions (
         jid text NOT NULL,
         identifier text NOT NULL,
+        last_start timestamptz,
         created_at timestamptz NOT NULL DEFAULT now(),
         PRIMARY KEY (jid, identifier)
     );
