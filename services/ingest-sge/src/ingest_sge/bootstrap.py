@@ -105,7 +105,7 @@ async def bootstrap(
             reader = MeasuresReader(
                 soap, PostgresAuthorisations(pool), ambiguous=settings.ambiguous_hour
             )
-            portfolio = Portfolio(reader, soap, publisher)
+            portfolio = Portfolio(reader, soap, publisher, directory=soap)
         runtime = Runtime(settings, collector, ledger, publisher, portfolio, kafka)
         if health is not None:
             health.add_check("kafka", runtime.broker_ready)
