@@ -169,6 +169,8 @@ class Repository(Protocol):
         self, iris: str, from_xid: int, to_xid: int
     ) -> list[AlertRow]: ...
 
+    async def alerts_since(self, iris: str, since: datetime) -> list[AlertRow]: ...
+
     async def prune_outbox(self) -> int: ...
 
     async def push_failed(
@@ -199,6 +201,34 @@ def _peer(row: asyncpg.Record) -> Peer:
         revoked_at=row["revoked_at"],
         jid=row["jid"],
         shown_to=frozenset(row["shown_to"]),
+    )
+
+
+_ALERT_ROWS = """
+SELECT e.alert_id::text, a.iris, n.commune_insee AS commune, e.occurred_at, e.change,
+       e.level, e.previous_level, e.capacity_kw,
+       (SELECT count(DISTINCT coalesce(m.delivery_point_id, m.meter_id))
+        FROM buildings b JOIN meters m USING (building_id)
+        WHERE b.iris = a.iris AND m.scheme = 'prm')::int AS points
+FROM alert_events e
+JOIN alerts a ON a.alert_id = e.alert_id
+JOIN neighbourhoods n ON n.iris = a.iris
+"""
+"""An alert event with its neighbourhood's commune and electricity delivery points
+(PRMs): what egress.decide needs for an alert."""
+
+
+def _alert_row(r: asyncpg.Record) -> AlertRow:
+    return AlertRow(
+        r["alert_id"],
+        r["iris"],
+        r["commune"],
+        r["occurred_at"],
+        r["change"],
+        r["level"],
+        r["previous_level"],
+        r["capacity_kw"],
+        r["points"],
     )
 
 
@@ -756,44 +786,32 @@ class PgRepository:
             for r in rows
         ]
 
+    async def alerts_since(self, iris: str, since: datetime) -> list[AlertRow]:
+        """Alert events of ``iris`` that occurred after ``since`` (a subscription's
+        first catch-up; the outbox takes over from its horizon)."""
+        rows = await self.pool.fetch(
+            _ALERT_ROWS + " WHERE a.iris = $1 AND e.occurred_at > $2"
+            " ORDER BY e.occurred_at, e.alert_id LIMIT 10000",
+            iris,
+            since,
+        )
+        return [_alert_row(r) for r in rows]
+
     async def alert_changes(
         self, iris: str, from_xid: int, to_xid: int
     ) -> list[AlertRow]:
         """Alert events of ``iris`` committed by transactions in ``[from, to)``,
         with the neighbourhood's count of electricity delivery points (PRMs)."""
         rows = await self.pool.fetch(
-            """
-            SELECT e.alert_id::text, a.iris, n.commune_insee AS commune,
-                   e.occurred_at, e.change, e.level, e.previous_level,
-                   e.capacity_kw,
-                   (SELECT count(DISTINCT coalesce(m.delivery_point_id, m.meter_id))
-                    FROM buildings b JOIN meters m USING (building_id)
-                    WHERE b.iris = a.iris AND m.scheme = 'prm')::int AS points
-            FROM federation_alert_outbox o
-            JOIN alert_events e USING (alert_id, occurred_at, change)
-            JOIN alerts a ON a.alert_id = e.alert_id
-            JOIN neighbourhoods n ON n.iris = a.iris
-            WHERE a.iris = $1 AND o.xid >= $2::text::xid8 AND o.xid < $3::text::xid8
-            ORDER BY e.occurred_at, e.alert_id
-            """,
+            _ALERT_ROWS + " JOIN federation_alert_outbox o ON o.alert_id = e.alert_id"
+            " AND o.occurred_at = e.occurred_at AND o.change = e.change"
+            " WHERE a.iris = $1 AND o.xid >= $2::text::xid8 AND o.xid < $3::text::xid8"
+            " ORDER BY e.occurred_at, e.alert_id",
             iris,
             str(from_xid),
             str(to_xid),
         )
-        return [
-            AlertRow(
-                r["alert_id"],
-                r["iris"],
-                r["commune"],
-                r["occurred_at"],
-                r["change"],
-                r["level"],
-                r["previous_level"],
-                r["capacity_kw"],
-                r["points"],
-            )
-            for r in rows
-        ]
+        return [_alert_row(r) for r in rows]
 
     async def prune_outbox(self) -> int:
         """Drops outbox rows every live subscription has passed (and, with no

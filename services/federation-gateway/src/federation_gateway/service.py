@@ -37,7 +37,12 @@ from federation_gateway.mapping import (
     to_senml,
 )
 from federation_gateway.outbound import aggregate_records
-from federation_gateway.repository import AggregateRow, Repository, Subscription
+from federation_gateway.repository import (
+    AggregateRow,
+    AlertRow,
+    Repository,
+    Subscription,
+)
 from federation_gateway.settings import Settings
 
 logger = logging.getLogger(__name__)
@@ -123,7 +128,7 @@ class Gateway:
         transactions with ids in ``[sub.outbox_xid, horizon)``, the horizon being
         the xmin of a snapshot taken first, so every one of those transactions
         has finished and a late commit is never passed over. A new subscription
-        first catches up on rollups changed since its ``since`` (once every
+        first catches up on rollups changed and alert events since its ``since`` (once every
         writer sees the outbox triggers), then follows the outbox from the
         horizon taken before that catch-up read.
         """
@@ -136,10 +141,17 @@ class Gateway:
             for text in sub.urns:
                 alert = parse_alert_urn(text)
                 if alert is not None:
-                    if sub.outbox_xid is not None:  # no catch-up of past alerts
-                        await self._alerts(
-                            sub, alert.iris, sub.outbox_xid, horizon, now
+                    if sub.outbox_xid is None:  # catch-up: events since `since`
+                        changed = await self.repository.alerts_since(
+                            alert.iris, sub.cursor
                         )
+                        tag = f"since {sub.cursor.isoformat()} to {horizon}"
+                    else:
+                        changed = await self.repository.alert_changes(
+                            alert.iris, sub.outbox_xid, horizon
+                        )
+                        tag = f"xid {sub.outbox_xid} to {horizon}"
+                    await self._alerts(sub, alert.iris, changed, tag, now)
                     continue
                 urn = parse_urn(text)
                 if isinstance(urn, IndividualUrn):
@@ -193,12 +205,17 @@ class Gateway:
             PUSHED_RECORDS.inc(len(records))
 
     async def _alerts(
-        self, sub: Subscription, iris: str, start: int, horizon: int, now: datetime
+        self,
+        sub: Subscription,
+        iris: str,
+        changed: list[AlertRow],
+        tag: str,
+        now: datetime,
     ) -> None:
         """Alert changes of one neighbourhood, each decided (grant, delivery
         points) at push time; level and change only, no load figure."""
         alerts = []
-        for a in await self.repository.alert_changes(iris, start, horizon):
+        for a in changed:
             item = AlertItem(a.iris, a.commune, a.delivery_points)
             if not decide(sub.peer.grant, item, rule=self.rule, now=now).allowed:
                 WITHHELD_ALERTS.inc()
@@ -214,15 +231,19 @@ class Gateway:
                     "capacity_kw": a.capacity_kw,
                 }
             )
-        if not alerts:
-            return
-        key = hashlib.sha256(
-            f"{sub.subscription_id}|alerts {iris}|xid {start} to {horizon}".encode()
-        ).hexdigest()
-        await self.poster.post(
-            sub.callback_url, {"idempotency_key": key, "records": [], "alerts": alerts}
-        )
-        PUSHED_ALERTS.inc(len(alerts))
+        for n, chunk in enumerate(range(0, len(alerts), BATCH)):
+            key = hashlib.sha256(
+                f"{sub.subscription_id}|alerts {iris}|{tag}|{n}".encode()
+            ).hexdigest()
+            await self.poster.post(
+                sub.callback_url,
+                {
+                    "idempotency_key": key,
+                    "records": [],
+                    "alerts": alerts[chunk : chunk + BATCH],
+                },
+            )
+            PUSHED_ALERTS.inc(len(alerts[chunk : chunk + BATCH]))
 
     async def _series(
         self, sub: Subscription, urn: IndividualUrn, now: datetime

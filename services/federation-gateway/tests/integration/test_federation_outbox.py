@@ -1,6 +1,7 @@
 """Pushes follow a commit-ordered outbox: a late-committing transaction is
-pushed, nothing is pushed again once acknowledged; alerts reach subscribers,
-only for neighbourhoods with enough delivery points.
+pushed, nothing is pushed again once acknowledged; alerts reach subscribers (those
+raised since the subscription's ``since`` too), only for neighbourhoods with
+enough delivery points.
 
 Two collectives on loopback; B's push loop runs, A stores what arrives.
 """
@@ -188,10 +189,18 @@ async def test_alerts_reach_subscribers_only_above_the_threshold(
     a, b = await _subscribed(collectives, [big, small])
     await _homes(b.runtime.pool, IRIS, 12, 1000)
     await _homes(b.runtime.pool, SMALL_IRIS, 3, 2000)
+    # Raised after the subscription, before B's loop ran: the catch-up sends it.
+    early = await _alert(b.runtime.pool, IRIS, 1, "raised")
     stop = asyncio.Event()
     loop = asyncio.create_task(b.runtime.service.run(stop))
     try:
-        # the subscription's catch-up is done (alerts have none): then alerts
+        await _until(
+            lambda: a.runtime.pool.fetchval(
+                "SELECT true FROM federation_peer_alerts WHERE alert_id = $1::uuid",
+                early,
+            )
+        )
+        # the catch-up is done: then alerts follow the outbox
         await _until(
             lambda: b.runtime.pool.fetchval(
                 "SELECT outbox_xid IS NOT NULL FROM federation_subscriptions"
@@ -202,7 +211,8 @@ async def test_alerts_reach_subscribers_only_above_the_threshold(
         row = await _until(
             lambda: a.runtime.pool.fetchrow(
                 "SELECT peer_domain, iris, alert_id::text, change, level, keyid,"
-                " signature FROM federation_peer_alerts"
+                " signature FROM federation_peer_alerts WHERE alert_id = $1::uuid",
+                shown,
             )
         )
         assert (row["peer_domain"], row["iris"], row["alert_id"]) == (
@@ -219,14 +229,14 @@ async def test_alerts_reach_subscribers_only_above_the_threshold(
             for r in await a.runtime.pool.fetch(
                 "SELECT iris FROM federation_peer_alerts"
             )
-        ] == [IRIS]  # the 3-home neighbourhood's alert never left B
+        ] == [IRIS, IRIS]  # the 3-home neighbourhood's alert never left B
         # B revokes A: the next alert is not pushed.
         await b.runtime.repository.revoke_peer(a.domain, datetime.now(UTC))
         await _alert(b.runtime.pool, IRIS, 3, "raised")
         await asyncio.sleep(1.0)
         assert (
             await a.runtime.pool.fetchval("SELECT count(*) FROM federation_peer_alerts")
-            == 1
+            == 2
         )
     finally:
         stop.set()
