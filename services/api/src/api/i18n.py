@@ -139,6 +139,13 @@ MESSAGES: dict[str, dict[str, str]] = {
         "anomalies": "Anomalies",
         "an_night-baseload": "talon de nuit élevé",
         "an_weekend-baseload": "consommation de week-end",
+        # city map (one call per level)
+        "map_shows": "La carte montre",
+        "csv_map": "Exporter la carte (CSV : quartiers et parcelles)",
+        "dead_letters": "Lettres mortes",
+        "per_point": "par point de livraison",
+        "why_hidden": "Pourquoi certaines zones sont masquées",
+        "self_share": "Production / consommation",
     },
     "en": {
         "title": "SEN1 — neighbourhood energy",
@@ -275,6 +282,13 @@ MESSAGES: dict[str, dict[str, str]] = {
         "anomalies": "Anomalies",
         "an_night-baseload": "high night baseload",
         "an_weekend-baseload": "weekend consumption",
+        # city map (one call per level)
+        "map_shows": "The map shows",
+        "csv_map": "Export the map (CSV: neighbourhoods and parcels)",
+        "dead_letters": "Dead letters",
+        "per_point": "per delivery point",
+        "why_hidden": "Why some areas are hidden",
+        "self_share": "Production / consumption",
     },
 }
 

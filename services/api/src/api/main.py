@@ -41,6 +41,7 @@ from api.routes import (
     territory,
     verification,
 )
+from api.routes import map as map_view
 from api.settings import Settings
 from api.supervise import Loop
 from energy_core.observability import Health, ops_routes
@@ -97,6 +98,7 @@ def app_for(runtime: Runtime) -> FastAPI:
         meters,
         money,
         rollups,
+        map_view,
         live,
         hooks,
         keys,
