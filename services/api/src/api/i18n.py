@@ -174,6 +174,13 @@ MESSAGES: dict[str, dict[str, str]] = {
         "gp_checking": "en vérification",
         "gp_ok": "vérifié",
         "gp_ko": "refusé, à renvoyer",
+        # city map (one call per level)
+        "map_shows": "La carte montre",
+        "csv_map": "Exporter la carte (CSV : quartiers et parcelles)",
+        "dead_letters": "Lettres mortes",
+        "per_point": "par point de livraison",
+        "why_hidden": "Pourquoi certaines zones sont masquées",
+        "self_share": "Production / consommation",
     },
     "en": {
         "title": "SEN1 — neighbourhood energy",
@@ -344,6 +351,13 @@ MESSAGES: dict[str, dict[str, str]] = {
         "gp_checking": "being checked",
         "gp_ok": "checked",
         "gp_ko": "refused, send again",
+        # city map (one call per level)
+        "map_shows": "The map shows",
+        "csv_map": "Export the map (CSV: neighbourhoods and parcels)",
+        "dead_letters": "Dead letters",
+        "per_point": "per delivery point",
+        "why_hidden": "Why some areas are hidden",
+        "self_share": "Production / consumption",
     },
 }
 

@@ -34,6 +34,7 @@ from api.routes import (
     live,
     meters,
     money,
+    neighbours,
     ops,
     portfolio,
     rights,
@@ -42,6 +43,7 @@ from api.routes import (
     territory,
     verification,
 )
+from api.routes import map as map_view
 from api.settings import Settings
 from api.supervise import Loop
 from energy_core.observability import Health, ops_routes
@@ -98,6 +100,7 @@ def app_for(runtime: Runtime) -> FastAPI:
         meters,
         money,
         rollups,
+        map_view,
         live,
         hooks,
         keys,
@@ -109,6 +112,7 @@ def app_for(runtime: Runtime) -> FastAPI:
         gas,
         gas_rights,
         dashboard,
+        neighbours,
     ):
         app.include_router(module.router)
     for route in ops_routes(runtime.health):
