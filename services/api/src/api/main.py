@@ -37,6 +37,7 @@ from api.routes import (
     rights,
     rollups,
     session,
+    sge_sites,
     territory,
     verification,
 )
@@ -104,6 +105,7 @@ def app_for(runtime: Runtime) -> FastAPI:
         rights,
         ops,
         portfolio,
+        sge_sites,
         dashboard,
     ):
         app.include_router(module.router)

@@ -10,8 +10,9 @@ live authorisation, or refused by SGE, is reported with its outcome and the
 others go on; progress is a gauge of PRMs pending, a counter of PRMs done by
 outcome and one INFO line per PRM.
 
-Not wired to an entry point yet: nothing in the running service calls
-:meth:`Portfolio.enrol` (see the README).
+The running service calls :meth:`Portfolio.enrol` from the enrolment worker
+(:mod:`ingest_sge.enrolment`), for the sites managers and cities register
+through the api.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ from datetime import date, timedelta
 from prometheus_client import Counter, Gauge
 
 from energy_core import topics
-from energy_core.errors import ConsentRevokedError, EnergyError
+from energy_core.errors import ConsentRevokedError, EnergyError, TransientError
 from energy_core.kafka import Publisher, PublishQueue
 from energy_core.observability import meter_ref
 from energy_core.wire import batch_to_proto
@@ -51,8 +52,17 @@ class Enrolment:
     """What enrolling a portfolio did, PRM by PRM."""
 
     outcomes: dict[str, str] = field(default_factory=dict)
-    """PRM -> subscribed | not_authorised | refused | failed."""
+    """PRM -> subscribed | not_authorised | refused | unavailable (transient: try
+    again later) | failed."""
     readings: int = 0
+    reasons: dict[str, str] = field(default_factory=dict)
+    """PRM -> why it was not subscribed: SGE's six-character code when SGE
+    answered one, else the error's type (never its message: it may carry data)."""
+    services: dict[str, str] = field(default_factory=dict)
+    """PRM -> SGE's subscribed service id (what stopping the subscription needs);
+    absent when SGE said the service was already active (SGT570)."""
+    point_readings: dict[str, int] = field(default_factory=dict)
+    """PRM -> readings backfilled."""
 
 
 class Portfolio:
@@ -89,18 +99,35 @@ class Portfolio:
 
     async def _one(self, prm: str, today: date, result: Enrolment) -> str:
         try:
-            await self._reader.subscribe(self._subscriptions, prm, "CDC")
+            service = await self._reader.subscribe(self._subscriptions, prm, "CDC")
+            if service:
+                result.services[prm] = service
             batches = await self._reader.curve(prm, today - self._history, today)
         except AuthorisationMissingError:
             return "not_authorised"
-        except ConsentRevokedError:
+        except ConsentRevokedError as exc:
+            result.reasons[prm] = _reason(exc)
             return "refused"
+        except TransientError as exc:
+            result.reasons[prm] = _reason(exc)
+            logger.warning("portfolio point unavailable: %s", type(exc).__name__)
+            return "unavailable"
         except EnergyError as exc:
+            result.reasons[prm] = _reason(exc)
             logger.warning("portfolio point failed: %s", type(exc).__name__)
             return "failed"
+        count = 0
         for batch in batches:
             if batch.readings:
                 self._outbox.add(topics.READINGS, batch.meter, batch_to_proto(batch))
-                result.readings += len(batch.readings)
+                count += len(batch.readings)
         await self._outbox.flush()
+        result.readings += count
+        result.point_readings[prm] = count
         return "subscribed"
+
+
+def _reason(exc: EnergyError) -> str:
+    """SGE's code when it answered one (``SgeFault.code``), else the error type."""
+    code = getattr(exc, "code", "")
+    return code if isinstance(code, str) and code else type(exc).__name__

@@ -1,0 +1,203 @@
+"""The enrolment worker: sites registered through the api -> SGE subscriptions
+and backfilled history; withdrawals -> subscriptions stopped.
+
+Every pass claims due sites (:class:`~ingest_sge.repository.enrolments.EnrolmentQueue`)
+and, per site:
+
+1. a withdrawal (``withdrawing``): the consent was revoked by the api already;
+   the SGE subscription is stopped through the :class:`SubscriptionStopper`
+   port when the client offers one and the subscription's id is known, then the
+   site is ``withdrawn`` (the reason says when the subscription could not be
+   stopped, see the README);
+2. a request: the declared authorisation is verified (the registrant holds the
+   point, nobody else does: else ``refused``/``held_by_another``), then
+   :meth:`~ingest_sge.portfolio.Portfolio.enrol` subscribes and backfills,
+   authorisation first. SGE's refusal (SGT4K2, SGT566, SGT4G2) has revoked the
+   consent (the reader did) and the site is ``refused`` with SGE's code; a point
+   SGE does not know, or another permanent refusal, is ``refused`` too; a
+   transient failure is ``failed`` and retried with backoff; success is
+   ``active`` with the subscription's id and the readings backfilled.
+
+Progress: ``ingest_sge_enrolment_sites_pending`` (gauge),
+``ingest_sge_enrolment_sites_total{outcome}`` and one INFO line per pass with
+counts (the portfolio logs one line per PRM, as a pseudonym).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections import Counter as Tally
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from typing import Protocol, runtime_checkable
+
+from prometheus_client import Counter, Gauge
+
+from energy_core.domain import PARIS
+from energy_core.errors import EnergyError, TransientError
+from energy_core.loops import Backoff, sleep_or_stop
+from energy_core.observability import meter_ref
+from ingest_sge.portfolio import Portfolio, Site
+from ingest_sge.repository.enrolments import Claim, EnrolmentQueue
+
+logger = logging.getLogger(__name__)
+
+SITES = Counter(
+    "ingest_sge_enrolment_sites_total",
+    "Registered sites handled by the enrolment worker, by outcome",
+    ["outcome"],
+)
+PENDING = Gauge(
+    "ingest_sge_enrolment_sites_pending",
+    "Registered sites waiting for the worker (requested, failed, withdrawing)",
+)
+PASSES = Counter(
+    "ingest_sge_enrolment_passes_total", "Passes of the enrolment worker", ["outcome"]
+)
+
+NO_STOP_SERVICE = "subscription not stopped: the SGE client has no stop service yet"
+UNKNOWN_SERVICE = "subscription not stopped: SGE gave no service id (already active)"
+
+
+@runtime_checkable
+class SubscriptionStopper(Protocol):
+    """Port of the SOAP client's stop of a subscribed service (arrêt du service
+    souscrit); the client gains it with the other SGE services."""
+
+    async def stop_subscription(self, prm: str, service_id: str) -> None:
+        """Stops ``service_id`` of ``prm``."""
+
+
+class EnrolmentWorker:
+    """Claims registered sites and enrols or withdraws them (module docstring)."""
+
+    def __init__(
+        self,
+        queue: EnrolmentQueue,
+        portfolio: Portfolio,
+        *,
+        stopper: SubscriptionStopper | None = None,
+        clock: Callable[[], float] = time.time,
+        batch: int = 50,
+        retry: Backoff | None = None,
+    ) -> None:
+        self._queue = queue
+        self._portfolio = portfolio
+        self._stopper = stopper
+        self._clock = clock
+        self._batch = batch
+        self._retry = retry or Backoff(60.0, 6 * 3600.0)
+
+    async def run_once(self) -> dict[str, int]:
+        """One pass; returns the count of sites per outcome (empty: nothing due)."""
+        now = datetime.fromtimestamp(self._clock(), UTC)
+        claims = await self._queue.claim(now, self._batch)
+        outcomes: Tally[str] = Tally()
+        to_enrol: list[Claim] = []
+        for site in claims:
+            if site.state == "withdrawing":
+                outcomes[await self._withdraw(site, now)] += 1
+                continue
+            reason = await self._queue.verify(site, now)
+            if reason is not None:
+                await self._queue.finish(site, state="refused", now=now, reason=reason)
+                outcomes["refused"] += 1
+                logger.info(
+                    "sge site %s refused before SGE: %s", meter_ref(site.meter_id), reason
+                )  # fmt: skip
+                continue
+            to_enrol.append(site)
+        if to_enrol:
+            for outcome in await self._enrol(to_enrol, now):
+                outcomes[outcome] += 1
+        for outcome, count in outcomes.items():
+            SITES.labels(outcome).inc(count)
+        PENDING.set(await self._queue.pending())
+        if claims:
+            logger.info("sge enrolment pass", extra={"sites": dict(outcomes)})
+        return dict(outcomes)
+
+    async def _enrol(self, sites: list[Claim], now: datetime) -> list[str]:
+        today = now.astimezone(PARIS).date()
+        result = await self._portfolio.enrol(
+            [Site(s.name, (s.meter_id,)) for s in sites], today
+        )
+        states = []
+        for site in sites:
+            prm = site.meter_id
+            outcome = result.outcomes.get(prm, "failed")
+            reason = result.reasons.get(prm)
+            if outcome == "subscribed":
+                await self._queue.finish(
+                    site,
+                    state="active",
+                    now=now,
+                    service_id=result.services.get(prm),
+                    readings=result.point_readings.get(prm, 0),
+                )
+                states.append("active")
+            elif outcome == "unavailable":
+                delay = self._retry.delay(site.attempts)
+                await self._queue.finish(
+                    site,
+                    state="failed",
+                    now=now,
+                    reason=reason,
+                    retry_at=now + timedelta(seconds=delay),
+                )
+                states.append("failed")
+            else:  # refused by SGE, not authorised (expired meanwhile), permanent
+                why = reason or ("no_live_authorisation" if outcome == "not_authorised"
+                                 else outcome)  # fmt: skip
+                await self._queue.finish(site, state="refused", now=now, reason=why)
+                states.append("refused")
+        return states
+
+    async def _withdraw(self, site: Claim, now: datetime) -> str:
+        if self._stopper is None:
+            reason = NO_STOP_SERVICE
+        elif not site.service_id:
+            reason = UNKNOWN_SERVICE
+        else:
+            try:
+                await self._stopper.stop_subscription(site.meter_id, site.service_id)
+                reason = "subscription stopped"
+            except TransientError as exc:
+                delay = self._retry.delay(site.attempts, retry_after=exc.retry_after)
+                await self._queue.finish(
+                    site,
+                    state="withdrawing",
+                    now=now,
+                    reason=type(exc).__name__,
+                    retry_at=now + timedelta(seconds=delay),
+                )
+                return "withdrawing"
+            except EnergyError as exc:
+                code = getattr(exc, "code", "") or type(exc).__name__
+                reason = f"subscription not stopped: {code}"
+        await self._queue.finish(site, state="withdrawn", now=now, reason=reason)
+        logger.info("sge site %s withdrawn: %s", meter_ref(site.meter_id), reason)
+        return "withdrawn"
+
+
+async def run_forever(
+    worker: EnrolmentWorker, stop: asyncio.Event, interval_s: float, backoff: Backoff
+) -> None:
+    """Passes every ``interval_s`` (at once again while sites keep coming) until
+    ``stop``; a database or broker failure is retried with backoff, never a crash."""
+    failures = 0
+    while not stop.is_set():
+        try:
+            done = await worker.run_once()
+            PASSES.labels("ok").inc()
+            failures = 0
+            wait = 0.0 if sum(done.values()) else interval_s
+        except Exception:
+            PASSES.labels("error").inc()
+            failures += 1
+            wait = backoff.delay(failures)
+            logger.exception("sge enrolment pass failed")
+        if await sleep_or_stop(stop, wait):
+            return
