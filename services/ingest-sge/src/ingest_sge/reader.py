@@ -1,7 +1,6 @@
 """Reading a point's measures from SGE, authorisation first.
 
-:class:`MeasuresReader` is what the portfolio backfill (not written yet) will
-call per point: it asks the consent registry for the customer's authorisation
+:class:`MeasuresReader` is what the portfolio enrolment calls per point: it asks the consent registry for the customer's authorisation
 BEFORE any SGE call — without one, SGE is not called and
 :class:`AuthorisationMissingError` says so —, cuts a curve into 7-day windows
 (SGE refuses longer ones with SGT4L8), and when SGE refuses for want of the
