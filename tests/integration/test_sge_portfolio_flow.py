@@ -266,7 +266,7 @@ async def test_a_city_registers_its_schools_and_sees_them_in_its_portfolio(
             # 5. the portfolio shows them, to the city only
             mine = await portfolio(as_city)
             for prm in schools:
-                assert mine[prm]["kwh"] and mine[prm]["kwh"] > 0
+                assert (mine[prm]["kwh"] or 0) > 0
                 assert mine[prm]["days"] >= 14
                 assert mine[prm]["building_id"] == buildings[prm]
             assert not set(schools) & set(await portfolio(as_other))
