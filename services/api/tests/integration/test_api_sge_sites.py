@@ -10,6 +10,9 @@ and the SGE emulator is ``tests/integration/test_sge_portfolio_flow.py``.
 
 from __future__ import annotations
 
+import io
+import json
+import zipfile
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -142,6 +145,15 @@ async def test_register_verify_portfolio_then_withdraw(
             problem = {k: v for k, v in answer.json().items() if k != "instance"}
             assert SCHOOL not in str(problem)  # only the caller's own URL echoed
     assert SCHOOL in await _portfolio(client, world.resident_a)  # untouched
+
+    # the registrant's export holds their sites; another person's does not
+    for token, expected in ((manager, {SCHOOL, GYM}), (other, set())):
+        archive = await client.get("/v1/me/export", headers=token)
+        assert archive.status_code == 200
+        rows = json.loads(
+            zipfile.ZipFile(io.BytesIO(archive.content)).read("sge_sites.json")
+        )
+        assert {r["meter_id"] for r in rows} == expected
 
     # withdrawn: gone from the portfolio at once, subscription left to stop
     r = await client.delete(f"/v1/me/sge-sites/{SCHOOL}", headers=manager)
