@@ -107,6 +107,10 @@ async def test_register_verify_portfolio_then_withdraw(
     sites = await _portfolio(client, world.resident_a)
     assert SCHOOL in sites
     assert GYM not in sites  # SGE refused it: never shown
+    page = await client.get("/v1/me/portfolio", headers=manager)
+    school_site = next(s for s in page.json()["sites"] if s["meter_id"] == SCHOOL)
+    assert school_site["name"] == "Groupe scolaire"  # its registered name
+    assert school_site["kwh"] == pytest.approx(48 * 250.0 / 1000)
     listed = (await client.get("/v1/me/sge-sites", headers=manager)).json()["sites"]
     states = {s["meter_id"]: (s["state"], s["reason"]) for s in listed}
     assert states == {SCHOOL: ("active", None), GYM: ("refused", "SGT4K2")}
