@@ -124,6 +124,7 @@ async def bootstrap(
                 portfolio,
                 # the stop service comes with the client's other SGE services
                 stopper=soap if isinstance(soap, SubscriptionStopper) else None,
+                publisher=publisher,
                 clock=clock,
                 batch=settings.enrolment_batch,
             )

@@ -18,6 +18,10 @@ and, per site:
    transient failure is ``failed`` and retried with backoff; success is
    ``active`` with the subscription's id and the readings backfilled.
 
+Every authorisation that ends here (SGE's refusal, the registrant's withdrawal)
+is told to the platform on the consent topic (``consent_event`` REVOKED, key the
+PRM, source ``enedis_sge``), as ingest-enedis does for Data Connect.
+
 Progress: ``ingest_sge_enrolment_sites_pending`` (gauge),
 ``ingest_sge_enrolment_sites_total{outcome}`` and one INFO line per pass with
 counts (the portfolio logs one line per PRM, as a pseudonym).
@@ -35,10 +39,13 @@ from typing import Protocol, runtime_checkable
 
 from prometheus_client import Counter, Gauge
 
-from energy_core.domain import PARIS
+from energy_core import topics
+from energy_core.domain import PARIS, MeterScheme, Source
 from energy_core.errors import EnergyError, TransientError
+from energy_core.kafka import Publisher, PublishQueue
 from energy_core.loops import Backoff, sleep_or_stop
 from energy_core.observability import meter_ref
+from energy_core.wire import CONSENT_REVOKED, consent_event
 from ingest_sge.portfolio import Portfolio, Site
 from ingest_sge.repository.enrolments import Claim, EnrolmentQueue
 
@@ -79,6 +86,7 @@ class EnrolmentWorker:
         portfolio: Portfolio,
         *,
         stopper: SubscriptionStopper | None = None,
+        publisher: Publisher | None = None,
         clock: Callable[[], float] = time.time,
         batch: int = 50,
         retry: Backoff | None = None,
@@ -86,6 +94,7 @@ class EnrolmentWorker:
         self._queue = queue
         self._portfolio = portfolio
         self._stopper = stopper
+        self._events = PublishQueue(publisher) if publisher is not None else None
         self._clock = clock
         self._batch = batch
         self._retry = retry or Backoff(60.0, 6 * 3600.0)
@@ -112,6 +121,8 @@ class EnrolmentWorker:
         if to_enrol:
             for outcome in await self._enrol(to_enrol, now):
                 outcomes[outcome] += 1
+        if self._events is not None and self._events.pending:
+            await self._events.flush()
         for outcome, count in outcomes.items():
             SITES.labels(outcome).inc(count)
         PENDING.set(await self._queue.pending())
@@ -152,6 +163,8 @@ class EnrolmentWorker:
                 why = reason or ("no_live_authorisation" if outcome == "not_authorised"
                                  else outcome)  # fmt: skip
                 await self._queue.finish(site, state="refused", now=now, reason=why)
+                if outcome == "refused":  # SGE refused the customer's authorisation
+                    self._revoked(site, now, f"SGE refused: {why}")
                 states.append("refused")
         return states
 
@@ -178,8 +191,26 @@ class EnrolmentWorker:
                 code = getattr(exc, "code", "") or type(exc).__name__
                 reason = f"subscription not stopped: {code}"
         await self._queue.finish(site, state="withdrawn", now=now, reason=reason)
+        self._revoked(site, now, "withdrawn by the registrant")
         logger.info("sge site %s withdrawn: %s", meter_ref(site.meter_id), reason)
         return "withdrawn"
+
+    def _revoked(self, site: Claim, now: datetime, reason: str) -> None:
+        if self._events is None:
+            return
+        self._events.add(
+            topics.CONSENT_EVENTS,
+            site.meter_id,
+            consent_event(
+                meter=site.meter_id,
+                scheme=MeterScheme.PRM,
+                change=CONSENT_REVOKED,
+                source=Source.ENEDIS_SGE,
+                occurred_at=now,
+                consent_ids=[str(site.consent_id)],
+                reason=reason,
+            ),
+        )
 
 
 async def run_forever(

@@ -13,8 +13,10 @@ from typing import Any
 import pytest
 import pytest_asyncio
 
+from energy_core import topics
 from energy_core.domain import Prm
 from energy_core.testing import InMemoryPublisher
+from energy_core.wire import CONSENT_REVOKED
 from energy_store import sge_sites
 from ingest_sge.bootstrap import bootstrap
 from ingest_sge.settings import Settings
@@ -80,8 +82,9 @@ async def test_sge_refusal_revokes_the_authorisation_and_refuses_the_site(
         soap_key_file=emulator.pki.client_key,
         soap_ca_file=emulator.pki.ca_pem,
     )
+    publisher = InMemoryPublisher()
     async with bootstrap(
-        settings, stop=asyncio.Event(), publisher=InMemoryPublisher(), pool=pg_pool
+        settings, stop=asyncio.Event(), publisher=publisher, pool=pg_pool
     ) as runtime:
         assert runtime.enrolment is not None
         assert await runtime.enrolment.run_once() == {"refused": 1}
@@ -106,6 +109,12 @@ async def test_sge_refusal_revokes_the_authorisation_and_refuses_the_site(
     ]
     assert events == ["recorded", "verified", "revoked"]
     assert not emulator.state.active(C5)  # nothing subscribed
+    ((key, event),) = publisher.sent[topics.CONSENT_EVENTS]  # told to the platform
+    assert (key, event.change, event.reason) == (
+        C5,
+        CONSENT_REVOKED,
+        "SGE refused: SGT4G2",
+    )
 
 
 async def test_a_dead_workers_claim_is_taken_again_after_its_lease(

@@ -11,6 +11,7 @@ from energy_core import topics
 from energy_core.errors import UpstreamUnavailableError
 from energy_core.loops import Backoff
 from energy_core.testing import InMemoryPublisher
+from energy_core.wire import CONSENT_REVOKED
 from ingest_sge.client.faults import error_for
 from ingest_sge.enrolment import NO_STOP_SERVICE, EnrolmentWorker, SubscriptionStopper
 from ingest_sge.portfolio import Portfolio
@@ -78,6 +79,7 @@ def _world(
         queue,
         portfolio,
         stopper=sge if stop else None,
+        publisher=publisher,
         clock=NOW.timestamp,
         retry=Backoff(60.0, 3600.0),
     )
@@ -117,6 +119,12 @@ async def test_registered_sites_are_enrolled_or_refused_with_a_reason() -> None:
     assert await registry.authorisation(REFUSED, NOW) is None
     published = {k for k, _ in publisher.sent[topics.READINGS]}
     assert published == {SCHOOL, GYM}
+    # SGE's refusal is told on the consent topic (not the platform's own refusals)
+    events = [(k, v) for k, v in publisher.sent[topics.CONSENT_EVENTS]]
+    assert [(k, e.change, e.reason) for k, e in events] == [
+        (REFUSED, CONSENT_REVOKED, "SGE refused: SGT4K2")
+    ]
+    assert events[0][1].consent_id == str(sites[REFUSED].claim.consent_id)
     # the transient failure is retried later, with backoff, then succeeds
     assert sites[BUSY].next_attempt_at is not None
     assert sites[BUSY].next_attempt_at > NOW
@@ -131,7 +139,7 @@ async def test_registered_sites_are_enrolled_or_refused_with_a_reason() -> None:
 
 
 async def test_a_withdrawal_stops_the_subscription() -> None:
-    queue, _, sge, _, worker = _world()
+    queue, _, sge, publisher, worker = _world()
     site = queue.add(SCHOOL, state="withdrawing", service_id="svc-1")
     busy = queue.add(BUSY, state="withdrawing", service_id="svc-7")
 
@@ -142,6 +150,10 @@ async def test_a_withdrawal_stops_the_subscription() -> None:
     assert queue.sites[site].reason == "subscription stopped"
     assert queue.sites[busy].state == "withdrawing"  # retried, never dropped
     assert queue.sites[busy].next_attempt_at is not None
+    events = [v for _, v in publisher.sent[topics.CONSENT_EVENTS]]
+    assert [(e.meter_id, e.reason) for e in events] == [
+        (SCHOOL, "withdrawn by the registrant")
+    ]
 
 
 async def test_without_a_stop_service_the_withdrawal_says_so() -> None:
