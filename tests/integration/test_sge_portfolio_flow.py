@@ -38,7 +38,7 @@ from energy_core.settings import KafkaSettings, PostgresSettings
 from energy_store import demo
 from energy_store.loader import load_territory
 from ingest_sge.bootstrap import bootstrap
-from ingest_sge.enrolment import NO_STOP_SERVICE
+from ingest_sge.enrolment import STOPPED
 from ingest_sge.settings import Settings as SgeSettings
 from sen1_stack.broker import free_port
 from sge_emulator import Emulator, client_ssl_context
@@ -282,5 +282,6 @@ async def test_a_city_registers_its_schools_and_sees_them_in_its_portfolio(
             assert schools[1] in await portfolio(as_city)
             assert await runtime.enrolment.run_once() == {"withdrawn": 1}
             state, reason, _ = (await states())[schools[0]]
-            assert state == "withdrawn"
-            assert reason in (NO_STOP_SERVICE, "subscription stopped")
+            assert (state, reason) == ("withdrawn", STOPPED)
+            assert not emulator.state.active(schools[0])  # SGE stopped it
+            assert emulator.state.active(schools[1])

@@ -26,7 +26,7 @@ from energy_core.observability import Health
 from energy_store.db import create_pool
 from ingest_sge.client import SftpDrop
 from ingest_sge.client.soap import SgeSoapClient
-from ingest_sge.enrolment import EnrolmentWorker, SubscriptionStopper
+from ingest_sge.enrolment import EnrolmentWorker
 from ingest_sge.portfolio import Portfolio
 from ingest_sge.reader import MeasuresReader
 from ingest_sge.repository.authorisations import PostgresAuthorisations
@@ -115,15 +115,18 @@ async def bootstrap(
                 clock=clock,
             )
             portfolio = Portfolio(
-                reader, soap, publisher, history_days=settings.backfill_days
+                reader,
+                soap,
+                publisher,
+                directory=soap,
+                history_days=settings.backfill_days,
             )
             enrolment = EnrolmentWorker(
                 PostgresEnrolments(
                     pool, lease=timedelta(seconds=settings.enrolment_lease_s)
                 ),
                 portfolio,
-                # the stop service comes with the client's other SGE services
-                stopper=soap if isinstance(soap, SubscriptionStopper) else None,
+                stopper=soap,
                 publisher=publisher,
                 clock=clock,
                 batch=settings.enrolment_batch,

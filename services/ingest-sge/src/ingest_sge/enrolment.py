@@ -6,9 +6,9 @@ and, per site:
 
 1. a withdrawal (``withdrawing``): the consent was revoked by the api already;
    the SGE subscription is stopped through the :class:`SubscriptionStopper`
-   port when the client offers one and the subscription's id is known, then the
-   site is ``withdrawn`` (the reason says when the subscription could not be
-   stopped, see the README);
+   port when the subscription's id is known (an SGT570 "already active" gave
+   none: that subscription was not ours to stop), then the site is ``withdrawn``
+   (the reason says when the subscription could not be stopped);
 2. a request: the declared authorisation is verified (the registrant holds the
    point, nobody else does: else ``refused``/``held_by_another``), then
    :meth:`~ingest_sge.portfolio.Portfolio.enrol` subscribes and backfills,
@@ -64,17 +64,18 @@ PASSES = Counter(
     "ingest_sge_enrolment_passes_total", "Passes of the enrolment worker", ["outcome"]
 )
 
-NO_STOP_SERVICE = "subscription not stopped: the SGE client has no stop service yet"
+NO_STOP_SERVICE = "subscription not stopped: no SGE client to stop it"
 UNKNOWN_SERVICE = "subscription not stopped: SGE gave no service id (already active)"
+STOPPED = "subscription stopped"
 
 
 @runtime_checkable
 class SubscriptionStopper(Protocol):
-    """Port of the SOAP client's stop of a subscribed service (arrêt du service
-    souscrit); the client gains it with the other SGE services."""
+    """Port of the SOAP client's stop of a subscribed service
+    (``SgeSoapClient.stop_service``: CommandeArretServiceSouscritMesures)."""
 
-    async def stop_subscription(self, prm: str, service_id: str) -> None:
-        """Stops ``service_id`` of ``prm``."""
+    async def stop_service(self, prm: str, service_id: str) -> object:
+        """Stops ``service_id`` of ``prm`` (SGE's acknowledgement is not used)."""
 
 
 class EnrolmentWorker:
@@ -175,8 +176,8 @@ class EnrolmentWorker:
             reason = UNKNOWN_SERVICE
         else:
             try:
-                await self._stopper.stop_subscription(site.meter_id, site.service_id)
-                reason = "subscription stopped"
+                await self._stopper.stop_service(site.meter_id, site.service_id)
+                reason = STOPPED
             except TransientError as exc:
                 delay = self._retry.delay(site.attempts, retry_after=exc.retry_after)
                 await self._queue.finish(
