@@ -157,17 +157,36 @@ class EnrolmentWorker:
                     state="failed",
                     now=now,
                     reason=reason,
+                    # subscribed before the backfill failed: kept for a withdrawal
+                    service_id=result.services.get(prm),
                     retry_at=now + timedelta(seconds=delay),
                 )
                 states.append("failed")
             else:  # refused by SGE, not authorised (expired meanwhile), permanent
                 why = reason or ("no_live_authorisation" if outcome == "not_authorised"
                                  else outcome)  # fmt: skip
-                await self._queue.finish(site, state="refused", now=now, reason=why)
+                service = result.services.get(prm)
+                if service:  # subscribed, then refused: nothing of it may stay
+                    why = f"{why}; {await self._stop_quietly(prm, service)}"
+                await self._queue.finish(
+                    site, state="refused", now=now, reason=why, service_id=service
+                )
                 if outcome == "refused":  # SGE refused the customer's authorisation
                     self._revoked(site, now, f"SGE refused: {why}")
                 states.append("refused")
         return states
+
+    async def _stop_quietly(self, prm: str, service_id: str) -> str:
+        """Stops a subscription made for a site that is refused after all; says
+        what happened (an error is logged, never raised: the refusal stands)."""
+        if self._stopper is None:
+            return NO_STOP_SERVICE
+        try:
+            await self._stopper.stop_service(prm, service_id)
+        except EnergyError as exc:
+            logger.warning("sge subscription not stopped: %s", type(exc).__name__)
+            return f"subscription not stopped: {getattr(exc, 'code', '') or type(exc).__name__}"
+        return STOPPED
 
     async def _withdraw(self, site: Claim, now: datetime) -> str:
         if self._stopper is None:

@@ -20,8 +20,8 @@ from ingest_sge.repository.authorisations import Authorisation, MemoryAuthorisat
 from ingest_sge.repository.enrolments import MemoryEnrolments
 
 NOW = datetime(2026, 11, 23, 9, tzinfo=UTC)
-SCHOOL, GYM, HELD, REFUSED, UNKNOWN, BUSY, LAPSED = (
-    f"2500000000000{i}" for i in range(1, 8)
+SCHOOL, GYM, HELD, REFUSED, UNKNOWN, BUSY, LAPSED, LATE = (
+    f"2500000000000{i}" for i in range(1, 9)
 )
 
 
@@ -44,6 +44,8 @@ class FakeSge:
         return f"svc-{prm[-1]}"
 
     async def detailed_measures(self, prm: str, **kw: Any) -> dict[str, Any]:
+        if prm == LATE:  # subscribed, then its measures refused
+            raise error_for("SGT4G2", "Le demandeur n'est pas éligible.")
         points = [{"v": "100", "d": f"{kw['start']} 00:30:00", "p": "PT30M"}]
         return {"grandeur": [{"unite": "W", "points": points}]}
 
@@ -57,7 +59,7 @@ def _world(
     *, stop: bool = True
 ) -> tuple[MemoryEnrolments, MemoryAuthorisations, FakeSge, InMemoryPublisher, Any]:
     registry = MemoryAuthorisations()
-    for i, prm in enumerate((SCHOOL, GYM, HELD, REFUSED, UNKNOWN, BUSY)):
+    for i, prm in enumerate((SCHOOL, GYM, HELD, REFUSED, UNKNOWN, BUSY, LATE)):
         registry.grant(
             Authorisation(
                 f"c{i}", prm, "consumption", NOW - timedelta(days=1), NOW + timedelta(days=300)
@@ -83,7 +85,7 @@ async def test_registered_sites_are_enrolled_or_refused_with_a_reason() -> None:
     queue, registry, sge, publisher, worker = _world()
     ids = {
         prm: queue.add(prm, name=f"site {prm[-1]}", held_by_another=prm == HELD)
-        for prm in (SCHOOL, GYM, HELD, REFUSED, UNKNOWN, BUSY, LAPSED)
+        for prm in (SCHOOL, GYM, HELD, REFUSED, UNKNOWN, BUSY, LAPSED, LATE)
     }
 
     done = await worker.run_once()
@@ -97,8 +99,12 @@ async def test_registered_sites_are_enrolled_or_refused_with_a_reason() -> None:
         UNKNOWN: "refused",
         BUSY: "failed",
         LAPSED: "refused",
+        LATE: "refused",
     }
-    assert done == {"active": 2, "refused": 4, "failed": 1}
+    assert done == {"active": 2, "refused": 5, "failed": 1}
+    # subscribed before SGE refused its measures: the subscription is stopped
+    assert sge.stopped == [(LATE, "svc-8")]
+    assert sites[LATE].reason == "SGT4G2; subscription stopped"
     assert sites[HELD].reason == "held_by_another"
     assert sites[REFUSED].reason == "SGT4K2"
     assert sites[UNKNOWN].reason == "SGT401"
@@ -115,7 +121,8 @@ async def test_registered_sites_are_enrolled_or_refused_with_a_reason() -> None:
     # SGE's refusal is told on the consent topic (not the platform's own refusals)
     events = [(k, v) for k, v in publisher.sent[topics.CONSENT_EVENTS]]
     assert [(k, e.change, e.reason) for k, e in events] == [
-        (REFUSED, CONSENT_REVOKED, "SGE refused: SGT4K2")
+        (REFUSED, CONSENT_REVOKED, "SGE refused: SGT4K2"),
+        (LATE, CONSENT_REVOKED, "SGE refused: SGT4G2; subscription stopped"),
     ]
     assert events[0][1].consent_id == str(sites[REFUSED].claim.consent_id)
     # the transient failure is retried later, with backoff, then succeeds
