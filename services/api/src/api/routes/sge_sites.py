@@ -33,7 +33,7 @@ from pydantic import BaseModel, Field, field_validator
 from api.deps import PoolDep, Resident
 from api.problems import Problem
 from energy_core.domain import Prm
-from energy_core.domain.time import local_midnight
+from energy_core.domain.time import local_midnight, shift_months
 from energy_core.errors import InvalidValueError
 from energy_store import sge_sites
 
@@ -133,7 +133,7 @@ def _declaration(a: AuthorisationIn, today: date) -> sge_sites.Declaration:
         raise Problem(422, "valid_from is in the future", kind="invalid")
     if a.valid_until <= today:
         raise Problem(422, "the authorisation has ended", kind="invalid")
-    if a.valid_until > a.valid_from.replace(year=a.valid_from.year + MAX_YEARS):
+    if a.valid_until > shift_months(a.valid_from, 12 * MAX_YEARS):  # 29 Feb safe
         raise Problem(422, "an authorisation lasts at most 3 years", kind="invalid")
     history = a.history_from
     if history is not None and history > a.valid_from:
