@@ -310,12 +310,48 @@ class Claim:
     attempts: int
 
 
+async def sweep(conn: asyncpg.Connection, *, now: datetime) -> int:
+    """Sites whose authorisation ended without the api's withdrawal (the consent
+    withdrawn through the generic consents route, or expired) become
+    ``withdrawing``, so that their subscription is stopped too; the occupancy
+    their verification opened ends. Returns how many."""
+    async with conn.transaction():
+        ended = await conn.fetch(
+            """UPDATE sge_sites s SET state = 'withdrawing',
+                   reason = CASE WHEN c.revoked_at IS NOT NULL
+                                 THEN 'authorisation withdrawn'
+                                 ELSE 'authorisation expired' END,
+                   next_attempt_at = $1, claimed_at = NULL, updated_at = $1
+               FROM consents c
+               WHERE c.consent_id = s.consent_id
+                 AND s.state IN ('requested', 'active', 'failed')
+                 AND (c.revoked_at IS NOT NULL OR c.expires_at <= $1)
+               RETURNING s.person_id, s.meter_id""",
+            now,
+        )
+        for row in ended:
+            await conn.execute(
+                """UPDATE occupancies
+                   SET ends_at = greatest($3, starts_at + interval '1 second')
+                   WHERE person_id = $1 AND delivery_point_id = $2 AND source = $4
+                     AND (ends_at IS NULL OR ends_at > $3)""",
+                row["person_id"],
+                row["meter_id"],
+                now,
+                OCCUPANCY_SOURCE,
+            )
+    return len(ended)
+
+
 async def claim(
     conn: asyncpg.Connection, *, now: datetime, limit: int, lease: timedelta
 ) -> list[Claim]:
     """Takes up to ``limit`` due sites (several workers never take the same one):
     requests and failures become ``enrolling``; withdrawals stay ``withdrawing``;
-    a claim older than ``lease`` (its worker died) is taken again."""
+    a claim older than ``lease`` (its worker died) is taken again. Sites whose
+    authorisation ended meanwhile are turned into withdrawals first
+    (:func:`sweep`)."""
+    await sweep(conn, now=now)
     rows = await conn.fetch(
         """UPDATE sge_sites s
            SET state = CASE WHEN s.state = 'withdrawing' THEN 'withdrawing'

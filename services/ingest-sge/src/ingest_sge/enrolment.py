@@ -211,7 +211,7 @@ class EnrolmentWorker:
                 code = getattr(exc, "code", "") or type(exc).__name__
                 reason = f"subscription not stopped: {code}"
         await self._queue.finish(site, state="withdrawn", now=now, reason=reason)
-        self._revoked(site, now, "withdrawn by the registrant")
+        self._revoked(site, now, "site withdrawn or its authorisation ended")
         logger.info("sge site %s withdrawn: %s", meter_ref(site.meter_id), reason)
         return "withdrawn"
 

@@ -131,3 +131,36 @@ async def test_a_dead_workers_claim_is_taken_again_after_its_lease(
         (again,) = await sge_sites.claim(conn, now=later, limit=5, lease=lease)
     assert again.site_id == first.site_id
     assert again.attempts == 2
+
+
+async def test_an_authorisation_ended_elsewhere_is_a_withdrawal(pg_pool: Any) -> None:
+    """The registrant withdraws the consent through the generic consents route
+    (or it expires): the worker is handed the site to stop its subscription."""
+    await _register(pg_pool, C5)
+    now = datetime.now(UTC)
+    lease = timedelta(minutes=15)
+    async with pg_pool.acquire() as conn:
+        (site,) = await sge_sites.claim(conn, now=now, limit=5, lease=lease)
+        assert await sge_sites.verify(conn, site, now=now) is None
+        await sge_sites.finish(conn, site, state="active", now=now, service_id="77")
+        await conn.execute(  # what POST /v1/me/consents/{id}/withdraw does
+            "UPDATE consents SET revoked_at = $2 WHERE consent_id = $1",
+            site.consent_id,
+            now,
+        )
+        later = now + timedelta(seconds=1)
+        (stop,) = await sge_sites.claim(conn, now=later, limit=5, lease=lease)
+        occupied = await conn.fetchval(
+            """SELECT count(*) FROM occupancies WHERE delivery_point_id = $1
+               AND (ends_at IS NULL OR ends_at > $2)""",
+            C5,
+            later,
+        )
+        reason = await conn.fetchval("SELECT reason FROM sge_sites")
+    assert (stop.site_id, stop.state, stop.service_id) == (
+        site.site_id,
+        "withdrawing",
+        "77",
+    )
+    assert reason == "authorisation withdrawn"
+    assert occupied == 0  # the point is free for its next holder

@@ -152,7 +152,7 @@ async def test_a_withdrawal_stops_the_subscription() -> None:
     assert queue.sites[busy].next_attempt_at is not None
     events = [v for _, v in publisher.sent[topics.CONSENT_EVENTS]]
     assert [(e.meter_id, e.reason) for e in events] == [
-        (SCHOOL, "withdrawn by the registrant")
+        (SCHOOL, "site withdrawn or its authorisation ended")
     ]
 
 
