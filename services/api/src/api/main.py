@@ -32,6 +32,7 @@ from api.routes import (
     live,
     meters,
     money,
+    neighbours,
     ops,
     portfolio,
     rights,
@@ -107,6 +108,7 @@ def app_for(runtime: Runtime) -> FastAPI:
         portfolio,
         sge_sites,
         dashboard,
+        neighbours,
     ):
         app.include_router(module.router)
     for route in ops_routes(runtime.health):
