@@ -38,6 +38,7 @@ from api.routes import (
     rights,
     rollups,
     session,
+    sge_sites,
     territory,
     verification,
 )
@@ -107,6 +108,7 @@ def app_for(runtime: Runtime) -> FastAPI:
         rights,
         ops,
         portfolio,
+        sge_sites,
         dashboard,
         neighbours,
     ):
