@@ -1,7 +1,8 @@
 """A city registers its schools in SGE from the api, and sees them in its
 portfolio: the whole path over real parts.
 
-api (ASGI, the city's person account) -> ``sge_sites`` + pending consents ->
+the city finds its schools by its SIRET (RecherchePoint through ingest-sge's
+portfolio, zeep over mutual TLS) -> api (ASGI, the city's person account) -> ``sge_sites`` + pending consents ->
 ingest-sge's enrolment worker built by ``bootstrap()`` (zeep over mutual TLS to
 emulators/sge) verifies the declared authorisation, subscribes and backfills
 14 days of curve to the readings topic -> a night passes, the emulator drops the
@@ -38,6 +39,7 @@ from energy_core.settings import KafkaSettings, PostgresSettings
 from energy_store import demo
 from energy_store.loader import load_territory
 from ingest_sge.bootstrap import bootstrap
+from ingest_sge.client.answers import SearchCriteria
 from ingest_sge.enrolment import STOPPED
 from ingest_sge.settings import Settings as SgeSettings
 from sen1_stack.broker import free_port
@@ -57,6 +59,7 @@ ROOT = Path(__file__).resolve().parents[2]
 WSDL_DIR = ROOT / "services" / "ingest-sge" / "tests" / "wsdl"
 PASSWORD = "correct horse battery"
 CITY_EMAIL = "patrimoine@demo.sen1.invalid"  # the demo commune's property manager
+CITY_SIRET = "21380151000017"  # the commune of Échirolles (the emulator's demo holder)
 
 
 @pytest_asyncio.fixture
@@ -171,29 +174,6 @@ async def test_a_city_registers_its_schools_and_sees_them_in_its_portfolio(
                 for s in r.json()["sites"]
             }
 
-        # 1. register: two schools and a PRM SGE does not know
-        r = await api.post(
-            "/v1/me/sge-sites",
-            headers=as_city,
-            json={
-                "sites": [
-                    {"name": "Groupes scolaires", "prms": schools},
-                    {"name": "Ancien gymnase", "prms": [ADP_NOT_FOUND]},
-                ],
-                "authorisation": {
-                    "authorised_by": "Commune d'Échirolles",
-                    "authoriser_kind": "legal",
-                    "valid_from": (today - timedelta(days=1)).isoformat(),
-                    "valid_until": (today + timedelta(days=365)).isoformat(),
-                    "proof_reference": "délibération 2026-118",
-                    "history_from": (today - timedelta(days=400)).isoformat(),
-                },
-            },
-        )
-        assert r.status_code == 202, r.text
-        assert r.json()["accepted"] == 3
-        assert not set(schools) & set(await portfolio(as_city))  # pending
-
         settings = SgeSettings(
             kafka=kafka_settings,
             postgres=postgres_settings,
@@ -215,6 +195,34 @@ async def test_a_city_registers_its_schools_and_sees_them_in_its_portfolio(
         )
         async with bootstrap(settings, stop=asyncio.Event()) as runtime:
             assert runtime.enrolment is not None
+            # 0. the city finds its schools in SGE by its SIRET (RecherchePoint over mTLS)
+            assert runtime.portfolio is not None
+            found = await runtime.portfolio.search(SearchCriteria(siret=CITY_SIRET))
+            assert set(schools) <= {p.prm for p in found}
+            assert all(p.holder == "COMMUNE D ECHIROLLES" for p in found)
+            # 1. register: two schools and a PRM SGE does not know
+            r = await api.post(
+                "/v1/me/sge-sites",
+                headers=as_city,
+                json={
+                    "sites": [
+                        {"name": "Groupes scolaires", "prms": schools},
+                        {"name": "Ancien gymnase", "prms": [ADP_NOT_FOUND]},
+                    ],
+                    "authorisation": {
+                        "authorised_by": "Commune d'Échirolles",
+                        "authoriser_kind": "legal",
+                        "valid_from": (today - timedelta(days=1)).isoformat(),
+                        "valid_until": (today + timedelta(days=365)).isoformat(),
+                        "proof_reference": "délibération 2026-118",
+                        "history_from": (today - timedelta(days=400)).isoformat(),
+                    },
+                },
+            )
+            assert r.status_code == 202, r.text
+            assert r.json()["accepted"] == 3
+            assert not set(schools) & set(await portfolio(as_city))  # pending
+
             # 2. the worker verifies, subscribes and backfills over mTLS
             assert await runtime.enrolment.run_once() == {"active": 2, "refused": 1}
             assert await runtime.enrolment.run_once() == {}  # nothing left
