@@ -164,12 +164,7 @@ class EmulatorState:
 
 async def token(request: Request) -> Response:
     state: EmulatorState = request.app.state.emulator
-    grant = await oauth.client_credentials(
-        request,
-        client_id=state.settings.client_id,
-        client_secret=state.settings.client_secret.get_secret_value(),
-        errors=_TOKEN_ERRORS,
-    )
+    grant = await oauth.client_credentials(request, state.settings, _TOKEN_ERRORS)
     if isinstance(grant, Response):
         return grant
     value = secrets.token_urlsafe(32)

@@ -283,12 +283,7 @@ def _bad_pce(pce: str) -> JSONResponse:
 async def token(request: Request) -> Response:
     """Client credentials with ``scope`` (the secret in the body, or Basic)."""
     state: EmulatorState = request.app.state.emulator
-    grant = await oauth.client_credentials(
-        request,
-        client_id=state.settings.client_id,
-        client_secret=state.settings.client_secret.get_secret_value(),
-        errors=_TOKEN_ERRORS,
-    )
+    grant = await oauth.client_credentials(request, state.settings, _TOKEN_ERRORS)
     if isinstance(grant, Response):
         return grant
     client_id, form = grant.client_id, grant.form

@@ -3,18 +3,20 @@
 Why here: the emulator's own integration tests and ingest-grdf's start it the
 same way (uvicorn on a loopback port, quotas relaxed, no missing days, one
 clock that the test moves for the emulator's "today"); each suite keeps only
-the helpers its tests call. The port is the caller's (tests take a free one
-from the dev stack), so this module needs nothing but the emulator.
+the helpers its tests call. Ports come from the caller (tests take free ones
+from the dev stack), so this module needs nothing but the emulator and httpx.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime
+from typing import TypeVar
 
+import httpx
 import uvicorn
 
 from grdf_emulator import EmulatorState, build_app, build_state
@@ -38,6 +40,9 @@ class MovingClock:
 
     def __call__(self) -> datetime:
         return self.now
+
+
+E = TypeVar("E")
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,3 +81,29 @@ async def serve(
     finally:
         server.should_exit = True
         await task
+
+
+@contextlib.asynccontextmanager
+async def emulators(
+    kind: Callable[[str, EmulatorState, MovingClock, httpx.AsyncClient], E],
+    now: datetime,
+    port: Callable[[], int],
+) -> AsyncIterator[Callable[..., Awaitable[E]]]:
+    """A factory of emulators, each with its own clock at ``now`` and an HTTP
+    client on its base URL; all are stopped when the block ends.
+
+    ``kind(base, state, clock, http)`` wraps each one in the suite's own helper
+    (the suites differ in what their helpers return, not in how they start).
+    """
+    async with contextlib.AsyncExitStack() as running:
+
+        async def start(**overrides: object) -> E:
+            served = await running.enter_async_context(
+                serve(port(), MovingClock(now), **overrides)
+            )
+            http = await running.enter_async_context(
+                httpx.AsyncClient(base_url=served.base, timeout=10)
+            )
+            return kind(served.base, served.state, served.clock, http)
+
+        yield start

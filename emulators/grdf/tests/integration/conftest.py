@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
@@ -12,7 +11,7 @@ import pytest_asyncio
 
 from grdf_emulator import EmulatorState
 from grdf_emulator.settings import DEMO_CLIENT_ID, DEMO_SECRET
-from grdf_emulator.testing import MovingClock, serve
+from grdf_emulator.testing import MovingClock, emulators
 from sen1_stack.broker import free_port
 
 NOW = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)  # 10:00 in Paris
@@ -62,17 +61,7 @@ class Emulator:
 async def emulator_factory() -> AsyncIterator[object]:
     """Starts emulators over real HTTP with the given settings (quotas relaxed
     unless a test sets them)."""
-    async with contextlib.AsyncExitStack() as running:
-
-        async def factory(**overrides: object) -> Emulator:
-            served = await running.enter_async_context(
-                serve(free_port(), MovingClock(NOW), **overrides)
-            )
-            http = await running.enter_async_context(
-                httpx.AsyncClient(base_url=served.base, timeout=10)
-            )
-            return Emulator(served.base, served.state, served.clock, http)
-
+    async with emulators(Emulator, NOW, free_port) as factory:
         yield factory
 
 

@@ -15,6 +15,7 @@ import base64
 import secrets
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from typing import Protocol
 from urllib.parse import parse_qs
 
 from starlette.requests import Request
@@ -23,6 +24,22 @@ from starlette.responses import Response
 FORM = "application/x-www-form-urlencoded"
 UNSUPPORTED_GRANT = "The authorization grant type is not supported."
 CLIENT_AUTH_FAILED = "Client authentication failed."
+
+
+class Secret(Protocol):
+    """A secret kept out of reprs and logs (pydantic's ``SecretStr``)."""
+
+    def get_secret_value(self) -> str: ...
+
+
+class Client(Protocol):
+    """The one client an emulator knows: its settings' id and secret."""
+
+    @property
+    def client_id(self) -> str: ...
+
+    @property
+    def client_secret(self) -> Secret: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,7 +65,7 @@ class Grant:
 
 
 async def client_credentials(
-    request: Request, *, client_id: str, client_secret: str, errors: TokenErrors
+    request: Request, client: Client, errors: TokenErrors
 ) -> Grant | Response:
     """The grant if the request is a client-credentials one from this client.
 
@@ -69,9 +86,11 @@ async def client_credentials(
     if form.get("grant_type") != "client_credentials":
         return errors.body(400, "unsupported_grant_type", UNSUPPORTED_GRANT)
     if (
-        given_id != client_id
+        given_id != client.client_id
         or secret is None
-        or not secrets.compare_digest(secret.encode(), client_secret.encode())
+        or not secrets.compare_digest(
+            secret.encode(), client.client_secret.get_secret_value().encode()
+        )
     ):
         return errors.body(
             errors.invalid_client_status, "invalid_client", CLIENT_AUTH_FAILED

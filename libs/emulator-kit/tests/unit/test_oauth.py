@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import base64
 from collections.abc import AsyncIterator
+from dataclasses import dataclass
 
 import httpx
 import pytest
 import pytest_asyncio
+from pydantic import SecretStr
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -30,11 +32,16 @@ ERRORS = oauth.TokenErrors(
 )
 
 
+@dataclass(frozen=True)
+class Client:
+    client_id: str
+    client_secret: SecretStr
+
+
 def _app(configured: str = "s3") -> Starlette:
     async def token(request: Request) -> Response:
-        grant = await oauth.client_credentials(
-            request, client_id="me", client_secret=configured, errors=ERRORS
-        )
+        client = Client("me", SecretStr(configured))
+        grant = await oauth.client_credentials(request, client, ERRORS)
         if isinstance(grant, Response):
             return grant
         return JSONResponse({"client": grant.client_id, "form": dict(grant.form)})

@@ -3,7 +3,6 @@ to it through ``bootstrap()`` with the test's PostgreSQL."""
 
 from __future__ import annotations
 
-import contextlib
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -13,7 +12,7 @@ import httpx
 import pytest_asyncio
 
 from grdf_emulator import EmulatorState
-from grdf_emulator.testing import MovingClock, serve
+from grdf_emulator.testing import MovingClock, emulators
 from sen1_stack.broker import free_port
 
 NOW = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)  # 10:00 in Paris
@@ -45,15 +44,5 @@ class Emulator:
 
 @pytest_asyncio.fixture
 async def emulator_factory() -> AsyncIterator[Any]:
-    async with contextlib.AsyncExitStack() as running:
-
-        async def factory(**overrides: object) -> Emulator:
-            served = await running.enter_async_context(
-                serve(free_port(), MovingClock(NOW), **overrides)
-            )
-            http = await running.enter_async_context(
-                httpx.AsyncClient(base_url=served.base, timeout=10)
-            )
-            return Emulator(served.base, served.state, served.clock, http)
-
+    async with emulators(Emulator, NOW, free_port) as factory:
         yield factory
