@@ -95,6 +95,7 @@ async def bootstrap(
             publish_every_records=settings.publish_every_records,
             ambiguous=settings.ambiguous_hour,
             settle_s=settings.settle_s,
+            max_attempts=settings.max_attempts,
             clock=clock,
         )
         portfolio: Portfolio | None = None
