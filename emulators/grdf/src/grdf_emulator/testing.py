@@ -72,7 +72,7 @@ async def serve(
     )
     task = asyncio.create_task(server.serve())
     while not server.started:
-        if task.done():  # it could not start (the port was taken): say why
+        if task.done():  # it gave up before serving: its error, or ours, not a hang
             task.result()
             raise RuntimeError(f"the GRDF emulator did not start on port {port}")
         await asyncio.sleep(0.02)
