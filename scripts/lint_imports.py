@@ -54,6 +54,15 @@ def derived_config(root: Path, config: Path) -> configparser.ConfigParser:
     put(CONTRACT + "libs-know-no-service", "source_modules", libs)
     put(CONTRACT + "libs-know-no-service", "forbidden_modules", apps)
     put(
+        CONTRACT + "emulator-kit-stays-with-emulators",
+        "source_modules",
+        [
+            p
+            for p in everything
+            if p not in workspace.packages(root, "emulators") and p != "emulator_kit"
+        ],
+    )
+    put(
         CONTRACT + "no-private-pb",
         "source_modules",
         [p for p in everything if p != "energy_core"],

@@ -9,7 +9,6 @@ under ``/_emulator/`` (revoke a consent, inject a burst of 429/503).
 
 from __future__ import annotations
 
-import base64
 import math
 import re
 import secrets
@@ -19,13 +18,14 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
-from urllib.parse import parse_qs, urlencode
+from urllib.parse import urlencode
 
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import Route
 
+from emulator_kit import oauth
 from enedis_emulator import customers as holders
 from enedis_emulator import profiles
 from enedis_emulator.profiles import Meter
@@ -55,6 +55,16 @@ def _error(status: int, error: str, description: str) -> JSONResponse:
         {"error": error, "error_description": description, "error_uri": ""},
         status_code=status,
     )
+
+
+_TOKEN_ERRORS = oauth.TokenErrors(
+    body=_error,
+    not_a_form_status=415,
+    not_a_form_description="Unsupported Media Type",
+    invalid_client_status=400,
+)
+"""Data Connect's token refusals: 415 for a body that is not a form, 400 for a
+wrong client (not 401), each with ``error_uri``."""
 
 
 def _months_ago(today: date, months: int, extra_days: int = 15) -> date:
@@ -154,25 +164,9 @@ class EmulatorState:
 
 async def token(request: Request) -> Response:
     state: EmulatorState = request.app.state.emulator
-    if not request.headers.get("content-type", "").startswith(
-        "application/x-www-form-urlencoded"
-    ):
-        return _error(415, "invalid_request", "Unsupported Media Type")
-    # parsed by hand: the form is three fields, no need for python-multipart
-    form = {k: v[0] for k, v in parse_qs((await request.body()).decode()).items()}
-    client_id, secret = form.get("client_id"), form.get("client_secret")
-    auth = request.headers.get("authorization", "")
-    if auth.startswith("Basic "):
-        client_id, _, secret = base64.b64decode(auth[6:]).decode().partition(":")
-    if form.get("grant_type") != "client_credentials":
-        return _error(
-            400,
-            "unsupported_grant_type",
-            "The authorization grant type is not supported.",
-        )
-    expected = state.settings.client_secret.get_secret_value()
-    if client_id != state.settings.client_id or secret != expected:
-        return _error(400, "invalid_client", "Client authentication failed.")
+    grant = await oauth.client_credentials(request, state.settings, _TOKEN_ERRORS)
+    if isinstance(grant, Response):
+        return grant
     value = secrets.token_urlsafe(32)
     state.tokens[value] = time.monotonic() + TOKEN_LIFETIME_S
     return JSONResponse(

@@ -9,7 +9,6 @@ authenticated nor counted in the quotas.
 
 from __future__ import annotations
 
-import base64
 import json
 import math
 import re
@@ -21,7 +20,6 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
-from urllib.parse import parse_qs
 
 from starlette.applications import Starlette
 from starlette.datastructures import UploadFile
@@ -29,6 +27,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from emulator_kit import oauth
 from energy_core.domain import PARIS
 from grdf_emulator import profiles, series, validation
 from grdf_emulator.profiles import GasMeter
@@ -73,6 +72,16 @@ def _oauth_error(status: int, error: str, description: str) -> JSONResponse:
     return JSONResponse(
         {"error": error, "error_description": description}, status_code=status
     )
+
+
+_TOKEN_ERRORS = oauth.TokenErrors(
+    body=_oauth_error,
+    not_a_form_status=400,
+    not_a_form_description="The request must be form-encoded.",
+    invalid_client_status=401,
+)
+"""ADICT's token refusals: 400 for a body that is not a form, 401 for a wrong
+client, bodies without ``error_uri``."""
 
 
 @dataclass(slots=True)
@@ -274,26 +283,10 @@ def _bad_pce(pce: str) -> JSONResponse:
 async def token(request: Request) -> Response:
     """Client credentials with ``scope`` (the secret in the body, or Basic)."""
     state: EmulatorState = request.app.state.emulator
-    if not request.headers.get("content-type", "").startswith(
-        "application/x-www-form-urlencoded"
-    ):
-        return _oauth_error(400, "invalid_request", "The request must be form-encoded.")
-    form = {k: v[0] for k, v in parse_qs((await request.body()).decode()).items()}
-    client_id, secret = form.get("client_id"), form.get("client_secret")
-    auth = request.headers.get("authorization", "")
-    if auth.startswith("Basic "):
-        client_id, _, secret = base64.b64decode(auth[6:]).decode().partition(":")
-    if form.get("grant_type") != "client_credentials":
-        return _oauth_error(
-            400,
-            "unsupported_grant_type",
-            "The authorization grant type is not supported.",
-        )
-    expected = state.settings.client_secret.get_secret_value()
-    if client_id != state.settings.client_id or not secrets.compare_digest(
-        (secret or "").encode(), expected.encode()
-    ):
-        return _oauth_error(401, "invalid_client", "Client authentication failed.")
+    grant = await oauth.client_credentials(request, state.settings, _TOKEN_ERRORS)
+    if isinstance(grant, Response):
+        return grant
+    client_id, form = grant.client_id, grant.form
     scope = form.get("scope", "")
     if scope not in (PRODUCTION, SANDBOX):
         return _oauth_error(400, "invalid_scope", "The requested scope is invalid.")

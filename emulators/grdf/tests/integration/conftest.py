@@ -2,17 +2,16 @@
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 
 import httpx
 import pytest_asyncio
-import uvicorn
 
-from grdf_emulator import EmulatorState, build_app, build_state
-from grdf_emulator.settings import DEMO_CLIENT_ID, DEMO_SECRET, EmulatorSettings
+from grdf_emulator import EmulatorState
+from grdf_emulator.settings import DEMO_CLIENT_ID, DEMO_SECRET
+from grdf_emulator.testing import MovingClock, emulators
 from sen1_stack.broker import free_port
 
 NOW = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)  # 10:00 in Paris
@@ -21,16 +20,6 @@ V2 = "/adict/v2"
 BAS = "/adict/bas/v6"
 OKTA = "/oauth2/aus5y2ta2uEHjCWIR417/v1/token"
 SOFIT = "/openam/oauth2/realms/externeGrdf/access_token"
-
-
-class MovingClock:
-    """A clock the test moves; the emulator reads it for every 'today'."""
-
-    def __init__(self, now: datetime = NOW) -> None:
-        self.now = now
-
-    def __call__(self) -> datetime:
-        return self.now
 
 
 @dataclass
@@ -72,38 +61,8 @@ class Emulator:
 async def emulator_factory() -> AsyncIterator[object]:
     """Starts emulators over real HTTP with the given settings (quotas relaxed
     unless a test sets them)."""
-    servers: list[tuple[uvicorn.Server, asyncio.Task[None], httpx.AsyncClient]] = []
-
-    async def factory(**overrides: object) -> Emulator:
-        port = free_port()
-        values: dict[str, object] = {
-            "http_port": port,
-            "requests_per_second": 1000,
-            "daily_cap": 10**7,
-            "missing_day_rate": 0.0,
-        }
-        values.update(overrides)
-        settings = EmulatorSettings(**values)  # type: ignore[arg-type]
-        clock = MovingClock()
-        state = build_state(settings, clock=clock)
-        server = uvicorn.Server(
-            uvicorn.Config(
-                build_app(state), host="127.0.0.1", port=port, log_level="warning"
-            )
-        )
-        task = asyncio.create_task(server.serve())
-        while not server.started:  # noqa: ASYNC110 - uvicorn exposes a flag only
-            await asyncio.sleep(0.02)
-        base = f"http://127.0.0.1:{port}"
-        http = httpx.AsyncClient(base_url=base, timeout=10)
-        servers.append((server, task, http))
-        return Emulator(base, state, clock, http)
-
-    yield factory
-    for server, task, http in servers:
-        await http.aclose()
-        server.should_exit = True
-        await task
+    async with emulators(Emulator, NOW, free_port) as factory:
+        yield factory
 
 
 @pytest_asyncio.fixture

@@ -40,6 +40,7 @@ from api.routes import (
     rights,
     rollups,
     session,
+    sge_sites,
     territory,
     verification,
 )
@@ -111,6 +112,7 @@ def app_for(runtime: Runtime) -> FastAPI:
         portfolio,
         gas,
         gas_rights,
+        sge_sites,
         dashboard,
         neighbours,
     ):

@@ -919,3 +919,45 @@ async def test_portfolio_ranks_by_change_over_a_year(
     text = await asyncio.to_thread(Path(await (await info.value).path()).read_text)
     exported = list(csv.reader(io.StringIO(text)))[1:]
     assert [round(float(r[5])) for r in exported[:3]] == [50, 0, -20]
+
+
+async def test_manager_registers_sge_sites_from_the_portfolio(
+    server, browser, world, shots
+) -> None:
+    """The form on the portfolio page registers PRMs with the customer's
+    authorisation; the list follows the enrolment (here played with the shared
+    SQL the ingest-sge worker runs) and withdraws a site."""
+    from energy_store import sge_sites
+
+    manager = world.territory.residents[0]
+    page = await browser.new_page(viewport={"width": 1100, "height": 1400})
+    page.on("dialog", lambda dialog: asyncio.ensure_future(dialog.accept()))
+    await _sign_in(page, server, manager.email)
+    await page.wait_for_url("**/resident?lang=fr")
+    await page.goto(f"{server}/portfolio?lang=fr")
+    await page.fill("#sge-name", "Groupe scolaire Jean Moulin")
+    await page.fill("#sge-prms", "30000000000011\n30000000000012, 1234")
+    await page.fill("#sge-authorised-by", "Commune d'Échirolles")
+    await page.fill("#sge-proof", "délibération 2026-118")
+    await page.click("#sge-form button[type=submit]")
+    await expect(page.locator("#sge-message")).to_have_class("error")  # 1234
+    await page.fill("#sge-prms", "30000000000011\n30000000000012")
+    await page.click("#sge-form button[type=submit]")
+    await expect(page.locator("#sge-message")).to_contain_text("2 demandes")
+    rows = page.locator("#sge-sites tbody tr")
+    await expect(rows).to_have_count(2)
+    await expect(page.locator("#sge-sites td[data-state=requested]")).to_have_count(2)
+    now = datetime.now(UTC)
+    async with world.pool.acquire() as conn:
+        for site in await sge_sites.claim(
+            conn, now=now, limit=10, lease=timedelta(minutes=5)
+        ):
+            assert await sge_sites.verify(conn, site, now=now) is None
+            await sge_sites.finish(conn, site, state="active", now=now, service_id="1")
+    await page.reload()
+    await expect(page.locator("#sge-sites td[data-state=active]")).to_have_count(2)
+    await expect(page.locator("#sge-sites")).to_contain_text("actif")
+    await _shoot(page, shots, "portfolio-sge")
+    await _no_serious_violation(page)
+    await page.click("#sge-sites button[aria-label$='30000000000011']")
+    await expect(page.locator("#sge-sites td[data-state=withdrawing]")).to_have_count(1)

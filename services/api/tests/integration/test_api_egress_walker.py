@@ -124,6 +124,9 @@ ROUTES: dict[tuple[str, str], str] = {
     ("DELETE", "/v1/me"): SELF,
     ("GET", "/v1/ops/ingestion"): OPERATOR,
     ("GET", "/v1/me/portfolio"): SELF,
+    ("GET", "/v1/me/sge-sites"): SELF,
+    ("POST", "/v1/me/sge-sites"): SELF,
+    ("DELETE", "/v1/me/sge-sites/{prm}"): SELF,
     ("GET", "/portfolio"): PUBLIC,
     ("GET", "/v1/reference/tempo-days"): PUBLIC,
     ("GET", "/"): PUBLIC,
@@ -350,6 +353,20 @@ def bodies(v: Victim) -> dict[tuple[str, str], Any]:
         },
         # multipart expected: a JSON body is refused before any lookup
         ("POST", "/v1/me/grdf/rights/{meter_id}/proofs"): {"files": ["%PDF-1.4"]},
+        ("POST", "/v1/me/sge-sites"): {  # the attacker declares the victim's PRM
+            "sites": [{"name": "forged", "prms": [v.meter_id]}],
+            "authorisation": {
+                "authorised_by": "Attacker SA",
+                "authoriser_kind": "legal",
+                "valid_from": (datetime.now(UTC) - timedelta(days=1))
+                .date()
+                .isoformat(),
+                "valid_until": (datetime.now(UTC) + timedelta(days=300))
+                .date()
+                .isoformat(),
+                "proof_reference": "forged-mandate",
+            },
+        },
         ("POST", "/v1/operator/consents/{consent_id}/decision"): {
             "decision": "verified",
             "reason": "the attacker says so",

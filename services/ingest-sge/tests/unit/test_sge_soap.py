@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
-import ipaddress
 import ssl
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -23,15 +22,15 @@ import pytest
 import pytest_asyncio
 import uvicorn
 from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import NameOID
+from cryptography.x509.oid import ExtendedKeyUsageOID
 from lxml import etree
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from emulator_kit import pki
 from energy_core.domain import Kind, Stamp
 from energy_core.domain.time import PARIS
 from energy_core.errors import ConsentRevokedError, UpstreamUnavailableError
@@ -47,6 +46,10 @@ from ingest_sge.client.soap import SgeSoapClient, SoapConfig
 from ingest_sge.mapping.measures import curve_batch
 from sen1_stack.broker import free_port
 
+SERVER_AUTH, CLIENT_AUTH = (
+    ExtendedKeyUsageOID.SERVER_AUTH,
+    ExtendedKeyUsageOID.CLIENT_AUTH,
+)
 WSDL_DIR = Path(__file__).resolve().parents[1] / "wsdl"
 COMMON = "http://www.enedis.fr/sge/b2b/services/consultationmesuresdetaillees/common"
 LOGIN = "tiers@sen1.example"
@@ -55,39 +58,10 @@ NO_CONSENT = "11111111111111"
 UNKNOWN = "00000000000000"
 
 
-def _cert(name: str, key, issuer_key, issuer_name=None, *, ca=False, ip=False):  # type: ignore[no-untyped-def]
-    subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, name)])
-    now = dt.datetime.now(UTC)
-    builder = (
-        x509.CertificateBuilder()
-        .subject_name(subject)
-        .issuer_name(issuer_name or subject)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - timedelta(minutes=5))
-        .not_valid_after(now + timedelta(days=1))
-        .add_extension(x509.BasicConstraints(ca=ca, path_length=None), critical=True)
-    )
-    if ip:
-        builder = builder.add_extension(
-            x509.SubjectAlternativeName(
-                [x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]
-            ),
-            critical=False,
-        )
-    return builder.sign(issuer_key, hashes.SHA256())
-
-
-def _write(path: Path, cert, key) -> tuple[Path, Path]:  # type: ignore[no-untyped-def]
+def _write(path: Path, cert: x509.Certificate, key: ec.EllipticCurvePrivateKey) -> tuple[Path, Path]:  # fmt: skip
     cert_file, key_file = path.with_suffix(".crt"), path.with_suffix(".key")
-    cert_file.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-    key_file.write_bytes(
-        key.private_bytes(
-            serialization.Encoding.PEM,
-            serialization.PrivateFormat.PKCS8,
-            serialization.NoEncryption(),
-        )
-    )
+    cert_file.write_bytes(pki.pem(cert))
+    pki.write_private_key(key_file, key)
     return cert_file, key_file
 
 
@@ -201,18 +175,13 @@ class Responder:
 
 @pytest_asyncio.fixture
 async def responder(tmp_path: Path) -> AsyncIterator[Responder]:
-    ca_key = ec.generate_private_key(ec.SECP256R1())
-    ca = _cert("SEN1 test SGE CA", ca_key, ca_key, ca=True)
-    server_key, client_key = ec.generate_private_key(ec.SECP256R1()), ec.generate_private_key(ec.SECP256R1())  # fmt: skip
-    ca_file, _ = _write(tmp_path / "ca", ca, ca_key)
-    server_cert, server_key_file = _write(
-        tmp_path / "server",
-        _cert("127.0.0.1", server_key, ca_key, ca.subject, ip=True),
-        server_key,
-    )
-    client_cert, client_key_file = _write(
-        tmp_path / "client", _cert("tiers", client_key, ca_key, ca.subject), client_key
-    )
+    ca = pki.new_authority("SEN1 test SGE CA", days=1)
+    ca_file = tmp_path / "ca.crt"
+    ca_file.write_bytes(pki.pem(ca.certificate))
+    server = pki.issue(ca, "127.0.0.1", SERVER_AUTH, ip_addresses=["127.0.0.1"], days=1)
+    server_cert, server_key_file = _write(tmp_path / "server", *server)
+    client = pki.issue(ca, "tiers", CLIENT_AUTH, days=1)
+    client_cert, client_key_file = _write(tmp_path / "client", *client)
     paths: list[str] = []
 
     async def soap(request: Request) -> Response:
@@ -349,10 +318,9 @@ async def test_seventeen_days_in_windows_never_breach_the_limit(
 async def test_without_our_certificate_the_handshake_is_refused(
     responder: Responder, tmp_path: Path
 ) -> None:
-    other_key = ec.generate_private_key(ec.SECP256R1())
-    cert, key = _write(
-        tmp_path / "stranger", _cert("stranger", other_key, other_key), other_key
-    )
+    other_ca = pki.new_authority("another CA", days=1)
+    stranger = pki.issue(other_ca, "stranger", CLIENT_AUTH, days=1)
+    cert, key = _write(tmp_path / "stranger", *stranger)
     client = _client(responder, cert_file=cert, key_file=key)
     try:
         with pytest.raises(UpstreamUnavailableError):

@@ -596,7 +596,7 @@
       const key = rank.value;
       const sites = page.sites.slice().sort((a, b) => (b[key] ?? -Infinity) - (a[key] ?? -Infinity));
       const tb = document.querySelector("#portfolio tbody"); tb.textContent = "";
-      rows = sites.map((s) => [s.address || s.building_id || tail(s.meter_id), s.building_type || s.sector,
+      rows = sites.map((s) => [s.address || s.name || s.building_id || tail(s.meter_id), s.building_type || s.sector,
         s.surface_m2, s.kwh, s.kwh_per_m2, s.change_pct, s.night_ratio, s.weekend_ratio,
         s.anomalies.map((a) => T["an_" + a] || a).join("; ")]);
       sites.forEach((s, k) => {
@@ -610,7 +610,7 @@
         const an = cell(tr, r[8] || "–"); if (r[8]) an.className = "error";
         tb.appendChild(tr);
       });
-      hbars("portfolio-chart", sites.map((s) => ({label: s.address || tail(s.meter_id), value: s.kwh_per_m2,
+      hbars("portfolio-chart", sites.map((s) => ({label: s.address || s.name || tail(s.meter_id), value: s.kwh_per_m2,
         cls: s.anomalies.length ? "sim" : "", missing: T.no_data})), "kWh/m²");
     }
     rank.onchange = draw;
