@@ -53,3 +53,16 @@ async def test_every_demo_home_with_gas_occupies_and_reads_its_pce(
         )
     }
     assert set(readers.values()) == {1}
+
+
+async def test_occupancy_sources_of_both_branches_survive(
+    pg_pool: asyncpg.Pool,
+) -> None:
+    """ingest-grdf and ingest-sge both widen the occupancies' source CHECK, in
+    whatever order alembic runs their branches: both values stay allowed."""
+    definition = await pg_pool.fetchval(
+        "SELECT pg_get_constraintdef(oid) FROM pg_constraint"
+        " WHERE conname = 'occupancies_source_check'"
+    )
+    for source in ("grdf-right", "sge-authorisation", "enedis-contract", "demo"):
+        assert f"'{source}'" in definition, definition

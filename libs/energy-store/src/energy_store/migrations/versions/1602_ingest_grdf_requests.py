@@ -18,7 +18,8 @@ Create Date: 2026-12-03
   day: the count of the day and the instant of the next free slot.
 * ``grdf_rights.proof_status``/``proof_deadline``: GRDF's
   ``statut_controle_preuve`` and ``date_limite_transmission_preuve``.
-* ``occupancies.source`` may be ``grdf-right``: the holder accepting a right
+* ``occupancies.source`` may be ``grdf-right`` (added to the CHECK's current
+  values, as ingest-sge's branch adds ``sge-authorisation``): the holder accepting a right
   declared by a person opens that person's occupancy of the PCE from the data
   window's start (the holder approved that window with GRDF).
 """
@@ -74,19 +75,45 @@ def upgrade() -> None:
 
     ALTER TABLE grdf_rights ADD COLUMN proof_status text,
                             ADD COLUMN proof_deadline date;
-
-    ALTER TABLE occupancies DROP CONSTRAINT occupancies_source_check;
-    ALTER TABLE occupancies ADD CONSTRAINT occupancies_source_check CHECK (
-        source IN ('enedis-contract', 'operator', 'demo', 'migration', 'grdf-right'));
     """)
+    _sources(add="grdf-right")
 
 
 def downgrade() -> None:
     op.execute(r"""
     DELETE FROM occupancies WHERE source = 'grdf-right';
-    ALTER TABLE occupancies DROP CONSTRAINT occupancies_source_check;
-    ALTER TABLE occupancies ADD CONSTRAINT occupancies_source_check CHECK (
-        source IN ('enedis-contract', 'operator', 'demo', 'migration'));
     ALTER TABLE grdf_rights DROP COLUMN proof_status, DROP COLUMN proof_deadline;
     DROP TABLE grdf_quota, grdf_request_files, grdf_requests;
     """)
+    _sources(remove="grdf-right")
+
+
+def _sources(*, add: str | None = None, remove: str | None = None) -> None:
+    """Rewrites the occupancies' source CHECK from its CURRENT values plus or
+    minus one: another branch (ingest-sge, ``sge-authorisation``) widens the same CHECK, and a fixed
+    list here would drop its value if it ran first."""
+    change = (
+        f"allowed := array_append(array_remove(allowed, '{add}'), '{add}');"
+        if add
+        else f"allowed := array_remove(allowed, '{remove}');"
+    )
+    op.execute(
+        r"""
+    DO $$
+    DECLARE
+        allowed text[];
+    BEGIN
+        SELECT array_agg(DISTINCT m[1]) INTO allowed
+        FROM pg_constraint c,
+             regexp_matches(pg_get_constraintdef(c.oid), '''([^'']+)''', 'g') m
+        WHERE c.conname = 'occupancies_source_check'
+          AND c.conrelid = 'occupancies'::regclass;
+        CHANGE
+        ALTER TABLE occupancies DROP CONSTRAINT occupancies_source_check;
+        EXECUTE 'ALTER TABLE occupancies ADD CONSTRAINT occupancies_source_check '
+             || 'CHECK (source IN ('
+             || (SELECT string_agg(quote_literal(x), ', ') FROM unnest(allowed) x)
+             || '))';
+    END $$;
+    """.replace("CHANGE", change)
+    )
