@@ -95,7 +95,11 @@ def main() -> int:
     """Starts the stack, measures, stops it."""
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--timeout", type=float, default=600)
+    parser.add_argument(
+        "--keep", type=Path, help="copy the stack's log here (where the time went)"
+    )
     args = parser.parse_args()
+    print(f"load average before start: {os.getloadavg()}", flush=True)
     with tempfile.TemporaryDirectory(prefix="sen1-alive-") as var_dir:
         ports = {"kafka": free_port(), "postgres": free_port(), "mqtt": free_port()}
         env = {
@@ -141,6 +145,9 @@ def main() -> int:
         for line in log.read_text().splitlines():
             if "curves next" in line or "up in" in line:
                 print(line)  # where the time went: the stack, ingest-enedis' daily pass
+        print(f"load average at the end: {os.getloadavg()}")
+        if args.keep:
+            args.keep.write_text(log.read_text())
         if len(marks) < 2:
             print(log.read_text()[-4000:])
             return 1
