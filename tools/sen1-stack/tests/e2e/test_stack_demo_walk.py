@@ -270,7 +270,8 @@ async def _sign_in(stack: Stack, page: Page, email: str, lands: str) -> None:
 
 
 def _old_resident() -> tuple[str, int]:
-    """A demo resident with one PRM active for over a year: its expected days."""
+    """A demo resident heated electrically, with one PRM active for over a year:
+    its email and the days its year of daily bars should have."""
     today = datetime.now(PARIS).date()
     territory = demo.build()
     index = {str(p): i for i, p in enumerate(territory.prms)}
@@ -278,6 +279,9 @@ def _old_resident() -> tuple[str, int]:
         home = resident.email.startswith("resident")  # not a company's site
         if home and len(resident.meters) == 1 and resident.meters[0] in index:
             prm = resident.meters[0]
+            equipment = territory.homes.get(prm)
+            if equipment is None or equipment.heating != "electric":
+                continue  # the year's seasons show best with electric heating
             meter = profiles.demo_meter(prm, index[prm], today)
             if meter.activation < today - timedelta(days=400):
                 return resident.email, 365 - 2  # the last days come J+1 / J+2
