@@ -64,3 +64,22 @@ def test_an_undecodable_record_goes_first_and_is_kept() -> None:
     good = record("12345678901234", 600, HALF)
     parts = chunks([good, b"\xff\xff not a batch"], 500)
     assert parts == [[b"\xff\xff not a batch"], [good]]
+
+
+def test_live_power_goes_before_everything() -> None:
+    readings = tuple(
+        Reading(
+            kind=Kind.INSTANT, unit=Unit.W, start=T0 + i * timedelta(seconds=1),
+            end=T0 + i * timedelta(seconds=1), value=400.0, quality=Quality.RAW,
+            direction=Direction.CONSUMPTION,
+        )
+        for i in range(5)
+    )  # fmt: skip
+    live = batch_to_proto(
+        ReadingBatch(meter=Prm("12345678901236"), source=Source.FLUKSO,
+                     energy=Energy.ELECTRICITY, readings=readings)
+    ).SerializeToString()  # fmt: skip
+    days = record("12345678901234", 365, DAY)
+    curve = record("12345678901235", 336, HALF)
+    parts = chunks([curve, days, live], 400)
+    assert parts == [[live, days], [curve]]  # 370 readings, then 336
