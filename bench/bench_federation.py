@@ -5,7 +5,8 @@ aggregate records, as the gateway pushes them):
 
 * **per message, CPU**: signing (Content-Digest + Ed25519 over the RFC 9421
   signature base) and verifying (parse Signature-Input, digest, Ed25519 verify,
-  freshness) against the JSON encode/decode the unsigned path does anyway;
+  freshness) against the JSON encode/decode the unsigned path does anyway; and a
+  pull answer's response signature (bound to the request's) made and verified;
 * **over loopback HTTP**: a receiver served by uvicorn, pushes posted with httpx
   (``BENCH_CONCURRENCY`` in flight), first unsigned (JSON parsed), then signed
   (verified + nonce checked in memory). The gateway's PostgreSQL nonce store (one
@@ -38,7 +39,14 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from federation_gateway.mapping import Point, to_senml
-from federation_gateway.signatures import parse_params, sign, verify
+from federation_gateway.signatures import (
+    parse_params,
+    parse_response_params,
+    sign,
+    sign_response,
+    verify,
+    verify_response,
+)
 from sen1_stack.broker import free_port
 
 KEY = Ed25519PrivateKey.generate()
@@ -88,7 +96,43 @@ def cpu_costs(bodies: list[bytes], url: str) -> dict[str, float]:
             skew=timedelta(seconds=30),
         )
     verify_us = (time.perf_counter() - t) / len(bodies) * 1e6
-    return {"json_parse_us": parse_us, "sign_us": sign_us, "verify_us": verify_us}
+    # A pull answer: signed by the publisher, bound to the request's signature,
+    # verified by the puller (the body stands in for the answer's SenML).
+    t = time.perf_counter()
+    answers = [
+        sign_response(
+            KEY,
+            keyid=KEYID,
+            status=200,
+            body=b,
+            request_signature=h["Signature"],
+            now=now,
+        )
+        for b, h in zip(bodies, signed, strict=True)
+    ]
+    answer_sign_us = (time.perf_counter() - t) / len(bodies) * 1e6
+    t = time.perf_counter()
+    for b, h, a in zip(bodies, signed, answers, strict=True):
+        headers = {k.lower(): v for k, v in a.items()}
+        verify_response(
+            headers,
+            status=200,
+            body=b,
+            request_signature=h["Signature"],
+            public_key=public,
+            params=parse_response_params(headers["signature-input"]),
+            now=now,
+            max_age=timedelta(minutes=5),
+            skew=timedelta(seconds=30),
+        )
+    answer_verify_us = (time.perf_counter() - t) / len(bodies) * 1e6
+    return {
+        "json_parse_us": parse_us,
+        "sign_us": sign_us,
+        "verify_us": verify_us,
+        "answer_sign_us": answer_sign_us,
+        "answer_verify_us": answer_verify_us,
+    }
 
 
 def receiver(url: str) -> Starlette:
@@ -197,6 +241,10 @@ async def main() -> None:
     print(
         f"  per message: JSON parse {med['json_parse_us']:.1f} us | "
         f"sign {med['sign_us']:.1f} us | verify {med['verify_us']:.1f} us"
+    )
+    print(
+        f"  pull answer: sign {med['answer_sign_us']:.1f} us | "
+        f"verify {med['answer_verify_us']:.1f} us"
     )
     print(
         f"  over loopback HTTP: unsigned {med['unsigned_push_s']:.0f} pushes/s | "

@@ -8,12 +8,14 @@ machine's load of the moment) of:
   and read by ``lxml.etree.iterparse`` (``PDC`` end events, each element cleared):
   the floor any parser of this file pays, in values/s;
 - **service**: ``FluxCollector.handle()`` on the same downloaded file: decryption,
-  ZIP checks, streaming parse and mapping to domain ``Reading`` objects, protobuf
-  encoding and publication through ``PublishQueue`` to a publisher that counts and
-  drops (no broker: the broker is not what is measured), in readings/s, and its
-  share of the bare rate (target >= 70 %);
-- **mapped**: decryption, unzip and the service's mapping to domain readings, with
-  no protobuf and no publication: where the service's time goes;
+  ZIP checks, streaming parse, mapping to validated domain batches (curves as
+  ``RowsBatch``: rows checked per series, no ``Reading`` object per value),
+  protobuf encoding (``energy_core.wire.rows_to_proto``) and publication through
+  ``PublishQueue`` to a publisher that counts and drops (no broker: the broker is
+  not what is measured), in readings/s, and its share of the bare rate (target
+  >= 70 %);
+- **mapped**: decryption, unzip and the service's mapping to validated domain
+  batches, with no protobuf and no publication: where the service's time goes;
 - **peak RSS** of each (a fresh child process per run, ``ru_maxrss``): bounded and
   independent of the file size when it is about the same for both sizes.
 
@@ -44,12 +46,13 @@ from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 from google.protobuf.message import Message
 from lxml import etree
 
+from energy_core.domain import ReadingBatch, RowsBatch
 from energy_core.topics import TopicSpec
 from ingest_sge.client import FluxKey, LocalFile, decrypt_file, iter_members, sha256_of
 from ingest_sge.mapping import parse_flux
 from ingest_sge.repository.memory import MemoryLedger
 from ingest_sge.service import FluxCollector
-from ingest_sge.testing import Curve, flux_file, r50_records
+from sge_emulator.fluxgen import Curve, flux_file, r50_records
 
 KEY = bytes(range(32))
 DAY = date(2026, 1, 13)
@@ -111,7 +114,10 @@ def mapped(path: Path) -> dict[str, Any]:
     count = 0
     for _, stream in iter_members(work / "flux.zip"):
         for item in parse_flux(stream):
-            count += len(getattr(item, "readings", ()))
+            if isinstance(item, RowsBatch):
+                count += item.count
+            elif isinstance(item, ReadingBatch):
+                count += len(item.readings)
     seconds = time.perf_counter() - started
     shutil.rmtree(work)
     return {"seconds": seconds, "count": count}

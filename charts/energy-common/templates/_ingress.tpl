@@ -3,29 +3,40 @@ An optional networking.k8s.io/v1 Ingress to the Service's "http" port (used by a
 Usage: {{ include "energy-common.ingress.manifest" . }}
 */}}
 {{- define "energy-common.ingress.manifest" -}}
-{{- if .Values.ingress.enabled -}}
-{{- $fullname := include "energy-common.names.fullname" . -}}
+{{- include "energy-common.ingress.named" (dict "root" . "key" "ingress") -}}
+{{- end -}}
+
+{{/*
+The same Ingress from another values key (a service with a second audience, e.g. the
+federation gateway's peers, whose routes must not ride on the api's `ingress` block).
+Usage: {{ include "energy-common.ingress.named" (dict "root" . "key" "federationIngress") }}
+*/}}
+{{- define "energy-common.ingress.named" -}}
+{{- $root := .root -}}
+{{- $ing := index $root.Values .key -}}
+{{- if $ing.enabled -}}
+{{- $fullname := include "energy-common.names.fullname" $root -}}
 apiVersion: networking.k8s.io/v1
 kind: Ingress
 metadata:
   name: {{ $fullname }}
-  namespace: {{ .Release.Namespace | quote }}
+  namespace: {{ $root.Release.Namespace | quote }}
   labels:
-    {{- include "energy-common.labels.standard" . | nindent 4 }}
-  {{- with .Values.ingress.annotations }}
+    {{- include "energy-common.labels.standard" $root | nindent 4 }}
+  {{- with $ing.annotations }}
   annotations:
     {{- toYaml . | nindent 4 }}
   {{- end }}
 spec:
-  {{- with .Values.ingress.className }}
+  {{- with $ing.className }}
   ingressClassName: {{ . | quote }}
   {{- end }}
-  {{- with .Values.ingress.tls }}
+  {{- with $ing.tls }}
   tls:
     {{- toYaml . | nindent 4 }}
   {{- end }}
   rules:
-    {{- range .Values.ingress.hosts }}
+    {{- range $ing.hosts }}
     - host: {{ .host | quote }}
       http:
         paths:

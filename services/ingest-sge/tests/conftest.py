@@ -13,7 +13,9 @@ import pytest_asyncio
 from ingest_sge.client import SftpTarget
 
 USER, PASSWORD = "sen1", "drop-pw"
-PATTERNS = ("*R50*.zip", "*R151*.zip", "*R171*.zip")
+PATTERNS = ("*R50*.zip", "*R151*.zip", "*R171*.zip", "*R4Q*.zip")
+BULK_DIR = "R63_R64_R65_R66_R67_C68"
+BULK_PATTERNS = ("*R63*.zip", "*R64*.zip", "*C68*.zip")
 
 
 class _Server(asyncssh.SSHServer):
@@ -36,7 +38,17 @@ class SftpDropServer:
 
     def target(self, password: str = PASSWORD) -> SftpTarget:
         return SftpTarget(
-            "127.0.0.1", self.port, USER, password, None, None, "/", PATTERNS, 5.0
+            "127.0.0.1",
+            self.port,
+            USER,
+            password,
+            None,
+            None,
+            "/",
+            PATTERNS,
+            5.0,
+            bulk_dir=BULK_DIR,
+            bulk_patterns=BULK_PATTERNS,
         )
 
 

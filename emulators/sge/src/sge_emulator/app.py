@@ -19,7 +19,7 @@ from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
 from sge_emulator import nightly
-from sge_emulator.services import PATHS, ROUTES
+from sge_emulator.services import PATHS, ROUTES, validate_envelope
 from sge_emulator.soap import (
     SgeFault,
     envelope,
@@ -42,6 +42,7 @@ def handle_soap(state: EmulatorState, path: str, data: bytes) -> tuple[int, byte
         service = ROUTES.get((path, request.qname))
         if service is None:
             raise malformed(f"élément racine {request.qname} inattendu sur {path}")
+        validate_envelope(service, request.root, request.headers)
         body, headers = service.handler(state, request.root)
         return 200, envelope(body, headers)
     except SgeFault as fault:

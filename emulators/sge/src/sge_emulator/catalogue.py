@@ -53,6 +53,13 @@ class Point:
     def tariff(self) -> str:
         return "BTINFCU4" if self.c5 else "BTSUPCU4"
 
+    @property
+    def offpeak(self) -> str:
+        """The off-peak hours SGE writes on a C5 meter (one of the usual
+        8-hour ranges, picked by the PRM so that it is stable)."""
+        ranges = ("HC (22H30-6H30)", "HC (23H00-7H00)", "HC (2H00-7H00;14H00-17H00)")
+        return ranges[int(hashlib.sha256(self.prm.encode()).hexdigest(), 16) % 3]
+
 
 def _serial(prm: str) -> str:
     return "0" + hashlib.sha256(prm.encode()).hexdigest()[:11].upper()

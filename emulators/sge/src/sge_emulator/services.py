@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 import xml.etree.ElementTree as ET
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
@@ -68,6 +68,57 @@ class Service:
     root: str
     handler: Handler
     hdm: bool = False
+    header: str | None = "entete"
+    """The SOAP header the service's WSDL declares (local name), None if none."""
+
+
+def _check_sequence(container: ET.Element, where: str, names: tuple[str, ...]) -> None:
+    """Children known and in ``xs:sequence`` order (SP: "Request is considered
+    malformed when params are not ordered"); repeats of one element allowed."""
+    at = 0
+    for child in container:
+        if child.tag not in names:
+            raise malformed(f"élément {child.tag} inattendu dans {where}")
+        index = names.index(child.tag)
+        if index < at:
+            raise malformed(f"élément {child.tag} hors séquence dans {where}")
+        at = index
+
+
+def validate_envelope(
+    service: Service, root: ET.Element, headers: Iterable[ET.Element]
+) -> None:
+    """What every request must respect before its handler reads it (SGT562).
+
+    * Children of the body root are **unqualified** (no XSD sets
+      ``elementFormDefault``): a qualified child is a malformed message, not an
+      element to look for under another name.
+    * A header only where the WSDL declares one (``entete``; ``enteteP`` for
+      HDM; none for CMD v2/v3 and M023). An empty ``<Header/>`` is fine
+      (suds sends one), the declared header stays optional (the interop note:
+      zeep clients never sent it), and its ``loginDemandeur``, when given,
+      must be an e-mail like the body's login.
+    """
+    for element in root.iter():
+        if element is not root and element.tag.startswith("{"):
+            local = element.tag.rsplit("}", 1)[1]
+            raise malformed(f"l'élément {local} doit être non qualifié")
+    for path, names in SEQUENCES.get(root.tag, {}).items():
+        container = root if not path else root.find(path)
+        if container is not None:
+            _check_sequence(container, path or "racine", names)
+    for header in headers:
+        local = header.tag.rsplit("}", 1)[-1]
+        if service.header is None:
+            raise malformed(f"en-tête {local} non déclaré par ce service")
+        if local != service.header:
+            raise malformed(f"en-tête {local} inattendu ({service.header} attendu)")
+        for element in header.iter():
+            local_name = element.tag.rsplit("}", 1)[-1]
+            if local_name == "loginDemandeur" and not _EMAIL.match(
+                (element.text or "").strip()
+            ):
+                raise malformed("le login de l'en-tête doit être une adresse e-mail")
 
 
 # ---------------------------------------------------------------- helpers
@@ -167,6 +218,8 @@ def technical_data(state: EmulatorState, root: ET.Element) -> Answer:
     sub(dispositif, "typeComptage", code="LINKY" if point.c5 else "CCB")
     compteur = sub(sub(dispositif, "compteurs"), "compteur")
     sub(compteur, "matricule", point.meter_serial)
+    if point.c5:
+        sub(compteur, "plagesHeuresCreuses", point.offpeak)
     sub(comptage, "modeReleve", code="TELE")
     if authorised:
         contractual = sub(sub(p, "situationContractuelle"), "structureTarifaire")
@@ -650,11 +703,9 @@ def list_subscriptions(state: EmulatorState, root: ET.Element) -> Answer:
     login = _login(state, req(root, "loginUtilisateur"))
     _point(state, prm)
     body = _root(RSSM_NS, "rechercherServicesSouscritsMesuresResponse")
-    found = [
-        s
-        for s in state.subscriptions.values()
-        if s.prm == prm and s.model == "collecte"
-    ]
+    # Both models' services: one point has one set of measures services,
+    # whichever order created them (emulator choice, see the README).
+    found = [s for s in state.subscriptions.values() if s.prm == prm]
     if found:
         container = sub(body, "servicesSouscritsMesures")
         for s in found:
@@ -922,9 +973,7 @@ def list_access_services(state: EmulatorState, root: ET.Element) -> Answer:
     login = _login(state, req(root, "loginUtilisateur"))
     _point(state, prm)
     body = _root(RSAD_NS, "rechercherServicesAccesDonneesReponse")
-    found = [
-        s for s in state.subscriptions.values() if s.prm == prm and s.model == "acces"
-    ]
+    found = [s for s in state.subscriptions.values() if s.prm == prm]
     if found:
         container = sub(body, "servicesSouscrits")
         for s in found:
@@ -1041,6 +1090,142 @@ def infraj(state: EmulatorState, root: ET.Element) -> Answer:
     return body, [acquittement(login, prm, demand_id)]
 
 
+_M023_GENERAL = (
+    "initiateurLogin",
+    "contratId",
+    "referenceDemandeur",
+    "affaireReference",
+    "referenceRegroupement",
+)
+SEQUENCES: dict[str, dict[str, tuple[str, ...]]] = {
+    f"{{{ADP_NS}}}consulterDonneesTechniquesContractuelles": {
+        "": ("pointId", "loginUtilisateur", "autorisationClient")
+    },
+    f"{{{AHC_NS}}}consulterMesures": {
+        "": (
+            "pointId",
+            "loginDemandeur",
+            "contratId",
+            "contratConcluNouveauClientSurSite",
+            "autorisationClient",
+        )
+    },
+    f"{{{CMD3_NS}}}consulterMesuresDetailleesV3": {
+        "": ("demande",),
+        "demande": (
+            "initiateurLogin",
+            "pointId",
+            "mesuresTypeCode",
+            "grandeurPhysique",
+            "dateDebut",
+            "dateFin",
+            "mesuresPas",
+            "mesuresCorrigees",
+            "sens",
+            "cadreAcces",
+        ),
+    },
+    f"{{{RP_NS}}}rechercherPoint": {
+        "": ("criteres", "loginUtilisateur"),
+        "criteres": (
+            "adresseInstallation",
+            "numSiret",
+            "matriculeOuNumeroSerie",
+            "domaineTensionAlimentationCode",
+            "nomClientFinalOuDenominationSociale",
+            "categorieClientFinalCode",
+            "rechercheHorsPerimetre",
+        ),
+        "criteres/adresseInstallation": (
+            "escalierEtEtageEtAppartement",
+            "batiment",
+            "numeroEtNomVoie",
+            "lieuDit",
+            "codePostal",
+            "codeInseeCommune",
+        ),
+    },
+    f"{{{CCPM_NS}}}commanderCollectePublicationMesures": {
+        "": ("demande",),
+        "demande": ("donneesGenerales", "accesMesures"),
+        "demande/donneesGenerales": (
+            "refExterne",
+            "objetCode",
+            "pointId",
+            "initiateurLogin",
+            "contratId",
+        ),
+        "demande/accesMesures": (
+            "dateDebut",
+            "dateFin",
+            "declarationAccordClient",
+            "mesuresTypeCode",
+            "soutirage",
+            "injection",
+            "mesuresPas",
+            "mesuresCorrigees",
+            "transmissionRecurrente",
+            "periodiciteTransmission",
+        ),
+        "demande/accesMesures/declarationAccordClient": (
+            "accord",
+            "personnePhysique",
+            "personneMorale",
+        ),
+    },
+    f"{{{RSSM_NS}}}rechercherServicesSouscritsMesures": {
+        "": ("criteres", "loginUtilisateur"),
+        "criteres": ("pointId", "contratId"),
+    },
+    f"{{{ASS_NS}}}commanderArretServiceSouscritMesures": {
+        "": ("demande",),
+        "demande": ("donneesGenerales", "arretServiceSouscrit"),
+        "demande/donneesGenerales": (
+            "refFrn",
+            "objetCode",
+            "pointId",
+            "initiateurLogin",
+            "contratId",
+        ),
+        "demande/arretServiceSouscrit": ("serviceSouscritId",),
+    },
+    f"{{{MFI_NS}}}demandePublicationMesuresFines": {
+        "": ("donneesGenerales", "demande"),
+        "donneesGenerales": _M023_GENERAL,
+        "demande": (
+            "format",
+            "pointIds",
+            "mesuresTypeCode",
+            "mesuresCorrigees",
+            "dateDebut",
+            "dateFin",
+            "sens",
+            "cadreAcces",
+        ),
+    },
+    f"{{{MFA_NS}}}demandePublicationMesuresFacturantes": {
+        "": ("donneesGenerales", "demande"),
+        "donneesGenerales": _M023_GENERAL,
+        "demande": (
+            "format",
+            "pointIds",
+            "mesuresCorrigees",
+            "dateDebut",
+            "dateFin",
+            "sens",
+            "cadreAcces",
+        ),
+    },
+    f"{{{ITC_NS}}}demandePublicationITC": {
+        "": ("donneesGenerales", "demande"),
+        "donneesGenerales": _M023_GENERAL,
+        "demande": ("format", "pointIds", "sens", "cadreAcces"),
+    },
+}
+"""The ``xs:sequence`` of each request container the interop note spells out
+(sge-interop.md §3), element by element; services whose trees it leaves open
+(the services d'accès family, HDM, InfraJ) are checked by their handlers only."""
+
 SERVICES: tuple[Service, ...] = (
     Service(
         "/ConsultationDonneesTechniquesContractuelles/v1.0",
@@ -1052,11 +1237,13 @@ SERVICES: tuple[Service, ...] = (
         "/ConsultationMesuresDetaillees/v3.0",
         f"{{{CMD3_NS}}}consulterMesuresDetailleesV3",
         detailed_v3,
+        header=None,
     ),
     Service(
         "/ConsultationMesuresDetaillees/v2.0",
         f"{{{CMD2_NS}}}consulterMesuresDetaillees",
         detailed_v2,
+        header=None,
     ),
     Service("/RecherchePoint/v2.0", f"{{{RP_NS}}}rechercherPoint", search_point),
     Service(
@@ -1108,22 +1295,26 @@ SERVICES: tuple[Service, ...] = (
         "/CommandeHistoriqueDonneesMesuresFines/v1.0",
         f"{{{MFI_NS}}}demandePublicationMesuresFines",
         _m023("MFI", MFI_NS, "demandePublicationMesuresFines"),
+        header=None,
     ),
     Service(
         "/CommandeHistoriqueDonneesMesuresFacturantes/v1.0",
         f"{{{MFA_NS}}}demandePublicationMesuresFacturantes",
         _m023("MFA", MFA_NS, "demandePublicationMesuresFacturantes"),
+        header=None,
     ),
     Service(
         "/CommandeInformationsTechniquesEtContractuelles/v1.0",
         f"{{{ITC_NS}}}demandePublicationITC",
         _m023("ITC", ITC_NS, "demandePublicationITC"),
+        header=None,
     ),
     Service(
         "/CommandeTransmissionHistoriqueMesures/v1.0",
         f"{{{HDM_NS}}}commanderTransmissionHistoriqueMesures",
         history_hdm,
         hdm=True,
+        header="enteteP",
     ),
     Service(
         "/CommandeTransmissionDonneesInfraJ/v1.0",

@@ -166,3 +166,121 @@ def test_soap12_envelopes_are_accepted(state: EmulatorState) -> None:
         handle_soap(state, "/ConsultationDonneesTechniquesContractuelles/v1.0", body)[0]
         == 200
     )
+
+
+def _with_header(ns: str, root: str, inner: str, header: str) -> bytes:
+    return (
+        f'<s:Envelope xmlns:s="{SOAP_ENV}" xmlns:n="{ns}"><s:Header>{header}</s:Header>'
+        f"<s:Body><n:{root}>{inner}</n:{root}></s:Body></s:Envelope>"
+    ).encode()
+
+
+ADP_BODY = f"<pointId>25946599093143</pointId><loginUtilisateur>{DEMO_LOGIN}</loginUtilisateur>"
+ENTETE = (
+    f'<tec:entete xmlns:tec="{TEC}"><version>1.0</version><infoDemandeur>'
+    "<loginDemandeur>{login}</loginDemandeur></infoDemandeur></tec:entete>"
+)
+
+
+def test_children_must_be_unqualified(state: EmulatorState) -> None:
+    qualified = f"<n:pointId>25946599093143</n:pointId><loginUtilisateur>{DEMO_LOGIN}</loginUtilisateur>"
+    status, payload = handle_soap(
+        state,
+        "/ConsultationDonneesTechniquesContractuelles/v1.0",
+        _env(ADP_NS, "consulterDonneesTechniquesContractuelles", qualified),
+    )
+    assert status == 500
+    code, message = _fault(payload)
+    assert code == "SGT562"
+    assert "pointId" in message
+    assert "non qualifié" in message
+
+
+def test_a_header_is_accepted_only_where_the_wsdl_declares_it(
+    state: EmulatorState,
+) -> None:
+    adp = "/ConsultationDonneesTechniquesContractuelles/v1.0"
+    root = "consulterDonneesTechniquesContractuelles"
+    declared = _with_header(ADP_NS, root, ADP_BODY, ENTETE.format(login=DEMO_LOGIN))
+    assert handle_soap(state, adp, declared)[0] == 200
+    bad_login = _with_header(ADP_NS, root, ADP_BODY, ENTETE.format(login="nobody"))
+    assert _fault(handle_soap(state, adp, bad_login)[1])[0] == "SGT562"
+    other = '<dc:enteteP xmlns:dc="urn:x"><version>1.0</version></dc:enteteP>'
+    code, message = _fault(
+        handle_soap(state, adp, _with_header(ADP_NS, root, ADP_BODY, other))[1]
+    )
+    assert (code, "enteteP" in message) == ("SGT562", True)
+    # CMD v3 declares no header: an entete there is refused, an empty one is not
+    demande = (
+        f"<demande><initiateurLogin>{DEMO_LOGIN}</initiateurLogin><pointId>25162373298976</pointId>"
+        "<mesuresTypeCode>ENERGIE</mesuresTypeCode><grandeurPhysique>EA</grandeurPhysique>"
+        "<dateDebut>2026-11-02</dateDebut><dateFin>2026-11-04</dateFin>"
+        "<mesuresCorrigees>false</mesuresCorrigees><sens>SOUTIRAGE</sens>"
+        "<cadreAcces>ACCORD_CLIENT</cadreAcces></demande>"
+    )
+    cmd3 = "/ConsultationMesuresDetaillees/v3.0"
+    with_entete = _with_header(
+        CMD3_NS,
+        "consulterMesuresDetailleesV3",
+        demande,
+        ENTETE.format(login=DEMO_LOGIN),
+    )
+    code, message = _fault(handle_soap(state, cmd3, with_entete)[1])
+    assert code == "SGT562"
+    assert "non déclaré" in message
+    empty = _with_header(CMD3_NS, "consulterMesuresDetailleesV3", demande, "")
+    assert handle_soap(state, cmd3, empty)[0] == 200
+
+
+def test_both_models_list_the_same_services(state: EmulatorState) -> None:
+    """One point, one set of measures services, whichever model ordered them."""
+    from sge_emulator.services import RSAD_NS, RSSM_NS
+
+    prm = "24380318190106"  # seeded with service 666 by the access-services model
+    old = handle_soap(
+        state,
+        "/RechercheServicesSouscritsMesures/v1.0",
+        _env(
+            RSSM_NS,
+            "rechercherServicesSouscritsMesures",
+            f"<criteres><pointId>{prm}</pointId><contratId>{state.settings.contract_id}"
+            f"</contratId></criteres><loginUtilisateur>{DEMO_LOGIN}</loginUtilisateur>",
+        ),
+    )
+    new = handle_soap(
+        state,
+        "/RechercheServicesAccesDonnees/v1.0",
+        _env(
+            RSAD_NS,
+            "rechercherServicesAccesDonnees",
+            f"<criteres><pointId>{prm}</pointId><contratId>{state.settings.contract_id}"
+            f"</contratId></criteres><loginUtilisateur>{DEMO_LOGIN}</loginUtilisateur>",
+        ),
+    )
+    assert old[0] == new[0] == 200
+    old_ids = [e.text for e in ET.fromstring(old[1]).iter("serviceSouscritId")]
+    new_ids = [e.text for e in ET.fromstring(new[1]).iter("serviceSouscritId")]
+    assert old_ids == new_ids == ["666"]
+
+
+@pytest.mark.parametrize(
+    ("inner", "says"),
+    [
+        (
+            f"<loginUtilisateur>{DEMO_LOGIN}</loginUtilisateur><pointId>25946599093143</pointId>",
+            "pointId hors séquence",
+        ),
+        (ADP_BODY + "<inconnu>1</inconnu>", "inconnu inattendu"),
+    ],
+)
+def test_children_must_follow_the_sequence(
+    state: EmulatorState, inner: str, says: str
+) -> None:
+    status, payload = handle_soap(
+        state,
+        "/ConsultationDonneesTechniquesContractuelles/v1.0",
+        _env(ADP_NS, "consulterDonneesTechniquesContractuelles", inner),
+    )
+    code, message = _fault(payload)
+    assert (status, code) == (500, "SGT562")
+    assert says in message

@@ -14,6 +14,7 @@ decoders and builders of the grid and territory topics) is named here.
 
 from __future__ import annotations
 
+import struct
 import time
 from collections.abc import Mapping, Sequence
 from datetime import datetime
@@ -34,6 +35,7 @@ from energy_core.domain.readings import (
     Quality,
     Reading,
     ReadingBatch,
+    RowsBatch,
     Source,
     Stamp,
 )
@@ -157,6 +159,88 @@ def batch_to_proto(batch: ReadingBatch) -> readings_pb2.ReadingBatch:
         batch_id=batch.batch_id,
     )
     message.readings.extend(reading_to_proto(r) for r in batch.readings)
+    return message
+
+
+_CACHE_MAX = 1 << 14
+_START_TAGS: dict[int, bytes] = {}
+_END_TAGS: dict[int, bytes] = {}
+_DOUBLE = struct.Struct("<d").pack
+
+
+def _varint(value: int) -> bytes:
+    """Protobuf base-128 varint; negative int64 as its 10-byte two's complement."""
+    if value < 0:
+        value += 1 << 64
+    out = bytearray()
+    while value > 0x7F:
+        out.append((value & 0x7F) | 0x80)
+        value >>= 7
+    out.append(value)
+    return bytes(out)
+
+
+def _stamp_field(cache: dict[int, bytes], tag: bytes, micros: int) -> bytes:
+    """``tag + varint(micros)``, remembered: a file's PRMs share their stamps."""
+    encoded = cache.get(micros)
+    if encoded is None:
+        if len(cache) >= _CACHE_MAX:
+            cache.clear()
+        encoded = cache[micros] = tag + _varint(micros)
+    return encoded
+
+
+def rows_to_proto(batch: RowsBatch) -> readings_pb2.ReadingBatch:
+    """A validated :class:`RowsBatch` -> the same wire record as :func:`batch_to_proto`.
+
+    The bulk path (why it exists: building one message object per reading was
+    the largest cost of parsing a flux file): the readings are encoded straight
+    to protobuf bytes — what a series shares (kind, unit, direction, channel)
+    once per series, stamps remembered across batches — and the batch is parsed
+    once by the C protobuf runtime. Field numbers are those of
+    ``energy/metering/v1/readings.proto``; the wire tests check the result
+    equals :func:`batch_to_proto` of the same readings.
+    """
+    produced = (
+        to_micros(batch.produced_at)
+        if batch.produced_at is not None
+        else time.time_ns() // 1000
+    )
+    header = pb.ReadingBatch(
+        meter_id=str(batch.meter),
+        scheme=_SCHEME[batch.meter.scheme],
+        source=_SOURCE[batch.source],
+        energy=_ENERGY[batch.energy],
+        stamped=_STAMP[batch.stamped],
+        produced_at_us=produced,
+        batch_id=batch.batch_id,
+    ).SerializeToString()
+    parts = [header]
+    append = parts.append
+    starts, ends, double, join = _START_TAGS, _END_TAGS, _DOUBLE, b"".join
+    qualities = {q: b"\x30" + _varint(v) for q, v in _QUALITY.items()}
+    for series in batch.series:
+        # field 1 kind, 2 unit (varints)
+        head = (
+            b"\x08"
+            + _varint(_KIND[series.kind])
+            + b"\x10"
+            + _varint(_UNIT[series.unit])
+        )
+        # field 7 direction, 8 channel (length-delimited)
+        channel = series.channel.encode("ascii")
+        tail = b"\x38" + _varint(_DIRECTION[series.direction])
+        if channel:
+            tail += b"\x42" + _varint(len(channel)) + channel
+        for start, end, value, quality in series.rows:
+            s = starts.get(start) or _stamp_field(starts, b"\x18", start)  # 3 start_us
+            e = ends.get(end) or _stamp_field(ends, b"\x20", end)  # 4 end_us
+            # 5 value (fixed64 double), 6 quality
+            body = join((head, s, e, b"\x29", double(value), qualities[quality], tail))
+            size = len(body)
+            append(b"\x32" + (bytes((size,)) if size < 0x80 else _varint(size)) + body)
+    message = pb.ReadingBatch()
+    message.ParseFromString(join(parts))
     return message
 
 

@@ -32,6 +32,7 @@ from api.routes import (
     live,
     meters,
     money,
+    neighbours,
     ops,
     portfolio,
     rights,
@@ -105,6 +106,7 @@ def app_for(runtime: Runtime) -> FastAPI:
         ops,
         portfolio,
         dashboard,
+        neighbours,
     ):
         app.include_router(module.router)
     for route in ops_routes(runtime.health):

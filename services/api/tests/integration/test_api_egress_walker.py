@@ -71,6 +71,7 @@ LIVE = "live"  # live load, alerts, SSE: gated; a key only its territory
 PUBLIC = "public"  # registry and pages, no personal data
 SESSION = "session"  # sign in / out, who am I
 CONSENT_FLOW = "consent-flow"  # the Enedis redirect and callback
+CITY_ONLY = "city-only"  # a city key of that commune only: refused to all three
 
 ROUTES: dict[tuple[str, str], str] = {
     ("POST", "/v1/auth/login"): SESSION,
@@ -90,6 +91,7 @@ ROUTES: dict[tuple[str, str], str] = {
     ("GET", "/v1/meters/{meter_id}/comparison"): INDIVIDUAL,
     ("GET", "/v1/rollups/{scope}/{scope_id}"): AGGREGATE,
     ("GET", "/v1/rollups/{scope}/{scope_id}/export.csv"): AGGREGATE,
+    ("GET", "/v1/city/{territory}/peers"): CITY_ONLY,
     ("GET", "/v1/live/load"): LIVE,
     ("GET", "/v1/alerts"): LIVE,
     ("GET", "/v1/stream/alerts"): LIVE,
@@ -132,7 +134,7 @@ ROUTES: dict[tuple[str, str], str] = {
 """Every route and what it is. A route missing here fails the walker."""
 
 STATIC_FILES = ("/static/sen1.js", "/static/sen1.css")
-REFUSED_TO_ALL = {INDIVIDUAL, OPERATOR}
+REFUSED_TO_ALL = {INDIVIDUAL, OPERATOR, CITY_ONLY}
 DAY = datetime(2026, 3, 2, tzinfo=UTC)  # the victim's readings and the rollups
 HALF_HOUR_WH = 1234.5625  # exact in binary: 4 of them make 4938.25 Wh
 UNDER_THRESHOLD_LOAD_KW = 351.25
@@ -271,6 +273,7 @@ def path_values(path: str, params: list[str], v: Victim, walk: Walk) -> list[dic
         "iris": v.iris,
         "building_id": v.building,
         "parcel_idu": v.parcel,
+        "territory": v.commune,
     }
     for name in params:
         if name not in known:

@@ -13,6 +13,7 @@ import hmac
 import json
 import logging
 import re
+import uuid
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -35,13 +36,20 @@ from federation_gateway.mapping import (
     AggregateUrn,
     UrnError,
     from_senml,
+    parse_alert_urn,
     parse_urn,
     to_senml,
 )
 from federation_gateway.outbound import aggregate_records
-from federation_gateway.repository import Peer, PgRepository
+from federation_gateway.repository import Peer, PgRepository, ReceivedAlert
 from federation_gateway.settings import Settings
-from federation_gateway.signatures import SignatureError, Verified, parse_params, verify
+from federation_gateway.signatures import (
+    SignatureError,
+    Verified,
+    parse_params,
+    sign_response,
+    verify,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -227,7 +235,22 @@ def create_app(
             REQUESTS.labels("query", str(exc.status)).inc()
             return problem(exc.status, "Refused", exc.detail)
         REQUESTS.labels("query", "ok").inc()
-        return JSONResponse(records, media_type="application/senml+json")
+        return signed_answer(request, records)
+
+    def signed_answer(request: Request, payload: Any) -> Response:
+        """The answer signed with our current key, bound to the request's own
+        signature (RFC 9421 response signature; the puller verifies it)."""
+        body = json.dumps(payload, separators=(",", ":")).encode()
+        key = keyring.current()
+        headers = sign_response(
+            key.private,
+            keyid=f"{settings.domain} {key.kid}",
+            status=200,
+            body=body,
+            request_signature=request.headers.get("signature", ""),
+            now=clock(),
+        )
+        return Response(body, media_type="application/senml+json", headers=headers)
 
     async def _aggregates(
         peer: Peer, urn: AggregateUrn, start: datetime, end: datetime, now: datetime
@@ -247,12 +270,17 @@ def create_app(
                 rows = from_senml(list(payload.get("records", [])))
             except (ValueError, TypeError) as exc:
                 raise Refused(400, "records are not SenML") from exc
+            try:
+                alerts = alerts_from_json(payload.get("alerts", []))
+            except (ValueError, TypeError, KeyError) as exc:
+                raise Refused(400, "alerts are not valid") from exc
             stored = await repository.store_received(
                 peer.domain,
                 verified.params.keyid,
                 verified.signature,
                 key,
                 rows,
+                alerts,
             )
         except Refused as exc:
             REQUESTS.labels("push", str(exc.status)).inc()
@@ -270,6 +298,8 @@ def create_app(
             if not isinstance(urns, list) or not 1 <= len(urns) <= 100:
                 raise Refused(400, "urns: a list of 1 to 100 URNs")
             for urn in urns:
+                if parse_alert_urn(str(urn)) is not None:
+                    continue  # decided per alert at push time (egress.decide)
                 if not isinstance(parse_urn(str(urn)), AggregateUrn) and not (
                     peer.grant.series
                 ):
@@ -371,7 +401,58 @@ def peer_from_json(domain: str, body: dict[str, Any]) -> Peer:
         ),
         reshare=bool(body.get("reshare", False)),
         rate_limit_per_minute=int(body.get("rate_limit_per_minute", 120)),
+        jid=_bare_jid(body.get("jid")),
+        shown_to=frozenset(_communes(body.get("shown_to", []))),
     )
+
+
+def alerts_from_json(items: Any) -> list[ReceivedAlert]:
+    """A push's ``alerts``: each ``{urn, alert_id, occurred_at, change, level,
+    previous_level, capacity_kw}``; raises ValueError/KeyError/TypeError."""
+    if not isinstance(items, list) or len(items) > 10_000:
+        raise ValueError("alerts: a list")
+    out = []
+    for a in items:
+        alert = parse_alert_urn(str(a["urn"]))
+        if alert is None:
+            raise ValueError("alert urn")
+        occurred = datetime.fromisoformat(str(a["occurred_at"]))
+        if occurred.tzinfo is None:
+            raise ValueError("occurred_at needs an offset")
+        if a["change"] not in ("raised", "escalated", "deescalated", "cleared"):
+            raise ValueError("change")
+        level, previous = int(a["level"]), int(a["previous_level"])
+        if not (0 <= level <= 3 and 0 <= previous <= 3):
+            raise ValueError("level")
+        capacity = a.get("capacity_kw")
+        out.append(
+            ReceivedAlert(
+                alert.iris,
+                str(uuid.UUID(str(a["alert_id"]))),
+                occurred,
+                str(a["change"]),
+                level,
+                previous,
+                float(capacity) if capacity is not None else None,
+            )
+        )
+    return out
+
+
+def _bare_jid(value: Any) -> str | None:
+    if value is None or value == "":
+        return None
+    jid = str(value)
+    if not re.fullmatch(r"[^@/\s]+@[^@/\s]+", jid):
+        raise ValueError("jid: a bare JID (user@domain, no resource)")
+    return jid
+
+
+def _communes(values: Any) -> list[str]:
+    codes = [str(x) for x in values]
+    if not all(re.fullmatch(r"(\d{2}|2A|2B)\d{3}", c) for c in codes):
+        raise ValueError("shown_to: INSEE commune codes")
+    return codes
 
 
 def peer_json(peer: Peer) -> dict[str, Any]:
@@ -385,6 +466,8 @@ def peer_json(peer: Peer) -> dict[str, Any]:
         "series": peer.grant.series,
         "reshare": peer.reshare,
         "rate_limit_per_minute": peer.rate_limit_per_minute,
+        "jid": peer.jid,
+        "shown_to": sorted(peer.shown_to),
         "revoked_at": peer.revoked_at.isoformat() if peer.revoked_at else None,
     }
 

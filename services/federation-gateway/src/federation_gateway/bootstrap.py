@@ -92,6 +92,7 @@ async def bootstrap(
         pool = await create_pool(settings.postgres)
         stack.push_async_callback(pool.close)
         repository = PgRepository(pool)
+        await repository.enable_outbox()
         keyring = await load_keyring(repository, box, settings, clock())
         rule = SecrecyRule(
             min_points=settings.secrecy_min_points,
@@ -132,7 +133,13 @@ async def bootstrap(
             stack.callback(task.cancel)
         quoalise = await stack.enter_async_context(
             start_quoalise(
-                settings, repository, rule, stop=stop, health=health, clock=clock
+                settings,
+                repository,
+                rule,
+                stop=stop,
+                health=health,
+                clock=clock,
+                store=repository,
             )
         )
         yield Runtime(

@@ -172,6 +172,7 @@ async def _federate_one(
                 levels=frozenset({"neighbourhood", "commune"}),
                 buckets=frozenset({"P1D"}),
             ),
+            shown_to=frozenset(communes),  # our city page shows the neighbour
         )
     )
     urns = entry.get("subscribe") or []

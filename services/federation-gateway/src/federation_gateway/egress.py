@@ -15,6 +15,9 @@ written once:
   tenant's consent opens nothing), and the requested period lies inside the
   holder's window of readings (occupancy, ``data_from``, expiry). Revocation is therefore effective on the very next request
   or push: nothing is cached.
+- a **congestion alert** leaves only for a neighbourhood the grant covers (level
+  ``neighbourhood``) with at least ``min_points`` electricity delivery points; it
+  carries the level and the change, never a load figure;
 - **inbound data** (a peer's series kept here) is re-shared only where its origin
   allowed it.
 
@@ -101,7 +104,18 @@ class PeerSeries:
     """Domains the origin allowed us to pass it on to (empty: nobody)."""
 
 
-Item = Aggregate | IndividualSeries | PeerSeries
+@dataclass(frozen=True, slots=True)
+class AlertItem:
+    """A congestion alert of one neighbourhood, as it would be pushed."""
+
+    iris: str
+    commune: str
+    delivery_points: int
+    """Electricity delivery points (PRMs) of the neighbourhood: an alert says
+    something about the homes there, so it leaves only where they are enough."""
+
+
+Item = Aggregate | IndividualSeries | PeerSeries | AlertItem
 
 
 @dataclass(frozen=True, slots=True)
@@ -130,6 +144,8 @@ def decide(
         return _aggregate(peer, item, rule)
     if isinstance(item, IndividualSeries):
         return _series(peer, item, now)
+    if isinstance(item, AlertItem):
+        return _alert(peer, item, rule)
     if peer.domain == item.origin or peer.domain in item.reshare_to:
         return ALLOWED
     return Decision(False, "the origin of this data does not allow passing it on")
@@ -149,6 +165,16 @@ def _aggregate(peer: PeerGrant, item: Aggregate, rule: SecrecyRule) -> Decision:
     )
     if not verdict.published:
         return Decision(False, verdict.reason or "secrecy rule")
+    return ALLOWED
+
+
+def _alert(peer: PeerGrant, item: AlertItem, rule: SecrecyRule) -> Decision:
+    if "neighbourhood" not in peer.levels:
+        return Decision(False, "level neighbourhood is not shared with this peer")
+    if not ({item.iris, item.commune} & peer.territories):
+        return Decision(False, "territory not shared with this peer")
+    if item.delivery_points < rule.min_points:
+        return Decision(False, f"fewer than {rule.min_points} delivery points")
     return ALLOWED
 
 

@@ -38,6 +38,26 @@ _AGGREGATE = re.compile(
 _INDIVIDUAL = re.compile(r"^urn:dev:prm:(?P<prm>\d{14})_(?P<path>[a-z0-9/_-]{1,80})$")
 
 
+_ALERTS = re.compile(r"^urn:sen1:iris:(?P<iris>(\d{2}|2A|2B)\d{7})_alerts$")
+
+
+@dataclass(frozen=True, slots=True)
+class AlertUrn:
+    """``urn:sen1:iris:<IRIS>_alerts``: the congestion alerts of one neighbourhood
+    (a SEN1 extension, pushed to subscribers; never pulled)."""
+
+    iris: str
+
+    def __str__(self) -> str:
+        return f"urn:sen1:iris:{self.iris}_alerts"
+
+
+def parse_alert_urn(urn: str) -> AlertUrn | None:
+    """The alert URN, or None when ``urn`` is not one."""
+    m = _ALERTS.match(urn)
+    return AlertUrn(m["iris"]) if m else None
+
+
 class UrnError(ValueError):
     """A URN this gateway does not serve (message safe to return)."""
 

@@ -30,6 +30,10 @@ class Peer:
     """Whether what we send this peer may be passed on by it (to its own peers)."""
     rate_limit_per_minute: int = 120
     revoked_at: datetime | None = None
+    jid: str | None = None
+    """The peer's bare XMPP JID: a Quoalise request from it is decided as this peer."""
+    shown_to: frozenset[str] = frozenset()
+    """Local communes whose city key sees what this peer sends (the city page)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,8 +57,41 @@ class Subscription:
     callback_url: str
     urns: tuple[str, ...]
     cursor: datetime
+    """Individual series: ``readings.ingested_at`` reached. Aggregates: the
+    ``since`` of the first catch-up, until :attr:`outbox_xid` is set."""
     attempts: int
     failing_since: datetime | None
+    outbox_xid: int | None = None
+    """Every outbox row of a transaction below this id was handled (None: the
+    first catch-up from :attr:`cursor` is still to do)."""
+
+
+@dataclass(frozen=True, slots=True)
+class ReceivedAlert:
+    """An alert change a peer pushed (validated by ``mapping.alerts_from_json``)."""
+
+    iris: str
+    alert_id: str
+    occurred_at: datetime
+    change: str
+    level: int
+    previous_level: int
+    capacity_kw: float | None
+
+
+@dataclass(frozen=True, slots=True)
+class AlertRow:
+    """One alert change, with what the egress decision needs."""
+
+    alert_id: str
+    iris: str
+    commune: str
+    occurred_at: datetime
+    change: str
+    level: int
+    previous_level: int
+    capacity_kw: float
+    delivery_points: int
 
 
 class Repository(Protocol):
@@ -93,7 +130,13 @@ class Repository(Protocol):
     async def log_access(self, consent: Consent, route: str) -> None: ...
 
     async def store_received(
-        self, peer: str, keyid: str, signature: str, key: str, rows: list[Received]
+        self,
+        peer: str,
+        keyid: str,
+        signature: str,
+        key: str,
+        rows: list[Received],
+        alerts: list[ReceivedAlert] | None = None,
     ) -> bool: ...
 
     async def add_subscription(
@@ -110,7 +153,25 @@ class Repository(Protocol):
         self, urn: str, since: datetime, limit: int
     ) -> tuple[str, list[tuple[Point, datetime]]]: ...
 
-    async def pushed(self, subscription_id: str, cursor: datetime) -> None: ...
+    async def pushed(
+        self, subscription_id: str, cursor: datetime, outbox_xid: int | None = None
+    ) -> None: ...
+
+    async def outbox_horizon(self) -> tuple[int, int | None]:
+        """(xmin of a fresh snapshot, ``ready_after`` of the outbox or None)."""
+        ...
+
+    async def outbox_changes(
+        self, urn: AggregateUrn, from_xid: int, to_xid: int
+    ) -> list[AggregateRow]: ...
+
+    async def alert_changes(
+        self, iris: str, from_xid: int, to_xid: int
+    ) -> list[AlertRow]: ...
+
+    async def alerts_since(self, iris: str, since: datetime) -> list[AlertRow]: ...
+
+    async def prune_outbox(self) -> int: ...
 
     async def push_failed(
         self, subscription_id: str, now: datetime, retry_at: datetime, expire: bool
@@ -118,7 +179,8 @@ class Repository(Protocol):
 
 
 _SELECT_PEERS = """SELECT domain, base_url, fingerprints, territories, levels, buckets,
-    series, reshare, rate_limit_per_minute, revoked_at FROM federation_peers"""
+    series, reshare, rate_limit_per_minute, revoked_at, jid, shown_to
+    FROM federation_peers"""
 
 
 def _peer(row: asyncpg.Record) -> Peer:
@@ -137,6 +199,36 @@ def _peer(row: asyncpg.Record) -> Peer:
         reshare=row["reshare"],
         rate_limit_per_minute=row["rate_limit_per_minute"],
         revoked_at=row["revoked_at"],
+        jid=row["jid"],
+        shown_to=frozenset(row["shown_to"]),
+    )
+
+
+_ALERT_ROWS = """
+SELECT e.alert_id::text, a.iris, n.commune_insee AS commune, e.occurred_at, e.change,
+       e.level, e.previous_level, e.capacity_kw,
+       (SELECT count(DISTINCT coalesce(m.delivery_point_id, m.meter_id))
+        FROM buildings b JOIN meters m USING (building_id)
+        WHERE b.iris = a.iris AND m.scheme = 'prm')::int AS points
+FROM alert_events e
+JOIN alerts a ON a.alert_id = e.alert_id
+JOIN neighbourhoods n ON n.iris = a.iris
+"""
+"""An alert event with its neighbourhood's commune and electricity delivery points
+(PRMs): what egress.decide needs for an alert."""
+
+
+def _alert_row(r: asyncpg.Record) -> AlertRow:
+    return AlertRow(
+        r["alert_id"],
+        r["iris"],
+        r["commune"],
+        r["occurred_at"],
+        r["change"],
+        r["level"],
+        r["previous_level"],
+        r["capacity_kw"],
+        r["points"],
     )
 
 
@@ -186,6 +278,13 @@ class PgRepository:
         row = await self.pool.fetchrow(_SELECT_PEERS + " WHERE domain = $1", domain)
         return _peer(row) if row else None
 
+    async def peer_by_jid(self, jid: str) -> Peer | None:
+        """The registry row of a bare XMPP JID (case-insensitive, as JIDs compare)."""
+        row = await self.pool.fetchrow(
+            _SELECT_PEERS + " WHERE lower(jid) = lower($1)", jid
+        )
+        return _peer(row) if row else None
+
     async def peers(self) -> list[Peer]:
         rows = await self.pool.fetch(_SELECT_PEERS + " ORDER BY domain")
         return [_peer(r) for r in rows]
@@ -194,15 +293,17 @@ class PgRepository:
         await self.pool.execute(
             """
             INSERT INTO federation_peers (domain, base_url, fingerprints, territories,
-                levels, buckets, series, reshare, rate_limit_per_minute, revoked_at)
-            VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
+                levels, buckets, series, reshare, rate_limit_per_minute, revoked_at,
+                jid, shown_to)
+            VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
             ON CONFLICT (domain) DO UPDATE SET base_url = EXCLUDED.base_url,
                 fingerprints = EXCLUDED.fingerprints,
                 territories = EXCLUDED.territories, levels = EXCLUDED.levels,
                 buckets = EXCLUDED.buckets, series = EXCLUDED.series,
                 reshare = EXCLUDED.reshare,
                 rate_limit_per_minute = EXCLUDED.rate_limit_per_minute,
-                revoked_at = EXCLUDED.revoked_at
+                revoked_at = EXCLUDED.revoked_at, jid = EXCLUDED.jid,
+                shown_to = EXCLUDED.shown_to
             """,
             peer.domain,
             peer.base_url,
@@ -214,6 +315,8 @@ class PgRepository:
             peer.reshare,
             peer.rate_limit_per_minute,
             peer.revoked_at,
+            peer.jid,
+            sorted(peer.shown_to),
         )
 
     async def revoke_peer(self, domain: str, at: datetime) -> bool:
@@ -350,7 +453,13 @@ class PgRepository:
         )
 
     async def store_received(
-        self, peer: str, keyid: str, signature: str, key: str, rows: list[Received]
+        self,
+        peer: str,
+        keyid: str,
+        signature: str,
+        key: str,
+        rows: list[Received],
+        alerts: list[ReceivedAlert] | None = None,
     ) -> bool:
         """Stores a peer's push once (False: that idempotency key was seen)."""
         async with self.pool.acquire() as conn, conn.transaction():
@@ -390,6 +499,30 @@ class PgRepository:
                     for r in rows
                 ],
             )
+            await conn.executemany(
+                """
+                INSERT INTO federation_peer_alerts (peer_domain, iris, alert_id,
+                    occurred_at, change, level, previous_level, capacity_kw, keyid,
+                    signature)
+                VALUES ($1, $2, $3::uuid, $4, $5, $6, $7, $8, $9, $10)
+                ON CONFLICT DO NOTHING
+                """,
+                [
+                    (
+                        peer,
+                        a.iris,
+                        a.alert_id,
+                        a.occurred_at,
+                        a.change,
+                        a.level,
+                        a.previous_level,
+                        a.capacity_kw,
+                        keyid,
+                        signature,
+                    )
+                    for a in alerts or []
+                ],
+            )
             return True
 
     async def add_subscription(
@@ -425,7 +558,8 @@ class PgRepository:
         rows = await self.pool.fetch(
             """
             SELECT s.subscription_id::text, s.callback_url, s.urns, s.cursor,
-                   s.attempts, s.failing_since, p.domain
+                   s.attempts, s.failing_since, p.domain,
+                   s.outbox_xid::text AS outbox_xid
             FROM federation_subscriptions s JOIN federation_peers p
               ON p.domain = s.peer_domain
             WHERE s.expired_at IS NULL AND s.next_attempt_at <= $1
@@ -447,6 +581,7 @@ class PgRepository:
                         r["cursor"],
                         r["attempts"],
                         r["failing_since"],
+                        int(r["outbox_xid"]) if r["outbox_xid"] else None,
                     )
                 )
         return out
@@ -513,14 +648,186 @@ class PgRepository:
             (Point(r["start_ts"], r["value"]), r["ingested_at"]) for r in rows
         ]
 
-    async def pushed(self, subscription_id: str, cursor: datetime) -> None:
+    async def pushed(
+        self, subscription_id: str, cursor: datetime, outbox_xid: int | None = None
+    ) -> None:
         await self.pool.execute(
             "UPDATE federation_subscriptions SET cursor = greatest(cursor, $2),"
+            " outbox_xid = coalesce($3::text::xid8, outbox_xid),"
             " attempts = 0, failing_since = NULL, next_attempt_at = now()"
             " WHERE subscription_id = $1::uuid",
             subscription_id,
             cursor,
+            None if outbox_xid is None else str(outbox_xid),
         )
+
+    # ------------------------------------------------------------ Quoalise
+
+    async def quoalise_subscriptions(self) -> list[tuple[str, str, datetime | None]]:
+        rows = await self.pool.fetch(
+            "SELECT jid, identifier, last_start FROM quoalise_subscriptions"
+        )
+        return [(r["jid"], r["identifier"], r["last_start"]) for r in rows]
+
+    async def add_quoalise_subscription(
+        self, jid: str, identifier: str, last_start: datetime | None
+    ) -> None:
+        await self.pool.execute(
+            "INSERT INTO quoalise_subscriptions (jid, identifier, last_start)"
+            " VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
+            jid,
+            identifier,
+            last_start,
+        )
+
+    async def remove_quoalise_subscriptions(self, jid: str, identifier: str) -> None:
+        """``identifier``, or every series of a bare ``urn:dev:prm:<PRM>``."""
+        await self.pool.execute(
+            "DELETE FROM quoalise_subscriptions WHERE jid = $1"
+            " AND (identifier = $2 OR starts_with(identifier, $2 || '_'))",
+            jid,
+            identifier,
+        )
+
+    async def advance_quoalise_subscription(
+        self, jid: str, identifier: str, last_start: datetime
+    ) -> None:
+        await self.pool.execute(
+            "UPDATE quoalise_subscriptions SET last_start = greatest(last_start, $3)"
+            " WHERE jid = $1 AND identifier = $2",
+            jid,
+            identifier,
+            last_start,
+        )
+
+    async def store_peer_series(
+        self, peer_domain: str, source_jid: str, rows: list[Received]
+    ) -> int:
+        """Values read from a peer's Quoalise proxy, as that peer's series, with
+        the JID they came from and when (a value read again replaces the old)."""
+        await self.pool.executemany(
+            """
+            INSERT INTO federation_peer_series (peer_domain, urn, start_ts, value,
+                unit, source_jid)
+            VALUES ($1, $2, $3, $4, $5, $6)
+            ON CONFLICT (peer_domain, urn, start_ts) DO UPDATE SET
+                value = EXCLUDED.value, unit = EXCLUDED.unit,
+                source_jid = EXCLUDED.source_jid, received_at = now()
+            """,
+            [(peer_domain, r.urn, r.start, r.value, r.unit, source_jid) for r in rows],
+        )
+        return len(rows)
+
+    async def enable_outbox(self) -> None:
+        """Turns the outbox triggers on (once per database), then records the
+        horizon after which every rollup writer saw them on: a transaction that
+        wrote before has an id below it. Two statements, two transactions, on
+        purpose: the horizon is read after the enabling row is committed."""
+        await self.pool.execute(
+            "INSERT INTO federation_outbox_enabled DEFAULT VALUES ON CONFLICT DO NOTHING"
+        )
+        await self.pool.execute(
+            "UPDATE federation_outbox_enabled"
+            " SET ready_after = pg_snapshot_xmax(pg_current_snapshot())"
+            " WHERE ready_after IS NULL"
+        )
+
+    async def outbox_horizon(self) -> tuple[int, int | None]:
+        row = await self.pool.fetchrow(
+            "SELECT pg_snapshot_xmin(pg_current_snapshot())::text AS xmin,"
+            " (SELECT ready_after::text FROM federation_outbox_enabled) AS ready"
+        )
+        if row is None:  # pragma: no cover - a SELECT without FROM returns a row
+            raise RuntimeError("no snapshot")
+        return int(row["xmin"]), int(row["ready"]) if row["ready"] else None
+
+    async def outbox_changes(
+        self, urn: AggregateUrn, from_xid: int, to_xid: int
+    ) -> list[AggregateRow]:
+        """The current rollups (best quality) of the buckets of ``urn`` that
+        transactions with ids in ``[from_xid, to_xid)`` changed. The caller took
+        ``to_xid`` as the xmin of an earlier snapshot: all those transactions
+        have finished, so this statement sees every one of their rows."""
+        rows = await self.pool.fetch(
+            """
+            WITH changed AS (
+              SELECT DISTINCT bucket_start FROM federation_outbox
+              WHERE scope = $1 AND scope_id = $2 AND bucket = $3 AND direction = $4
+                AND xid >= $5::text::xid8 AND xid < $6::text::xid8
+            )
+            SELECT DISTINCT ON (r.bucket_start) r.bucket_start, r.value, r.unit,
+                   r.delivery_points, r.max_point_value,
+                   COALESCE(n.commune_insee, CASE WHEN r.scope = 'commune'
+                            THEN r.scope_id END, '') AS commune
+            FROM changed c JOIN rollups r ON r.bucket_start = c.bucket_start
+            LEFT JOIN neighbourhoods n
+              ON r.scope = 'neighbourhood' AND n.iris = r.scope_id
+            WHERE r.scope = $1 AND r.scope_id = $2 AND r.bucket = $3
+              AND r.direction = $4 AND r.energy = 'electricity'
+            ORDER BY r.bucket_start,
+                     array_position(ARRAY['corrected','raw','estimated'], r.quality)
+            """,
+            urn.scope,
+            urn.territory,
+            urn.bucket,
+            urn.direction,
+            str(from_xid),
+            str(to_xid),
+        )
+        return [
+            AggregateRow(
+                r["bucket_start"],
+                r["value"],
+                r["unit"],
+                r["delivery_points"],
+                r["max_point_value"],
+                r["commune"],
+            )
+            for r in rows
+        ]
+
+    async def alerts_since(self, iris: str, since: datetime) -> list[AlertRow]:
+        """Alert events of ``iris`` that occurred after ``since`` (a subscription's
+        first catch-up; the outbox takes over from its horizon)."""
+        rows = await self.pool.fetch(
+            _ALERT_ROWS + " WHERE a.iris = $1 AND e.occurred_at > $2"
+            " ORDER BY e.occurred_at, e.alert_id LIMIT 10000",
+            iris,
+            since,
+        )
+        return [_alert_row(r) for r in rows]
+
+    async def alert_changes(
+        self, iris: str, from_xid: int, to_xid: int
+    ) -> list[AlertRow]:
+        """Alert events of ``iris`` committed by transactions in ``[from, to)``,
+        with the neighbourhood's count of electricity delivery points (PRMs)."""
+        rows = await self.pool.fetch(
+            _ALERT_ROWS + " JOIN federation_alert_outbox o ON o.alert_id = e.alert_id"
+            " AND o.occurred_at = e.occurred_at AND o.change = e.change"
+            " WHERE a.iris = $1 AND o.xid >= $2::text::xid8 AND o.xid < $3::text::xid8"
+            " ORDER BY e.occurred_at, e.alert_id",
+            iris,
+            str(from_xid),
+            str(to_xid),
+        )
+        return [_alert_row(r) for r in rows]
+
+    async def prune_outbox(self) -> int:
+        """Drops outbox rows every live subscription has passed (and, with no
+        subscription, every row of a finished transaction)."""
+        removed = 0
+        for table in ("federation_outbox", "federation_alert_outbox"):
+            status = await self.pool.execute(
+                f"""
+                DELETE FROM {table} WHERE xid < least(
+                    pg_snapshot_xmin(pg_current_snapshot()),
+                    (SELECT min(outbox_xid) FROM federation_subscriptions
+                     WHERE expired_at IS NULL AND outbox_xid IS NOT NULL))
+                """  # noqa: S608 - the table names are the two constants above
+            )
+            removed += int(status.split()[-1])
+        return removed
 
     async def push_failed(
         self, subscription_id: str, now: datetime, retry_at: datetime, expire: bool

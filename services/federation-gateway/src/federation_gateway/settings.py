@@ -60,8 +60,17 @@ class Settings(ServiceSettings):
     """CA bundle verifying the XMPP server's certificate (a private CA); unset: the
     system's trust store. TLS is always required."""
     quoalise_peer_jids: dict[str, str] = Field(default_factory=dict)
-    """Bare JID -> registered peer domain (JSON). Quoalise identifies a requester
-    only by the bare JID its server stamps; an unmapped JID gets nothing."""
+    """Bare JID -> registered peer domain (JSON), read only when no registry row
+    names the JID (``federation_peers.jid``, the operator's way). Quoalise
+    identifies a requester only by the bare JID its server stamps; an unknown JID
+    gets nothing."""
+    quoalise_inbound: list[dict[str, str]] = Field(default_factory=list)
+    """JSON ``[{"provider": "<full JID>", "identifier": "<URN>"}]``: series read
+    from other Quoalise proxies and stored as that peer's series (the provider's
+    bare JID must be a registered peer's ``jid``)."""
+    quoalise_inbound_interval_seconds: float = Field(3600.0, gt=0)
+    """How often those series are read (the last ``quoalise_inbound_days`` each time)."""
+    quoalise_inbound_days: int = Field(2, ge=1, le=400)
     demo_peers: str = ""
     """`make run` only (loopback, refused otherwise): JSON list of
     ``{"domain", "url", "subscribe": [urn, ...]}`` registered at start with keys

@@ -182,3 +182,141 @@ def verify(
     if params.expires - params.created > int(max_age.total_seconds()):
         raise SignatureError("signature lives longer than allowed")
     return Verified(params, headers["signature"])
+
+
+# ---------------------------------------------------------------- responses
+#
+# A pull answer is signed too (RFC 9421 §2.4, signing a response): the signature
+# covers the status, the digest of the body, and the REQUEST's signature
+# (``"signature";req;key="sig1"``), so an answer cannot be replayed to another
+# request nor moved between peers, and a tampered body or status is refused by
+# the puller. Same key, keyid form and parameters as requests.
+
+RESPONSE_COMPONENTS = '"@status" "content-digest" "signature";req;key="sig1"'
+
+
+@dataclass(frozen=True, slots=True)
+class ResponseParams:
+    """A response signature's parameters (same fields as a request's)."""
+
+    created: int
+    expires: int
+    nonce: str
+    keyid: str
+    alg: str = ALG
+
+    def serialize(self) -> str:
+        return (
+            f"({RESPONSE_COMPONENTS});created={self.created};expires={self.expires}"
+            f';nonce="{self.nonce}";keyid="{self.keyid}";alg="{self.alg}"'
+        )
+
+    @property
+    def domain(self) -> str:
+        return self.keyid.split(" ", 1)[0]
+
+    @property
+    def kid(self) -> str:
+        parts = self.keyid.split(" ", 1)
+        return parts[1] if len(parts) == 2 else ""
+
+
+def _request_signature_value(request_signature: str) -> str:
+    """The ``sig1`` member of the request's ``Signature`` field (``:b64:``)."""
+    m = _SIGNATURE.match(request_signature.strip())
+    if m is None:
+        raise SignatureError("the request carries no signature to bind to")
+    return f":{m['sig']}:"
+
+
+def response_signature_base(
+    status: int, digest: str, request_signature: str, params: ResponseParams
+) -> bytes:
+    lines = [
+        f'"@status": {status}',
+        f'"content-digest": {digest}',
+        f'"signature";req;key="sig1": {_request_signature_value(request_signature)}',
+        f'"@signature-params": {params.serialize()}',
+    ]
+    return "\n".join(lines).encode()
+
+
+def sign_response(
+    key: Ed25519PrivateKey,
+    *,
+    keyid: str,
+    status: int,
+    body: bytes,
+    request_signature: str,
+    now: datetime,
+    ttl: timedelta = timedelta(minutes=5),
+) -> dict[str, str]:
+    """Headers that sign a response to a signed request."""
+    created = int(now.timestamp())
+    params = ResponseParams(
+        created=created,
+        expires=created + int(ttl.total_seconds()),
+        nonce=secrets.token_urlsafe(18),
+        keyid=keyid,
+    )
+    digest = content_digest(body)
+    raw = key.sign(response_signature_base(status, digest, request_signature, params))
+    return {
+        "Content-Digest": digest,
+        "Signature-Input": f"{LABEL}={params.serialize()}",
+        "Signature": f"{LABEL}=:{base64.b64encode(raw).decode()}:",
+    }
+
+
+_RESPONSE_INPUT = re.compile(
+    r'^sig1=\("@status" "content-digest" "signature";req;key="sig1"\)'
+    r";created=(?P<created>\d{1,12});expires=(?P<expires>\d{1,12})"
+    r';nonce="(?P<nonce>[A-Za-z0-9_\-]{16,64})";keyid="(?P<keyid>[^"\\]{1,300})"'
+    r';alg="(?P<alg>[a-z0-9-]+)"$'
+)
+
+
+def parse_response_params(signature_input: str) -> ResponseParams:
+    m = _RESPONSE_INPUT.match(signature_input.strip())
+    if m is None:
+        raise SignatureError(
+            "response Signature-Input missing or not the required form"
+        )
+    if m["alg"] != ALG:
+        raise SignatureError("unsupported alg")
+    return ResponseParams(
+        int(m["created"]), int(m["expires"]), m["nonce"], m["keyid"], m["alg"]
+    )
+
+
+def verify_response(
+    headers: Mapping[str, str],
+    *,
+    status: int,
+    body: bytes,
+    request_signature: str,
+    public_key: Ed25519PublicKey,
+    params: ResponseParams,
+    now: datetime,
+    max_age: timedelta,
+    skew: timedelta,
+) -> None:
+    """Checks a response's digest, signature (bound to our request) and freshness."""
+    digest = headers.get("content-digest", "")
+    if digest != content_digest(body):
+        raise SignatureError("response Content-Digest does not match the body")
+    m = _SIGNATURE.match(headers.get("signature", "").strip())
+    if m is None:
+        raise SignatureError("response carries no Signature")
+    try:
+        raw = base64.b64decode(m["sig"], validate=True)
+        public_key.verify(
+            raw, response_signature_base(status, digest, request_signature, params)
+        )
+    except (InvalidSignature, ValueError) as exc:
+        raise SignatureError("response signature does not verify") from exc
+    t = int(now.timestamp())
+    if params.created > t + int(skew.total_seconds()):
+        raise SignatureError("response signature created in the future")
+    if t - params.created > int(max_age.total_seconds()) or t >= params.expires:
+        raise SignatureError("stale response signature")

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import AsyncIterator, Callable
-from dataclasses import dataclass
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass, field
 
 import pytest_asyncio
 import uvicorn
@@ -33,6 +33,9 @@ class Collective:
     domain: str
     url: str
     runtime: Runtime
+    database: str = ""
+    close: Callable[[], Awaitable[None]] = field(default=lambda: _nothing())
+    """Stops this collective's gateway (a restart: start another on its database)."""
 
     def peer_entry(self, **grant: object) -> Peer:
         """How another collective registers this one."""
@@ -42,6 +45,10 @@ class Collective:
             fingerprints=(self.runtime.keyring.current().kid,),
             grant=PeerGrant(domain=self.domain, **grant),  # type: ignore[arg-type]
         )
+
+
+async def _nothing() -> None:
+    return None
 
 
 @pytest_asyncio.fixture
@@ -54,24 +61,33 @@ async def collectives(
     exits: list[object] = []
 
     async def start(
-        domain: str, *, port: int = 0, new_database: bool = False, **overrides: object
+        domain: str,
+        *,
+        port: int = 0,
+        new_database: bool = False,
+        database: str = "",
+        **overrides: object,
     ) -> Collective:
-        """``new_database``: the gateway creates and migrates it (the demo neighbour)."""
-        name = f"t_{uuid.uuid4().hex[:12]}"
-        if not new_database:
+        """``new_database``: the gateway creates and migrates it (the demo neighbour);
+        ``database``: reuse that one (a restarted gateway)."""
+        name = database or f"t_{uuid.uuid4().hex[:12]}"
+        if not new_database and not database:
             sen1_postgres.create_database(name, template=TEMPLATE_DB)
         port = port or free_port()
         url = f"http://127.0.0.1:{port}"
+        values: dict[str, object] = {
+            "secret_key": Fernet.generate_key().decode(),
+            "push_interval_seconds": 0.2,
+            "push_retry_base_seconds": 0.05,
+            "push_retry_max_seconds": 0.2,
+            **overrides,
+        }
         settings = Settings(
             domain=domain,
             public_url=url,
             http_port=port,
             postgres=PostgresSettings(dsn=sen1_postgres.dsn(name)),
-            secret_key=Fernet.generate_key().decode(),
-            push_interval_seconds=0.2,
-            push_retry_base_seconds=0.05,
-            push_retry_max_seconds=0.2,
-            **overrides,  # type: ignore[arg-type]
+            **values,  # type: ignore[arg-type]
         )
         context = bootstrap(settings, stop=stop, health=Health())
         runtime = await context.__aenter__()
@@ -85,7 +101,15 @@ async def collectives(
         while not server.started:  # noqa: ASYNC110 - uvicorn exposes a flag only
             await asyncio.sleep(0.01)
         servers.append((server, task))
-        return Collective(domain, url, runtime)
+
+        async def close() -> None:
+            server.should_exit = True
+            await task
+            servers.remove((server, task))
+            exits.remove(context)
+            await context.__aexit__(None, None, None)
+
+        return Collective(domain, url, runtime, name, close)
 
     yield start
     stop.set()

@@ -44,6 +44,23 @@ async def test_operator_routes_need_the_token_and_manage_the_registry(
         assert [(p["domain"], p["levels"]) for p in listed] == [
             (b.domain, ["neighbourhood"])
         ]
+        # The peer's XMPP identity and the communes that see its data.
+        for wrong in ({"jid": "lab@peer.example/resource"}, {"shown_to": ["Grenoble"]}):
+            assert (
+                await http.put(url, json={**entry, **wrong}, headers=auth)
+            ).status_code == 400
+        more = {**entry, "jid": "lab@peer.example", "shown_to": ["38151"]}
+        assert (await http.put(url, json=more, headers=auth)).status_code == 200
+        (listed_peer,) = (
+            await http.get(f"{a.url}/operator/peers", headers=auth)
+        ).json()
+        assert (listed_peer["jid"], listed_peer["shown_to"]) == (
+            "lab@peer.example",
+            ["38151"],
+        )
+        by_jid = await a.runtime.repository.peer_by_jid("LAB@peer.example")
+        assert by_jid is not None
+        assert by_jid.domain == b.domain
 
         # B's rate limit at A is 2 a minute: the third signed request is refused.
         sub = f"{a.url}/federation/v1/subscriptions"

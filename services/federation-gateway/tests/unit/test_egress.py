@@ -9,6 +9,7 @@ import pytest
 from energy_core.privacy import SecrecyRule
 from federation_gateway.egress import (
     Aggregate,
+    AlertItem,
     Consent,
     IndividualSeries,
     PeerGrant,
@@ -194,3 +195,32 @@ def test_data_received_from_a_peer_is_passed_on_only_where_its_origin_allows() -
 def test_a_naive_clock_is_a_bug() -> None:
     with pytest.raises(ValueError, match="aware"):
         decide(PEER, AGG, rule=RULE, now=NOW.replace(tzinfo=None))
+
+
+@pytest.mark.parametrize(
+    ("grant", "points", "reason"),
+    [
+        (PEER, 12, ""),
+        (PEER, 9, "fewer than 10 delivery points"),
+        (
+            PeerGrant("a.example", territories=frozenset({"38151"}),
+                      levels=frozenset({"commune"})),
+            12,
+            "level neighbourhood",
+        ),
+        (
+            PeerGrant("a.example", territories=frozenset({"38185"}),
+                      levels=frozenset({"neighbourhood"})),
+            12,
+            "territory not shared",
+        ),
+    ],
+)  # fmt: skip
+def test_an_alert_leaves_only_for_a_granted_neighbourhood_above_the_threshold(
+    grant: PeerGrant, points: int, reason: str
+) -> None:
+    decision = decide(
+        grant, AlertItem("381510101", "38151", points), rule=RULE, now=NOW
+    )
+    assert decision.allowed is (reason == "")
+    assert reason in decision.reason

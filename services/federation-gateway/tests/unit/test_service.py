@@ -31,7 +31,9 @@ PEER = Peer(
 class FakeRepository:
     def __init__(self) -> None:
         self.changes: list[tuple[AggregateRow, datetime]] = []
-        self.pushed_to: list[tuple[str, datetime]] = []
+        self.outbox: list[tuple[int, AggregateRow]] = []
+        self.horizon, self.ready_after = 100, 50
+        self.pushed_to: list[tuple[str, datetime, int | None]] = []
         self.failed: list[tuple[str, datetime, bool]] = []
 
     async def aggregate_changes(
@@ -39,8 +41,18 @@ class FakeRepository:
     ) -> list[tuple[AggregateRow, datetime]]:
         return [c for c in self.changes if c[1] > since][:limit]
 
-    async def pushed(self, subscription_id: str, cursor: datetime) -> None:
-        self.pushed_to.append((subscription_id, cursor))
+    async def outbox_horizon(self) -> tuple[int, int | None]:
+        return self.horizon, self.ready_after
+
+    async def outbox_changes(
+        self, urn: AggregateUrn, from_xid: int, to_xid: int
+    ) -> list[AggregateRow]:
+        return [row for xid, row in self.outbox if from_xid <= xid < to_xid]
+
+    async def pushed(
+        self, subscription_id: str, cursor: datetime, outbox_xid: int | None = None
+    ) -> None:
+        self.pushed_to.append((subscription_id, cursor, outbox_xid))
 
     async def push_failed(
         self, subscription_id: str, now: datetime, retry_at: datetime, expire: bool
@@ -83,7 +95,11 @@ def _row(day: int, points: int) -> tuple[AggregateRow, datetime]:
     )
 
 
-def _sub(attempts: int = 0, failing_since: datetime | None = None) -> Subscription:
+def _sub(
+    attempts: int = 0,
+    failing_since: datetime | None = None,
+    outbox_xid: int | None = None,
+) -> Subscription:
     return Subscription(
         "s1",
         PEER,
@@ -92,6 +108,7 @@ def _sub(attempts: int = 0, failing_since: datetime | None = None) -> Subscripti
         NOW - timedelta(hours=1),
         attempts,
         failing_since,
+        outbox_xid,
     )
 
 
@@ -104,8 +121,9 @@ async def test_a_push_sends_only_what_passes_egress_and_moves_the_cursor() -> No
     assert [r["v"] for r in payload["records"]] == [1000.0]
     assert payload["records"][0]["sen1_points"] == 12
     assert len(payload["idempotency_key"]) == 64
-    # the cursor covers the withheld row too: it is never sent, not retried
-    assert repo.pushed_to == [("s1", repo.changes[1][1])]
+    # the catch-up is done: the subscription follows the outbox from the horizon
+    # taken before it read (the withheld row is never sent, not retried)
+    assert repo.pushed_to == [("s1", _sub().cursor, 100)]
 
 
 async def test_a_failed_push_keeps_the_cursor_and_backs_off() -> None:
@@ -139,4 +157,24 @@ async def test_nothing_changed_nothing_sent() -> None:
     repo, poster = FakeRepository(), FakePoster()
     await _gateway(repo, poster).push(_sub())
     assert poster.sent == []
-    assert repo.pushed_to == [("s1", _sub().cursor)]
+    assert repo.pushed_to == [("s1", _sub().cursor, 100)]
+
+
+async def test_after_the_catch_up_the_outbox_range_is_pushed() -> None:
+    """Rows of transactions in [cursor, horizon): a row below the cursor was
+    pushed before, a row at or above the horizon waits for the next round."""
+    repo, poster = FakeRepository(), FakePoster()
+    repo.outbox = [(59, _row(0, 12)[0]), (60, _row(1, 13)[0]), (100, _row(2, 14)[0])]
+    await _gateway(repo, poster).push(_sub(outbox_xid=60))
+    ((_, payload),) = poster.sent
+    assert [r["sen1_points"] for r in payload["records"]] == [13]
+    assert repo.pushed_to == [("s1", _sub().cursor, 100)]
+
+
+async def test_the_catch_up_waits_for_writers_older_than_the_outbox() -> None:
+    repo, poster = FakeRepository(), FakePoster()
+    repo.changes = [_row(0, 12)]
+    repo.horizon, repo.ready_after = 40, 50
+    await _gateway(repo, poster).push(_sub())
+    assert poster.sent == []
+    assert repo.pushed_to == []

@@ -11,8 +11,11 @@ from federation_gateway.signatures import (
     SignatureError,
     content_digest,
     parse_params,
+    parse_response_params,
     sign,
+    sign_response,
     verify,
+    verify_response,
 )
 
 NOW = datetime(2026, 12, 3, 9, 0, tzinfo=UTC)
@@ -111,3 +114,82 @@ def test_other_forms_are_refused(signature_input: str) -> None:
 def test_a_signature_living_longer_than_allowed_is_refused() -> None:
     with pytest.raises(SignatureError, match="longer than allowed"):
         _verify(_signed(ttl=timedelta(hours=1)))
+
+
+# ---------------------------------------------------------------- responses
+
+
+def _answer(
+    body: bytes = b"[]", status: int = 200, request: str | None = None
+) -> tuple[dict[str, str], str]:
+    request = request or _signed()["signature"]
+    headers = sign_response(
+        KEY,
+        keyid="b.example kid2",
+        status=status,
+        body=body,
+        request_signature=request,
+        now=NOW,
+    )
+    return {k.lower(): v for k, v in headers.items()}, request
+
+
+def _check(
+    headers: dict[str, str],
+    request: str,
+    body: bytes = b"[]",
+    status: int = 200,
+    now: datetime = NOW,
+) -> None:
+    verify_response(
+        headers,
+        status=status,
+        body=body,
+        request_signature=request,
+        public_key=KEY.public_key(),
+        params=parse_response_params(headers["signature-input"]),
+        now=now,
+        max_age=timedelta(minutes=5),
+        skew=timedelta(seconds=30),
+    )
+
+
+def test_a_signed_response_verifies_and_names_its_signer() -> None:
+    headers, request = _answer()
+    _check(headers, request)
+    params = parse_response_params(headers["signature-input"])
+    assert (params.domain, params.kid) == ("b.example", "kid2")
+    assert headers["signature-input"].startswith(
+        'sig1=("@status" "content-digest" "signature";req;key="sig1")'
+    )
+
+
+@pytest.mark.parametrize(
+    ("change", "reason"),
+    [
+        ({"body": b'[{"v":1}]'}, "Content-Digest"),
+        ({"status": 203}, "does not verify"),
+        ({"now": NOW + timedelta(minutes=6)}, "stale"),
+    ],
+)
+def test_a_changed_response_is_refused(change: dict[str, object], reason: str) -> None:
+    headers, request = _answer()
+    with pytest.raises(SignatureError, match=reason):
+        _check(headers, request, **change)  # type: ignore[arg-type]
+
+
+def test_a_response_to_another_request_is_refused() -> None:
+    """An answer replayed to a later request does not verify: it is bound to the
+    signature of the request it answered."""
+    headers, _ = _answer()
+    other = _signed(nonce="another-nonce-0123456789")["signature"]
+    with pytest.raises(SignatureError, match="does not verify"):
+        _check(headers, other)
+
+
+def test_a_forged_digest_with_a_matching_body_is_refused() -> None:
+    headers, request = _answer()
+    forged = b'[{"v":999}]'
+    headers["content-digest"] = content_digest(forged)
+    with pytest.raises(SignatureError, match="does not verify"):
+        _check(headers, request, body=forged)

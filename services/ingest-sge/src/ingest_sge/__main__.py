@@ -1,8 +1,13 @@
-"""``python -m ingest_sge``: the SGE flux collector (ops endpoint on 8015)."""
+"""``python -m ingest_sge``: the SGE flux collector (ops endpoint on 8015).
+
+``python -m ingest_sge search --siret …`` runs SGE's point search once
+(:mod:`ingest_sge.cli`) with the same settings, and exits.
+"""
 
 from __future__ import annotations
 
 import asyncio
+import sys
 
 from energy_core.loops import Backoff
 from energy_core.observability import Health
@@ -14,6 +19,10 @@ from ingest_sge.settings import Settings
 
 def main() -> None:
     """Builds the settings once and polls the SFTP drop until a signal."""
+    if sys.argv[1:2] == ["search"]:
+        from ingest_sge.cli import search
+
+        raise SystemExit(search(sys.argv[2:]))
     settings = Settings()
 
     async def loop(health: Health, stop: asyncio.Event) -> None:

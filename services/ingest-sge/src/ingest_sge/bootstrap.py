@@ -95,6 +95,7 @@ async def bootstrap(
             publish_every_records=settings.publish_every_records,
             ambiguous=settings.ambiguous_hour,
             settle_s=settings.settle_s,
+            max_attempts=settings.max_attempts,
             clock=clock,
         )
         portfolio: Portfolio | None = None
@@ -105,7 +106,7 @@ async def bootstrap(
             reader = MeasuresReader(
                 soap, PostgresAuthorisations(pool), ambiguous=settings.ambiguous_hour
             )
-            portfolio = Portfolio(reader, soap, publisher)
+            portfolio = Portfolio(reader, soap, publisher, directory=soap)
         runtime = Runtime(settings, collector, ledger, publisher, portfolio, kafka)
         if health is not None:
             health.add_check("kafka", runtime.broker_ready)

@@ -8,9 +8,14 @@ downloads the rest one at a time and handles each file exactly once:
    is published, nothing recorded again;
 3. decrypt with the configured keys and open the ZIP; no key, or an unreadable
    archive, dead-letters the FILE with the reason and records it ``dead`` (a
-   wrong key is never a silent skip); a file whose end is missing is left for
-   the next poll and recorded nowhere;
-4. stream its records through the mapping; a record that cannot be mapped is
+   wrong key is never a silent skip); a file found incomplete (size differing
+   from the listing, a key opening it but its end missing, a ZIP without its
+   end) is left for the next poll, but each such poll is counted per (name,
+   size) and at ``max_attempts`` the file is given up: dead-lettered with the
+   reason, counted, and never asked again (a stuck file is neither retried
+   forever nor skipped silently);
+4. stream its records through the mapping (XML flux by their root, bulk-order
+   results R63/R64/C68 by their name, JSON or CSV); a record that cannot be mapped is
    dead-lettered alone; batches are flushed to the broker every
    ``publish_every_records`` records, so memory stays bounded;
 5. flush, then record the file ``done``. A crash before the record replays the
@@ -33,10 +38,11 @@ from typing import Protocol
 from prometheus_client import Counter, Gauge
 
 from energy_core import topics
+from energy_core.domain import RowsBatch
 from energy_core.errors import EnergyError, PermanentError, TransientError
 from energy_core.kafka import Publisher, PublishQueue
 from energy_core.loops import Backoff, sleep_or_stop
-from energy_core.wire import batch_to_proto, dead_letter
+from energy_core.wire import batch_to_proto, dead_letter, rows_to_proto
 from ingest_sge.client import (
     FluxKey,
     LocalFile,
@@ -45,7 +51,13 @@ from ingest_sge.client import (
     decrypt_file,
     iter_members,
 )
-from ingest_sge.mapping import Ambiguous, FluxStats, Rejected, parse_flux
+from ingest_sge.mapping import (
+    Ambiguous,
+    C68Record,
+    FluxStats,
+    Rejected,
+    parse_member,
+)
 from ingest_sge.repository import FileRecord, FluxLedger, Outcome
 
 logger = logging.getLogger(__name__)
@@ -63,6 +75,14 @@ DEAD = Counter(
 )
 SKIPPED = Counter(
     "ingest_sge_skipped_values_total", "Values of flux files not mapped", ["reason"]
+)
+GIVEN_UP = Counter(
+    "ingest_sge_files_given_up_total",
+    "Flux files found incomplete max_attempts times, dead-lettered and not asked again",
+)
+TECHNICAL = Counter(
+    "ingest_sge_technical_records_total",
+    "C68 technical and contractual records stored (table sge_technical_data)",
 )
 POLLS = Counter("ingest_sge_polls_total", "Polls of the SFTP drop", ["outcome"])
 PENDING = Gauge(
@@ -96,6 +116,8 @@ class FileResult:
     records: int = 0
     readings: int = 0
     rejected: int = 0
+    technical: int = 0
+    attempts: int = 0
     key_id: str = ""
     reason: str = ""
     skipped: dict[str, int] = field(default_factory=dict)
@@ -115,6 +137,7 @@ class FluxCollector:
         publish_every_records: int = 500,
         ambiguous: Ambiguous = Ambiguous.EARLIER,
         settle_s: float = 0.0,
+        max_attempts: int = 5,
         clock: Callable[[], float] = time.time,
     ) -> None:
         self._outbox = PublishQueue(publisher)
@@ -125,6 +148,7 @@ class FluxCollector:
         self._every = publish_every_records
         self._ambiguous = ambiguous
         self._settle_s = settle_s
+        self._max_attempts = max_attempts
         self._clock = clock
         spool.mkdir(parents=True, exist_ok=True)
 
@@ -146,9 +170,10 @@ class FluxCollector:
             for remote in todo:
                 try:
                     local = await drop.download(remote)
-                except TransientError:
-                    FILES.labels("incomplete").inc()
-                    logger.warning("flux download incomplete, asked again later")
+                except TransientError as exc:
+                    results.append(
+                        await self._incomplete(remote.name, remote.size, str(exc))
+                    )
                     continue
                 results.append(await self.handle(local))
                 PENDING.dec()
@@ -163,12 +188,52 @@ class FluxCollector:
                 return FileResult(local.name, "replayed")
             result = await self._handle_new(local)
         except TransientError as exc:
-            FILES.labels("incomplete").inc()
-            logger.warning("flux file not handled yet: %s", type(exc).__name__)
-            local.path.unlink(missing_ok=True)
-            return FileResult(local.name, "incomplete", reason=str(exc))
+            return await self._incomplete(local.name, local.size, str(exc), local)
         LAST_FILE.set(self._clock())
         return result
+
+    async def _incomplete(
+        self, name: str, size: int, reason: str, local: LocalFile | None = None
+    ) -> FileResult:
+        """A file found incomplete: asked again at the next poll, until the
+        ``max_attempts``-th time, when it is given up (see the module docstring)."""
+        attempts = await self._ledger.attempt(name, size, reason)
+        FILES.labels("incomplete").inc()
+        if attempts < self._max_attempts:
+            logger.warning(
+                "flux file incomplete, asked again at the next poll",
+                extra={"attempts": attempts, "max_attempts": self._max_attempts},
+            )
+            if local is not None:
+                local.path.unlink(missing_ok=True)
+            return FileResult(name, "incomplete", reason=reason, attempts=attempts)
+        why = f"incomplete at {attempts} polls, given up: {reason}"
+        GIVEN_UP.inc()
+        DEAD.labels("file").inc()
+        FILES.labels(Outcome.DEAD.value).inc()
+        logger.error("flux file given up", extra={"attempts": attempts})
+        described = f"{name} size={size}"
+        if local is not None:
+            described += f" sha256={local.sha256}"
+        self._outbox.add(
+            topics.DEAD_LETTERS,
+            SERVICE,
+            dead_letter(
+                service=SERVICE,
+                origin=f"sftp:{name}",
+                payload=described.encode(),
+                reason=why,
+                error_type="FluxIncompleteError",
+            ),
+        )
+        await self._outbox.flush()
+        await self._ledger.give_up(name, size, why)
+        if local is not None:
+            dead = self._spool / "dead"
+            dead.mkdir(exist_ok=True)
+            local.path.replace(dead / f"{local.sha256[:12]}-{local.name}")
+        LAST_FILE.set(self._clock())
+        return FileResult(name, Outcome.DEAD.value, reason=why, attempts=attempts)
 
     async def _handle_new(self, local: LocalFile) -> FileResult:
         result = FileResult(local.name, Outcome.DONE.value)
@@ -203,11 +268,24 @@ class FluxCollector:
         self, local: LocalFile, archive: Path, result: FileResult
     ) -> None:
         since_flush = 0
+        technical: list[C68Record] = []
         for member, stream in iter_members(archive):
             stats = FluxStats()
             origin = f"{local.name}:{member}"
-            for item in parse_flux(stream, ambiguous=self._ambiguous, stats=stats):
-                if isinstance(item, Rejected):
+            items = parse_member(
+                stream,
+                file_name=local.name,
+                member=member,
+                ambiguous=self._ambiguous,
+                stats=stats,
+            )
+            for item in items:
+                if isinstance(item, C68Record):
+                    # C68: kept per PRM in the store, not a reading
+                    technical.append(item)
+                    result.technical += 1
+                    TECHNICAL.inc()
+                elif isinstance(item, Rejected):
                     result.rejected += 1
                     DEAD.labels("record").inc()
                     self._outbox.add(
@@ -220,6 +298,16 @@ class FluxCollector:
                             error=item.error,
                         ),
                     )
+                elif isinstance(item, RowsBatch):
+                    # the bulk path: rows straight to the wire record
+                    count = item.count
+                    if count:
+                        self._outbox.add(
+                            topics.READINGS, item.meter, rows_to_proto(item)
+                        )
+                        result.readings += count
+                        READINGS.inc(count)
+                        BATCHES.inc()
                 elif item.readings:
                     self._outbox.add(topics.READINGS, item.meter, batch_to_proto(item))
                     result.readings += len(item.readings)
@@ -228,11 +316,19 @@ class FluxCollector:
                 since_flush += 1
                 if since_flush >= self._every:
                     await self._outbox.flush()
+                    await self._save_technical(technical, local.name)
                     since_flush = 0
+            await self._save_technical(technical, local.name)
             result.records += stats.records
             for reason, count in stats.skipped.items():
                 SKIPPED.labels(reason).inc(count)
                 result.skipped[reason] = result.skipped.get(reason, 0) + count
+
+    async def _save_technical(self, records: list[C68Record], name: str) -> None:
+        """Stores the C68 records held so far and empties the list (bounded)."""
+        if records:
+            await self._ledger.save_technical(records, name)
+            records.clear()
 
     async def _dead_file(
         self, local: LocalFile, result: FileResult, exc: EnergyError

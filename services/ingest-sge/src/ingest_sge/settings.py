@@ -40,7 +40,24 @@ class Settings(ServiceSettings):
     sftp_known_hosts: Path | None = None
     """known_hosts file pinning the drop's host key; unset = not checked (loopback only)."""
     sftp_remote_dir: str = "/"
-    sftp_patterns: tuple[str, ...] = ("*R50*.zip", "*R151*.zip", "*R171*.zip")
+    sftp_patterns: tuple[str, ...] = (
+        "*R50*.zip",
+        "*R151*.zip",
+        "*R171*.zip",
+        "*R4Q*.zip",
+        "*R4H*.zip",
+        "*R4M*.zip",
+    )
+    sftp_bulk_dir: str = "R63_R64_R65_R66_R67_C68"
+    """Sub-folder of the drop where bulk-order results arrive (enedis.md §3.1);
+    empty = none."""
+    sftp_bulk_patterns: tuple[str, ...] = (
+        "*R63*.zip",
+        "*R64*.zip",
+        "*R65*.zip",
+        "*R66*.zip",
+        "*C68*.zip",
+    )
     sftp_timeout_s: float = 30.0
     flux_keys: SecretStr = SecretStr("")
     """``id:hexkey[:hexiv],…`` tried in order: AES-256 keys (64 hex) take their IV
@@ -55,6 +72,10 @@ class Settings(ServiceSettings):
     memory for one file is bounded by this, not by the file."""
     ambiguous_hour: Ambiguous = Ambiguous.EARLIER
     """Which pass of the repeated October hour a local stamp without offset means."""
+    max_attempts: int = Field(default=5, ge=1)
+    """Polls at which a file may be found incomplete (size differing from the
+    listing, ZIP without its end, a key opening it but its end missing) before
+    it is given up: dead-lettered with the reason, never asked again."""
     backoff_base_s: float = 5.0
     backoff_max_s: float = 600.0
 
@@ -115,5 +136,7 @@ class Settings(ServiceSettings):
             known_hosts=self.sftp_known_hosts,
             remote_dir=self.sftp_remote_dir,
             patterns=self.sftp_patterns,
+            bulk_dir=self.sftp_bulk_dir,
+            bulk_patterns=self.sftp_bulk_patterns,
             timeout_s=self.sftp_timeout_s,
         )

@@ -17,6 +17,7 @@ import pytest
 import pytest_asyncio
 
 from energy_core import topics
+from energy_core.domain.time import PARIS
 from energy_core.kafka import make_consumer
 from energy_core.wire import batch_from_proto, decode_batch
 from ingest_sge.bootstrap import bootstrap
@@ -255,7 +256,9 @@ async def test_portfolio_enrolment_backfills_authorised_points(
     host): the portfolio subscribes and backfills the authorised point only."""
     emulator.state.subscriptions.clear()
     school, hall = "24377424002398", "25162373298976"
+    offices = "98800003605600"  # a C2-C4 point: 10-minute curve, start-stamped
     await _sge_consent(pg_pool, school)  # the hall has no authorisation
+    await _sge_consent(pg_pool, offices)
     pki = emulator.pki
     settings = Settings(
         kafka=kafka_settings,
@@ -272,9 +275,30 @@ async def test_portfolio_enrolment_backfills_authorised_points(
     async with bootstrap(settings, stop=asyncio.Event()) as runtime:
         assert runtime.portfolio is not None
         result = await runtime.portfolio.enrol(
-            [Site("groupe scolaire", (school, hall))], date(2026, 11, 23)
+            [Site("groupe scolaire", (school, hall)), Site("mairie", (offices,))],
+            date(2026, 11, 23),
         )
-    assert result.outcomes == {school: "subscribed", hall: "not_authorised"}
+    assert result.outcomes == {
+        school: "subscribed",
+        hall: "not_authorised",
+        offices: "subscribed",
+    }
+    # technical and contractual data read first (authorisation claimed)
+    facts = result.points
+    assert set(facts) == {school, offices}
+    assert (facts[school].segment, facts[school].subscribed_power) == ("C5", 36.0)
+    assert facts[school].offpeak
+    assert (facts[offices].segment, facts[offices].tariff_code) == ("C4", "BTSUPCU4")
     batches = await _readings(kafka_settings)
-    assert {str(b.meter) for b in batches} == {school}
-    assert sum(len(b.readings) for b in batches) == 14 * 48 == result.readings
+    assert {str(b.meter) for b in batches} == {school, offices}
+    by_meter: dict[str, list[Any]] = {}
+    for b in batches:
+        by_meter.setdefault(str(b.meter), []).extend(b.readings)
+    assert len(by_meter[school]) == 14 * 48
+    assert len(by_meter[offices]) == 14 * 144
+    assert result.readings == 14 * 48 + 14 * 144
+    # C4 start-stamped: the first reading starts at midnight Paris, 14 days back
+    first = min(r.start for r in by_meter[offices])
+    assert first.astimezone(PARIS).isoformat() == "2026-11-09T00:00:00+01:00"
+    first_c5 = min(r.start for r in by_meter[school])
+    assert first_c5.astimezone(PARIS).isoformat() == "2026-11-09T00:00:00+01:00"

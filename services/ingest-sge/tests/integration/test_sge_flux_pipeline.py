@@ -22,7 +22,7 @@ from energy_core.wire import batch_from_proto, decode_batch
 from ingest_sge.bootstrap import bootstrap
 from ingest_sge.client import SftpDrop
 from ingest_sge.settings import Settings
-from ingest_sge.testing import Curve, DailyIndex, flux_file, r50_records, r151_records
+from sge_emulator.fluxgen import Curve, DailyIndex, flux_file, r50_records, r151_records
 
 pytestmark = pytest.mark.integration
 
@@ -133,3 +133,32 @@ async def test_files_to_readings_once_across_restarts(
         assert (await runtime.collector.handle(local)).outcome == "replayed"
     assert len(await _consume(kafka_settings, topics.READINGS)) == len(batches)
     assert await pg_pool.fetchval("SELECT count(*) FROM sge_flux_files") == 3
+
+
+async def test_a_stuck_file_is_given_up_across_restarts(
+    drop: Any, tmp_path: Path, kafka_settings: Any, postgres_settings: Any, pg_pool: Any
+) -> None:
+    """The attempts live in PostgreSQL (migration 1503): a restart does not give a
+    stuck file a fresh count, and once given up it is never asked again."""
+    curves = [Curve("11111111111111", DAY, tuple([200] * 50))]
+    path = flux_file(drop.root / "ERDF_R50_stuck.zip", "R50.xml", r50_records(curves), key=K256)  # fmt: skip
+    whole = path.read_bytes()
+    path.write_bytes(whole[: len(whole) // 32 * 16])  # cut: a key opens it, no end
+    settings = _settings(drop, tmp_path, kafka_settings, postgres_settings)
+    settings = settings.model_copy(update={"max_attempts": 3})
+    outcomes = []
+    for _ in range(2):  # two lives of the service
+        async with bootstrap(settings, stop=asyncio.Event()) as runtime:
+            for _ in range(2):
+                outcomes += [r.outcome for r in await runtime.collector.poll_once()]
+    assert outcomes == ["incomplete", "incomplete", "dead"]
+    row = await pg_pool.fetchrow(
+        "SELECT attempts, reason, given_up_at FROM sge_flux_attempts WHERE name = $1",
+        "ERDF_R50_stuck.zip",
+    )
+    assert row["attempts"] == 3
+    assert row["given_up_at"] is not None
+    assert "given up" in row["reason"]
+    letters = await _consume(kafka_settings, topics.DEAD_LETTERS)
+    assert len(letters) == 1
+    assert await pg_pool.fetchval("SELECT count(*) FROM sge_flux_files") == 0

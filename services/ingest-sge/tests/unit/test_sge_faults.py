@@ -15,8 +15,12 @@ from energy_core.errors import (
 )
 from ingest_sge.client.faults import (
     AuthorisationRefusedError,
+    MalformedRequestError,
     PeriodRefusedError,
     PointUnknownError,
+    SearchCriteriaError,
+    SearchTooBroadError,
+    ServiceMissingError,
     SgeRequestRefusedError,
     curve_windows,
     error_for,
@@ -44,8 +48,12 @@ FAULT = """<soap:Envelope xmlns:soap="http://schemas.xmlsoap.org/soap/envelope/"
         ("SGT4G3", NoDataError, PermanentError),
         ("SGT4B8", TransientError, TransientError),
         ("SGT500", TransientError, TransientError),
-        ("SGT562", SgeRequestRefusedError, PermanentError),
-        ("SGT4F8", SgeRequestRefusedError, PermanentError),
+        ("SGT562", MalformedRequestError, SgeRequestRefusedError),
+        ("SGT4Q1", MalformedRequestError, SgeRequestRefusedError),
+        ("SGT4F8", SearchTooBroadError, SgeRequestRefusedError),
+        ("SGT4F7", SearchCriteriaError, SgeRequestRefusedError),
+        ("SGT211", ServiceMissingError, SgeRequestRefusedError),
+        ("SGT400", SgeRequestRefusedError, PermanentError),
         ("SGT999", SgeRequestRefusedError, PermanentError),
     ],
 )
@@ -61,6 +69,15 @@ def test_each_code_maps_to_its_error(code: str, cls: type, branch: type) -> None
     assert code in str(error)
     with pytest.raises(cls):
         raise_for_code(*parsed)
+
+
+def test_the_request_refusals_are_permanent_and_distinct() -> None:
+    """A caller that retries transients must never retry these, and a caller
+    that helps a user (too broad vs. too vague) can tell them apart."""
+    errors = {c: error_for(c, "x") for c in ("SGT4F8", "SGT4F7", "SGT562", "SGT211")}
+    assert all(isinstance(e, PermanentError) for e in errors.values())
+    assert not any(isinstance(e, TransientError) for e in errors.values())
+    assert len({type(e) for e in errors.values()}) == 4
 
 
 @pytest.mark.parametrize("code", ["SGT200", "SGT570"])

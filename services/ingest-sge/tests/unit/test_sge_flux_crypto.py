@@ -19,7 +19,7 @@ from ingest_sge.client import (
     parse_keys,
 )
 from ingest_sge.mapping import parse_flux
-from ingest_sge.testing import Curve, flux_file, r50_records
+from sge_emulator.fluxgen import Curve, flux_file, r50_records
 
 K128, IV = os.urandom(16), os.urandom(16)
 K256, OTHER256 = os.urandom(32), os.urandom(32)

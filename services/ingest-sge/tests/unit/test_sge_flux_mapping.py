@@ -11,12 +11,20 @@ from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
-from energy_core.domain import Direction, Kind, Quality, ReadingBatch, Source, Stamp
+from energy_core.domain import (
+    Direction,
+    Kind,
+    Quality,
+    ReadingBatch,
+    RowsBatch,
+    Source,
+    Stamp,
+)
 from energy_core.domain.time import PARIS
 from energy_core.domain.units import Unit
 from energy_core.errors import PayloadInvalidError
 from ingest_sge.mapping import Ambiguous, FluxStats, Rejected, paris_instant, parse_flux
-from ingest_sge.testing import (
+from sge_emulator.fluxgen import (
     Curve,
     DailyIndex,
     Series,
@@ -53,14 +61,20 @@ class _Pieces(io.RawIOBase):
 
 
 def _parse(pieces: Iterable[bytes], **kw) -> tuple[list, FluxStats]:
+    """Parsed items; curves (RowsBatch, the bulk form) as their ReadingBatch."""
     stats = FluxStats()
-    return list(parse_flux(_Pieces(pieces), stats=stats, **kw)), stats
+    items = list(parse_flux(_Pieces(pieces), stats=stats, **kw))
+    return [i.to_batch() if isinstance(i, RowsBatch) else i for i in items], stats
 
 
 def test_r50_half_hours_are_end_stamped_mean_watts_to_wh() -> None:
     day = date(2026, 3, 2)
     watts = tuple([1000] * 48)
-    (batch,), stats = _parse(r50_records([Curve(PRM, day, watts, frozenset({5}))]))
+    pieces = list(r50_records([Curve(PRM, day, watts, frozenset({5}))]))
+    (rows,) = list(parse_flux(_Pieces(pieces)))
+    assert isinstance(rows, RowsBatch)  # the bulk form, no Reading per value
+    assert rows.count == 48
+    (batch,), stats = _parse(pieces)
     assert stats.flux == "R50"
     assert stats.records == 1
     assert isinstance(batch, ReadingBatch)

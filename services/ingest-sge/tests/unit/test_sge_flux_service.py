@@ -21,7 +21,7 @@ from ingest_sge.client import FluxKey, SftpDrop
 from ingest_sge.repository import Outcome
 from ingest_sge.repository.memory import MemoryLedger
 from ingest_sge.service import FluxCollector, run_forever
-from ingest_sge.testing import (
+from sge_emulator.fluxgen import (
     Curve,
     DailyIndex,
     Series,

@@ -6,9 +6,13 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
+import pytest
+
 from energy_core import topics
+from energy_core.domain.time import PARIS
 from energy_core.testing import InMemoryPublisher
 from energy_core.wire import batch_from_proto
+from ingest_sge.client.answers import FoundPoint, SearchCriteria, TechnicalData
 from ingest_sge.client.faults import error_for
 from ingest_sge.portfolio import Portfolio, Site
 from ingest_sge.reader import MeasuresReader
@@ -80,3 +84,87 @@ async def test_enrol_subscribes_and_backfills_authorised_points_only() -> None:
     assert [str(b.meter) for b in published] == [SCHOOL, SCHOOL, GYM, GYM]
     assert result.readings == 4
     assert await registry.authorisation(REFUSED, NOW) is None  # SGE's refusal recorded
+
+
+class FakeDirectory(FakeSge):
+    """SGE with its point directory: technical data and search."""
+
+    def __init__(self, segments: dict[str, str]) -> None:
+        super().__init__()
+        self.segments = segments
+        self.asked: list[tuple[str, bool]] = []
+
+    async def technical_data(self, prm: str, *, authorised: bool = True) -> Any:
+        self.asked.append((prm, authorised))
+        if prm not in self.segments:
+            raise error_for("SGT401", "Demande non recevable : point inexistant")
+        return TechnicalData(
+            prm, "SERVC", self.segments[prm], "2", None, None, None, None, None,
+            None, None, (), (), True, "BTINFCU4", None, 36.0, "kVA",
+        )  # fmt: skip
+
+    async def measures_history(self, prm: str, *, authorised: bool = True) -> Any:
+        return []
+
+    async def search_points(self, criteria: SearchCriteria) -> list[FoundPoint]:
+        return [
+            FoundPoint(SCHOOL, ("38130 ECHIROLLES",), (), None, None, criteria.name)
+        ]
+
+
+async def test_enrol_reads_each_points_facts_and_stamps_its_curve_by_segment() -> None:
+    registry = MemoryAuthorisations()
+    c4, unknown = "98800000000001", "99999999999999"
+    for i, prm in enumerate((SCHOOL, c4, unknown)):
+        registry.grant(
+            Authorisation(
+                f"c{i}",
+                prm,
+                "consumption",
+                NOW - timedelta(days=1),
+                NOW + timedelta(days=9),
+            )
+        )
+    sge, publisher = FakeDirectory({SCHOOL: "C5", c4: "C4"}), InMemoryPublisher()
+    portfolio = Portfolio(
+        MeasuresReader(sge, registry, clock=NOW.timestamp),
+        sge,
+        publisher,
+        directory=sge,
+        history_days=1,
+    )
+    result = await portfolio.enrol(
+        [Site("groupe", (SCHOOL, c4, unknown, HALL))], date(2026, 11, 23)
+    )
+    assert result.outcomes == {
+        SCHOOL: "subscribed",
+        c4: "subscribed",
+        unknown: "unknown",
+        HALL: "not_authorised",
+    }
+    # asked only with a live authorisation, and always claiming it
+    assert sge.asked == [(SCHOOL, True), (c4, True), (unknown, True)]
+    assert {p: f.subscribed_power for p, f in result.points.items()} == {
+        SCHOOL: 36.0,
+        c4: 36.0,
+    }
+    assert sge.subscribed == [SCHOOL, c4]  # the unknown point is not subscribed
+    published = {
+        str(b.meter): b
+        for b in (batch_from_proto(v) for _, v in publisher.sent[topics.READINGS])  # type: ignore[arg-type]
+    }
+    # the same "00:30" stamp: the end of the C5 interval, the start of the C4 one
+    c5_reading, c4_reading = published[SCHOOL].readings[0], published[c4].readings[0]
+    assert c5_reading.end.astimezone(PARIS).strftime("%H:%M") == "00:30"
+    assert c4_reading.start.astimezone(PARIS).strftime("%H:%M") == "00:30"
+    found = await portfolio.search(SearchCriteria(siret="21380151000017", name="ECOLE"))
+    assert [(p.prm, p.holder) for p in found] == [(SCHOOL, "ECOLE")]
+
+
+async def test_search_without_a_directory_is_a_clear_error() -> None:
+    sge = FakeSge()
+    portfolio = Portfolio(
+        MeasuresReader(sge, MemoryAuthorisations()), sge, InMemoryPublisher()
+    )
+    with pytest.raises(LookupError, match="directory"):
+        await portfolio.search(SearchCriteria(siret="1"))

@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 
 from energy_core.errors import ConsentRevokedError
+from ingest_sge.client.answers import Order
 from ingest_sge.client.faults import AuthorisationRefusedError, error_for
 from ingest_sge.reader import AuthorisationMissingError, MeasuresReader
 from ingest_sge.repository.authorisations import Authorisation, MemoryAuthorisations
@@ -132,3 +133,42 @@ async def test_subscribe_needs_an_authorisation_and_a_refusal_revokes_it() -> No
     with pytest.raises(AuthorisationRefusedError):
         await _reader(FakeSge(), registry).subscribe(refusing, PRM)
     assert await registry.authorisation(PRM, NOW) is None
+
+
+class FakeCollect:
+    def __init__(self, refuse: bool = False) -> None:
+        self.refuse = refuse
+        self.orders: list[tuple[str, str, str]] = []
+
+    async def collect_publish(self, prm: str, **kw: Any) -> Order | None:
+        self.orders.append((prm, kw["kind"], kw["holder"]))
+        if self.refuse:
+            raise error_for("SGT566", "Ce service nécessite l'accord du client.")
+        return Order("M02SXITK", "64697749", ())
+
+
+async def test_older_model_subscription_needs_the_authorisation_first() -> None:
+    registry = MemoryAuthorisations()
+    reader = MeasuresReader(FakeCollect(), registry, clock=NOW.timestamp)  # type: ignore[arg-type]
+    sge = FakeCollect()
+    with pytest.raises(AuthorisationMissingError):
+        await reader.collect(
+            sge, PRM, kind="CDC", start=NOW.date(), end=NOW.date(), holder="VILLE"
+        )
+    assert sge.orders == []  # SGE not called
+    registry.grant(
+        Authorisation(
+            "c1", PRM, "consumption", NOW - timedelta(days=1), NOW + timedelta(days=9)
+        )
+    )
+    order = await reader.collect(
+        sge, PRM, kind="CDC", start=NOW.date(), end=NOW.date(), holder="VILLE"
+    )
+    assert order is not None
+    assert order.service_id == "64697749"
+    refusing = FakeCollect(refuse=True)
+    with pytest.raises(ConsentRevokedError):
+        await reader.collect(
+            refusing, PRM, kind="IDX", start=NOW.date(), end=NOW.date(), holder="VILLE"
+        )
+    assert await registry.authorisation(PRM, NOW) is None  # the refusal is recorded

@@ -32,3 +32,19 @@ def test_no_soap_client_without_kit_and_certificate(tmp_path: Path) -> None:
     ).soap_config()
     assert config is not None
     assert config.base_url == "https://sge-homologation-ws.enedis.fr"
+
+
+def test_the_drop_folders_and_the_attempts_bound(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    target = Settings().sftp_target()
+    assert "*R4Q*.zip" in target.patterns  # C1-C4 daily curves
+    assert target.bulk_dir == "R63_R64_R65_R66_R67_C68"  # enedis.md §3.1
+    assert "*C68*.zip" in target.bulk_patterns
+    assert not any("R67" in p for p in target.bulk_patterns)  # not mapped
+    monkeypatch.setenv("INGEST_SGE_SFTP_BULK_DIR", "orders")
+    monkeypatch.setenv("INGEST_SGE_MAX_ATTEMPTS", "2")
+    settings = Settings()
+    assert (settings.sftp_target().bulk_dir, settings.max_attempts) == ("orders", 2)
+    with pytest.raises(ValidationError):
+        Settings(max_attempts=0)

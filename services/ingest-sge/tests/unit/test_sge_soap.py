@@ -5,7 +5,7 @@ ConsultationMesuresDetaillees v3 the way the interop note describes it: body roo
 prefixed, children unqualified, no header, local times without offset, faults as
 HTTP 500 with ``detail/erreur/resultat@code``. The WSDL is SEN1's own subset in
 ``tests/wsdl`` (the Enedis one is not shipped). The SGE emulator is not used: it
-is not on main yet.
+is not used here: these tests pin the client's own wire, whatever serves it.
 """
 
 from __future__ import annotations
@@ -35,10 +35,12 @@ from starlette.routing import Route
 from energy_core.domain import Kind, Stamp
 from energy_core.domain.time import PARIS
 from energy_core.errors import ConsentRevokedError, UpstreamUnavailableError
+from ingest_sge.client.answers import SearchCriteria
 from ingest_sge.client.faults import (
     AuthorisationRefusedError,
     PeriodRefusedError,
     PointUnknownError,
+    SearchTooBroadError,
     curve_windows,
 )
 from ingest_sge.client.soap import SgeSoapClient, SoapConfig
@@ -141,6 +143,53 @@ def _fault(code: str, text: str) -> tuple[int, bytes]:
     ).encode()
 
 
+RP = "http://www.enedis.fr/sge/b2b/services/rechercherpoint/v2.0"
+ITC = "https://sge-b2b.enedis.fr/services/commandeinformationstechniquesetcontractuelles/v1"
+TEC = "http://www.enedis.fr/sge/b2b/technique/v1.0"
+ENV = "http://schemas.xmlsoap.org/soap/envelope/"
+
+
+def _other_answer(path: str, body: bytes) -> tuple[int, bytes]:
+    """Point search and the M023 ITC order: the header only where declared,
+    unqualified children; the SIRET picks a transport failure to act."""
+    root = etree.fromstring(body)
+    header = root.find(f"{{{ENV}}}Header")
+    headers = list(header) if header is not None else []
+    if path.startswith("/CommandeInformations"):
+        assert headers == [], "M023 declares no header"
+        order = root.find(f".//{{{ITC}}}demandePublicationITC")
+        assert order is not None
+        assert order.findtext("donneesGenerales/initiateurLogin") == LOGIN
+        assert len(order.findall("demande/pointIds/pointId")) == 2
+        return 200, (
+            f'<soap:Envelope xmlns:soap="{ENV}"><soap:Body>'
+            f'<ns3:affaireId xmlns:ns3="{ITC}">M05J6FUB</ns3:affaireId>'
+            "</soap:Body></soap:Envelope>"
+        ).encode()
+    (entete,) = headers
+    assert entete.tag == f"{{{TEC}}}entete"
+    assert entete.findtext("version") == "2.0"
+    assert entete.findtext("infoDemandeur/loginDemandeur") == LOGIN
+    search = root.find(f".//{{{RP}}}rechercherPoint")
+    assert search is not None
+    siret = search.findtext("criteres/numSiret")
+    if siret == "503":
+        return 503, b"<html>Service Unavailable</html>"
+    if siret == "500":
+        return 500, b""
+    if siret == "200":  # a Fault in a 200: a fault all the same (as suds reads it)
+        _, fault = _fault("SGT4F8", "La recherche de points renvoie trop de résultats.")
+        return 200, fault
+    return 200, (
+        f'<soap:Envelope xmlns:soap="{ENV}"><soap:Header>'
+        f'<tec:acquittement xmlns:tec="{TEC}"><resultat code="SGT200">Succès</resultat>'
+        f'</tec:acquittement></soap:Header><soap:Body><ns3:rechercherPointResponse xmlns:ns3="{RP}">'
+        f'<points><point id="{C5}"><adresseInstallationNormalisee><ligne6>38130 ECHIROLLES</ligne6>'
+        '</adresseInstallationNormalisee><etatContractuel code="SERVC"/></point></points>'
+        "</ns3:rechercherPointResponse></soap:Body></soap:Envelope>"
+    ).encode()
+
+
 @dataclass
 class Responder:
     url: str
@@ -171,8 +220,21 @@ async def responder(tmp_path: Path) -> AsyncIterator[Responder]:
         status, body = _answer(await request.body())
         return Response(body, status, media_type="text/xml; charset=utf-8")
 
+    async def other(request: Request) -> Response:
+        paths.append(request.url.path)
+        status, body = _other_answer(request.url.path, await request.body())
+        return Response(body, status, media_type="text/xml; charset=utf-8")
+
     app = Starlette(
-        routes=[Route("/ConsultationMesuresDetaillees/v3.0", soap, methods=["POST"])]
+        routes=[
+            Route("/ConsultationMesuresDetaillees/v3.0", soap, methods=["POST"]),
+            Route("/RecherchePoint/v2.0", other, methods=["POST"]),
+            Route(
+                "/CommandeInformationsTechniquesEtContractuelles/v1.0",
+                other,
+                methods=["POST"],
+            ),
+        ]
     )
     port = free_port()
     server = uvicorn.Server(
@@ -319,5 +381,23 @@ async def test_a_missing_wsdl_kit_is_named(
                 start=date(2026, 4, 1),
                 end=date(2026, 4, 2),
             )
+    finally:
+        await client.aclose()
+
+
+async def test_headers_only_where_declared_and_transport_failures(
+    responder: Responder,
+) -> None:
+    client = _client(responder)
+    try:
+        (point,) = await client.search_points(SearchCriteria(siret="21380151000017"))
+        assert (point.prm, point.address) == (C5, ("38130 ECHIROLLES",))
+        affaire = await client.order_technical_data([C5, "25000000000001"])
+        assert affaire == "M05J6FUB"
+        for siret in ("503", "500"):  # never a silent empty answer
+            with pytest.raises(UpstreamUnavailableError, match=f"HTTP {siret}"):
+                await client.search_points(SearchCriteria(siret=siret))
+        with pytest.raises(SearchTooBroadError):
+            await client.search_points(SearchCriteria(siret="200"))
     finally:
         await client.aclose()

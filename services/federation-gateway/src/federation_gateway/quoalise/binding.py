@@ -11,13 +11,20 @@ import asyncio
 import contextlib
 from collections.abc import AsyncIterator, Callable
 from datetime import datetime
+from typing import Protocol
 
 from energy_core.observability import Health
 from energy_core.privacy import SecrecyRule
 from federation_gateway.quoalise.connection import connect, make_client
-from federation_gateway.quoalise.responder import Responder
+from federation_gateway.quoalise.inbound import InboundStore, run_inbound
+from federation_gateway.quoalise.reader import QuoaliseReader
+from federation_gateway.quoalise.responder import QuoaliseStore, Responder
 from federation_gateway.quoalise.series import Source
 from federation_gateway.settings import Settings
+
+
+class PgStore(QuoaliseStore, InboundStore, Protocol):
+    """Subscriptions, JIDs and inbound series: PgRepository is all three."""
 
 
 @contextlib.asynccontextmanager
@@ -29,6 +36,7 @@ async def start_quoalise(
     stop: asyncio.Event,
     health: Health,
     clock: Callable[[], datetime],
+    store: PgStore | None = None,
 ) -> AsyncIterator[Responder | None]:
     """The running responder, or None when the binding is not configured."""
     if not settings.quoalise_jid:
@@ -40,8 +48,9 @@ async def start_quoalise(
         ca_file=settings.quoalise_ca_file,
     )
     responder = Responder(
-        xmpp, source, rule, dict(settings.quoalise_peer_jids), clock=clock
+        xmpp, source, rule, dict(settings.quoalise_peer_jids), clock=clock, store=store
     )
+    await responder.restore()
     xmpp.add_event_handler("session_start", lambda _e: responder.register_commands())
 
     async def connected() -> bool:
@@ -59,14 +68,29 @@ async def start_quoalise(
             )
 
     xmpp.add_event_handler("disconnected", reconnect)
-    pushes = asyncio.create_task(
-        responder.run_pushes(stop, settings.push_interval_seconds)
-    )
+    tasks = [
+        asyncio.create_task(responder.run_pushes(stop, settings.push_interval_seconds))
+    ]
+    if settings.quoalise_inbound and store is not None:
+        tasks.append(
+            asyncio.create_task(
+                run_inbound(
+                    QuoaliseReader(xmpp),
+                    store,
+                    list(settings.quoalise_inbound),
+                    stop=stop,
+                    interval=settings.quoalise_inbound_interval_seconds,
+                    days=settings.quoalise_inbound_days,
+                    clock=clock,
+                )
+            )
+        )
     try:
         yield responder
     finally:
         closing = True
-        pushes.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await pushes
+        for task in tasks:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
         xmpp.disconnect()

@@ -14,8 +14,9 @@ the reference client sends (the submitted form inside the first ``execute``, no
   ``urn:dev:prm:<PRM>`` and drops every subscription of that PRM. Subscribing twice
   is a success.
 
-Who asks is the bare JID the requester's XMPP server stamped; the operator maps
-bare JIDs to registered peers (``quoalise_peer_jids``); an unmapped JID, a revoked
+Who asks is the bare JID the requester's XMPP server stamped; the peer registry
+says whose it is (``federation_peers.jid``; the older ``quoalise_peer_jids``
+setting is read when no registry row names the JID); an unknown JID, a revoked
 peer or anything :func:`federation_gateway.egress.decide` refuses is
 ``not-authorized`` (the text names the identifier, never a count of points). A
 storage failure is ``undefined-condition`` with
@@ -27,7 +28,9 @@ JID, each carrying one ``<quoalise><data>``; every pushed value passes
 push. A push sends the values of the last :data:`LOOKBACK` newer than the newest
 already known (values are period-start stamped and arrive after their period), and
 a consented series' push is written to the access log when something is sent.
-Subscriptions are held in memory (lost on restart; see the README).
+Subscriptions are kept in PostgreSQL (``quoalise_subscriptions``, with the newest
+period start pushed) when a :class:`QuoaliseStore` is given, and restored at start:
+a restart loses none and pushes nothing twice.
 """
 
 from __future__ import annotations
@@ -37,7 +40,7 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, Protocol
 
 import slixmpp
 from prometheus_client import Counter
@@ -85,6 +88,28 @@ SAMPLE_IDENTIFIER = "urn:dev:prm:00000000000000_consumption/energy/active/daily"
 LOOKBACK = timedelta(days=7)
 """Pushes look this far back for new values: a day's value is stamped at the day's
 start but arrives later, so a cursor on the subscription time alone would skip it."""
+
+
+class QuoaliseStore(Protocol):
+    """Where subscriptions persist and JIDs are resolved (PgRepository)."""
+
+    async def peer_by_jid(self, jid: str) -> Peer | None: ...
+
+    async def quoalise_subscriptions(
+        self,
+    ) -> list[tuple[str, str, datetime | None]]: ...
+
+    async def add_quoalise_subscription(
+        self, jid: str, identifier: str, last_start: datetime | None
+    ) -> None: ...
+
+    async def remove_quoalise_subscriptions(
+        self, jid: str, identifier: str
+    ) -> None: ...
+
+    async def advance_quoalise_subscription(
+        self, jid: str, identifier: str, last_start: datetime
+    ) -> None: ...
 
 
 @dataclass
@@ -168,14 +193,24 @@ class Responder:
         peer_jids: dict[str, str],
         *,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        store: QuoaliseStore | None = None,
     ) -> None:
         self.xmpp = xmpp
         self.source = source
         self.rule = rule
         self.peer_jids = {k.lower(): v for k, v in peer_jids.items()}
         self.clock = clock
+        self.store = store
         self.subscriptions = Subscriptions()
         stanza.register()
+
+    async def restore(self) -> int:
+        """Loads the persisted subscriptions (at start); returns how many."""
+        if self.store is None:
+            return 0
+        for jid, identifier, last_start in await self.store.quoalise_subscriptions():
+            self.subscriptions.add(jid, identifier, last_start)
+        return len(self.subscriptions.items)
 
     def _form(self, *, ftype: str, title: str) -> Any:
         make = self.xmpp.plugin["xep_0004"].make_form
@@ -255,8 +290,10 @@ class Responder:
         return session
 
     async def _peer(self, bare_jid: str) -> Peer:
-        domain = self.peer_jids.get(bare_jid.lower())
-        peer = await self.source.peer(domain) if domain else None
+        peer = await self.store.peer_by_jid(bare_jid) if self.store else None
+        if peer is None:
+            domain = self.peer_jids.get(bare_jid.lower())
+            peer = await self.source.peer(domain) if domain else None
         now = self.clock()
         if peer is None or (peer.revoked_at is not None and peer.revoked_at <= now):
             raise XMPPError(
@@ -276,6 +313,8 @@ class Responder:
                     "bad-request", text=f"unexpected identifier {identifier!r}"
                 )
             self.subscriptions.remove(bare_jid, identifier)
+            if self.store is not None:
+                await self.store.remove_quoalise_subscriptions(bare_jid, identifier)
             return []
         urn = self._urn(identifier)
         if node == "subscribe":
@@ -283,7 +322,12 @@ class Responder:
             # pushed (get_history reads it), what arrives after is.
             known = await self._answer(peer, urn, now - LOOKBACK, now, now, push=True)
             newest = max((s.start for s in known.samples), default=None)
-            self.subscriptions.add(bare_jid, identifier, newest)
+            if (bare_jid, identifier) not in self.subscriptions.items:
+                self.subscriptions.add(bare_jid, identifier, newest)
+                if self.store is not None:
+                    await self.store.add_quoalise_subscription(
+                        bare_jid, identifier, newest
+                    )
             return []
         end = _stamp(values, "end_time") or now
         start = _stamp(values, "start_time") or end - timedelta(days=1)
@@ -366,6 +410,10 @@ class Responder:
                 sent += len(chunk)
             if fresh:
                 sub.last_start = max(s.start for s in fresh)
+                if self.store is not None:
+                    await self.store.advance_quoalise_subscription(
+                        sub.jid, sub.identifier, sub.last_start
+                    )
                 if answer.consent is not None:
                     await self.source.log_access(answer.consent, ROUTE)
         PUSHED.inc(sent)

@@ -17,10 +17,18 @@ caller must do differs by code, so each maps to a class the loop already knows:
   ``UpstreamUnavailableError``: retried with backoff;
 * SGT570 "the service is already active on the period" is a **success** for a
   subscription: :func:`raise_for_code` returns without raising;
+* the request itself is refused, each a :class:`SgeRequestRefusedError` so a
+  caller that does not care catches one class: a point search too broad
+  (SGT4F8, more than 200 points: :class:`SearchTooBroadError`, the user must
+  add criteria) or not precise enough (SGT4F7: :class:`SearchCriteriaError`), a
+  measure type or message SGE does not accept (SGT4Q1, SGT562:
+  :class:`MalformedRequestError`, a bug of ours), no active service for a
+  ``SERVICE_ACCES`` read (SGT211: :class:`ServiceMissingError`, subscribe first
+  or read with ``ACCORD_CLIENT``), a functional refusal (SGT400, e.g. stopping
+  a service that is unknown or already stopped);
 * any other code -> :class:`SgeRequestRefusedError` naming the code.
 
-The SOAP client that sends requests over mutual TLS is not written yet (see the
-README); this module is what it will raise through.
+:mod:`ingest_sge.client.soap` raises through :func:`error_for`.
 """
 
 from __future__ import annotations
@@ -75,6 +83,22 @@ class SgeRequestRefusedError(SgeFault, PermanentError):
     """Any other refusal (malformed request, criteria, unknown code)."""
 
 
+class SearchTooBroadError(SgeRequestRefusedError):
+    """SGT4F8: the point search matches more than 200 points; add criteria."""
+
+
+class SearchCriteriaError(SgeRequestRefusedError):
+    """SGT4F7: the search criteria are not sufficient (e.g. commune + street only)."""
+
+
+class MalformedRequestError(SgeRequestRefusedError):
+    """SGT562/SGT4Q1: SGE refuses the message itself: a bug of ours, not of the data."""
+
+
+class ServiceMissingError(SgeRequestRefusedError):
+    """SGT211: no active subscribed service for a ``SERVICE_ACCES`` read."""
+
+
 _BY_CODE: dict[str, type[EnergyError]] = {
     "SGT4K2": AuthorisationRefusedError,
     "SGT566": AuthorisationRefusedError,
@@ -85,6 +109,11 @@ _BY_CODE: dict[str, type[EnergyError]] = {
     "SGT4G3": SgeNoDataError,
     "SGT4B8": SgeBusyError,
     "SGT500": SgeBusyError,
+    "SGT4F8": SearchTooBroadError,
+    "SGT4F7": SearchCriteriaError,
+    "SGT562": MalformedRequestError,
+    "SGT4Q1": MalformedRequestError,
+    "SGT211": ServiceMissingError,
 }
 
 

@@ -9,6 +9,7 @@ poll with backoff); nothing here knows Kafka or SQL.
 
 from __future__ import annotations
 
+import builtins
 import fnmatch
 import hashlib
 import os
@@ -24,11 +25,13 @@ _CHUNK = 1 << 20
 
 @dataclass(frozen=True, slots=True)
 class RemoteFile:
-    """One file of the drop as listed: name, size, modification time."""
+    """One file of the drop as listed: name, size, modification time, and the
+    sub-folder it is in (``""`` = the drop's folder)."""
 
     name: str
     size: int
     mtime: int
+    folder: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,6 +57,9 @@ class SftpTarget:
     remote_dir: str
     patterns: tuple[str, ...]
     timeout_s: float = 30.0
+    bulk_dir: str = ""
+    """Sub-folder of bulk-order results (``R63_R64_R65_R66_R67_C68``); ``""`` = none."""
+    bulk_patterns: tuple[str, ...] = ()
 
 
 def sha256_of(path: Path) -> str:
@@ -114,9 +120,30 @@ class SftpDrop:
         return self._sftp
 
     async def list(self) -> list[RemoteFile]:
-        """Regular files of the remote folder matching the patterns, by name."""
+        """Regular files matching the patterns: the drop's folder, then the
+        bulk-order folder (absent until SGE has delivered a first order)."""
+        t = self.target
+        out = await self._list_folder("", t.patterns)
+        if t.bulk_dir and t.bulk_patterns:
+            out += await self._list_folder(t.bulk_dir, t.bulk_patterns, optional=True)
+        return out
+
+    def _path(self, folder: str, name: str = "") -> str:
+        parts = [self.target.remote_dir.rstrip("/")]
+        if folder:
+            parts.append(folder.strip("/"))
+        if name:
+            parts.append(name)
+        return "/".join(parts) or "/"
+
+    async def _list_folder(
+        self, folder: str, patterns: tuple[str, ...], *, optional: bool = False
+    ) -> builtins.list[RemoteFile]:
+        client = self._client()
         try:
-            entries = await self._client().readdir(self.target.remote_dir)
+            if optional and not await client.isdir(self._path(folder)):
+                return []
+            entries = await client.readdir(self._path(folder))
         except (OSError, asyncssh.Error) as exc:
             raise UpstreamUnavailableError(
                 f"SFTP listing failed: {type(exc).__name__}"
@@ -127,9 +154,11 @@ class SftpDrop:
             attrs = entry.attrs
             if attrs.type != asyncssh.FILEXFER_TYPE_REGULAR and attrs.type is not None:
                 continue
-            if not any(fnmatch.fnmatch(name, p) for p in self.target.patterns):
+            if not any(fnmatch.fnmatch(name, p) for p in patterns):
                 continue
-            out.append(RemoteFile(name, int(attrs.size or 0), int(attrs.mtime or 0)))
+            out.append(
+                RemoteFile(name, int(attrs.size or 0), int(attrs.mtime or 0), folder)
+            )
         return sorted(out, key=lambda f: f.name)
 
     async def download(self, remote: RemoteFile) -> LocalFile:
@@ -141,7 +170,7 @@ class SftpDrop:
         """
         part = self.spool / f"{remote.name}.part"
         final = self.spool / remote.name
-        path = f"{self.target.remote_dir.rstrip('/')}/{remote.name}"
+        path = self._path(remote.folder, remote.name)
         try:
             await self._client().get(path, str(part))
         except (OSError, asyncssh.Error) as exc:

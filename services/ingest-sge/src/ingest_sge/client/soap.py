@@ -1,4 +1,4 @@
-"""SGE SOAP services with zeep over mutual TLS (so far: detailed measures v3).
+"""SGE SOAP services with zeep over mutual TLS.
 
 The WSDLs are Enedis documents without a licence: they are never shipped with
 SEN1. The client loads ``<stem>.wsdl`` (e.g. ``ConsultationMesuresDetaillees-v3.0``)
@@ -18,6 +18,7 @@ client returns the response as plain dicts and lists (the mapping reads them).
 from __future__ import annotations
 
 import ssl
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -31,25 +32,88 @@ from zeep.helpers import serialize_object
 from zeep.proxy import AsyncServiceProxy
 from zeep.transports import AsyncTransport
 
-from energy_core.errors import UpstreamUnavailableError
+from energy_core.errors import PayloadInvalidError, UpstreamUnavailableError
+from ingest_sge.client import answers
 from ingest_sge.client.faults import error_for, parse_fault
 
 PRODUCTION = "https://sge-ws.enedis.fr"
 HOMOLOGATION = "https://sge-homologation-ws.enedis.fr"
-_CMD3 = (
-    "ConsultationMesuresDetaillees-v3.0",
-    "{http://www.enedis.fr/sge/b2b/services/consultationmesuresdetaillees/v3.0}"
-    "AdamConsultationMesuresServiceReadSoapBinding",
-    "/ConsultationMesuresDetaillees/v3.0",
-)
 
-_SAD = (
-    "CommanderServicesAccesDonnees-V1.0",
-    "{http://www.enedis.fr/sge/ws/commanderservicesaccesdonnees/v1.0/wsdl}"
-    "CommanderServicesAccesDonneesBinding",
-    "/CommandeServicesAccesDonnees/v1.0",
+
+@dataclass(frozen=True, slots=True)
+class _Spec:
+    """One SGE service: the kit's WSDL stem, its operation, its path, its header.
+
+    ``entete`` is the version the ``entete`` header carries, or None when the
+    WSDL declares no header (CMD v3, M023): then none is sent.
+    """
+
+    stem: str
+    operation: str
+    path: str
+    entete: str | None
+
+
+_CMD3 = _Spec(
+    "ConsultationMesuresDetaillees-v3.0",
+    "consulterMesuresDetailleesV3",
+    "/ConsultationMesuresDetaillees/v3.0",
+    None,
 )
-_ENTETE_VERSION = "1.0"
+_SAD = _Spec(
+    "CommanderServicesAccesDonnees-V1.0",
+    "commanderServicesAccesDonnees",
+    "/CommandeServicesAccesDonnees/v1.0",
+    "1.0",
+)
+_ADP = _Spec(
+    "ConsultationDonneesTechniquesContractuelles-v1.0",
+    "consulterDonneesTechniquesContractuelles",
+    "/ConsultationDonneesTechniquesContractuelles/v1.0",
+    "1.0",
+)
+_AHC = _Spec(
+    "ConsultationMesures-v1.1", "consulterMesures", "/ConsultationMesures/v1.1", "1.1"
+)
+_RP = _Spec("RecherchePoint-v2.0", "rechercherPoint", "/RecherchePoint/v2.0", "2.0")
+_CCPM = _Spec(
+    "CommandeCollectePublicationMesures-v3.0",
+    "commanderCollectePublicationMesures",
+    "/CommandeCollectePublicationMesures/v3.0",
+    "3.0",
+)
+_RSSM = _Spec(
+    "RechercherServicesSouscritsMesures-v1.0",
+    "rechercherServicesSouscritsMesures",
+    "/RechercheServicesSouscritsMesures/v1.0",
+    "1.0",
+)
+_ASS = _Spec(
+    "CommandeArretServiceSouscritMesures-v1.0",
+    "commanderArretServiceSouscritMesures",
+    "/CommandeArretServiceSouscritMesures/v1.0",
+    "1.0",
+)
+_MFI = _Spec(
+    "B2B_M023MFI",
+    "commandeHistoriqueDonneesMesuresFines",
+    "/CommandeHistoriqueDonneesMesuresFines/v1.0",
+    None,
+)
+_MFA = _Spec(
+    "B2B_M023MFA",
+    "commandeHistoriqueDonneesMesuresFacturantes",
+    "/CommandeHistoriqueDonneesMesuresFacturantes/v1.0",
+    None,
+)
+_ITC = _Spec(
+    "B2B_M023ITC",
+    "commandeInformationsTechniquesEtContractuelles",
+    "/CommandeInformationsTechniquesEtContractuelles/v1.0",
+    None,
+)
+M023_MAX_POINTS = 10_000
+"""The M023 XSD's bound on ``pointIds/pointId``."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,9 +158,17 @@ class SgeSoapClient:
         await self._http.aclose()
         self._wsdl_http.close()
 
-    def _service(self, stem: str, binding: str, path: str) -> Any:
-        if stem not in self._services:
-            wsdl = self.config.wsdl_dir / f"{stem}.wsdl"
+    def _service(self, spec: _Spec, *, raw: bool = False) -> Any:
+        """The async proxy of ``spec``'s operation at the configured host.
+
+        The binding is found by its operation, not by name, so the operator's
+        Enedis kit and SEN1's own subset both work. ``raw``: zeep builds and
+        validates the request from the WSDL, and the answer's XML is returned
+        as it came (read by :mod:`.answers`), whatever the kit says of it.
+        """
+        key = f"{spec.stem}:{raw}"
+        if key not in self._services:
+            wsdl = self.config.wsdl_dir / f"{spec.stem}.wsdl"
             if not wsdl.is_file():
                 raise FileNotFoundError(
                     f"{wsdl} is missing: INGEST_SGE_WSDL_DIR must hold the SGE kit"
@@ -106,15 +178,37 @@ class SgeSoapClient:
                 transport=AsyncTransport(  # type: ignore[no-untyped-call]
                     client=self._http, wsdl_client=self._wsdl_http
                 ),
-                settings=zeep.Settings(strict=True, xml_huge_tree=True),
+                settings=zeep.Settings(
+                    strict=True, xml_huge_tree=True, raw_response=raw
+                ),
             )
-            address = self.config.base_url.rstrip("/") + path
+            bindings = [
+                binding
+                for binding in client.wsdl.bindings.values()
+                if spec.operation in binding.all()  # type: ignore[no-untyped-call]
+            ]
+            if not bindings:
+                raise LookupError(f"{wsdl} has no operation {spec.operation}")
+            address = self.config.base_url.rstrip("/") + spec.path
             # AsyncClient.create_service() builds a *sync* proxy (zeep 4.3): the
             # async proxy is built by hand on the binding, at the configured host
-            self._services[stem] = AsyncServiceProxy(  # type: ignore[no-untyped-call]
-                client, client.wsdl.bindings[binding], address=address
+            self._services[key] = AsyncServiceProxy(  # type: ignore[no-untyped-call]
+                client, bindings[0], address=address
             )
-        return self._services[stem]
+        return self._services[key]
+
+    def _entete(self, spec: _Spec) -> dict[str, Any]:
+        """The ``entete`` header where the WSDL declares one, else nothing."""
+        if spec.entete is None:
+            return {}
+        return {
+            "_soapheaders": {
+                "entete": {
+                    "version": spec.entete,
+                    "infoDemandeur": {"loginDemandeur": self.config.login},
+                }
+            }
+        }
 
     async def _call(
         self, service: Any, operation: str, *, success: str = "", **body: Any
@@ -137,6 +231,37 @@ class SgeSoapClient:
                 f"SGE unreachable: {type(exc).__name__}"
             ) from exc
         return serialize_object(result, dict)  # type: ignore[no-untyped-call]
+
+    async def _call_raw(
+        self, spec: _Spec, body: dict[str, Any], *, success: str = ""
+    ) -> etree._Element | None:
+        """One call whose answer is read from its XML: the body's root element.
+
+        HTTP 200 -> the root; HTTP 500 -> the fault's code through
+        :func:`~.faults.error_for` (None when it is ``success``); any other
+        status or a broken connection -> ``UpstreamUnavailableError``. A 200
+        whose body holds a Fault is a fault too (as suds reads it).
+        """
+        service = self._service(spec, raw=True)
+        self.requests += 1
+        try:
+            response = await getattr(service, spec.operation)(
+                **body, **self._entete(spec)
+            )
+        except (httpx.HTTPError, ssl.SSLError, OSError) as exc:
+            raise UpstreamUnavailableError(
+                f"SGE unreachable: {type(exc).__name__}"
+            ) from exc
+        content: bytes = response.content or b""
+        if response.status_code not in (200, 500) or not content:
+            raise UpstreamUnavailableError(f"SGE answered HTTP {response.status_code}")
+        root = answers.body_root(content)
+        if response.status_code == 500 or etree.QName(root).localname == "Fault":
+            code, text = parse_fault(content)
+            if code and code == success:
+                return None
+            raise error_for(code or "SGT500", text or "SOAP fault without a code")
+        return root
 
     async def detailed_measures(
         self,
@@ -167,7 +292,7 @@ class SgeSoapClient:
         if step is not None:
             demande["mesuresPas"] = step
         demande.update(mesuresCorrigees=corrected, sens=direction, cadreAcces=access)
-        service = self._service(*_CMD3)
+        service = self._service(_CMD3)
         answer: dict[str, Any] = await self._call(
             service, "consulterMesuresDetailleesV3", demande=demande
         )
@@ -189,7 +314,7 @@ class SgeSoapClient:
         period): subscribing twice is a success, not an error. The WSDL declares
         the ``entete`` header, so it is sent (version, loginDemandeur).
         """
-        service = self._service(*_SAD)
+        service = self._service(_SAD)
         answer = await self._call(
             service,
             "commanderServicesAccesDonnees",
@@ -217,12 +342,7 @@ class SgeSoapClient:
                     ]
                 },
             },
-            _soapheaders={
-                "entete": {
-                    "version": _ENTETE_VERSION,
-                    "infoDemandeur": {"loginDemandeur": self.config.login},
-                }
-            },
+            **self._entete(_SAD),
         )
         if answer is None:
             return None
@@ -232,6 +352,260 @@ class SgeSoapClient:
             if subscribed.get("serviceSouscritId"):
                 return str(subscribed["serviceSouscritId"])
         return ""
+
+    async def _answer(self, spec: _Spec, body: dict[str, Any]) -> etree._Element:
+        """:meth:`_call_raw` for a service where no fault code is a success."""
+        root = await self._call_raw(spec, body)
+        if root is None:  # only a ``success`` code returns None
+            raise PayloadInvalidError(f"SGE {spec.operation}: no answer")
+        return root
+
+    # ------------------------------------------------------------ points
+
+    async def technical_data(
+        self, prm: str, *, authorised: bool = True
+    ) -> answers.TechnicalData:
+        """ConsultationDonneesTechniquesContractuelles v1.0 (ADP) of ``prm``.
+
+        ``authorised`` sends ``autorisationClient=true``: SGE answers the
+        contractual part (tariff structure, subscribed power) only then. The
+        caller asserts the customer's authorisation: check the consent
+        registry first (:class:`~ingest_sge.reader.MeasuresReader`).
+        """
+        body: dict[str, Any] = {"pointId": prm, "loginUtilisateur": self.config.login}
+        if authorised:
+            body["autorisationClient"] = True
+        root = await self._answer(_ADP, body)
+        return answers.technical_data(root)
+
+    async def measures_history(
+        self, prm: str, *, authorised: bool = True
+    ) -> list[answers.HistoryMeasure]:
+        """ConsultationMesures v1.1 (AHC): the billing-grade history (monthly
+        energies, up to 12 months, bounded by the last commissioning).
+
+        Without the customer's authorisation SGE answers SGT4G2, mapped to an
+        ``AuthorisationRefusedError``.
+        """
+        body: dict[str, Any] = {
+            "pointId": prm,
+            "loginDemandeur": self.config.login,
+            "contratId": self.config.contract_id,
+            "autorisationClient": authorised,
+        }
+        root = await self._answer(_AHC, body)
+        return answers.measures_history(root)
+
+    async def search_points(
+        self, criteria: answers.SearchCriteria
+    ) -> list[answers.FoundPoint]:
+        """RecherchePoint v2.0: the PRMs matching ``criteria`` (at most 200).
+
+        More than 200 -> ``SearchTooBroadError`` (SGT4F8); criteria not
+        sufficient -> ``SearchCriteriaError`` (SGT4F7); no match -> ``[]``.
+        """
+        root = await self._answer(
+            _RP,
+            {"criteres": criteria.to_request(), "loginUtilisateur": self.config.login},
+        )
+        return answers.found_points(root)
+
+    # ------------------------------------------------------------ subscriptions, older model
+
+    async def collect_publish(
+        self,
+        prm: str,
+        *,
+        kind: str,
+        start: date,
+        end: date,
+        holder: str,
+        legal_person: bool = True,
+        recurrent: bool = True,
+        period: str = "P1D",
+        step: str | None = None,
+        corrected: bool = False,
+        soutirage: bool = True,
+        injection: bool = False,
+        reference: str | None = None,
+    ) -> answers.Order | None:
+        """CommandeCollectePublicationMesures v3.0 (objetCode AME): collection
+        of ``kind`` (CDC curve or IDX daily indexes) and, when ``recurrent``,
+        its publication as flux files (R50/R4x, R151/R171) every ``period``.
+
+        ``holder`` is who gave the agreement (``personneMorale`` for a city or
+        company, ``personnePhysique`` otherwise). None when SGE answers SGT570
+        (already active on the period). SGE's rules: a C5 starts today, the
+        service lasts at most a year (SGT4H4), the agreement is required
+        (SGT566).
+        """
+        person: dict[str, Any] = (
+            {"personneMorale": {"denominationSociale": holder}}
+            if legal_person
+            else {"personnePhysique": {"nom": holder}}
+        )
+        access: dict[str, Any] = {
+            "dateDebut": start,
+            "dateFin": end,
+            "declarationAccordClient": {"accord": True, **person},
+            "mesuresTypeCode": kind,
+            "soutirage": soutirage,
+            "injection": injection,
+        }
+        if step is not None:
+            access["mesuresPas"] = step
+        access["mesuresCorrigees"] = corrected
+        access["transmissionRecurrente"] = recurrent
+        if recurrent:
+            access["periodiciteTransmission"] = period
+        general: dict[str, Any] = {}
+        if reference is not None:
+            general["refExterne"] = reference
+        general.update(
+            objetCode="AME",
+            pointId=prm,
+            initiateurLogin=self.config.login,
+            contratId=self.config.contract_id,
+        )
+        root = await self._call_raw(
+            _CCPM,
+            {"demande": {"donneesGenerales": general, "accesMesures": access}},
+            success="SGT570",
+        )
+        return None if root is None else answers.order(root)
+
+    async def subscribed_services(self, prm: str) -> list[answers.SubscribedService]:
+        """RechercheServicesSouscritsMesures v1.0: the measures services
+        subscribed on ``prm`` under our contract (active and ended)."""
+        root = await self._answer(
+            _RSSM,
+            {
+                "criteres": {"pointId": prm, "contratId": self.config.contract_id},
+                "loginUtilisateur": self.config.login,
+            },
+        )
+        return answers.subscribed_services(root)
+
+    async def stop_service(self, prm: str, service_id: str) -> answers.Order:
+        """CommandeArretServiceSouscritMesures v1.0 (objetCode ASS): stops one
+        subscribed service of ``prm`` (either model's id). An unknown or
+        already stopped service is refused (SGT400)."""
+        root = await self._answer(
+            _ASS,
+            {
+                "demande": {
+                    "donneesGenerales": {
+                        "objetCode": "ASS",
+                        "pointId": prm,
+                        "initiateurLogin": self.config.login,
+                        "contratId": self.config.contract_id,
+                    },
+                    "arretServiceSouscrit": {"serviceSouscritId": service_id},
+                }
+            },
+        )
+        return answers.order(root)
+
+    # ------------------------------------------------------------ M023 bulk orders
+
+    def _m023_general(self, reference: str | None) -> dict[str, Any]:
+        general: dict[str, Any] = {
+            "initiateurLogin": self.config.login,
+            "contratId": self.config.contract_id,
+        }
+        if reference is not None:
+            general["referenceDemandeur"] = reference
+        return general
+
+    @staticmethod
+    def _point_ids(prms: Sequence[str]) -> dict[str, Any]:
+        if not 1 <= len(prms) <= M023_MAX_POINTS:
+            raise ValueError(f"M023 takes 1 to {M023_MAX_POINTS} PRMs, not {len(prms)}")
+        return {"pointId": list(prms)}
+
+    async def order_fine_data(
+        self,
+        prms: Sequence[str],
+        *,
+        measure: str,
+        start: date,
+        end: date,
+        direction: str = "SOUTIRAGE",
+        access: str = "ACCORD_CLIENT",
+        corrected: bool = False,
+        fmt: str = "JSON",
+        reference: str | None = None,
+    ) -> str:
+        """M023 MFI: the history of ``measure`` (COURBES, ENERGIE, PMAX, INDEX)
+        of up to 10,000 PRMs, delivered later as R63/R64/R65/R66 files on the
+        SFTP drop; returns the ``affaireId`` the file names carry. Depth: 24
+        months for curves, 36 otherwise (SGT4L8)."""
+        demande = {
+            "format": fmt,
+            "pointIds": self._point_ids(prms),
+            "mesuresTypeCode": measure,
+            "mesuresCorrigees": corrected,
+            "dateDebut": start,
+            "dateFin": end,
+            "sens": direction,
+            "cadreAcces": access,
+        }
+        root = await self._answer(
+            _MFI,
+            {"donneesGenerales": self._m023_general(reference), "demande": demande},
+        )
+        return answers.affaire_id(root)
+
+    async def order_billing_data(
+        self,
+        prms: Sequence[str],
+        *,
+        start: date,
+        end: date,
+        direction: str = "SOUTIRAGE",
+        access: str = "ACCORD_CLIENT",
+        corrected: bool = False,
+        fmt: str = "JSON",
+        reference: str | None = None,
+    ) -> str:
+        """M023 MFA: billing measures of ``[start, end)``, delivered as R67 files."""
+        demande = {
+            "format": fmt,
+            "pointIds": self._point_ids(prms),
+            "mesuresCorrigees": corrected,
+            "dateDebut": start,
+            "dateFin": end,
+            "sens": direction,
+            "cadreAcces": access,
+        }
+        root = await self._answer(
+            _MFA,
+            {"donneesGenerales": self._m023_general(reference), "demande": demande},
+        )
+        return answers.affaire_id(root)
+
+    async def order_technical_data(
+        self,
+        prms: Sequence[str],
+        *,
+        direction: str = "SOUTIRAGE",
+        access: str = "ACCORD_CLIENT",
+        fmt: str = "JSON",
+        reference: str | None = None,
+    ) -> str:
+        """M023 ITC: technical and contractual data of many PRMs, delivered as
+        a C68 file (a ZIP of ZIPs of JSON/CSV)."""
+        demande = {
+            "format": fmt,
+            "pointIds": self._point_ids(prms),
+            "sens": direction,
+            "cadreAcces": access,
+        }
+        root = await self._answer(
+            _ITC,
+            {"donneesGenerales": self._m023_general(reference), "demande": demande},
+        )
+        return answers.affaire_id(root)
 
 
 def _fault_code(fault: Fault) -> tuple[str, str]:

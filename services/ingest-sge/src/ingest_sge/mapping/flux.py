@@ -28,6 +28,7 @@ Timestamps (enedis.md §3.2-§3.4):
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -43,17 +44,44 @@ from energy_core.domain import (
     Quality,
     Reading,
     ReadingBatch,
+    RowsBatch,
+    SeriesRows,
     Source,
     Stamp,
 )
 from energy_core.domain.ids import Prm
-from energy_core.domain.time import local_day_bounds, local_midnight
+from energy_core.domain.time import local_day_bounds, local_midnight, to_micros
 from energy_core.domain.units import Unit
 from energy_core.errors import EnergyError, PayloadInvalidError
-from ingest_sge.mapping.local_time import Ambiguous, paris_instant
+from ingest_sge.mapping.local_time import Ambiguous, SeriesClock, paris_instant
 
 R171_NS = "http://www.enedis.fr/stm/R171"
-_RECORD_TAGS = ("PRM", "serieMesuresDatees", f"{{{R171_NS}}}serieMesuresDatees")
+_RECORD_TAGS = (
+    "PRM",
+    "serieMesuresDatees",
+    f"{{{R171_NS}}}serieMesuresDatees",
+    "Identifiant_PRM",
+    "Donnees_Courbe",
+)
+_R4X_QUALITY = {
+    # Statut_Point (enedis.md §3.5): measured, outage markers -> raw; rebuilt or
+    # estimated -> estimated; corrected or entered by hand -> corrected
+    "R": Quality.RAW,
+    "S": Quality.RAW,
+    "T": Quality.RAW,
+    "F": Quality.RAW,
+    "G": Quality.RAW,
+    "H": Quality.ESTIMATED,
+    "P": Quality.ESTIMATED,
+    "E": Quality.ESTIMATED,
+    "K": Quality.ESTIMATED,
+    "C": Quality.CORRECTED,
+    "D": Quality.CORRECTED,
+}
+_R4X_POWER_TO_W = {"kW": 1000.0, "W": 1.0}
+_STAMP_CACHE_MAX = 8192
+_US = 1_000_000
+_OFFSET = re.compile(r"(?:[+-]\d\d:?\d\d|Z)$")
 _DIRECTIONS = {"CONS": Direction.CONSUMPTION, "PROD": Direction.PRODUCTION}
 _DEFAULT_STEP_MIN = 30
 
@@ -84,7 +112,7 @@ class FluxStats:
     skipped: Counter[str] = field(default_factory=Counter)
 
 
-Parsed = ReadingBatch | Rejected
+Parsed = ReadingBatch | RowsBatch | Rejected
 
 
 def _local(tag: object) -> str:
@@ -136,17 +164,22 @@ def parse_flux(
     stats = stats if stats is not None else FluxStats()
     step = timedelta(minutes=_DEFAULT_STEP_MIN)
     root: etree._Element | None = None
+    state = _State(ambiguous)
     try:
         for _event, element in etree.iterparse(
             stream, events=("end",), tag=_RECORD_TAGS, huge_tree=True
         ):
             if root is None:
                 root = element.getroottree().getroot()
-                stats.flux = _local(root.tag)
+                stats.flux = _flux_name(root)
                 step = _r50_step(root)
+            if element.tag == "Identifiant_PRM":
+                # R4x: the PRM of the Donnees_Courbe that follow it in its Corps
+                state.prm = (element.text or "").strip()
+                continue
             stats.records += 1
             try:
-                yield _map_record(stats, element, step, ambiguous)
+                yield _map_record(stats, element, step, state)
             except EnergyError as exc:
                 yield Rejected(stats.flux, etree.tostring(element), exc)
             element.clear(keep_tail=False)
@@ -157,7 +190,42 @@ def parse_flux(
     except etree.XMLSyntaxError as exc:
         raise PayloadInvalidError(f"flux XML is not well-formed: {exc}") from exc
     if root is None:
-        raise PayloadInvalidError("no R50/R151/R171 record in the document")
+        raise PayloadInvalidError("no R50/R151/R171/R4x record in the document")
+
+
+@dataclass(slots=True)
+class _State:
+    """What the records of one document share: settings, the R4x PRM in scope,
+    and the stamps already parsed (every PRM of a file has the same ones)."""
+
+    ambiguous: Ambiguous
+    prm: str = ""
+    stamps: dict[str, int] = field(default_factory=dict)
+
+    def stamp_us(self, text: str, name: str, *, local: bool = False) -> int:
+        """An ISO stamp -> microseconds, parsed once per text. Without an offset
+        it is refused, unless ``local`` (Paris wall clock, DST rule applied)."""
+        cached = self.stamps.get(text)
+        if cached is not None:
+            return cached
+        try:
+            at = datetime.fromisoformat(text)
+        except ValueError as exc:
+            raise PayloadInvalidError(f"{name}: not a date-time: {text!r}") from exc
+        if at.tzinfo is None:
+            if not local:
+                raise PayloadInvalidError(f"{name} carries no offset: {text!r}")
+            at = paris_instant(text, field=name, ambiguous=self.ambiguous)
+        micros = to_micros(at)
+        if len(self.stamps) >= _STAMP_CACHE_MAX:
+            self.stamps.clear()
+        self.stamps[text] = micros
+        return micros
+
+
+def _flux_name(root: etree._Element) -> str:
+    name = _local(root.tag)
+    return "R4x" if name == "Courbe" else name
 
 
 def _r50_step(root: etree._Element) -> timedelta:
@@ -167,23 +235,29 @@ def _r50_step(root: etree._Element) -> timedelta:
 
 
 def _map_record(
-    stats: FluxStats, element: etree._Element, step: timedelta, ambiguous: Ambiguous
-) -> ReadingBatch:
+    stats: FluxStats, element: etree._Element, step: timedelta, state: _State
+) -> Parsed:
     if stats.flux == "R50":
-        return _r50(element, step, stats)
+        return _r50(element, step, stats, state)
     if stats.flux == "R151":
         return _r151(element, stats)
     if stats.flux == "R171":
-        return _r171(element, ambiguous, stats)
-    raise PayloadInvalidError(f"flux {stats.flux!r} is not mapped (R50/R151/R171)")
+        return _r171(element, state.ambiguous, stats)
+    if stats.flux == "R4x":
+        return _r4x(element, stats, state)
+    raise PayloadInvalidError(f"flux {stats.flux!r} is not mapped (R50/R151/R171/R4x)")
 
 
-def _r50(element: etree._Element, step: timedelta, stats: FluxStats) -> ReadingBatch:
+def _r50(
+    element: etree._Element, step: timedelta, stats: FluxStats, state: _State
+) -> RowsBatch:
     meter = Prm(_required(element, "Id_PRM"))
     hours = step / timedelta(hours=1)
-    readings: list[Reading] = []
-    append = readings.append
+    step_us = int(step / timedelta(microseconds=1))
+    rows: list[tuple[int, int, float, Quality]] = []
+    append = rows.append
     raw, estimated = Quality.RAW, Quality.ESTIMATED
+    stamp_us = state.stamp_us
     # children are walked by hand: ``findtext`` parses its path at every call,
     # which cost more than the rest of the mapping on a file of 10,000 PRMs
     for releve in element:
@@ -206,23 +280,86 @@ def _r50(element: etree._Element, step: timedelta, stats: FluxStats) -> ReadingB
                 continue
             if h is None:
                 raise PayloadInvalidError("PDC/H is missing")
+            end = stamp_us(h, "PDC/H")
             try:
-                end = datetime.fromisoformat(h)
+                value = float(v) * hours
             except ValueError as exc:
-                raise PayloadInvalidError(f"PDC/H: not a date-time: {h!r}") from exc
-            if end.tzinfo is None:
-                raise PayloadInvalidError(f"PDC/H carries no offset: {h!r}")
-            append(
-                Reading(
-                    Kind.INTERVAL,
-                    Unit.WH,
-                    end - step,
-                    end,
-                    _number(v, "PDC/V") * hours,
-                    estimated if iv == "1" else raw,
-                )
+                raise PayloadInvalidError(f"PDC/V: not a number: {v!r}") from exc
+            append((end - step_us, end, value, estimated if iv == "1" else raw))
+    return RowsBatch(
+        meter,
+        Source.ENEDIS_SGE,
+        Energy.ELECTRICITY,
+        (SeriesRows(Kind.INTERVAL, Unit.WH, rows),),
+        Stamp.END,
+    )
+
+
+def _r4x(element: etree._Element, stats: FluxStats, state: _State) -> RowsBatch:
+    """One ``Donnees_Courbe`` of an R4x: mean powers START-stamped -> INTERVAL Wh."""
+    if not state.prm:
+        raise PayloadInvalidError("Donnees_Courbe without a preceding Identifiant_PRM")
+    meter = Prm(state.prm)
+    fields = {
+        child.tag: (child.text or "").strip()
+        for child in element
+        if child.tag != "Donnees_Point_Mesure"
+    }
+    physical = fields.get("Grandeur_Physique", "")
+    business = fields.get("Grandeur_Metier") or "CONS"
+    if business not in _DIRECTIONS:
+        raise PayloadInvalidError(f"Grandeur_Metier {business!r} is not CONS/PROD")
+    unit_text = fields.get("Unite_Mesure", "")
+    rows: list[tuple[int, int, float, Quality]] = []
+    series: tuple[SeriesRows, ...] = ()
+    if physical != "EA" or unit_text not in _R4X_POWER_TO_W:
+        # reactive power (kVAr) and voltage (V) have no kind in the domain yet
+        stats.skipped[f"r4x_{(physical or 'unknown').lower()}"] += 1
+    else:
+        granularity = fields.get("Granularite", "")
+        if not granularity.isdigit() or not 0 < int(granularity) <= 60:
+            raise PayloadInvalidError(f"Granularite: not minutes: {granularity!r}")
+        step_us = int(granularity) * 60 * _US
+        to_wh = _R4X_POWER_TO_W[unit_text] * int(granularity) / 60
+        append = rows.append
+        stamp_us = state.stamp_us
+        qualities = _R4X_QUALITY
+        points = list(element.iterchildren("Donnees_Point_Mesure"))
+        clock = None
+        if points and not _OFFSET.search(points[0].get("Horodatage") or ""):
+            # local stamps without offset (not the documented form): resolved
+            # per curve, the repeated October hour included
+            clock = SeriesClock(
+                (p.get("Horodatage") or "" for p in points), state.ambiguous
             )
-    return _batch(meter, readings, Stamp.END)
+        for point in points:
+            get = point.get
+            at, value, status = (
+                get("Horodatage"),
+                get("Valeur_Point"),
+                get("Statut_Point"),
+            )
+            if value is None or not value.strip():
+                stats.skipped["r4x_no_value"] += 1
+                continue
+            if at is None:
+                raise PayloadInvalidError("Donnees_Point_Mesure/@Horodatage is missing")
+            if clock is None:
+                start = stamp_us(at, "@Horodatage")
+            else:
+                start = clock.micros(at, "@Horodatage")
+            try:
+                wh = float(value) * to_wh
+            except ValueError as exc:
+                raise PayloadInvalidError(
+                    f"@Valeur_Point: not a number: {value!r}"
+                ) from exc
+            quality = qualities.get(status or "R")
+            if quality is None:
+                raise PayloadInvalidError(f"@Statut_Point: unknown status {status!r}")
+            append((start, start + step_us, wh, quality))
+        series = (SeriesRows(Kind.INTERVAL, Unit.WH, rows, _DIRECTIONS[business]),)
+    return RowsBatch(meter, Source.ENEDIS_SGE, Energy.ELECTRICITY, series, Stamp.START)
 
 
 def _r151(element: etree._Element, stats: FluxStats) -> ReadingBatch:

@@ -10,10 +10,12 @@ ambiguous hour is a setting (``earlier`` = the first pass, summer time; ``later`
 
 from __future__ import annotations
 
+from collections import Counter
+from collections.abc import Iterable
 from datetime import UTC, datetime
 from enum import StrEnum
 
-from energy_core.domain.time import PARIS
+from energy_core.domain.time import PARIS, to_micros
 from energy_core.errors import PayloadInvalidError
 
 
@@ -45,3 +47,29 @@ def paris_instant(
             f"{field}: {text!r} does not exist in Paris (spring-forward gap)"
         )
     return instant
+
+
+class SeriesClock:
+    """Naive local stamps of ONE series -> microseconds, the repeated hour resolved.
+
+    Why: in a curve the repeated October hour is written twice the same way
+    (CMD v3, R63, R4x without offset). A wall-clock time that occurs twice in
+    the series is the first pass the first time and the second pass the second
+    time, whatever the setting; a time that occurs once follows ``ambiguous``.
+    The series' stamps must be known beforehand (a series is one record, held
+    whole while it is mapped).
+    """
+
+    def __init__(self, texts: Iterable[str], ambiguous: Ambiguous) -> None:
+        self._twice = {t for t, n in Counter(texts).items() if n > 1}
+        self._seen: set[str] = set()
+        self._ambiguous = ambiguous
+
+    def micros(self, text: str, field: str) -> int:
+        """The instant of ``text`` (microseconds since the epoch, UTC)."""
+        if text in self._twice:
+            rule = Ambiguous.LATER if text in self._seen else Ambiguous.EARLIER
+            self._seen.add(text)
+        else:
+            rule = self._ambiguous
+        return to_micros(paris_instant(text, field=field, ambiguous=rule))

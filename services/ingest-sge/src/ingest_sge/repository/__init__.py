@@ -9,9 +9,12 @@ downloaded again at every poll.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Protocol
+
+from ingest_sge.mapping import C68Record
 
 
 class Outcome(StrEnum):
@@ -39,13 +42,25 @@ class FluxLedger(Protocol):
     """Port: which flux files are handled (asyncpg in production, memory in tests)."""
 
     async def seen(self, name: str, size: int) -> bool:
-        """A file of this name and size was handled already."""
+        """A file of this name and size was handled (or given up) already."""
 
     async def handled(self, name: str, sha256: str) -> bool:
         """This exact file (name and bytes) was handled already."""
 
     async def record(self, record: FileRecord) -> None:
         """Marks a file handled (idempotent on name and checksum)."""
+
+    async def attempt(self, name: str, size: int, reason: str) -> int:
+        """Counts one poll at which this file (name, size) was found incomplete;
+        returns the count so far, this one included."""
+
+    async def give_up(self, name: str, size: int, reason: str) -> None:
+        """Marks this file (name, size) given up: ``seen`` answers True from now on."""
+
+    async def save_technical(
+        self, records: Sequence[C68Record], source_file: str
+    ) -> None:
+        """Keeps the latest C68 technical data of each PRM (upsert)."""
 
     async def ping(self) -> bool:
         """The store answers (readiness)."""
