@@ -10,7 +10,7 @@ from __future__ import annotations
 import ipaddress
 from typing import Literal
 
-from pydantic import AliasChoices, Field, SecretStr
+from pydantic import AliasChoices, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from energy_core.topics import TopicSpec
@@ -71,6 +71,24 @@ class PostgresSettings(BaseSettings):
     """libpq URL; a secret because production URLs carry a password."""
     pool_min_size: int = 1
     pool_max_size: int = 10
+
+
+class CongestionSettings(BaseSettings):
+    """The alert levels of the grid, one block for every service that needs them:
+    the aggregator raises the levels with them, the api draws them on the operator
+    page; one variable (``CONGESTION_LEVEL_THRESHOLDS``) so they cannot disagree."""
+
+    model_config = SettingsConfigDict(env_prefix="CONGESTION_", **_COMMON)
+
+    level_thresholds: tuple[float, float, float] = (0.80, 0.95, 1.10)
+    """Load/capacity ratios entering OpenADR SIMPLE levels 1, 2, 3 (ascending)."""
+
+    @field_validator("level_thresholds")
+    @classmethod
+    def _ascending(cls, v: tuple[float, float, float]) -> tuple[float, float, float]:
+        if not 0 < v[0] < v[1] < v[2]:
+            raise ValueError("level thresholds must be positive and ascending")
+        return v
 
 
 class ServiceSettings(BaseSettings):

@@ -53,7 +53,7 @@ def monitor_for(settings: Settings) -> LoadMonitor:
     """The congestion monitor of live load (thresholds, hysteresis, staleness)."""
     return LoadMonitor(
         CongestionPolicy(
-            thresholds=settings.level_thresholds,
+            thresholds=settings.congestion.level_thresholds,
             hysteresis=settings.hysteresis,
             min_duration=timedelta(seconds=settings.min_duration_s),
         ),

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from pydantic import Field
 from pydantic_settings import SettingsConfigDict
 
-from energy_core.settings import ServiceSettings
+from energy_core.settings import CongestionSettings, ServiceSettings
 
 
 class Settings(ServiceSettings):
@@ -43,8 +44,9 @@ class Settings(ServiceSettings):
     bench/bench_live_load.py)."""
     load_retention_h: float = 24.0
     """Load samples (one per neighbourhood per sample) kept this long."""
-    level_thresholds: tuple[float, float, float] = (0.80, 0.95, 1.10)
-    """Load/capacity ratios entering OpenADR SIMPLE levels 1, 2, 3."""
+    congestion: CongestionSettings = Field(default_factory=CongestionSettings)
+    """The level thresholds (``CONGESTION_LEVEL_THRESHOLDS``), shared with the api
+    which draws them on the operator page."""
     hysteresis: float = 0.05
     """A level is left only below its threshold minus this ratio."""
     min_duration_s: float = 30.0

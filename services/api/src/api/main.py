@@ -38,9 +38,11 @@ from api.routes import (
     rights,
     rollups,
     session,
+    sge_sites,
     territory,
     verification,
 )
+from api.routes import map as map_view
 from api.settings import Settings
 from api.supervise import Loop
 from energy_core.observability import Health, ops_routes
@@ -97,6 +99,7 @@ def app_for(runtime: Runtime) -> FastAPI:
         meters,
         money,
         rollups,
+        map_view,
         live,
         hooks,
         keys,
@@ -105,6 +108,7 @@ def app_for(runtime: Runtime) -> FastAPI:
         rights,
         ops,
         portfolio,
+        sge_sites,
         dashboard,
         neighbours,
     ):

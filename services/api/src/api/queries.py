@@ -640,6 +640,13 @@ LEFT JOIN LATERAL (
 GROUP BY s.scheme
 """
 
+SGE_FILES = """
+SELECT count(*) FILTER (WHERE outcome = 'done')::int AS files,
+       count(*) FILTER (WHERE outcome = 'dead')::int AS dead,
+       max(handled_at) AS newest
+FROM sge_flux_files
+"""
+
 ENEDIS_BACKLOG = """
 SELECT coalesce(sum(greatest(0, $1::date - c.fetched_until)), 0)::int AS backlog_days,
        (SELECT count(*) FROM enedis_holes WHERE resolved_at IS NULL)::int AS open_holes,

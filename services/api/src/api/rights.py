@@ -46,6 +46,7 @@ import asyncpg
 
 from api import access_log
 from api.auth import Principal
+from energy_store import sge_sites
 from energy_store.consent_registry import acting_as
 
 CONSENTS = """
@@ -298,6 +299,7 @@ async def export(conn: asyncpg.Connection, user: Principal) -> bytes:
              r["unit"], r["channel"], r["period"], r["start_ts"].isoformat(),
              r["end_ts"].isoformat(), repr(r["value"]), r["quality"]]
         )  # fmt: skip
+    sge = [dict(r) for r in await sge_sites.mine(conn, person_id=person_id)]
     await _ledger(conn, "export", person_id)
     out = io.BytesIO()
     with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as archive:
@@ -308,7 +310,8 @@ async def export(conn: asyncpg.Connection, user: Principal) -> bytes:
             "readings.csv (start/end: aware ISO 8601 instants, [start, end);\n"
             "value in the canonical unit of the series: Wh, W, VA or m3;\n"
             "quality 0 estimated, 1 raw, 2 corrected), access_log.json (who read\n"
-            "your data, under which consent), rights_requests.json.\n",
+            "your data, under which consent), rights_requests.json,\n"
+            "sge_sites.json (the SGE sites you registered and their state).\n",
         )
         archive.writestr("account.json", _json(dict(account) if account else {}))
         archive.writestr("consents.json", _json(consents))
@@ -318,4 +321,5 @@ async def export(conn: asyncpg.Connection, user: Principal) -> bytes:
         archive.writestr("readings.csv", readings.getvalue())
         archive.writestr("access_log.json", _json(log))
         archive.writestr("rights_requests.json", _json(ledger))
+        archive.writestr("sge_sites.json", _json(sge))
     return out.getvalue()

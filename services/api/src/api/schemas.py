@@ -165,6 +165,28 @@ class FeatureCollection(BaseModel):
     features: list[dict[str, Any]]
 
 
+class ChoroplethCollection(BaseModel):
+    """GeoJSON of one map level over a period; each feature's ``properties`` hold
+    ``state`` (published, suppressed, empty), ``value`` and ``unit`` (null when
+    suppressed), ``delivery_points``, ``value_per_point``, ``buckets`` summed and
+    ``reason`` (why it is suppressed, never how many points there were)."""
+
+    type: Literal["FeatureCollection"] = "FeatureCollection"
+    level: str
+    commune: str
+    start: date
+    end: date
+    bucket: str = Field(description="P1M, P1D or P1M+P1D (see segments)")
+    segments: list[dict[str, Any]] = Field(
+        description="the stored buckets summed: whole months as P1M, the days "
+        "around them as P1D ([start, end) local days)"
+    )
+    energy: str
+    direction: str
+    rule: RulePublic
+    features: list[dict[str, Any]]
+
+
 class LoadPublic(BaseModel):
     iris: str
     name: str

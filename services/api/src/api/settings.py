@@ -5,7 +5,7 @@ from __future__ import annotations
 from pydantic import AliasChoices, Field, SecretStr, field_validator
 from pydantic_settings import SettingsConfigDict
 
-from energy_core.settings import ServiceSettings
+from energy_core.settings import CongestionSettings, ServiceSettings
 
 
 class Settings(ServiceSettings):
@@ -33,10 +33,10 @@ class Settings(ServiceSettings):
     demo: bool = False
     """Seeds demo accounts at start-up and prints them. Never in production."""
     default_language: str = "fr"
-    alert_thresholds: tuple[float, float, float] = (0.80, 0.95, 1.10)
-    """Load/capacity ratios where alert levels 1..3 start, drawn on the operator
-    page. The aggregator decides the levels (its ``level_thresholds``); keep both
-    equal when changing one (same default)."""
+    congestion: CongestionSettings = Field(default_factory=CongestionSettings)
+    """The alert levels' load/capacity thresholds, drawn on the operator page: the
+    aggregator's own block (``CONGESTION_LEVEL_THRESHOLDS``), so the page shows
+    the thresholds the alerts are raised with."""
     enedis_authorize_url: str = "http://127.0.0.1:8092/dataconnect/v1/oauth2/authorize"
     enedis_client_id: str = "sen1-demo"
     enedis_redirect_uri: str = "http://127.0.0.1:8000/v1/enedis/callback"

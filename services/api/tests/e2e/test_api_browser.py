@@ -7,6 +7,8 @@ only when /usr/bin/chromium is absent (CI installs it).
 from __future__ import annotations
 
 import asyncio
+import csv
+import io
 import json
 import os
 import uuid
@@ -441,7 +443,10 @@ async def test_operator_sees_labelled_load_and_capacity(
             )
     await expect(page.locator("#thresholds")).to_contain_text("80 %")
     sources = page.locator("#ingestion tbody tr")
-    await expect(sources).to_have_count(3)
+    await expect(sources).to_have_count(4)  # enedis, grdf, flukso, sge
+    await expect(
+        page.locator("#ingestion tr[data-source='sge'] td").nth(7)
+    ).to_have_text("0")
     async with world.pool.acquire() as conn:
         prm_series = await conn.fetchval(
             "SELECT count(*) FROM series WHERE scheme = 'prm'"
@@ -620,3 +625,339 @@ async def test_portfolio_lists_ranks_and_flags_sites(
     await _shoot(page, shots, "portfolio")
     await page.set_viewport_size({"width": 1100, "height": 900})
     await _no_serious_violation(page)
+
+
+async def test_city_drills_down_to_a_building_in_one_call_per_level(
+    server, browser, world, shots
+) -> None:
+    """Commune → IRIS → parcel → building, by keyboard: the map is painted from
+    one /v1/map call per level (no per-feature request); a building under the
+    threshold stays suppressed on the way, with its reason; the CSV of the
+    screen holds what the series table shows."""
+    t = world.territory
+    per_parcel: dict[str, list[str]] = {}
+    for b in t.buildings:
+        per_parcel.setdefault(str(b.parcel), []).append(b.building_id)
+    parcel, kids = next((p, k) for p, k in per_parcel.items() if len(k) >= 3)
+    iris = next(str(p.iris) for p in t.parcels if str(p.idu) == parcel)
+    big, small, mid = kids[:3]
+    today = datetime.now(PARIS).date().replace(day=1)
+    prev = (today - timedelta(days=1)).replace(day=1)
+    # 30 + 4 + 7 points: the two small ones stay unknown together (11 >= 10),
+    # so the big building is published and the small one is not.
+    rows = [
+        ("building", big, 30),
+        ("building", small, 4),
+        ("building", mid, 7),
+        ("parcel", parcel, 41),
+        ("neighbourhood", iris, 41),
+        ("commune", str(t.commune), 41),
+    ]
+    async with world.pool.acquire() as conn:
+        for scope, sid, points in rows:
+            await conn.execute(
+                """INSERT INTO rollups VALUES ($1, $2, 'P1M', $3, $4,
+                   'electricity', 'consumption', 'raw', 'Wh', $5, $6, 100000)""",
+                scope, sid, midnight_of(prev), midnight_of(today),
+                250_000.0 * points, points,
+            )  # fmt: skip
+        day = prev
+        while day < today:  # the commune's and the IRIS' days: the series
+            for scope, sid in (("commune", str(t.commune)), ("neighbourhood", iris)):
+                await conn.execute(
+                    """INSERT INTO rollups VALUES ($1, $2, 'P1D', $3, $4,
+                       'electricity', 'consumption', 'raw', 'Wh', $5, 41, 9000)""",
+                    scope, sid, midnight_of(day), midnight_of(day + timedelta(days=1)),
+                    200_000.0 + 1_234.5 * day.day,
+                )  # fmt: skip
+            # the same day a year before, for the comparison (29 February aside)
+            if not (day.month == 2 and day.day == 29):
+                before = day.replace(year=day.year - 1)
+                await conn.execute(
+                    """INSERT INTO rollups VALUES ('commune', $1, 'P1D', $2, $3,
+                       'electricity', 'consumption', 'raw', 'Wh', $4, 41, 9000)""",
+                    str(t.commune), midnight_of(before),
+                    midnight_of(before + timedelta(days=1)), 150_000.0,
+                )  # fmt: skip
+            day += timedelta(days=1)
+    page = await browser.new_page(
+        timezone_id="Europe/Paris", viewport={"width": 1100, "height": 900}
+    )
+    asked: list[str] = []
+    page.on("request", lambda r: asked.append(r.url))
+    await page.goto(f"{server}/?lang=en")
+    await page.fill("input[name=key]", world.commune_key)
+    await page.click("#city-form button[type=submit]")
+    await page.wait_for_url("**/city?lang=en")
+    await expect(page.locator("#map[data-ready='1']")).to_have_count(1, timeout=30_000)
+    maps = [u for u in asked if "/v1/map/" in u]
+    assert sorted(u.split("/v1/map/")[1].split("?")[0] for u in maps) == [
+        "neighbourhood",
+        "parcel",
+    ]
+    assert not [u for u in asked if "/v1/rollups/parcel/" in u]
+    assert not [u for u in asked if "/v1/rollups/neighbourhood/" in u]
+    await expect(page.locator("#legend .legend-title")).to_contain_text(
+        "kWh per delivery point"
+    )
+    # the same period last year, drawn next to this year's bars
+    facts = await page.evaluate(CHART_FACTS, "series-chart")
+    assert "Same period last year" in facts["series"]
+    last = facts["perSeries"][facts["series"].index("Same period last year")]
+    assert last == sum(
+        1
+        for k in range((today - prev).days)
+        if not (
+            (prev + timedelta(days=k)).month == 2
+            and (prev + timedelta(days=k)).day == 29
+        )
+    )
+    # CSV of the screen = the series table, row by row (commune, daily bars)
+    async with page.expect_download() as info:
+        await page.click("#csv-screen")
+    text = await asyncio.to_thread(Path(await (await info.value).path()).read_text)
+    csv_rows = [line.split(",") for line in text.strip().splitlines()[1:]]
+    cells = await page.locator("#series-table tbody tr").evaluate_all(
+        "rows => rows.map(r => Array.from(r.cells).map(c => c.textContent))"
+    )
+    assert len(csv_rows) == len(cells) == (today - prev).days
+    for got, shown in zip(csv_rows, cells, strict=True):
+        assert datetime.fromisoformat(got[0]).astimezone(PARIS).day == int(
+            shown[0].split("/")[1]
+        )
+        for k in (1, 2):  # this year, and last year's same day
+            assert float(got[k]) == pytest.approx(
+                float(shown[k].replace(",", "")), abs=0.05
+            )
+    # the map's CSV: every IRIS and parcel as drawn, the same figures as the table
+    async with page.expect_download() as info:
+        await page.click("#csv-map")
+    text = await asyncio.to_thread(Path(await (await info.value).path()).read_text)
+    mapped = list(csv.DictReader(io.StringIO(text)))
+    hoods = [r for r in mapped if r["level"] == "neighbourhood"]
+    assert len(hoods) == len(t.neighbourhoods)
+    assert len(mapped) == len(t.neighbourhoods) + len(t.parcels)
+    for r in hoods:
+        shown = await page.locator(
+            "#city-table tbody tr", has_text=r["id"]
+        ).inner_text()
+        if r["state"] == "published":
+            assert f"{float(r['value']):,.0f}" in shown
+            assert r["delivery_points"] in shown
+        else:
+            assert r["value"] == ""
+            assert r["delivery_points"] == ""
+    mine = next(r for r in mapped if r["id"] == iris)
+    assert (mine["state"], float(mine["value"]), mine["delivery_points"]) == (
+        "published",
+        10_250.0,
+        "41",
+    )
+    assert next(r for r in mapped if r["id"] == parcel)["value"] == "10250"
+    # commune → IRIS (keyboard, from the IRIS table)
+    row = page.locator("#city-table tbody tr", has_text=iris)
+    await row.locator("button.drill").focus()
+    await page.keyboard.press("Enter")
+    await expect(page.locator("#scope-name")).to_contain_text(iris)
+    # → parcel, from the parcels of that IRIS
+    prow = page.locator(f"#parcels tbody tr[data-id='{parcel}']")
+    await expect(prow).to_contain_text("10,250")  # 41 points at 250 kWh
+    await prow.locator("button.drill").focus()
+    await page.keyboard.press("Enter")
+    await expect(page.locator("#scope-name")).to_contain_text(parcel)
+    # → its buildings, from one /v1/map/building call: the small one suppressed
+    small_row = page.locator(f"#buildings tbody tr[data-id='{small}']")
+    await expect(small_row).to_contain_text("suppressed")
+    await expect(small_row.locator(".suppressed")).to_contain_text("delivery points")
+    await expect(page.locator(f"#buildings tbody tr[data-id='{big}']")).to_contain_text(
+        "7,500"
+    )
+    assert [u for u in asked if "/v1/map/building" in u and parcel in u]
+    assert not [u for u in asked if "/v1/rollups/building/" in u]
+    # → the small building: its series stays suppressed
+    await small_row.locator("button.drill").focus()
+    await page.keyboard.press("Enter")
+    small_name = next(b.address for b in t.buildings if b.building_id == small)
+    await expect(page.locator("#scope-name")).to_contain_text(small_name)
+    facts = await page.evaluate(CHART_FACTS, "series-chart")
+    assert facts["distinct"] == 0  # nothing of four homes is drawn
+    # the period picker: yesterday by the hour, then a custom span by the day
+    yesterday = datetime.now(PARIS).date() - timedelta(days=1)
+    asked.clear()
+    await page.check("input[name=kind][value=day]")
+    await page.click("#period-form button[type=submit]")
+    await expect(page.locator("#p-start")).to_have_value(yesterday.isoformat())
+    await expect(page.locator("#series-caption")).to_contain_text(yesterday.isoformat())
+    day_maps = [u for u in asked if "/v1/map/" in u]
+    assert day_maps
+    assert all(
+        f"start={yesterday}&end={yesterday + timedelta(days=1)}" in u for u in day_maps
+    )
+    assert [u for u in asked if "/v1/rollups/building/" in u and "bucket=PT1H" in u]
+    asked.clear()
+    await page.check("input[name=kind][value=custom]")
+    await page.fill("#p-start", "2026-01-10")
+    await page.fill("#p-end", "2026-02-20")
+    await page.click("#period-form button[type=submit]")
+    await expect(page.locator("#series-caption")).to_contain_text("2026-01-10")
+    assert [
+        u
+        for u in asked
+        if "/v1/map/neighbourhood" in u and "start=2026-01-10&end=2026-02-20" in u
+    ]
+    assert [u for u in asked if "/v1/rollups/building/" in u and "bucket=P1D" in u]
+    await _shoot(page, shots, "city-building")
+    await page.set_viewport_size({"width": 1100, "height": 900})
+    await _no_serious_violation(page)
+
+
+async def test_resident_sees_production_over_the_daily_bars(
+    server, browser, world, put_readings
+) -> None:
+    """A PV home: its production is drawn as a line over the consumption bars,
+    with production against consumption over the days it covers."""
+    today = datetime.now(PARIS).date()
+    days = 20
+    first = datetime.combine(
+        today - timedelta(days=days), datetime.min.time(), tzinfo=PARIS
+    ).astimezone(UTC)
+    async with world.pool.acquire() as conn:
+        await put_readings(conn, world.meter_a, first, [200.0] * (48 * days))
+        series = await conn.fetchval(
+            """INSERT INTO series (urn, meter_id, scheme, direction, kind, dimension,
+                 unit) VALUES ($1, $2, 'prm', 'production', 'interval', 'energy', 'Wh')
+               RETURNING series_id""",
+            f"urn:dev:prm:{world.meter_a}_production/energy/active",
+            world.meter_a,
+        )
+        # sunny middays only: 1 kWh per half-hour from 11:00 to 15:00, 8 kWh a day
+        await conn.executemany(
+            "INSERT INTO readings (series_id, start_ts, end_ts, value, quality)"
+            " VALUES ($1, $2, $3, $4, 1)",
+            [
+                (
+                    series,
+                    first + timedelta(minutes=30 * (48 * d + h)),
+                    first + timedelta(minutes=30 * (48 * d + h + 1)),
+                    1000.0 if 22 <= h < 30 else 0.0,
+                )
+                for d in range(days)
+                for h in range(48)
+            ],
+        )
+    page = await browser.new_page(
+        timezone_id="Europe/Paris", viewport={"width": 1100, "height": 900}
+    )
+    await _sign_in(page, server, world.territory.residents[0].email)
+    await page.wait_for_url("**/resident?lang=fr")
+    await expect(page.locator("#prod-share")).to_be_visible(timeout=30_000)
+    facts = await page.evaluate(CHART_FACTS, "daily-chart")
+    assert "Électricité produite" in facts["series"]
+    produced = facts["perSeries"][facts["series"].index("Électricité produite")]
+    assert produced == days
+    # 20 days of 8 kWh made against 20 days of 9.6 kWh used
+    await expect(page.locator("#prod-share")).to_contain_text("160 / 192 kWh")
+
+
+async def test_portfolio_ranks_by_change_over_a_year(
+    server, browser, world, put_readings
+) -> None:
+    """Two years of three sites: ranked by change vs the year before, the CSV
+    holds the rows in the order shown."""
+    manager = world.territory.residents[0]
+    sites = [world.territory.residents[k].meters[0] for k in (2, 3, 4)]
+    growth = {sites[0]: 1.0, sites[1]: 1.5, sites[2]: 0.8}  # 0 %, +50 %, -20 %
+    end = datetime.now(UTC).replace(minute=0, second=0, microsecond=0)
+    async with world.pool.acquire() as conn:
+        person = await conn.fetchval(
+            "SELECT person_id FROM people WHERE email = $1", manager.email
+        )
+        for meter in sites:
+            await conn.execute(
+                """INSERT INTO api_meter_shares (owner_person_id, grantee_person_id,
+                       meter_id, expires_at)
+                   SELECT a.person_id, $1, $2, now() + interval '1 year'
+                   FROM consents a WHERE a.meter_id = $2
+                     AND a.verification = 'verified' AND a.revoked_at IS NULL""",
+                person,
+                meter,
+            )
+            series = await put_readings(conn, meter, end - timedelta(days=731), [0.0])
+            await conn.execute(
+                """INSERT INTO readings (series_id, start_ts, end_ts, value, quality)
+                   SELECT $1, t, t + interval '30 minutes',
+                     CASE WHEN t >= $2::timestamptz - interval '365 days'
+                          THEN 200.0 * $3::float8 ELSE 200.0 END, 1
+                   FROM generate_series($2::timestamptz - interval '730 days',
+                        $2::timestamptz - interval '30 minutes', interval '30 minutes') t""",
+                series,
+                end,
+                growth[meter],
+            )
+    page = await browser.new_page(
+        timezone_id="Europe/Paris",
+        viewport={"width": 1100, "height": 900},
+        accept_downloads=True,
+    )
+    await _sign_in(page, server, manager.email)
+    await page.wait_for_url("**/resident?lang=fr")
+    await page.goto(f"{server}/portfolio?lang=en")
+    rows = page.locator("#portfolio tbody tr")
+    await rows.first.wait_for(timeout=15_000)
+    await page.select_option("#rank", "change_pct")
+    tails = {"…" + m[-4:]: m for m in sites}
+    order = [
+        tails[t]
+        for t in [await r.get_attribute("data-meter") for r in await rows.all()]
+        if t in tails
+    ]
+    assert order == [sites[1], sites[0], sites[2]]  # +50 %, 0 %, -20 %
+    changes = [await r.locator("td").nth(5).inner_text() for r in await rows.all()]
+    assert changes[:3] == ["+50 %", "0 %", "-20 %"]
+    async with page.expect_download() as info:
+        await page.click("#portfolio-csv")
+    text = await asyncio.to_thread(Path(await (await info.value).path()).read_text)
+    exported = list(csv.reader(io.StringIO(text)))[1:]
+    assert [round(float(r[5])) for r in exported[:3]] == [50, 0, -20]
+
+
+async def test_manager_registers_sge_sites_from_the_portfolio(
+    server, browser, world, shots
+) -> None:
+    """The form on the portfolio page registers PRMs with the customer's
+    authorisation; the list follows the enrolment (here played with the shared
+    SQL the ingest-sge worker runs) and withdraws a site."""
+    from energy_store import sge_sites
+
+    manager = world.territory.residents[0]
+    page = await browser.new_page(viewport={"width": 1100, "height": 1400})
+    page.on("dialog", lambda dialog: asyncio.ensure_future(dialog.accept()))
+    await _sign_in(page, server, manager.email)
+    await page.wait_for_url("**/resident?lang=fr")
+    await page.goto(f"{server}/portfolio?lang=fr")
+    await page.fill("#sge-name", "Groupe scolaire Jean Moulin")
+    await page.fill("#sge-prms", "30000000000011\n30000000000012, 1234")
+    await page.fill("#sge-authorised-by", "Commune d'Échirolles")
+    await page.fill("#sge-proof", "délibération 2026-118")
+    await page.click("#sge-form button[type=submit]")
+    await expect(page.locator("#sge-message")).to_have_class("error")  # 1234
+    await page.fill("#sge-prms", "30000000000011\n30000000000012")
+    await page.click("#sge-form button[type=submit]")
+    await expect(page.locator("#sge-message")).to_contain_text("2 demandes")
+    rows = page.locator("#sge-sites tbody tr")
+    await expect(rows).to_have_count(2)
+    await expect(page.locator("#sge-sites td[data-state=requested]")).to_have_count(2)
+    now = datetime.now(UTC)
+    async with world.pool.acquire() as conn:
+        for site in await sge_sites.claim(
+            conn, now=now, limit=10, lease=timedelta(minutes=5)
+        ):
+            assert await sge_sites.verify(conn, site, now=now) is None
+            await sge_sites.finish(conn, site, state="active", now=now, service_id="1")
+    await page.reload()
+    await expect(page.locator("#sge-sites td[data-state=active]")).to_have_count(2)
+    await expect(page.locator("#sge-sites")).to_contain_text("actif")
+    await _shoot(page, shots, "portfolio-sge")
+    await _no_serious_violation(page)
+    await page.click("#sge-sites button[aria-label$='30000000000011']")
+    await expect(page.locator("#sge-sites td[data-state=withdrawing]")).to_have_count(1)

@@ -57,6 +57,7 @@ from api.main import create_app
 from api.privacy import SecrecyRule
 from api.settings import Settings
 from api.webhooks import WebhookDispatcher
+from energy_core.domain.time import PARIS
 from energy_core.secrets import SecretBox
 
 pytestmark = pytest.mark.integration
@@ -67,6 +68,7 @@ INDIVIDUAL = (
 SELF = "self"  # the caller's own account: no one else's data in it
 OPERATOR = "operator"  # operators only: refused to all three
 AGGREGATE = "aggregate"  # rollups: gated values; a key only over its territory
+MAP = "map"  # choropleth of a commune: gated totals; a key gets its own IRIS only
 LIVE = "live"  # live load, alerts, SSE: gated; a key only its territory
 PUBLIC = "public"  # registry and pages, no personal data
 SESSION = "session"  # sign in / out, who am I
@@ -91,6 +93,7 @@ ROUTES: dict[tuple[str, str], str] = {
     ("GET", "/v1/meters/{meter_id}/comparison"): INDIVIDUAL,
     ("GET", "/v1/rollups/{scope}/{scope_id}"): AGGREGATE,
     ("GET", "/v1/rollups/{scope}/{scope_id}/export.csv"): AGGREGATE,
+    ("GET", "/v1/map/{level}"): MAP,
     ("GET", "/v1/city/{territory}/peers"): CITY_ONLY,
     ("GET", "/v1/live/load"): LIVE,
     ("GET", "/v1/alerts"): LIVE,
@@ -116,6 +119,9 @@ ROUTES: dict[tuple[str, str], str] = {
     ("DELETE", "/v1/me"): SELF,
     ("GET", "/v1/ops/ingestion"): OPERATOR,
     ("GET", "/v1/me/portfolio"): SELF,
+    ("GET", "/v1/me/sge-sites"): SELF,
+    ("POST", "/v1/me/sge-sites"): SELF,
+    ("DELETE", "/v1/me/sge-sites/{prm}"): SELF,
     ("GET", "/portfolio"): PUBLIC,
     ("GET", "/v1/reference/tempo-days"): PUBLIC,
     ("GET", "/"): PUBLIC,
@@ -259,6 +265,9 @@ def path_values(path: str, params: list[str], v: Victim, walk: Walk) -> list[dic
             {"scope": "commune", "scope_id": v.commune},
         ]
         params = [p for p in params if p not in ("scope", "scope_id")]
+    elif "level" in params:  # the map: every level under the victim's commune
+        combos = [{"level": lv} for lv in ("neighbourhood", "parcel", "building")]
+        params = [p for p in params if p != "level"]
     else:
         combos = [{}]
     known = {
@@ -327,6 +336,20 @@ def bodies(v: Victim) -> dict[tuple[str, str], Any]:
         },
         ("POST", "/v1/keys/{key_id}/rotate"): {"expires_in_days": 1},
         ("POST", "/v1/me/consents/{consent_id}/withdraw"): {"delete_readings": True},
+        ("POST", "/v1/me/sge-sites"): {  # the attacker declares the victim's PRM
+            "sites": [{"name": "forged", "prms": [v.meter_id]}],
+            "authorisation": {
+                "authorised_by": "Attacker SA",
+                "authoriser_kind": "legal",
+                "valid_from": (datetime.now(UTC) - timedelta(days=1))
+                .date()
+                .isoformat(),
+                "valid_until": (datetime.now(UTC) + timedelta(days=300))
+                .date()
+                .isoformat(),
+                "proof_reference": "forged-mandate",
+            },
+        },
         ("POST", "/v1/operator/consents/{consent_id}/decision"): {
             "decision": "verified",
             "reason": "the attacker says so",
@@ -433,6 +456,44 @@ async def check_rollup(
         walk.fail(f"{where}: value {value} is not the stored {row['v']}")
 
 
+async def check_map(
+    world: Any, rule: SecrecyRule, doc: dict[str, Any], where: str, walk: Walk
+) -> None:
+    """A published map feature: every stored bucket it sums passes the rule, and
+    its value is their sum."""
+    for f in doc["features"]:
+        props = f["properties"]
+        if props.get("value") is None:
+            continue
+        if not isinstance(props.get("delivery_points"), int):
+            walk.fail(f"{where}: a map value without its point count")
+            continue
+        starts = []
+        for seg in doc["segments"]:
+            t0 = datetime.fromisoformat(seg["start"]).replace(tzinfo=PARIS)
+            t1 = datetime.fromisoformat(seg["end"]).replace(tzinfo=PARIS)
+            async with world.pool.acquire() as conn:
+                starts += await conn.fetch(
+                    """SELECT $3::text AS bucket, bucket_start, sum(value) AS v FROM rollups
+                       WHERE scope = $1 AND scope_id = $2 AND bucket = $3
+                         AND bucket_start >= $4 AND bucket_start < $5
+                         AND energy = $6 AND direction = $7
+                       GROUP BY bucket_start""",
+                    doc["level"], f["id"], seg["bucket"], t0, t1, doc["energy"],
+                    doc["direction"],
+                )  # fmt: skip
+        for row in starts:
+            await check_rollup(
+                world, rule, doc["level"], f["id"], row["bucket"],
+                row["bucket_start"].isoformat(), row["v"],
+                props["delivery_points"], where, walk,
+            )  # fmt: skip
+        if abs(sum(r["v"] for r in starts) - props["value"]) > 1e-6 * max(
+            1.0, abs(props["value"])
+        ):
+            walk.fail(f"{where}: map value {props['value']} is not its buckets' sum")
+
+
 async def check_response(
     world: Any,
     rule: SecrecyRule,
@@ -457,6 +518,14 @@ async def check_response(
     for label, secret in v.secrets().items():
         if secret and secret in text:
             walk.fail(f"{where}: leaks the {label}")
+    if caller.foreign_key and kind == MAP and response.status_code < 400:
+        for label, own in (
+            ("IRIS", v.iris),
+            ("parcel", v.parcel),
+            ("building", v.building),
+        ):
+            if own in text:
+                walk.fail(f"{where}: a key saw the victim's {label} on the map")
     if caller.foreign_key and kind == LIVE and v.iris in text:
         walk.fail(f"{where}: a key saw the victim's neighbourhood live data")
     for doc in docs:
@@ -480,6 +549,12 @@ async def check_response(
                         item["bucket_start"], item["value"],
                         item["delivery_points"] or 0, where, walk,
                     )  # fmt: skip
+        if (
+            isinstance(doc, dict)
+            and doc.get("type") == "FeatureCollection"
+            and "level" in doc
+        ):
+            await check_map(world, rule, doc, where, walk)
     if path.endswith(".csv") and response.status_code == 200 and "scope" in filled:
         for row in csv.DictReader(io.StringIO(response.text)):
             if row.get("value"):

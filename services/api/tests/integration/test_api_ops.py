@@ -36,7 +36,33 @@ async def test_ingestion_health_counts_fresh_and_stale_series(
     # meter_b's only reading is 3 days old; every other prm series has none
     assert enedis["stale_series"] == prm - 1
     assert enedis["backlog_days"] == 5  # fetched until 6 days ago, yesterday due
-    assert r.json()["not_here"] == ["quota use", "dead letters"]
+    assert r.json()["not_here"] == ["quota use", "dead letters (enedis, grdf, flukso)"]
+
+
+async def test_ingestion_health_has_sge_files_and_dead_letters(
+    client, world, auth_header
+) -> None:
+    """Every source of the platform is listed (enedis, grdf, flukso, sge); SGE's
+    flux files handled and dead-lettered are counted from PostgreSQL."""
+    async with world.pool.acquire() as conn:
+        await conn.executemany(
+            """INSERT INTO sge_flux_files (name, sha256, size, outcome, reason,
+                 handled_at) VALUES ($1, $2, 10, $3, $4, $5)""",
+            [
+                ("ENEDIS_R50_1.zip", "a" * 64, "done", "", datetime(2026, 3, 1, tzinfo=UTC)),
+                ("ENEDIS_R50_2.zip", "b" * 64, "done", "", datetime(2026, 3, 2, tzinfo=UTC)),
+                ("ENEDIS_R151_1.zip", "c" * 64, "dead", "no key opens it",
+                 datetime(2026, 3, 3, tzinfo=UTC)),
+            ],
+        )  # fmt: skip
+    r = await client.get("/v1/ops/ingestion", headers=auth_header(world.operator))
+    assert r.status_code == 200
+    by = {s["source"]: s for s in r.json()["sources"]}
+    assert set(by) == {"enedis", "grdf", "flukso", "sge"}
+    assert by["sge"]["files_handled"] == 2
+    assert by["sge"]["dead_letters"] == 1
+    assert by["sge"]["newest_file_at"].startswith("2026-03-03")
+    assert by["sge"]["series"] is None  # its readings are on the PRMs' series
 
 
 async def test_ingestion_health_is_for_operators_only(

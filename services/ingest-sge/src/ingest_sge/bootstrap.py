@@ -17,6 +17,7 @@ import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
+from datetime import timedelta
 
 import asyncpg
 
@@ -25,9 +26,11 @@ from energy_core.observability import Health
 from energy_store.db import create_pool
 from ingest_sge.client import SftpDrop
 from ingest_sge.client.soap import SgeSoapClient
+from ingest_sge.enrolment import EnrolmentWorker
 from ingest_sge.portfolio import Portfolio
 from ingest_sge.reader import MeasuresReader
 from ingest_sge.repository.authorisations import PostgresAuthorisations
+from ingest_sge.repository.enrolments import PostgresEnrolments
 from ingest_sge.repository.postgres import PostgresLedger
 from ingest_sge.service import SERVICE, Drop, FluxCollector
 from ingest_sge.settings import Settings
@@ -47,6 +50,8 @@ class Runtime:
     publisher: Publisher
     portfolio: Portfolio | None
     """Enrolment of sites (None while the SOAP client is not configured)."""
+    enrolment: EnrolmentWorker | None
+    """The worker of the sites registered through the api (None without SOAP)."""
     kafka: KafkaPublisher | None
     """The Kafka publisher bootstrap started (None when the caller gave one)."""
 
@@ -99,15 +104,37 @@ async def bootstrap(
             clock=clock,
         )
         portfolio: Portfolio | None = None
+        enrolment: EnrolmentWorker | None = None
         soap_config = settings.soap_config()
         if soap_config is not None:
             soap = SgeSoapClient(soap_config)
             stack.push_async_callback(soap.aclose)
             reader = MeasuresReader(
-                soap, PostgresAuthorisations(pool), ambiguous=settings.ambiguous_hour
+                soap,
+                PostgresAuthorisations(pool),
+                ambiguous=settings.ambiguous_hour,
+                clock=clock,
             )
-            portfolio = Portfolio(reader, soap, publisher, directory=soap)
-        runtime = Runtime(settings, collector, ledger, publisher, portfolio, kafka)
+            portfolio = Portfolio(
+                reader,
+                soap,
+                publisher,
+                directory=soap,
+                history_days=settings.backfill_days,
+            )
+            enrolment = EnrolmentWorker(
+                PostgresEnrolments(
+                    pool, lease=timedelta(seconds=settings.enrolment_lease_s)
+                ),
+                portfolio,
+                stopper=soap,
+                publisher=publisher,
+                clock=clock,
+                batch=settings.enrolment_batch,
+            )
+        runtime = Runtime(
+            settings, collector, ledger, publisher, portfolio, enrolment, kafka
+        )
         if health is not None:
             health.add_check("kafka", runtime.broker_ready)
             health.add_check("postgres", ledger.ping)

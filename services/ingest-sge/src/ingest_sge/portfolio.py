@@ -19,8 +19,9 @@ live authorisation, or refused by SGE, is reported with its outcome and the
 others go on; progress is a gauge of PRMs pending, a counter of PRMs done by
 outcome and one INFO line per PRM.
 
-Not wired to an entry point of the running service (the api side is another
-piece of work); ``python -m ingest_sge search`` calls :meth:`Portfolio.search`.
+The running service calls :meth:`Portfolio.enrol` from the enrolment worker
+(:mod:`ingest_sge.enrolment`), for the sites managers and cities register
+through the api; ``python -m ingest_sge search`` calls :meth:`Portfolio.search`.
 """
 
 from __future__ import annotations
@@ -34,7 +35,7 @@ from typing import Protocol
 from prometheus_client import Counter, Gauge
 
 from energy_core import topics
-from energy_core.errors import ConsentRevokedError, EnergyError
+from energy_core.errors import ConsentRevokedError, EnergyError, TransientError
 from energy_core.kafka import Publisher, PublishQueue
 from energy_core.observability import meter_ref
 from energy_core.wire import batch_to_proto
@@ -85,10 +86,19 @@ class Enrolment:
     """What enrolling a portfolio did, PRM by PRM."""
 
     outcomes: dict[str, str] = field(default_factory=dict)
-    """PRM -> subscribed | not_authorised | refused | unknown | failed."""
+    """PRM -> subscribed | not_authorised | refused | unknown (SGT401) |
+    unavailable (transient: try again later) | failed."""
     points: dict[str, TechnicalData] = field(default_factory=dict)
     """PRM -> SGE's technical and contractual data (when a directory is wired)."""
     readings: int = 0
+    reasons: dict[str, str] = field(default_factory=dict)
+    """PRM -> why it was not subscribed: SGE's six-character code when SGE
+    answered one, else the error's type (never its message: it may carry data)."""
+    services: dict[str, str] = field(default_factory=dict)
+    """PRM -> SGE's subscribed service id (what stopping the subscription needs);
+    absent when SGE said the service was already active (SGT570)."""
+    point_readings: dict[str, int] = field(default_factory=dict)
+    """PRM -> readings backfilled."""
 
 
 class Portfolio:
@@ -142,22 +152,40 @@ class Portfolio:
                 facts = await self._reader.technical(self._directory, prm)
                 result.points[prm] = facts
                 end_stamped = facts.c5 is not False  # C1-C4: start-stamped
-            await self._reader.subscribe(self._subscriptions, prm, "CDC")
+            service = await self._reader.subscribe(self._subscriptions, prm, "CDC")
+            if service:
+                result.services[prm] = service
             batches = await self._reader.curve(
                 prm, today - self._history, today, end_stamped=end_stamped
             )
         except AuthorisationMissingError:
             return "not_authorised"
-        except ConsentRevokedError:
+        except ConsentRevokedError as exc:
+            result.reasons[prm] = _reason(exc)
             return "refused"
-        except PointUnknownError:
+        except PointUnknownError as exc:
+            result.reasons[prm] = _reason(exc)
             return "unknown"
+        except TransientError as exc:
+            result.reasons[prm] = _reason(exc)
+            logger.warning("portfolio point unavailable: %s", type(exc).__name__)
+            return "unavailable"
         except EnergyError as exc:
+            result.reasons[prm] = _reason(exc)
             logger.warning("portfolio point failed: %s", type(exc).__name__)
             return "failed"
+        count = 0
         for batch in batches:
             if batch.readings:
                 self._outbox.add(topics.READINGS, batch.meter, batch_to_proto(batch))
-                result.readings += len(batch.readings)
+                count += len(batch.readings)
         await self._outbox.flush()
+        result.readings += count
+        result.point_readings[prm] = count
         return "subscribed"
+
+
+def _reason(exc: EnergyError) -> str:
+    """SGE's code when it answered one (``SgeFault.code``), else the error type."""
+    code = getattr(exc, "code", "")
+    return code if isinstance(code, str) and code else type(exc).__name__

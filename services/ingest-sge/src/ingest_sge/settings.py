@@ -94,6 +94,15 @@ class Settings(ServiceSettings):
     """CA bundle that signs SGE's server certificate; unset = the system's."""
     soap_timeout_s: float = 30.0
 
+    enrolment_interval_s: float = Field(default=30.0, gt=0)
+    """Between two passes of the enrolment worker when nothing was due."""
+    enrolment_batch: int = Field(default=50, ge=1)
+    """Registered sites claimed per pass."""
+    enrolment_lease_s: float = Field(default=900.0, gt=0)
+    """A site claimed longer ago than this (its worker died) is taken again."""
+    backfill_days: int = Field(default=14, ge=1, le=731)
+    """Days of curve read back when a site is enrolled (SGE keeps 24 months)."""
+
     @model_validator(mode="after")
     def _keys_and_host_pinning(self) -> Settings:
         parse_keys(self.flux_keys.get_secret_value())  # refuses malformed keys now

@@ -36,7 +36,7 @@ def _render(request: Request, page: str, lang: str | None) -> HTMLResponse:
             "t": MESSAGES[chosen],
             "lang": chosen,
             "page": page,
-            "thresholds": request.app.state.settings.alert_thresholds,
+            "thresholds": request.app.state.settings.congestion.level_thresholds,
         },
     )
 

@@ -2,9 +2,10 @@
 
 ``/v1/ops/ingestion``: per source (``series.scheme``: prm = Enedis, pce = GRDF,
 flukso), how many series, the newest reading and how many series are stale, plus
-the Enedis backlog (days not yet fetched, open holes). Quota use and dead letters
-live in the services' metrics and in Kafka, not here: the page says so instead of
-guessing. Counts only; no meter id leaves.
+the Enedis backlog (days not yet fetched, open holes), and SGE's flux files
+(handled, dead-lettered with their reason, newest). Quota use and the other
+sources' dead letters live in the services' metrics and in Kafka, not here: the
+page says so instead of guessing. Counts only; no meter id leaves.
 
 ``/v1/reference/tempo-days``: the Tempo calendar (public RTE data) that colours a
 resident's daily bars.
@@ -34,11 +35,11 @@ SOURCES = {"prm": "enedis", "pce": "grdf", "flukso": "flukso"}
 
 class SourceHealth(BaseModel):
     source: str
-    series: int
+    series: int | None = Field(description="null for sge (its readings are PRMs')")
     newest_reading_end: datetime | None = Field(
         description="end of the newest stored interval, any series of the source"
     )
-    stale_series: int = Field(
+    stale_series: int | None = Field(
         description=f"no reading ending after now - {STALE_AFTER}"
     )
     backlog_days: int | None = Field(
@@ -50,6 +51,17 @@ class SourceHealth(BaseModel):
     )
     stopped_cursors: int | None = Field(
         default=None, description="Enedis: cursors stopped with a reason"
+    )
+    files_handled: int | None = Field(
+        default=None, description="SGE: flux files handled (R50, R151, R171)"
+    )
+    dead_letters: int | None = Field(
+        default=None,
+        description="SGE: flux files dead-lettered (recorded in PostgreSQL with "
+        "their reason); other sources' dead letters are only on the Kafka topic",
+    )
+    newest_file_at: datetime | None = Field(
+        default=None, description="SGE: when the newest flux file was handled"
     )
 
 
@@ -74,6 +86,7 @@ async def ingestion(user: Operator, pool: PoolDep) -> IngestionHealth:
     async with pool.acquire() as conn:
         rows = await conn.fetch(queries.INGESTION_FRESHNESS, now - STALE_AFTER)
         enedis = await conn.fetchrow(queries.ENEDIS_BACKLOG, yesterday)
+        sge = await conn.fetchrow(queries.SGE_FILES)
     found = {r["scheme"]: r for r in rows}
     sources = []
     for scheme, name in SOURCES.items():
@@ -89,10 +102,23 @@ async def ingestion(user: Operator, pool: PoolDep) -> IngestionHealth:
             health.open_holes = enedis["open_holes"]
             health.stopped_cursors = enedis["stopped"]
         sources.append(health)
+    # SGE's readings land on the PRMs' series (scheme prm, shown under enedis);
+    # what is SGE's own is the flux files it handled and dead-lettered.
+    sources.append(
+        SourceHealth(
+            source="sge",
+            series=None,
+            newest_reading_end=None,
+            stale_series=None,
+            files_handled=sge["files"] if sge else 0,
+            dead_letters=sge["dead"] if sge else 0,
+            newest_file_at=sge["newest"] if sge else None,
+        )
+    )
     return IngestionHealth(
         at=now,
         sources=sources,
-        not_here=["quota use", "dead letters"],
+        not_here=["quota use", "dead letters (enedis, grdf, flukso)"],
     )
 
 

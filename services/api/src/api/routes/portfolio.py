@@ -41,6 +41,9 @@ MIN_DAYS = 300
 
 class Site(BaseModel):
     meter_id: str
+    name: str | None = Field(
+        default=None, description="the name the caller gave the site (SGE sites)"
+    )
     building_id: str | None
     address: str | None
     building_type: str | None
@@ -76,11 +79,25 @@ async def portfolio(user: Resident, pool: PoolDep) -> Portfolio:
             r["meter_id"]: r for r in await conn.fetch(queries.PORTFOLIO, person, now)
         }
         sites = await conn.fetch(queries.PORTFOLIO_SITES, ids)
+        names = dict(await conn.fetch(_SGE_NAMES, person, ids))
         for meter_id in ids:
             await access_log.record(conn, user, meter_id)
-    out = [_site(s, facts.get(s["meter_id"])) for s in sites]
+    out = [
+        _site(s, facts.get(s["meter_id"])).model_copy(
+            update={"name": names.get(s["meter_id"])}
+        )
+        for s in sites
+    ]
     out.sort(key=lambda s: -(s.kwh_per_m2 or 0))
     return Portfolio(at=now, sites=out)
+
+
+_SGE_NAMES = """
+SELECT DISTINCT ON (meter_id) meter_id, name FROM sge_sites
+WHERE person_id = $1 AND meter_id = ANY($2::text[]) AND state = 'active'
+ORDER BY meter_id, created_at DESC
+"""
+"""The caller's own names of their active SGE sites (never another's)."""
 
 
 def _site(site: Mapping[str, Any], found: Mapping[str, Any] | None) -> Site:

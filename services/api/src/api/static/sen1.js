@@ -34,9 +34,11 @@
       if (a.iris === iris) show(a.change === "cleared" ? 0 : a.level, a.occurred_at);
     });
   }
+  let myMeters = [];
   async function resident() {
     const select = document.getElementById("meter");
     const meters = (await api("/v1/meters")).items;
+    myMeters = meters;
     for (const m of meters) {
       const o = document.createElement("option");
       o.value = m.meter_id; o.textContent = `${m.energy} · …${m.meter_id.slice(-4)}`;
@@ -72,6 +74,7 @@
   async function refreshMeters() {
     const select = document.getElementById("meter");
     const meters = (await api("/v1/meters")).items;
+    myMeters = meters;
     select.textContent = "";
     for (const m of meters) {
       const o = document.createElement("option");
@@ -158,6 +161,23 @@
       defs = ["blue", "white", "red", "unknown"].map((c) => ({label: T["tempo_" + c], unit: "kWh", bars: true,
         color: paint[c] || "#3f3f46", values: daily.items.map((i) => ((colour[i.period] || "unknown") === c ? i.kwh : null))}))
         .filter((d) => d.values.some((v) => v !== null));
+    }
+    // Production where the home has some (a PV sensor or the PRM's production
+    // curve): a line over the bars, the sum of the producing meters of the point.
+    const producers = [id].concat(myMeters.filter((m) => m.meter_id !== id && m.energy === "electricity"
+      && m.direction === "production").map((m) => m.meter_id));
+    const made = {};
+    for (const pid of producers) {
+      const pd = await api(`/v1/meters/${pid}/daily?start=${iso(start)}&end=${iso(addDays(today, 1))}&direction=production`).catch(() => null);
+      for (const i of (pd ? pd.items : [])) made[i.period] = (made[i.period] || 0) + i.kwh;
+    }
+    if (Object.keys(made).length) {
+      defs.push({label: T.elec_prod, unit: "kWh", color: "#b8860b",
+        values: daily.items.map((i) => (i.period in made ? made[i.period] : null))});
+      const sumOf = (o) => Object.values(o).reduce((a, v) => a + v, 0);
+      const used = sumOf(Object.fromEntries(daily.items.filter((i) => i.period in made).map((i) => [i.period, i.kwh])));
+      const share = document.getElementById("prod-share");
+      if (share) { share.hidden = false; share.textContent = `${T.self_share}${lang === "fr" ? " :" : ":"} ${fmt(sumOf(made), 0)} / ${fmt(used, 0)} kWh`; }
     }
     chart("daily-chart", x, defs, {xFormat: dayLabel, height: 260});
     const dayInput = document.getElementById("curve-day");
@@ -257,21 +277,6 @@
     const q = `bucket=${bucket}&start=${start}&end=${end}&energy=${energy || "electricity"}&direction=${direction || "consumption"}&limit=5000`;
     return api(`/v1/rollups/${scope}/${encodeURIComponent(id)}?${q}`).then((r) => r.items).catch(() => []);
   }
-  function total(items) {
-    if (!items.length) return null;
-    const hidden = items.find((i) => i.suppressed);
-    if (hidden) return {suppressed: true, reason: hidden.reason};
-    const kwh = items.reduce((a, i) => a + i.value, 0) / 1000;
-    const points = Math.max(...items.map((i) => i.delivery_points || 0));
-    return {kwh, points, per: points ? kwh / points : null};
-  }
-  async function pool(tasks, n) {  // at most n requests at once
-    const out = new Array(tasks.length); let next = 0;
-    await Promise.all(Array.from({length: n}, async () => {
-      while (next < tasks.length) { const k = next++; out[k] = await tasks[k](); }
-    }));
-    return out;
-  }
   function breaks(values) {
     const v = values.filter((x) => x !== null && isFinite(x)).sort((a, b) => a - b);
     if (!v.length) return [];
@@ -285,20 +290,27 @@
     if (t.per === null) return EMPTY_FILL;
     return br.length ? SCALE[classOf(t.per, br)] : SCALE[2];  // one value: a mid colour, visible
   }
-  function legend(br, p) {
+  function legend(br, p, unit, reasons) {  // classes of the value per delivery point, with units
     const box = document.getElementById("legend");
     box.textContent = "";
+    const u = `${unit || "kWh"} ${T.per_point}`;
     const h = document.createElement("p"); h.className = "legend-title";
-    h.textContent = `kWh / ${T.points.toLowerCase()} · ${p.start} → ${p.end}`; box.appendChild(h);
+    h.textContent = `${u} · ${p.start} → ${p.end}`; box.appendChild(h);
     const ul = document.createElement("ul"); box.appendChild(ul);
     const item = (color, text, cls) => { const li = document.createElement("li"); if (cls) li.className = cls;
       const sw = document.createElement("span"); sw.className = "swatch"; sw.style.background = color; li.appendChild(sw);
       li.appendChild(document.createTextNode(text)); ul.appendChild(li); };
     const edges = [0].concat(br);
-    if (!br.length) item(SCALE[2], "kWh", "class");
-    else SCALE.slice(0, br.length + 1).forEach((c, k) => item(c, k < br.length ? `${fmt(edges[k], 0)} – ${fmt(edges[k + 1], 0)} kWh` : `≥ ${fmt(edges[k], 0)} kWh`, "class"));
+    if (!br.length) item(SCALE[2], u, "class");
+    else SCALE.slice(0, br.length + 1).forEach((c, k) => item(c, k < br.length ? `${fmt(edges[k], 0)} – ${fmt(edges[k + 1], 0)} ${u}` : `≥ ${fmt(edges[k], 0)} ${u}`, "class"));
     item(SUPPRESSED_FILL, T.suppressed, "suppressed-key");
     item(EMPTY_FILL, T.no_data, "empty-key");
+    if ((reasons || []).length) {  // why the grey cells are grey
+      const why = document.createElement("p"); why.className = "legend-why"; why.textContent = T.why_hidden;
+      box.appendChild(why);
+      const rl = document.createElement("ul"); rl.className = "reasons"; box.appendChild(rl);
+      for (const r of reasons) { const li = document.createElement("li"); li.textContent = r; rl.appendChild(li); }
+    }
   }
   async function city() {
     const me = await api("/v1/auth/me");
@@ -322,14 +334,29 @@
     form.onsubmit = (ev) => { ev.preventDefault(); refresh(); };
     form.querySelectorAll("input[name=kind]").forEach((r) => r.onchange = () => {
       const p = period(r.value, {}); document.getElementById("p-start").value = p.start; document.getElementById("p-end").value = p.end; });
+    // What the map colours: one measure, asked once per level (/v1/map/{level}).
+    const measure = document.getElementById("map-measure");
+    if (measure) measure.onchange = () => refresh().catch((e) => console.error(e));
+    function mapQuery(p) {
+      const [energy, direction] = (measure ? measure.value : "electricity:consumption").split(":");
+      // the shapes came once with the territory: values only
+      return `commune=${commune}&start=${p.start}&end=${p.end}&energy=${energy}&direction=${direction}&geometry=false`;
+    }
+    function totalOf(props) {  // a feature's properties as the page draws them
+      if (props.state === "empty") return null;
+      if (props.state === "suppressed") return {suppressed: true, reason: props.reason};
+      const f = props.unit === "Wh" ? 1000 : 1, unit = props.unit === "Wh" ? "kWh" : props.unit;
+      return {kwh: props.value / f, points: props.delivery_points, unit,
+        per: props.value_per_point === null ? null : props.value_per_point / f};
+    }
+    let mapDocs = {parcel: {features: []}};
     async function paint(p) {
-      const hoodTasks = hoods.features.filter((f) => mine(f.id)).map((f) => () => rollup("neighbourhood", f.id, p, p.total).then(total));
-      const parcelFeatures = parcels.features.filter((f) => mine(f.properties.iris));
-      const parcelTasks = parcelFeatures.map((f) => () => rollup("parcel", f.id, p, p.total).then(total));
-      const hoodTotals = await pool(hoodTasks, 4), parcelTotals = await pool(parcelTasks, 4);
+      const q = mapQuery(p);
+      const [hm, pm] = await Promise.all([api(`/v1/map/neighbourhood?${q}`), api(`/v1/map/parcel?${q}`)]);
+      mapDocs = {neighbourhood: hm, parcel: pm};
       const byId = {};
-      hoods.features.filter((f) => mine(f.id)).forEach((f, k) => byId[f.id] = hoodTotals[k]);
-      parcelFeatures.forEach((f, k) => byId[f.id] = parcelTotals[k]);
+      for (const f of hm.features.concat(pm.features)) byId[f.id] = totalOf(f.properties);
+      const unit = (Object.values(byId).find((t) => t && t.unit) || {unit: "kWh"}).unit;
       const br = breaks(Object.values(byId).map((t) => t && !t.suppressed ? t.per : null));
       const style = (l) => {
         const t = byId[l.feature.id];
@@ -340,10 +367,11 @@
           el.classList.toggle("suppressed", !!(t && t.suppressed)); }
         const name = l.feature.properties.name || l.feature.id;
         l.bindTooltip(!t ? `${name}: ${T.no_data}` : t.suppressed ? `${name}: ${T.suppressed} — ${t.reason || ""}`
-          : `${name}: ${fmt(t.kwh, 0)} kWh · ${fmt(t.per, 0)} kWh / ${T.points.toLowerCase()} (${t.points})`, {sticky: true});
+          : `${name}: ${fmt(t.kwh, 0)} ${t.unit} · ${fmt(t.per, 0)} ${t.unit} ${T.per_point} (${t.points})`, {sticky: true});
       };
       hoodLayer.eachLayer(style); parcelLayer.eachLayer(style);
-      legend(br, p);
+      const reasons = [...new Set(Object.values(byId).filter((t) => t && t.suppressed).map((t) => t.reason || ""))];
+      legend(br, p, unit, reasons);
       const tbody = document.querySelector("#city-table tbody"); tbody.textContent = "";
       for (const f of hoods.features.filter((f) => mine(f.id))) {
         const t = byId[f.id], tr = document.createElement("tr");
@@ -352,8 +380,7 @@
         // the keyboard's way into the drill-down (map paths are mouse-only)
         const nameCell = cell(tr, ""), go = document.createElement("button");
         go.type = "button"; go.className = "link drill"; go.textContent = f.properties.name;
-        go.onclick = () => { let layer = null; hoodLayer.eachLayer((l) => { if (l.feature.id === f.id) layer = l; });
-          drill("neighbourhood", f.id, f.properties.name, layer); };
+        go.onclick = () => drill("neighbourhood", f.id, f.properties.name, layerOf(hoodLayer, f.id));
         nameCell.appendChild(go);
         if (!t) { c(T.no_data, "suppressed"); c("–"); }
         else if (t.suppressed) { c(`${T.suppressed} — ${t.reason || ""}`, "suppressed", t.reason); c("–"); }
@@ -362,6 +389,7 @@
       }
       return byId;
     }
+    function layerOf(group, id) { let layer = null; group.eachLayer((l) => { if (l.feature.id === id) layer = l; }); return layer; }
     let shown = {rows: [], header: []};
     async function series(p) {
       const [ec, ep, gc, ly] = await Promise.all([
@@ -399,6 +427,28 @@
         cell(tr, hourly ? new Date(row[0]).toLocaleString(lang) : new Date(row[0]).toLocaleDateString(lang));
         row.slice(1).forEach((v) => cell(tr, v === null ? "–" : fmt(v, 1))); tb.appendChild(tr); }
     }
+    const csvText = (rows) => rows.map((r) => r.map((v) => v === null || v === undefined ? ""
+      : /[",\n]/.test(String(v)) ? `"${String(v).replace(/"/g, '""')}"` : String(v)).join(",")).join("\n") + "\n";
+    function download(text, name) {
+      const a = document.createElement("a");
+      a.href = URL.createObjectURL(new Blob([text], {type: "text/csv"}));
+      a.download = name; document.body.appendChild(a); a.click(); a.remove();
+    }
+    // The map as drawn: every IRIS and parcel of the period and measure, with the
+    // reason of each suppressed one (never a point count it does not publish).
+    document.getElementById("csv-map").onclick = () => {
+      const rows = [["level", "id", "name", "iris", "state", "value", "unit", "delivery_points", "value_per_point", "reason"]];
+      for (const level of ["neighbourhood", "parcel"]) {
+        for (const f of (mapDocs[level] || {features: []}).features) {
+          const t = totalOf(f.properties);
+          rows.push([level, f.id, f.properties.name, f.properties.iris, f.properties.state,
+            t && !t.suppressed ? t.kwh : null, t && t.unit ? t.unit : null, t && !t.suppressed ? t.points : null,
+            t && !t.suppressed ? t.per : null, f.properties.reason]);
+        }
+      }
+      const [energy, direction] = (measure ? measure.value : "electricity:consumption").split(":");
+      download(csvText(rows), `sen1-map-${commune}-${energy}-${direction}-${current.start}-${current.end}.csv`);
+    };
     document.getElementById("csv-screen").onclick = () => {
       const esc = (v) => v === null || v === undefined ? "" : /[",\n]/.test(String(v)) ? `"${String(v).replace(/"/g, '""')}"` : String(v);
       const text = [shown.header].concat(shown.rows).map((r) => r.map(esc).join(",")).join("\n") + "\n";
@@ -408,19 +458,38 @@
       document.body.appendChild(a); a.click(); a.remove();
     };
     let current = p0, totals = {};
+    // The children of the scope shown, with a keyboard way down: the parcels of an
+    // IRIS, the buildings of a parcel (one /v1/map call for the buildings).
     async function buildings() {
+      const pcard = document.getElementById("parcels-card");
+      if (pcard) {
+        pcard.hidden = state.scope !== "neighbourhood";
+        if (state.scope === "neighbourhood") {
+          const tb = document.querySelector("#parcels tbody"); tb.textContent = "";
+          for (const f of (mapDocs.parcel || {features: []}).features.filter((f) => f.properties.iris === state.id)) {
+            const tr = document.createElement("tr"); tr.dataset.id = f.id; const td = cell(tr, "");
+            const btn = document.createElement("button"); btn.type = "button"; btn.className = "link drill"; btn.textContent = f.id;
+            btn.onclick = () => drill("parcel", f.id, f.id, layerOf(parcelLayer, f.id)); td.appendChild(btn);
+            const t = totalOf(f.properties);
+            const v = cell(tr, !t ? T.no_data : t.suppressed ? `${T.suppressed} — ${t.reason || ""}` : fmt(t.kwh, 0));
+            cell(tr, t && !t.suppressed ? String(t.points) : "–");
+            if (!t || t.suppressed) v.className = "suppressed"; tb.appendChild(tr);
+          }
+        }
+      }
       const card = document.getElementById("buildings-card");
       if (state.scope !== "parcel") { card.hidden = true; return; }
-      const iris = (parcels.features.find((f) => f.id === state.id) || {properties: {}}).properties.iris;
-      const list = (await api(`/v1/territory/buildings?iris=${iris}&limit=1000`)).items.filter((b) => b.parcel_idu === state.id);
+      const doc = await api(`/v1/map/building?${mapQuery(current)}&parcel=${encodeURIComponent(state.id)}`);
       const tb = document.querySelector("#buildings tbody"); tb.textContent = "";
-      const tots = await pool(list.map((b) => () => rollup("building", b.building_id, current, current.total).then(total)), 4);
-      list.forEach((b, k) => { const tr = document.createElement("tr"); const td = cell(tr, "");
-        const btn = document.createElement("button"); btn.type = "button"; btn.className = "link"; btn.textContent = b.address;
-        btn.onclick = () => drill("building", b.building_id, b.address); td.appendChild(btn);
+      for (const f of doc.features) {
+        const b = f.properties, tr = document.createElement("tr"); tr.dataset.id = f.id; const td = cell(tr, "");
+        const btn = document.createElement("button"); btn.type = "button"; btn.className = "link drill"; btn.textContent = b.name;
+        btn.onclick = () => drill("building", f.id, b.name); td.appendChild(btn);
         cell(tr, b.building_type); cell(tr, fmt(b.surface_m2, 0));
-        const t = tots[k]; const v = cell(tr, !t ? T.no_data : t.suppressed ? `${T.suppressed} — ${t.reason || ""}` : fmt(t.kwh, 0));
-        if (!t || t.suppressed) v.className = "suppressed"; tb.appendChild(tr); });
+        const t = totalOf(b);
+        const v = cell(tr, !t ? T.no_data : t.suppressed ? `${T.suppressed} — ${t.reason || ""}` : fmt(t.kwh, 0));
+        if (!t || t.suppressed) v.className = "suppressed"; tb.appendChild(tr);
+      }
       card.hidden = false;
     }
     function crumbs() {
@@ -497,9 +566,11 @@
       for (const src of h.sources) {
         const tr = document.createElement("tr"); tr.dataset.source = src.source;
         cell(tr, src.source); cell(tr, n(src.series));
-        cell(tr, src.newest_reading_end ? new Date(src.newest_reading_end).toLocaleString(lang) : T.no_data);
+        const newest = src.newest_reading_end || src.newest_file_at;  // sge: its newest flux file
+        cell(tr, newest ? new Date(newest).toLocaleString(lang) : T.no_data);
         const st = cell(tr, n(src.stale_series)); if (src.stale_series) st.className = "error";
         cell(tr, n(src.backlog_days)); cell(tr, n(src.open_holes)); cell(tr, n(src.stopped_cursors));
+        const dl = cell(tr, n(src.dead_letters)); if (src.dead_letters) dl.className = "error";
         tb.appendChild(tr);
       }
       document.getElementById("ingestion-not-here").textContent = `${T.not_here} ${h.not_here.join(", ")}`;
@@ -525,7 +596,7 @@
       const key = rank.value;
       const sites = page.sites.slice().sort((a, b) => (b[key] ?? -Infinity) - (a[key] ?? -Infinity));
       const tb = document.querySelector("#portfolio tbody"); tb.textContent = "";
-      rows = sites.map((s) => [s.address || s.building_id || tail(s.meter_id), s.building_type || s.sector,
+      rows = sites.map((s) => [s.address || s.name || s.building_id || tail(s.meter_id), s.building_type || s.sector,
         s.surface_m2, s.kwh, s.kwh_per_m2, s.change_pct, s.night_ratio, s.weekend_ratio,
         s.anomalies.map((a) => T["an_" + a] || a).join("; ")]);
       sites.forEach((s, k) => {
@@ -539,7 +610,7 @@
         const an = cell(tr, r[8] || "–"); if (r[8]) an.className = "error";
         tb.appendChild(tr);
       });
-      hbars("portfolio-chart", sites.map((s) => ({label: s.address || tail(s.meter_id), value: s.kwh_per_m2,
+      hbars("portfolio-chart", sites.map((s) => ({label: s.address || s.name || tail(s.meter_id), value: s.kwh_per_m2,
         cls: s.anomalies.length ? "sim" : "", missing: T.no_data})), "kWh/m²");
     }
     rank.onchange = draw;

@@ -18,7 +18,11 @@ from typing import Protocol
 
 import asyncpg
 
-SGE_PURPOSE = "enedis-sge-collection"
+from energy_store.consent_registry import acting_as
+from energy_store.sge_sites import SGE_PURPOSE as SGE_PURPOSE
+
+REFUSAL_ACTOR = "ingest-sge:sge-refusal"
+"""Who revoked a consent SGE refused (``consent_audit.actor``)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,13 +108,16 @@ class PostgresAuthorisations:
         )
 
     async def refused(self, consent_id: str, at: datetime) -> None:
-        """Sets ``revoked_at`` (kept if it was earlier)."""
-        await self._pool.execute(
-            """
-            UPDATE consents
-               SET revoked_at = LEAST(COALESCE(revoked_at, $2), $2)
-             WHERE consent_id = $1::uuid
-            """,
-            consent_id,
-            at,
-        )
+        """Sets ``revoked_at`` (kept if it was earlier); the audit names SGE's
+        refusal as the actor."""
+        async with self._pool.acquire() as conn, conn.transaction():
+            await acting_as(conn, REFUSAL_ACTOR)
+            await conn.execute(
+                """
+                UPDATE consents
+                   SET revoked_at = LEAST(COALESCE(revoked_at, $2), $2)
+                 WHERE consent_id = $1::uuid
+                """,
+                consent_id,
+                at,
+            )

@@ -1,0 +1,299 @@
+"""The city map in one read: every IRIS, parcel or building of a commune with its
+total over a period, behind the same secrecy gate as ``/v1/rollups``.
+
+The map used to ask ``/v1/rollups/{scope}/{id}`` once per feature (92 parcels,
+15 IRIS: over a hundred calls per period). Here one query reads the merged rows
+(qualities merged as in ``queries._MERGED``) of every level from the commune
+down to the asked one, and the complementary suppression is run for all
+features at once, top-down, with the very functions the per-scope route uses
+(``rest_is_safe``, ``withheld``). ``test_api_choropleth`` checks on random
+territories that every feature says exactly what the per-scope route says.
+
+A feature's total is the sum of its published buckets; one withheld bucket
+withholds the whole feature (a partial sum would look like a low value), with
+the reason of its first withheld bucket. A sum of published buckets tells
+nothing that the per-bucket route does not already publish.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Any
+
+import asyncpg
+
+from api.privacy import Children, Figures, SecrecyRule, rest_is_safe, withheld
+from energy_core.domain.time import next_month_start
+
+LEVELS = ("commune", "neighbourhood", "parcel", "building")
+PARENT_NAME = {
+    "neighbourhood": "commune",
+    "parcel": "neighbourhood",
+    "building": "parcel",
+}
+WITHHELD = (
+    "withheld so that no group under the threshold can be derived by difference "
+    "with its {parent}"
+)
+
+# One range scan of the primary key per level (scope, scope_id = ANY, bucket,
+# bucket_start range), never an OR between levels; qualities merged like
+# queries._MERGED: value summed, points = the largest count, largest point = the
+# sum of the rows' largest points.
+_LEVEL_ROWS = """
+SELECT {lv} AS lv, scope_id, bucket_start, max(bucket_end) AS bucket_end,
+       sum(value) AS v, max(delivery_points) AS n, sum(max_point_value) AS mx,
+       min(unit) AS unit
+FROM rollups
+WHERE scope = '{scope}' AND scope_id = ANY(${arg}::text[]) AND bucket = $1
+  AND energy = $2 AND direction = $3 AND bucket_start >= $4 AND bucket_start < $5
+GROUP BY scope_id, bucket_start"""
+
+
+def rows_sql(depth: int) -> str:
+    """Parameters: $1 bucket, $2 energy, $3 direction, $4 start, $5 end, then the
+    ids of each level from the commune ($6) down to ``depth``."""
+    return "\nUNION ALL".join(
+        _LEVEL_ROWS.format(lv=lv, scope=LEVELS[lv], arg=6 + lv)
+        for lv in range(depth + 1)
+    )
+
+
+ROWS = tuple(rows_sql(d) for d in range(len(LEVELS)))
+
+TERRITORY = {
+    "neighbourhood": """
+SELECT iris AS id, iris, NULL::text AS idu, name,
+       CASE WHEN $2 THEN geometry END AS geometry,
+       NULL::text AS building_type, NULL::float8 AS surface_m2
+FROM neighbourhoods WHERE commune_insee = $1 ORDER BY iris""",
+    "parcel": """
+SELECT idu AS id, iris, idu, idu AS name, CASE WHEN $2 THEN geometry END AS geometry,
+       NULL::text AS building_type, NULL::float8 AS surface_m2
+FROM parcels WHERE commune_insee = $1 ORDER BY idu""",
+    "building": """
+SELECT b.building_id AS id, b.iris, b.parcel_idu AS idu, b.address AS name,
+       CASE WHEN $2 THEN NULL::jsonb END AS geometry, b.building_type, b.surface_m2
+FROM buildings b JOIN parcels p ON p.idu = b.parcel_idu
+WHERE p.commune_insee = $1 ORDER BY b.building_id""",
+}
+"""The features of a level; ``$2`` false leaves the shapes in the database (a
+page that has them asks for values only: 400 parcels' polygons are most of the
+bytes and of the decoding)."""
+
+
+def plan(start: date, end: date) -> list[tuple[str, date, date]]:
+    """The fewest stored buckets that tile [start, end): whole months as P1M, the
+    days before the first and after the last whole month as P1D. Each bucket is
+    judged by the rule on its own, as ``/v1/rollups`` judges it, so a total over
+    a mix of sizes publishes nothing that route does not."""
+    first = start if start.day == 1 else next_month_start(start)
+    last = end.replace(day=1)
+    if first >= last:  # no whole month inside
+        return [("P1D", start, end)]
+    out = []
+    if start < first:
+        out.append(("P1D", start, first))
+    out.append(("P1M", first, last))
+    if last < end:
+        out.append(("P1D", last, end))
+    return out
+
+
+@dataclass(slots=True)
+class Node:
+    """One feature (or one of its ancestors): its parent and its merged rows."""
+
+    level: int
+    node_id: str
+    parent: str | None
+    buckets: dict[datetime, Figures] = field(default_factory=dict)
+    unit: str | None = None
+    passes: dict[datetime, bool] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class Total:
+    """What the map shows of one feature over the period."""
+
+    state: str  # published, suppressed, empty
+    value: float | None
+    unit: str | None
+    delivery_points: int | None
+    buckets: int
+    reason: str | None
+
+
+def _passes(rule: SecrecyRule, f: Figures) -> bool:
+    """``rule.check(...).published`` without building a Verdict (called once per
+    node and bucket: 17,000 times for a year of a commune's parcels);
+    ``test_api_choropleth_plan`` checks that both agree."""
+    if f.points < rule.min_points:
+        return False
+    if rule.max_share is not None and f.max_point > 0:
+        share = f.max_point / f.value if f.value > 0 else 1.0
+        return share <= rule.max_share
+    return True
+
+
+def verdicts(
+    rule: SecrecyRule, nodes: dict[tuple[int, str], Node], depth: int
+) -> dict[tuple[int, str, datetime], bool]:
+    """Published or not, per node and bucket: the walk of ``routes.rollups._walk``
+    run for every node of every level at once (top-down from the commune)."""
+    out: dict[tuple[int, str, datetime], bool] = {}
+    # nodes with an ancestor row missing in a bucket: withheld, like _walk's
+    # "a node without its parent's row", whatever lies below them
+    broken: set[tuple[int, str, datetime]] = set()
+    for n in nodes.values():  # the primary rule, once per node and bucket
+        n.passes = {t: _passes(rule, f) for t, f in n.buckets.items()}
+    tops = [n for n in nodes.values() if n.level == 0]
+    groups: list[list[tuple[Node, list[Node]]]] = [[] for _ in range(depth + 1)]
+    kids_of: dict[tuple[int, str], list[Node]] = defaultdict(list)
+    for n in nodes.values():
+        if n.level and n.parent is not None:
+            kids_of[n.level - 1, n.parent].append(n)
+    for (plv, pid), kids in kids_of.items():
+        if plv < depth:
+            groups[plv + 1].append((nodes[plv, pid], kids))
+    starts = sorted({t for n in nodes.values() for t in n.buckets})
+    for t in starts:
+        for n in tops:
+            out[0, n.node_id, t] = n.passes.get(t, False)
+        for lv in range(1, depth + 1):
+            for up, kids in groups[lv]:
+                parent = up.buckets.get(t)
+                if parent is None or (up.level, up.node_id, t) in broken:
+                    for k in kids:  # a node without its parent's row: withheld
+                        out[lv, k.node_id, t] = False
+                        broken.add((lv, k.node_id, t))
+                    continue
+                ok_points, ok_value, bad_points, bad_max = 0, 0.0, 0, 0.0
+                passing: list[tuple[str, Figures]] = []
+                for k in kids:
+                    f = k.buckets.get(t)
+                    if f is None:
+                        continue
+                    if k.passes[t]:
+                        ok_points += f.points
+                        ok_value += f.value
+                        passing.append((k.node_id, f))
+                    else:
+                        bad_points += f.points
+                        bad_max = max(bad_max, f.max_point)
+                summary = Children(ok_points, ok_value, bad_points, bad_max)
+                parent_published = out.get((up.level, up.node_id, t), False)
+                hold: set[str] = set()
+                if not rest_is_safe(rule, parent, parent_published, summary):
+                    hold = withheld(rule, parent, parent_published, summary, passing)
+                for k in kids:
+                    if t in k.buckets:
+                        out[lv, k.node_id, t] = k.passes[t] and k.node_id not in hold
+    return out
+
+
+def totals(
+    rule: SecrecyRule,
+    nodes: dict[tuple[int, str], Node],
+    depth: int,
+    wanted: list[str],
+) -> dict[str, Total]:
+    """Each wanted feature's total over its buckets (see the module's docstring)."""
+    published = verdicts(rule, nodes, depth)
+    parent_name = PARENT_NAME.get(LEVELS[depth], "")
+    out: dict[str, Total] = {}
+    for fid in wanted:
+        node = nodes.get((depth, fid))
+        if node is None or not node.buckets:
+            out[fid] = Total("empty", None, None, None, 0, None)
+            continue
+        reason = None
+        value, points = 0.0, 0
+        for t in sorted(node.buckets):
+            f = node.buckets[t]
+            if not node.passes[t]:
+                reason = rule.check(
+                    delivery_points=f.points, value=f.value, max_point_value=f.max_point
+                ).reason
+                break
+            if not published.get((depth, fid, t), False):
+                reason = WITHHELD.format(parent=parent_name)
+                break
+            value += f.value
+            points = max(points, f.points)
+        if reason is not None:
+            out[fid] = Total("suppressed", None, node.unit, None, 0, reason)
+        else:
+            out[fid] = Total(
+                "published", value, node.unit, points, len(node.buckets), None
+            )
+    return out
+
+
+async def load(
+    conn: asyncpg.Connection,
+    *,
+    commune: str,
+    level: str,
+    segments: list[tuple[str, datetime, datetime]],
+    energy: str,
+    direction: str,
+    iris: str | None = None,
+    parcel: str | None = None,
+    geometry: bool = True,
+) -> tuple[list[Any], dict[tuple[int, str], Node]]:
+    """The commune's features of ``level`` and every node from the commune down
+    that their verdicts depend on, with their merged rows in each (bucket, start,
+    end) segment. ``iris`` / ``parcel`` narrow the levels below them to the
+    siblings on the way (a parcel's verdict needs its IRIS' parcels, not the
+    commune's), which is what keeps one parcel's buildings cheap."""
+    depth = LEVELS.index(level)
+    hoods = await conn.fetch(
+        "SELECT iris FROM neighbourhoods WHERE commune_insee = $1", commune
+    )
+    nodes: dict[tuple[int, str], Node] = {(0, commune): Node(0, commune, None)}
+    for h in hoods:
+        nodes[1, h["iris"]] = Node(1, h["iris"], commune)
+    if parcel is not None:
+        iris = await conn.fetchval("SELECT iris FROM parcels WHERE idu = $1", parcel)
+        if iris is None:
+            return [], nodes
+    if depth >= 2:
+        for p in await conn.fetch(
+            """SELECT idu, iris FROM parcels
+               WHERE commune_insee = $1 AND ($2::text IS NULL OR iris = $2)""",
+            commune,
+            iris,
+        ):
+            nodes[2, p["idu"]] = Node(2, p["idu"], p["iris"])
+    if depth >= 3:
+        for b in await conn.fetch(
+            """SELECT b.building_id, b.parcel_idu FROM buildings b
+               JOIN parcels p ON p.idu = b.parcel_idu
+               WHERE p.commune_insee = $1 AND ($2::text IS NULL OR p.iris = $2)
+                 AND ($3::text IS NULL OR p.idu = $3)""",
+            commune,
+            iris,
+            parcel,
+        ):
+            nodes[3, b["building_id"]] = Node(3, b["building_id"], b["parcel_idu"])
+    ids = [[k[1] for k in nodes if k[0] == lv] for lv in range(depth + 1)]
+    for bucket, start, end in segments:
+        rows = await conn.fetch(
+            ROWS[depth], bucket, energy, direction, start, end, *ids
+        )
+        for r in rows:
+            node = nodes.get((r["lv"], r["scope_id"]))
+            if node is None:  # pragma: no cover - the ids come from the registry
+                continue
+            node.buckets[r["bucket_start"]] = Figures(r["n"], r["v"], r["mx"])
+            node.unit = r["unit"]
+    features = [
+        f
+        for f in await conn.fetch(TERRITORY[level], commune, geometry)
+        if (iris is None or f["iris"] == iris)
+        and (parcel is None or f["idu"] == parcel)
+    ]
+    return features, nodes
