@@ -42,7 +42,7 @@ test-unit: install ## Unit tests only (no broker, no database)
 test-integration: install system-deps ## Integration tests (real broker, PostgreSQL, MQTT, emulators)
 	$(RUN) pytest -m integration $(PYTEST_ARGS)
 
-screenshots: install system-deps ## Regenerate docs/screenshots from a fresh `make run` (the demo walk: every dashboard, desktop and phone; fails, saying so, if one is not alive within 60 s)
+screenshots: install system-deps ## Regenerate docs/screenshots from a fresh `make run` (the demo walk: every dashboard, desktop and phone, shot the moment it is alive)
 	SEN1_SCREENSHOTS=docs/screenshots $(RUN) pytest -s -m e2e tools/sen1-stack/tests/e2e/test_stack_demo_walk.py $(PYTEST_ARGS)
 
 lint: install ## ruff format --check, ruff check, mypy --strict, import contracts (every workspace package), helm lint
