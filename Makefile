@@ -5,7 +5,7 @@ UV ?= $(shell command -v uv 2>/dev/null || echo $(HOME)/.local/bin/uv)
 RUN := $(UV) run --frozen
 PYTEST_ARGS ?=
 
-.PHONY: help install run test test-unit test-integration lint fmt proto charts-lint bench bench-deps images clean check-uv system-deps
+.PHONY: help install run test test-unit test-integration lint fmt proto charts-lint bench bench-deps images clean check-uv system-deps screenshots
 
 help: ## List the commands
 	@grep -hE '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  \033[36m%-18s\033[0m %s\n", $$1, $$2}'
@@ -41,6 +41,9 @@ test-unit: install ## Unit tests only (no broker, no database)
 
 test-integration: install system-deps ## Integration tests (real broker, PostgreSQL, MQTT, emulators)
 	$(RUN) pytest -m integration $(PYTEST_ARGS)
+
+screenshots: install system-deps ## Regenerate docs/screenshots from a fresh `make run` (the demo walk: every dashboard, desktop and phone, shot the moment it is alive)
+	SEN1_SCREENSHOTS=docs/screenshots $(RUN) pytest -s -m e2e tools/sen1-stack/tests/e2e/test_stack_demo_walk.py $(PYTEST_ARGS)
 
 lint: install ## ruff format --check, ruff check, mypy --strict, import contracts (every workspace package), helm lint
 	$(RUN) ruff format --check .

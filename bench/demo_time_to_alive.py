@@ -5,8 +5,9 @@ does), then polls its database until (1) every demo PRM has its year of daily
 consumption (the days the emulator publishes for it: a year, or since its
 activation when that is more recent) and (2) every IRIS of the demo has
 non-empty daily rollups. Prints the seconds from the start for each, then stops
-the stack (Ctrl-C, as a user would). The services' own ports (8092, 8012, 8013…)
-must be free: do not run it next to another ``make run``.
+the stack (Ctrl-C, as a user would). It runs on a loopback address of its own
+(127.x.y.z, the services on their usual ports there; brokers and PostgreSQL on free
+ports), so a ``make run`` on 127.0.0.1 does not collide.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
+import random
 import signal
 import subprocess
 import sys
@@ -95,12 +97,19 @@ def main() -> int:
     """Starts the stack, measures, stops it."""
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--timeout", type=float, default=600)
+    parser.add_argument(
+        "--keep", type=Path, help="copy the stack's log here (where the time went)"
+    )
     args = parser.parse_args()
+    print(f"load average before start: {os.getloadavg()}", flush=True)
     with tempfile.TemporaryDirectory(prefix="sen1-alive-") as var_dir:
         ports = {"kafka": free_port(), "postgres": free_port(), "mqtt": free_port()}
+        rng = random.SystemRandom()  # a loopback address of its own (127/8 is lo)
+        host = f"127.{rng.randint(64, 254)}.{rng.randint(1, 254)}.{rng.randint(1, 254)}"
         env = {
             **os.environ,
             "SEN1_VAR_DIR": var_dir,
+            "SEN1_HOST": host,
             "SEN1_KAFKA_PORT": str(ports["kafka"]),
             "SEN1_POSTGRES_PORT": str(ports["postgres"]),
             "SEN1_MQTT_PORT": str(ports["mqtt"]),
@@ -126,7 +135,7 @@ def main() -> int:
 
         reader = threading.Thread(target=drain, daemon=True)
         reader.start()
-        dsn = f"postgresql://postgres@127.0.0.1:{ports['postgres']}/sen1"
+        dsn = f"postgresql://postgres@{host}:{ports['postgres']}/sen1"
         try:
             marks = asyncio.run(_watch(dsn, began, args.timeout))
         finally:
@@ -141,6 +150,9 @@ def main() -> int:
         for line in log.read_text().splitlines():
             if "curves next" in line or "up in" in line:
                 print(line)  # where the time went: the stack, ingest-enedis' daily pass
+        print(f"load average at the end: {os.getloadavg()}")
+        if args.keep:
+            args.keep.write_text(log.read_text())
         if len(marks) < 2:
             print(log.read_text()[-4000:])
             return 1

@@ -7,6 +7,7 @@ variables; each service adds its own class with its own prefix.
 
 from __future__ import annotations
 
+import ipaddress
 from typing import Literal
 
 from pydantic import AliasChoices, Field, SecretStr, field_validator
@@ -15,6 +16,20 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from energy_core.topics import TopicSpec
 
 _COMMON = SettingsConfigDict(frozen=True, extra="ignore", env_ignore_empty=True)
+
+
+def is_loopback(host: str | None) -> bool:
+    """Whether ``host`` is this machine: ``localhost`` or any loopback address
+    (all of 127.0.0.0/8 and ::1; a test may run a whole stack on 127.x.y.z so
+    that it does not collide with a ``make run`` on 127.0.0.1)."""
+    if host is None:
+        return False
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
 
 
 class KafkaSettings(BaseSettings):

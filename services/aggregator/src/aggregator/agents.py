@@ -43,6 +43,9 @@ async def _startup(ctx: Context) -> None:
     metrics.TERRITORY_METERS.set(len(ctx.territory.meters))
 
 
+SLOW_BATCH_S = 1.0
+"""A batch taking this long is logged (backfills); live batches stay silent."""
+
 _DB_BACKOFF = Backoff(base_s=0.5, max_s=30.0)
 """PostgreSQL unavailable: the batch is retried (never acknowledged before)."""
 
@@ -100,7 +103,17 @@ def register(app: faust.App, ctx: Context) -> None:
             metrics.RECORDS.inc(result.records)
             metrics.READINGS_CHANGED.inc(result.readings_changed)
             metrics.DEAD_LETTERS.inc(len(result.dead))
-            metrics.BATCH_SECONDS.observe(time.perf_counter() - began)
+            seconds = time.perf_counter() - began
+            metrics.BATCH_SECONDS.observe(seconds)
+            if seconds >= SLOW_BATCH_S:  # a backfill's progress, visible in the log
+                logger.info(
+                    "batch: %d records, %d readings changed, %d rollup changes "
+                    "in %.1f s",
+                    result.records,
+                    result.readings_changed,
+                    result.rollup_changes,
+                    seconds,
+                )
             metrics.TERRITORY_METERS.set(len(ctx.territory.meters))
             yield None
 

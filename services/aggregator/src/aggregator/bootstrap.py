@@ -42,7 +42,11 @@ class Runtime:
 
 def pipeline_for(settings: Settings, territory: Territory) -> Pipeline:
     """The rollup pipeline, identical for the live worker and the rebuild."""
-    return Pipeline(territory, work_mem_mb=settings.work_mem_mb)
+    return Pipeline(
+        territory,
+        work_mem_mb=settings.work_mem_mb,
+        max_readings=settings.max_readings_per_transaction,
+    )
 
 
 def monitor_for(settings: Settings) -> LoadMonitor:

@@ -23,6 +23,10 @@ class Settings(ServiceSettings):
     """Kafka records (reading batches) per database transaction."""
     batch_within_s: float = 0.25
     """Maximum wait to fill a batch: bounds freshness when traffic is low."""
+    max_readings_per_transaction: int = 150_000
+    """A batch holding more readings (a backfill's year of days or weeks of
+    half-hours per record) is written in several transactions of at most this
+    many, days first, so that what is written becomes visible as it goes."""
     work_mem_mb: int = 256
     """PostgreSQL ``work_mem`` of the batch transaction: a batch of 4,000 records
     groups some 300,000 rows per statement, and spilling them to disk costs more

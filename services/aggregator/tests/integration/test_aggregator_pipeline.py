@@ -255,3 +255,35 @@ async def test_bad_records_are_dead_lettered_and_lose_nothing_else(
         "SELECT sum(value) FROM rollups WHERE scope = 'commune' AND bucket = 'P1D'"
     )
     assert total == 305.0
+
+
+async def test_a_batch_cut_into_transactions_rolls_up_as_one(
+    territory_db: asyncpg.Pool,
+) -> None:
+    """A backfill's batch (days and curves of the same points, the daily total
+    winning over the curve of its day) cut into transactions of 50 readings, days
+    first, leaves exactly the rollups one transaction leaves."""
+    day = datetime(2026, 5, 19, 22, tzinfo=UTC)  # a Paris day
+    half_hours = [float(i % 7) for i in range(48)]
+    values = [
+        batch(M1, day, half_hours),  # M1's curve of the day...
+        batch(M3, day, half_hours[:20]),  # M3's curve, no daily total
+        batch(M1, day, [500.0, 510.0], step=timedelta(days=1)),  # ...its daily total
+        batch(M4, day - timedelta(days=3), [7.0, 8.0, 9.0], step=timedelta(days=1)),
+    ]
+    whole = await make_pipeline(territory_db)
+    async with territory_db.acquire() as conn:
+        await whole.process(conn, values)
+    once = await rollups(territory_db)
+    async with territory_db.acquire() as conn:
+        await conn.execute("DELETE FROM rollups; DELETE FROM readings;"
+                           " DELETE FROM aggregator_meter_days;"
+                           " DELETE FROM aggregator_meter_months")  # fmt: skip
+    cut = await make_pipeline(territory_db)
+    cut.max_readings = 50
+    result = await cut.write(territory_db, values)
+    assert result.records == len(values)
+    assert not result.dead
+    assert await rollups(territory_db) == once
+    b1 = once[("building", "B1", "P1D", day, "consumption", "raw")]
+    assert b1[0] == 500.0  # the daily total, not the curve's sum (precedence held)

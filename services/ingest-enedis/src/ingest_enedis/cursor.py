@@ -34,13 +34,28 @@ class Cursor:
 
 async def consented_prms(conn: asyncpg.Connection, now: datetime) -> list[str]:
     """PRMs with a live verified consent (started, not expired, not revoked): a
-    pending one proves nothing and is never collected."""
+    pending one proves nothing and is never collected.
+
+    In the order a cycle collects them: round-robin over the neighbourhoods (the
+    first PRM of each IRIS, then the second of each, ...; unplaced PRMs last,
+    then by PRM). A backfill then fills every neighbourhood at the same pace, so
+    a city's map and its neighbourhood aggregates (which need a threshold of
+    delivery points per IRIS) have data everywhere long before the last PRM is
+    done, instead of one neighbourhood after the other."""
     rows = await conn.fetch(
-        """SELECT DISTINCT c.meter_id FROM consents c JOIN meters m USING (meter_id)
-           WHERE m.scheme = 'prm' AND c.revoked_at IS NULL
-             AND c.verification = 'verified'
-             AND c.starts_at <= $1 AND c.expires_at > $1
-           ORDER BY 1""",
+        """SELECT meter_id FROM (
+             SELECT p.meter_id, p.iris,
+                    row_number() OVER (PARTITION BY p.iris ORDER BY p.meter_id) AS turn
+             FROM (
+               SELECT DISTINCT c.meter_id, b.iris
+               FROM consents c JOIN meters m USING (meter_id)
+               LEFT JOIN buildings b USING (building_id)
+               WHERE m.scheme = 'prm' AND c.revoked_at IS NULL
+                 AND c.verification = 'verified'
+                 AND c.starts_at <= $1 AND c.expires_at > $1
+             ) p
+           ) ranked
+           ORDER BY iris IS NULL, turn, iris, meter_id""",
         now,
     )
     return [r["meter_id"] for r in rows]

@@ -13,13 +13,12 @@ from urllib.parse import urlsplit
 from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import SettingsConfigDict
 
-from energy_core.settings import ServiceSettings
+from energy_core.settings import ServiceSettings, is_loopback
 
 EMULATOR_PORT = 8092
 """Where `make run` serves the Data Connect emulator (its own distribution, enedis-emulator)."""
 SERVICE_PORT = 8012
 DEMO_SECRET = "sen1-demo-secret"  # noqa: S105 - the emulator's, refused elsewhere
-_LOOPBACK = frozenset({"127.0.0.1", "localhost", "::1"})
 
 
 class Settings(ServiceSettings):
@@ -76,7 +75,9 @@ class Settings(ServiceSettings):
     @model_validator(mode="after")
     def _no_demo_secret_upstream(self) -> Settings:
         hosts = {urlsplit(u).hostname for u in (self.base_url, self.token_url)}
-        if self.client_secret.get_secret_value() == DEMO_SECRET and hosts - _LOOPBACK:
+        if self.client_secret.get_secret_value() == DEMO_SECRET and not all(
+            is_loopback(h) for h in hosts
+        ):
             raise ValueError(
                 "INGEST_ENEDIS_CLIENT_SECRET is the emulator's demo secret; "
                 "set the application's secret for a real gateway"

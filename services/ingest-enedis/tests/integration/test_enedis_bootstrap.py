@@ -176,3 +176,56 @@ async def test_both_repositories_keep_the_same_rules(repo):
     state = await repository.cursor(PRM, DC)
     assert state is not None
     assert state.stopped_reason is None
+
+
+async def test_a_cycle_collects_the_neighbourhoods_round_robin(pg_pool):
+    """The demo territory's consented PRMs come in turns over their IRIS (the
+    first of each neighbourhood, then the second of each...), unplaced ones last:
+    a backfill feeds every neighbourhood's aggregates from its first minute."""
+    from energy_store import demo
+    from energy_store.loader import load_territory
+
+    territory = demo.build()
+    await load_territory(pg_pool, territory)
+    await pg_pool.execute(
+        "INSERT INTO meters (meter_id, scheme, energy, direction, sector) "
+        "VALUES ($1, 'prm', 'electricity', 'consumption', 'residential')",
+        PRM,  # consented, not placed in any building
+    )
+    async with pg_pool.acquire() as conn, conn.transaction():
+        await record_prm_consents(
+            conn,
+            person_id=await person(pg_pool),
+            prms=[PRM],  # type: ignore[list-item]
+            now=datetime.now(UTC) - timedelta(seconds=1),
+            duration="P1Y",
+            verified_by="test-operator",
+        )
+    iris_of = {
+        r["meter_id"]: r["iris"]
+        for r in await pg_pool.fetch(
+            "SELECT m.meter_id, b.iris FROM meters m "
+            "LEFT JOIN buildings b USING (building_id) WHERE m.scheme = 'prm'"
+        )
+    }
+    order = await PostgresRepository(pg_pool).consented_prms(datetime.now(UTC))
+    assert len(order) == len(set(order)) == len(territory.prms) + 1
+    assert set(order) == {str(p) for p in territory.prms} | {PRM}
+    assert order[-1] == PRM  # unplaced: last
+    hoods = {iris_of[p] for p in order[:-1]}
+    assert len(hoods) == len(territory.neighbourhoods) > 1
+    first_round = order[: len(hoods)]
+    assert {iris_of[p] for p in first_round} == hoods  # one of each IRIS first
+    # turns never go back: no IRIS gets its n-th PRM before every IRIS that has
+    # one got its (n-1)-th
+    seen: dict[str, int] = {}
+    turns = []
+    for prm in order[:-1]:
+        seen[iris_of[prm]] = seen.get(iris_of[prm], 0) + 1
+        turns.append(seen[iris_of[prm]])
+    assert turns == sorted(turns)
+    assert turns[-1] > 1
+    # within an IRIS, by PRM (a stable order from cycle to cycle)
+    for hood in hoods:
+        mine = [p for p in order if iris_of[p] == hood]
+        assert mine == sorted(mine)

@@ -13,7 +13,7 @@ from urllib.parse import urlsplit
 from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import SettingsConfigDict
 
-from energy_core.settings import ServiceSettings
+from energy_core.settings import ServiceSettings, is_loopback
 
 EMULATOR_PORT = 8094
 """Where `make run` serves the ADICT emulator (its own distribution, sen1-grdf-emulator)."""
@@ -21,7 +21,6 @@ SERVICE_PORT = 8016
 OKTA_TOKEN_PATH = "/oauth2/aus5y2ta2uEHjCWIR417/v1/token"  # noqa: S105 - a path
 SOFIT_TOKEN_PATH = "/openam/oauth2/realms/externeGrdf/access_token"  # noqa: S105
 DEMO_SECRET = "sen1-demo-secret"  # noqa: S105 - the emulator's, refused elsewhere
-_LOOPBACK = frozenset({"127.0.0.1", "localhost", "::1"})
 
 
 class Settings(ServiceSettings):
@@ -84,7 +83,9 @@ class Settings(ServiceSettings):
     @model_validator(mode="after")
     def _no_demo_secret_upstream(self) -> Settings:
         hosts = {urlsplit(u).hostname for u in (self.base_url, self.token_url)}
-        if self.client_secret.get_secret_value() == DEMO_SECRET and hosts - _LOOPBACK:
+        if self.client_secret.get_secret_value() == DEMO_SECRET and not all(
+            is_loopback(h) for h in hosts
+        ):
             raise ValueError(
                 "INGEST_GRDF_CLIENT_SECRET is the emulator's demo secret; "
                 "set the application's secret for a real ADICT"

@@ -13,7 +13,7 @@ from pathlib import Path
 from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import SettingsConfigDict
 
-from energy_core.settings import ServiceSettings
+from energy_core.settings import ServiceSettings, is_loopback
 from ingest_sge.client import FluxKey, SftpTarget, parse_keys
 from ingest_sge.client.soap import SoapConfig
 from ingest_sge.mapping import Ambiguous
@@ -21,7 +21,6 @@ from ingest_sge.mapping import Ambiguous
 SERVICE_PORT = 8015
 SFTP_EMULATOR_PORT = 8096
 SOAP_EMULATOR_PORT = 8095
-_LOOPBACK = frozenset({"127.0.0.1", "localhost", "::1"})
 
 
 class Settings(ServiceSettings):
@@ -107,7 +106,7 @@ class Settings(ServiceSettings):
     @model_validator(mode="after")
     def _keys_and_host_pinning(self) -> Settings:
         parse_keys(self.flux_keys.get_secret_value())  # refuses malformed keys now
-        if self.sftp_host not in _LOOPBACK and self.sftp_known_hosts is None:
+        if not is_loopback(self.sftp_host) and self.sftp_known_hosts is None:
             raise ValueError(
                 "INGEST_SGE_SFTP_KNOWN_HOSTS is required for a drop off loopback "
                 "(the host key must be pinned)"

@@ -173,6 +173,12 @@ def _step_hours(raw: str) -> tuple[timedelta, float]:
     return step, step.total_seconds() / 3600.0
 
 
+_day_bounds = lru_cache(maxsize=4096)(local_day_bounds)
+"""A local day's aware ``[start, end)``, cached: every PRM of a backfill maps the
+same year of days (the daily pass of `make run`'s demo is ~450,000 of them)."""
+
+
+@lru_cache(maxsize=4096)
 def _day_of(text: str) -> date:
     parsed = _parse_local(text)
     if parsed.tzinfo is not None:
@@ -189,7 +195,7 @@ def daily_readings(payload: Mapping[str, Any], direction: Direction) -> list[Rea
         value = parse_value(point.get("value"))
         if value is None:
             continue
-        start, end = local_day_bounds(day)
+        start, end = _day_bounds(day)
         readings.append(
             Reading(Kind.INTERVAL, Unit.WH, start, end, value, direction=direction)
         )
@@ -207,7 +213,7 @@ def max_power_readings(payload: Mapping[str, Any]) -> list[Reading]:
         value = parse_value(point.get("value"))
         if value is None:
             continue
-        start, end = local_day_bounds(day)
+        start, end = _day_bounds(day)
         readings.append(Reading(Kind.MAXIMUM, Unit.VA, start, end, value))
     return readings
 
