@@ -27,6 +27,8 @@ from api.netguard import Resolver
 from api.routes import (
     dashboard,
     enedis,
+    gas,
+    gas_rights,
     hooks,
     keys,
     live,
@@ -108,6 +110,8 @@ def app_for(runtime: Runtime) -> FastAPI:
         rights,
         ops,
         portfolio,
+        gas,
+        gas_rights,
         sge_sites,
         dashboard,
         neighbours,

@@ -180,6 +180,22 @@ MONTHLY = _gated(_MONTHLY, "$5", "$6")
 INTERVALS = _gated(_INTERVALS, "$4", "$5")
 WHOLE_DAYS = _gated(_WHOLE_DAYS, "$5", "$6")
 SIMILAR = _gated(_SIMILAR, "$4", "$1")
+# Gas days of a PCE ($1 meter, $2/$3 instants, $4 person): each ADICT day is one
+# interval [06:00, 06:00) Paris, kept in kWh PCS (energy) and in m3 (volume);
+# both of one day come out on one row, inside the person's windows only.
+_GAS_DAYS = """{w}
+SELECT r.start_ts, r.end_ts,
+       sum(r.value) FILTER (WHERE s.dimension = 'energy') AS wh,
+       sum(r.value) FILTER (WHERE s.dimension = 'volume') AS m3,
+       min(r.quality) AS quality
+FROM series s JOIN readings r USING (series_id)
+WHERE s.meter_id = $1 AND s.kind = 'interval' AND s.channel = ''
+  AND s.period IN ('', 'daily') AND s.direction = 'consumption'
+  AND s.dimension IN ('energy', 'volume')
+  AND r.start_ts >= $2 AND r.start_ts < $3 AND {inside_r}
+GROUP BY r.start_ts, r.end_ts ORDER BY r.start_ts
+"""
+GAS_DAYS = _gated(_GAS_DAYS, "$4", "$1")
 
 # One row per quality: a point whose bucket is partly raw and partly corrected sits
 # in two rows, with part of its value in each (``device`` = real-time device data
@@ -615,6 +631,29 @@ async def tempo_colours(
         last,
     )
     return {r["day"]: r["colour"] for r in rows}
+
+
+async def gas_days(
+    conn: asyncpg.Connection,
+    *,
+    person_id: uuid.UUID,
+    meter_id: str,
+    start: datetime,
+    end: datetime,
+) -> list[Any]:
+    """The PCE's gas days starting in [start, end): kWh PCS and m3, gated."""
+    return list(await conn.fetch(GAS_DAYS, meter_id, start, end, person_id))
+
+
+async def gas_prices(conn: asyncpg.Connection, *, band: str) -> list[Any]:
+    """Every dated benchmark gas price of a consumption band."""
+    return list(
+        await conn.fetch(
+            "SELECT band, valid_from, valid_to, standing_eur_month, eur_per_kwh"
+            " FROM api_gas_prices WHERE band = $1 ORDER BY valid_from",
+            band,
+        )
+    )
 
 
 async def co2_factors(conn: asyncpg.Connection, *, energy: str) -> list[Any]:

@@ -1,4 +1,4 @@
-"""Loads dated reference data (tariffs, CO2 factors) idempotently from JSON.
+"""Loads dated reference data (tariffs, gas prices, CO2 factors) idempotently from JSON.
 
 Prices are data, never code: a new grid is a new row with its own ``valid_from``;
 history keeps being priced by the grid that was in force.
@@ -65,4 +65,29 @@ async def load_reference(
             for f in data["co2_factors"]
         ],
     )
-    return {"tariffs": len(data["tariffs"]), "co2_factors": len(data["co2_factors"])}
+    await conn.executemany(
+        """INSERT INTO api_gas_prices (band, valid_from, valid_to, standing_eur_month,
+                                       eur_per_kwh, method, source)
+           VALUES ($1, $2, $3, $4, $5, $6, $7)
+           ON CONFLICT (band, valid_from) DO UPDATE SET valid_to = EXCLUDED.valid_to,
+               standing_eur_month = EXCLUDED.standing_eur_month,
+               eur_per_kwh = EXCLUDED.eur_per_kwh, method = EXCLUDED.method,
+               source = EXCLUDED.source""",
+        [
+            (
+                g["band"],
+                _day(g["valid_from"]),
+                _day(g["valid_to"]),
+                g["standing_eur_month"],
+                g["eur_per_kwh"],
+                g["method"],
+                g["source"],
+            )
+            for g in data.get("gas_prices", [])
+        ],
+    )
+    return {
+        "tariffs": len(data["tariffs"]),
+        "co2_factors": len(data["co2_factors"]),
+        "gas_prices": len(data.get("gas_prices", [])),
+    }

@@ -91,6 +91,11 @@ ROUTES: dict[tuple[str, str], str] = {
     ("GET", "/v1/meters/{meter_id}/cost"): INDIVIDUAL,
     ("GET", "/v1/meters/{meter_id}/co2"): INDIVIDUAL,
     ("GET", "/v1/meters/{meter_id}/comparison"): INDIVIDUAL,
+    ("GET", "/v1/meters/{meter_id}/gas-days"): INDIVIDUAL,
+    ("GET", "/v1/me/grdf/rights"): SELF,
+    ("POST", "/v1/me/grdf/rights"): SELF,
+    ("POST", "/v1/me/grdf/rights/{meter_id}/revoke"): SELF,
+    ("POST", "/v1/me/grdf/rights/{meter_id}/proofs"): SELF,
     ("GET", "/v1/rollups/{scope}/{scope_id}"): AGGREGATE,
     ("GET", "/v1/rollups/{scope}/{scope_id}/export.csv"): AGGREGATE,
     ("GET", "/v1/map/{level}"): MAP,
@@ -336,6 +341,18 @@ def bodies(v: Victim) -> dict[tuple[str, str], Any]:
         },
         ("POST", "/v1/keys/{key_id}/rotate"): {"expires_in_days": 1},
         ("POST", "/v1/me/consents/{consent_id}/withdraw"): {"delete_readings": True},
+        # a GRDF declaration on the victim's point, as its holder (name, e-mail)
+        ("POST", "/v1/me/grdf/rights"): {
+            "meter_id": v.meter_id,
+            "holder_name": v.name,
+            "email": v.email,
+            "postcode": "38130",
+            "data_from": (datetime.now(UTC) - timedelta(days=30)).date().isoformat(),
+            "data_until": (datetime.now(UTC) + timedelta(days=30)).date().isoformat(),
+            "right_end": (datetime.now(UTC) + timedelta(days=30)).date().isoformat(),
+        },
+        # multipart expected: a JSON body is refused before any lookup
+        ("POST", "/v1/me/grdf/rights/{meter_id}/proofs"): {"files": ["%PDF-1.4"]},
         ("POST", "/v1/me/sge-sites"): {  # the attacker declares the victim's PRM
             "sites": [{"name": "forged", "prms": [v.meter_id]}],
             "authorisation": {

@@ -9,7 +9,7 @@ from energy_core.errors import EnergyError
 from energy_core.observability import Health
 from energy_core.runtime import run_service
 from ingest_grdf.bootstrap import bootstrap
-from ingest_grdf.service import SERVICE, GrdfService, run_forever
+from ingest_grdf.service import SERVICE, GrdfService, run_forever, serve_requests
 from ingest_grdf.settings import Settings
 
 log = logging.getLogger(SERVICE)
@@ -40,7 +40,10 @@ def main() -> None:
         async with bootstrap(settings, health=health) as runtime:
             if settings.declare_demo:
                 await declare_demo(runtime.service)
-            await run_forever(runtime.service, stop, settings.cycle_interval_s)
+            await asyncio.gather(
+                run_forever(runtime.service, stop, settings.cycle_interval_s),
+                serve_requests(runtime.service, stop, settings.requests_poll_s),
+            )
 
     run_service(SERVICE, settings, loop, port_setting="INGEST_GRDF_HTTP_PORT")
 

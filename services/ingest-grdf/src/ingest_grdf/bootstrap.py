@@ -1,7 +1,8 @@
 """The composition root of ingest-grdf, shared by ``__main__`` and the tests.
 
 ``bootstrap(settings)`` builds one HTTP client, one token provider and one
-quota limiter (shared by every worker: ADICT's quotas are the application's),
+quota limiter (shared by every worker, and counted in PostgreSQL so that every
+process shares it too: ADICT's quotas are the application's),
 the Kafka publisher, the PostgreSQL repository and the service, registers one
 readiness check per dependency (broker, database, ADICT token) and closes
 everything in reverse on the way out. Tests pass what they already have.
@@ -21,7 +22,7 @@ from energy_core.kafka import KafkaPublisher, Publisher
 from energy_core.loops import Backoff
 from energy_core.observability import Health
 from energy_store.db import create_pool
-from ingest_grdf.client import AdictClient, QuotaLimiter, TokenProvider
+from ingest_grdf.client import AdictClient, QuotaLimiter, QuotaStore, TokenProvider
 from ingest_grdf.repository.postgres import PostgresRepository
 from ingest_grdf.service import SERVICE, GrdfService
 from ingest_grdf.settings import Settings
@@ -42,12 +43,14 @@ class Runtime:
         return await self.kafka.reachable() if self.kafka else True
 
 
-def limiter_for(settings: Settings) -> QuotaLimiter:
-    """ADICT's application-wide quotas: 1 call/s and the daily cap."""
+def limiter_for(settings: Settings, store: QuotaStore | None = None) -> QuotaLimiter:
+    """ADICT's application-wide quotas: 1 call/s and the daily cap, counted in
+    ``store`` (PostgreSQL: shared by every process) when given."""
     return QuotaLimiter(
         settings.requests_per_second,
         settings.daily_cap,
         time_scale=settings.quota_time_scale,
+        store=store,
     )
 
 
@@ -72,11 +75,15 @@ async def bootstrap(
             settings.scope,
             margin_s=settings.token_margin_s,
         )
+        if pool is None:
+            pool = await create_pool(settings.postgres)
+            stack.push_async_callback(pool.close)
+        repository = PostgresRepository(pool)
         client = AdictClient(
             http,
             settings.base_url,
             tokens,
-            limiter_for(settings),
+            limiter_for(settings, repository),
             backoff=Backoff(
                 settings.backoff_base_s, settings.backoff_max_s, jitter=True
             ),
@@ -89,10 +96,6 @@ async def bootstrap(
             await kafka.start()
             stack.push_async_callback(kafka.stop)
             publisher = kafka
-        if pool is None:
-            pool = await create_pool(settings.postgres)
-            stack.push_async_callback(pool.close)
-        repository = PostgresRepository(pool)
         service = GrdfService(settings, client, publisher, repository, clock=clock)
         runtime = Runtime(settings, client, repository, service, kafka)
         if health is not None:

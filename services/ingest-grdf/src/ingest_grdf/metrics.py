@@ -52,3 +52,14 @@ DEAD_LETTERS = Counter(
 CYCLES = Counter(
     "ingest_grdf_cycles_total", "Collection cycles by result (done, failed)", ["result"]
 )
+
+REQUESTS_HANDLED = Counter(
+    "ingest_grdf_dashboard_requests_total",
+    "Dashboard requests handled (declare, revoke, proofs) by outcome",
+    ["kind", "outcome"],
+)
+PROOFS = Gauge(
+    "ingest_grdf_proofs_count",
+    "Live rights by GRDF's proof check (requested: the holder's files are awaited)",
+    ["status"],
+)

@@ -27,6 +27,7 @@ import json
 import logging
 import time
 from collections.abc import Callable, Iterable
+from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 from typing import Any, Protocol
 
@@ -60,7 +61,7 @@ from ingest_grdf.mapping import (
     map_published,
     map_right,
 )
-from ingest_grdf.repository import Repository
+from ingest_grdf.repository import GrdfRequest, Repository
 from ingest_grdf.settings import Settings
 
 SERVICE = "ingest-grdf"
@@ -70,6 +71,8 @@ NO_DATA = "1000008"
 PARTIAL = "2000100"
 GONE = {"1000001": RightState.EXPIRED, "1000014": RightState.REVOKED}
 NO_RIGHT = "1000002"
+REQUEST_STALE_S = 600.0
+"""A request claimed this long ago by a worker that never finished it is taken again."""
 PUBLISHED_SLIDING_DAYS = 200
 """Published periods (monthly, half-yearly) appear days after their end: the
 daily cycle asks this far back again (a half-year and its lag)."""
@@ -136,17 +139,29 @@ class GrdfService:
 
     # -- access rights ---------------------------------------------------------
 
-    async def declare(self, pce: str, holder: Holder, months: int = 36) -> AccessRight:
-        """Declares a right on ``pce`` for ``holder``: every scope, the longest
-        history ADICT serves (3 years back) and ``months`` ahead."""
+    async def declare(
+        self,
+        pce: str,
+        holder: Holder,
+        months: int = 36,
+        *,
+        data_from: date | None = None,
+        data_until: date | None = None,
+        right_end: date | None = None,
+        scopes: frozenset[str] | None = None,
+    ) -> AccessRight:
+        """Declares a right on ``pce`` for ``holder``: by default every scope, the
+        longest history ADICT serves (3 years back) and ``months`` ahead; a
+        dashboard declaration gives its own scopes and windows."""
         today = self.today()
-        until = today + timedelta(days=int(months * 30.44))
+        until = right_end or today + timedelta(days=int(months * 30.44))
         body = declaration_body(
             holder,
             today,
             until,
-            data_from=_years_back(today, self.settings.informative_years),
-            data_until=until,
+            data_from=data_from or _years_back(today, self.settings.informative_years),
+            data_until=min(data_until or until, until),
+            scopes=scopes,
         )
         answer = await self.client.declare(pce, body)
         right = map_right(answer)
@@ -184,6 +199,70 @@ class GrdfService:
         await self.client.upload_proofs(right.right_id, files)
         log.info("proofs sent", extra={"meter": meter_ref(pce), "files": len(files)})
 
+    # -- what residents and property managers asked from the dashboard ------------
+
+    async def handle_requests(self, limit: int = 100) -> int:
+        """Runs the queued dashboard requests (``grdf_requests``, written by the
+        api), oldest first, and records each outcome for the person who asked;
+        GRDF's refusal (its code and message) is an outcome, not a failure."""
+        handled = 0
+        while handled < limit and not self.stop.is_set():
+            request = await self.repository.claim_request(REQUEST_STALE_S)
+            if request is None:
+                break
+            handled += 1
+            ok, code, message = True, None, None
+            try:
+                await self._run_request(request)
+            except AdictRefusedError as exc:
+                ok, code, message = False, exc.code, exc.message
+            except (LookupError, ValueError) as exc:
+                ok, code, message = False, "sen1", str(exc)
+            except TransientError:
+                # ADICT unavailable or the day's cap spent: left claimed, taken
+                # again once stale (the person sees it still in progress)
+                log.warning("request deferred", extra={"kind": request.kind})
+                continue
+            await self.repository.finish_request(
+                request.request_id, ok=ok, code=code, message=message
+            )
+            metrics.REQUESTS_HANDLED.labels(
+                request.kind, "done" if ok else "failed"
+            ).inc()
+            log.info(
+                "request handled",
+                extra={"kind": request.kind, "meter": meter_ref(request.pce), "ok": ok},
+            )
+        return handled
+
+    async def _run_request(self, request: GrdfRequest) -> None:
+        if request.kind == "declare":
+            h = request.holder
+            await self.declare(
+                request.pce,
+                Holder(
+                    name=h.get("name"),
+                    company=h.get("company"),
+                    email=str(h["email"]),
+                    postcode=str(h["postcode"]),
+                ),
+                data_from=request.data_from,
+                data_until=request.data_until,
+                right_end=request.right_end,
+                scopes=None if request.scopes is None else frozenset(request.scopes),
+            )
+        elif request.kind == "revoke":
+            await self.revoke(request.pce)
+        elif request.kind == "proofs":
+            files = await self.repository.request_files(request.request_id)
+            await self.upload_proofs(request.pce, files)
+            known = {str(r.pce): r for r in await self.repository.rights()}
+            right = known.get(request.pce)
+            if right is not None:  # GRDF checks them now
+                await self.repository.save_right(replace(right, proof="checking"))
+        else:
+            raise ValueError(f"unknown request kind {request.kind!r}")
+
     async def check_rights(self) -> list[AccessRight]:
         """The daily check: ADICT's list mirrored, state changes published."""
         parsed = await self.client.rights()
@@ -212,10 +291,15 @@ class GrdfService:
             await self._dead_letter("droits_acces", missing, None, "unparseable line")
         await self._flush()
         counts: dict[str, int] = {s.value: 0 for s in RightState}
+        proofs: dict[str, int] = dict.fromkeys(("requested", "checking", "ok", "ko"), 0)
         for r in known.values():
             counts[r.state.value] += 1
+            if r.proof in proofs and r.state in (RightState.ACTIVE, RightState.PENDING):
+                proofs[r.proof] += 1
         for state_name, count in counts.items():
             metrics.RIGHTS.labels(state_name).set(count)
+        for proof, count in proofs.items():
+            metrics.PROOFS.labels(proof).set(count)
         self._rights_checked_at = time.monotonic()
         return seen
 
@@ -225,6 +309,16 @@ class GrdfService:
         if state is not right.state:
             right = _with_state(right, state)
         await self.repository.save_right(right)
+        if right.proof in ("requested", "ko") and (
+            old is None or old.proof != right.proof
+        ):
+            log.warning(
+                "proofs requested by GRDF",
+                extra={
+                    "meter": meter_ref(str(right.pce)),
+                    "deadline": str(right.proof_deadline),
+                },
+            )
         if old is not None and old.state is state and old.right_id == right.right_id:
             return
         change = {
@@ -551,8 +645,6 @@ def _newer(new: AccessRight, old: AccessRight) -> bool:
 
 
 def _with_state(right: AccessRight, state: RightState) -> AccessRight:
-    from dataclasses import replace
-
     return replace(right, state=state)
 
 
@@ -568,4 +660,19 @@ async def run_forever(
             metrics.CYCLES.labels("failed").inc()
             log.warning("cycle failed", extra={"error": type(exc).__name__})
         if await sleep_or_stop(stop, interval_s):
+            return
+
+
+async def serve_requests(
+    service: GrdfService, stop: asyncio.Event, poll_s: float
+) -> None:
+    """The dashboard's requests every ``poll_s`` (seconds, not the hourly cycle:
+    a person waits for the answer); a declaration makes the next cycle read the
+    rights list again."""
+    while not stop.is_set():
+        try:
+            await service.handle_requests()
+        except (EnergyError, OSError) as exc:
+            log.warning("requests failed", extra={"error": type(exc).__name__})
+        if await sleep_or_stop(stop, poll_s):
             return

@@ -73,6 +73,9 @@ class Settings(ServiceSettings):
     rights_check_interval_s: float = 24 * 3600.0
     """How often the access-rights list is read again (the daily check)."""
 
+    requests_poll_s: float = Field(default=2.0, gt=0)
+    """How often the dashboard's requests (declare, revoke, proofs) are looked for."""
+
     declare_demo: bool = False
     """`make run` only: declare a right on every demo PCE at start (the demo
     holders' identities); production declarations come from the dashboard."""

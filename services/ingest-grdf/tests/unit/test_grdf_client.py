@@ -119,3 +119,46 @@ async def test_limiter_spaces_calls_and_enforces_the_daily_cap() -> None:
         await limiter.acquire()
     assert capped.value.retry_after is not None
     assert capped.value.retry_after > 0
+
+
+class SharedCount:
+    """A fake of the PostgreSQL quota row: one count per day, slots handed out
+    1/rate apart from a fake clock, a hold after a 429."""
+
+    def __init__(self) -> None:
+        self.used: dict[object, int] = {}
+        self.next_at = 0.0
+        self.now = 100.0
+        self.holds: list[float] = []
+
+    async def take(self, day, cap, spacing_s):  # type: ignore[no-untyped-def]
+        used = self.used.get(day, 0)
+        if used >= cap:
+            return None
+        self.used[day] = used + 1
+        slot = max(self.next_at, self.now)
+        self.next_at = slot + spacing_s
+        return used + 1, slot - self.now
+
+    async def hold(self, day, seconds):  # type: ignore[no-untyped-def]
+        self.holds.append(seconds)
+
+
+async def test_two_limiters_share_one_count() -> None:
+    """Two limiters (two processes) over one store: the cap is the store's, not
+    each limiter's, and the second one's slot comes after the first one's."""
+    store = SharedCount()
+    a = QuotaLimiter(1000.0, 3, store=store, margin_s=0.0)
+    b = QuotaLimiter(1000.0, 3, store=store, margin_s=0.0)
+    await a.acquire()
+    await b.acquire()
+    await a.acquire()
+    assert store.next_at == pytest.approx(100.0 + 3 * 0.001)
+    with pytest.raises(DailyCapReachedError):
+        await b.acquire()
+    with pytest.raises(DailyCapReachedError):
+        await a.acquire()
+    assert a.used_today == b.used_today == 3
+    b.pause(2.0)
+    await asyncio.sleep(0)  # the hold is written in the background
+    assert store.holds == [2.0]

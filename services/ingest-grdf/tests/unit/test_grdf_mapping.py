@@ -246,3 +246,15 @@ def test_contract_both_shapes() -> None:
     assert flat.conversion_coefficient == 11.3
     assert nested.car_kwh == 12000
     assert nested.frequency is None
+
+
+def test_proof_check_in_sen1_words() -> None:
+    from ingest_grdf.mapping import proof_of
+
+    assert proof_of("Preuve en attente") == "requested"
+    assert proof_of("Preuve en cours de vérification") == "checking"
+    assert proof_of("PREUVE VÉRIFIÉE OK") == "ok"
+    assert proof_of("Preuve Vérifiée KO") == "ko"
+    assert proof_of(None) is None
+    assert proof_of("") is None
+    assert proof_of("something new") is None

@@ -227,3 +227,69 @@ async def test_declare_and_revoke() -> None:
     assert client.revoked == ["r1"]
     assert repo.by_pce[PCE].state is RightState.REVOKED
     assert not await service.revoke(PCE)  # nothing left to revoke
+
+
+async def test_dashboard_requests_run_in_order_and_answer() -> None:
+    """A declaration with the person's scopes and windows, GRDF's refusal as the
+    outcome (code and message), a transient failure left for later, an unknown
+    kind refused without stopping the others."""
+    from energy_core.errors import TransientError
+    from ingest_grdf.repository import GrdfRequest
+
+    service, client, repo, _ = make()
+    holder = {
+        "name": None,
+        "company": "SCI B1",
+        "email": "b1@x.fr",
+        "postcode": "38130",
+    }
+
+    def request(rid: str, kind: str, **more: Any) -> GrdfRequest:
+        values: dict[str, Any] = {
+            "holder": {}, "scopes": None, "data_from": None, "data_until": None,
+            "right_end": None,
+        }  # fmt: skip
+        values.update(more)
+        return GrdfRequest(rid, kind, PCE, **values)
+
+    repo.requests = [
+        request(
+            "q1",
+            "declare",
+            holder=holder,
+            scopes=["perim_donnees_publiees"],
+            data_from=date(2026, 1, 1),
+            data_until=date(2027, 1, 1),
+            right_end=date(2027, 6, 1),
+        ),
+        request("q2", "teleport"),
+        request("q3", "proofs"),
+    ]
+    refused = client.upload_proofs
+
+    async def refuse(right_id: str, files: Any) -> None:
+        raise AdictRefusedError(409, "1000000018", "GRDF ne demande pas de preuve")
+
+    client.upload_proofs = refuse  # type: ignore[method-assign]
+    assert await service.handle_requests() == 3
+    body = client.declared[0]
+    assert body["raison_sociale"] == "SCI B1"
+    assert "nom_titulaire" not in body
+    assert body["perim_donnees_publiees"] == "Vrai"
+    assert body["perim_donnees_informatives"] == "Faux"
+    assert body["perim_donnees_conso_debut"] == "2026-01-01"
+    assert body["perim_donnees_conso_fin"] == "2027-01-01"
+    assert body["date_fin_droit_acces"] == "2027-06-01"
+    assert repo.finished["q1"] == (True, None, None)
+    assert repo.finished["q2"][0] is False
+    assert repo.finished["q3"] == (False, "1000000018", "GRDF ne demande pas de preuve")
+    client.upload_proofs = refused  # type: ignore[method-assign]
+
+    async def unavailable(right_id: str) -> None:
+        raise TransientError("ADICT 503")
+
+    client.revoke = unavailable  # type: ignore[method-assign]
+    await service.check_rights()
+    repo.requests = [request("q4", "revoke")]
+    assert await service.handle_requests() == 1
+    assert "q4" not in repo.finished, "left claimed, taken again once stale"

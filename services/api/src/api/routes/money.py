@@ -11,6 +11,7 @@ from api import queries
 from api.deps import PoolDep, Resident, SecrecyDep
 from api.periods import month_span, previous_month
 from api.problems import Problem
+from api.routes.gas import gas_cost_of_month
 from api.routes.meters import MeterId, accessible_meter, person_of
 from api.schemas import Co2Public, ComparisonPublic, CostPublic
 from api.tariffs import Contract, Tariff, cost_of
@@ -35,10 +36,16 @@ def _tariff(row: Any) -> Tariff:
 async def cost(
     meter_id: MeterId, month: Month, user: Resident, pool: PoolDep
 ) -> CostPublic:
-    """Euros of one local month, each interval priced by the grid of its day."""
+    """Euros of one local month, each interval priced by the grid of its day
+    (gas: each gas day by the benchmark gas price of its day, never summed with
+    electricity; ``option`` says ``gas <band>``)."""
     first, following = month_span(month)
     async with pool.acquire() as conn:
         meter = await accessible_meter(conn, user, meter_id)
+        if meter["energy"] == "gas":
+            return await gas_cost_of_month(
+                conn, user, meter_id, month, first, following
+            )
         row = await queries.contract_of(conn, meter_id=meter_id)
         if row is None:
             raise Problem(

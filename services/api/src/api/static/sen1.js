@@ -654,6 +654,7 @@
     await fetch("/v1/auth/logout", {method: "POST", credentials: "same-origin"});
     location.href = "/?lang=" + lang;
   };
+  window.sen1 = {api, chart, fmt, iso, addDays, T, lang};  // for page add-ons (sen1-gas.js)
   const pages = {login, resident, city, operator, portfolio};
   const run = pages[document.body.dataset.page];
   if (run) Promise.resolve(run()).catch((e) => console.error(e));

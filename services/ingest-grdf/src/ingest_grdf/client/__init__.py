@@ -1,7 +1,11 @@
 """The ADICT protocol: token, quotas, retries, NDJSON. No Kafka, no SQL."""
 
 from ingest_grdf.client.adict import AdictClient, AdictRefusedError, TokenProvider
-from ingest_grdf.client.limiter import DailyCapReachedError, QuotaLimiter
+from ingest_grdf.client.limiter import (
+    DailyCapReachedError,
+    QuotaLimiter,
+    QuotaStore,
+)
 from ingest_grdf.client.ndjson import Parsed, parse
 
 __all__ = [
@@ -10,6 +14,7 @@ __all__ = [
     "DailyCapReachedError",
     "Parsed",
     "QuotaLimiter",
+    "QuotaStore",
     "TokenProvider",
     "parse",
 ]

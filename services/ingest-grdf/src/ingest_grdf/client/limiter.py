@@ -5,6 +5,12 @@ every worker goes through the same :class:`QuotaLimiter`. Calls are spaced by
 ``1 / rate`` seconds (a rolling second on GRDF's side, so spacing rather than
 bursts), and counted per Paris calendar day; when the day's cap is used the
 limiter says how long until the next Paris midnight.
+
+Several processes (replicas, a restart the same day) share one application
+quota: given a :class:`QuotaStore` (ingest-grdf's PostgreSQL row per Paris day),
+the count and the next free slot are taken from it atomically, so the cap and
+the spacing hold across every worker of every process; without one (unit tests,
+the benchmark's single process) they are kept in memory.
 """
 
 from __future__ import annotations
@@ -12,14 +18,33 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
+from typing import Protocol
 
 from energy_core.domain.time import PARIS, local_midnight
 from energy_core.errors import TransientError
 
+MIN_MARGIN_S = 0.005
+"""The smallest gap kept above ``1/rate`` whatever the time scale."""
+
 
 class DailyCapReachedError(TransientError):
     """Every call of today's cap is used; ``retry_after`` = seconds to Paris midnight."""
+
+
+class QuotaStore(Protocol):
+    """Where the application's quota is counted when several processes share it."""
+
+    async def take(
+        self, day: date, cap: int, spacing_s: float
+    ) -> tuple[int, float] | None:
+        """One call of ``day``: (calls used so far, seconds to wait for its slot),
+        or None when the cap is spent. Atomic across processes."""
+        ...
+
+    async def hold(self, day: date, seconds: float) -> None:
+        """Nobody's next slot comes before ``seconds`` from now (after a 429)."""
+        ...
 
 
 class QuotaLimiter:
@@ -34,8 +59,14 @@ class QuotaLimiter:
         margin_s: float = 0.02,
         monotonic: Callable[[], float] = time.monotonic,
         wall: Callable[[], datetime] = lambda: datetime.now(UTC),
+        store: QuotaStore | None = None,
     ) -> None:
-        self.spacing = 1.0 / rate_per_s / time_scale + margin_s
+        # the margin (a call landing early in GRDF's rolling second) is time
+        # too: scaled with the quota, so a scaled run keeps real time's ratio to
+        # the minimum, but never below 5 ms (network jitter is not scaled)
+        self.spacing = 1.0 / rate_per_s / time_scale + max(
+            margin_s / time_scale, min(margin_s, MIN_MARGIN_S)
+        )
         self.daily_cap = daily_cap
         self._monotonic = monotonic
         self._wall = wall
@@ -43,12 +74,17 @@ class QuotaLimiter:
         self._next_at = 0.0
         self._day = self._paris_day()
         self.used_today = 0
+        self._store = store
+        self._holds: set[asyncio.Task[None]] = set()
 
     def _paris_day(self) -> str:
         return self._wall().astimezone(PARIS).date().isoformat()
 
     async def acquire(self) -> None:
         """Waits for this call's slot; raises when today's cap is spent."""
+        if self._store is not None:
+            await self._acquire_shared(self._store)
+            return
         async with self._lock:
             day = self._paris_day()
             if day != self._day:
@@ -64,9 +100,31 @@ class QuotaLimiter:
             self._next_at = self._monotonic() + self.spacing
             self.used_today += 1
 
+    async def _acquire_shared(self, store: QuotaStore) -> None:
+        day = self._wall().astimezone(PARIS).date()
+        taken = await store.take(day, self.daily_cap, self.spacing)
+        if taken is None:
+            self.used_today = self.daily_cap
+            raise DailyCapReachedError(
+                "ADICT daily cap reached",
+                retry_after=max(1.0, seconds_to_paris_midnight(self._wall())),
+            )
+        self.used_today, wait = taken
+        wait = max(wait, self._next_at - self._monotonic())  # a 429 seen here
+        if wait > 0:
+            await asyncio.sleep(wait)
+
     def pause(self, seconds: float) -> None:
-        """After a 429 nobody calls for ``seconds`` (one pause for all workers)."""
+        """After a 429 nobody calls for ``seconds`` (one pause for all workers,
+        of every process when the quota is shared)."""
         self._next_at = max(self._next_at, self._monotonic() + seconds)
+        if self._store is not None:
+            day = self._wall().astimezone(PARIS).date()
+            task = asyncio.get_running_loop().create_task(
+                self._store.hold(day, seconds)
+            )
+            self._holds.add(task)
+            task.add_done_callback(self._holds.discard)
 
     @property
     def used_ratio(self) -> float:

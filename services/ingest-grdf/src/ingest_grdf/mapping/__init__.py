@@ -8,14 +8,17 @@ from ingest_grdf.mapping.informatives import (
     map_published,
 )
 from ingest_grdf.mapping.rights import (
+    PERIMS,
     AccessRight,
     Holder,
     RightState,
     declaration_body,
     map_right,
+    proof_of,
 )
 
 __all__ = [
+    "PERIMS",
     "AccessRight",
     "GasContract",
     "Holder",
@@ -27,4 +30,5 @@ __all__ = [
     "map_informatives",
     "map_published",
     "map_right",
+    "proof_of",
 ]

@@ -93,6 +93,11 @@ class AccessRight:
     injection: bool = False
     """An injection point (biomethane): its data window is ``perim_donnees_inj_*``
     and its published data comes from ``donnees_injections_publiees``."""
+    proof: str | None = None
+    """GRDF's proof check in SEN1's words (``requested``, ``checking``, ``ok``,
+    ``ko``; None: GRDF asked nothing): ``requested`` and ``ko`` need the holder's
+    files before ``proof_deadline``."""
+    proof_deadline: date | None = None
 
     def collectable(self, today: date) -> bool:
         """Active, inside its own dates: the only rights data is asked under."""
@@ -105,6 +110,22 @@ class AccessRight:
         if self.data_until is not None:
             after = min(after, date.fromordinal(self.data_until.toordinal() + 1))
         return (first, after) if first < after else None
+
+
+_PROOFS = {
+    "preuve en attente": "requested",
+    "preuve en cours de verification": "checking",
+    "preuve verifiee ok": "ok",
+    "preuve verifiee ko": "ko",
+}
+
+
+def proof_of(text: Any) -> str | None:
+    """``statut_controle_preuve`` in SEN1's words; absent or unknown → None
+    (an unknown wording is not a request SEN1 could answer)."""
+    if text in (None, ""):
+        return None
+    return _PROOFS.get(_fold(str(text)))
 
 
 def map_right(obj: dict[str, Any]) -> AccessRight:
@@ -137,6 +158,11 @@ def map_right(obj: dict[str, Any]) -> AccessRight:
         contractual=_bool(obj.get("perim_donnees_contractuelles")),
         technical=_bool(obj.get("perim_donnees_techniques")),
         injection=injection,
+        proof=proof_of(obj.get("statut_controle_preuve")),
+        proof_deadline=_day(
+            obj.get("date_limite_transmission_preuve"),
+            "date_limite_transmission_preuve",
+        ),
     )
 
 
@@ -157,8 +183,10 @@ def declaration_body(
     data_from: date,
     data_until: date,
     role: str = "AUTORISE_CONTRAT_FOURNITURE",
+    scopes: frozenset[str] | None = None,
 ) -> dict[str, Any]:
-    """``PUT /pce/{id}/droit_acces``: every scope SEN1 uses, the data window asked."""
+    """``PUT /pce/{id}/droit_acces``: the scopes asked (every one SEN1 uses
+    unless ``scopes`` names some of ``PERIMS``), the data window asked."""
     if (holder.name is None) == (holder.company is None):
         raise ValueError("a holder is a person or a company, not both")
     body: dict[str, Any] = {
@@ -169,7 +197,7 @@ def declaration_body(
         "date_fin_droit_acces": until.isoformat(),
         "perim_donnees_conso_debut": data_from.isoformat(),
         "perim_donnees_conso_fin": data_until.isoformat(),
-        **dict.fromkeys(PERIMS, "Vrai"),
+        **{p: "Vrai" if scopes is None or p in scopes else "Faux" for p in PERIMS},
     }
     if holder.name is not None:
         body["nom_titulaire"] = holder.name

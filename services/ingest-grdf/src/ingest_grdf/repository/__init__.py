@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Protocol
+from typing import Any, Protocol
 
 from ingest_grdf.mapping import AccessRight, GasContract
 
@@ -20,6 +20,22 @@ class Cursor:
 
     informatives_until: date | None
     published_until: date | None
+
+
+@dataclass(frozen=True, slots=True)
+class GrdfRequest:
+    """What a resident or a property manager asked from the dashboard (a row of
+    ``grdf_requests``, written by the api): declare, revoke or send proofs."""
+
+    request_id: str
+    kind: str
+    pce: str
+    holder: dict[str, Any]
+    """``name`` or ``company``, ``email``, ``postcode`` (declare only)."""
+    scopes: list[str] | None
+    data_from: date | None
+    data_until: date | None
+    right_end: date | None
 
 
 class Repository(Protocol):
@@ -65,9 +81,25 @@ class Repository(Protocol):
         PCE a second holder is held ``to_verify`` instead. consent id -> outcome."""
         ...
 
+    async def claim_request(self, stale_after_s: float) -> GrdfRequest | None:
+        """The oldest queued request (or one claimed ``stale_after_s`` ago by a
+        worker that died), claimed for this worker; None when there is none."""
+        ...
+
+    async def request_files(self, request_id: str) -> list[tuple[str, bytes, str]]:
+        """A proofs request's files: (file name, bytes, content type)."""
+        ...
+
+    async def finish_request(
+        self, request_id: str, *, ok: bool, code: str | None, message: str | None
+    ) -> None:
+        """The outcome the person sees (GRDF's code and message when refused);
+        proof files are deleted once the request is finished."""
+        ...
+
     async def ping(self) -> bool:
         """The store answers (readiness)."""
         ...
 
 
-__all__ = ["Cursor", "Repository"]
+__all__ = ["Cursor", "GrdfRequest", "Repository"]

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 
 from ingest_grdf.mapping import AccessRight, GasContract
-from ingest_grdf.repository import Cursor
+from ingest_grdf.repository import Cursor, GrdfRequest
 
 
 def _later(old: date | None, new: date | None) -> date | None:
@@ -25,6 +25,11 @@ class MemoryRepository:
         """PCE -> ids of SEN1 consents not revoked (tests put them there)."""
         self.pending_consents: dict[str, list[str]] = {}
         self.decided: dict[str, str] = {}
+        self.requests: list[GrdfRequest] = []
+        """Queued requests (tests put them there), oldest first."""
+        self.files: dict[str, list[tuple[str, bytes, str]]] = {}
+        self.finished: dict[str, tuple[bool, str | None, str | None]] = {}
+        self.quota: dict[date, tuple[int, float]] = {}
 
     async def save_right(self, right: AccessRight) -> None:
         self.by_pce[str(right.pce)] = right
@@ -60,6 +65,31 @@ class MemoryRepository:
         out = dict.fromkeys(self.pending_consents.pop(pce, []), verification)
         self.decided.update(out)
         return out
+
+    async def claim_request(self, stale_after_s: float) -> GrdfRequest | None:
+        return self.requests.pop(0) if self.requests else None
+
+    async def request_files(self, request_id: str) -> list[tuple[str, bytes, str]]:
+        return self.files.get(request_id, [])
+
+    async def finish_request(
+        self, request_id: str, *, ok: bool, code: str | None, message: str | None
+    ) -> None:
+        self.finished[request_id] = (ok, code, message)
+        self.files.pop(request_id, None)
+
+    async def take(
+        self, day: date, cap: int, spacing_s: float
+    ) -> tuple[int, float] | None:
+        """The SQL's rule without a clock: counts only (waits are the limiter's)."""
+        used, _ = self.quota.get(day, (0, 0.0))
+        if used >= cap:
+            return None
+        self.quota[day] = (used + 1, 0.0)
+        return used + 1, 0.0
+
+    async def hold(self, day: date, seconds: float) -> None:
+        _ = timedelta(seconds=seconds)
 
     async def ping(self) -> bool:
         return True
