@@ -3,8 +3,9 @@
 Starts ``sen1-stack run`` on a fresh data folder (as a fresh clone's ``make run``
 does), then polls its database until (1) every demo PRM has its year of daily
 consumption (the days the emulator publishes for it: a year, or since its
-activation when that is more recent) and (2) every IRIS of the demo has
-non-empty daily rollups. Prints the seconds from the start for each, then stops
+activation when that is more recent), (2) every IRIS of the demo has
+non-empty daily rollups and (3) every demo PCE has gas readings (through the GRDF
+emulator and ingest-grdf at make run's demo quotas). Prints the seconds from the start for each, then stops
 the stack (Ctrl-C, as a user would). It runs on a loopback address of its own
 (127.x.y.z, the services on their usual ports there; brokers and PostgreSQL on free
 ports), so a ``make run`` on 127.0.0.1 does not collide.
@@ -28,6 +29,7 @@ from pathlib import Path
 import asyncpg
 
 from enedis_emulator import profiles
+from energy_core.domain.readings import Energy
 from energy_store import demo
 from sen1_stack.broker import free_port
 
@@ -42,6 +44,12 @@ IRIS_WITH_ROLLUPS = """
 SELECT count(DISTINCT scope_id) FROM rollups
 WHERE scope = 'neighbourhood' AND bucket = 'P1D' AND delivery_points > 0
 """
+PCES_WITH_GAS = """
+SELECT count(DISTINCT s.meter_id) FROM series s
+WHERE s.scheme = 'pce'
+  AND EXISTS (SELECT 1 FROM readings r WHERE r.series_id = s.series_id)
+"""
+MARKS = 3
 
 
 def _expected_days(now: datetime) -> dict[str, int]:
@@ -59,19 +67,22 @@ def _expected_days(now: datetime) -> dict[str, int]:
 
 async def _watch(dsn: str, began: float, budget_s: float) -> dict[str, float]:
     expected = _expected_days(datetime.now(UTC))
-    iris = len(demo.build().neighbourhoods)
+    territory = demo.build()
+    iris = len(territory.neighbourhoods)
+    pces = sum(1 for m in territory.meters if m.energy is Energy.GAS)
     marks: dict[str, float] = {}
-    while time.monotonic() - began < budget_s and len(marks) < 2:
+    while time.monotonic() - began < budget_s and len(marks) < MARKS:
         try:
             conn = await asyncpg.connect(dsn)
         except (OSError, asyncpg.PostgresError):
             await asyncio.sleep(1)
             continue
         try:
-            while time.monotonic() - began < budget_s and len(marks) < 2:
+            while time.monotonic() - began < budget_s and len(marks) < MARKS:
                 try:
                     rows = await conn.fetch(DAILY)
                     hoods = await conn.fetchval(IRIS_WITH_ROLLUPS)
+                    gas = await conn.fetchval(PCES_WITH_GAS)
                 except asyncpg.UndefinedTableError:  # not migrated yet
                     await asyncio.sleep(1)
                     continue
@@ -82,9 +93,12 @@ async def _watch(dsn: str, began: float, budget_s: float) -> dict[str, float]:
                     marks["daily"] = elapsed
                 if hoods == iris and "rollups" not in marks:
                     marks["rollups"] = elapsed
+                if gas == pces and "gas" not in marks:
+                    marks["gas"] = elapsed
                 print(
                     f"{elapsed:6.1f} s: {full}/{len(expected)} PRMs with their year "
-                    f"of daily data, {hoods}/{iris} IRIS with daily rollups",
+                    f"of daily data, {hoods}/{iris} IRIS with daily rollups, "
+                    f"{gas}/{pces} PCEs with gas readings",
                     flush=True,
                 )
                 await asyncio.sleep(2)
@@ -144,7 +158,8 @@ def main() -> int:
             reader.join(timeout=5)
         print(f"stack up after {up[0]:.1f} s" if up else "stack never came up")
         for name, label in (("daily", "every demo PRM has its year of daily data"),
-                            ("rollups", "every IRIS has daily rollups")):  # fmt: skip
+                            ("rollups", "every IRIS has daily rollups"),
+                            ("gas", "every demo PCE has gas readings")):  # fmt: skip
             seconds = marks.get(name)
             print(f"{label}: " + (f"{seconds:.1f} s" if seconds else "NOT reached"))
         for line in log.read_text().splitlines():
@@ -153,7 +168,7 @@ def main() -> int:
         print(f"load average at the end: {os.getloadavg()}")
         if args.keep:
             args.keep.write_text(log.read_text())
-        if len(marks) < 2:
+        if len(marks) < MARKS:
             print(log.read_text()[-4000:])
             return 1
     return 0
