@@ -46,7 +46,7 @@ WHERE scope = 'neighbourhood' AND bucket = 'P1D' AND delivery_points > 0
 """
 PCES_WITH_GAS = """
 SELECT count(DISTINCT s.meter_id) FROM series s
-WHERE s.scheme = 'pce'
+WHERE s.scheme = 'pce' AND s.meter_id = ANY($1::text[])
   AND EXISTS (SELECT 1 FROM readings r WHERE r.series_id = s.series_id)
 """
 MARKS = 3
@@ -69,7 +69,7 @@ async def _watch(dsn: str, began: float, budget_s: float) -> dict[str, float]:
     expected = _expected_days(datetime.now(UTC))
     territory = demo.build()
     iris = len(territory.neighbourhoods)
-    pces = sum(1 for m in territory.meters if m.energy is Energy.GAS)
+    pces = [str(m.meter) for m in territory.meters if m.energy is Energy.GAS]
     marks: dict[str, float] = {}
     while time.monotonic() - began < budget_s and len(marks) < MARKS:
         try:
@@ -82,7 +82,7 @@ async def _watch(dsn: str, began: float, budget_s: float) -> dict[str, float]:
                 try:
                     rows = await conn.fetch(DAILY)
                     hoods = await conn.fetchval(IRIS_WITH_ROLLUPS)
-                    gas = await conn.fetchval(PCES_WITH_GAS)
+                    gas = await conn.fetchval(PCES_WITH_GAS, pces)
                 except asyncpg.UndefinedTableError:  # not migrated yet
                     await asyncio.sleep(1)
                     continue
@@ -93,12 +93,12 @@ async def _watch(dsn: str, began: float, budget_s: float) -> dict[str, float]:
                     marks["daily"] = elapsed
                 if hoods == iris and "rollups" not in marks:
                     marks["rollups"] = elapsed
-                if gas == pces and "gas" not in marks:
+                if gas == len(pces) and "gas" not in marks:
                     marks["gas"] = elapsed
                 print(
                     f"{elapsed:6.1f} s: {full}/{len(expected)} PRMs with their year "
                     f"of daily data, {hoods}/{iris} IRIS with daily rollups, "
-                    f"{gas}/{pces} PCEs with gas readings",
+                    f"{gas}/{len(pces)} demo PCEs with gas readings",
                     flush=True,
                 )
                 await asyncio.sleep(2)
