@@ -40,6 +40,8 @@ else, and the exclusion constraint refuses a point someone else holds.
 
 from alembic import op
 
+from energy_store.check_values import rewrite_in_check
+
 revision = "1504_ingest_sge_enrolment"
 down_revision = "1501_ingest_sge"
 branch_labels = None
@@ -93,31 +95,10 @@ def downgrade() -> None:
 
 
 def _sources(*, add: str | None = None, remove: str | None = None) -> None:
-    """Rewrites the occupancies' source CHECK from its CURRENT values plus or
-    minus one: another branch (ingest-grdf) widens the same CHECK, and a fixed
-    list here would drop its value if it ran first."""
-    change = (
-        f"allowed := array_append(array_remove(allowed, '{add}'), '{add}');"
-        if add
-        else f"allowed := array_remove(allowed, '{remove}');"
-    )
+    """The occupancies' source CHECK from its current values plus or minus ours
+    (another branch widens the same CHECK; see :mod:`energy_store.check_values`)."""
     op.execute(
-        r"""
-    DO $$
-    DECLARE
-        allowed text[];
-    BEGIN
-        SELECT array_agg(DISTINCT m[1]) INTO allowed
-        FROM pg_constraint c,
-             regexp_matches(pg_get_constraintdef(c.oid), '''([^'']+)''', 'g') m
-        WHERE c.conname = 'occupancies_source_check'
-          AND c.conrelid = 'occupancies'::regclass;
-        CHANGE
-        ALTER TABLE occupancies DROP CONSTRAINT occupancies_source_check;
-        EXECUTE 'ALTER TABLE occupancies ADD CONSTRAINT occupancies_source_check '
-             || 'CHECK (source IN ('
-             || (SELECT string_agg(quote_literal(x), ', ') FROM unnest(allowed) x)
-             || '))';
-    END $$;
-    """.replace("CHANGE", change)
+        rewrite_in_check(
+            "occupancies", "source", "occupancies_source_check", add=add, remove=remove
+        )
     )
