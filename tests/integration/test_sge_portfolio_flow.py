@@ -16,7 +16,6 @@ portfolio at once.
 from __future__ import annotations
 
 import asyncio
-import uuid
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -33,7 +32,6 @@ from api import auth
 from api.main import create_app
 from api.settings import Settings as ApiSettings
 from energy_core import topics
-from energy_core.kafka import make_consumer
 from energy_core.secrets import SecretBox
 from energy_core.settings import KafkaSettings, PostgresSettings
 from energy_store import demo
@@ -43,6 +41,7 @@ from ingest_sge.client.answers import SearchCriteria
 from ingest_sge.enrolment import STOPPED
 from ingest_sge.settings import Settings as SgeSettings
 from sen1_stack.broker import free_port
+from sen1_stack.topic_reader import drain
 from sge_emulator import Emulator, client_ssl_context
 from sge_emulator.catalogue import ADP_NOT_FOUND
 from sge_emulator.settings import (
@@ -88,24 +87,7 @@ async def _token(conn: asyncpg.Connection, email: str) -> str:
 
 
 async def _topic(kafka: KafkaSettings) -> list[bytes]:
-    consumer = make_consumer(
-        kafka, [topics.READINGS], group_id=None, client_id=f"t-{uuid.uuid4().hex[:6]}"
-    )
-    await consumer.start()
-    out: list[bytes] = []
-    try:
-        idle = 0
-        while idle < 3:
-            batch = await consumer.getmany(timeout_ms=700)
-            if not batch:
-                idle += 1
-                continue
-            idle = 0
-            for records in batch.values():
-                out.extend(r.value for r in records)
-    finally:
-        await consumer.stop()
-    return out
+    return [record.value for record in await drain(kafka, topics.READINGS)]
 
 
 async def test_a_city_registers_its_schools_and_sees_them_in_its_portfolio(

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import uuid
 from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime
 
@@ -15,12 +14,13 @@ import uvicorn
 from enedis_emulator import EmulatorState, build_app, build_state
 from enedis_emulator.settings import EmulatorSettings
 from energy_core import topics
-from energy_core.kafka import Publisher, make_consumer
+from energy_core.kafka import Publisher
 from energy_core.wire import batch_from_proto, decode_batch
 from ingest_enedis.bootstrap import bootstrap
 from ingest_enedis.service import Collector
 from ingest_enedis.settings import Settings
 from sen1_stack.broker import free_port
+from sen1_stack.topic_reader import drain
 
 NOW = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)  # 10:00 Paris: J-1 is published
 
@@ -111,23 +111,7 @@ async def collector_factory(emulator, kafka_settings, pg_pool):
 
 
 async def consume_all(kafka_settings, spec=topics.READINGS) -> list:
-    consumer = make_consumer(
-        kafka_settings, [spec], group_id=None, client_id=f"t-{uuid.uuid4().hex[:6]}"
-    )
-    await consumer.start()
-    out = []
-    try:
-        idle = 0
-        while idle < 3:
-            batch = await consumer.getmany(timeout_ms=700)
-            if not batch:
-                idle += 1
-                continue
-            idle = 0
-            for records in batch.values():
-                out.extend(r.value for r in records)
-    finally:
-        await consumer.stop()
+    out = [record.value for record in await drain(kafka_settings, spec)]
     if spec is topics.READINGS:
         return [batch_from_proto(decode_batch(v)) for v in out]
     return out

@@ -17,7 +17,7 @@ import pytest
 
 from energy_core import topics
 from energy_core.domain import Direction, Kind, ReadingBatch, Stamp
-from energy_core.kafka import KafkaPublisher, make_consumer
+from energy_core.kafka import KafkaPublisher
 from energy_core.observability import Health
 from energy_core.settings import KafkaSettings
 from energy_core.wire import batch_from_proto, decode_batch
@@ -30,6 +30,7 @@ from ingest_flukso.service import FluksoService
 from ingest_flukso.settings import Settings
 from sen1_stack.broker import free_port
 from sen1_stack.mqtt import MqttBroker
+from sen1_stack.topic_reader import drain
 
 pytestmark = pytest.mark.integration
 
@@ -78,19 +79,7 @@ async def running_service(
 
 
 async def _consume(settings: KafkaSettings, spec: topics.TopicSpec) -> list[Any]:
-    consumer = make_consumer(settings, [spec], group_id=None, client_id="test-reader")
-    await consumer.start()
-    records = []
-    try:
-        idle = 0
-        while idle < 3:
-            batch = await consumer.getmany(timeout_ms=1000)
-            got = [r for rs in batch.values() for r in rs]
-            records += got
-            idle = 0 if got else idle + 1
-    finally:
-        await consumer.stop()
-    return records
+    return await drain(settings, spec, poll_ms=1000)
 
 
 def _settings(

@@ -6,7 +6,6 @@ same point's curve over mutual TLS and gets SGT4L8 for 8 days."""
 from __future__ import annotations
 
 import asyncio
-import uuid
 from collections.abc import AsyncIterator
 from datetime import date
 from pathlib import Path
@@ -18,7 +17,6 @@ import pytest_asyncio
 
 from energy_core import topics
 from energy_core.domain.time import PARIS
-from energy_core.kafka import make_consumer
 from energy_core.wire import batch_from_proto, decode_batch
 from ingest_sge.bootstrap import bootstrap
 from ingest_sge.client.faults import PeriodRefusedError
@@ -29,6 +27,7 @@ from ingest_sge.reader import AuthorisationMissingError, MeasuresReader
 from ingest_sge.repository.authorisations import SGE_PURPOSE, PostgresAuthorisations
 from ingest_sge.settings import Settings
 from sen1_stack.broker import free_port
+from sen1_stack.topic_reader import drain
 from sge_emulator import Emulator, client_ssl_context
 from sge_emulator.settings import (
     DEMO_CONTRACT,
@@ -89,24 +88,8 @@ async def _subscribe(emulator: Emulator, prm: str, kind: str) -> None:
 
 
 async def _readings(kafka: Any) -> list[Any]:
-    consumer = make_consumer(
-        kafka, [topics.READINGS], group_id=None, client_id=f"t-{uuid.uuid4().hex[:6]}"
-    )
-    await consumer.start()
-    out: list[bytes] = []
-    try:
-        idle = 0
-        while idle < 3:
-            batch = await consumer.getmany(timeout_ms=700)
-            if not batch:
-                idle += 1
-                continue
-            idle = 0
-            for records in batch.values():
-                out.extend(r.value for r in records)
-    finally:
-        await consumer.stop()
-    return [batch_from_proto(decode_batch(v)) for v in out]
+    records = await drain(kafka, topics.READINGS)
+    return [batch_from_proto(decode_batch(r.value)) for r in records]
 
 
 async def test_subscribed_point_files_reach_the_readings_topic(

@@ -7,7 +7,6 @@ the interop note; the collector built by bootstrap() picks all of them up once."
 from __future__ import annotations
 
 import asyncio
-import uuid
 from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -18,12 +17,12 @@ import pytest
 from energy_core import topics
 from energy_core.domain import Stamp
 from energy_core.domain.time import PARIS
-from energy_core.kafka import make_consumer
 from energy_core.wire import batch_from_proto, decode_batch
 from ingest_sge.bootstrap import bootstrap
 from ingest_sge.client.soap import SgeSoapClient, SoapConfig
 from ingest_sge.settings import Settings
 from sen1_stack.broker import free_port
+from sen1_stack.topic_reader import drain
 from sge_emulator import Emulator, client_ssl_context
 from sge_emulator.settings import (
     DEMO_CONTRACT,
@@ -60,24 +59,8 @@ def _subscription(prm: str) -> bytes:
 
 
 async def _readings(kafka: Any) -> list[Any]:
-    consumer = make_consumer(
-        kafka, [topics.READINGS], group_id=None, client_id=f"t-{uuid.uuid4().hex[:6]}"
-    )
-    await consumer.start()
-    out: list[bytes] = []
-    try:
-        idle = 0
-        while idle < 3:
-            batch = await consumer.getmany(timeout_ms=700)
-            if not batch:
-                idle += 1
-                continue
-            idle = 0
-            for records in batch.values():
-                out.extend(r.value for r in records)
-    finally:
-        await consumer.stop()
-    return [batch_from_proto(decode_batch(v)) for v in out]
+    records = await drain(kafka, topics.READINGS)
+    return [batch_from_proto(decode_batch(r.value)) for r in records]
 
 
 async def test_r4q_and_bulk_results_are_picked_up_from_the_emulator_drop(

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-import uuid
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -16,12 +15,12 @@ import pytest
 
 from energy_core import topics
 from energy_core.domain import Source
-from energy_core.kafka import make_consumer
 from energy_core.observability import Health
 from energy_core.wire import batch_from_proto, decode_batch
 from ingest_sge.bootstrap import bootstrap
 from ingest_sge.client import SftpDrop
 from ingest_sge.settings import Settings
+from sen1_stack.topic_reader import drain
 from sge_emulator.fluxgen import Curve, DailyIndex, flux_file, r50_records, r151_records
 
 pytestmark = pytest.mark.integration
@@ -43,24 +42,7 @@ def _settings(drop: Any, tmp_path: Path, kafka: Any, postgres: Any) -> Settings:
 
 
 async def _consume(kafka: Any, spec: Any) -> list[bytes]:
-    consumer = make_consumer(
-        kafka, [spec], group_id=None, client_id=f"t-{uuid.uuid4().hex[:6]}"
-    )
-    await consumer.start()
-    out: list[bytes] = []
-    try:
-        idle = 0
-        while idle < 3:
-            batch = await consumer.getmany(timeout_ms=700)
-            if not batch:
-                idle += 1
-                continue
-            idle = 0
-            for records in batch.values():
-                out.extend(r.value for r in records)
-    finally:
-        await consumer.stop()
-    return out
+    return [record.value for record in await drain(kafka, spec)]
 
 
 async def test_files_to_readings_once_across_restarts(
