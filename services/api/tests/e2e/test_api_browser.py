@@ -19,9 +19,8 @@ from pathlib import Path
 
 import pytest
 import pytest_asyncio
-import uvicorn
-from playwright.async_api import Browser, async_playwright, expect
 from playwright.async_api import TimeoutError as PlaywrightTimeout
+from playwright.async_api import expect
 
 from api.main import create_app
 from api.settings import Settings
@@ -29,19 +28,7 @@ from energy_core import topics
 from energy_core._pb.energy.grid.v1 import alerts_pb2
 from energy_core.domain.time import PARIS, to_micros
 from energy_core.kafka import KafkaPublisher
-from sen1_stack.broker import free_port
 
-CHROMIUM = Path("/usr/bin/chromium")
-ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 PASSWORD = "correct horse battery"
 AXE = (
     Path(__file__).parents[2] / "src" / "api" / "static" / "vendor" / "axe-core"
@@ -68,17 +55,11 @@ READINGS_OF_DAY = """async ([meter, day]) => {
   return (await r.json()).items.length;
 }"""
 """What a uPlot chart drew: its data, its axes and how many canvas pixels are inked."""
-pytestmark = [
-    pytest.mark.e2e,
-    pytest.mark.skipif(
-        not CHROMIUM.exists(),
-        reason="/usr/bin/chromium is absent (apt-get install chromium)",
-    ),
-]
+pytestmark = pytest.mark.e2e  # Chromium and `serve`: conftest.py
 
 
 @pytest_asyncio.fixture
-async def server(world, postgres_settings, kafka_settings) -> AsyncIterator[str]:
+async def server(world, postgres_settings, kafka_settings, serve) -> AsyncIterator[str]:
     settings = Settings(
         postgres=postgres_settings,
         kafka=kafka_settings,
@@ -86,34 +67,8 @@ async def server(world, postgres_settings, kafka_settings) -> AsyncIterator[str]
         subscribe_alerts=True,
     )
     app = create_app(settings, pool=world.pool)
-    port = free_port()
-    config = uvicorn.Config(
-        app,
-        host="127.0.0.1",
-        port=port,
-        log_level="warning",
-        lifespan="on",
-        timeout_graceful_shutdown=2,
-    )
-    srv = uvicorn.Server(config)
-    task = asyncio.create_task(srv.serve())
-    while not srv.started:  # noqa: ASYNC110 - uvicorn exposes a flag, not an event
-        await asyncio.sleep(0.05)
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        srv.should_exit = True
-        await asyncio.wait_for(task, 15)
-
-
-@pytest_asyncio.fixture
-async def browser() -> AsyncIterator[Browser]:
-    async with async_playwright() as pw:
-        b = await pw.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
-        try:
-            yield b
-        finally:
-            await b.close()
+    async with serve(app, lifespan="on", timeout_graceful_shutdown=2) as url:
+        yield url
 
 
 @pytest.fixture

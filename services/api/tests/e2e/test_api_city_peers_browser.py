@@ -5,7 +5,6 @@ no such section."""
 
 from __future__ import annotations
 
-import asyncio
 import os
 from collections.abc import AsyncIterator
 from datetime import datetime, timedelta
@@ -13,58 +12,25 @@ from pathlib import Path
 
 import pytest
 import pytest_asyncio
-import uvicorn
-from playwright.async_api import Browser, async_playwright, expect
+from playwright.async_api import expect
 
 from api.main import create_app
 from api.settings import Settings
 from energy_core.domain.time import PARIS, local_midnight
-from sen1_stack.broker import free_port
 
-CHROMIUM = Path("/usr/bin/chromium")
-ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run"]
 KID = "B" * 43
 NEIGHBOUR = "grenoble.sen1.localhost"
 
-pytestmark = [
-    pytest.mark.e2e,
-    pytest.mark.skipif(
-        not CHROMIUM.exists(),
-        reason="/usr/bin/chromium is absent (apt-get install chromium)",
-    ),
-]
+pytestmark = pytest.mark.e2e  # Chromium and `serve`: conftest.py
 
 
 @pytest_asyncio.fixture
-async def server(world, postgres_settings) -> AsyncIterator[str]:
-    app = create_app(
-        Settings(
-            postgres=postgres_settings, cookie_secure=False, subscribe_alerts=False
-        ),
-        pool=world.pool,
+async def server(world, postgres_settings, serve) -> AsyncIterator[str]:
+    settings = Settings(
+        postgres=postgres_settings, cookie_secure=False, subscribe_alerts=False
     )
-    port = free_port()
-    srv = uvicorn.Server(
-        uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning")
-    )
-    task = asyncio.create_task(srv.serve())
-    while not srv.started:  # noqa: ASYNC110 - uvicorn exposes a flag, not an event
-        await asyncio.sleep(0.05)
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        srv.should_exit = True
-        await asyncio.wait_for(task, 15)
-
-
-@pytest_asyncio.fixture
-async def browser() -> AsyncIterator[Browser]:
-    async with async_playwright() as pw:
-        b = await pw.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
-        try:
-            yield b
-        finally:
-            await b.close()
+    async with serve(create_app(settings, pool=world.pool)) as url:
+        yield url
 
 
 async def test_city_page_shows_the_neighbours_with_provenance(
