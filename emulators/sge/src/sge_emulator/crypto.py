@@ -103,7 +103,8 @@ def encrypt(data: bytes, key: bytes, *, cipher: str, iv: bytes | None = None) ->
 
 
 def decrypt(data: bytes, key: bytes, *, cipher: str, iv: bytes | None = None) -> bytes:
-    """The inverse, strict on padding (a wrong key is an error, not garbage)."""
+    """The inverse, strict on padding: a wrong key is an error, except for the ~1 in
+    256 garbage that ends in valid PKCS7 (a reader checks the ZIP magic too)."""
     if cipher == "aes256":
         iv, data = data[:16], data[16:]
     if iv is None:

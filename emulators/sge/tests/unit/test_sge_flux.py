@@ -115,8 +115,25 @@ def test_crypto_round_trip_and_wrong_key(cipher: str, size: int) -> None:
         assert sealed == encrypt(
             data, key, cipher=cipher, iv=iv
         )  # fixed IV: deterministic
-    with pytest.raises(ValueError, match="padding"):
-        decrypt(sealed, other, cipher=cipher, iv=iv)
+    # A wrong key never gives the data back. Mostly the PKCS7 check refuses it, but
+    # garbage ends in valid padding about once in 256 (with AES-256's random IV the
+    # test would then fail at random): the reader's ZIP-magic check catches that
+    # case (ingest_sge.client.crypto), so here only "never the data" is certain.
+    wrong = _decrypt_or_refusal(sealed, other, cipher=cipher, iv=iv)
+    if isinstance(wrong, ValueError):
+        assert "padding" in str(wrong).lower()
+    else:
+        assert wrong != data
+        assert not wrong.startswith(data[:4])
+
+
+def _decrypt_or_refusal(
+    sealed: bytes, key: bytes, *, cipher: str, iv: bytes | None
+) -> bytes | ValueError:
+    try:
+        return decrypt(sealed, key, cipher=cipher, iv=iv)
+    except ValueError as exc:
+        return exc
 
 
 def test_rotation_cycles_through_the_configured_versions(tmp_path: Path) -> None:
