@@ -193,6 +193,26 @@ class Reading:
         )
 
 
+def _check_header(
+    meter: object,
+    source: str,
+    energy: str,
+    stamped: str,
+    produced_at: datetime | None,
+) -> None:
+    """What a :class:`ReadingBatch` and a :class:`RowsBatch` share: the meter id
+    type, the enums and an aware production time (one rule for both wire paths)."""
+    if not isinstance(meter, MeterId):
+        raise InvalidValueError(
+            "meter", meter, "build it with Prm, Pce or FluksoSensorId"
+        )
+    Source(source)
+    Energy(energy)
+    Stamp(stamped)
+    if produced_at is not None:
+        require_aware(produced_at, "produced_at")
+
+
 @dataclass(frozen=True, slots=True)
 class ReadingBatch:
     """Readings of one meter, published as one Kafka record keyed by the meter id."""
@@ -206,15 +226,9 @@ class ReadingBatch:
     batch_id: str = ""
 
     def __post_init__(self) -> None:
-        if not isinstance(self.meter, MeterId):
-            raise InvalidValueError(
-                "meter", self.meter, "build it with Prm, Pce or FluksoSensorId"
-            )
-        Source(self.source)
-        Energy(self.energy)
-        Stamp(self.stamped)
-        if self.produced_at is not None:
-            require_aware(self.produced_at, "produced_at")
+        _check_header(
+            self.meter, self.source, self.energy, self.stamped, self.produced_at
+        )
         for reading in self.readings:
             if not isinstance(reading, Reading):
                 raise InvalidValueError("readings", reading, "expected Reading items")
@@ -301,15 +315,9 @@ class RowsBatch:
     batch_id: str = ""
 
     def __post_init__(self) -> None:
-        if not isinstance(self.meter, MeterId):
-            raise InvalidValueError(
-                "meter", self.meter, "build it with Prm, Pce or FluksoSensorId"
-            )
-        Source(self.source)
-        Energy(self.energy)
-        Stamp(self.stamped)
-        if self.produced_at is not None:
-            require_aware(self.produced_at, "produced_at")
+        _check_header(
+            self.meter, self.source, self.energy, self.stamped, self.produced_at
+        )
         for series in self.series:
             if not isinstance(series, SeriesRows):
                 raise InvalidValueError("series", series, "expected SeriesRows items")
