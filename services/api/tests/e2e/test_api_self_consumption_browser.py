@@ -134,6 +134,12 @@ async def test_the_city_page_shows_self_consumption_per_iris(
                 )  # fmt: skip
             day += timedelta(1)
     async with world.pool.acquire() as conn:
+        # the map: one IRIS of 3 consumers over the month (its reason, in French)
+        await conn.execute(
+            """INSERT INTO rollups VALUES ('neighbourhood', $1, 'P1M', $2, $3,
+               'electricity', 'consumption', 'raw', 'Wh', 3000, 3, 1000)""",
+            small, local_midnight(start), local_midnight(end),
+        )  # fmt: skip
         await conn.executemany(
             """INSERT INTO aggregator_meter_days (point_id, direction, unit, day_start,
                  day_end, energy, iris, commune_insee, ev0, ev1, ev2, en0, en1, en2,
@@ -157,4 +163,14 @@ async def test_the_city_page_shows_self_consumption_per_iris(
     # 28 - 13 - 12 = 3: the smaller sibling is withheld with the small one
     await expect(table.locator("tr", has_text=hoods[2])).to_contain_text("masqué")
     await expect(page.locator("#sc-coverage")).to_contain_text("28 mesurés")
+    # reasons in the page's language, on the map's table and on this card
+    await expect(table.locator("tr", has_text=small)).to_contain_text(
+        "moins de 10 points de livraison"
+    )
+    await expect(table.locator("tr", has_text=hoods[2])).to_contain_text(
+        "par différence avec la commune"
+    )
+    await expect(page.locator("#city-table tr", has_text=small)).to_contain_text(
+        "masqué (secret statistique) — moins de 10 points de livraison"
+    )
     await _checked(page)

@@ -37,6 +37,19 @@
   const fmt = (x, d) => (x === null || x === undefined) ? "–" : Number(x).toLocaleString(lang, {maximumFractionDigits: d === undefined ? 1 : d});
   const say = (s, vars) => s.replace(/\{(\w+)\}/g, (_, k) => String(vars[k]));
   const iso = (d) => d.toLocaleDateString("sv-SE");
+  // The api's reasons are English; the French page says the known ones in French
+  // (the same three texts as sen1.js' why()).
+  const PARENT_FR = {commune: "la commune", neighbourhood: "l’IRIS", parcel: "la parcelle"};
+  const why = (r) => {
+    if (!r || lang !== "fr") return r || "";
+    let m = /^fewer than (\d+) delivery points$/.exec(r);
+    if (m) return `moins de ${m[1]} points de livraison`;
+    m = /^one delivery point exceeds (\d+)% of the total$/.exec(r);
+    if (m) return `un point de livraison dépasse ${m[1]} % du total`;
+    m = /^withheld so that no group under the threshold can be derived by difference with its (\w+)$/.exec(r);
+    if (m) return `masqué pour qu’aucun groupe sous le seuil ne se déduise par différence avec ${PARENT_FR[m[1]] || m[1]}`;
+    return r;
+  };
   async function get(path) {
     const headers = {"accept": "application/json"};
     const key = sessionStorage.getItem("sen1-city-key");
@@ -78,14 +91,14 @@
       card.querySelector(".hint").textContent = say(W.city_hint, {n: doc.rule.min_points});
       const total = doc.commune_total;
       const status = document.getElementById("sc-total");
-      status.textContent = total ? `${W.commune} ${doc.commune} : ${total.state === "published" ? fmt(total.value / 1000, 0) + " kWh" : W[total.state] + (total.reason ? ` (${total.reason})` : "")}` : "";
+      status.textContent = total ? `${W.commune} ${doc.commune} : ${total.state === "published" ? fmt(total.value / 1000, 0) + " kWh" : W[total.state] + (total.reason ? ` (${why(total.reason)})` : "")}` : "";
       const head = card.querySelector("thead"), body = card.querySelector("tbody");
       head.textContent = ""; body.textContent = "";
       row(head, [W.iris, W.name, W.value, W.points, W.status], true);
       for (const c of doc.neighbourhoods) {
         row(body, [c.iris, c.name, c.state === "published" ? fmt(c.value / 1000, 0) : "–",
           c.delivery_points === null ? "–" : String(c.delivery_points),
-          W[c.state] + (c.reason ? ` : ${c.reason}` : "")]);
+          W[c.state] + (c.reason ? ` : ${why(c.reason)}` : "")]);
       }
       const few = say(W.few, {n: doc.rule.min_points});
       const n = (x) => x === null ? few : String(x);
