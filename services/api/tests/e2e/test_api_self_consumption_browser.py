@@ -5,6 +5,7 @@ pass the vendored axe check and fit a phone's width."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import AsyncIterator
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -112,6 +113,15 @@ async def test_a_pv_home_sees_production_and_self_consumption(
         "production seule : injection inconnue"
     )
     await _checked(page)
+    # and in English
+    await page.set_viewport_size({"width": 1100, "height": 1200})
+    await page.goto(f"{server}/resident?lang=en")
+    await expect(card).to_have_attribute("data-ready", "1", timeout=30_000)
+    await expect(card.locator("h2")).to_have_text("Production and self-consumption")
+    await expect(page.locator("#sc-days tbody")).to_contain_text(
+        "production only: injection unknown"
+    )
+    await _checked(page)
 
 
 async def test_the_city_page_shows_self_consumption_per_iris(
@@ -140,6 +150,12 @@ async def test_the_city_page_shows_self_consumption_per_iris(
                'electricity', 'consumption', 'raw', 'Wh', 3000, 3, 1000)""",
             small, local_midnight(start), local_midnight(end),
         )  # fmt: skip
+        for scope, sid in (("commune", commune), ("neighbourhood", big)):  # gas
+            await conn.execute(
+                """INSERT INTO rollups VALUES ($1, $2, 'P1M', $3, $4, 'gas',
+                   'consumption', 'raw', 'Wh', 12000000, 12, 1000000)""",
+                scope, sid, local_midnight(start), local_midnight(end),
+            )  # fmt: skip
         await conn.executemany(
             """INSERT INTO aggregator_meter_days (point_id, direction, unit, day_start,
                  day_end, energy, iris, commune_insee, ev0, ev1, ev2, en0, en1, en2,
@@ -172,5 +188,10 @@ async def test_the_city_page_shows_self_consumption_per_iris(
     )
     await expect(page.locator("#city-table tr", has_text=small)).to_contain_text(
         "masqué (secret statistique) — moins de 10 points de livraison"
+    )
+    # the map's measure: gas, as the IRIS table shows it (12,000 kWh PCS)
+    await page.select_option("#map-measure", "gas:consumption")
+    await expect(page.locator("#city-table tr", has_text=big)).to_contain_text(
+        re.compile(r"12\s000")
     )
     await _checked(page)
