@@ -105,6 +105,27 @@ async def test_a_pv_home_sees_its_self_consumption_per_day(client, world) -> Non
         )
         assert r.status_code == status, (headers, r.text)
         assert "self_consumed" not in r.text
+    # a device the resident withdrew stays hidden, even behind its point
+    async with world.pool.acquire() as conn:
+        person = await conn.fetchval(
+            "SELECT person_id FROM people WHERE email = $1", owner.email
+        )
+        withdrawn = await conn.execute(  # as POST /v1/me/consents/{id}/withdraw
+            "UPDATE consents SET revoked_at = now() WHERE person_id = $1"
+            " AND meter_id = $2 AND revoked_at IS NULL",
+            person,
+            pv,
+        )
+        assert withdrawn == "UPDATE 1"
+    r = await client.get(
+        f"/v1/meters/{world.meter_b}/self-consumption",
+        params=SPAN,
+        headers=bearer(world.resident_b),
+    )
+    assert r.status_code == 200, r.text
+    assert r.json()["devices"] == []
+    assert {d["state"] for d in r.json()["days"]} == {"injection-only"}
+    assert r.json()["sides"] == {"injection": True, "production": False}
     # a device is not a delivery point
     r = await client.get(
         f"/v1/meters/{pv}/self-consumption",
