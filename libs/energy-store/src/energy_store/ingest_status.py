@@ -16,6 +16,7 @@ day (at most ``every_s`` seconds of calls).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import os
 import socket
@@ -74,14 +75,15 @@ class StatusReporter:
         self.every_s = every_s
         self.instance = instance or instance_name()
         self._clock = clock
-        self._now = now
+        self.now = now
+        """The wall clock whose Paris day the calls are counted in."""
         self._day: date | None = None
         self._day_base = 0.0
         self._last: tuple[float, float] | None = None  # (clock, calls)
 
     def snapshot(self) -> tuple[date, int, float]:
         """(Paris day, calls today, calls per second since the last snapshot)."""
-        at = self._now().astimezone(PARIS)
+        at = self.now().astimezone(PARIS)
         calls = float(self._calls())
         tick = self._clock()
         if self._day != at.date():
@@ -129,10 +131,8 @@ class StatusReporter:
             except (asyncpg.PostgresError, OSError, asyncpg.InterfaceError):
                 logger.warning("ingest status not written; next try in %.0f s",
                                self.every_s, exc_info=True)  # fmt: skip
-            try:
+            with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), self.every_s)
-            except TimeoutError:
-                pass
         try:  # the last figures, so the page does not show a stale rate
             await self.report_once()
         except (asyncpg.PostgresError, OSError, asyncpg.InterfaceError):

@@ -13,7 +13,7 @@ import logging
 import time
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 import asyncpg
 import faust
@@ -123,18 +123,23 @@ def register(app: faust.App, ctx: Context) -> None:
     @app.agent(ctx.topics.dead_letters, name="dead-letters")
     async def letters(stream: faust.StreamT[bytes]) -> AsyncIterator[None]:
         """Every service's dead letters -> ``dead_letters`` (counted per source on
-        the operator page); idempotent by (topic, partition, offset)."""
+        the operator page); idempotent by (topic, partition, offset), hence
+        ``take_events`` (the events carry them) rather than ``take``."""
         pool = await ctx.db()
         pruned_at = 0.0
-        async for events in stream.take_events(
+        events_of = cast("faust.Stream[bytes]", stream)  # StreamT lacks take_events
+        async for events in events_of.take_events(
             settings.batch_size, within=settings.batch_within_s
         ):
             now = datetime.now(UTC)
             rows = [
                 dead_letters.to_row(
-                    e.message.topic, e.message.partition, e.message.offset,
-                    e.value, now=now,
-                )  # fmt: skip
+                    e.message.topic,
+                    e.message.partition,
+                    e.message.offset,
+                    e.value,
+                    now=now,
+                )
                 for e in events
             ]
             failures = 0

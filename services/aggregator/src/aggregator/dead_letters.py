@@ -21,8 +21,9 @@ from datetime import UTC, datetime, timedelta
 
 import asyncpg
 
-from energy_core._pb.energy.metering.v1 import dead_letter_pb2
+from energy_core.errors import PayloadInvalidError
 from energy_core.observability import scrub
+from energy_core.wire import decode_dead_letter
 
 REASON_MAX = 300
 """Characters of a reason kept: enough to name the field and the rule."""
@@ -54,10 +55,9 @@ def to_row(
     A value that is not a ``DeadLetter`` is itself counted (service ``unknown``):
     dropping it silently would hide a producer that writes garbage.
     """
-    letter = dead_letter_pb2.DeadLetter()
     try:
-        letter.ParseFromString(value or b"")
-    except Exception:  # protobuf raises DecodeError and friends
+        letter = decode_dead_letter(value or b"")
+    except PayloadInvalidError:
         return LetterRow(topic, partition, offset, "unknown", UNREADABLE, "", now)
     if not letter.service:
         return LetterRow(topic, partition, offset, "unknown", UNREADABLE, "", now)

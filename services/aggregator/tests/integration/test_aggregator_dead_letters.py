@@ -67,8 +67,7 @@ async def test_letters_counted_once_without_meter_ids(
         stop(worker)
 
     rows = {
-        r["service"]: r
-        for r in await territory_db.fetch("SELECT * FROM dead_letters")
+        r["service"]: r for r in await territory_db.fetch("SELECT * FROM dead_letters")
     }
     assert set(rows) == {"ingest-grdf", "aggregator", "unknown"}
     grdf = rows["ingest-grdf"]
@@ -79,7 +78,8 @@ async def test_letters_counted_once_without_meter_ids(
     stored = await territory_db.fetchval(
         "SELECT string_agg(d::text, ' ') FROM dead_letters d"
     )
-    assert PCE not in stored and "30000000000001" not in stored
+    assert PCE not in stored
+    assert "30000000000001" not in stored
 
     # Replay: read the whole topic again from offset 0 and store it again.
     consumer = make_consumer(

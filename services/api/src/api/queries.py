@@ -694,6 +694,51 @@ FROM enedis_cursors c
 """
 
 
+# Every service's dead letters (the aggregator stores the topic in dead_letters,
+# reasons already scrubbed of meter ids): counts over 24 h and 7 days per service.
+DEAD_LETTER_COUNTS = """
+SELECT service,
+       count(*) FILTER (WHERE occurred_at > $1)::int AS day,
+       count(*)::int AS week,
+       max(occurred_at) AS last_seen
+FROM dead_letters WHERE occurred_at > $2
+GROUP BY service
+"""
+
+# The newest reasons per service over the last 7 days ($1), at most $2 each.
+DEAD_LETTER_REASONS = """
+SELECT service, reason, error_type, count, first_seen, last_seen FROM (
+    SELECT service, reason, error_type, count(*)::int AS count,
+           min(occurred_at) AS first_seen, max(occurred_at) AS last_seen,
+           row_number() OVER (PARTITION BY service
+                              ORDER BY max(occurred_at) DESC, reason) AS rank
+    FROM dead_letters WHERE occurred_at > $1
+    GROUP BY service, reason, error_type
+) r WHERE rank <= $2
+ORDER BY service, last_seen DESC
+"""
+
+# Each collector's status rows of today (Paris day $1): calls summed over its
+# processes, the rate of the rows still refreshed (updated after $2), caps and
+# backlog of the newest row.
+INGEST_STATUS = """
+SELECT source,
+       sum(calls_today)::int AS calls_today,
+       coalesce(sum(rate_per_s) FILTER (WHERE updated_at > $2), 0) AS rate_per_s,
+       (array_agg(cap_per_s ORDER BY updated_at DESC))[1] AS cap_per_s,
+       (array_agg(cap_per_hour ORDER BY updated_at DESC))[1] AS cap_per_hour,
+       (array_agg(cap_per_day ORDER BY updated_at DESC))[1] AS cap_per_day,
+       (array_agg(backlog ORDER BY updated_at DESC))[1] AS backlog,
+       (array_agg(backlog_unit ORDER BY updated_at DESC))[1] AS backlog_unit,
+       max(updated_at) AS updated_at
+FROM ingest_status WHERE day = $1
+GROUP BY source
+"""
+
+# GRDF's quota is counted in PostgreSQL by every ingest-grdf process (its limiter):
+# the authoritative use of the Paris day $1.
+GRDF_QUOTA_USED = "SELECT used FROM grdf_quota WHERE day = $1"
+
 # A portfolio: per meter of the caller (the MY_METERS rule: meter_access() of the
 # caller, or of an owner who shares with them), a year against the year before,
 # and the shape that betrays waste: mean power at night (01:00-05:00 local) and at

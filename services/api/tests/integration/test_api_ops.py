@@ -36,7 +36,13 @@ async def test_ingestion_health_counts_fresh_and_stale_series(
     # meter_b's only reading is 3 days old; every other prm series has none
     assert enedis["stale_series"] == prm - 1
     assert enedis["backlog_days"] == 5  # fetched until 6 days ago, yesterday due
-    assert r.json()["not_here"] == ["quota use", "dead letters (enedis, grdf, flukso)"]
+    assert r.json()["not_here"] == [
+        "quota use (enedis): no status written today",
+        "quota use (grdf): no status written today",
+        "quota use (flukso): no upstream quota known, calls not counted",
+        "quota use (sge): no upstream quota known, calls not counted",
+    ]
+    assert r.json()["dead_letters"] == []
 
 
 async def test_ingestion_health_has_sge_files_and_dead_letters(
@@ -68,15 +74,114 @@ async def test_ingestion_health_has_sge_files_and_dead_letters(
 async def test_ingestion_health_is_for_operators_only(
     client, world, auth_header
 ) -> None:
-    assert (await client.get("/v1/ops/ingestion")).status_code == 401
+    await _letters(world.pool, [("ingest-grdf", "volume negative", 1)])
+    anonymous = await client.get("/v1/ops/ingestion")
     resident = await client.get(
         "/v1/ops/ingestion", headers=auth_header(world.resident_a)
     )
-    assert resident.status_code == 403
     city = await client.get(
         "/v1/ops/ingestion", headers={"x-api-key": world.commune_key}
     )
+    assert anonymous.status_code == 401
+    assert resident.status_code == 403
     assert city.status_code in (401, 403)
+    for refused in (anonymous, resident, city):
+        assert refused.headers["content-type"].startswith("application/problem+json")
+        assert "volume negative" not in refused.text
+        assert "ingest-grdf" not in refused.text
+
+
+async def _letters(pool, letters: list[tuple[str, str, float]]) -> None:
+    """Dead letters as the aggregator stores them: (service, reason, hours ago)."""
+    now = datetime.now(UTC)
+    async with pool.acquire() as conn:
+        await conn.executemany(
+            """INSERT INTO dead_letters (topic, partition, "offset", service, reason,
+                   error_type, occurred_at) VALUES ('t', 0, $1, $2, $3, 'E', $4)""",
+            [
+                (i, service, reason, now - timedelta(hours=hours))
+                for i, (service, reason, hours) in enumerate(letters)
+            ],
+        )
+
+
+async def test_dead_letters_per_source_over_a_day_and_a_week(
+    client, world, auth_header
+) -> None:
+    await _letters(
+        world.pool,
+        [
+            ("ingest-grdf", "PCE [id]: volume is negative", 1),
+            ("ingest-grdf", "PCE [id]: volume is negative", 30),
+            ("ingest-grdf", "unknown unit 'kWhx'", 2),
+            ("ingest-enedis", "interval_length missing", 100),
+            ("ingest-enedis", "too old to count", 24 * 8),
+            ("aggregator", "not a ReadingBatch", 0.5),
+        ],
+    )
+    r = await client.get("/v1/ops/ingestion", headers=auth_header(world.operator))
+    assert r.status_code == 200
+    body = r.json()
+    by = {s["source"]: s for s in body["sources"]}
+    assert (by["grdf"]["dead_letters_24h"], by["grdf"]["dead_letters_7d"]) == (2, 3)
+    assert (by["enedis"]["dead_letters_24h"], by["enedis"]["dead_letters_7d"]) == (
+        0, 1,
+    )  # fmt: skip
+    assert by["flukso"]["dead_letters_7d"] == 0
+    letters = {d["service"]: d for d in body["dead_letters"]}
+    assert set(letters) == {"ingest-grdf", "ingest-enedis", "aggregator"}
+    assert letters["aggregator"]["source"] == "aggregator"
+    grdf = letters["ingest-grdf"]
+    assert [(x["reason"], x["count"]) for x in grdf["reasons"]] == [
+        ("PCE [id]: volume is negative", 2),  # newest first
+        ("unknown unit 'kWhx'", 1),
+    ]
+    first, last = grdf["reasons"][0]["first_seen"], grdf["reasons"][0]["last_seen"]
+    assert first < last
+
+
+async def test_quota_use_from_the_collectors_status_rows(
+    client, world, auth_header
+) -> None:
+    today = datetime.now(PARIS).date()
+    now = datetime.now(UTC)
+    async with world.pool.acquire() as conn:
+        await conn.executemany(
+            """INSERT INTO ingest_status (source, instance, day, calls_today,
+                   rate_per_s, cap_per_s, cap_per_hour, cap_per_day, backlog,
+                   backlog_unit, updated_at)
+               VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)""",
+            [
+                # a process that restarted earlier today: its calls count, its rate not
+                ("enedis", "h-1", today, 1200, 4.9, 5, 10000, 240000, 90, "days",
+                 now - timedelta(hours=2)),
+                ("enedis", "h-2", today, 300, 4.5, 5, 10000, 240000, 42, "days", now),
+                ("enedis", "h-2", today - timedelta(days=1), 9999, 0, 5, 10000,
+                 240000, 500, "days", now - timedelta(days=1)),
+                ("grdf", "g-1", today, 10, 0.8, 1, None, 6000, 3, "PCEs", now),
+            ],
+        )  # fmt: skip
+        await conn.execute(
+            "INSERT INTO grdf_quota (day, used, next_at) VALUES ($1, 25, now())", today
+        )
+    r = await client.get("/v1/ops/ingestion", headers=auth_header(world.operator))
+    assert r.status_code == 200
+    by = {s["source"]: s for s in r.json()["sources"]}
+    quota = by["enedis"]["quota"]
+    assert quota["calls_today"] == 1500
+    assert quota["rate_per_s"] == pytest.approx(4.5)
+    assert (quota["cap_per_s"], quota["cap_per_hour"], quota["cap_per_day"]) == (
+        5, 10000, 240000,
+    )  # fmt: skip
+    assert (by["enedis"]["backlog"], by["enedis"]["backlog_unit"]) == (42, "days")
+    grdf = by["grdf"]["quota"]
+    assert grdf["calls_today"] == 25  # the shared quota row counts every process
+    assert (grdf["cap_per_day"], grdf["cap_per_hour"]) == (6000, None)
+    assert by["flukso"]["quota"] is None
+    assert r.json()["not_here"] == [
+        "quota use (flukso): no upstream quota known, calls not counted",
+        "quota use (sge): no upstream quota known, calls not counted",
+    ]
 
 
 async def test_tempo_days_are_public_and_bounded(client, world) -> None:

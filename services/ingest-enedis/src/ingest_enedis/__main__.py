@@ -28,9 +28,9 @@ def main() -> None:
                     stop,
                     settings.verify_interval_s,
                 ),
-                reporter(
-                    settings, runtime.repository.pool, runtime.client.limiter
-                ).run(stop),
+                reporter(settings, runtime.repository.pool, runtime.client.limiter).run(
+                    stop
+                ),
             )
 
     run_service(SERVICE, settings, loop, port_setting="INGEST_ENEDIS_HTTP_PORT")

@@ -22,9 +22,7 @@ from .test_enedis_collection import PRM0, _consent
 pytestmark = pytest.mark.integration
 
 
-async def test_calls_caps_and_backlog_reach_postgres(
-    emulator, kafka_settings, pg_pool
-):
+async def test_calls_caps_and_backlog_reach_postgres(emulator, kafka_settings, pg_pool):
     await _consent(pg_pool, PRM0)
     settings = make_settings(
         emulator[0], kafka=kafka_settings, requests_per_hour=5000,
@@ -32,7 +30,7 @@ async def test_calls_caps_and_backlog_reach_postgres(
     )  # fmt: skip
     async with bootstrap(settings, pool=pg_pool, clock=lambda: NOW) as runtime:
         reporter = status.reporter(settings, pg_pool, runtime.client.limiter)
-        reporter._now = lambda: NOW.astimezone(PARIS)  # noqa: SLF001 - test's day
+        reporter.now = lambda: NOW.astimezone(PARIS)  # the test's day
         await reporter.report_once()  # before: nothing asked yet
         before = await pg_pool.fetchrow("SELECT * FROM ingest_status")
         report = await runtime.collector.run_cycle()
