@@ -176,7 +176,7 @@ async def test_garbage_from_a_sensor_reaches_the_operator_page(
             subscribe_alerts=False,
             cookie_secure=False,
             SEN1_SECRET_KEY=SecretBox.generate_key(),
-        ),  # fmt: skip
+        ),
         pool=pg_pool,
     )
     transport = httpx.ASGITransport(app=app)
