@@ -743,8 +743,13 @@ GRDF_QUOTA_USED = "SELECT used FROM grdf_quota WHERE day = $1"
 # caller, or of an owner who shares with them), a year against the year before,
 # and the shape that betrays waste: mean power at night (01:00-05:00 local) and at
 # weekends against the whole year's mean and weekdays. Only readings inside the
-# access windows count (a previous occupant's year is not the caller's), and only
-# the half-hour intervals of the consumption curve; power = energy / duration.
+# access windows count (a previous occupant's year is not the caller's).
+# The kWh come from each local day's total: the DAILY series' value when the day
+# has one (Enedis' daily energy, GRDF's gas days: intervals of a day), else the
+# sum of the day's curve, as on the resident's page; so the two years are known as
+# soon as the daily history is in, long before the curves (24 months, asked week
+# by week) arrive. The night and weekend shape needs power within the day: the
+# half-hours of the curve only (null until they arrive).
 PORTFOLIO = """
 WITH w AS (
     SELECT a.meter_id, a.from_ts, a.until_ts FROM meter_access($1, now()) a
@@ -754,30 +759,46 @@ WITH w AS (
     WHERE sh.grantee_person_id = $1 AND a.meter_id = sh.meter_id
       AND sh.starts_at <= now() AND sh.expires_at > now() AND sh.revoked_at IS NULL
 ), s AS (
-    SELECT series_id, meter_id FROM series
+    SELECT series_id, meter_id, period FROM series
     WHERE meter_id IN (SELECT meter_id FROM w) AND direction = 'consumption'
-      AND kind = 'interval' AND dimension = 'energy' AND channel = '' AND period = ''
+      AND kind = 'interval' AND dimension = 'energy' AND channel = ''
+      AND period IN ('', 'daily')
 ), r AS (
-    SELECT s.meter_id, r.value,
+    SELECT s.meter_id, r.value, r.start_ts,
+           (s.period = 'daily' OR r.end_ts - r.start_ts >= interval '23 hours')
+               AS whole_day,
+           r.end_ts - r.start_ts = interval '30 minutes' AS half_hour,
            r.value / 1000.0 / (extract(epoch FROM r.end_ts - r.start_ts) / 3600.0) AS kw,
            (r.start_ts >= $2::timestamptz - interval '365 days') AS recent,
            (r.start_ts AT TIME ZONE 'Europe/Paris') AS local
     FROM readings r JOIN s USING (series_id)
     WHERE r.start_ts >= $2::timestamptz - interval '730 days' AND r.start_ts < $2
-      AND r.end_ts - r.start_ts = interval '30 minutes'
       AND EXISTS (SELECT 1 FROM w WHERE w.meter_id = s.meter_id
                   AND r.start_ts >= w.from_ts AND r.end_ts <= w.until_ts)
+), days AS (  -- a day's daily total wins over its curve, never both
+    SELECT meter_id, local::date AS day, recent,
+           coalesce(sum(value) FILTER (WHERE whole_day),
+                    sum(value) FILTER (WHERE half_hour)) AS wh
+    FROM r GROUP BY meter_id, local::date, recent
+), years AS (
+    SELECT meter_id,
+           sum(wh) FILTER (WHERE recent) / 1000.0 AS kwh,
+           sum(wh) FILTER (WHERE NOT recent) / 1000.0 AS kwh_prev,
+           count(DISTINCT day) FILTER (WHERE recent AND wh IS NOT NULL)::int AS days,
+           count(DISTINCT day) FILTER (WHERE NOT recent AND wh IS NOT NULL)::int
+               AS days_prev
+    FROM days GROUP BY meter_id
+), shape AS (
+    SELECT meter_id,
+           avg(kw) AS mean_kw,
+           avg(kw) FILTER (WHERE extract(hour FROM local) BETWEEN 1 AND 4) AS night_kw,
+           avg(kw) FILTER (WHERE extract(isodow FROM local) >= 6) AS weekend_kw,
+           avg(kw) FILTER (WHERE extract(isodow FROM local) < 6) AS weekday_kw
+    FROM r WHERE recent AND half_hour AND NOT whole_day
+    GROUP BY meter_id
 )
-SELECT meter_id,
-       sum(value) FILTER (WHERE recent) / 1000.0 AS kwh,
-       sum(value) FILTER (WHERE NOT recent) / 1000.0 AS kwh_prev,
-       count(DISTINCT local::date) FILTER (WHERE recent)::int AS days,
-       count(DISTINCT local::date) FILTER (WHERE NOT recent)::int AS days_prev,
-       avg(kw) FILTER (WHERE recent) AS mean_kw,
-       avg(kw) FILTER (WHERE recent AND extract(hour FROM local) BETWEEN 1 AND 4) AS night_kw,
-       avg(kw) FILTER (WHERE recent AND extract(isodow FROM local) >= 6) AS weekend_kw,
-       avg(kw) FILTER (WHERE recent AND extract(isodow FROM local) < 6) AS weekday_kw
-FROM r GROUP BY meter_id
+SELECT y.*, sh.mean_kw, sh.night_kw, sh.weekend_kw, sh.weekday_kw
+FROM years y LEFT JOIN shape sh USING (meter_id)
 """
 
 PORTFOLIO_SITES = """
