@@ -79,6 +79,9 @@ class StatusReporter:
         """The wall clock whose Paris day the calls are counted in."""
         self._day: date | None = None
         self._day_base = 0.0
+        self._origin = float(calls())
+        """Calls counted before this reporter existed are not today's use by it
+        (a counter shared by the whole process, as in tests, starts above 0)."""
         self._last: tuple[float, float] | None = None  # (clock, calls)
 
     def snapshot(self) -> tuple[date, int, float]:
@@ -87,7 +90,10 @@ class StatusReporter:
         calls = float(self._calls())
         tick = self._clock()
         if self._day != at.date():
-            self._day, self._day_base = at.date(), (calls if self._day else 0.0)
+            self._day, self._day_base = (
+                at.date(),
+                (calls if self._day else self._origin),
+            )
         rate = 0.0
         if self._last is not None and tick > self._last[0]:
             rate = max(0.0, (calls - self._last[1]) / (tick - self._last[0]))
