@@ -694,6 +694,27 @@ FROM enedis_cursors c
 """
 
 
+# SGE's backlog: sites registered and not yet enrolled (or withdrawn) by ingest-sge.
+SGE_BACKLOG = """
+SELECT count(*) FILTER (WHERE state IN ('requested', 'enrolling', 'failed',
+                                        'withdrawing'))::int AS todo
+FROM sge_sites
+"""
+
+# Federation peers (live ones): the newest aggregate each pushed to us and when it
+# arrived; and whether our deliveries to its subscriptions are failing.
+FEDERATION_PEERS = """
+SELECT p.domain,
+       (SELECT max(received_at) FROM federation_peer_rollups r
+        WHERE r.peer_domain = p.domain) AS newest_received_at,
+       (SELECT max(bucket_start) FROM federation_peer_rollups r
+        WHERE r.peer_domain = p.domain) AS newest_bucket_start,
+       (SELECT min(failing_since) FROM federation_subscriptions f
+        WHERE f.peer_domain = p.domain AND f.expired_at IS NULL) AS failing_since
+FROM federation_peers p WHERE p.revoked_at IS NULL
+ORDER BY p.domain
+"""
+
 # Every service's dead letters (the aggregator stores the topic in dead_letters,
 # reasons already scrubbed of meter ids): counts over 24 h and 7 days per service.
 DEAD_LETTER_COUNTS = """

@@ -426,13 +426,17 @@ async def test_operator_sees_labelled_load_and_capacity(
     await expect(quota.nth(8)).to_have_text("4,5 / 5")
     letters = page.locator("#dead-letters tr[data-service='ingest-grdf']")
     await expect(letters).to_contain_text("PCE [id]: volume is negative (1)")
+    await expect(quota.nth(4)).to_contain_text("jours")  # enedis' backlog, labelled
+    await expect(page.locator("#peers-none")).to_be_visible()  # no peer in this world
     async with world.pool.acquire() as conn:
         prm_series = await conn.fetchval(
             "SELECT count(*) FROM series WHERE scheme = 'prm'"
         )
     enedis = page.locator("#ingestion tr[data-source='enedis'] td")
     await expect(enedis.nth(1)).to_have_text(str(prm_series))
-    await expect(page.locator("#ingestion-not-here")).to_contain_text("flukso")
+    await expect(page.locator("#ingestion-not-here")).to_contain_text(
+        "flukso (pas de quota amont connu"
+    )
     await _shoot(page, shots, "operator")
     await page.set_viewport_size({"width": 1100, "height": 900})
     await _no_serious_violation(page)

@@ -178,6 +178,8 @@ async def test_quota_use_from_the_collectors_status_rows(
     assert grdf["calls_today"] == 25  # the shared quota row counts every process
     assert (grdf["cap_per_day"], grdf["cap_per_hour"]) == (6000, None)
     assert by["flukso"]["quota"] is None
+    assert by["flukso"]["quota_note"] == "no_quota_known"
+    assert by["enedis"]["quota_note"] is None
     assert r.json()["not_here"] == [
         "quota use (flukso): no upstream quota known, calls not counted",
         "quota use (sge): no upstream quota known, calls not counted",
@@ -199,3 +201,53 @@ async def test_tempo_days_are_public_and_bounded(client, world) -> None:
         "/v1/reference/tempo-days", params={"start": "2020-01-01", "end": "2026-01-06"}
     )
     assert long.status_code == 422
+
+
+async def test_federation_peers_and_sge_backlog(client, world, auth_header) -> None:
+    """Each live peer's newest aggregate and failing deliveries; a revoked peer is
+    not listed; SGE's sites still to enrol are its backlog."""
+    received = datetime(2026, 11, 30, 8, tzinfo=UTC)
+    async with world.pool.acquire() as conn:
+        for domain, revoked in (("grenoble.example", None),
+                                ("gone.example", received)):  # fmt: skip
+            await conn.execute(
+                "INSERT INTO federation_peers (domain, base_url, fingerprints,"
+                " revoked_at) VALUES ($1, $2, '{k1}', $3)",
+                domain, f"https://{domain}", revoked,
+            )  # fmt: skip
+        await conn.execute(
+            """INSERT INTO federation_peer_rollups (peer_domain, urn, bucket,
+                   bucket_start, value, unit, delivery_points, max_share, keyid,
+                   signature, received_at)
+               VALUES ('grenoble.example', 'urn:x', 'P1D', $1, 1, 'Wh', 40, 0.1,
+                       'k1', 's', $2)""",
+            received - timedelta(days=1), received,
+        )  # fmt: skip
+        await conn.execute(
+            "INSERT INTO federation_subscriptions (peer_domain, callback_url, urns,"
+            " failing_since) VALUES ('grenoble.example', 'https://g.example/cb',"
+            " '{urn:x}', $1)",
+            received,
+        )
+        sites = await conn.fetch(
+            """SELECT DISTINCT ON (person_id, meter_id) person_id, meter_id,
+                      consent_id FROM consents ORDER BY person_id, meter_id LIMIT 3"""
+        )
+        assert len(sites) == 3
+        for site, state in zip(sites, ("requested", "active", "failed"), strict=True):
+            await conn.execute(  # one active: not backlog
+                """INSERT INTO sge_sites (person_id, meter_id, consent_id, name,
+                       authorised_by, authoriser_kind, proof_reference, state)
+                   VALUES ($1, $2, $3, 'school', 'mayor', 'legal', 'ref', $4)""",
+                site["person_id"], site["meter_id"], site["consent_id"], state,
+            )  # fmt: skip
+    r = await client.get("/v1/ops/ingestion", headers=auth_header(world.operator))
+    assert r.status_code == 200
+    (peer,) = r.json()["peers"]
+    assert peer["domain"] == "grenoble.example"
+    assert peer["newest_received_at"].startswith("2026-11-30T08")
+    assert peer["newest_bucket_start"].startswith("2026-11-29T08")
+    assert peer["failing_since"].startswith("2026-11-30T08")
+    sge = next(s for s in r.json()["sources"] if s["source"] == "sge")
+    assert (sge["backlog"], sge["backlog_unit"]) == (2, "sites")
+    assert not any(site["meter_id"] in r.text for site in sites)

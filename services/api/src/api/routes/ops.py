@@ -8,7 +8,8 @@ letters every service sent to the dead-letter topic (stored by the aggregator:
 counts over 24 h and 7 days, the newest reasons, scrubbed of meter ids), and the
 quota use each collector writes every few seconds (``ingest_status``: calls today
 against the caps, the current rate, its backlog; GRDF's day count is its shared
-quota row). Counts and reasons only; no meter id leaves.
+quota row), SGE's sites still to enrol, and the federation peers' newest
+aggregate. Counts and reasons only; no meter id leaves.
 
 ``/v1/reference/tempo-days``: the Tempo calendar (public RTE data) that colours a
 resident's daily bars.
@@ -17,7 +18,7 @@ resident's daily bars.
 from __future__ import annotations
 
 from datetime import date, datetime, timedelta
-from typing import Annotated
+from typing import Annotated, Literal
 
 import asyncpg
 from fastapi import APIRouter, Query
@@ -123,10 +124,30 @@ class SourceHealth(BaseModel):
     quota: QuotaUse | None = Field(
         default=None, description="null: the collector wrote no status today"
     )
+    quota_note: Literal["no_status_today", "no_quota_known"] | None = Field(
+        default=None,
+        description="why quota is null: the collector wrote no status today, or "
+        "the source has no known upstream quota (its calls are not counted)",
+    )
     backlog: float | None = Field(
         default=None, description="what the collector says is still to collect"
     )
-    backlog_unit: str | None = Field(default=None, description="days, PCEs, ...")
+    backlog_unit: str | None = Field(
+        default=None, description="days (enedis), PCEs (grdf), sites (sge: to enrol)"
+    )
+
+
+class PeerHealth(BaseModel):
+    domain: str = Field(description="a federated collective (not a person)")
+    newest_received_at: datetime | None = Field(
+        description="when its newest aggregate arrived here"
+    )
+    newest_bucket_start: datetime | None = Field(
+        description="start of the newest bucket it sent"
+    )
+    failing_since: datetime | None = Field(
+        description="our deliveries to its subscriptions fail since then"
+    )
 
 
 class IngestionHealth(BaseModel):
@@ -135,6 +156,7 @@ class IngestionHealth(BaseModel):
     dead_letters: list[DeadLetters] = Field(
         description="per service that sent any over the last 7 days"
     )
+    peers: list[PeerHealth] = Field(description="federation peers not revoked")
     not_here: list[str] = Field(
         description="what this route cannot know (metrics and Kafka hold it)"
     )
@@ -162,6 +184,10 @@ async def ingestion(user: Operator, pool: PoolDep) -> IngestionHealth:
         )
         status = await conn.fetch(queries.INGEST_STATUS, now.date(), now - STATUS_FRESH)
         grdf_used = await conn.fetchval(queries.GRDF_QUOTA_USED, now.date())
+        sge_todo = await conn.fetchval(queries.SGE_BACKLOG)
+        peers = [
+            PeerHealth(**dict(r)) for r in await conn.fetch(queries.FEDERATION_PEERS)
+        ]
     letters = _dead_letters(counts, reasons)
     found = {r["scheme"]: r for r in rows}
     sources = []
@@ -189,6 +215,8 @@ async def ingestion(user: Operator, pool: PoolDep) -> IngestionHealth:
             files_handled=sge["files"] if sge else 0,
             dead_letters=sge["dead"] if sge else 0,
             newest_file_at=sge["newest"] if sge else None,
+            backlog=sge_todo or 0,
+            backlog_unit="sites",
         )
     )
     by_status = {r["source"]: r for r in status}
@@ -212,18 +240,25 @@ async def ingestion(user: Operator, pool: PoolDep) -> IngestionHealth:
             )
             health.backlog = st["backlog"]
             health.backlog_unit = st["backlog_unit"]
+    for health in sources:
+        if health.quota is None:
+            health.quota_note = (
+                "no_status_today"
+                if health.source in QUOTA_REPORTERS
+                else "no_quota_known"
+            )
     not_here = [
         f"quota use ({h.source}): "
         + (
             "no status written today"
-            if h.source in QUOTA_REPORTERS
+            if h.quota_note == "no_status_today"
             else "no upstream quota known, calls not counted"
         )
         for h in sources
         if h.quota is None
     ]
     return IngestionHealth(
-        at=now, sources=sources, dead_letters=letters, not_here=not_here
+        at=now, sources=sources, dead_letters=letters, peers=peers, not_here=not_here
     )
 
 

@@ -571,8 +571,9 @@
         const st = cell(tr, n(src.stale_series)); if (src.stale_series) st.className = "error";
         // enedis: days from its cursors; grdf: what its collector says is left (PCEs)
         const left = src.backlog_days ?? src.backlog;
+        const units = {days: T.unit_days, PCEs: T.unit_pces, sites: T.unit_sites};
         const unit = src.backlog_days !== null && src.backlog_days !== undefined ? T.unit_days
-          : src.backlog_unit === "days" ? T.unit_days : (src.backlog_unit || "");
+          : (units[src.backlog_unit] || src.backlog_unit || "");
         cell(tr, left === null || left === undefined ? "–" : `${fmt(left, 0)} ${unit}`.trim());
         cell(tr, n(src.open_holes)); cell(tr, n(src.stopped_cursors));
         const q = src.quota;
@@ -586,7 +587,9 @@
         if (src.dead_letters_24h || files) dl.className = "error";
         tb.appendChild(tr);
       }
-      document.getElementById("ingestion-not-here").textContent = `${T.not_here} ${h.not_here.join(" ; ")}`;
+      const notes = {no_status_today: T.quota_no_status, no_quota_known: T.quota_unknown};
+      const missing = h.sources.filter((x) => x.quota_note).map((x) => `${x.source} (${notes[x.quota_note]})`);
+      document.getElementById("ingestion-not-here").textContent = missing.length ? `${T.not_here} ${missing.join(" ; ")}` : "";
       const db = document.querySelector("#dead-letters tbody");
       for (const d of h.dead_letters) {
         const tr = document.createElement("tr"); tr.dataset.service = d.service;
@@ -596,6 +599,15 @@
         db.appendChild(tr);
       }
       document.getElementById("dead-letters-none").hidden = h.dead_letters.length > 0;
+      const when = (t) => t ? new Date(t).toLocaleString(lang) : "–";
+      const pb = document.querySelector("#peers tbody");
+      for (const p of h.peers) {
+        const tr = document.createElement("tr"); tr.dataset.peer = p.domain;
+        cell(tr, p.domain); cell(tr, when(p.newest_received_at)); cell(tr, when(p.newest_bucket_start));
+        const f = cell(tr, when(p.failing_since)); if (p.failing_since) f.className = "error";
+        pb.appendChild(tr);
+      }
+      document.getElementById("peers-none").hidden = h.peers.length > 0;
     }).catch((e) => console.error(e));
     api("/v1/alerts?limit=100").then((page) => {
       const tb = document.querySelector("#alert-history tbody");
