@@ -686,8 +686,11 @@ SELECT count(*) FILTER (WHERE outcome = 'done')::int AS files,
 FROM sge_flux_files
 """
 
+# A stopped cursor (no such stream for the PRM, consent gone) is not backlog: it is
+# counted apart, or the demo's PRMs without production would show years "to do".
 ENEDIS_BACKLOG = """
-SELECT coalesce(sum(greatest(0, $1::date - c.fetched_until)), 0)::int AS backlog_days,
+SELECT coalesce(sum(greatest(0, $1::date - c.fetched_until))
+                FILTER (WHERE c.stopped_reason IS NULL), 0)::int AS backlog_days,
        (SELECT count(*) FROM enedis_holes WHERE resolved_at IS NULL)::int AS open_holes,
        count(*) FILTER (WHERE c.stopped_reason IS NOT NULL)::int AS stopped
 FROM enedis_cursors c

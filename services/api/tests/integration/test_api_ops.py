@@ -25,6 +25,12 @@ async def test_ingestion_health_counts_fresh_and_stale_series(
             datetime.now(PARIS).date() - timedelta(days=30),
             datetime.now(PARIS).date() - timedelta(days=6),
         )
+        await conn.execute(  # no production on this PRM: stopped, not backlog
+            "INSERT INTO enedis_cursors (meter_id, stream, history_from,"
+            " fetched_until, stopped_reason) VALUES ($1, 'dp', $2, $2, 'no data')",
+            world.meter_a,
+            datetime.now(PARIS).date() - timedelta(days=700),
+        )
         prm = await conn.fetchval("SELECT count(*) FROM series WHERE scheme = 'prm'")
     r = await client.get("/v1/ops/ingestion", headers=auth_header(world.operator))
     assert r.status_code == 200
@@ -36,6 +42,7 @@ async def test_ingestion_health_counts_fresh_and_stale_series(
     # meter_b's only reading is 3 days old; every other prm series has none
     assert enedis["stale_series"] == prm - 1
     assert enedis["backlog_days"] == 5  # fetched until 6 days ago, yesterday due
+    assert enedis["stopped_cursors"] == 1
     assert r.json()["not_here"] == [
         "quota use (enedis): no status written today",
         "quota use (grdf): no status written today",
