@@ -124,6 +124,8 @@ async def test_dead_letters_per_source_over_a_day_and_a_week(
             ("ingest-enedis", "interval_length missing", 100),
             ("ingest-enedis", "too old to count", 24 * 8),
             ("aggregator", "not a ReadingBatch", 0.5),
+            # a row written by anything but the aggregator's scrubbing path
+            ("federation-gateway", "peer sent 30001610071843", 3),
         ],
     )
     r = await client.get("/v1/ops/ingestion", headers=auth_header(world.operator))
@@ -136,7 +138,11 @@ async def test_dead_letters_per_source_over_a_day_and_a_week(
     )  # fmt: skip
     assert by["flukso"]["dead_letters_7d"] == 0
     letters = {d["service"]: d for d in body["dead_letters"]}
-    assert set(letters) == {"ingest-grdf", "ingest-enedis", "aggregator"}
+    assert set(letters) == {
+        "ingest-grdf", "ingest-enedis", "aggregator", "federation-gateway",
+    }  # fmt: skip
+    assert "30001610071843" not in r.text
+    assert letters["federation-gateway"]["reasons"][0]["reason"] == "peer sent [id]"
     assert letters["aggregator"]["source"] == "aggregator"
     grdf = letters["ingest-grdf"]
     assert [(x["reason"], x["count"]) for x in grdf["reasons"]] == [

@@ -28,6 +28,7 @@ from api import queries
 from api.deps import Operator, PoolDep
 from api.periods import day_span
 from energy_core.domain.time import PARIS
+from energy_core.observability import scrub
 
 router = APIRouter(tags=["operations"])
 
@@ -269,8 +270,8 @@ def _dead_letters(
     by_service: dict[str, list[DeadLetterReason]] = {}
     for r in reasons:
         by_service.setdefault(r["service"], []).append(
-            DeadLetterReason(
-                reason=r["reason"],
+            DeadLetterReason(  # scrubbed by the aggregator; again here, at egress
+                reason=scrub(r["reason"]),
                 error_type=r["error_type"],
                 count=r["count"],
                 first_seen=r["first_seen"],
