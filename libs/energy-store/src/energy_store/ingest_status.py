@@ -7,7 +7,8 @@ page reads once a minute.
 
 A collector gives a :class:`StatusReporter` a function returning its calls so far
 (a monotonic count the service already keeps: a limiter's acquisitions, a
-Prometheus counter), its caps, and optionally a backlog function; ``run`` then
+Prometheus counter), its caps, and optionally a backlog function and the calls
+of its current hour window (when an hourly quota binds); ``run`` then
 upserts its row (source, this process, the Paris day) every ``every_s`` seconds.
 Calls made between the last report of a day and midnight are counted in the next
 day (at most ``every_s`` seconds of calls).
@@ -61,6 +62,7 @@ class StatusReporter:
         *,
         backlog: Callable[[], float | None] | None = None,
         backlog_unit: str | None = None,
+        last_hour: Callable[[], int] | None = None,
         every_s: float = 5.0,
         instance: str | None = None,
         clock: Callable[[], float] = time.monotonic,
@@ -72,6 +74,7 @@ class StatusReporter:
         self.caps = caps
         self._backlog = backlog
         self._backlog_unit = backlog_unit
+        self._last_hour = last_hour
         self.every_s = every_s
         self.instance = instance or instance_name()
         self._clock = clock
@@ -104,12 +107,13 @@ class StatusReporter:
         """Writes the row now (and prunes days older than :data:`KEEP_DAYS`)."""
         day, calls_today, rate = self.snapshot()
         backlog = self._backlog() if self._backlog else None
+        last_hour = self._last_hour() if self._last_hour else None
         async with self._pool.acquire() as conn:
             await conn.execute(
                 """INSERT INTO ingest_status AS s (source, instance, day, calls_today,
                        rate_per_s, cap_per_s, cap_per_hour, cap_per_day, backlog,
-                       backlog_unit, updated_at)
-                   VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, now())
+                       backlog_unit, calls_last_hour, updated_at)
+                   VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, now())
                    ON CONFLICT (source, day, instance) DO UPDATE SET
                        calls_today = excluded.calls_today,
                        rate_per_s = excluded.rate_per_s,
@@ -118,10 +122,11 @@ class StatusReporter:
                        cap_per_day = excluded.cap_per_day,
                        backlog = excluded.backlog,
                        backlog_unit = excluded.backlog_unit,
+                       calls_last_hour = excluded.calls_last_hour,
                        updated_at = excluded.updated_at""",
                 self.source, self.instance, day, calls_today, rate,
                 self.caps.per_second, self.caps.per_hour, self.caps.per_day,
-                backlog, self._backlog_unit,
+                backlog, self._backlog_unit, last_hour,
             )  # fmt: skip
             await conn.execute(
                 "DELETE FROM ingest_status WHERE source = $1 AND day < $2::date - $3::int",

@@ -754,6 +754,7 @@ SELECT source,
        (array_agg(cap_per_day ORDER BY updated_at DESC))[1] AS cap_per_day,
        (array_agg(backlog ORDER BY updated_at DESC))[1] AS backlog,
        (array_agg(backlog_unit ORDER BY updated_at DESC))[1] AS backlog_unit,
+       sum(calls_last_hour) FILTER (WHERE updated_at > $2)::int AS calls_last_hour,
        max(updated_at) AS updated_at
 FROM ingest_status WHERE day = $1
 GROUP BY source

@@ -376,9 +376,9 @@ async def test_operator_sees_labelled_load_and_capacity(
         await conn.execute(
             """INSERT INTO ingest_status (source, instance, day, calls_today,
                    rate_per_s, cap_per_s, cap_per_hour, cap_per_day, backlog,
-                   backlog_unit, updated_at)
+                   backlog_unit, updated_at, calls_last_hour)
                VALUES ('enedis', 'h-1', $1, 1234, 4.5, 5, 10000, 240000, 12,
-                       'days', now())""",
+                       'days', now(), 9500)""",
             now.astimezone(PARIS).date(),
         )
         await conn.execute(
@@ -422,7 +422,10 @@ async def test_operator_sees_labelled_load_and_capacity(
         page.locator("#ingestion tr[data-source='grdf'] td").nth(9)
     ).to_have_text("1 / 1")
     quota = page.locator("#ingestion tr[data-source='enedis'] td")
-    await expect(quota.nth(7)).to_have_text("1\u202f234 / 240\u202f000")
+    await expect(quota.nth(7)).to_have_text(
+        "1\u202f234 / 240\u202f000 · dernière heure 9\u202f500 / 10\u202f000"
+    )
+    await expect(quota.nth(7)).to_have_class("error")  # Q4 at 95 %
     await expect(quota.nth(8)).to_have_text("4,5 / 5")
     letters = page.locator("#dead-letters tr[data-service='ingest-grdf']")
     await expect(letters).to_contain_text("PCE [id]: volume is negative (1)")

@@ -162,16 +162,17 @@ async def test_quota_use_from_the_collectors_status_rows(
         await conn.executemany(
             """INSERT INTO ingest_status (source, instance, day, calls_today,
                    rate_per_s, cap_per_s, cap_per_hour, cap_per_day, backlog,
-                   backlog_unit, updated_at)
-               VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)""",
+                   backlog_unit, updated_at, calls_last_hour)
+               VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)""",
             [
                 # a process that restarted earlier today: its calls count, its rate not
                 ("enedis", "h-1", today, 1200, 4.9, 5, 10000, 240000, 90, "days",
-                 now - timedelta(hours=2)),
-                ("enedis", "h-2", today, 300, 4.5, 5, 10000, 240000, 42, "days", now),
+                 now - timedelta(hours=2), 1200),
+                ("enedis", "h-2", today, 300, 4.5, 5, 10000, 240000, 42, "days", now,
+                 280),
                 ("enedis", "h-2", today - timedelta(days=1), 9999, 0, 5, 10000,
-                 240000, 500, "days", now - timedelta(days=1)),
-                ("grdf", "g-1", today, 10, 0.8, 1, None, 6000, 3, "PCEs", now),
+                 240000, 500, "days", now - timedelta(days=1), 9999),
+                ("grdf", "g-1", today, 10, 0.8, 1, None, 6000, 3, "PCEs", now, None),
             ],
         )  # fmt: skip
         await conn.execute(
@@ -183,6 +184,7 @@ async def test_quota_use_from_the_collectors_status_rows(
     quota = by["enedis"]["quota"]
     assert quota["calls_today"] == 1500
     assert quota["rate_per_s"] == pytest.approx(4.5)
+    assert quota["calls_last_hour"] == 280  # the live process's window only
     assert (quota["cap_per_s"], quota["cap_per_hour"], quota["cap_per_day"]) == (
         5, 10000, 240000,
     )  # fmt: skip
@@ -190,6 +192,7 @@ async def test_quota_use_from_the_collectors_status_rows(
     grdf = by["grdf"]["quota"]
     assert grdf["calls_today"] == 25  # the shared quota row counts every process
     assert (grdf["cap_per_day"], grdf["cap_per_hour"]) == (6000, None)
+    assert grdf["calls_last_hour"] is None
     assert by["flukso"]["quota"] is None
     assert by["flukso"]["quota_note"] == "no_quota_known"
     assert by["enedis"]["quota_note"] is None

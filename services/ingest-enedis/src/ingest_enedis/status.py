@@ -6,7 +6,10 @@ it to :class:`energy_store.ingest_status.StatusReporter`, which writes one row
 every few seconds. Caps are Data Connect's application quotas as configured
 (Q3 per second, Q4 per hour; the day's cap is 24 hours of Q4), times
 ``quota_time_scale`` (the demo's and benchmarks' shrunk windows), i.e. the rate
-the limiter actually allows.
+the limiter actually allows. Q4 binds a backfill, so the hour window's use is
+reported too: the share of it the limiter has used (``usage()``, the metric's
+source) times the hourly cap, i.e. the calls of the last hour (of the shrunk
+window, scaled back, in benchmarks).
 """
 
 from __future__ import annotations
@@ -43,5 +46,6 @@ def reporter(
         ),
         backlog=backlog_days,
         backlog_unit="days",
+        last_hour=lambda: round(limiter.usage()[1] * per_hour),
         every_s=settings.status_interval_s,
     )

@@ -49,6 +49,7 @@ async def test_calls_caps_and_backlog_reach_postgres(emulator, kafka_settings, p
     made = runtime.client.limiter.acquired
     assert made > 36  # three years of daily windows and more
     assert row["calls_today"] == made
+    assert row["calls_last_hour"] == made  # all within the hour (cap 5000)
     assert (row["cap_per_s"], row["cap_per_hour"], row["cap_per_day"]) == (
         300, 5000, 120_000,
     )  # fmt: skip

@@ -39,6 +39,7 @@ async def test_requests_caps_and_the_shared_count_reach_postgres(
         40, 100, None,
     )  # fmt: skip
     assert row["backlog_unit"] == "PCEs"
+    assert row["calls_last_hour"] is None  # no hourly quota at GRDF
     # the page's day count: the limiter's shared row agrees with the status
     used = await pg_pool.fetchval("SELECT sum(used) FROM grdf_quota")
     assert used == 5

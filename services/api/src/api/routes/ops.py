@@ -83,6 +83,11 @@ class QuotaUse(BaseModel):
     cap_per_hour: int | None
     cap_per_s: float | None
     rate_per_s: float = Field(description="calls per second of the running processes")
+    calls_last_hour: int | None = Field(
+        default=None,
+        description="calls in the hour window of an hourly quota (Enedis Q4), "
+        "against cap_per_hour; null without one",
+    )
     updated_at: datetime = Field(description="newest status written by a collector")
 
 
@@ -237,6 +242,7 @@ async def ingestion(user: Operator, pool: PoolDep) -> IngestionHealth:
                 cap_per_hour=st["cap_per_hour"],
                 cap_per_s=st["cap_per_s"],
                 rate_per_s=round(st["rate_per_s"], 3),
+                calls_last_hour=st["calls_last_hour"],
                 updated_at=st["updated_at"],
             )
             health.backlog = st["backlog"]

@@ -577,8 +577,11 @@
         cell(tr, left === null || left === undefined ? "–" : `${fmt(left, 0)} ${unit}`.trim());
         cell(tr, n(src.open_holes)); cell(tr, n(src.stopped_cursors));
         const q = src.quota;
-        const qc = cell(tr, q ? `${fmt(q.calls_today, 0)} / ${q.cap_per_day === null ? "–" : fmt(q.cap_per_day, 0)}` : "–");
-        if (q && q.cap_per_day && q.calls_today >= 0.9 * q.cap_per_day) qc.className = "error";
+        const hour = q && q.calls_last_hour !== null && q.cap_per_hour  // Enedis' Q4 binds
+          ? ` · ${T.last_hour} ${fmt(q.calls_last_hour, 0)} / ${fmt(q.cap_per_hour, 0)}` : "";
+        const qc = cell(tr, q ? `${fmt(q.calls_today, 0)} / ${q.cap_per_day === null ? "–" : fmt(q.cap_per_day, 0)}${hour}` : "–");
+        if (q && ((q.cap_per_day && q.calls_today >= 0.9 * q.cap_per_day)
+          || (hour && q.calls_last_hour >= 0.9 * q.cap_per_hour))) qc.className = "error";
         if (q) qc.title = new Date(q.updated_at).toLocaleString(lang);
         cell(tr, q ? `${fmt(q.rate_per_s, 1)} / ${q.cap_per_s === null ? "–" : fmt(q.cap_per_s, 1)}` : "–");
         // sge's flux files dead-lettered (its own record) add to the topic's letters

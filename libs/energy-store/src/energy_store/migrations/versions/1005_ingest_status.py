@@ -7,8 +7,9 @@ Create Date: 2026-12-03
 Quota use and backlog lived only in each service's Prometheus metrics; the api
 reads PostgreSQL. A collector writes ONE row per (source, process, Paris day) every
 few seconds (``energy_store.ingest_status.StatusReporter``), never per call: the
-upstream calls it made today, its current rate, the caps it enforces and what is
-still to collect. A row per process (not per source) so that a restart or a second
+upstream calls it made today, its current rate, the calls of its hour window when
+an hourly quota binds (Enedis Q4), the caps it enforces and what is still to
+collect. A row per process (not per source) so that a restart or a second
 replica adds its calls instead of overwriting the first's; the page sums today's
 rows and takes the rate and backlog of the rows still being refreshed.
 
@@ -34,6 +35,7 @@ def upgrade() -> None:
         cap_per_s double precision,
         cap_per_hour integer,
         cap_per_day integer,
+        calls_last_hour integer,
         backlog double precision,
         backlog_unit text,
         updated_at timestamptz NOT NULL,
