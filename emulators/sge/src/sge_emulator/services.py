@@ -694,7 +694,9 @@ def collect_publish(state: EmulatorState, root: ET.Element) -> Answer:
     return body, [acquittement(login, prm, subscription.affaire_id)]
 
 
-def list_subscriptions(state: EmulatorState, root: ET.Element) -> Answer:
+def _search_criteres(state: EmulatorState, root: ET.Element) -> tuple[str, str, str]:
+    """(prm, contract, login) of a search by point (RSSM and RSAD alike), each
+    checked in the order SGE reports them: contract, login, then the point."""
     criteres = root.find("criteres")
     if criteres is None:
         raise malformed("élément criteres absent")
@@ -702,6 +704,19 @@ def list_subscriptions(state: EmulatorState, root: ET.Element) -> Answer:
     contract = _contract(state, req(criteres, "contratId"))
     login = _login(state, req(root, "loginUtilisateur"))
     _point(state, prm)
+    return prm, contract, login
+
+
+def _service_state(item: ET.Element, s: Subscription) -> None:
+    """A listed service's state and dates (a stopped one ends the day it stopped)."""
+    sub(item, "etatCode", "ACTIF" if s.state == "ACTIF" else "TERMINE")
+    sub(item, "dateDebut", s.start.isoformat())
+    if s.end is not None:
+        sub(item, "dateFin", (s.stopped_on or s.end).isoformat())
+
+
+def list_subscriptions(state: EmulatorState, root: ET.Element) -> Answer:
+    prm, contract, login = _search_criteres(state, root)
     body = _root(RSSM_NS, "rechercherServicesSouscritsMesuresResponse")
     # Both models' services: one point has one set of measures services,
     # whichever order created them (emulator choice, see the README).
@@ -729,10 +744,7 @@ def list_subscriptions(state: EmulatorState, root: ET.Element) -> Answer:
             sub(item, "injection", s.injection)
             sub(item, "soutirage", s.soutirage)
             sub(item, "contratId", contract)
-            sub(item, "etatCode", "ACTIF" if s.state == "ACTIF" else "TERMINE")
-            sub(item, "dateDebut", s.start.isoformat())
-            if s.end is not None:
-                sub(item, "dateFin", (s.stopped_on or s.end).isoformat())
+            _service_state(item, s)
             if s.state != "ACTIF":
                 sub(item, "motifFinLibelle", "Arrêt à la demande du tiers")
             sub(item, "mesuresTypeCode", s.kind)
@@ -899,6 +911,15 @@ def _service_ids(demande: ET.Element) -> list[str]:
     return ids
 
 
+def _service_affaire(
+    state: EmulatorState, affaires: ET.Element, service_id: str
+) -> None:
+    """The new affaire that answers a change to one subscribed service."""
+    affaire = sub(affaires, "affaire")
+    sub(affaire, "affaireId", state.new_affaire_id())
+    sub(affaire, "serviceSouscritId", service_id)
+
+
 def stop_access_services(state: EmulatorState, root: ET.Element) -> Answer:
     demande, _, prm, login = _sad_general(state, root)
     _point(state, prm)
@@ -906,9 +927,7 @@ def stop_access_services(state: EmulatorState, root: ET.Element) -> Answer:
     affaires = sub(body, "affaires")
     for service_id in _service_ids(demande):
         _stop(state, prm, service_id)
-        affaire = sub(affaires, "affaire")
-        sub(affaire, "affaireId", state.new_affaire_id())
-        sub(affaire, "serviceSouscritId", service_id)
+        _service_affaire(state, affaires, service_id)
     return body, [acquittement(login, prm)]
 
 
@@ -935,9 +954,7 @@ def modify_access_options(state: EmulatorState, root: ET.Element) -> Answer:
             )
         elif removed is not None:
             subscription.recurrent = False
-        affaire = sub(affaires, "affaire")
-        sub(affaire, "affaireId", state.new_affaire_id())
-        sub(affaire, "serviceSouscritId", service_id)
+        _service_affaire(state, affaires, service_id)
     return body, [acquittement(login, prm)]
 
 
@@ -958,20 +975,12 @@ def renew_access_services(state: EmulatorState, root: ET.Element) -> Answer:
         if subscription is None or subscription.prm != prm:
             raise SgeFault("SGT400", "Le service souscrit est inconnu sur ce point.")
         subscription.end = end
-        affaire = sub(affaires, "affaire")
-        sub(affaire, "affaireId", state.new_affaire_id())
-        sub(affaire, "serviceSouscritId", service_id)
+        _service_affaire(state, affaires, service_id)
     return body, [acquittement(login, prm)]
 
 
 def list_access_services(state: EmulatorState, root: ET.Element) -> Answer:
-    criteres = root.find("criteres")
-    if criteres is None:
-        raise malformed("élément criteres absent")
-    prm = req(criteres, "pointId")
-    _contract(state, req(criteres, "contratId"))
-    login = _login(state, req(root, "loginUtilisateur"))
-    _point(state, prm)
+    prm, _contract_id, login = _search_criteres(state, root)
     body = _root(RSAD_NS, "rechercherServicesAccesDonneesReponse")
     found = [s for s in state.subscriptions.values() if s.prm == prm]
     if found:
@@ -981,10 +990,7 @@ def list_access_services(state: EmulatorState, root: ET.Element) -> Answer:
             sub(item, "serviceSouscritId", s.service_id)
             sub(item, "pointId", s.prm)
             sub(item, "typeDonnees", s.kind)
-            sub(item, "etatCode", "ACTIF" if s.state == "ACTIF" else "TERMINE")
-            sub(item, "dateDebut", s.start.isoformat())
-            if s.end is not None:
-                sub(item, "dateFin", (s.stopped_on or s.end).isoformat())
+            _service_state(item, s)
             if s.recurrent:
                 option = sub(sub(item, "optionsPublication"), "optionPublication")
                 sub(option, "mesuresCorrigees", s.corrected)
