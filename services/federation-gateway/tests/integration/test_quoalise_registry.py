@@ -24,7 +24,15 @@ from federation_gateway.quoalise.reader import QuoaliseReader, QuoaliseRefused
 from federation_gateway.repository import Peer
 from sen1_stack.prosody import Prosody
 
-from .test_quoalise_bootstrap import AGGREGATE, COMMUNE, DAY0, IRIS, PEER, SERIES, seed
+from .test_federation_two_collectives import (
+    AGGREGATE,
+    COMMUNE,
+    DAY0,
+    IRIS,
+    SERIES,
+    seed_b,
+)
+from .test_quoalise_bootstrap import PEER
 
 pytestmark = pytest.mark.integration
 
@@ -77,7 +85,7 @@ async def test_registry_jid_subscriptions_survive_restart_and_inbound_is_stored(
     b = await collectives(
         "collective-b.test", quoalise_jid=f"{gateway}/proxy", **xmpp_settings
     )
-    await seed(b.runtime.pool)
+    await seed_b(b.runtime.pool, PEER)
     await b.runtime.repository.upsert_peer(_peer(PEER, reader_jid))
 
     reader = make_client(
