@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 import xml.etree.ElementTree as ET
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
@@ -715,42 +715,55 @@ def _service_state(item: ET.Element, s: Subscription) -> None:
         sub(item, "dateFin", (s.stopped_on or s.end).isoformat())
 
 
+def _listed(
+    state: EmulatorState, prm: str, body: ET.Element, container: str, element: str
+) -> Iterator[tuple[ET.Element, Subscription]]:
+    """Each service of ``prm`` as a new item of ``container`` (which is written
+    only when there is one), its id and point already in; both searches (RSSM,
+    RSAD) list the services of both models."""
+    found = [s for s in state.subscriptions.values() if s.prm == prm]
+    if not found:
+        return
+    parent = sub(body, container)
+    for s in found:
+        item = sub(parent, element)
+        sub(item, "serviceSouscritId", s.service_id)
+        sub(item, "pointId", s.prm)
+        yield item, s
+
+
 def list_subscriptions(state: EmulatorState, root: ET.Element) -> Answer:
     prm, contract, login = _search_criteres(state, root)
     body = _root(RSSM_NS, "rechercherServicesSouscritsMesuresResponse")
     # Both models' services: one point has one set of measures services,
     # whichever order created them (emulator choice, see the README).
-    found = [s for s in state.subscriptions.values() if s.prm == prm]
-    if found:
-        container = sub(body, "servicesSouscritsMesures")
-        for s in found:
-            item = sub(container, "serviceSouscritMesures")
-            sub(item, "serviceSouscritId", s.service_id)
-            sub(item, "pointId", s.prm)
-            sub(
-                sub(
-                    item,
-                    "serviceSouscritType",
-                    code="F300C" if s.kind == "CDC" else "F305",
-                ),
-                "libelle",
-                "Transmission récurrente",
-            )
+    for item, s in _listed(
+        state, prm, body, "servicesSouscritsMesures", "serviceSouscritMesures"
+    ):
+        sub(
             sub(
                 item,
-                "serviceSouscritLibelle",
-                "Courbe de charge" if s.kind == "CDC" else "Index quotidiens",
-            )
-            sub(item, "injection", s.injection)
-            sub(item, "soutirage", s.soutirage)
-            sub(item, "contratId", contract)
-            _service_state(item, s)
-            if s.state != "ACTIF":
-                sub(item, "motifFinLibelle", "Arrêt à la demande du tiers")
-            sub(item, "mesuresTypeCode", s.kind)
-            sub(item, "mesuresPas", "P1D" if s.kind == "IDX" else "PT30M")
-            sub(item, "mesuresCorrigees", s.corrected)
-            sub(item, "periodiciteTransmission", s.periodicity)
+                "serviceSouscritType",
+                code="F300C" if s.kind == "CDC" else "F305",
+            ),
+            "libelle",
+            "Transmission récurrente",
+        )
+        sub(
+            item,
+            "serviceSouscritLibelle",
+            "Courbe de charge" if s.kind == "CDC" else "Index quotidiens",
+        )
+        sub(item, "injection", s.injection)
+        sub(item, "soutirage", s.soutirage)
+        sub(item, "contratId", contract)
+        _service_state(item, s)
+        if s.state != "ACTIF":
+            sub(item, "motifFinLibelle", "Arrêt à la demande du tiers")
+        sub(item, "mesuresTypeCode", s.kind)
+        sub(item, "mesuresPas", "P1D" if s.kind == "IDX" else "PT30M")
+        sub(item, "mesuresCorrigees", s.corrected)
+        sub(item, "periodiciteTransmission", s.periodicity)
     return body, [acquittement(login, prm)]
 
 
@@ -982,19 +995,13 @@ def renew_access_services(state: EmulatorState, root: ET.Element) -> Answer:
 def list_access_services(state: EmulatorState, root: ET.Element) -> Answer:
     prm, _contract_id, login = _search_criteres(state, root)
     body = _root(RSAD_NS, "rechercherServicesAccesDonneesReponse")
-    found = [s for s in state.subscriptions.values() if s.prm == prm]
-    if found:
-        container = sub(body, "servicesSouscrits")
-        for s in found:
-            item = sub(container, "serviceSouscrit")
-            sub(item, "serviceSouscritId", s.service_id)
-            sub(item, "pointId", s.prm)
-            sub(item, "typeDonnees", s.kind)
-            _service_state(item, s)
-            if s.recurrent:
-                option = sub(sub(item, "optionsPublication"), "optionPublication")
-                sub(option, "mesuresCorrigees", s.corrected)
-                sub(option, "periodiciteTransmission", s.periodicity)
+    for item, s in _listed(state, prm, body, "servicesSouscrits", "serviceSouscrit"):
+        sub(item, "typeDonnees", s.kind)
+        _service_state(item, s)
+        if s.recurrent:
+            option = sub(sub(item, "optionsPublication"), "optionPublication")
+            sub(option, "mesuresCorrigees", s.corrected)
+            sub(option, "periodiciteTransmission", s.periodicity)
     return body, [acquittement(login, prm)]
 
 
