@@ -767,6 +767,29 @@ def list_subscriptions(state: EmulatorState, root: ET.Element) -> Answer:
     return body, [acquittement(login, prm)]
 
 
+def _demande_with(
+    root: ET.Element, part: str
+) -> tuple[ET.Element, ET.Element, ET.Element]:
+    """``demande``, its ``donneesGenerales`` and its ``part``, or a malformed
+    request naming what is missing."""
+    demande = root.find("demande")
+    general = demande.find("donneesGenerales") if demande is not None else None
+    found = demande.find(part) if demande is not None else None
+    if demande is None or general is None or found is None:
+        raise malformed(f"donneesGenerales ou {part} absent")
+    return demande, general, found
+
+
+def _general_point(state: EmulatorState, general: ET.Element) -> tuple[str, str]:
+    """(prm, login) of ``donneesGenerales``: point, login, contract and the
+    point's existence, checked in the order SGE reports them."""
+    prm = req(general, "pointId")
+    login = _login(state, req(general, "initiateurLogin"))
+    _contract(state, req(general, "contratId"))
+    _point(state, prm)
+    return prm, login
+
+
 def _stop(state: EmulatorState, prm: str, service_id: str) -> Subscription:
     subscription = state.subscriptions.get(service_id)
     if subscription is None or subscription.prm != prm:
@@ -779,17 +802,10 @@ def _stop(state: EmulatorState, prm: str, service_id: str) -> Subscription:
 
 
 def stop_subscription(state: EmulatorState, root: ET.Element) -> Answer:
-    demande = root.find("demande")
-    general = demande.find("donneesGenerales") if demande is not None else None
-    stop = demande.find("arretServiceSouscrit") if demande is not None else None
-    if general is None or stop is None:
-        raise malformed("donneesGenerales ou arretServiceSouscrit absent")
+    _, general, stop = _demande_with(root, "arretServiceSouscrit")
     if req(general, "objetCode") != "ASS":
         raise malformed("objetCode doit valoir ASS")
-    prm = req(general, "pointId")
-    login = _login(state, req(general, "initiateurLogin"))
-    _contract(state, req(general, "contratId"))
-    _point(state, prm)
+    prm, login = _general_point(state, general)
     _stop(state, prm, req(stop, "serviceSouscritId"))
     affaire = state.new_affaire_id()
     body = _root(ASS_NS, "commanderArretServiceSouscritMesuresResponse")
@@ -1055,15 +1071,8 @@ def _m023(service: str, ns: str, root_name: str) -> Handler:
 
 
 def history_hdm(state: EmulatorState, root: ET.Element) -> Answer:
-    demande = root.find("demande")
-    general = demande.find("donneesGenerales") if demande is not None else None
-    history = demande.find("historiqueMesures") if demande is not None else None
-    if general is None or history is None:
-        raise malformed("donneesGenerales ou historiqueMesures absent")
-    prm = req(general, "pointId")
-    login = _login(state, req(general, "initiateurLogin"))
-    _contract(state, req(general, "contratId"))
-    _point(state, prm)
+    _, general, history = _demande_with(root, "historiqueMesures")
+    prm, login = _general_point(state, general)
     _check_accord(history.find("declarationAccordClient"), "accordClient")
     kind = req(history, "mesureType")
     start = _date(req(history, "dateDebut"), "dateDebut")
@@ -1081,17 +1090,8 @@ def history_hdm(state: EmulatorState, root: ET.Element) -> Answer:
 
 
 def infraj(state: EmulatorState, root: ET.Element) -> Answer:
-    demande = root.find("demande")
-    general = demande.find("donneesGenerales") if demande is not None else None
-    if general is None or demande is None or demande.find("accesDonnees") is None:
-        raise malformed("donneesGenerales ou accesDonnees absent")
-    prm = req(general, "pointId")
-    login = _login(state, req(general, "initiateurLogin"))
-    _contract(state, req(general, "contratId"))
-    _point(state, prm)
-    access = demande.find("accesDonnees")
-    if access is None:
-        raise malformed("accesDonnees absent")
+    _, general, access = _demande_with(root, "accesDonnees")
+    prm, login = _general_point(state, general)
     declarations = access.findall("declarationAccordClient")
     if not declarations:
         raise malformed("declarationAccordClient absent")
