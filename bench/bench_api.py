@@ -592,6 +592,16 @@ async def main() -> None:
                     )
                 assert rows
 
+        def per_meter(name: str, query: str, span: str) -> Kind:
+            """A resident's own readings: ``/v1/meters/{m}/`` + ``query`` for
+            each meter, with its session; the raw SQL reads the same ``span``."""
+            return Kind(
+                name,
+                [f"/v1/meters/{m}/{query}" for m in meters],
+                sessions,
+                lambda n: raw_meter(n % len(meters), span),
+            )
+
         kinds = [
             # The floor: no database, no auth; what one uvicorn process does alone.
             Kind("GET /healthz (no database: the floor)", ["/healthz"], None, None),
@@ -617,32 +627,20 @@ async def main() -> None:
                     "building", buildings[n % len(buildings)], "PT1H", *june
                 ),
             ),
-            Kind(
+            per_meter(
                 "readings load curve, one day (48)",
-                [
-                    f"/v1/meters/{m}/readings?start={YEAR}-06-10T00:00:00%2B02:00&end={YEAR}-06-11T00:00:00%2B02:00"
-                    for m in meters
-                ],
-                sessions,
-                lambda n: raw_meter(n % len(meters), "curve"),
+                f"readings?start={YEAR}-06-10T00:00:00%2B02:00&end={YEAR}-06-11T00:00:00%2B02:00",
+                "curve",
             ),
-            Kind(
+            per_meter(
                 "readings daily x 31 (1,488 intervals)",
-                [
-                    f"/v1/meters/{m}/daily?start={YEAR}-03-01&end={YEAR}-04-01"
-                    for m in meters
-                ],
-                sessions,
-                lambda n: raw_meter(n % len(meters), "month"),
+                f"daily?start={YEAR}-03-01&end={YEAR}-04-01",
+                "month",
             ),
-            Kind(
+            per_meter(
                 "readings daily x 365 (17,520 intervals)",
-                [
-                    f"/v1/meters/{m}/daily?start={YEAR}-01-01&end={YEAR + 1}-01-01"
-                    for m in meters
-                ],
-                sessions,
-                lambda n: raw_meter(n % len(meters), "year"),
+                f"daily?start={YEAR}-01-01&end={YEAR + 1}-01-01",
+                "year",
             ),
         ]
         if args.only:
