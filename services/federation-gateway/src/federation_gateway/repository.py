@@ -13,7 +13,7 @@ from typing import Protocol
 import asyncpg
 
 from energy_core.secrets import SecretBox
-from federation_gateway.egress import Consent, PeerGrant
+from federation_gateway.egress import Aggregate, Consent, PeerGrant
 from federation_gateway.keys import SigningKey
 from federation_gateway.mapping import AggregateUrn, Point, Received
 
@@ -46,6 +46,19 @@ class AggregateRow:
     delivery_points: int
     max_point_value: float
     commune: str
+
+    def egress_item(self, urn: AggregateUrn) -> Aggregate:
+        """This rollup of ``urn`` as the egress decision weighs it (pull, push
+        and Quoalise decide on the same item)."""
+        return Aggregate(
+            urn.scope,
+            urn.territory,
+            self.commune,
+            urn.bucket,
+            self.value,
+            self.delivery_points,
+            self.max_point_value,
+        )
 
 
 @dataclass(frozen=True, slots=True)
