@@ -6,11 +6,16 @@ consent is revoked, the next read is refused.
 
 from __future__ import annotations
 
+import asyncio
 import uuid
+import xml.etree.ElementTree as ET
 from datetime import timedelta
 from typing import Any
 
 import pytest
+import slixmpp
+from slixmpp.xmlstream.handler import Callback
+from slixmpp.xmlstream.matcher import MatchXPath
 
 from federation_gateway.egress import PeerGrant
 from federation_gateway.quoalise.connection import connect, make_client
@@ -30,6 +35,38 @@ from .test_federation_two_collectives import (
 pytestmark = pytest.mark.integration
 
 PEER = "peer.localhost"
+Q = "{urn:quoalise:0}"
+
+
+def quoalise_peer(domain: str, jid: str | None = None) -> Peer:
+    """A peer that only speaks Quoalise (no signing key), granted the commune's
+    daily IRIS rollups and consented series; ``jid`` maps its XMPP address."""
+    return Peer(
+        domain=domain,
+        base_url=f"https://{domain}",
+        fingerprints=("quoalise-only-no-key",),
+        grant=PeerGrant(
+            domain=domain,
+            territories=frozenset({COMMUNE}),
+            levels=frozenset({"neighbourhood"}),
+            buckets=frozenset({"P1D"}),
+            series=True,
+        ),
+        jid=jid,
+    )
+
+
+def collect_pushes(client: slixmpp.ClientXMPP) -> asyncio.Queue[ET.Element]:
+    """The Quoalise pushes ``client`` receives, queued as they arrive."""
+    pushes: asyncio.Queue[ET.Element] = asyncio.Queue()
+    client.register_handler(
+        Callback(
+            "quoalise push",
+            MatchXPath(f"{{jabber:client}}message/{Q}quoalise"),
+            lambda msg: pushes.put_nowait(msg.xml),
+        )
+    )
+    return pushes
 
 
 async def test_a_quoalise_peer_reads_through_the_shipped_bootstrap(
@@ -50,20 +87,7 @@ async def test_a_quoalise_peer_reads_through_the_shipped_bootstrap(
     assert b.runtime.quoalise is not None
     pool = b.runtime.pool
     consent = await seed_b(pool, PEER)
-    await b.runtime.repository.upsert_peer(
-        Peer(
-            domain=PEER,
-            base_url="https://peer.localhost",
-            fingerprints=("quoalise-only-no-key",),
-            grant=PeerGrant(
-                domain=PEER,
-                territories=frozenset({COMMUNE}),
-                levels=frozenset({"neighbourhood"}),
-                buckets=frozenset({"P1D"}),
-                series=True,
-            ),
-        )
-    )
+    await b.runtime.repository.upsert_peer(quoalise_peer(PEER))
     xmpp = make_client(f"{reader_jid}/r", "lab-pass", ca_file=prosody.ca_file)
     await connect(xmpp, prosody.host, prosody.port)
     try:
