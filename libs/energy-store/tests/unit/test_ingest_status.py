@@ -46,3 +46,30 @@ def test_a_utc_clock_still_counts_paris_days() -> None:
         now=Moving(datetime(2026, 1, 1, 23, 30, tzinfo=UTC)),
     )  # fmt: skip
     assert reporter.snapshot()[0] == date(2026, 1, 2)  # 00:30 in Paris
+
+
+class _DownPool:
+    """A pool whose database is gone: every acquire fails like a refused socket."""
+
+    def __init__(self) -> None:
+        self.tries = 0
+
+    def acquire(self) -> Any:
+        self.tries += 1
+        raise OSError("connection refused")
+
+
+async def test_a_database_outage_never_stops_the_collector() -> None:
+    import asyncio
+
+    pool = _DownPool()
+    reporter = StatusReporter(
+        pool,  # type: ignore[arg-type]
+        "enedis", Moving(1.0), Caps(per_second=5), every_s=0.01,
+    )  # fmt: skip
+    stop = asyncio.Event()
+    task = asyncio.create_task(reporter.run(stop))
+    await asyncio.sleep(0.1)
+    stop.set()
+    await asyncio.wait_for(task, 1)  # returns; no exception escapes
+    assert pool.tries >= 3  # it kept trying, every ``every_s``
