@@ -354,6 +354,14 @@ def decode_alert(data: bytes) -> alerts_pb2.AlertEvent:
         raise PayloadInvalidError(f"not an AlertEvent: {exc}") from exc
 
 
+def decode_dead_letter(data: bytes) -> dead_letter_pb2.DeadLetter:
+    """Bytes from the dead-letter topic -> DeadLetter (raises PayloadInvalidError)."""
+    try:
+        return dead_letter_pb2.DeadLetter.FromString(data)
+    except Exception as exc:  # protobuf raises DecodeError and friends
+        raise PayloadInvalidError(f"not a DeadLetter: {exc}") from exc
+
+
 _TERRITORY_KINDS = {
     "neighbourhood": territory_pb2.Neighbourhood,
     "parcel": territory_pb2.Parcel,
