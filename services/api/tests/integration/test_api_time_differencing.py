@@ -139,3 +139,39 @@ async def test_no_dominant_day_withholds_nothing(client, world) -> None:
         )
     days = await _get(client, iris, "P1D", MONTH, date(2026, 4, 1))
     assert not any(d["suppressed"] for d in days)
+
+
+async def _map_feature(client, world, iris: str, start: str, end: str):
+    r = await client.get(
+        "/v1/map/neighbourhood",
+        params={
+            "commune": str(world.territory.commune),
+            "start": start,
+            "end": end,
+            "geometry": "false",
+        },
+    )
+    assert r.status_code == 200, r.text
+    (feature,) = [f for f in r.json()["features"] if f["id"] == iris]
+    return feature["properties"]
+
+
+async def test_the_map_withholds_the_same_days(client, world) -> None:
+    iris = str(world.territory.neighbourhoods[0].iris)
+    await _plant(world, iris)
+    # The first fortnight as edge days (no whole month inside): it holds the 1st,
+    # which the time pass withholds, so the total goes too; else the month minus
+    # this total minus the published days from the 16th gives the 15th alone.
+    first = await _map_feature(client, world, iris, "2026-03-01", "2026-03-15")
+    assert first["suppressed"] is True
+    assert "enclosing month" in first["reason"]
+    later = await _map_feature(client, world, iris, "2026-03-02", "2026-03-15")
+    assert later["suppressed"] is False
+    (month,) = await _get(client, iris, "P1M", MONTH, date(2026, 4, 1))
+    after = await _get(client, iris, "P1D", date(2026, 3, 16), date(2026, 4, 1))
+    assert not any(d["suppressed"] for d in after)
+    rest = month["value"] - later["value"] - sum(d["value"] for d in after)
+    assert rest == pytest.approx(10_000.0 + 1_000.0)  # the 1st and the 15th, mixed
+    # The whole month as P1M is the month itself, published.
+    whole = await _map_feature(client, world, iris, "2026-03-01", "2026-04-01")
+    assert whole["value"] == pytest.approx(month["value"])

@@ -88,10 +88,33 @@ async def choropleth_map(
             parcel=parcel,
             geometry=geometry,
         )
+        # Edge days inside months that /v1/rollups publishes whole: the time pass
+        # reads those months and all their days (the P1M segments need none).
+        edges = [choropleth.months_around(a, z) for b, a, z in plan if b == "P1D"]
+        in_time = None
+        months: dict[tuple[int, str], choropleth.Node] = {}
+        days: dict[tuple[int, str], choropleth.Node] = {}
+        for size, store in (("P1M", months), ("P1D", days)):
+            if not edges:
+                break
+            _, found = await choropleth.load(
+                conn,
+                commune=insee,
+                level=level,
+                segments=[(size, a, z) for a, z in edges],
+                energy=energy,
+                direction=direction,
+                iris=iris or only_iris,
+                parcel=parcel,
+                geometry=False,
+            )
+            store.update(found)
     if only_iris is not None:  # a key of one IRIS: nothing outside it, whatever
         wanted = [f for f in wanted if f["iris"] == only_iris]  # parcel was asked
     depth = choropleth.LEVELS.index(level)
-    sums = choropleth.totals(rule, nodes, depth, [f["id"] for f in wanted])
+    if edges:
+        in_time = choropleth.held_in_time(rule, months, days, depth)
+    sums = choropleth.totals(rule, nodes, depth, [f["id"] for f in wanted], in_time)
     out = []
     for f in wanted:
         t = sums[f["id"]]
