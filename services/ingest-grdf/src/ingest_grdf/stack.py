@@ -32,6 +32,9 @@ def processes(ctx: dict[str, Any]) -> list[dict[str, Any]]:
                 "INGEST_GRDF_QUOTA_TIME_SCALE": "120",
                 "INGEST_GRDF_CYCLE_INTERVAL_S": "5",
                 "INGEST_GRDF_RIGHTS_CHECK_INTERVAL_S": "5",
+                # 183 PCEs x 3 years: 4 workers (one PCE's history each at a
+                # time) left the last PCEs' first readings ~40 s behind the first
+                "INGEST_GRDF_WORKERS": "12",
             },
             "health_url": f"{service}/readyz",
             "urls": {"ingest-grdf metrics": f"{service}/metrics"},
