@@ -30,8 +30,6 @@ import argparse
 import asyncio
 import os
 import statistics
-import subprocess
-import sys
 import time
 from datetime import date
 from pathlib import Path
@@ -50,7 +48,9 @@ from bench_api import (
     log,
     machine,
     schema_fingerprint,
+    start_api,
     stop,
+    wait_ready,
 )
 
 from api.main import SERVER_SETTINGS
@@ -230,18 +230,7 @@ async def main() -> None:
         finally:
             await conn.close()
         log(f"data: {rows:,} rollup rows; IRIS {iris}, parcel {parcel}")
-        port = free_port()
-        env = {
-            **os.environ,
-            "POSTGRES_DSN": dsn,
-            "POSTGRES_POOL_MIN_SIZE": str(args.pool),
-            "POSTGRES_POOL_MAX_SIZE": str(args.pool),
-            "API_HTTP_PORT": str(port),
-            "API_SUBSCRIBE_ALERTS": "false",
-            "API_LOG_LEVEL": "WARNING",
-        }
-        server = subprocess.Popen([sys.executable, "-m", "api"], env=env)  # noqa: ASYNC220
-        base = f"http://127.0.0.1:{port}"
+        server, base = start_api(dsn, args.pool)
         year = f"start={YEAR}-01-01&end={YEAR + 1}-01-01"
         days = f"start={YEAR}-01-01&end={YEAR}-12-31"  # 11 months + 30 days
         q = f"commune={COMMUNE}&{year}"
@@ -291,13 +280,7 @@ async def main() -> None:
             ),
         ]
         async with httpx.AsyncClient(base_url=base, timeout=120) as http:
-            for _ in range(300):
-                try:
-                    if (await http.get("/readyz")).status_code == 200:
-                        break
-                except httpx.HTTPError:
-                    pass
-                await asyncio.sleep(0.1)
+            await wait_ready(http)
             r = await http.get(kinds[1][1])
             doc = r.json()
             states = {f["properties"]["state"] for f in doc["features"]}

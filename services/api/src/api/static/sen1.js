@@ -569,11 +569,48 @@
         const newest = src.newest_reading_end || src.newest_file_at;  // sge: its newest flux file
         cell(tr, newest ? new Date(newest).toLocaleString(lang) : T.no_data);
         const st = cell(tr, n(src.stale_series)); if (src.stale_series) st.className = "error";
-        cell(tr, n(src.backlog_days)); cell(tr, n(src.open_holes)); cell(tr, n(src.stopped_cursors));
-        const dl = cell(tr, n(src.dead_letters)); if (src.dead_letters) dl.className = "error";
+        // enedis: days from its cursors; grdf: what its collector says is left (PCEs)
+        const left = src.backlog_days ?? src.backlog;
+        const units = {days: T.unit_days, PCEs: T.unit_pces, sites: T.unit_sites};
+        const unit = src.backlog_days !== null && src.backlog_days !== undefined ? T.unit_days
+          : (units[src.backlog_unit] || src.backlog_unit || "");
+        cell(tr, left === null || left === undefined ? "–" : `${fmt(left, 0)} ${unit}`.trim());
+        cell(tr, n(src.open_holes)); cell(tr, n(src.stopped_cursors));
+        const q = src.quota;
+        const hour = q && q.calls_last_hour !== null && q.cap_per_hour  // Enedis' Q4 binds
+          ? ` · ${T.last_hour} ${fmt(q.calls_last_hour, 0)} / ${fmt(q.cap_per_hour, 0)}` : "";
+        const qc = cell(tr, q ? `${fmt(q.calls_today, 0)} / ${q.cap_per_day === null ? "–" : fmt(q.cap_per_day, 0)}${hour}` : "–");
+        if (q && ((q.cap_per_day && q.calls_today >= 0.9 * q.cap_per_day)
+          || (hour && q.calls_last_hour >= 0.9 * q.cap_per_hour))) qc.className = "error";
+        if (q) qc.title = new Date(q.updated_at).toLocaleString(lang);
+        cell(tr, q ? `${fmt(q.rate_per_s, 1)} / ${q.cap_per_s === null ? "–" : fmt(q.cap_per_s, 1)}` : "–");
+        // sge's flux files dead-lettered (its own record) add to the topic's letters
+        const files = src.dead_letters || 0;
+        const dl = cell(tr, `${src.dead_letters_24h} / ${src.dead_letters_7d + files}`);
+        if (src.dead_letters_24h || files) dl.className = "error";
         tb.appendChild(tr);
       }
-      document.getElementById("ingestion-not-here").textContent = `${T.not_here} ${h.not_here.join(", ")}`;
+      const notes = {no_status_today: T.quota_no_status, no_quota_known: T.quota_unknown};
+      const missing = h.sources.filter((x) => x.quota_note).map((x) => `${x.source} (${notes[x.quota_note]})`);
+      document.getElementById("ingestion-not-here").textContent = missing.length ? `${T.not_here} ${missing.join(" ; ")}` : "";
+      const db = document.querySelector("#dead-letters tbody");
+      for (const d of h.dead_letters) {
+        const tr = document.createElement("tr"); tr.dataset.service = d.service;
+        cell(tr, d.service); cell(tr, d.source); cell(tr, String(d.last_24h)); cell(tr, String(d.last_7d));
+        cell(tr, new Date(d.last_seen).toLocaleString(lang));
+        cell(tr, d.reasons.map((x) => `${x.reason} (${x.count})`).join(" · "));
+        db.appendChild(tr);
+      }
+      document.getElementById("dead-letters-none").hidden = h.dead_letters.length > 0;
+      const when = (t) => t ? new Date(t).toLocaleString(lang) : "–";
+      const pb = document.querySelector("#peers tbody");
+      for (const p of h.peers) {
+        const tr = document.createElement("tr"); tr.dataset.peer = p.domain;
+        cell(tr, p.domain); cell(tr, when(p.newest_received_at)); cell(tr, when(p.newest_bucket_start));
+        const f = cell(tr, when(p.failing_since)); if (p.failing_since) f.className = "error";
+        pb.appendChild(tr);
+      }
+      document.getElementById("peers-none").hidden = h.peers.length > 0;
     }).catch((e) => console.error(e));
     api("/v1/alerts?limit=100").then((page) => {
       const tb = document.querySelector("#alert-history tbody");
