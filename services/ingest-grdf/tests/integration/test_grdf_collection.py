@@ -352,6 +352,8 @@ async def test_make_run_settings_give_every_demo_pce_data(
         rights_check_interval_s=float(
             service_env["INGEST_GRDF_RIGHTS_CHECK_INTERVAL_S"]
         ),
+        workers=int(service_env["INGEST_GRDF_WORKERS"]),
+        informative_years=int(service_env["INGEST_GRDF_INFORMATIVE_YEARS"]),
     ) as runtime:
         assert await declare_demo(runtime.service) == DEMO_PCES
         stop = asyncio.Event()
