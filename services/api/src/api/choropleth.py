@@ -267,10 +267,10 @@ def held_in_time(
     edge days face the same time pass as that route's (privacy.withheld_in_time
     over ALL the days of each enclosing month, read whole). ``months`` holds the
     P1M rows of those months, ``days`` their P1D rows, each with the ancestors
-    that their spatial verdicts need.
+    that their spatial verdicts need, both already walked by :func:`verdicts`.
     """
-    verdicts(rule, months, depth)
-    verdicts(rule, days, depth)
+    # Both node sets must have been through verdicts() (the map walks its own
+    # nodes, the edge days' whole months included, once).
     out: dict[str, set[int]] = {}
     for (lv, fid), m in months.items():
         d = days.get((lv, fid))
@@ -297,20 +297,28 @@ def totals(
     depth: int,
     wanted: list[str],
     in_time: dict[str, set[int]] | None = None,
+    span: tuple[int, int] | None = None,
+    walked: bool = False,
 ) -> dict[str, Total]:
     """Each wanted feature's total over its buckets (see the module's docstring);
-    ``in_time``: buckets withheld across bucket sizes (:func:`held_in_time`)."""
-    verdicts(rule, nodes, depth)
+    ``in_time``: buckets withheld across bucket sizes (:func:`held_in_time`);
+    ``span``: only the buckets starting in [a, z) (epoch seconds) count, the
+    others were read for the time pass; ``walked``: :func:`verdicts` already ran."""
+    if not walked:
+        verdicts(rule, nodes, depth)
     parent_name = PARENT_NAME.get(LEVELS[depth], "")
     out: dict[str, Total] = {}
     for fid in wanted:
         node = nodes.get((depth, fid))
-        if node is None or not node.buckets:
+        inside = sorted(node.buckets) if node is not None else []
+        if span is not None:
+            inside = [t for t in inside if span[0] <= t < span[1]]
+        if node is None or not inside:
             out[fid] = Total("empty", None, None, None, 0, None)
             continue
         reason = None
         value, points = 0.0, 0
-        for t in sorted(node.buckets):
+        for t in inside:
             n, v, mx = node.buckets[t]
             if not node.passes[t]:
                 reason = rule.check(
@@ -328,9 +336,7 @@ def totals(
         if reason is not None:
             out[fid] = Total("suppressed", None, node.unit, None, 0, reason)
         else:
-            out[fid] = Total(
-                "published", value, node.unit, points, len(node.buckets), None
-            )
+            out[fid] = Total("published", value, node.unit, points, len(inside), None)
     return out
 
 
