@@ -64,8 +64,12 @@ class Settings(ServiceSettings):
     """History of daily informatives asked at first contact (ADICT keeps 3 years)."""
     published_years: int = Field(default=5, ge=0, le=5)
     """History of published readings asked at first contact (ADICT keeps 5 years)."""
-    backfill_chunk_days: int = Field(default=366, ge=1)
-    """Days asked per informative request during a backfill."""
+    backfill_chunk_days: int = Field(default=1100, ge=1)
+    """Days asked per informative request during a backfill. The contract
+    documents no maximum range beyond the 3-year history, so by default the
+    whole history is one call (a PCE's backfill is then 4 calls: informatives,
+    published readings, contract and technical data); lower it if GRDF refuses
+    long ranges."""
     sliding_days: int = Field(default=7, ge=1)
     """The daily cycle asks D-sliding_days..D again (Provisoire → Définitive, late days)."""
     cycle_interval_s: float = 3600.0
