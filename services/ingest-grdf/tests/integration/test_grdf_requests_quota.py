@@ -332,7 +332,7 @@ async def test_proofs_not_sent_by_the_deadline_grdf_revokes_and_sen1_follows(
         for p, h in holders.items()
         if h["nom_titulaire"] and p.startswith("2138")
     )
-    person, consent = await _resident_on(pg_pool, pce)
+    _, consent = await _resident_on(pg_pool, pce)
     from datetime import timedelta
 
     from ingest_grdf.mapping import Holder
