@@ -100,7 +100,7 @@ class AccessRight:
         deadline = self.date_limite_transmission_preuve
         if self.proof_lapsed(today) and deadline is not None:
             return f"{(deadline + timedelta(days=1)).isoformat()} 00:00:00", "GRDF"
-        stamp = self.date_revocation and _stamp(self.date_revocation)
+        stamp = None if self.date_revocation is None else _stamp(self.date_revocation)
         return stamp, self.source_revocation
 
     def to_json(
