@@ -194,7 +194,7 @@ def main() -> None:
     parser.add_argument(
         "--scale", type=float, default=20.0, help="time scale of the 1 call/s quota"
     )
-    parser.add_argument("--workers", type=int, default=4)
+    parser.add_argument("--workers", type=int, default=8)
     args = parser.parse_args()
     base, emulator = start_emulator(args)
     try:
