@@ -308,6 +308,36 @@ def settle(base: str) -> None:
     raise RuntimeError("the server did not settle within two minutes")
 
 
+def start_api(dsn: str, pool: int) -> tuple[subprocess.Popen[bytes], str]:
+    """One uvicorn process (``python -m api``) on a free port with a pool of
+    ``pool`` connections and no alert subscription: (the process, its base URL).
+    Both API benches time this same server; :func:`stop` ends it."""
+    port = free_port()
+    env = {
+        **os.environ,
+        "POSTGRES_DSN": dsn,
+        "POSTGRES_POOL_MIN_SIZE": str(pool),
+        "POSTGRES_POOL_MAX_SIZE": str(pool),
+        "API_HTTP_PORT": str(port),
+        "API_SUBSCRIBE_ALERTS": "false",
+        "API_LOG_LEVEL": "WARNING",
+    }
+    server = subprocess.Popen([sys.executable, "-m", "api"], env=env)
+    return server, f"http://127.0.0.1:{port}"
+
+
+async def wait_ready(http: httpx.AsyncClient) -> None:
+    """Waits (up to ~30 s) for ``/readyz``; the first timed call then finds the
+    server up, and one that never comes up fails on that call, not here."""
+    for _ in range(300):
+        try:
+            if (await http.get("/readyz")).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        await asyncio.sleep(0.1)
+
+
 def stop(server: subprocess.Popen[bytes]) -> None:
     """SIGTERM; uvicorn drains what wrk left queued (seconds under load), then KILL."""
     server.terminate()
@@ -562,6 +592,16 @@ async def main() -> None:
                     )
                 assert rows
 
+        def per_meter(name: str, query: str, span: str) -> Kind:
+            """A resident's own readings: ``/v1/meters/{m}/`` + ``query`` for
+            each meter, with its session; the raw SQL reads the same ``span``."""
+            return Kind(
+                name,
+                [f"/v1/meters/{m}/{query}" for m in meters],
+                sessions,
+                lambda n: raw_meter(n % len(meters), span),
+            )
+
         kinds = [
             # The floor: no database, no auth; what one uvicorn process does alone.
             Kind("GET /healthz (no database: the floor)", ["/healthz"], None, None),
@@ -587,58 +627,29 @@ async def main() -> None:
                     "building", buildings[n % len(buildings)], "PT1H", *june
                 ),
             ),
-            Kind(
+            per_meter(
                 "readings load curve, one day (48)",
-                [
-                    f"/v1/meters/{m}/readings?start={YEAR}-06-10T00:00:00%2B02:00&end={YEAR}-06-11T00:00:00%2B02:00"
-                    for m in meters
-                ],
-                sessions,
-                lambda n: raw_meter(n % len(meters), "curve"),
+                f"readings?start={YEAR}-06-10T00:00:00%2B02:00&end={YEAR}-06-11T00:00:00%2B02:00",
+                "curve",
             ),
-            Kind(
+            per_meter(
                 "readings daily x 31 (1,488 intervals)",
-                [
-                    f"/v1/meters/{m}/daily?start={YEAR}-03-01&end={YEAR}-04-01"
-                    for m in meters
-                ],
-                sessions,
-                lambda n: raw_meter(n % len(meters), "month"),
+                f"daily?start={YEAR}-03-01&end={YEAR}-04-01",
+                "month",
             ),
-            Kind(
+            per_meter(
                 "readings daily x 365 (17,520 intervals)",
-                [
-                    f"/v1/meters/{m}/daily?start={YEAR}-01-01&end={YEAR + 1}-01-01"
-                    for m in meters
-                ],
-                sessions,
-                lambda n: raw_meter(n % len(meters), "year"),
+                f"daily?start={YEAR}-01-01&end={YEAR + 1}-01-01",
+                "year",
             ),
         ]
         if args.only:
             wanted = [w.strip() for w in args.only.split(",")]
             kinds = [k for k in kinds if any(w in k.name for w in wanted)]
 
-        port = free_port()
-        env = {
-            **os.environ,
-            "POSTGRES_DSN": dsn,
-            "POSTGRES_POOL_MIN_SIZE": str(args.pool),
-            "POSTGRES_POOL_MAX_SIZE": str(args.pool),
-            "API_HTTP_PORT": str(port),
-            "API_SUBSCRIBE_ALERTS": "false",
-            "API_LOG_LEVEL": "WARNING",
-        }
-        server = subprocess.Popen([sys.executable, "-m", "api"], env=env)  # noqa: ASYNC220
-        base = f"http://127.0.0.1:{port}"
+        server, base = start_api(dsn, args.pool)
         async with httpx.AsyncClient(base_url=base, timeout=60) as http:
-            for _ in range(300):
-                try:
-                    if (await http.get("/readyz")).status_code == 200:
-                        break
-                except httpx.HTTPError:
-                    pass
-                await asyncio.sleep(0.1)
+            await wait_ready(http)
             for kind in kinds:  # each URL kind answers 200 with data before we time it
                 headers = (
                     {"authorization": f"Bearer {kind.tokens[0]}"} if kind.tokens else {}

@@ -14,9 +14,11 @@ Measured against one uvicorn process (``python -m api``, as deployed):
   ``--repeat`` calls after a warm-up; the target is a year of IRIS or parcel data
   in <= 100 ms;
 * under load: ``--clients`` concurrent dashboard users, each opening the city
-  page's year view over and over (the two map calls, then the four series calls:
-  electricity, production, gas, last year), for ``--duration`` seconds, ``--runs``
-  times: per-call p50/p99, and how long the whole view takes.
+  page's year view over and over (the map calls: IRIS and parcels for the year
+  and parcels for 364 days, a custom span of whole days; then the four series
+  calls: electricity, production, gas, last year), for ``--duration`` seconds,
+  ``--runs`` times: per-call p50/p99, and how long the whole view takes.
+  ``--clients 0`` gives the unloaded figures only.
 
 The load generator runs in this process (asyncio + httpx) on the same machine as
 the server and PostgreSQL: on 2 shared cores the loaded figures are upper bounds.
@@ -30,8 +32,6 @@ import argparse
 import asyncio
 import os
 import statistics
-import subprocess
-import sys
 import time
 from datetime import date
 from pathlib import Path
@@ -50,7 +50,9 @@ from bench_api import (
     log,
     machine,
     schema_fingerprint,
+    start_api,
     stop,
+    wait_ready,
 )
 
 from api.main import SERVER_SETTINGS
@@ -173,7 +175,12 @@ def parse() -> argparse.Namespace:
         default=Path(os.environ.get("BENCH_CITY_DATA_DIR", ".var/bench-city")),
     )
     p.add_argument("--repeat", type=int, default=15, help="unloaded calls per kind")
-    p.add_argument("--clients", type=int, default=20, help="concurrent dashboards")
+    p.add_argument(
+        "--clients",
+        type=int,
+        default=20,
+        help="concurrent dashboards (0: the unloaded single-query timings only)",
+    )
     p.add_argument("--duration", type=float, default=20, help="seconds per run")
     p.add_argument("--runs", type=int, default=3)
     p.add_argument("--pool", type=int, default=10, help="POSTGRES_POOL_MAX_SIZE")
@@ -230,18 +237,7 @@ async def main() -> None:
         finally:
             await conn.close()
         log(f"data: {rows:,} rollup rows; IRIS {iris}, parcel {parcel}")
-        port = free_port()
-        env = {
-            **os.environ,
-            "POSTGRES_DSN": dsn,
-            "POSTGRES_POOL_MIN_SIZE": str(args.pool),
-            "POSTGRES_POOL_MAX_SIZE": str(args.pool),
-            "API_HTTP_PORT": str(port),
-            "API_SUBSCRIBE_ALERTS": "false",
-            "API_LOG_LEVEL": "WARNING",
-        }
-        server = subprocess.Popen([sys.executable, "-m", "api"], env=env)  # noqa: ASYNC220
-        base = f"http://127.0.0.1:{port}"
+        server, base = start_api(dsn, args.pool)
         year = f"start={YEAR}-01-01&end={YEAR + 1}-01-01"
         days = f"start={YEAR}-01-01&end={YEAR}-12-31"  # 11 months + 30 days
         q = f"commune={COMMUNE}&{year}"
@@ -282,6 +278,10 @@ async def main() -> None:
         view = [
             ("map IRIS", f"/v1/map/neighbourhood?{q}&geometry=false"),
             ("map parcels", f"/v1/map/parcel?{q}&geometry=false"),
+            (
+                "map parcels, 364 days",
+                f"/v1/map/parcel?commune={COMMUNE}&{days}&geometry=false",
+            ),
             ("series electricity", series),
             ("series production", series + "&direction=production"),
             ("series gas", series + "&energy=gas"),
@@ -291,37 +291,36 @@ async def main() -> None:
             ),
         ]
         async with httpx.AsyncClient(base_url=base, timeout=120) as http:
-            for _ in range(300):
-                try:
-                    if (await http.get("/readyz")).status_code == 200:
-                        break
-                except httpx.HTTPError:
-                    pass
-                await asyncio.sleep(0.1)
+            await wait_ready(http)
             r = await http.get(kinds[1][1])
             doc = r.json()
             states = {f["properties"]["state"] for f in doc["features"]}
             assert len(doc["features"]) == IRIS * PARCELS_PER_IRIS, len(doc["features"])
             assert "published" in states, states
             await unloaded(http, kinds, args.repeat)
-        log(
-            f"under load: {args.clients} dashboards opening the year view "
-            f"(2 map calls, then 4 series calls), {args.duration:.0f} s x {args.runs}"
-        )
-        runs = [
-            await loaded(base, view, args.clients, args.duration)
-            for _ in range(args.runs)
-        ]
-        for name, _ in [*view, ("whole view", "")]:
-            p50 = statistics.median(statistics.median(r[name]) for r in runs)
-            p99 = statistics.median(pct(r[name], 0.99) for r in runs)
-            n = sum(len(r[name]) for r in runs)
+        if args.clients <= 0 or args.runs <= 0:
+            log("under load: skipped (--clients 0): the unloaded figures only")
+        else:
             log(
-                f"  {name:<22} p50 {p50:8.1f} ms  p99 {p99:8.1f} ms  "
-                f"({n:,} calls; medians of {args.runs} runs)"
+                f"under load: {args.clients} dashboards opening the year view "
+                f"(3 map calls, then 4 series calls), {args.duration:.0f} s x {args.runs}"
             )
-        views = statistics.median(len(r["whole view"]) / args.duration for r in runs)
-        log(f"  views per second: {views:.1f}")
+            runs = [
+                await loaded(base, view, args.clients, args.duration)
+                for _ in range(args.runs)
+            ]
+            for name, _ in [*view, ("whole view", "")]:
+                p50 = statistics.median(statistics.median(r[name]) for r in runs)
+                p99 = statistics.median(pct(r[name], 0.99) for r in runs)
+                n = sum(len(r[name]) for r in runs)
+                log(
+                    f"  {name:<22} p50 {p50:8.1f} ms  p99 {p99:8.1f} ms  "
+                    f"({n:,} calls; medians of {args.runs} runs)"
+                )
+            views = statistics.median(
+                len(r["whole view"]) / args.duration for r in runs
+            )
+            log(f"  views per second: {views:.1f}")
     finally:
         if server is not None:
             stop(server)

@@ -192,4 +192,4 @@ async def test_live_load_registry_bounds_count_houses_not_sensors(
     sensors = [m for m in territory.meters if m.building_id in here
                and not m.is_delivery_point]  # fmt: skip
     assert len(sensors) >= len(homes)  # what the old count added on top
-    assert len(pv_houses) == 5
+    assert len(pv_houses) == 11

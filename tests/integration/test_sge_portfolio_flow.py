@@ -49,8 +49,8 @@ from sge_emulator.settings import (
     DEMO_LOGIN,
     SFTP_PASSWORD,
     SFTP_USER,
-    EmulatorSettings,
 )
+from sge_emulator.testing import running
 
 pytestmark = pytest.mark.integration
 
@@ -63,15 +63,9 @@ CITY_SIRET = "21380151000017"  # the commune of Échirolles (the emulator's demo
 
 @pytest_asyncio.fixture
 async def emulator(tmp_path: Path) -> AsyncIterator[Emulator]:
-    settings = EmulatorSettings(
-        state_dir=str(tmp_path / "sge"), soap_port=free_port(), sftp_port=free_port()
-    )  # today's date: the api stamps consents with the real clock
-    running = Emulator(settings)
-    await running.start()
-    try:
-        yield running
-    finally:
-        await running.stop()
+    # today's date: the api stamps consents with the real clock
+    async with running(tmp_path / "sge", free_port) as emulator:
+        yield emulator
 
 
 async def _token(conn: asyncpg.Connection, email: str) -> str:

@@ -103,6 +103,7 @@ class GasMeter:
     tags: tuple[str, ...] = field(default=())
 
 
+@lru_cache(maxsize=8192)
 def gas_day_bounds(day: date) -> tuple[datetime, datetime]:
     """Aware [start, end) of gas day ``day``: 06:00 Paris to 06:00 Paris the next day.
 
@@ -121,8 +122,13 @@ def gas_day_hours(day: date) -> float:
     return (end.astimezone(UTC) - start.astimezone(UTC)).total_seconds() / 3600
 
 
+@lru_cache(maxsize=8192)
 def temperature(day: date) -> float:
-    """Synthetic daily mean temperature of the territory (°C), shared by all PCEs."""
+    """Synthetic daily mean temperature of the territory (°C), shared by all PCEs.
+
+    Cached (like :func:`conversion` and :func:`gas_day_bounds`): every PCE asks
+    the same days, and four hashes a day per PCE were a quarter of the
+    emulator's CPU in `make run`'s demo fill."""
     doy = day.timetuple().tm_yday
     seasonal = 12.5 - 9.5 * math.cos(2 * math.pi * (doy - 15) / 365.25)
     # weather systems last days: sum of three hashed slow waves plus a daily jitter
@@ -150,8 +156,13 @@ def conversion(day: date) -> tuple[float, float, float]:
     PCS varies a little with the gas mix each month; PTA corrects to normal
     conditions at Échirolles' altitude (about 230 m).
     """
+    return _conversion(day.year, day.month)
+
+
+@lru_cache(maxsize=1024)
+def _conversion(year: int, month: int) -> tuple[float, float, float]:
     pta = 0.9865
-    pcs = round(11.22 + 0.22 * _unit("pcs", day.year, day.month), 3)
+    pcs = round(11.22 + 0.22 * _unit("pcs", year, month), 3)
     return pta, pcs, round(pta * pcs, 3)
 
 
@@ -180,7 +191,28 @@ def daily_kwh(meter: GasMeter, day: date) -> float:
 
 
 def daily_volume(meter: GasMeter, day: date) -> float:
-    """``volume_brut`` of a gas day: m³ to the hundredth (never negative)."""
+    """``volume_brut`` of a gas day: m³ to the hundredth (never negative).
+
+    Read from the year's array (computed once per PCE and year): the
+    informatives and the indexes ask the same days again and again.
+    """
+    if day < EPOCH:
+        return _volume(meter, day)
+    return _year_volumes(meter, day.year)[(day - date(day.year, 1, 1)).days]
+
+
+@lru_cache(maxsize=32_768)
+def _year_volumes(meter: GasMeter, year: int) -> array[float]:
+    """Every gas day's volume of ``year`` (365 or 366 values)."""
+    out = array("d")
+    day = date(year, 1, 1)
+    while day.year == year:
+        out.append(_volume(meter, day))
+        day += timedelta(days=1)
+    return out
+
+
+def _volume(meter: GasMeter, day: date) -> float:
     _, _, coeff = conversion(day)
     return round(daily_kwh(meter, day) / coeff, 2)
 
@@ -197,11 +229,9 @@ def _year_cumulative(meter: GasMeter, year: int) -> array[float]:
     benchmark of thousands of PCEs over years stays small in memory."""
     total = _year_cumulative(meter, year - 1)[-1] if year > EPOCH.year else 0.0
     out = array("d", [total])
-    day = date(year, 1, 1)
-    while day.year == year:
-        total = round(total + daily_volume(meter, day), 2)
+    for volume in _year_volumes(meter, year):
+        total = round(total + volume, 2)
         out.append(total)
-        day += timedelta(days=1)
     return out
 
 

@@ -8,6 +8,7 @@ moment, ``journee_gaziere`` for daily data only.
 from __future__ import annotations
 
 from datetime import date, datetime, timedelta
+from functools import lru_cache
 from typing import Any
 
 from grdf_emulator import profiles
@@ -19,7 +20,9 @@ INFORMATIVE = "Informative Journalier"
 PUBLISHED = "Publiée"
 
 
+@lru_cache(maxsize=16384)
 def _iso(moment: datetime) -> str:
+    """Cached: every PCE's informatives carry the same gas-day bounds."""
     return moment.isoformat(timespec="seconds")
 
 

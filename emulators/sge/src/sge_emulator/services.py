@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 import xml.etree.ElementTree as ET
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
@@ -694,7 +694,9 @@ def collect_publish(state: EmulatorState, root: ET.Element) -> Answer:
     return body, [acquittement(login, prm, subscription.affaire_id)]
 
 
-def list_subscriptions(state: EmulatorState, root: ET.Element) -> Answer:
+def _search_criteres(state: EmulatorState, root: ET.Element) -> tuple[str, str, str]:
+    """(prm, contract, login) of a search by point (RSSM and RSAD alike), each
+    checked in the order SGE reports them: contract, login, then the point."""
     criteres = root.find("criteres")
     if criteres is None:
         raise malformed("élément criteres absent")
@@ -702,44 +704,90 @@ def list_subscriptions(state: EmulatorState, root: ET.Element) -> Answer:
     contract = _contract(state, req(criteres, "contratId"))
     login = _login(state, req(root, "loginUtilisateur"))
     _point(state, prm)
+    return prm, contract, login
+
+
+def _service_state(item: ET.Element, s: Subscription) -> None:
+    """A listed service's state and dates (a stopped one ends the day it stopped)."""
+    sub(item, "etatCode", "ACTIF" if s.state == "ACTIF" else "TERMINE")
+    sub(item, "dateDebut", s.start.isoformat())
+    if s.end is not None:
+        sub(item, "dateFin", (s.stopped_on or s.end).isoformat())
+
+
+def _listed(
+    state: EmulatorState, prm: str, body: ET.Element, container: str, element: str
+) -> Iterator[tuple[ET.Element, Subscription]]:
+    """Each service of ``prm`` as a new item of ``container`` (which is written
+    only when there is one), its id and point already in; both searches (RSSM,
+    RSAD) list the services of both models."""
+    found = [s for s in state.subscriptions.values() if s.prm == prm]
+    if not found:
+        return
+    parent = sub(body, container)
+    for s in found:
+        item = sub(parent, element)
+        sub(item, "serviceSouscritId", s.service_id)
+        sub(item, "pointId", s.prm)
+        yield item, s
+
+
+def list_subscriptions(state: EmulatorState, root: ET.Element) -> Answer:
+    prm, contract, login = _search_criteres(state, root)
     body = _root(RSSM_NS, "rechercherServicesSouscritsMesuresResponse")
     # Both models' services: one point has one set of measures services,
     # whichever order created them (emulator choice, see the README).
-    found = [s for s in state.subscriptions.values() if s.prm == prm]
-    if found:
-        container = sub(body, "servicesSouscritsMesures")
-        for s in found:
-            item = sub(container, "serviceSouscritMesures")
-            sub(item, "serviceSouscritId", s.service_id)
-            sub(item, "pointId", s.prm)
-            sub(
-                sub(
-                    item,
-                    "serviceSouscritType",
-                    code="F300C" if s.kind == "CDC" else "F305",
-                ),
-                "libelle",
-                "Transmission récurrente",
-            )
+    for item, s in _listed(
+        state, prm, body, "servicesSouscritsMesures", "serviceSouscritMesures"
+    ):
+        sub(
             sub(
                 item,
-                "serviceSouscritLibelle",
-                "Courbe de charge" if s.kind == "CDC" else "Index quotidiens",
-            )
-            sub(item, "injection", s.injection)
-            sub(item, "soutirage", s.soutirage)
-            sub(item, "contratId", contract)
-            sub(item, "etatCode", "ACTIF" if s.state == "ACTIF" else "TERMINE")
-            sub(item, "dateDebut", s.start.isoformat())
-            if s.end is not None:
-                sub(item, "dateFin", (s.stopped_on or s.end).isoformat())
-            if s.state != "ACTIF":
-                sub(item, "motifFinLibelle", "Arrêt à la demande du tiers")
-            sub(item, "mesuresTypeCode", s.kind)
-            sub(item, "mesuresPas", "P1D" if s.kind == "IDX" else "PT30M")
-            sub(item, "mesuresCorrigees", s.corrected)
-            sub(item, "periodiciteTransmission", s.periodicity)
+                "serviceSouscritType",
+                code="F300C" if s.kind == "CDC" else "F305",
+            ),
+            "libelle",
+            "Transmission récurrente",
+        )
+        sub(
+            item,
+            "serviceSouscritLibelle",
+            "Courbe de charge" if s.kind == "CDC" else "Index quotidiens",
+        )
+        sub(item, "injection", s.injection)
+        sub(item, "soutirage", s.soutirage)
+        sub(item, "contratId", contract)
+        _service_state(item, s)
+        if s.state != "ACTIF":
+            sub(item, "motifFinLibelle", "Arrêt à la demande du tiers")
+        sub(item, "mesuresTypeCode", s.kind)
+        sub(item, "mesuresPas", "P1D" if s.kind == "IDX" else "PT30M")
+        sub(item, "mesuresCorrigees", s.corrected)
+        sub(item, "periodiciteTransmission", s.periodicity)
     return body, [acquittement(login, prm)]
+
+
+def _demande_with(
+    root: ET.Element, part: str
+) -> tuple[ET.Element, ET.Element, ET.Element]:
+    """``demande``, its ``donneesGenerales`` and its ``part``, or a malformed
+    request naming what is missing."""
+    demande = root.find("demande")
+    general = demande.find("donneesGenerales") if demande is not None else None
+    found = demande.find(part) if demande is not None else None
+    if demande is None or general is None or found is None:
+        raise malformed(f"donneesGenerales ou {part} absent")
+    return demande, general, found
+
+
+def _general_point(state: EmulatorState, general: ET.Element) -> tuple[str, str]:
+    """(prm, login) of ``donneesGenerales``: point, login, contract and the
+    point's existence, checked in the order SGE reports them."""
+    prm = req(general, "pointId")
+    login = _login(state, req(general, "initiateurLogin"))
+    _contract(state, req(general, "contratId"))
+    _point(state, prm)
+    return prm, login
 
 
 def _stop(state: EmulatorState, prm: str, service_id: str) -> Subscription:
@@ -754,17 +802,10 @@ def _stop(state: EmulatorState, prm: str, service_id: str) -> Subscription:
 
 
 def stop_subscription(state: EmulatorState, root: ET.Element) -> Answer:
-    demande = root.find("demande")
-    general = demande.find("donneesGenerales") if demande is not None else None
-    stop = demande.find("arretServiceSouscrit") if demande is not None else None
-    if general is None or stop is None:
-        raise malformed("donneesGenerales ou arretServiceSouscrit absent")
+    _, general, stop = _demande_with(root, "arretServiceSouscrit")
     if req(general, "objetCode") != "ASS":
         raise malformed("objetCode doit valoir ASS")
-    prm = req(general, "pointId")
-    login = _login(state, req(general, "initiateurLogin"))
-    _contract(state, req(general, "contratId"))
-    _point(state, prm)
+    prm, login = _general_point(state, general)
     _stop(state, prm, req(stop, "serviceSouscritId"))
     affaire = state.new_affaire_id()
     body = _root(ASS_NS, "commanderArretServiceSouscritMesuresResponse")
@@ -899,6 +940,15 @@ def _service_ids(demande: ET.Element) -> list[str]:
     return ids
 
 
+def _service_affaire(
+    state: EmulatorState, affaires: ET.Element, service_id: str
+) -> None:
+    """The new affaire that answers a change to one subscribed service."""
+    affaire = sub(affaires, "affaire")
+    sub(affaire, "affaireId", state.new_affaire_id())
+    sub(affaire, "serviceSouscritId", service_id)
+
+
 def stop_access_services(state: EmulatorState, root: ET.Element) -> Answer:
     demande, _, prm, login = _sad_general(state, root)
     _point(state, prm)
@@ -906,9 +956,7 @@ def stop_access_services(state: EmulatorState, root: ET.Element) -> Answer:
     affaires = sub(body, "affaires")
     for service_id in _service_ids(demande):
         _stop(state, prm, service_id)
-        affaire = sub(affaires, "affaire")
-        sub(affaire, "affaireId", state.new_affaire_id())
-        sub(affaire, "serviceSouscritId", service_id)
+        _service_affaire(state, affaires, service_id)
     return body, [acquittement(login, prm)]
 
 
@@ -935,9 +983,7 @@ def modify_access_options(state: EmulatorState, root: ET.Element) -> Answer:
             )
         elif removed is not None:
             subscription.recurrent = False
-        affaire = sub(affaires, "affaire")
-        sub(affaire, "affaireId", state.new_affaire_id())
-        sub(affaire, "serviceSouscritId", service_id)
+        _service_affaire(state, affaires, service_id)
     return body, [acquittement(login, prm)]
 
 
@@ -958,37 +1004,20 @@ def renew_access_services(state: EmulatorState, root: ET.Element) -> Answer:
         if subscription is None or subscription.prm != prm:
             raise SgeFault("SGT400", "Le service souscrit est inconnu sur ce point.")
         subscription.end = end
-        affaire = sub(affaires, "affaire")
-        sub(affaire, "affaireId", state.new_affaire_id())
-        sub(affaire, "serviceSouscritId", service_id)
+        _service_affaire(state, affaires, service_id)
     return body, [acquittement(login, prm)]
 
 
 def list_access_services(state: EmulatorState, root: ET.Element) -> Answer:
-    criteres = root.find("criteres")
-    if criteres is None:
-        raise malformed("élément criteres absent")
-    prm = req(criteres, "pointId")
-    _contract(state, req(criteres, "contratId"))
-    login = _login(state, req(root, "loginUtilisateur"))
-    _point(state, prm)
+    prm, _contract_id, login = _search_criteres(state, root)
     body = _root(RSAD_NS, "rechercherServicesAccesDonneesReponse")
-    found = [s for s in state.subscriptions.values() if s.prm == prm]
-    if found:
-        container = sub(body, "servicesSouscrits")
-        for s in found:
-            item = sub(container, "serviceSouscrit")
-            sub(item, "serviceSouscritId", s.service_id)
-            sub(item, "pointId", s.prm)
-            sub(item, "typeDonnees", s.kind)
-            sub(item, "etatCode", "ACTIF" if s.state == "ACTIF" else "TERMINE")
-            sub(item, "dateDebut", s.start.isoformat())
-            if s.end is not None:
-                sub(item, "dateFin", (s.stopped_on or s.end).isoformat())
-            if s.recurrent:
-                option = sub(sub(item, "optionsPublication"), "optionPublication")
-                sub(option, "mesuresCorrigees", s.corrected)
-                sub(option, "periodiciteTransmission", s.periodicity)
+    for item, s in _listed(state, prm, body, "servicesSouscrits", "serviceSouscrit"):
+        sub(item, "typeDonnees", s.kind)
+        _service_state(item, s)
+        if s.recurrent:
+            option = sub(sub(item, "optionsPublication"), "optionPublication")
+            sub(option, "mesuresCorrigees", s.corrected)
+            sub(option, "periodiciteTransmission", s.periodicity)
     return body, [acquittement(login, prm)]
 
 
@@ -1042,15 +1071,8 @@ def _m023(service: str, ns: str, root_name: str) -> Handler:
 
 
 def history_hdm(state: EmulatorState, root: ET.Element) -> Answer:
-    demande = root.find("demande")
-    general = demande.find("donneesGenerales") if demande is not None else None
-    history = demande.find("historiqueMesures") if demande is not None else None
-    if general is None or history is None:
-        raise malformed("donneesGenerales ou historiqueMesures absent")
-    prm = req(general, "pointId")
-    login = _login(state, req(general, "initiateurLogin"))
-    _contract(state, req(general, "contratId"))
-    _point(state, prm)
+    _, general, history = _demande_with(root, "historiqueMesures")
+    prm, login = _general_point(state, general)
     _check_accord(history.find("declarationAccordClient"), "accordClient")
     kind = req(history, "mesureType")
     start = _date(req(history, "dateDebut"), "dateDebut")
@@ -1068,17 +1090,8 @@ def history_hdm(state: EmulatorState, root: ET.Element) -> Answer:
 
 
 def infraj(state: EmulatorState, root: ET.Element) -> Answer:
-    demande = root.find("demande")
-    general = demande.find("donneesGenerales") if demande is not None else None
-    if general is None or demande is None or demande.find("accesDonnees") is None:
-        raise malformed("donneesGenerales ou accesDonnees absent")
-    prm = req(general, "pointId")
-    login = _login(state, req(general, "initiateurLogin"))
-    _contract(state, req(general, "contratId"))
-    _point(state, prm)
-    access = demande.find("accesDonnees")
-    if access is None:
-        raise malformed("accesDonnees absent")
+    _, general, access = _demande_with(root, "accesDonnees")
+    prm, login = _general_point(state, general)
     declarations = access.findall("declarationAccordClient")
     if not declarations:
         raise malformed("declarationAccordClient absent")

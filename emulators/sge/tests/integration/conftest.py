@@ -10,26 +10,17 @@ import pytest_asyncio
 
 from sen1_stack.broker import free_port
 from sge_emulator import Emulator, client_ssl_context
-from sge_emulator.settings import EmulatorSettings
+from sge_emulator.testing import running
 
 TODAY = "2026-11-23"
 
 
 @pytest_asyncio.fixture
 async def emulator(tmp_path: Path) -> AsyncIterator[Emulator]:
-    settings = EmulatorSettings(
-        state_dir=str(tmp_path / "sge"),
-        soap_port=free_port(),
-        sftp_port=free_port(),
-        proxy_port=free_port(),
-        start_date=TODAY,
-    )
-    running = Emulator(settings)
-    await running.start()
-    try:
-        yield running
-    finally:
-        await running.stop()
+    async with running(
+        tmp_path / "sge", free_port, proxy_port=free_port(), start_date=TODAY
+    ) as emulator:
+        yield emulator
 
 
 @pytest_asyncio.fixture

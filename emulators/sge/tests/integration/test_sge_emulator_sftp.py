@@ -14,8 +14,8 @@ import pytest
 
 from sge_emulator import Emulator
 from sge_emulator.crypto import decrypt, parse_keys
-from sge_emulator.services import SAD_NS
 from sge_emulator.settings import DEMO_CONTRACT, DEMO_LOGIN, SFTP_PASSWORD, SFTP_USER
+from sge_emulator.testing import SAD_PATH, SOAP_HEADERS, access_services_order
 
 from .test_sge_emulator_soap import collecte, envelope, post
 
@@ -25,7 +25,8 @@ C5_A = "25884515170669"
 C5_B = "24377424002398"
 
 
-async def _files(emulator: Emulator) -> dict[str, bytes]:
+async def _files(emulator: Emulator, folder: str = ".") -> dict[str, bytes]:
+    """The ZIP files of ``folder`` on the drop, by name, fetched over SFTP."""
     async with (
         asyncssh.connect(
             emulator.settings.host,
@@ -37,9 +38,9 @@ async def _files(emulator: Emulator) -> dict[str, bytes]:
         connection.start_sftp_client() as sftp,
     ):
         out = {}
-        for name in await sftp.listdir("."):
+        for name in await sftp.listdir(folder):
             if name.endswith(".zip"):
-                async with sftp.open(name, "rb") as handle:
+                async with sftp.open(f"{folder}/{name}", "rb") as handle:
                     out[name] = await handle.read()
         return out
 
@@ -54,13 +55,8 @@ def _open(emulator: Emulator, data: bytes, version: int) -> ET.Element:
 
 
 async def _subscribe_sad(mtls: httpx.AsyncClient, prm: str, kind: str) -> None:
-    body = envelope(
-        SAD_NS,
-        "commanderServicesAccesDonnees",
-        f"<demande><donneesGenerales><pointId>{prm}</pointId><initiateurLogin>{DEMO_LOGIN}</initiateurLogin><contratId>{DEMO_CONTRACT}</contratId><sens>SOUTIRAGE</sens></donneesGenerales>"
-        f"<servicesSouscrits><serviceSouscrit><typeDonnees>{kind}</typeDonnees><optionsPublication><optionPublication><periodiciteTransmission>P1D</periodiciteTransmission></optionPublication></optionsPublication></serviceSouscrit></servicesSouscrits></demande>",
-    )
-    response = await post(mtls, "/CommandeServicesAccesDonnees/v1.0", body)
+    body = access_services_order(prm, kind)
+    response = await mtls.post(SAD_PATH, content=body, headers=SOAP_HEADERS)
     assert response.status_code == 200, response.text
 
 
@@ -159,21 +155,10 @@ async def test_a_bulk_order_is_an_affaire_id_then_a_file(
     assert affaire
     assert len(affaire) == 8
     await mtls.post("/_emulator/advance")
-    async with (
-        asyncssh.connect(
-            emulator.settings.host,
-            emulator.settings.sftp_port,
-            username=SFTP_USER,
-            password=SFTP_PASSWORD,
-            known_hosts=None,
-        ) as connection,
-        connection.start_sftp_client() as sftp,
-    ):
-        names = await sftp.listdir("R63_R64_R65_R66_R67_C68")
-        [name] = [n for n in names if affaire in n]
-        assert name.startswith(f"ENEDIS_R65_P_CdC_{affaire}_00001_")
-        async with sftp.open(f"R63_R64_R65_R66_R67_C68/{name}", "rb") as handle:
-            data = await handle.read()
+    files = await _files(emulator, "R63_R64_R65_R66_R67_C68")
+    [name] = [n for n in files if affaire in n]
+    assert name.startswith(f"ENEDIS_R65_P_CdC_{affaire}_00001_")
+    data = files[name]
     key = parse_keys(emulator.settings.keys)[1].key
     with zipfile.ZipFile(io.BytesIO(decrypt(data, key, cipher="aes256"))) as archive:
         import json

@@ -63,9 +63,51 @@ def _call(emulator: Emulator, service: str, func: Any, **options: Any) -> Any:
     return func(client, args)
 
 
+async def _lowatt(emulator: Emulator, service: str, func: Any, **options: Any) -> Any:
+    """One lowatt call (suds blocks: it runs in a thread)."""
+    return await asyncio.to_thread(_call, emulator, service, func, **options)
+
+
+_SEARCH_FIELDS = [
+    "siret",
+    "compteur",
+    "tension",
+    "nom",
+    "categorie",
+    "hp",
+    "etage",
+    "batiment",
+    "voie",
+    "lieuDit",
+    "cp",
+    "insee",
+]
+
+
+async def _search_point(emulator: Emulator, **criteria: str) -> Any:
+    """lowatt's point search with every criterion it reads, unset unless given."""
+    options: dict[str, Any] = dict.fromkeys(_SEARCH_FIELDS) | criteria
+    return await _lowatt(
+        emulator, "RecherchePoint-v2.0", lowatt.search_point, **options
+    )
+
+
+def _v3_curve(start: str, end: str) -> dict[str, Any]:
+    """lowatt's options for a CMD v3 load curve (``from``/``to`` are keywords)."""
+    return {
+        "prm": "25162373298976",
+        "type": "COURBE",
+        "courbe_type": "PA",
+        "injection": False,
+        "cadre": "ACCORD_CLIENT",
+        "from": start,
+        "to": end,
+        "corrigee": "false",
+    }
+
+
 async def test_lowatt_technical_data(through_proxy: Emulator) -> None:
-    point = await asyncio.to_thread(
-        _call,
+    point = await _lowatt(
         through_proxy,
         "ConsultationDonneesTechniquesContractuelles-v1.0",
         lowatt.point_technical_data,
@@ -81,8 +123,7 @@ async def test_lowatt_technical_data(through_proxy: Emulator) -> None:
         == 36
     )
     # ADP-R2: without the customer's authorisation there is no contractual situation.
-    point = await asyncio.to_thread(
-        _call,
+    point = await _lowatt(
         through_proxy,
         "ConsultationDonneesTechniquesContractuelles-v1.0",
         lowatt.point_technical_data,
@@ -97,8 +138,7 @@ async def test_lowatt_technical_data(through_proxy: Emulator) -> None:
 
 async def test_lowatt_unknown_point_is_sgt401(through_proxy: Emulator) -> None:
     with pytest.raises(WSException) as caught:
-        await asyncio.to_thread(
-            _call,
+        await _lowatt(
             through_proxy,
             "ConsultationDonneesTechniquesContractuelles-v1.0",
             lowatt.point_technical_data,
@@ -110,17 +150,11 @@ async def test_lowatt_unknown_point_is_sgt401(through_proxy: Emulator) -> None:
 
 
 async def test_lowatt_detailed_measures_v3(through_proxy: Emulator) -> None:
-    response = await asyncio.to_thread(
-        _call,
+    response = await _lowatt(
         through_proxy,
         "ConsultationMesuresDetaillees-v3.0",
         lowatt.point_detailed_measuresV3,
-        prm="25162373298976",
-        type="COURBE",
-        courbe_type="PA",
-        injection=False,
-        cadre="ACCORD_CLIENT",
-        **{"from": "2026-11-02", "to": "2026-11-09", "corrigee": "false"},
+        **_v3_curve("2026-11-02", "2026-11-09"),
     )
     points = response.grandeur[0].points
     assert len(points) == 7 * 48
@@ -128,71 +162,30 @@ async def test_lowatt_detailed_measures_v3(through_proxy: Emulator) -> None:
     assert points[-1].d == "2026-11-09 00:00:00"
     assert all(int(p.v) > 0 for p in points)
     with pytest.raises(WSException) as caught:
-        await asyncio.to_thread(
-            _call,
+        await _lowatt(
             through_proxy,
             "ConsultationMesuresDetaillees-v3.0",
             lowatt.point_detailed_measuresV3,
-            prm="25162373298976",
-            type="COURBE",
-            courbe_type="PA",
-            injection=False,
-            cadre="ACCORD_CLIENT",
-            **{"from": "2026-11-01", "to": "2026-11-09", "corrigee": "false"},
+            **_v3_curve("2026-11-01", "2026-11-09"),
         )
     assert caught.value.code == "SGT4L8"
 
 
 async def test_lowatt_point_search(through_proxy: Emulator) -> None:
-    response = await asyncio.to_thread(
-        _call,
-        through_proxy,
-        "RecherchePoint-v2.0",
-        lowatt.search_point,
-        siret="21380151000017",
-        compteur=None,
-        tension=None,
-        nom=None,
-        categorie=None,
-        hp=None,
-        etage=None,
-        batiment=None,
-        voie=None,
-        lieuDit=None,
-        cp="38130",
-        insee=None,
-    )
+    response = await _search_point(through_proxy, siret="21380151000017", cp="38130")
     prms = {p._id for p in response.point}
     assert prms
     assert all(p.startswith("2215") for p in prms)
     # RP-NR1: too many results
     with pytest.raises(WSException) as caught:
-        await asyncio.to_thread(
-            _call,
-            through_proxy,
-            "RecherchePoint-v2.0",
-            lowatt.search_point,
-            siret=None,
-            compteur=None,
-            tension=None,
-            nom=None,
-            categorie="RES",
-            hp=None,
-            etage=None,
-            batiment=None,
-            voie=None,
-            lieuDit=None,
-            cp="84160",
-            insee="84042",
-        )
+        await _search_point(through_proxy, categorie="RES", cp="84160", insee="84042")
     assert caught.value.code == "SGT4F8"
 
 
 async def test_lowatt_measures_history_parses_with_its_own_helper(
     through_proxy: Emulator,
 ) -> None:
-    response = await asyncio.to_thread(
-        _call,
+    response = await _lowatt(
         through_proxy,
         "ConsultationMesures-v1.1",
         lowatt.point_measures,
@@ -209,8 +202,7 @@ async def test_lowatt_measures_history_parses_with_its_own_helper(
     assert (nature, trigger, status) == ("REEL", "CYCLIQUE", "INITIALE")
     # AHC-NR1: the C5 point without authorisation
     with pytest.raises(WSException) as caught:
-        await asyncio.to_thread(
-            _call,
+        await _lowatt(
             through_proxy,
             "ConsultationMesures-v1.1",
             lowatt.point_measures,
@@ -239,8 +231,7 @@ async def test_lowatt_subscribes_in_the_access_services_model(
         "siret": None,
         "no_autorisation": False,
     }
-    response = await asyncio.to_thread(
-        _call,
+    response = await _lowatt(
         through_proxy,
         "CommanderServicesAccesDonnees-V1.0",
         lowatt.point_cmd_acces_donnees,
@@ -255,8 +246,7 @@ async def test_lowatt_subscribes_in_the_access_services_model(
     )
     assert kinds == ["CDC", "IDX"]
     with pytest.raises(WSException) as caught:
-        await asyncio.to_thread(
-            _call,
+        await _lowatt(
             through_proxy,
             "CommanderServicesAccesDonnees-V1.0",
             lowatt.point_cmd_acces_donnees,
@@ -269,8 +259,7 @@ async def test_lowatt_subscribes_in_the_access_services_model(
 async def test_lowatt_detailed_measures_v2_parse_with_offsets(
     through_proxy: Emulator,
 ) -> None:
-    response = await asyncio.to_thread(
-        _call,
+    response = await _lowatt(
         through_proxy,
         "ConsultationMesuresDetaillees-v2.0",
         lowatt.point_detailed_measures,

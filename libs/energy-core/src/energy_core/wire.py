@@ -142,14 +142,15 @@ def reading_to_proto(reading: Reading) -> readings_pb2.Reading:
     )
 
 
-def batch_to_proto(batch: ReadingBatch) -> readings_pb2.ReadingBatch:
-    """A validated batch -> protobuf; ``produced_at`` defaults to now."""
+def _header(batch: ReadingBatch | RowsBatch) -> readings_pb2.ReadingBatch:
+    """A batch's message without its readings (both encoders start from it);
+    ``produced_at`` defaults to now."""
     produced = (
         to_micros(batch.produced_at)
         if batch.produced_at is not None
         else time.time_ns() // 1000
     )
-    message = pb.ReadingBatch(
+    return pb.ReadingBatch(
         meter_id=str(batch.meter),
         scheme=_SCHEME[batch.meter.scheme],
         source=_SOURCE[batch.source],
@@ -158,6 +159,11 @@ def batch_to_proto(batch: ReadingBatch) -> readings_pb2.ReadingBatch:
         produced_at_us=produced,
         batch_id=batch.batch_id,
     )
+
+
+def batch_to_proto(batch: ReadingBatch) -> readings_pb2.ReadingBatch:
+    """A validated batch -> protobuf; ``produced_at`` defaults to now."""
+    message = _header(batch)
     message.readings.extend(reading_to_proto(r) for r in batch.readings)
     return message
 
@@ -201,20 +207,7 @@ def rows_to_proto(batch: RowsBatch) -> readings_pb2.ReadingBatch:
     ``energy/metering/v1/readings.proto``; the wire tests check the result
     equals :func:`batch_to_proto` of the same readings.
     """
-    produced = (
-        to_micros(batch.produced_at)
-        if batch.produced_at is not None
-        else time.time_ns() // 1000
-    )
-    header = pb.ReadingBatch(
-        meter_id=str(batch.meter),
-        scheme=_SCHEME[batch.meter.scheme],
-        source=_SOURCE[batch.source],
-        energy=_ENERGY[batch.energy],
-        stamped=_STAMP[batch.stamped],
-        produced_at_us=produced,
-        batch_id=batch.batch_id,
-    ).SerializeToString()
+    header = _header(batch).SerializeToString()
     parts = [header]
     append = parts.append
     starts, ends, double, join = _START_TAGS, _END_TAGS, _DOUBLE, b"".join
@@ -359,6 +352,14 @@ def decode_alert(data: bytes) -> alerts_pb2.AlertEvent:
         return alerts_pb2.AlertEvent.FromString(data)
     except Exception as exc:  # protobuf raises DecodeError and friends
         raise PayloadInvalidError(f"not an AlertEvent: {exc}") from exc
+
+
+def decode_dead_letter(data: bytes) -> dead_letter_pb2.DeadLetter:
+    """Bytes from the dead-letter topic -> DeadLetter (raises PayloadInvalidError)."""
+    try:
+        return dead_letter_pb2.DeadLetter.FromString(data)
+    except Exception as exc:  # protobuf raises DecodeError and friends
+        raise PayloadInvalidError(f"not a DeadLetter: {exc}") from exc
 
 
 _TERRITORY_KINDS = {

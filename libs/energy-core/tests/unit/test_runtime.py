@@ -93,3 +93,22 @@ async def test_accepted_connections_do_not_wait_for_delayed_acks() -> None:
     finally:
         server.close()
         await server.wait_closed()
+
+
+def test_a_missing_optional_module_fails_at_once_and_a_present_one_is_untouched(
+    monkeypatch,
+):
+    """httpcore imports sniffio on every request: its absence is remembered."""
+    import sys
+
+    from energy_core import runtime
+
+    absent = "sen1_no_such_module_for_the_test"
+    monkeypatch.setattr(runtime, "_OPTIONAL_PER_CALL", (absent, "json"))
+    monkeypatch.delitem(sys.modules, absent, raising=False)
+    runtime.remember_missing_optional_imports()
+    assert sys.modules[absent] is None
+    assert sys.modules["json"] is not None
+    with pytest.raises(ImportError):
+        __import__(absent)
+    monkeypatch.delitem(sys.modules, absent)

@@ -13,12 +13,12 @@ import logging
 import time
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 import asyncpg
 import faust
 
-from aggregator import metrics, power
+from aggregator import dead_letters, metrics, power
 from aggregator.outbox import relay_alerts
 from aggregator.territory import follow_territory
 from energy_core import topics
@@ -45,6 +45,9 @@ async def _startup(ctx: Context) -> None:
 
 SLOW_BATCH_S = 1.0
 """A batch taking this long is logged (backfills); live batches stay silent."""
+
+PRUNE_EVERY_S = 3600.0
+"""How often stored dead letters past the topic's retention are deleted."""
 
 _DB_BACKOFF = Backoff(base_s=0.5, max_s=30.0)
 """PostgreSQL unavailable: the batch is retried (never acknowledged before)."""
@@ -115,6 +118,46 @@ def register(app: faust.App, ctx: Context) -> None:
                     seconds,
                 )
             metrics.TERRITORY_METERS.set(len(ctx.territory.meters))
+            yield None
+
+    @app.agent(ctx.topics.dead_letters, name="dead-letters")
+    async def letters(stream: faust.StreamT[bytes]) -> AsyncIterator[None]:
+        """Every service's dead letters -> ``dead_letters`` (counted per source on
+        the operator page); idempotent by (topic, partition, offset), hence
+        ``take_events`` (the events carry them) rather than ``take``."""
+        pool = await ctx.db()
+        pruned_at = 0.0
+        events_of = cast("faust.Stream[bytes]", stream)  # StreamT lacks take_events
+        async for events in events_of.take_events(
+            settings.batch_size, within=settings.batch_within_s
+        ):
+            now = datetime.now(UTC)
+            rows = [
+                dead_letters.to_row(
+                    e.message.topic,
+                    e.message.partition,
+                    e.message.offset,
+                    e.value,
+                    now=now,
+                )
+                for e in events
+            ]
+            failures = 0
+            while True:  # never ack letters that are not stored
+                try:
+                    async with pool.acquire() as conn:
+                        new = await dead_letters.record(conn, rows)
+                        if time.monotonic() - pruned_at > PRUNE_EVERY_S:
+                            await dead_letters.prune(conn, now)
+                            pruned_at = time.monotonic()
+                    break
+                except _DB_ERRORS:
+                    metrics.DB_RETRIES.inc()
+                    failures += 1
+                    delay = _DB_BACKOFF.delay(failures)
+                    logger.exception("dead letters failed; retrying in %.1f s", delay)
+                    await asyncio.sleep(delay)
+            metrics.DEAD_LETTERS_RECORDED.inc(new)
             yield None
 
     async def send_alert(iris: str, payload: bytes) -> None:

@@ -9,6 +9,10 @@ READINGS_CHANGED = Counter(
     "aggregator_readings_changed_total", "Stored readings written or corrected"
 )
 DEAD_LETTERS = Counter("aggregator_dead_letters_total", "Records sent to dead letters")
+DEAD_LETTERS_RECORDED = Counter(
+    "aggregator_dead_letters_recorded_total",
+    "Dead letters of every service stored in PostgreSQL (replays not counted)",
+)
 DB_RETRIES = Counter("aggregator_db_retries_total", "Batches retried after a DB error")
 BATCH_SECONDS = Histogram(
     "aggregator_batch_seconds", "Duration of one batch transaction",

@@ -15,7 +15,7 @@ import pytest
 
 from aggregator.congestion import CongestionPolicy
 from aggregator.load import LoadMonitor
-from energy_core.domain.ids import FluksoSensorId
+from energy_core.domain.ids import FluksoSensorId, Prm
 from energy_core.domain.readings import (
     Direction,
     Energy,
@@ -231,3 +231,38 @@ async def test_live_load_counts_delivery_points_not_sensors(
         )
     }
     assert loads == {"381510101": (1.0, 2.0, 1, 0), "381510102": (0.0, 0.0, 0, 1)}
+
+
+async def test_a_pv_homes_day_row_keeps_injection_and_gross_apart(
+    territory_db: asyncpg.Pool,
+) -> None:
+    """The rollups take ONE source per point and day (the PRM's injection), but the
+    point's day row keeps both: the settled slots hold the injection, the device
+    slot the PV sensor's gross production. The api's self-consumption (gross -
+    injection, ``api.self_consumption.CITY_DAYS``) reads exactly these columns."""
+    pipeline = await make_pipeline(territory_db)
+    injected = ReadingBatch(
+        meter=Prm(M1), source=Source.ENEDIS_DATACONNECT, energy=Energy.ELECTRICITY,
+        readings=tuple(
+            Reading(Kind.INTERVAL, Unit.WH, DAY + i * 30 * MINUTE,
+                    DAY + (i + 1) * 30 * MINUTE, 25.0, Quality.RAW,
+                    Direction.PRODUCTION)
+            for i in range(48)
+        ),
+    )  # fmt: skip
+    await run(territory_db, pipeline, [
+        batch_to_proto(injected).SerializeToString(),  # 1,200 Wh exported
+        minutes(PV, DAY, 24 * 60, 2.0),  # 2,880 Wh produced
+    ])  # fmt: skip
+    row = await territory_db.fetchrow(
+        "SELECT sv0 + sv1 + sv2 AS settled, sn0 + sn1 + sn2 AS settled_n, sv3, sn3 "
+        "FROM aggregator_meter_days WHERE point_id = $1 AND direction = 'production'"
+        " AND day_start = $2",
+        M1,
+        DAY,
+    )
+    assert tuple(row) == (1200.0, 48, 2880.0, 24 * 60)
+    # the rollup counts the settled injection only, once
+    assert await building_day(territory_db, "production") == {
+        "raw": (1200.0, 1, 1200.0)
+    }

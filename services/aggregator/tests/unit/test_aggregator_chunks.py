@@ -83,3 +83,25 @@ def test_live_power_goes_before_everything() -> None:
     curve = record("12345678901235", 336, HALF)
     parts = chunks([curve, days, live], 400)
     assert parts == [[live, days], [curve]]  # 370 readings, then 336
+
+
+def test_energy_of_days_goes_before_a_day_s_max_power_then_curves() -> None:
+    """Gas days and daily kWh are what the dashboards show first; the daily max
+    power (as many readings) waits behind them, before the curves."""
+    max_power = batch_to_proto(
+        ReadingBatch(
+            meter=Prm("12345678901234"), source=Source.ENEDIS_DATACONNECT,
+            energy=Energy.ELECTRICITY,
+            readings=tuple(
+                Reading(kind=Kind.MAXIMUM, unit=Unit.VA, start=T0 + i * DAY,
+                        end=T0 + (i + 1) * DAY, value=3000.0)
+                for i in range(300)
+            ),
+        )
+    ).SerializeToString()  # fmt: skip
+    curve = record("12345678901235", 336, HALF)
+    days = record("12345678901236", 365, DAY)
+    parts = chunks([curve, max_power, days], 700)
+    assert parts == [[days, max_power], [curve]]  # 665 readings, then 336
+    parts = chunks([max_power, curve, days], 400)
+    assert parts == [[days], [max_power], [curve]]

@@ -38,30 +38,51 @@ WITHHELD = (
     "with its {parent}"
 )
 
-# One range scan of the primary key per level (scope, scope_id = ANY, bucket,
-# bucket_start range), never an OR between levels; qualities merged like
-# queries._MERGED: value summed, points = the largest count, largest point = the
-# sum of the rows' largest points.
+# One range scan of the primary key per level and segment (scope, scope_id = ANY,
+# bucket, bucket_start range), never an OR between levels or buckets; qualities
+# merged like queries._MERGED: value summed, points = the largest count, largest
+# point = the sum of the rows' largest points. Each node then comes back as ONE
+# row of arrays, element i of each array from the same (scope_id, bucket_start)
+# row (every aggregate of a group is fed the same rows in the same order; no
+# ORDER BY: four sorts per node cost more than the scan), bucket starts in epoch
+# seconds; the walk sorts them itself. A year of a commune's
+# parcels with its edge days is ~17,000 (node, bucket) pairs, and decoding them as
+# arrays instead of records (and keeping them as plain tuples, not Figures) is
+# what keeps a span of whole days as fast as a span of whole months.
 _LEVEL_ROWS = """
-SELECT {lv} AS lv, scope_id, bucket_start, max(bucket_end) AS bucket_end,
-       sum(value) AS v, max(delivery_points) AS n, sum(max_point_value) AS mx,
-       min(unit) AS unit
-FROM rollups
-WHERE scope = '{scope}' AND scope_id = ANY(${arg}::text[]) AND bucket = $1
-  AND energy = $2 AND direction = $3 AND bucket_start >= $4 AND bucket_start < $5
-GROUP BY scope_id, bucket_start"""
+SELECT {lv} AS lv, scope_id, array_agg(extract(epoch FROM bucket_start)::bigint) AS ts,
+       array_agg(n) AS ns, array_agg(v) AS vs, array_agg(mx) AS mxs, min(unit) AS unit
+FROM (SELECT scope_id, bucket_start, sum(value) AS v, max(delivery_points) AS n,
+             sum(max_point_value) AS mx, min(unit) AS unit
+      FROM rollups
+      WHERE scope = '{scope}' AND scope_id = ANY(${ids}::text[]) AND bucket = ${b}
+        AND energy = $1 AND direction = $2
+        AND bucket_start >= ${a} AND bucket_start < ${z}
+      GROUP BY scope_id, bucket_start) m
+GROUP BY scope_id"""
 
 
-def rows_sql(depth: int) -> str:
-    """Parameters: $1 bucket, $2 energy, $3 direction, $4 start, $5 end, then the
-    ids of each level from the commune ($6) down to ``depth``."""
+def rows_sql(depth: int, segments: int = 1) -> str:
+    """ONE statement for every level down to ``depth`` and every segment of the
+    plan. Parameters: $1 energy, $2 direction, then the ids of each level from
+    the commune ($3) down to ``depth``, then (bucket, start, end) per segment."""
+    first = 3 + depth + 1
     return "\nUNION ALL".join(
-        _LEVEL_ROWS.format(lv=lv, scope=LEVELS[lv], arg=6 + lv)
+        _LEVEL_ROWS.format(
+            lv=lv,
+            scope=LEVELS[lv],
+            ids=3 + lv,
+            b=first + 3 * k,
+            a=first + 3 * k + 1,
+            z=first + 3 * k + 2,
+        )
+        for k in range(segments)
         for lv in range(depth + 1)
     )
 
 
-ROWS = tuple(rows_sql(d) for d in range(len(LEVELS)))
+ROWS = {(d, k): rows_sql(d, k) for d in range(len(LEVELS)) for k in (1, 2, 3)}
+"""The statement per (depth, number of segments): a plan has one to three."""
 
 TERRITORY = {
     "neighbourhood": """
@@ -102,16 +123,31 @@ def plan(start: date, end: date) -> list[tuple[str, date, date]]:
     return out
 
 
+Fig = tuple[int, float, float]
+"""(delivery points, value, largest point) of a node in one bucket: a plain tuple,
+not :class:`Figures` (built only where the complementary rule needs one)."""
+
+
 @dataclass(slots=True)
 class Node:
-    """One feature (or one of its ancestors): its parent and its merged rows."""
+    """One feature (or one of its ancestors): its parent and its merged rows,
+    keyed by bucket start in epoch seconds (cheaper to decode and hash than
+    datetimes, and in the same order)."""
 
     level: int
     node_id: str
     parent: str | None
-    buckets: dict[datetime, Figures] = field(default_factory=dict)
+    buckets: dict[int, Fig] = field(default_factory=dict)
     unit: str | None = None
-    passes: dict[datetime, bool] = field(default_factory=dict)
+    passes: dict[int, bool] = field(default_factory=dict)
+    held: set[int] = field(default_factory=set)
+    """Buckets the walk withholds although the primary rule passes (complementary
+    suppression, or no parent row)."""
+    broken: set[int] = field(default_factory=set)
+    """Buckets where the node or an ancestor has no row: withheld down the tree."""
+
+    def published(self, t: int) -> bool:
+        return t in self.buckets and self.passes[t] and t not in self.held
 
 
 @dataclass(frozen=True, slots=True)
@@ -126,30 +162,26 @@ class Total:
     reason: str | None
 
 
-def _passes(rule: SecrecyRule, f: Figures) -> bool:
+def _passes(rule: SecrecyRule, points: int, value: float, top: float) -> bool:
     """``rule.check(...).published`` without building a Verdict (called once per
     node and bucket: 17,000 times for a year of a commune's parcels);
     ``test_api_choropleth_plan`` checks that both agree."""
-    if f.points < rule.min_points:
+    if points < rule.min_points:
         return False
-    if rule.max_share is not None and f.max_point > 0:
-        share = f.max_point / f.value if f.value > 0 else 1.0
+    if rule.max_share is not None and top > 0:
+        share = top / value if value > 0 else 1.0
         return share <= rule.max_share
     return True
 
 
-def verdicts(
-    rule: SecrecyRule, nodes: dict[tuple[int, str], Node], depth: int
-) -> dict[tuple[int, str, datetime], bool]:
+def verdicts(rule: SecrecyRule, nodes: dict[tuple[int, str], Node], depth: int) -> None:
     """Published or not, per node and bucket: the walk of ``routes.rollups._walk``
-    run for every node of every level at once (top-down from the commune)."""
-    out: dict[tuple[int, str, datetime], bool] = {}
-    # nodes with an ancestor row missing in a bucket: withheld, like _walk's
-    # "a node without its parent's row", whatever lies below them
-    broken: set[tuple[int, str, datetime]] = set()
+    run for every node of every level at once (top-down from the commune). Sets
+    each node's ``passes`` (the primary rule) and ``held`` (see :class:`Node`)."""
     for n in nodes.values():  # the primary rule, once per node and bucket
-        n.passes = {t: _passes(rule, f) for t, f in n.buckets.items()}
-    tops = [n for n in nodes.values() if n.level == 0]
+        n.passes = {t: _passes(rule, *f) for t, f in n.buckets.items()}
+        n.held = set()
+        n.broken = set()
     groups: list[list[tuple[Node, list[Node]]]] = [[] for _ in range(depth + 1)]
     kids_of: dict[tuple[int, str], list[Node]] = defaultdict(list)
     for n in nodes.values():
@@ -160,38 +192,42 @@ def verdicts(
             groups[plv + 1].append((nodes[plv, pid], kids))
     starts = sorted({t for n in nodes.values() for t in n.buckets})
     for t in starts:
-        for n in tops:
-            out[0, n.node_id, t] = n.passes.get(t, False)
         for lv in range(1, depth + 1):
             for up, kids in groups[lv]:
                 parent = up.buckets.get(t)
-                if parent is None or (up.level, up.node_id, t) in broken:
+                if parent is None or t in up.broken:
                     for k in kids:  # a node without its parent's row: withheld
-                        out[lv, k.node_id, t] = False
-                        broken.add((lv, k.node_id, t))
+                        k.held.add(t)
+                        k.broken.add(t)
                     continue
                 ok_points, ok_value, bad_points, bad_max = 0, 0.0, 0, 0.0
-                passing: list[tuple[str, Figures]] = []
+                passing: list[tuple[str, Fig]] = []
                 for k in kids:
                     f = k.buckets.get(t)
                     if f is None:
                         continue
                     if k.passes[t]:
-                        ok_points += f.points
-                        ok_value += f.value
+                        ok_points += f[0]
+                        ok_value += f[1]
                         passing.append((k.node_id, f))
                     else:
-                        bad_points += f.points
-                        bad_max = max(bad_max, f.max_point)
+                        bad_points += f[0]
+                        bad_max = max(bad_max, f[2])
                 summary = Children(ok_points, ok_value, bad_points, bad_max)
-                parent_published = out.get((up.level, up.node_id, t), False)
-                hold: set[str] = set()
-                if not rest_is_safe(rule, parent, parent_published, summary):
-                    hold = withheld(rule, parent, parent_published, summary, passing)
+                up_fig = Figures(*parent)
+                up_published = up.passes[t] and t not in up.held
+                if rest_is_safe(rule, up_fig, up_published, summary):
+                    continue
+                hold = withheld(
+                    rule,
+                    up_fig,
+                    up_published,
+                    summary,
+                    [(i, Figures(*f)) for i, f in passing],
+                )
                 for k in kids:
-                    if t in k.buckets:
-                        out[lv, k.node_id, t] = k.passes[t] and k.node_id not in hold
-    return out
+                    if k.node_id in hold:
+                        k.held.add(t)
 
 
 def totals(
@@ -201,7 +237,7 @@ def totals(
     wanted: list[str],
 ) -> dict[str, Total]:
     """Each wanted feature's total over its buckets (see the module's docstring)."""
-    published = verdicts(rule, nodes, depth)
+    verdicts(rule, nodes, depth)
     parent_name = PARENT_NAME.get(LEVELS[depth], "")
     out: dict[str, Total] = {}
     for fid in wanted:
@@ -212,17 +248,17 @@ def totals(
         reason = None
         value, points = 0.0, 0
         for t in sorted(node.buckets):
-            f = node.buckets[t]
+            n, v, mx = node.buckets[t]
             if not node.passes[t]:
                 reason = rule.check(
-                    delivery_points=f.points, value=f.value, max_point_value=f.max_point
+                    delivery_points=n, value=v, max_point_value=mx
                 ).reason
                 break
-            if not published.get((depth, fid, t), False):
+            if t in node.held:
                 reason = WITHHELD.format(parent=parent_name)
                 break
-            value += f.value
-            points = max(points, f.points)
+            value += v
+            points = max(points, n)
         if reason is not None:
             out[fid] = Total("suppressed", None, node.unit, None, 0, reason)
         else:
@@ -280,16 +316,16 @@ async def load(
         ):
             nodes[3, b["building_id"]] = Node(3, b["building_id"], b["parcel_idu"])
     ids = [[k[1] for k in nodes if k[0] == lv] for lv in range(depth + 1)]
-    for bucket, start, end in segments:
-        rows = await conn.fetch(
-            ROWS[depth], bucket, energy, direction, start, end, *ids
-        )
-        for r in rows:
-            node = nodes.get((r["lv"], r["scope_id"]))
-            if node is None:  # pragma: no cover - the ids come from the registry
-                continue
-            node.buckets[r["bucket_start"]] = Figures(r["n"], r["v"], r["mx"])
-            node.unit = r["unit"]
+    params = [x for seg in segments for x in seg]
+    for r in await conn.fetch(
+        ROWS[depth, len(segments)], energy, direction, *ids, *params
+    ):
+        node = nodes.get((r[0], r[1]))
+        if node is None:  # pragma: no cover - the ids come from the registry
+            continue
+        # lv, scope_id, ts, ns, vs, mxs, unit (positional: 17,000 pairs a year)
+        node.buckets.update(zip(r[2], zip(r[3], r[4], r[5], strict=True), strict=True))
+        node.unit = r[6]
     features = [
         f
         for f in await conn.fetch(TERRITORY[level], commune, geometry)

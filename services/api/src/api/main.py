@@ -39,6 +39,7 @@ from api.routes import (
     portfolio,
     rights,
     rollups,
+    self_consumption,
     session,
     sge_sites,
     territory,
@@ -115,6 +116,7 @@ def app_for(runtime: Runtime) -> FastAPI:
         sge_sites,
         dashboard,
         neighbours,
+        self_consumption,
     ):
         app.include_router(module.router)
     for route in ops_routes(runtime.health):

@@ -686,20 +686,95 @@ SELECT count(*) FILTER (WHERE outcome = 'done')::int AS files,
 FROM sge_flux_files
 """
 
+# A stopped cursor (no such stream for the PRM, consent gone) is not backlog: it is
+# counted apart, or the demo's PRMs without production would show years "to do".
 ENEDIS_BACKLOG = """
-SELECT coalesce(sum(greatest(0, $1::date - c.fetched_until)), 0)::int AS backlog_days,
+SELECT coalesce(sum(greatest(0, $1::date - c.fetched_until))
+                FILTER (WHERE c.stopped_reason IS NULL), 0)::int AS backlog_days,
        (SELECT count(*) FROM enedis_holes WHERE resolved_at IS NULL)::int AS open_holes,
        count(*) FILTER (WHERE c.stopped_reason IS NOT NULL)::int AS stopped
 FROM enedis_cursors c
 """
 
 
+# SGE's backlog: sites registered and not yet enrolled (or withdrawn) by ingest-sge.
+SGE_BACKLOG = """
+SELECT count(*) FILTER (WHERE state IN ('requested', 'enrolling', 'failed',
+                                        'withdrawing'))::int AS todo
+FROM sge_sites
+"""
+
+# Federation peers (live ones): the newest aggregate each pushed to us and when it
+# arrived; and whether our deliveries to its subscriptions are failing.
+FEDERATION_PEERS = """
+SELECT p.domain,
+       (SELECT max(received_at) FROM federation_peer_rollups r
+        WHERE r.peer_domain = p.domain) AS newest_received_at,
+       (SELECT max(bucket_start) FROM federation_peer_rollups r
+        WHERE r.peer_domain = p.domain) AS newest_bucket_start,
+       (SELECT min(failing_since) FROM federation_subscriptions f
+        WHERE f.peer_domain = p.domain AND f.expired_at IS NULL) AS failing_since
+FROM federation_peers p WHERE p.revoked_at IS NULL
+ORDER BY p.domain
+"""
+
+# Every service's dead letters (the aggregator stores the topic in dead_letters,
+# reasons already scrubbed of meter ids): counts over 24 h and 7 days per service.
+DEAD_LETTER_COUNTS = """
+SELECT service,
+       count(*) FILTER (WHERE occurred_at > $1)::int AS day,
+       count(*)::int AS week,
+       max(occurred_at) AS last_seen
+FROM dead_letters WHERE occurred_at > $2
+GROUP BY service
+"""
+
+# The newest reasons per service over the last 7 days ($1), at most $2 each.
+DEAD_LETTER_REASONS = """
+SELECT service, reason, error_type, count, first_seen, last_seen FROM (
+    SELECT service, reason, error_type, count(*)::int AS count,
+           min(occurred_at) AS first_seen, max(occurred_at) AS last_seen,
+           row_number() OVER (PARTITION BY service
+                              ORDER BY max(occurred_at) DESC, reason) AS rank
+    FROM dead_letters WHERE occurred_at > $1
+    GROUP BY service, reason, error_type
+) r WHERE rank <= $2
+ORDER BY service, last_seen DESC
+"""
+
+# Each collector's status rows of today (Paris day $1): calls summed over its
+# processes, the rate of the rows still refreshed (updated after $2), caps and
+# backlog of the newest row.
+INGEST_STATUS = """
+SELECT source,
+       sum(calls_today)::int AS calls_today,
+       coalesce(sum(rate_per_s) FILTER (WHERE updated_at > $2), 0) AS rate_per_s,
+       (array_agg(cap_per_s ORDER BY updated_at DESC))[1] AS cap_per_s,
+       (array_agg(cap_per_hour ORDER BY updated_at DESC))[1] AS cap_per_hour,
+       (array_agg(cap_per_day ORDER BY updated_at DESC))[1] AS cap_per_day,
+       (array_agg(backlog ORDER BY updated_at DESC))[1] AS backlog,
+       (array_agg(backlog_unit ORDER BY updated_at DESC))[1] AS backlog_unit,
+       sum(calls_last_hour) FILTER (WHERE updated_at > $2)::int AS calls_last_hour,
+       max(updated_at) AS updated_at
+FROM ingest_status WHERE day = $1
+GROUP BY source
+"""
+
+# GRDF's quota is counted in PostgreSQL by every ingest-grdf process (its limiter):
+# the authoritative use of the Paris day $1.
+GRDF_QUOTA_USED = "SELECT used FROM grdf_quota WHERE day = $1"
+
 # A portfolio: per meter of the caller (the MY_METERS rule: meter_access() of the
 # caller, or of an owner who shares with them), a year against the year before,
 # and the shape that betrays waste: mean power at night (01:00-05:00 local) and at
 # weekends against the whole year's mean and weekdays. Only readings inside the
-# access windows count (a previous occupant's year is not the caller's), and only
-# the half-hour intervals of the consumption curve; power = energy / duration.
+# access windows count (a previous occupant's year is not the caller's).
+# The kWh come from each local day's total: the DAILY series' value when the day
+# has one (Enedis' daily energy, GRDF's gas days: intervals of a day), else the
+# sum of the day's curve, as on the resident's page; so the two years are known as
+# soon as the daily history is in, long before the curves (24 months, asked week
+# by week) arrive. The night and weekend shape needs power within the day: the
+# half-hours of the curve only (null until they arrive).
 PORTFOLIO = """
 WITH w AS (
     SELECT a.meter_id, a.from_ts, a.until_ts FROM meter_access($1, now()) a
@@ -709,30 +784,46 @@ WITH w AS (
     WHERE sh.grantee_person_id = $1 AND a.meter_id = sh.meter_id
       AND sh.starts_at <= now() AND sh.expires_at > now() AND sh.revoked_at IS NULL
 ), s AS (
-    SELECT series_id, meter_id FROM series
+    SELECT series_id, meter_id, period FROM series
     WHERE meter_id IN (SELECT meter_id FROM w) AND direction = 'consumption'
-      AND kind = 'interval' AND dimension = 'energy' AND channel = '' AND period = ''
+      AND kind = 'interval' AND dimension = 'energy' AND channel = ''
+      AND period IN ('', 'daily')
 ), r AS (
-    SELECT s.meter_id, r.value,
+    SELECT s.meter_id, r.value, r.start_ts,
+           (s.period = 'daily' OR r.end_ts - r.start_ts >= interval '23 hours')
+               AS whole_day,
+           r.end_ts - r.start_ts = interval '30 minutes' AS half_hour,
            r.value / 1000.0 / (extract(epoch FROM r.end_ts - r.start_ts) / 3600.0) AS kw,
            (r.start_ts >= $2::timestamptz - interval '365 days') AS recent,
            (r.start_ts AT TIME ZONE 'Europe/Paris') AS local
     FROM readings r JOIN s USING (series_id)
     WHERE r.start_ts >= $2::timestamptz - interval '730 days' AND r.start_ts < $2
-      AND r.end_ts - r.start_ts = interval '30 minutes'
       AND EXISTS (SELECT 1 FROM w WHERE w.meter_id = s.meter_id
                   AND r.start_ts >= w.from_ts AND r.end_ts <= w.until_ts)
+), days AS (  -- a day's daily total wins over its curve, never both
+    SELECT meter_id, local::date AS day, recent,
+           coalesce(sum(value) FILTER (WHERE whole_day),
+                    sum(value) FILTER (WHERE half_hour)) AS wh
+    FROM r GROUP BY meter_id, local::date, recent
+), years AS (
+    SELECT meter_id,
+           sum(wh) FILTER (WHERE recent) / 1000.0 AS kwh,
+           sum(wh) FILTER (WHERE NOT recent) / 1000.0 AS kwh_prev,
+           count(DISTINCT day) FILTER (WHERE recent AND wh IS NOT NULL)::int AS days,
+           count(DISTINCT day) FILTER (WHERE NOT recent AND wh IS NOT NULL)::int
+               AS days_prev
+    FROM days GROUP BY meter_id
+), shape AS (
+    SELECT meter_id,
+           avg(kw) AS mean_kw,
+           avg(kw) FILTER (WHERE extract(hour FROM local) BETWEEN 1 AND 4) AS night_kw,
+           avg(kw) FILTER (WHERE extract(isodow FROM local) >= 6) AS weekend_kw,
+           avg(kw) FILTER (WHERE extract(isodow FROM local) < 6) AS weekday_kw
+    FROM r WHERE recent AND half_hour AND NOT whole_day
+    GROUP BY meter_id
 )
-SELECT meter_id,
-       sum(value) FILTER (WHERE recent) / 1000.0 AS kwh,
-       sum(value) FILTER (WHERE NOT recent) / 1000.0 AS kwh_prev,
-       count(DISTINCT local::date) FILTER (WHERE recent)::int AS days,
-       count(DISTINCT local::date) FILTER (WHERE NOT recent)::int AS days_prev,
-       avg(kw) FILTER (WHERE recent) AS mean_kw,
-       avg(kw) FILTER (WHERE recent AND extract(hour FROM local) BETWEEN 1 AND 4) AS night_kw,
-       avg(kw) FILTER (WHERE recent AND extract(isodow FROM local) >= 6) AS weekend_kw,
-       avg(kw) FILTER (WHERE recent AND extract(isodow FROM local) < 6) AS weekday_kw
-FROM r GROUP BY meter_id
+SELECT y.*, sh.mean_kw, sh.night_kw, sh.weekend_kw, sh.weekday_kw
+FROM years y LEFT JOIN shape sh USING (meter_id)
 """
 
 PORTFOLIO_SITES = """

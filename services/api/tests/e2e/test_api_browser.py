@@ -372,6 +372,22 @@ async def test_operator_sees_labelled_load_and_capacity(
                 n.capacity_kw * (0.5 + 0.2 * k),
                 n.capacity_kw,
             )
+        # what the collectors and the aggregator write: a quota status, a dead letter
+        await conn.execute(
+            """INSERT INTO ingest_status (source, instance, day, calls_today,
+                   rate_per_s, cap_per_s, cap_per_hour, cap_per_day, backlog,
+                   backlog_unit, updated_at, calls_last_hour)
+               VALUES ('enedis', 'h-1', $1, 1234, 4.5, 5, 10000, 240000, 12,
+                       'days', now(), 9500)""",
+            now.astimezone(PARIS).date(),
+        )
+        await conn.execute(
+            """INSERT INTO dead_letters (topic, partition, "offset", service, reason,
+                   error_type, occurred_at)
+               VALUES ('t', 0, 0, 'ingest-grdf', 'PCE [id]: volume is negative',
+                       'PayloadInvalidError', $1)""",
+            now,
+        )
     page = await browser.new_page(viewport={"width": 1100, "height": 900})
     await _sign_in(page, server, "op@example.org")
     await page.wait_for_url("**/operator?lang=fr")
@@ -400,15 +416,30 @@ async def test_operator_sees_labelled_load_and_capacity(
     sources = page.locator("#ingestion tbody tr")
     await expect(sources).to_have_count(4)  # enedis, grdf, flukso, sge
     await expect(
-        page.locator("#ingestion tr[data-source='sge'] td").nth(7)
-    ).to_have_text("0")
+        page.locator("#ingestion tr[data-source='sge'] td").nth(9)
+    ).to_have_text("0 / 0")
+    await expect(
+        page.locator("#ingestion tr[data-source='grdf'] td").nth(9)
+    ).to_have_text("1 / 1")
+    quota = page.locator("#ingestion tr[data-source='enedis'] td")
+    await expect(quota.nth(7)).to_have_text(
+        "1\u202f234 / 240\u202f000 · dernière heure 9\u202f500 / 10\u202f000"
+    )
+    await expect(quota.nth(7)).to_have_class("error")  # Q4 at 95 %
+    await expect(quota.nth(8)).to_have_text("4,5 / 5")
+    letters = page.locator("#dead-letters tr[data-service='ingest-grdf']")
+    await expect(letters).to_contain_text("PCE [id]: volume is negative (1)")
+    await expect(quota.nth(4)).to_contain_text("jours")  # enedis' backlog, labelled
+    await expect(page.locator("#peers-none")).to_be_visible()  # no peer in this world
     async with world.pool.acquire() as conn:
         prm_series = await conn.fetchval(
             "SELECT count(*) FROM series WHERE scheme = 'prm'"
         )
     enedis = page.locator("#ingestion tr[data-source='enedis'] td")
     await expect(enedis.nth(1)).to_have_text(str(prm_series))
-    await expect(page.locator("#ingestion-not-here")).to_contain_text("dead letters")
+    await expect(page.locator("#ingestion-not-here")).to_contain_text(
+        "flukso (pas de quota amont connu"
+    )
     await _shoot(page, shots, "operator")
     await page.set_viewport_size({"width": 1100, "height": 900})
     await _no_serious_violation(page)

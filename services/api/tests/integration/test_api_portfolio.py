@@ -143,3 +143,82 @@ async def test_unverified_consent_adds_no_site(client, world, auth_header) -> No
     r = await client.get("/v1/me/portfolio", headers=auth_header(world.resident_a))
     assert r.status_code == 200
     assert site not in {s["meter_id"] for s in r.json()["sites"]}
+
+
+async def _daily_years(conn, meter: str, wh: float, before: float) -> None:
+    """Two years of Enedis daily totals only (no curve yet): ``wh`` a day, the
+    year before last ``before`` times that."""
+    series_id = await conn.fetchval(
+        """INSERT INTO series (urn, meter_id, scheme, direction, kind, dimension, unit,
+                               period)
+           VALUES ($1, $2, 'prm', 'consumption', 'interval', 'energy', 'Wh', 'daily')
+           RETURNING series_id""",
+        f"urn:dev:prm:{meter}_consumption/energy/active/daily",
+        meter,
+    )
+    await conn.execute(
+        """INSERT INTO readings (series_id, start_ts, end_ts, value, quality)
+           SELECT $1, d::timestamp AT TIME ZONE 'Europe/Paris',
+                  (d + 1)::timestamp AT TIME ZONE 'Europe/Paris',
+                  $2::float8 * (CASE WHEN d < current_date - 365 THEN $3::float8
+                                     ELSE 1 END), 1
+           FROM generate_series(current_date - 729, current_date - 1,
+                                interval '1 day') g(g), LATERAL (SELECT g::date AS d) x""",
+        series_id,
+        wh,
+        before,
+    )
+
+
+async def test_daily_history_fills_the_portfolio_before_the_curves(
+    client, world, put_readings, auth_header
+) -> None:
+    """The daily year is in, the curves are not: kWh, kWh/m² and the change vs last
+    year are known; the night and weekend shape waits for the curve."""
+    manager = world.territory.residents[0]
+    site = world.territory.residents[2].meters[0]
+    async with world.pool.acquire() as conn:
+        person = await conn.fetchval(
+            "SELECT person_id FROM people WHERE email = $1", manager.email
+        )
+        await _consent(conn, person, site)
+        await _daily_years(conn, site, 10_000.0, 0.8)
+        surface = await conn.fetchval(
+            "SELECT b.surface_m2 FROM meters m JOIN buildings b USING (building_id)"
+            " WHERE m.meter_id = $1",
+            site,
+        )
+    r = await client.get("/v1/me/portfolio", headers=auth_header(world.resident_a))
+    assert r.status_code == 200
+    got = next(s for s in r.json()["sites"] if s["meter_id"] == site)
+    # the 365 days before this hour: today's total is not published yet
+    assert got["days"] in (364, 365)
+    assert got["kwh"] == pytest.approx(3650.0, rel=0.01)
+    assert got["kwh_per_m2"] == pytest.approx(got["kwh"] / surface, rel=0.001)
+    assert got["change_pct"] == pytest.approx(25.0, abs=0.5)  # 1 / 0.8
+    assert (got["night_ratio"], got["weekend_ratio"], got["anomalies"]) == (
+        None, None, [],
+    )  # fmt: skip
+
+
+async def test_a_day_with_total_and_curve_counts_once(
+    client, world, put_readings, auth_header
+) -> None:
+    """Curves arrive for the last days: those days count their daily total (not
+    both), and the curve gives the night shape."""
+    manager = world.territory.residents[0]
+    site = world.territory.residents[2].meters[0]
+    async with world.pool.acquire() as conn:
+        person = await conn.fetchval(
+            "SELECT person_id FROM people WHERE email = $1", manager.email
+        )
+        await _consent(conn, person, site)
+        await _daily_years(conn, site, 10_000.0, 1.0)
+        yesterday = await conn.fetchval(
+            "SELECT (current_date - 1)::timestamp AT TIME ZONE 'Europe/Paris'"
+        )
+        await put_readings(conn, site, yesterday, [300.0] * 46)  # partial curve
+    r = await client.get("/v1/me/portfolio", headers=auth_header(world.resident_a))
+    got = next(s for s in r.json()["sites"] if s["meter_id"] == site)
+    assert got["kwh"] == pytest.approx(3650.0, rel=0.01)  # not + 13.8 kWh
+    assert got["night_ratio"] == pytest.approx(1.0, abs=0.01)  # flat curve

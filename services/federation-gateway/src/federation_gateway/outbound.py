@@ -8,7 +8,7 @@ from datetime import datetime
 from typing import Any
 
 from energy_core.privacy import SecrecyRule
-from federation_gateway.egress import Aggregate, PeerGrant, decide
+from federation_gateway.egress import PeerGrant, decide
 from federation_gateway.mapping import AggregateUrn, Point, to_senml
 from federation_gateway.repository import AggregateRow
 
@@ -26,15 +26,7 @@ def aggregate_records(
     unit = ""
     withheld = 0
     for r in rows:
-        item = Aggregate(
-            urn.scope,
-            urn.territory,
-            r.commune,
-            urn.bucket,
-            r.value,
-            r.delivery_points,
-            r.max_point_value,
-        )
+        item = r.egress_item(urn)
         if decide(grant, item, rule=rule, now=now).allowed:
             share = r.max_point_value / r.value if r.value > 0 else 0.0
             points.append(Point(r.start, r.value, r.delivery_points, share))

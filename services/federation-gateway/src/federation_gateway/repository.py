@@ -13,7 +13,7 @@ from typing import Protocol
 import asyncpg
 
 from energy_core.secrets import SecretBox
-from federation_gateway.egress import Consent, PeerGrant
+from federation_gateway.egress import Aggregate, Consent, PeerGrant
 from federation_gateway.keys import SigningKey
 from federation_gateway.mapping import AggregateUrn, Point, Received
 
@@ -46,6 +46,19 @@ class AggregateRow:
     delivery_points: int
     max_point_value: float
     commune: str
+
+    def egress_item(self, urn: AggregateUrn) -> Aggregate:
+        """This rollup of ``urn`` as the egress decision weighs it (pull, push
+        and Quoalise decide on the same item)."""
+        return Aggregate(
+            urn.scope,
+            urn.territory,
+            self.commune,
+            urn.bucket,
+            self.value,
+            self.delivery_points,
+            self.max_point_value,
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -232,6 +245,18 @@ def _alert_row(r: asyncpg.Record) -> AlertRow:
     )
 
 
+def _aggregate_row(r: asyncpg.Record) -> AggregateRow:
+    """One best-quality rollup row; every aggregate query selects these columns."""
+    return AggregateRow(
+        r["bucket_start"],
+        r["value"],
+        r["unit"],
+        r["delivery_points"],
+        r["max_point_value"],
+        r["commune"],
+    )
+
+
 class PgRepository:
     """:class:`Repository` on PostgreSQL (the tables of migration 1701_federation)."""
 
@@ -369,17 +394,7 @@ class PgRepository:
             start,
             end,
         )
-        return [
-            AggregateRow(
-                r["bucket_start"],
-                r["value"],
-                r["unit"],
-                r["delivery_points"],
-                r["max_point_value"],
-                r["commune"],
-            )
-            for r in rows
-        ]
+        return [_aggregate_row(r) for r in rows]
 
     async def consent_for(self, meter_id: str, grantee: str) -> Consent | None:
         """The newest consent of ``meter_id`` naming ``grantee`` (live or not: the
@@ -613,20 +628,7 @@ class PgRepository:
             since,
             limit,
         )
-        return [
-            (
-                AggregateRow(
-                    r["bucket_start"],
-                    r["value"],
-                    r["unit"],
-                    r["delivery_points"],
-                    r["max_point_value"],
-                    r["commune"],
-                ),
-                r["updated_at"],
-            )
-            for r in rows
-        ]
+        return [(_aggregate_row(r), r["updated_at"]) for r in rows]
 
     async def series_changes(
         self, urn: str, since: datetime, limit: int
@@ -774,17 +776,7 @@ class PgRepository:
             str(from_xid),
             str(to_xid),
         )
-        return [
-            AggregateRow(
-                r["bucket_start"],
-                r["value"],
-                r["unit"],
-                r["delivery_points"],
-                r["max_point_value"],
-                r["commune"],
-            )
-            for r in rows
-        ]
+        return [_aggregate_row(r) for r in rows]
 
     async def alerts_since(self, iris: str, since: datetime) -> list[AlertRow]:
         """Alert events of ``iris`` that occurred after ``since`` (a subscription's

@@ -21,9 +21,10 @@ import base64
 import hashlib
 import re
 import secrets
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import ClassVar, TypeVar
 
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import (
@@ -49,9 +50,24 @@ def content_digest(body: bytes) -> str:
     return "sha-256=:" + base64.b64encode(hashlib.sha256(body).digest()).decode() + ":"
 
 
+_PARAMS_TAIL = (
+    r";created=(?P<created>\d{1,12});expires=(?P<expires>\d{1,12})"
+    r';nonce="(?P<nonce>[A-Za-z0-9_\-]{16,64})";keyid="(?P<keyid>[^"\\]{1,300})"'
+    r';alg="(?P<alg>[a-z0-9-]+)"$'
+)
+"""The parameters after the component list, the same for requests and responses."""
+
+
 @dataclass(frozen=True, slots=True)
-class Params:
-    """The signature parameters (``@signature-params`` without the component list)."""
+class _SignatureParams:
+    """The signature parameters (``@signature-params`` without the component list).
+
+    Requests and responses carry the same fields; only the component list
+    differs, so each kind is a subclass naming its own (``_components``) and a
+    request's parameters can never be taken for a response's.
+    """
+
+    _components: ClassVar[str]
 
     created: int
     expires: int
@@ -60,9 +76,8 @@ class Params:
     alg: str = ALG
 
     def serialize(self) -> str:
-        inner = " ".join(f'"{c}"' for c in COMPONENTS)
         return (
-            f"({inner});created={self.created};expires={self.expires}"
+            f"({self._components});created={self.created};expires={self.expires}"
             f';nonce="{self.nonce}";keyid="{self.keyid}";alg="{self.alg}"'
         )
 
@@ -75,6 +90,98 @@ class Params:
     def kid(self) -> str:
         parts = self.keyid.split(" ", 1)
         return parts[1] if len(parts) == 2 else ""
+
+
+_P = TypeVar("_P", bound=_SignatureParams)
+
+
+def _new_params(
+    cls: type[_P], keyid: str, now: datetime, ttl: timedelta, nonce: str | None
+) -> _P:
+    created = int(now.timestamp())
+    return cls(
+        created=created,
+        expires=created + int(ttl.total_seconds()),
+        nonce=nonce or secrets.token_urlsafe(18),
+        keyid=keyid,
+    )
+
+
+def _signed_headers(
+    key: Ed25519PrivateKey, digest: str, params: _SignatureParams, base: bytes
+) -> dict[str, str]:
+    raw = key.sign(base)
+    return {
+        "Content-Digest": digest,
+        "Signature-Input": f"{LABEL}={params.serialize()}",
+        "Signature": f"{LABEL}=:{base64.b64encode(raw).decode()}:",
+    }
+
+
+def _parse(
+    cls: type[_P], form: re.Pattern[str], signature_input: str, missing: str
+) -> _P:
+    m = form.match(signature_input.strip())
+    if m is None:
+        raise SignatureError(missing)
+    if m["alg"] != ALG:
+        raise SignatureError("unsupported alg")
+    return cls(
+        created=int(m["created"]),
+        expires=int(m["expires"]),
+        nonce=m["nonce"],
+        keyid=m["keyid"],
+        alg=m["alg"],
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class _Refusals:
+    """What a refused request or response is told (they word it differently)."""
+
+    digest: str
+    no_signature: str
+    bad_signature: str
+    future: str
+    stale: str
+
+
+def _check(
+    headers: Mapping[str, str],
+    body: bytes,
+    public_key: Ed25519PublicKey,
+    base: Callable[[str], bytes],
+    created: int,
+    expires: int,
+    now: datetime,
+    max_age: timedelta,
+    skew: timedelta,
+    refusals: _Refusals,
+) -> None:
+    """Digest, signature over ``base(digest)``, then freshness."""
+    digest = headers.get("content-digest", "")
+    if digest != content_digest(body):
+        raise SignatureError(refusals.digest)
+    m = _SIGNATURE.match(headers.get("signature", "").strip())
+    if m is None:
+        raise SignatureError(refusals.no_signature)
+    try:
+        raw = base64.b64decode(m["sig"], validate=True)
+        public_key.verify(raw, base(digest))
+    except (InvalidSignature, ValueError) as exc:
+        raise SignatureError(refusals.bad_signature) from exc
+    t = int(now.timestamp())
+    if created > t + int(skew.total_seconds()):
+        raise SignatureError(refusals.future)
+    if t - created > int(max_age.total_seconds()) or t >= expires:
+        raise SignatureError(refusals.stale)
+
+
+@dataclass(frozen=True, slots=True)
+class Params(_SignatureParams):
+    """A request signature's parameters."""
+
+    _components: ClassVar[str] = " ".join(f'"{c}"' for c in COMPONENTS)
 
 
 def signature_base(method: str, target_uri: str, digest: str, params: Params) -> bytes:
@@ -100,44 +207,25 @@ def sign(
     nonce: str | None = None,
 ) -> dict[str, str]:
     """The headers that sign this request: Content-Digest, Signature-Input, Signature."""
-    created = int(now.timestamp())
-    params = Params(
-        created=created,
-        expires=created + int(ttl.total_seconds()),
-        nonce=nonce or secrets.token_urlsafe(18),
-        keyid=keyid,
-    )
+    params = _new_params(Params, keyid, now, ttl, nonce)
     digest = content_digest(body)
-    raw = key.sign(signature_base(method, target_uri, digest, params))
-    return {
-        "Content-Digest": digest,
-        "Signature-Input": f"{LABEL}={params.serialize()}",
-        "Signature": f"{LABEL}=:{base64.b64encode(raw).decode()}:",
-    }
+    base = signature_base(method, target_uri, digest, params)
+    return _signed_headers(key, digest, params, base)
 
 
 _INPUT = re.compile(
-    r'^sig1=\("@method" "@target-uri" "content-digest"\)'
-    r";created=(?P<created>\d{1,12});expires=(?P<expires>\d{1,12})"
-    r';nonce="(?P<nonce>[A-Za-z0-9_\-]{16,64})";keyid="(?P<keyid>[^"\\]{1,300})"'
-    r';alg="(?P<alg>[a-z0-9-]+)"$'
+    r'^sig1=\("@method" "@target-uri" "content-digest"\)' + _PARAMS_TAIL
 )
 _SIGNATURE = re.compile(r"^sig1=:(?P<sig>[A-Za-z0-9+/=]{1,200}):$")
 
 
 def parse_params(signature_input: str) -> Params:
     """Reads ``Signature-Input``; only our exact form is accepted."""
-    m = _INPUT.match(signature_input.strip())
-    if m is None:
-        raise SignatureError("Signature-Input does not cover the required components")
-    if m["alg"] != ALG:
-        raise SignatureError("unsupported alg")
-    return Params(
-        created=int(m["created"]),
-        expires=int(m["expires"]),
-        nonce=m["nonce"],
-        keyid=m["keyid"],
-        alg=m["alg"],
+    return _parse(
+        Params,
+        _INPUT,
+        signature_input,
+        "Signature-Input does not cover the required components",
     )
 
 
@@ -148,6 +236,15 @@ class Verified:
     params: Params
     signature: str
     """The ``Signature`` header value (kept as provenance of inbound data)."""
+
+
+_REQUEST_REFUSALS = _Refusals(
+    digest="Content-Digest does not match the body",
+    no_signature="no Signature",
+    bad_signature="signature does not verify",
+    future="signature created in the future",
+    stale="stale signature",
+)
 
 
 def verify(
@@ -163,22 +260,18 @@ def verify(
     skew: timedelta,
 ) -> Verified:
     """Checks digest, signature, freshness; raises :class:`SignatureError`."""
-    digest = headers.get("content-digest", "")
-    if digest != content_digest(body):
-        raise SignatureError("Content-Digest does not match the body")
-    m = _SIGNATURE.match(headers.get("signature", "").strip())
-    if m is None:
-        raise SignatureError("no Signature")
-    try:
-        raw = base64.b64decode(m["sig"], validate=True)
-        public_key.verify(raw, signature_base(method, target_uri, digest, params))
-    except (InvalidSignature, ValueError) as exc:
-        raise SignatureError("signature does not verify") from exc
-    t = int(now.timestamp())
-    if params.created > t + int(skew.total_seconds()):
-        raise SignatureError("signature created in the future")
-    if t - params.created > int(max_age.total_seconds()) or t >= params.expires:
-        raise SignatureError("stale signature")
+    _check(
+        headers,
+        body,
+        public_key,
+        lambda digest: signature_base(method, target_uri, digest, params),
+        params.created,
+        params.expires,
+        now,
+        max_age,
+        skew,
+        _REQUEST_REFUSALS,
+    )
     if params.expires - params.created > int(max_age.total_seconds()):
         raise SignatureError("signature lives longer than allowed")
     return Verified(params, headers["signature"])
@@ -196,29 +289,10 @@ RESPONSE_COMPONENTS = '"@status" "content-digest" "signature";req;key="sig1"'
 
 
 @dataclass(frozen=True, slots=True)
-class ResponseParams:
+class ResponseParams(_SignatureParams):
     """A response signature's parameters (same fields as a request's)."""
 
-    created: int
-    expires: int
-    nonce: str
-    keyid: str
-    alg: str = ALG
-
-    def serialize(self) -> str:
-        return (
-            f"({RESPONSE_COMPONENTS});created={self.created};expires={self.expires}"
-            f';nonce="{self.nonce}";keyid="{self.keyid}";alg="{self.alg}"'
-        )
-
-    @property
-    def domain(self) -> str:
-        return self.keyid.split(" ", 1)[0]
-
-    @property
-    def kid(self) -> str:
-        parts = self.keyid.split(" ", 1)
-        return parts[1] if len(parts) == 2 else ""
+    _components: ClassVar[str] = RESPONSE_COMPONENTS
 
 
 def _request_signature_value(request_signature: str) -> str:
@@ -252,41 +326,33 @@ def sign_response(
     ttl: timedelta = timedelta(minutes=5),
 ) -> dict[str, str]:
     """Headers that sign a response to a signed request."""
-    created = int(now.timestamp())
-    params = ResponseParams(
-        created=created,
-        expires=created + int(ttl.total_seconds()),
-        nonce=secrets.token_urlsafe(18),
-        keyid=keyid,
-    )
+    params = _new_params(ResponseParams, keyid, now, ttl, None)
     digest = content_digest(body)
-    raw = key.sign(response_signature_base(status, digest, request_signature, params))
-    return {
-        "Content-Digest": digest,
-        "Signature-Input": f"{LABEL}={params.serialize()}",
-        "Signature": f"{LABEL}=:{base64.b64encode(raw).decode()}:",
-    }
+    base = response_signature_base(status, digest, request_signature, params)
+    return _signed_headers(key, digest, params, base)
 
 
 _RESPONSE_INPUT = re.compile(
-    r'^sig1=\("@status" "content-digest" "signature";req;key="sig1"\)'
-    r";created=(?P<created>\d{1,12});expires=(?P<expires>\d{1,12})"
-    r';nonce="(?P<nonce>[A-Za-z0-9_\-]{16,64})";keyid="(?P<keyid>[^"\\]{1,300})"'
-    r';alg="(?P<alg>[a-z0-9-]+)"$'
+    r'^sig1=\("@status" "content-digest" "signature";req;key="sig1"\)' + _PARAMS_TAIL
 )
 
 
 def parse_response_params(signature_input: str) -> ResponseParams:
-    m = _RESPONSE_INPUT.match(signature_input.strip())
-    if m is None:
-        raise SignatureError(
-            "response Signature-Input missing or not the required form"
-        )
-    if m["alg"] != ALG:
-        raise SignatureError("unsupported alg")
-    return ResponseParams(
-        int(m["created"]), int(m["expires"]), m["nonce"], m["keyid"], m["alg"]
+    return _parse(
+        ResponseParams,
+        _RESPONSE_INPUT,
+        signature_input,
+        "response Signature-Input missing or not the required form",
     )
+
+
+_RESPONSE_REFUSALS = _Refusals(
+    digest="response Content-Digest does not match the body",
+    no_signature="response carries no Signature",
+    bad_signature="response signature does not verify",
+    future="response signature created in the future",
+    stale="stale response signature",
+)
 
 
 def verify_response(
@@ -302,21 +368,17 @@ def verify_response(
     skew: timedelta,
 ) -> None:
     """Checks a response's digest, signature (bound to our request) and freshness."""
-    digest = headers.get("content-digest", "")
-    if digest != content_digest(body):
-        raise SignatureError("response Content-Digest does not match the body")
-    m = _SIGNATURE.match(headers.get("signature", "").strip())
-    if m is None:
-        raise SignatureError("response carries no Signature")
-    try:
-        raw = base64.b64decode(m["sig"], validate=True)
-        public_key.verify(
-            raw, response_signature_base(status, digest, request_signature, params)
-        )
-    except (InvalidSignature, ValueError) as exc:
-        raise SignatureError("response signature does not verify") from exc
-    t = int(now.timestamp())
-    if params.created > t + int(skew.total_seconds()):
-        raise SignatureError("response signature created in the future")
-    if t - params.created > int(max_age.total_seconds()) or t >= params.expires:
-        raise SignatureError("stale response signature")
+    _check(
+        headers,
+        body,
+        public_key,
+        lambda digest: response_signature_base(
+            status, digest, request_signature, params
+        ),
+        params.created,
+        params.expires,
+        now,
+        max_age,
+        skew,
+        _RESPONSE_REFUSALS,
+    )

@@ -20,8 +20,10 @@ from .test_federation_two_collectives import (
     COMMUNE,
     DAY0,
     IRIS,
+    NEIGHBOURHOODS_P1D,
     _until,
-    seed_b,
+    peered,
+    subscribe,
 )
 
 pytestmark = pytest.mark.integration
@@ -30,25 +32,8 @@ SMALL_IRIS = "381510102"  # 3 delivery points: its alerts never leave
 
 
 async def _subscribed(collectives: Any, urns: list[str]) -> tuple[Any, Any]:
-    a = await collectives("collective-a.example")
-    b = await collectives("collective-b.example")
-    await seed_b(b.runtime.pool, a.domain)
-    await b.runtime.repository.upsert_peer(
-        a.peer_entry(
-            territories=frozenset({COMMUNE}),
-            levels=frozenset({"neighbourhood"}),
-            buckets=frozenset({"P1D"}),
-        )
-    )
-    await a.runtime.repository.upsert_peer(b.peer_entry())
-    await a.runtime.client.post(
-        f"{b.url}/federation/v1/subscriptions",
-        {
-            "urns": urns,
-            "callback_url": f"{a.url}/federation/v1/push",
-            "since": "2000-01-01T00:00:00+00:00",
-        },
-    )
+    a, b, _ = await peered(collectives, **NEIGHBOURHOODS_P1D)
+    await subscribe(a, b, urns)
     return a, b
 
 

@@ -24,7 +24,8 @@ from .test_federation_two_collectives import (
     COMMUNE,
     DAY0,
     _until,
-    seed_b,
+    peered,
+    subscribe,
 )
 
 pytestmark = pytest.mark.integration
@@ -59,17 +60,12 @@ class Tamper(httpx.AsyncBaseTransport):
 
 
 async def _pair(collectives: Any) -> tuple[Any, Any]:
-    a = await collectives("collective-a.example")
-    b = await collectives("collective-b.example")
-    await seed_b(b.runtime.pool, a.domain)
-    await b.runtime.repository.upsert_peer(
-        a.peer_entry(
-            territories=frozenset({COMMUNE, "38185"}),
-            levels=frozenset({"neighbourhood", "commune"}),
-            buckets=frozenset({"P1D"}),
-        )
+    a, b, _ = await peered(
+        collectives,
+        territories=frozenset({COMMUNE, "38185"}),
+        levels=frozenset({"neighbourhood", "commune"}),
+        buckets=frozenset({"P1D"}),
     )
-    await a.runtime.repository.upsert_peer(b.peer_entry())
     return a, b
 
 
@@ -125,14 +121,7 @@ async def test_data_received_from_a_peer_is_never_shared_again(
         )
     )
     await c.runtime.repository.upsert_peer(a.peer_entry())
-    await a.runtime.client.post(
-        f"{b.url}/federation/v1/subscriptions",
-        {
-            "urns": [AGGREGATE],
-            "callback_url": f"{a.url}/federation/v1/push",
-            "since": "2000-01-01T00:00:00+00:00",
-        },
-    )
+    await subscribe(a, b, [AGGREGATE])
     stop = asyncio.Event()
     loops = [asyncio.create_task(x.runtime.service.run(stop)) for x in (a, b)]
     try:
@@ -148,14 +137,7 @@ async def test_data_received_from_a_peer_is_never_shared_again(
         )  # fmt: skip
         assert answer == []
         # C subscribes to it at A: no push of B's data ever reaches C.
-        await c.runtime.client.post(
-            f"{a.url}/federation/v1/subscriptions",
-            {
-                "urns": [AGGREGATE],
-                "callback_url": f"{c.url}/federation/v1/push",
-                "since": "2000-01-01T00:00:00+00:00",
-            },
-        )
+        await subscribe(c, a, [AGGREGATE])
         await asyncio.sleep(1.5)
         assert (
             await c.runtime.pool.fetchval(

@@ -115,6 +115,37 @@ async def seed_b(pool: Any, grantee: str) -> str:
     return str(consent)
 
 
+NEIGHBOURHOODS_P1D: dict[str, Any] = {
+    "territories": frozenset({COMMUNE}),
+    "levels": frozenset({"neighbourhood"}),
+    "buckets": frozenset({"P1D"}),
+}
+"""B's grant to A of its daily IRIS rollups (``peer_entry`` keywords)."""
+
+
+async def peered(collectives: Any, **grant: Any) -> tuple[Any, Any, str]:
+    """Collectives A and B, B seeded (:func:`seed_b`), each registering the
+    other, B granting A ``grant``; (A, B, the seeded consent's id)."""
+    a = await collectives("collective-a.example")
+    b = await collectives("collective-b.example")
+    consent = await seed_b(b.runtime.pool, a.domain)
+    await b.runtime.repository.upsert_peer(a.peer_entry(**grant))
+    await a.runtime.repository.upsert_peer(b.peer_entry())
+    return a, b, consent
+
+
+async def subscribe(subscriber: Any, publisher: Any, urns: list[str]) -> Any:
+    """``subscriber`` subscribes to ``urns`` at ``publisher`` from the start of time."""
+    return await subscriber.runtime.client.post(
+        f"{publisher.url}/federation/v1/subscriptions",
+        {
+            "urns": urns,
+            "callback_url": f"{subscriber.url}/federation/v1/push",
+            "since": "2000-01-01T00:00:00+00:00",
+        },
+    )
+
+
 def _period() -> dict[str, str]:
     return {
         "start": DAY0.isoformat(),
@@ -147,18 +178,7 @@ async def _signed_post(
 
 
 async def test_a_reads_b_signed_and_every_refusal_holds(collectives: Any) -> None:
-    a = await collectives("collective-a.example")
-    b = await collectives("collective-b.example")
-    consent = await seed_b(b.runtime.pool, a.domain)
-    await b.runtime.repository.upsert_peer(
-        a.peer_entry(
-            territories=frozenset({COMMUNE}),
-            levels=frozenset({"neighbourhood"}),
-            buckets=frozenset({"P1D"}),
-            series=True,
-        )
-    )
-    await a.runtime.repository.upsert_peer(b.peer_entry())
+    a, b, consent = await peered(collectives, **NEIGHBOURHOODS_P1D, series=True)
     query = f"{b.url}/federation/v1/query"
 
     # 1. A's signed pull of B's IRIS rollups: the 12-point day leaves, the 3-point
@@ -265,25 +285,8 @@ async def _until(check: Any) -> Any:
 
 
 async def test_a_subscribes_to_b_and_receives_signed_pushes(collectives: Any) -> None:
-    a = await collectives("collective-a.example")
-    b = await collectives("collective-b.example")
-    await seed_b(b.runtime.pool, a.domain)
-    await b.runtime.repository.upsert_peer(
-        a.peer_entry(
-            territories=frozenset({COMMUNE}),
-            levels=frozenset({"neighbourhood"}),
-            buckets=frozenset({"P1D"}),
-        )
-    )
-    await a.runtime.repository.upsert_peer(b.peer_entry())
-    answer = await a.runtime.client.post(
-        f"{b.url}/federation/v1/subscriptions",
-        {
-            "urns": [AGGREGATE],
-            "callback_url": f"{a.url}/federation/v1/push",
-            "since": "2000-01-01T00:00:00+00:00",
-        },
-    )
+    a, b, _ = await peered(collectives, **NEIGHBOURHOODS_P1D)
+    answer = await subscribe(a, b, [AGGREGATE])
     assert answer["subscription_id"]
     stop = asyncio.Event()
     loop = asyncio.create_task(b.runtime.service.run(stop))
@@ -371,19 +374,8 @@ async def test_a_push_from_an_unregistered_collective_is_refused(
 async def test_a_consented_series_is_pushed_until_the_consent_is_revoked(
     collectives: Any,
 ) -> None:
-    a = await collectives("collective-a.example")
-    b = await collectives("collective-b.example")
-    consent = await seed_b(b.runtime.pool, a.domain)
-    await b.runtime.repository.upsert_peer(a.peer_entry(series=True))
-    await a.runtime.repository.upsert_peer(b.peer_entry())
-    await a.runtime.client.post(
-        f"{b.url}/federation/v1/subscriptions",
-        {
-            "urns": [SERIES],
-            "callback_url": f"{a.url}/federation/v1/push",
-            "since": "2000-01-01T00:00:00+00:00",
-        },
-    )
+    a, b, consent = await peered(collectives, series=True)
+    await subscribe(a, b, [SERIES])
     stop = asyncio.Event()
     loop = asyncio.create_task(b.runtime.service.run(stop))
     try:

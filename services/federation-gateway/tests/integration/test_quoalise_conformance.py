@@ -20,8 +20,6 @@ import pytest
 import pytest_asyncio
 import slixmpp
 from slixmpp.exceptions import IqError
-from slixmpp.xmlstream.handler import Callback
-from slixmpp.xmlstream.matcher import MatchXPath
 
 from energy_core.privacy import SecrecyRule
 from federation_gateway.egress import Consent, PeerGrant
@@ -31,6 +29,8 @@ from federation_gateway.quoalise.payload import find_data, parse_data
 from federation_gateway.quoalise.responder import Responder
 from federation_gateway.repository import AggregateRow, Peer
 from sen1_stack.prosody import Prosody
+
+from .test_quoalise_bootstrap import collect_pushes
 
 pytestmark = pytest.mark.integration
 
@@ -142,14 +142,7 @@ async def world(prosody: Prosody) -> AsyncIterator[World]:
     xmpp.add_event_handler("session_start", lambda _e: responder.register_commands())
     await connect(xmpp, prosody.host, prosody.port)
     reader = make_client(f"{rd}/test", "rd-pass", ca_file=prosody.ca_file, priority=1)
-    pushes: asyncio.Queue[ET.Element] = asyncio.Queue()
-    reader.register_handler(
-        Callback(
-            "quoalise push",
-            MatchXPath(f"{{jabber:client}}message/{Q}quoalise"),
-            lambda msg: pushes.put_nowait(msg.xml),
-        )
-    )
+    pushes = collect_pushes(reader)
     await connect(reader, prosody.host, prosody.port)
     stranger = make_client(f"{st}/test", "st-pass", ca_file=prosody.ca_file)
     await connect(stranger, prosody.host, prosody.port)

@@ -14,38 +14,24 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from slixmpp.xmlstream.handler import Callback
-from slixmpp.xmlstream.matcher import MatchXPath
 
-from federation_gateway.egress import PeerGrant
 from federation_gateway.quoalise.connection import connect, make_client
 from federation_gateway.quoalise.inbound import UnknownProviderError, read_into
 from federation_gateway.quoalise.reader import QuoaliseReader, QuoaliseRefused
-from federation_gateway.repository import Peer
 from sen1_stack.prosody import Prosody
 
-from .test_quoalise_bootstrap import AGGREGATE, COMMUNE, DAY0, IRIS, PEER, SERIES, seed
+from .test_federation_two_collectives import (
+    AGGREGATE,
+    DAY0,
+    IRIS,
+    SERIES,
+    seed_b,
+)
+from .test_quoalise_bootstrap import PEER, collect_pushes, quoalise_peer
 
 pytestmark = pytest.mark.integration
 
 CMD = "http://jabber.org/protocol/commands"
-Q = "{urn:quoalise:0}"
-
-
-def _peer(domain: str, jid: str | None) -> Peer:
-    return Peer(
-        domain=domain,
-        base_url=f"https://{domain}",
-        fingerprints=("quoalise-only-no-key",),
-        grant=PeerGrant(
-            domain=domain,
-            territories=frozenset({COMMUNE}),
-            levels=frozenset({"neighbourhood"}),
-            buckets=frozenset({"P1D"}),
-            series=True,
-        ),
-        jid=jid,
-    )
 
 
 async def _subscribe(client: Any, to: str, identifier: str) -> None:
@@ -77,20 +63,13 @@ async def test_registry_jid_subscriptions_survive_restart_and_inbound_is_stored(
     b = await collectives(
         "collective-b.test", quoalise_jid=f"{gateway}/proxy", **xmpp_settings
     )
-    await seed(b.runtime.pool)
-    await b.runtime.repository.upsert_peer(_peer(PEER, reader_jid))
+    await seed_b(b.runtime.pool, PEER)
+    await b.runtime.repository.upsert_peer(quoalise_peer(PEER, reader_jid))
 
     reader = make_client(
         f"{reader_jid}/r", "lab-pass", ca_file=prosody.ca_file, priority=1
     )
-    pushes: asyncio.Queue[ET.Element] = asyncio.Queue()
-    reader.register_handler(
-        Callback(
-            "quoalise push",
-            MatchXPath(f"{{jabber:client}}message/{Q}quoalise"),
-            lambda msg: pushes.put_nowait(msg.xml),
-        )
-    )
+    pushes = collect_pushes(reader)
     await connect(reader, prosody.host, prosody.port)
     stranger = make_client(f"{stranger_jid}/r", "who-pass", ca_file=prosody.ca_file)
     await connect(stranger, prosody.host, prosody.port)
@@ -146,7 +125,9 @@ async def test_registry_jid_subscriptions_survive_restart_and_inbound_is_stored(
 
         # Inbound: collective A reads B's proxy and stores it as B's series.
         a = await collectives("collective-a.test")
-        await a.runtime.repository.upsert_peer(_peer("collective-b.test", gateway))
+        await a.runtime.repository.upsert_peer(
+            quoalise_peer("collective-b.test", gateway)
+        )
         stored = await read_into(
             QuoaliseReader(reader, wait_s=10),
             a.runtime.repository,

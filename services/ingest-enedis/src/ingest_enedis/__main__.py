@@ -9,6 +9,7 @@ from energy_core.runtime import run_service
 from ingest_enedis.bootstrap import bootstrap
 from ingest_enedis.service import SERVICE, run_forever
 from ingest_enedis.settings import Settings
+from ingest_enedis.status import reporter
 from ingest_enedis.verifier import verify_forever
 
 
@@ -26,6 +27,9 @@ def main() -> None:
                     runtime.collector.clock,
                     stop,
                     settings.verify_interval_s,
+                ),
+                reporter(settings, runtime.repository.pool, runtime.client.limiter).run(
+                    stop
                 ),
             )
 

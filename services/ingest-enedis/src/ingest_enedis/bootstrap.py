@@ -58,6 +58,17 @@ def limiter_for(settings: Settings) -> SlidingWindowLimiter:
     )
 
 
+async def _keep_session(conn: Any) -> None:
+    """The pool's release without asyncpg's default reset query.
+
+    The default (``pg_advisory_unlock_all(); CLOSE ALL; UNLISTEN *; RESET
+    ALL``) is one more round trip per acquire, about as many as the collector's
+    own queries: nothing here sets session state (no advisory lock, LISTEN or
+    SET; the audit actor is ``set_config(…, true)``, transaction-local), and
+    asyncpg still rolls back a transaction left open before this is called.
+    """
+
+
 @contextlib.asynccontextmanager
 async def bootstrap(
     settings: Settings,
@@ -84,7 +95,7 @@ async def bootstrap(
             stack.push_async_callback(kafka.stop)
             publisher = kafka
         if pool is None:
-            pool = await create_pool(settings.postgres)
+            pool = await create_pool(settings.postgres, reset=_keep_session)
             stack.push_async_callback(pool.close)
         repository = PostgresRepository(pool)
         verified_pool = pool  # typed: no longer optional

@@ -38,6 +38,8 @@ class Settings(ServiceSettings):
 
     requests_per_second: float = 5
     requests_per_hour: float = 10_000
+    status_interval_s: float = Field(default=5.0, gt=0)
+    """How often quota use and backlog are written for the operator page."""
     quota_time_scale: float = 1.0
     """> 1 shrinks the quota windows (benchmarks against a time-scaled emulator)."""
     quota_margin_s: float = Field(default=0.02, ge=0)

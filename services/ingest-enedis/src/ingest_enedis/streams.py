@@ -28,6 +28,18 @@ class Stream(StrEnum):
         return self in (Stream.LOAD_CURVE, Stream.PRODUCTION_CURVE)
 
     @property
+    def first_pass(self) -> bool:
+        """Daily energy (``dc``, ``dp``): asked for every PRM before anything else.
+
+        What the dashboards show first (a year of kWh per home, building and
+        neighbourhood). Daily max power (``dcmp``, as many readings as the daily
+        energy, shown only on a resident's detail) waits for the second pass
+        with the curves: a demo backfill puts ~40 % fewer readings ahead of the
+        last home's year of kWh.
+        """
+        return self in (Stream.DAILY_CONSUMPTION, Stream.DAILY_PRODUCTION)
+
+    @property
     def direction(self) -> Direction:
         """Production resources carry ``Direction.PRODUCTION``."""
         if self in (Stream.DAILY_PRODUCTION, Stream.PRODUCTION_CURVE):

@@ -48,6 +48,8 @@ class FakeDataConnect:
 
     missing: set[date] = field(default_factory=set)
     """Days answered without a value (a late meter)."""
+    bad: set[date] = field(default_factory=set)
+    """Days answered with a value that is not a number."""
     activation: date | None = None
     """Windows starting before this are refused (ADAM-ERR0123)."""
     script: list[tuple[int, dict[str, Any]]] = field(default_factory=list)
@@ -105,10 +107,15 @@ class FakeDataConnect:
         if self.activation and start < self.activation:
             return httpx.Response(400, json={"error": "ADAM-ERR0123"})
         points = [
-            {"value": "null" if day in self.missing else "1000", "date": str(day)}
+            {"value": self._value(day), "date": str(day)}
             for day in days_between(start, end)
         ]
         return httpx.Response(200, json={"meter_reading": {"interval_reading": points}})
+
+    def _value(self, day: date) -> str:
+        if day in self.bad:
+            return "12,5 kWh"
+        return "null" if day in self.missing else "1000"
 
 
 @dataclass
@@ -311,22 +318,62 @@ async def test_a_long_cycle_logs_its_progress(loop, monkeypatch, caplog):
     assert all(PRM not in line and OTHER not in line for line in lines)  # pseudonyms
 
 
-async def test_a_cycle_asks_every_prm_daily_data_before_any_curve(loop, caplog):
-    """A backfill shows a year of daily data for the whole portfolio first."""
+async def test_a_cycle_asks_every_prm_daily_energy_before_max_power_and_curves(
+    loop, caplog
+):
+    """A backfill shows a year of kWh for the whole portfolio first; the daily
+    max power (as many readings, shown only in a resident's detail) and the
+    curves come after every PRM's daily energy, each PRM's in its own order."""
     prms = [PRM, OTHER, "30001610071845", "30001610071846"]
     for prm in prms[1:]:
         loop.repository.add_consent(prm, NOW - timedelta(days=1), NOW + timedelta(1))
-    loop.collector.streams = (Stream.DAILY_CONSUMPTION, Stream.LOAD_CURVE)
+    loop.collector.streams = (
+        Stream.DAILY_CONSUMPTION, Stream.LOAD_CURVE, Stream.MAX_POWER,
+        Stream.DAILY_PRODUCTION,
+    )  # fmt: skip
     with caplog.at_level(logging.INFO, logger="ingest_enedis.service"):
         report = await loop.collector.run_cycle()
     assert report.done == len(prms)
-    curve = [i for i, (_, path) in enumerate(loop.upstream.paths) if "clc" in path]
-    daily = {prm: i for i, (prm, path) in reversed(list(enumerate(loop.upstream.paths)))
-             if "/metering_data_dc/" in path}  # fmt: skip
-    assert curve
-    assert set(daily) == set(prms)
-    assert max(daily.values()) < min(curve)  # every PRM's daily data came first
+    paths = loop.upstream.paths
+    second = [i for i, (_, path) in enumerate(paths) if "/metering_data_clc/" in path
+              or "/metering_data_dcmp/" in path]  # fmt: skip
+    first = {(prm, path): i for i, (prm, path) in reversed(list(enumerate(paths)))
+             if "/metering_data_dc/" in path or "/metering_data_dp/" in path}  # fmt: skip
+    assert {prm for prm, _ in first} == set(prms)
+    assert {p.split("/")[1] for _, p in first} == {
+        "metering_data_dc",
+        "metering_data_dp",
+    }
+    assert {paths[i][1].split("/")[1] for i in second} == {
+        "metering_data_clc", "metering_data_dcmp",
+    }  # fmt: skip
+    assert max(first.values()) < min(second)  # every PRM's daily energy came first
     assert any("curves next" in r.getMessage() for r in caplog.records)
+    published = {str(b.meter) for b in loop.readings()}
+    assert published == set(prms)
+
+
+async def test_a_bad_point_is_a_dead_letter_and_a_hole_the_rest_is_published(loop):
+    """One unparsable value never sinks its window: the other days travel, the
+    bad one is told to the dead-letter topic with its reason and asked again."""
+    bad_day = J - timedelta(days=5)
+    loop.upstream.bad.add(bad_day)
+    report = await loop.collector.run_cycle()
+    days = loop.days()
+    assert bad_day not in days
+    assert len(days) == len(set(days)) > 20  # the month, once
+    assert set(days) == set(days_between(days[0], J)) - {bad_day}
+    letters = loop.publisher.sent[topics.DEAD_LETTERS]
+    assert len(letters) == 1
+    letter = letters[0][1]
+    assert "1 bad point(s) left out" in letter.reason  # type: ignore[attr-defined]
+    assert str(bad_day) in letter.reason  # type: ignore[attr-defined]
+    assert letter.error_type == "PayloadInvalidError"  # type: ignore[attr-defined]
+    assert report.holes == 1
+    holes = await loop.repository.due_holes(
+        PRM, Stream.DAILY_CONSUMPTION, loop.clock() + timedelta(days=1)
+    )
+    assert holes == [bad_day]
 
 
 async def test_run_forever_survives_a_failed_cycle_and_stops_on_request(loop):

@@ -45,6 +45,7 @@ def main() -> None:
             await asyncio.gather(
                 run_forever(runtime.service, stop, settings.cycle_interval_s),
                 serve_requests(runtime.service, stop, settings.requests_poll_s),
+                *([runtime.status.run(stop)] if runtime.status else []),
             )
 
     run_service(SERVICE, settings, loop, port_setting="INGEST_GRDF_HTTP_PORT")

@@ -22,10 +22,12 @@ from energy_core.kafka import KafkaPublisher, Publisher
 from energy_core.loops import Backoff
 from energy_core.observability import Health
 from energy_store.db import create_pool
+from energy_store.ingest_status import StatusReporter
 from ingest_grdf.client import AdictClient, QuotaLimiter, QuotaStore, TokenProvider
 from ingest_grdf.repository.postgres import PostgresRepository
 from ingest_grdf.service import SERVICE, GrdfService
 from ingest_grdf.settings import Settings
+from ingest_grdf.status import reporter
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,6 +39,8 @@ class Runtime:
     repository: PostgresRepository
     service: GrdfService
     kafka: KafkaPublisher | None
+    status: StatusReporter | None = None
+    """Writes quota use and backlog for the operator page (``__main__`` runs it)."""
 
     async def broker_ready(self) -> bool:
         """The broker answers (always true for a caller-given publisher)."""
@@ -97,7 +101,9 @@ async def bootstrap(
             stack.push_async_callback(kafka.stop)
             publisher = kafka
         service = GrdfService(settings, client, publisher, repository, clock=clock)
-        runtime = Runtime(settings, client, repository, service, kafka)
+        runtime = Runtime(
+            settings, client, repository, service, kafka, reporter(settings, pool)
+        )
         if health is not None:
             health.add_check("kafka", runtime.broker_ready)
             health.add_check("postgres", repository.ping)

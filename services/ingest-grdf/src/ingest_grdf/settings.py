@@ -50,6 +50,8 @@ class Settings(ServiceSettings):
     """ADICT: 1 call per second for the whole application (all workers)."""
     daily_cap: int = Field(default=6000, ge=1)
     """ADICT's calls per Paris day for the whole application."""
+    status_interval_s: float = Field(default=5.0, gt=0)
+    """How often quota use and backlog are written for the operator page."""
     quota_time_scale: float = Field(default=1.0, gt=0)
     """> 1 shrinks the one-second window (benchmarks against a time-scaled
     emulator, and the demo of `make run`); production keeps 1."""

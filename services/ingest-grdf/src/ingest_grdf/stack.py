@@ -32,6 +32,15 @@ def processes(ctx: dict[str, Any]) -> list[dict[str, Any]]:
                 "INGEST_GRDF_QUOTA_TIME_SCALE": "120",
                 "INGEST_GRDF_CYCLE_INTERVAL_S": "5",
                 "INGEST_GRDF_RIGHTS_CHECK_INTERVAL_S": "5",
+                # The demo's year of history, as ingest-enedis' demo asks a year
+                # of daily data: 183 PCEs x 3 years of informatives (~400,000
+                # readings, ~60 CPU seconds through the emulator, ingest-grdf,
+                # the aggregator and PostgreSQL) did not fit the minute beside
+                # the Enedis year on 2 cores; production keeps 3 years.
+                "INGEST_GRDF_INFORMATIVE_YEARS": "1",
+                # one PCE's history per worker at a time: 4 left the last PCEs'
+                # first readings ~40 s behind the first
+                "INGEST_GRDF_WORKERS": "12",
             },
             "health_url": f"{service}/readyz",
             "urls": {"ingest-grdf metrics": f"{service}/metrics"},

@@ -63,6 +63,33 @@ async def service_on(
         yield runtime
 
 
+@asynccontextmanager
+async def served(
+    emulator_factory: Any, pool: asyncpg.Pool, **overrides: Any
+) -> AsyncIterator[tuple[Emulator, InMemoryPublisher, Runtime]]:
+    """A new emulator and the service on it (``overrides`` are its settings),
+    publishing into memory: (the emulator, the publisher, the runtime)."""
+    emulator: Emulator = await emulator_factory()
+    publisher = InMemoryPublisher()
+    async with service_on(emulator, pool, publisher, **overrides) as runtime:
+        yield emulator, publisher, runtime
+
+
+def holder_of(who: dict[str, Any]) -> Holder:
+    """The declaration identity of a holder as the emulator lists it."""
+    return Holder(
+        who["nom_titulaire"], None, who["courriel_titulaire"], who["code_postal"]
+    )
+
+
+async def right_column(pool: asyncpg.Pool, pce: str, column: str) -> Any:
+    """One column of the PCE's row in ``grdf_rights``."""
+    return await pool.fetchval(
+        f"SELECT {column} FROM grdf_rights WHERE meter_id = $1",  # noqa: S608 - a literal of the test
+        pce,
+    )
+
+
 def batches(publisher: InMemoryPublisher, pce: str) -> list[ReadingBatch]:
     return [
         batch_from_proto(value)
@@ -89,10 +116,7 @@ async def declared_and_active(runtime: Runtime, emulator: Emulator) -> str:
         for p, h in holders.items()
         if h["nom_titulaire"] and p.startswith("2138")
     )
-    holder = Holder(
-        who["nom_titulaire"], None, who["courriel_titulaire"], who["code_postal"]
-    )
-    right = await runtime.service.declare(pce, holder)
+    right = await runtime.service.declare(pce, holder_of(who))
     assert right.state is RightState.PENDING
     await emulator.hook(f"rights/{right.right_id}/accept")
     return pce
@@ -101,9 +125,7 @@ async def declared_and_active(runtime: Runtime, emulator: Emulator) -> str:
 async def test_declare_active_collect_revoke_stops(
     emulator_factory: Any, pg_pool: asyncpg.Pool
 ) -> None:
-    emulator: Emulator = await emulator_factory()
-    publisher = InMemoryPublisher()
-    async with service_on(emulator, pg_pool, publisher) as runtime:
+    async with served(emulator_factory, pg_pool) as (emulator, publisher, runtime):
         pce = await declared_and_active(runtime, emulator)
         # pending: nothing is collected before the holder accepts
         await runtime.service.run_cycle()
@@ -144,23 +166,17 @@ async def test_declare_active_collect_revoke_stops(
         assert asked, "the other PCEs (the sandbox's) are still collected"
         assert pce not in asked, "no data call for a revoked right"
         assert len(batches(publisher, pce)) == sent_before
-        state = await pg_pool.fetchval(
-            "SELECT state FROM grdf_rights WHERE meter_id = $1", pce
-        )
+        state = await right_column(pg_pool, pce, "state")
         assert state == "revoked"
 
 
 async def test_holder_revocation_stops_collection(
     emulator_factory: Any, pg_pool: asyncpg.Pool
 ) -> None:
-    emulator: Emulator = await emulator_factory()
-    publisher = InMemoryPublisher()
-    async with service_on(emulator, pg_pool, publisher) as runtime:
+    async with served(emulator_factory, pg_pool) as (emulator, publisher, runtime):
         pce = await declared_and_active(runtime, emulator)
         await runtime.service.run_cycle()
-        right_id = await pg_pool.fetchval(
-            "SELECT right_id FROM grdf_rights WHERE meter_id = $1", pce
-        )
+        right_id = await right_column(pg_pool, pce, "right_id")
         person = await pg_pool.fetchval(
             "INSERT INTO people (display_name) VALUES ('r') RETURNING person_id"
         )
@@ -185,18 +201,14 @@ async def test_holder_revocation_stops_collection(
             "SELECT revoked_at FROM consents WHERE consent_id = $1", consent
         )
         assert revoked_at is not None, "SEN1's consent follows GRDF's revocation"
-        state = await pg_pool.fetchval(
-            "SELECT state FROM grdf_rights WHERE meter_id = $1", pce
-        )
+        state = await right_column(pg_pool, pce, "state")
         assert state == "revoked"
 
 
 async def test_dst_gas_days_last_23_and_25_hours(
     emulator_factory: Any, pg_pool: asyncpg.Pool
 ) -> None:
-    emulator: Emulator = await emulator_factory()
-    publisher = InMemoryPublisher()
-    async with service_on(emulator, pg_pool, publisher) as runtime:
+    async with served(emulator_factory, pg_pool) as (emulator, publisher, runtime):
         pce = await declared_and_active(runtime, emulator)
         await runtime.service.run_cycle()
         lengths = {
@@ -211,9 +223,7 @@ async def test_dst_gas_days_last_23_and_25_hours(
 async def test_provisional_then_definitive(
     emulator_factory: Any, pg_pool: asyncpg.Pool
 ) -> None:
-    emulator: Emulator = await emulator_factory()
-    publisher = InMemoryPublisher()
-    async with service_on(emulator, pg_pool, publisher) as runtime:
+    async with served(emulator_factory, pg_pool) as (emulator, publisher, runtime):
         pce = await declared_and_active(runtime, emulator)
         await runtime.service.run_cycle()
         first = daily_kwh(publisher, pce)
@@ -230,11 +240,9 @@ async def test_provisional_then_definitive(
 async def test_429_storm_and_expired_token_lose_nothing(
     emulator_factory: Any, pg_pool: asyncpg.Pool
 ) -> None:
-    emulator: Emulator = await emulator_factory()
-    publisher = InMemoryPublisher()
-    async with service_on(
-        emulator, pg_pool, publisher, backfill_chunk_days=30, max_attempts=12
-    ) as runtime:
+    async with served(
+        emulator_factory, pg_pool, backfill_chunk_days=30, max_attempts=12
+    ) as (emulator, publisher, runtime):
         pce = await declared_and_active(runtime, emulator)
         renewals = runtime.client.tokens.renewals
         await emulator.hook("tokens_expire")
@@ -344,6 +352,8 @@ async def test_make_run_settings_give_every_demo_pce_data(
         rights_check_interval_s=float(
             service_env["INGEST_GRDF_RIGHTS_CHECK_INTERVAL_S"]
         ),
+        workers=int(service_env["INGEST_GRDF_WORKERS"]),
+        informative_years=int(service_env["INGEST_GRDF_INFORMATIVE_YEARS"]),
     ) as runtime:
         assert await declare_demo(runtime.service) == DEMO_PCES
         stop = asyncio.Event()
@@ -369,18 +379,14 @@ async def test_proofs_are_sent_when_grdf_asks(
 ) -> None:
     from ingest_grdf.client import AdictRefusedError
 
-    emulator: Emulator = await emulator_factory()
-    publisher = InMemoryPublisher()
-    async with service_on(emulator, pg_pool, publisher) as runtime:
+    async with served(emulator_factory, pg_pool) as (emulator, _publisher, runtime):
         pce = await declared_and_active(runtime, emulator)
         await runtime.service.check_rights()
         proof = [("bail.pdf", b"%PDF-1.4 a lease", "application/pdf")]
         with pytest.raises(AdictRefusedError) as not_asked:
             await runtime.service.upload_proofs(pce, proof)
         assert not_asked.value.status == 409
-        right_id = await pg_pool.fetchval(
-            "SELECT right_id FROM grdf_rights WHERE meter_id = $1", pce
-        )
+        right_id = await right_column(pg_pool, pce, "right_id")
         await emulator.hook(f"rights/{right_id}/request_proof")
         with pytest.raises(AdictRefusedError):  # not a PDF/PNG/JPEG
             await runtime.service.upload_proofs(pce, [("x.txt", b"text", "text/plain")])
@@ -394,9 +400,7 @@ async def test_grdf_answer_decides_the_pending_consent(
 ) -> None:
     """The holder accepting GRDF's request verifies SEN1's pending consent on the
     PCE (with its audit line); a refusal rejects it."""
-    emulator: Emulator = await emulator_factory()
-    publisher = InMemoryPublisher()
-    async with service_on(emulator, pg_pool, publisher) as runtime:
+    async with served(emulator_factory, pg_pool) as (emulator, _publisher, runtime):
         holders = await emulator.holders()
         residents = [
             (p, h)
@@ -422,13 +426,7 @@ async def test_grdf_answer_decides_the_pending_consent(
             )
         accepted, refused = residents[0][0], residents[1][0]
         for pce, who in residents[:2]:
-            holder = Holder(
-                who["nom_titulaire"],
-                None,
-                who["courriel_titulaire"],
-                who["code_postal"],
-            )
-            right = await runtime.service.declare(pce, holder)
+            right = await runtime.service.declare(pce, holder_of(who))
             action = "accept" if pce == accepted else "refuse"
             await emulator.hook(f"rights/{right.right_id}/{action}")
         await runtime.service.check_rights()

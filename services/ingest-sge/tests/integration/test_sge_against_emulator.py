@@ -6,133 +6,59 @@ same point's curve over mutual TLS and gets SGT4L8 for 8 days."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 from datetime import date
-from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
-import pytest_asyncio
 
-from energy_core import topics
 from energy_core.domain.time import PARIS
-from energy_core.wire import batch_from_proto, decode_batch
 from ingest_sge.bootstrap import bootstrap
 from ingest_sge.client.faults import PeriodRefusedError
-from ingest_sge.client.soap import SgeSoapClient, SoapConfig
+from ingest_sge.client.soap import SgeSoapClient
 from ingest_sge.mapping.measures import curve_batch
 from ingest_sge.portfolio import Site
 from ingest_sge.reader import AuthorisationMissingError, MeasuresReader
 from ingest_sge.repository.authorisations import SGE_PURPOSE, PostgresAuthorisations
 from ingest_sge.settings import Settings
-from sen1_stack.broker import free_port
-from sen1_stack.topic_reader import drain
-from sge_emulator import Emulator, client_ssl_context
-from sge_emulator.settings import (
-    DEMO_CONTRACT,
-    DEMO_LOGIN,
-    SFTP_PASSWORD,
-    SFTP_USER,
-    EmulatorSettings,
+
+from .emulated import (
+    advance,
+    drop_settings,
+    mtls,
+    published,
+    soap_config,
+    soap_kit,
+    subscribe,
 )
 
 pytestmark = pytest.mark.integration
 
-WSDL_DIR = Path(__file__).resolve().parents[1] / "wsdl"
-SAD_NS = "http://www.enedis.fr/sge/ws/commanderservicesaccesdonnees/v1.0"
-SOAP_ENV = "http://schemas.xmlsoap.org/soap/envelope/"
 C5 = "25162373298976"  # a homologation C5 point of the contract
-
-
-@pytest_asyncio.fixture
-async def emulator(tmp_path: Path) -> AsyncIterator[Emulator]:
-    settings = EmulatorSettings(
-        state_dir=str(tmp_path / "sge"),
-        soap_port=free_port(),
-        sftp_port=free_port(),
-        start_date="2026-11-23",
-    )
-    running = Emulator(settings)
-    await running.start()
-    try:
-        yield running
-    finally:
-        await running.stop()
-
-
-async def _subscribe(emulator: Emulator, prm: str, kind: str) -> None:
-    """commanderServicesAccesDonnees (the access-services model), as SGE wants it."""
-    body = (
-        f'<SOAP-ENV:Envelope xmlns:SOAP-ENV="{SOAP_ENV}" xmlns:ns1="{SAD_NS}">'
-        "<SOAP-ENV:Header/><SOAP-ENV:Body><ns1:commanderServicesAccesDonnees>"
-        f"<demande><donneesGenerales><pointId>{prm}</pointId>"
-        f"<initiateurLogin>{DEMO_LOGIN}</initiateurLogin><contratId>{DEMO_CONTRACT}</contratId>"
-        "<sens>SOUTIRAGE</sens></donneesGenerales><servicesSouscrits><serviceSouscrit>"
-        f"<typeDonnees>{kind}</typeDonnees><optionsPublication><optionPublication>"
-        "<periodiciteTransmission>P1D</periodiciteTransmission></optionPublication>"
-        "</optionsPublication></serviceSouscrit></servicesSouscrits></demande>"
-        "</ns1:commanderServicesAccesDonnees></SOAP-ENV:Body></SOAP-ENV:Envelope>"
-    )
-    async with httpx.AsyncClient(
-        base_url=emulator.base_url, verify=client_ssl_context(emulator.pki), timeout=30
-    ) as mtls:
-        answer = await mtls.post(
-            "/CommandeServicesAccesDonnees/v1.0",
-            content=body.encode(),
-            headers={"Content-Type": "text/xml; charset=utf-8", "SOAPAction": '""'},
-        )
-        assert answer.status_code == 200, answer.text
-        night = await mtls.post("/_emulator/advance", params={"nights": 1})
-        assert night.status_code == 200
-
-
-async def _readings(kafka: Any) -> list[Any]:
-    records = await drain(kafka, topics.READINGS)
-    return [batch_from_proto(decode_batch(r.value)) for r in records]
 
 
 async def test_subscribed_point_files_reach_the_readings_topic(
     emulator, tmp_path, kafka_settings, postgres_settings, pg_pool
 ):
     emulator.state.subscriptions.clear()
-    await _subscribe(emulator, C5, "CDC")
-    settings = Settings(
-        kafka=kafka_settings,
-        postgres=postgres_settings,
-        sftp_host=emulator.settings.host,
-        sftp_port=emulator.settings.sftp_port,
-        sftp_username=SFTP_USER,
-        sftp_password=SFTP_PASSWORD,  # type: ignore[arg-type]
-        flux_keys=emulator.settings.keys,  # type: ignore[arg-type]
-        sftp_remote_dir=".",
-        spool_dir=tmp_path / "spool",
-        settle_s=0,
+    async with mtls(emulator) as client:
+        await subscribe(client, C5, "CDC")
+        await advance(client)
+    settings = drop_settings(
+        emulator, tmp_path / "spool", kafka_settings, postgres_settings
     )
     async with bootstrap(settings, stop=asyncio.Event()) as runtime:
         assert runtime.portfolio is None  # no SGE kit configured: no SOAP client
         results = await runtime.collector.poll_once()
         assert [(r.outcome, r.key_id) for r in results] == [("done", "1")]
         assert await runtime.collector.poll_once() == []  # handled once
-    batches = await _readings(kafka_settings)
+    batches = await published(kafka_settings)
     assert [str(b.meter) for b in batches] == [C5]
     assert len(batches[0].readings) == 48  # 2026-11-23, a 24-hour day
     assert await pg_pool.fetchval("SELECT count(*) FROM sge_flux_files") == 1
 
 
 async def test_the_zeep_client_reads_a_curve_and_maps_sgt4l8(emulator):
-    pki = emulator.pki
-    client = SgeSoapClient(
-        SoapConfig(
-            base_url=emulator.base_url,
-            wsdl_dir=WSDL_DIR,
-            login=DEMO_LOGIN,
-            contract_id=DEMO_CONTRACT,
-            cert_file=pki.client_pem,
-            key_file=pki.client_key,
-            ca_file=pki.ca_pem,
-        )
-    )
+    client = SgeSoapClient(soap_config(emulator))
     try:
         answer = await client.detailed_measures(
             C5,
@@ -186,18 +112,7 @@ async def test_authorise_subscribe_night_readings(
     a night passes -> the file is fetched, decrypted, parsed, published once."""
     emulator.state.subscriptions.clear()
     prm = "24377424002398"  # a homologation C5 point of the access-services model
-    pki = emulator.pki
-    client = SgeSoapClient(
-        SoapConfig(
-            base_url=emulator.base_url,
-            wsdl_dir=WSDL_DIR,
-            login=DEMO_LOGIN,
-            contract_id=DEMO_CONTRACT,
-            cert_file=pki.client_pem,
-            key_file=pki.client_key,
-            ca_file=pki.ca_pem,
-        )
-    )
+    client = SgeSoapClient(soap_config(emulator))
     registry = PostgresAuthorisations(pg_pool)
     reader = MeasuresReader(client, registry)
     try:
@@ -210,25 +125,15 @@ async def test_authorise_subscribe_night_readings(
         assert await reader.subscribe(client, prm, "CDC") is None  # SGT570: active
     finally:
         await client.aclose()
-    async with httpx.AsyncClient(
-        base_url=emulator.base_url, verify=client_ssl_context(pki), timeout=30
-    ) as mtls:
-        assert (await mtls.post("/_emulator/advance")).status_code == 200
-    settings = Settings(
-        kafka=kafka_settings,
-        postgres=postgres_settings,
-        sftp_port=emulator.settings.sftp_port,
-        sftp_username=SFTP_USER,
-        sftp_password=SFTP_PASSWORD,  # type: ignore[arg-type]
-        flux_keys=emulator.settings.keys,  # type: ignore[arg-type]
-        sftp_remote_dir=".",
-        spool_dir=tmp_path / "spool",
-        settle_s=0,
+    async with mtls(emulator) as night:
+        await advance(night)
+    settings = drop_settings(
+        emulator, tmp_path / "spool", kafka_settings, postgres_settings
     )
     async with bootstrap(settings, stop=asyncio.Event()) as runtime:
         (result,) = await runtime.collector.poll_once()
         assert result.outcome == "done"
-    batches = await _readings(kafka_settings)
+    batches = await published(kafka_settings)
     assert [(str(b.meter), len(b.readings)) for b in batches] == [(prm, 48)]
 
 
@@ -242,18 +147,11 @@ async def test_portfolio_enrolment_backfills_authorised_points(
     offices = "98800003605600"  # a C2-C4 point: 10-minute curve, start-stamped
     await _sge_consent(pg_pool, school)  # the hall has no authorisation
     await _sge_consent(pg_pool, offices)
-    pki = emulator.pki
     settings = Settings(
         kafka=kafka_settings,
         postgres=postgres_settings,
         spool_dir=tmp_path / "spool",
-        soap_base_url=emulator.base_url,
-        soap_wsdl_dir=WSDL_DIR,
-        soap_login=DEMO_LOGIN,
-        soap_contract_id=DEMO_CONTRACT,
-        soap_cert_file=pki.client_pem,
-        soap_key_file=pki.client_key,
-        soap_ca_file=pki.ca_pem,
+        **soap_kit(emulator),
     )
     async with bootstrap(settings, stop=asyncio.Event()) as runtime:
         assert runtime.portfolio is not None
@@ -272,7 +170,7 @@ async def test_portfolio_enrolment_backfills_authorised_points(
     assert (facts[school].segment, facts[school].subscribed_power) == ("C5", 36.0)
     assert facts[school].offpeak
     assert (facts[offices].segment, facts[offices].tariff_code) == ("C4", "BTSUPCU4")
-    batches = await _readings(kafka_settings)
+    batches = await published(kafka_settings)
     assert {str(b.meter) for b in batches} == {school, offices}
     by_meter: dict[str, list[Any]] = {}
     for b in batches:

@@ -22,25 +22,21 @@ from ingest_sge.bootstrap import bootstrap
 from ingest_sge.settings import Settings
 from sen1_stack.broker import free_port
 from sge_emulator import Emulator
-from sge_emulator.settings import DEMO_CONTRACT, EmulatorSettings
+from sge_emulator.testing import running
+
+from .emulated import soap_kit
 
 pytestmark = pytest.mark.integration
 
-WSDL_DIR = Path(__file__).resolve().parents[1] / "wsdl"
 C5 = "24377424002398"  # a homologation C5 point of the access-services model
 
 
 @pytest_asyncio.fixture
 async def emulator(tmp_path: Path) -> AsyncIterator[Emulator]:
-    settings = EmulatorSettings(
-        state_dir=str(tmp_path / "sge"), soap_port=free_port(), sftp_port=free_port()
-    )
-    running = Emulator(settings)
-    await running.start()
-    try:
-        yield running
-    finally:
-        await running.stop()
+    """Today's emulator (not the package's fixed day): the registration's
+    authorisation and the worker run on the real clock."""
+    async with running(tmp_path / "sge", free_port) as emulator:
+        yield emulator
 
 
 async def _register(pool: Any, prm: str) -> None:
@@ -72,15 +68,9 @@ async def test_sge_refusal_revokes_the_authorisation_and_refuses_the_site(
     settings = Settings(
         postgres=postgres_settings,
         spool_dir=tmp_path / "spool",
-        soap_base_url=emulator.base_url,
-        soap_wsdl_dir=WSDL_DIR,
         # not the account's login: the emulator answers SGT4G2 ("le demandeur
         # n'est pas éligible"), SGE's refusal for want of a valid authorisation
-        soap_login="intruder@sen1.invalid",
-        soap_contract_id=DEMO_CONTRACT,
-        soap_cert_file=emulator.pki.client_pem,
-        soap_key_file=emulator.pki.client_key,
-        soap_ca_file=emulator.pki.ca_pem,
+        **soap_kit(emulator, login="intruder@sen1.invalid"),
     )
     publisher = InMemoryPublisher()
     async with bootstrap(

@@ -11,125 +11,63 @@ from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 
-from energy_core import topics
 from energy_core.domain import Stamp
 from energy_core.domain.time import PARIS
-from energy_core.wire import batch_from_proto, decode_batch
 from ingest_sge.bootstrap import bootstrap
-from ingest_sge.client.soap import SgeSoapClient, SoapConfig
-from ingest_sge.settings import Settings
-from sen1_stack.broker import free_port
-from sen1_stack.topic_reader import drain
-from sge_emulator import Emulator, client_ssl_context
-from sge_emulator.settings import (
-    DEMO_CONTRACT,
-    DEMO_LOGIN,
-    SFTP_PASSWORD,
-    SFTP_USER,
-    EmulatorSettings,
-)
+from ingest_sge.client.soap import SgeSoapClient
+from sge_emulator import Emulator
 from sge_emulator.state import Order
+
+from .emulated import advance, drop_settings, mtls, published, soap_config, subscribe
 
 pytestmark = pytest.mark.integration
 
-WSDL_DIR = Path(__file__).resolve().parents[1] / "wsdl"
-
-SAD_NS = "http://www.enedis.fr/sge/ws/commanderservicesaccesdonnees/v1.0"
-SOAP_ENV = "http://schemas.xmlsoap.org/soap/envelope/"
 C4 = "98800003605600"  # a homologation C2-C4 point of the access-services model
 C5 = "25150217034354"  # a homologation C5 point of the M023 fine-data order
-TODAY = date(2026, 11, 23)
-
-
-def _subscription(prm: str) -> bytes:
-    return (
-        f'<SOAP-ENV:Envelope xmlns:SOAP-ENV="{SOAP_ENV}" xmlns:ns1="{SAD_NS}">'
-        "<SOAP-ENV:Header/><SOAP-ENV:Body><ns1:commanderServicesAccesDonnees>"
-        f"<demande><donneesGenerales><pointId>{prm}</pointId>"
-        f"<initiateurLogin>{DEMO_LOGIN}</initiateurLogin><contratId>{DEMO_CONTRACT}</contratId>"
-        "<sens>SOUTIRAGE</sens></donneesGenerales><servicesSouscrits><serviceSouscrit>"
-        "<typeDonnees>CDC</typeDonnees><optionsPublication><optionPublication>"
-        "<periodiciteTransmission>P1D</periodiciteTransmission></optionPublication>"
-        "</optionsPublication></serviceSouscrit></servicesSouscrits></demande>"
-        "</ns1:commanderServicesAccesDonnees></SOAP-ENV:Body></SOAP-ENV:Envelope>"
-    ).encode()
-
-
-async def _readings(kafka: Any) -> list[Any]:
-    records = await drain(kafka, topics.READINGS)
-    return [batch_from_proto(decode_batch(r.value)) for r in records]
 
 
 async def test_r4q_and_bulk_results_are_picked_up_from_the_emulator_drop(
-    tmp_path: Path, kafka_settings: Any, postgres_settings: Any, pg_pool: Any
+    emulator: Emulator,
+    tmp_path: Path,
+    kafka_settings: Any,
+    postgres_settings: Any,
+    pg_pool: Any,
 ) -> None:
-    emulator = Emulator(
-        EmulatorSettings(
-            state_dir=str(tmp_path / "sge"),
-            soap_port=free_port(),
-            sftp_port=free_port(),
-            start_date=TODAY.isoformat(),
+    emulator.state.subscriptions.clear()
+    async with mtls(emulator) as client:
+        await subscribe(client, C4)
+        # bulk orders as the M023 services record them (their SOAP side is
+        # another lane's): the emulator drops their results at night
+        emulator.state.orders["M0TEST01"] = Order(
+            "M0TEST01",
+            "MFI",
+            [C5],
+            "COURBES",
+            date(2026, 11, 20),
+            date(2026, 11, 22),
         )
+        emulator.state.orders["M0TEST02"] = Order(
+            "M0TEST02", "ITC", [C5, C4], None, None, None
+        )
+        await advance(client)
+    settings = drop_settings(
+        emulator, tmp_path / "spool", kafka_settings, postgres_settings
     )
-    await emulator.start()
-    try:
-        emulator.state.subscriptions.clear()
-        async with httpx.AsyncClient(
-            base_url=emulator.base_url,
-            verify=client_ssl_context(emulator.pki),
-            timeout=30,
-        ) as mtls:
-            answer = await mtls.post(
-                "/CommandeServicesAccesDonnees/v1.0",
-                content=_subscription(C4),
-                headers={"Content-Type": "text/xml; charset=utf-8", "SOAPAction": '""'},
-            )
-            assert answer.status_code == 200, answer.text
-            # bulk orders as the M023 services record them (their SOAP side is
-            # another lane's): the emulator drops their results at night
-            emulator.state.orders["M0TEST01"] = Order(
-                "M0TEST01",
-                "MFI",
-                [C5],
-                "COURBES",
-                date(2026, 11, 20),
-                date(2026, 11, 22),
-            )
-            emulator.state.orders["M0TEST02"] = Order(
-                "M0TEST02", "ITC", [C5, C4], None, None, None
-            )
-            night = await mtls.post("/_emulator/advance", params={"nights": 1})
-            assert night.status_code == 200
-        settings = Settings(
-            kafka=kafka_settings,
-            postgres=postgres_settings,
-            sftp_host=emulator.settings.host,
-            sftp_port=emulator.settings.sftp_port,
-            sftp_username=SFTP_USER,
-            sftp_password=SFTP_PASSWORD,  # type: ignore[arg-type]
-            flux_keys=emulator.settings.keys,  # type: ignore[arg-type]
-            sftp_remote_dir=".",
-            spool_dir=tmp_path / "spool",
-            settle_s=0,
-        )
-        async with bootstrap(settings, stop=asyncio.Event()) as runtime:
-            results = await runtime.collector.poll_once()
-            names = sorted(r.name for r in results)
-            assert any("_R4Q_CDC_" in n for n in names), names
-            assert any(n.startswith("ENEDIS_R63_P_CdC_M0TEST01_00001_") for n in names)
-            assert any(n.startswith("ENEDIS_C68_P_ITC_M0TEST02_00001_") for n in names)
-            assert len(names) == 3
-            assert {r.outcome for r in results} == {"done"}
-            (c68,) = [r for r in results if "_C68_" in r.name]
-            assert c68.technical == 2
-            assert await runtime.collector.poll_once() == []  # each file once
-    finally:
-        await emulator.stop()
+    async with bootstrap(settings, stop=asyncio.Event()) as runtime:
+        results = await runtime.collector.poll_once()
+        names = sorted(r.name for r in results)
+        assert any("_R4Q_CDC_" in n for n in names), names
+        assert any(n.startswith("ENEDIS_R63_P_CdC_M0TEST01_00001_") for n in names)
+        assert any(n.startswith("ENEDIS_C68_P_ITC_M0TEST02_00001_") for n in names)
+        assert len(names) == 3
+        assert {r.outcome for r in results} == {"done"}
+        (c68,) = [r for r in results if "_C68_" in r.name]
+        assert c68.technical == 2
+        assert await runtime.collector.poll_once() == []  # each file once
 
-    batches = await _readings(kafka_settings)
+    batches = await published(kafka_settings)
     by_meter = {str(b.meter): b for b in batches}
     assert set(by_meter) == {C4, C5}
     curve = by_meter[C4]
@@ -152,69 +90,38 @@ async def test_r4q_and_bulk_results_are_picked_up_from_the_emulator_drop(
 
 
 async def test_bulk_orders_through_the_soap_client_come_back_as_readings(
-    tmp_path: Path, kafka_settings: Any, postgres_settings: Any, pg_pool: Any
+    emulator: Emulator,
+    tmp_path: Path,
+    kafka_settings: Any,
+    postgres_settings: Any,
+    pg_pool: Any,
 ) -> None:
     """The whole M023 chain: the zeep client orders over mTLS, a night passes,
     the collector finds R64 indexes and C68 data in the bulk folder by the
     interop note's names, and publishes / stores them once."""
-    emulator = Emulator(
-        EmulatorSettings(
-            state_dir=str(tmp_path / "sge"),
-            soap_port=free_port(),
-            sftp_port=free_port(),
-            start_date=TODAY.isoformat(),
-        )
-    )
-    await emulator.start()
     prms = ("25150217034354", "25825036170379")
+    emulator.state.subscriptions.clear()
+    client = SgeSoapClient(soap_config(emulator))
     try:
-        emulator.state.subscriptions.clear()
-        pki = emulator.pki
-        client = SgeSoapClient(
-            SoapConfig(
-                base_url=emulator.base_url,
-                wsdl_dir=WSDL_DIR,
-                login=DEMO_LOGIN,
-                contract_id=DEMO_CONTRACT,
-                cert_file=pki.client_pem,
-                key_file=pki.client_key,
-                ca_file=pki.ca_pem,
-            )
+        indexes = await client.order_fine_data(
+            prms, measure="INDEX", start=date(2026, 11, 16), end=date(2026, 11, 18)
         )
-        try:
-            indexes = await client.order_fine_data(
-                prms, measure="INDEX", start=date(2026, 11, 16), end=date(2026, 11, 18)
-            )
-            technical = await client.order_technical_data(prms)
-        finally:
-            await client.aclose()
-        async with httpx.AsyncClient(
-            base_url=emulator.base_url, verify=client_ssl_context(pki), timeout=30
-        ) as mtls:
-            night = await mtls.post("/_emulator/advance", params={"nights": 1})
-            assert night.status_code == 200
-        settings = Settings(
-            kafka=kafka_settings,
-            postgres=postgres_settings,
-            sftp_host=emulator.settings.host,
-            sftp_port=emulator.settings.sftp_port,
-            sftp_username=SFTP_USER,
-            sftp_password=SFTP_PASSWORD,  # type: ignore[arg-type]
-            flux_keys=emulator.settings.keys,  # type: ignore[arg-type]
-            sftp_remote_dir=".",
-            spool_dir=tmp_path / "spool",
-            settle_s=0,
-        )
-        async with bootstrap(settings, stop=asyncio.Event()) as runtime:
-            results = {r.name: r for r in await runtime.collector.poll_once()}
-            assert await runtime.collector.poll_once() == []
+        technical = await client.order_technical_data(prms)
     finally:
-        await emulator.stop()
+        await client.aclose()
+    async with mtls(emulator) as night:
+        await advance(night)
+    settings = drop_settings(
+        emulator, tmp_path / "spool", kafka_settings, postgres_settings
+    )
+    async with bootstrap(settings, stop=asyncio.Event()) as runtime:
+        results = {r.name: r for r in await runtime.collector.poll_once()}
+        assert await runtime.collector.poll_once() == []
 
     (r64,) = [r for n, r in results.items() if f"_R64_P_INDEX_{indexes}_00001_" in n]
     (c68,) = [r for n, r in results.items() if f"_C68_P_ITC_{technical}_00001_" in n]
     assert (r64.outcome, c68.outcome, c68.technical) == ("done", "done", 2)
-    batches = await _readings(kafka_settings)
+    batches = await published(kafka_settings)
     assert {str(b.meter) for b in batches} == set(prms)
     for batch in batches:
         # R64 day D = the register at the START of D (00:00 Paris), 16..18 Nov

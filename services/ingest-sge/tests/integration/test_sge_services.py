@@ -15,7 +15,6 @@ from collections.abc import AsyncIterator
 from datetime import date, timedelta
 from pathlib import Path
 
-import httpx
 import pytest
 import pytest_asyncio
 
@@ -33,21 +32,19 @@ from ingest_sge.client.faults import (
     ServiceMissingError,
     SgeRequestRefusedError,
 )
-from ingest_sge.client.soap import SgeSoapClient, SoapConfig
-from sen1_stack.broker import free_port
-from sge_emulator import Emulator, client_ssl_context
+from ingest_sge.client.soap import SgeSoapClient
+from sge_emulator import Emulator
 from sge_emulator.settings import (
     DEMO_CONTRACT,
     DEMO_LOGIN,
     SFTP_PASSWORD,
     SFTP_USER,
-    EmulatorSettings,
 )
+
+from .emulated import TODAY, WSDL_DIR, advance, mtls, soap_config
 
 pytestmark = pytest.mark.integration
 
-WSDL_DIR = Path(__file__).resolve().parents[1] / "wsdl"
-TODAY = date(2026, 11, 23)
 ADP_C5, ADP_C4 = "25946599093143", "98800004847471"
 AHC_C4, AHC_C5 = "98800000396971", "25162373298976"
 COLLECTE_C5 = "25884515170669"  # the old model's homologation point
@@ -56,37 +53,8 @@ M023_C5 = ("25150217034354", "25825036170379")
 
 
 @pytest_asyncio.fixture
-async def emulator(tmp_path: Path) -> AsyncIterator[Emulator]:
-    settings = EmulatorSettings(
-        state_dir=str(tmp_path / "sge"),
-        soap_port=free_port(),
-        sftp_port=free_port(),
-        start_date=TODAY.isoformat(),
-    )
-    running = Emulator(settings)
-    await running.start()
-    try:
-        yield running
-    finally:
-        await running.stop()
-
-
-def _config(emulator: Emulator, contract: str = DEMO_CONTRACT) -> SoapConfig:
-    pki = emulator.pki
-    return SoapConfig(
-        base_url=emulator.base_url,
-        wsdl_dir=WSDL_DIR,
-        login=DEMO_LOGIN,
-        contract_id=contract,
-        cert_file=pki.client_pem,
-        key_file=pki.client_key,
-        ca_file=pki.ca_pem,
-    )
-
-
-@pytest_asyncio.fixture
 async def client(emulator: Emulator) -> AsyncIterator[SgeSoapClient]:
-    sge = SgeSoapClient(_config(emulator))
+    sge = SgeSoapClient(soap_config(emulator))
     try:
         yield sge
     finally:
@@ -94,13 +62,8 @@ async def client(emulator: Emulator) -> AsyncIterator[SgeSoapClient]:
 
 
 async def _advance(emulator: Emulator) -> list[str]:
-    async with httpx.AsyncClient(
-        base_url=emulator.base_url, verify=client_ssl_context(emulator.pki)
-    ) as mtls:
-        night = await mtls.post("/_emulator/advance", params={"nights": 1})
-        assert night.status_code == 200
-        files: list[str] = night.json()["files"]
-        return files
+    async with mtls(emulator) as client:
+        return await advance(client)
 
 
 # ---------------------------------------------------------------- points
@@ -457,7 +420,7 @@ async def test_each_documented_fault_family_over_mtls(
             COLLECTE_C5, kind="IDX", start=TODAY, end=date(2100, 1, 1), holder="X"
         )
     assert year.value.code == "SGT4H4"
-    stranger = SgeSoapClient(_config(emulator, contract="9999999"))
+    stranger = SgeSoapClient(soap_config(emulator, contract="9999999"))
     try:
         with pytest.raises(AuthorisationRefusedError) as contract:
             await stranger.measures_history(AHC_C4)

@@ -17,6 +17,7 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import UTC, date, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 import pytest_asyncio
@@ -244,16 +245,17 @@ def _client(r: Responder, **overrides: object) -> SgeSoapClient:
     return SgeSoapClient(SoapConfig(**values))  # type: ignore[arg-type]
 
 
+async def _curve(client: SgeSoapClient, prm: str, start: date, end: date) -> Any:
+    """CMD v3's active-power load curve of ``prm`` over ``[start, end)``."""
+    return await client.detailed_measures(
+        prm, measure="COURBE", physical="PA", start=start, end=end
+    )
+
+
 async def test_a_week_of_c5_curve_over_mutual_tls(responder: Responder) -> None:
     client = _client(responder)
     try:
-        answer = await client.detailed_measures(
-            C5,
-            measure="COURBE",
-            physical="PA",
-            start=date(2026, 10, 22),
-            end=date(2026, 10, 29),
-        )
+        answer = await _curve(client, C5, date(2026, 10, 22), date(2026, 10, 29))
     finally:
         await client.aclose()
     assert responder.paths == ["/ConsultationMesuresDetaillees/v3.0"]
@@ -283,13 +285,7 @@ async def test_faults_land_in_the_error_tree(
     start = date(2026, 4, 1)
     try:
         with pytest.raises(error) as caught:
-            await client.detailed_measures(
-                prm,
-                measure="COURBE",
-                physical="PA",
-                start=start,
-                end=start + timedelta(days=days),
-            )
+            await _curve(client, prm, start, start + timedelta(days=days))
     finally:
         await client.aclose()
     assert caught.value.code == code
@@ -305,9 +301,7 @@ async def test_seventeen_days_in_windows_never_breach_the_limit(
     try:
         total = 0
         for a, b in curve_windows(start, start + timedelta(days=17)):
-            answer = await client.detailed_measures(
-                C5, measure="COURBE", physical="PA", start=a, end=b
-            )
+            answer = await _curve(client, C5, a, b)
             total += len(curve_batch(C5, answer, end_stamped=True).readings)
     finally:
         await client.aclose()
@@ -324,13 +318,7 @@ async def test_without_our_certificate_the_handshake_is_refused(
     client = _client(responder, cert_file=cert, key_file=key)
     try:
         with pytest.raises(UpstreamUnavailableError):
-            await client.detailed_measures(
-                C5,
-                measure="COURBE",
-                physical="PA",
-                start=date(2026, 4, 1),
-                end=date(2026, 4, 2),
-            )
+            await _curve(client, C5, date(2026, 4, 1), date(2026, 4, 2))
     finally:
         await client.aclose()
     assert responder.paths == []
@@ -342,13 +330,7 @@ async def test_a_missing_wsdl_kit_is_named(
     client = _client(responder, wsdl_dir=tmp_path)
     try:
         with pytest.raises(FileNotFoundError, match="INGEST_SGE_WSDL_DIR"):
-            await client.detailed_measures(
-                C5,
-                measure="COURBE",
-                physical="PA",
-                start=date(2026, 4, 1),
-                end=date(2026, 4, 2),
-            )
+            await _curve(client, C5, date(2026, 4, 1), date(2026, 4, 2))
     finally:
         await client.aclose()
 

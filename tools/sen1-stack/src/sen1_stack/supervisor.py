@@ -86,9 +86,31 @@ class Supervisor:
         )
 
     async def _pipe(self, stream: asyncio.StreamReader, prefix: str) -> None:
-        while line := await stream.readline():
-            sys.stdout.write(f"{prefix} {line.decode(errors='replace').rstrip()}\n")
-            sys.stdout.flush()
+        """Copies a child's output, prefixed, until the child closes it.
+
+        A child blocks as soon as the pipe it logs into is full, so the reading
+        never stops before EOF: a line longer than the reader's limit (which
+        ``readline`` refuses with ``ValueError``, killing this task) is copied in
+        pieces, and a terminal that went away only ends the copying.
+        """
+        copying = True
+        while True:
+            try:
+                chunk = await stream.readuntil(b"\n")
+            except asyncio.IncompleteReadError as exc:  # EOF, maybe a last piece
+                chunk = exc.partial
+                if not chunk:
+                    return
+            except asyncio.LimitOverrunError as exc:  # an overlong line: a piece
+                chunk = await stream.read(exc.consumed)
+            if not copying:
+                continue
+            try:
+                text = chunk.decode(errors="replace").rstrip()
+                sys.stdout.write(f"{prefix} {text}\n")
+                sys.stdout.flush()
+            except (OSError, ValueError):  # closed or broken terminal
+                copying = False
 
     async def _spawn(self, spec: ProcessSpec) -> asyncio.subprocess.Process:
         # Unbuffered, so a child's lines reach the terminal as they are written.

@@ -19,6 +19,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
+from functools import lru_cache
 
 from energy_core.domain.ids import MeterId, MeterScheme
 from energy_core.domain.time import (
@@ -108,9 +109,19 @@ def period_of(kind: Kind, start: datetime, end: datetime) -> Period:
 
 
 def period_of_micros(is_interval: bool, start_us: int, end_us: int) -> Period:
-    """:func:`period_of` on wire timestamps; cheap for the common short interval."""
+    """:func:`period_of` on wire timestamps; cheap for the common short interval.
+
+    Long intervals are cached: every meter's daily readings share the same few
+    hundred days, and converting each one to local time was a third of the
+    aggregator's CPU while a demo backfill poured in.
+    """
     if not is_interval or end_us - start_us < _DAY_MIN_US:
         return Period.NATIVE
+    return _long_period(start_us, end_us)
+
+
+@lru_cache(maxsize=65_536)
+def _long_period(start_us: int, end_us: int) -> Period:
     start = _EPOCH + timedelta(microseconds=start_us)
     end = _EPOCH + timedelta(microseconds=end_us)
     return period_of(Kind.INTERVAL, start, end)

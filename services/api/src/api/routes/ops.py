@@ -3,9 +3,13 @@
 ``/v1/ops/ingestion``: per source (``series.scheme``: prm = Enedis, pce = GRDF,
 flukso), how many series, the newest reading and how many series are stale, plus
 the Enedis backlog (days not yet fetched, open holes), and SGE's flux files
-(handled, dead-lettered with their reason, newest). Quota use and the other
-sources' dead letters live in the services' metrics and in Kafka, not here: the
-page says so instead of guessing. Counts only; no meter id leaves.
+(handled, dead-lettered with their reason, newest); per source too, the dead
+letters every service sent to the dead-letter topic (stored by the aggregator:
+counts over 24 h and 7 days, the newest reasons, scrubbed of meter ids), and the
+quota use each collector writes every few seconds (``ingest_status``: calls today
+against the caps, the current rate, its backlog; GRDF's day count is its shared
+quota row), SGE's sites still to enrol, and the federation peers' newest
+aggregate. Counts and reasons only; no meter id leaves.
 
 ``/v1/reference/tempo-days``: the Tempo calendar (public RTE data) that colours a
 resident's daily bars.
@@ -14,8 +18,9 @@ resident's daily bars.
 from __future__ import annotations
 
 from datetime import date, datetime, timedelta
-from typing import Annotated
+from typing import Annotated, Literal
 
+import asyncpg
 from fastapi import APIRouter, Query
 from pydantic import BaseModel, Field
 
@@ -23,6 +28,7 @@ from api import queries
 from api.deps import Operator, PoolDep
 from api.periods import day_span
 from energy_core.domain.time import PARIS
+from energy_core.observability import scrub
 
 router = APIRouter(tags=["operations"])
 
@@ -31,6 +37,58 @@ STALE_AFTER = timedelta(hours=26)
 day, so a day and a margin; a live source (flukso) is stale long before."""
 
 SOURCES = {"prm": "enedis", "pce": "grdf", "flukso": "flukso"}
+
+SERVICE_SOURCES = {
+    "ingest-enedis": "enedis",
+    "ingest-grdf": "grdf",
+    "ingest-flukso": "flukso",
+    "ingest-sge": "sge",
+}
+"""Dead letters of a collector are its source's; the others (aggregator,
+federation-gateway, unreadable ones) are listed under their service's name."""
+
+STATUS_FRESH = timedelta(seconds=60)
+"""A status row older than this no longer gives a rate (its process is gone)."""
+
+QUOTA_REPORTERS = frozenset({"enedis", "grdf"})
+"""Collectors that write their quota use (``ingest_status``). flukso.net publishes
+no rate limit and SGE's quotas are per contract (not modelled): neither counts."""
+
+REASONS_SHOWN = 5
+"""Newest distinct reasons listed per service."""
+
+
+class DeadLetterReason(BaseModel):
+    reason: str = Field(description="why it was refused (meter ids replaced by [id])")
+    error_type: str
+    count: int = Field(description="letters with this reason over the last 7 days")
+    first_seen: datetime
+    last_seen: datetime
+
+
+class DeadLetters(BaseModel):
+    service: str
+    source: str = Field(description="the source of a collector, else the service")
+    last_24h: int
+    last_7d: int
+    last_seen: datetime
+    reasons: list[DeadLetterReason] = Field(
+        description=f"the {REASONS_SHOWN} newest distinct reasons"
+    )
+
+
+class QuotaUse(BaseModel):
+    calls_today: int = Field(description="upstream calls of the Paris day")
+    cap_per_day: int | None
+    cap_per_hour: int | None
+    cap_per_s: float | None
+    rate_per_s: float = Field(description="calls per second of the running processes")
+    calls_last_hour: int | None = Field(
+        default=None,
+        description="calls in the hour window of an hourly quota (Enedis Q4), "
+        "against cap_per_hour; null without one",
+    )
+    updated_at: datetime = Field(description="newest status written by a collector")
 
 
 class SourceHealth(BaseModel):
@@ -58,16 +116,53 @@ class SourceHealth(BaseModel):
     dead_letters: int | None = Field(
         default=None,
         description="SGE: flux files dead-lettered (recorded in PostgreSQL with "
-        "their reason); other sources' dead letters are only on the Kafka topic",
+        "their reason); the dead-letter topic's are in dead_letters_24h/7d",
     )
     newest_file_at: datetime | None = Field(
         default=None, description="SGE: when the newest flux file was handled"
+    )
+    dead_letters_24h: int = Field(
+        default=0, description="dead letters of the source's collector, last 24 h"
+    )
+    dead_letters_7d: int = Field(
+        default=0, description="dead letters of the source's collector, last 7 days"
+    )
+    quota: QuotaUse | None = Field(
+        default=None, description="null: the collector wrote no status today"
+    )
+    quota_note: Literal["no_status_today", "no_quota_known"] | None = Field(
+        default=None,
+        description="why quota is null: the collector wrote no status today, or "
+        "the source has no known upstream quota (its calls are not counted)",
+    )
+    backlog: float | None = Field(
+        default=None, description="what the collector says is still to collect"
+    )
+    backlog_unit: str | None = Field(
+        default=None, description="days (enedis), PCEs (grdf), sites (sge: to enrol)"
+    )
+
+
+class PeerHealth(BaseModel):
+    domain: str = Field(description="a federated collective (not a person)")
+    newest_received_at: datetime | None = Field(
+        description="when its newest aggregate arrived here"
+    )
+    newest_bucket_start: datetime | None = Field(
+        description="start of the newest bucket it sent"
+    )
+    failing_since: datetime | None = Field(
+        description="our deliveries to its subscriptions fail since then"
     )
 
 
 class IngestionHealth(BaseModel):
     at: datetime
     sources: list[SourceHealth]
+    dead_letters: list[DeadLetters] = Field(
+        description="per service that sent any over the last 7 days"
+    )
+    peers: list[PeerHealth] = Field(description="federation peers not revoked")
     not_here: list[str] = Field(
         description="what this route cannot know (metrics and Kafka hold it)"
     )
@@ -80,13 +175,26 @@ class TempoDay(BaseModel):
 
 @router.get("/v1/ops/ingestion")
 async def ingestion(user: Operator, pool: PoolDep) -> IngestionHealth:
-    """Freshness and backlog per source, from the database (operators only)."""
+    """Freshness, backlog, quota use and dead letters per source (operators only)."""
     now = datetime.now(PARIS)
     yesterday = now.date() - timedelta(days=1)
     async with pool.acquire() as conn:
         rows = await conn.fetch(queries.INGESTION_FRESHNESS, now - STALE_AFTER)
         enedis = await conn.fetchrow(queries.ENEDIS_BACKLOG, yesterday)
         sge = await conn.fetchrow(queries.SGE_FILES)
+        counts = await conn.fetch(
+            queries.DEAD_LETTER_COUNTS, now - timedelta(days=1), now - timedelta(days=7)
+        )
+        reasons = await conn.fetch(
+            queries.DEAD_LETTER_REASONS, now - timedelta(days=7), REASONS_SHOWN
+        )
+        status = await conn.fetch(queries.INGEST_STATUS, now.date(), now - STATUS_FRESH)
+        grdf_used = await conn.fetchval(queries.GRDF_QUOTA_USED, now.date())
+        sge_todo = await conn.fetchval(queries.SGE_BACKLOG)
+        peers = [
+            PeerHealth(**dict(r)) for r in await conn.fetch(queries.FEDERATION_PEERS)
+        ]
+    letters = _dead_letters(counts, reasons)
     found = {r["scheme"]: r for r in rows}
     sources = []
     for scheme, name in SOURCES.items():
@@ -113,12 +221,82 @@ async def ingestion(user: Operator, pool: PoolDep) -> IngestionHealth:
             files_handled=sge["files"] if sge else 0,
             dead_letters=sge["dead"] if sge else 0,
             newest_file_at=sge["newest"] if sge else None,
+            backlog=sge_todo or 0,
+            backlog_unit="sites",
         )
     )
+    by_status = {r["source"]: r for r in status}
+    for health in sources:
+        for letter in letters:
+            if letter.source == health.source:
+                health.dead_letters_24h += letter.last_24h
+                health.dead_letters_7d += letter.last_7d
+        st = by_status.get(health.source)
+        if st is not None:
+            calls = st["calls_today"]
+            if health.source == "grdf" and grdf_used is not None:
+                calls = max(calls, grdf_used)  # every process's calls, shared row
+            health.quota = QuotaUse(
+                calls_today=calls,
+                cap_per_day=st["cap_per_day"],
+                cap_per_hour=st["cap_per_hour"],
+                cap_per_s=st["cap_per_s"],
+                rate_per_s=round(st["rate_per_s"], 3),
+                calls_last_hour=st["calls_last_hour"],
+                updated_at=st["updated_at"],
+            )
+            health.backlog = st["backlog"]
+            health.backlog_unit = st["backlog_unit"]
+    for health in sources:
+        if health.quota is None:
+            health.quota_note = (
+                "no_status_today"
+                if health.source in QUOTA_REPORTERS
+                else "no_quota_known"
+            )
+    not_here = [
+        f"quota use ({h.source}): "
+        + (
+            "no status written today"
+            if h.quota_note == "no_status_today"
+            else "no upstream quota known, calls not counted"
+        )
+        for h in sources
+        if h.quota is None
+    ]
     return IngestionHealth(
-        at=now,
-        sources=sources,
-        not_here=["quota use", "dead letters (enedis, grdf, flukso)"],
+        at=now, sources=sources, dead_letters=letters, peers=peers, not_here=not_here
+    )
+
+
+def _dead_letters(
+    counts: list[asyncpg.Record], reasons: list[asyncpg.Record]
+) -> list[DeadLetters]:
+    """Per service: its counts and its newest reasons (rows of the two queries)."""
+    by_service: dict[str, list[DeadLetterReason]] = {}
+    for r in reasons:
+        by_service.setdefault(r["service"], []).append(
+            DeadLetterReason(  # scrubbed by the aggregator; again here, at egress
+                reason=scrub(r["reason"]),
+                error_type=r["error_type"],
+                count=r["count"],
+                first_seen=r["first_seen"],
+                last_seen=r["last_seen"],
+            )
+        )
+    return sorted(
+        (
+            DeadLetters(
+                service=c["service"],
+                source=SERVICE_SOURCES.get(c["service"], c["service"]),
+                last_24h=c["day"],
+                last_7d=c["week"],
+                last_seen=c["last_seen"],
+                reasons=by_service.get(c["service"], []),
+            )
+            for c in counts
+        ),
+        key=lambda d: (-d.last_24h, -d.last_7d, d.service),
     )
 
 

@@ -16,6 +16,19 @@
     return r.status === 204 ? null : r.json();
   }
   const iso = (d) => d.toLocaleDateString("sv-SE");  // YYYY-MM-DD in local time
+  // The api's secrecy reasons are English (one text for every client): the page
+  // says the known ones in its own language, and any other as it came.
+  const PARENT_FR = {commune: "la commune", neighbourhood: "l’IRIS", parcel: "la parcelle"};
+  const why = (r) => {
+    if (!r || lang !== "fr") return r || "";
+    let m = /^fewer than (\d+) delivery points$/.exec(r);
+    if (m) return `moins de ${m[1]} points de livraison`;
+    m = /^one delivery point exceeds (\d+)% of the total$/.exec(r);
+    if (m) return `un point de livraison dépasse ${m[1]} % du total`;
+    m = /^withheld so that no group under the threshold can be derived by difference with its (\w+)$/.exec(r);
+    if (m) return `masqué pour qu’aucun groupe sous le seuil ne se déduise par différence avec ${PARENT_FR[m[1]] || m[1]}`;
+    return r;
+  };
   const addDays = (d, n) => { const x = new Date(d); x.setDate(x.getDate() + n); return x; };
 
   // The live grid alert of my neighbourhood and what to do about it.
@@ -196,7 +209,7 @@
     const sim = document.getElementById("s-kwh");
     sim.textContent = cmp.suppressed ? T.suppressed : `${fmt(cmp.similar_mean_kwh)} kWh`;
     sim.className = cmp.suppressed ? "suppressed" : "";
-    if (cmp.reason) sim.title = cmp.reason;
+    if (cmp.reason) sim.title = why(cmp.reason);
     document.getElementById("m-eur").textContent = cost ? `${fmt(cost.total_eur, 2)} €` : "–";
     document.getElementById("m-co2").textContent = co2 ? `${fmt(co2.kg_co2e, 1)} kg CO2e` : "–";
     hbars("compare-chart", [
@@ -366,11 +379,11 @@
         const el = l.getElement(); if (el) { el.dataset.id = l.feature.id; el.dataset.state = !t ? "empty" : t.suppressed ? "suppressed" : "published";
           el.classList.toggle("suppressed", !!(t && t.suppressed)); }
         const name = l.feature.properties.name || l.feature.id;
-        l.bindTooltip(!t ? `${name}: ${T.no_data}` : t.suppressed ? `${name}: ${T.suppressed} — ${t.reason || ""}`
+        l.bindTooltip(!t ? `${name}: ${T.no_data}` : t.suppressed ? `${name}: ${T.suppressed} — ${why(t.reason)}`
           : `${name}: ${fmt(t.kwh, 0)} ${t.unit} · ${fmt(t.per, 0)} ${t.unit} ${T.per_point} (${t.points})`, {sticky: true});
       };
       hoodLayer.eachLayer(style); parcelLayer.eachLayer(style);
-      const reasons = [...new Set(Object.values(byId).filter((t) => t && t.suppressed).map((t) => t.reason || ""))];
+      const reasons = [...new Set(Object.values(byId).filter((t) => t && t.suppressed).map((t) => why(t.reason)))];
       legend(br, p, unit, reasons);
       const tbody = document.querySelector("#city-table tbody"); tbody.textContent = "";
       for (const f of hoods.features.filter((f) => mine(f.id))) {
@@ -383,7 +396,7 @@
         go.onclick = () => drill("neighbourhood", f.id, f.properties.name, layerOf(hoodLayer, f.id));
         nameCell.appendChild(go);
         if (!t) { c(T.no_data, "suppressed"); c("–"); }
-        else if (t.suppressed) { c(`${T.suppressed} — ${t.reason || ""}`, "suppressed", t.reason); c("–"); }
+        else if (t.suppressed) { c(`${T.suppressed} — ${why(t.reason)}`, "suppressed", why(t.reason)); c("–"); }
         else { c(fmt(t.kwh, 0)); c(String(t.points)); }
         tbody.appendChild(tr);
       }
@@ -416,7 +429,7 @@
       chart("series-chart", x, defs, {xFormat: hourly ? timeLabel : dayLabel, xLabel: hourly ? T.hour : T.date});
       const hidden = ec.filter((i) => i.suppressed);
       document.getElementById("series-caption").textContent = `${state.label} · ${p.start} → ${p.end}` +
-        (hidden.length ? ` · ${hidden.length} ${T.suppressed} (${hidden[0].reason || ""})` : "") + (lyKeys.length ? "" : "");
+        (hidden.length ? ` · ${hidden.length} ${T.suppressed} (${why(hidden[0].reason)})` : "") + (lyKeys.length ? "" : "");
       shown = {header: [T.date].concat(defs.map((s) => `${s.label} (${s.unit})`)),
         rows: keys.map((k, r) => [k].concat(defs.map((s) => s.values[r])))};
       const table = document.getElementById("series-table");
@@ -471,7 +484,7 @@
             const btn = document.createElement("button"); btn.type = "button"; btn.className = "link drill"; btn.textContent = f.id;
             btn.onclick = () => drill("parcel", f.id, f.id, layerOf(parcelLayer, f.id)); td.appendChild(btn);
             const t = totalOf(f.properties);
-            const v = cell(tr, !t ? T.no_data : t.suppressed ? `${T.suppressed} — ${t.reason || ""}` : fmt(t.kwh, 0));
+            const v = cell(tr, !t ? T.no_data : t.suppressed ? `${T.suppressed} — ${why(t.reason)}` : fmt(t.kwh, 0));
             cell(tr, t && !t.suppressed ? String(t.points) : "–");
             if (!t || t.suppressed) v.className = "suppressed"; tb.appendChild(tr);
           }
@@ -487,7 +500,7 @@
         btn.onclick = () => drill("building", f.id, b.name); td.appendChild(btn);
         cell(tr, b.building_type); cell(tr, fmt(b.surface_m2, 0));
         const t = totalOf(b);
-        const v = cell(tr, !t ? T.no_data : t.suppressed ? `${T.suppressed} — ${t.reason || ""}` : fmt(t.kwh, 0));
+        const v = cell(tr, !t ? T.no_data : t.suppressed ? `${T.suppressed} — ${why(t.reason)}` : fmt(t.kwh, 0));
         if (!t || t.suppressed) v.className = "suppressed"; tb.appendChild(tr);
       }
       card.hidden = false;
@@ -528,7 +541,7 @@
         cell(tr, `${r.name} (${r.iris})`);
         const pct = r.suppressed ? "" : ` (${fmt(100 * r.consumption_kw / r.capacity_kw, 0)} %)`;
         const load = cell(tr, r.suppressed ? `${T.suppressed}` : `${fmt(r.consumption_kw)} kW${pct}`);
-        if (r.suppressed) { load.className = "suppressed"; load.title = r.reason || ""; }
+        if (r.suppressed) { load.className = "suppressed"; load.title = why(r.reason); }
         cell(tr, `${fmt(r.capacity_kw)} kW`);
         const gauge = cell(tr, ""); gauge.className = "gauge";
         const ratio = r.suppressed ? null : r.consumption_kw / r.capacity_kw;
@@ -569,11 +582,48 @@
         const newest = src.newest_reading_end || src.newest_file_at;  // sge: its newest flux file
         cell(tr, newest ? new Date(newest).toLocaleString(lang) : T.no_data);
         const st = cell(tr, n(src.stale_series)); if (src.stale_series) st.className = "error";
-        cell(tr, n(src.backlog_days)); cell(tr, n(src.open_holes)); cell(tr, n(src.stopped_cursors));
-        const dl = cell(tr, n(src.dead_letters)); if (src.dead_letters) dl.className = "error";
+        // enedis: days from its cursors; grdf: what its collector says is left (PCEs)
+        const left = src.backlog_days ?? src.backlog;
+        const units = {days: T.unit_days, PCEs: T.unit_pces, sites: T.unit_sites};
+        const unit = src.backlog_days !== null && src.backlog_days !== undefined ? T.unit_days
+          : (units[src.backlog_unit] || src.backlog_unit || "");
+        cell(tr, left === null || left === undefined ? "–" : `${fmt(left, 0)} ${unit}`.trim());
+        cell(tr, n(src.open_holes)); cell(tr, n(src.stopped_cursors));
+        const q = src.quota;
+        const hour = q && q.calls_last_hour !== null && q.cap_per_hour  // Enedis' Q4 binds
+          ? ` · ${T.last_hour} ${fmt(q.calls_last_hour, 0)} / ${fmt(q.cap_per_hour, 0)}` : "";
+        const qc = cell(tr, q ? `${fmt(q.calls_today, 0)} / ${q.cap_per_day === null ? "–" : fmt(q.cap_per_day, 0)}${hour}` : "–");
+        if (q && ((q.cap_per_day && q.calls_today >= 0.9 * q.cap_per_day)
+          || (hour && q.calls_last_hour >= 0.9 * q.cap_per_hour))) qc.className = "error";
+        if (q) qc.title = new Date(q.updated_at).toLocaleString(lang);
+        cell(tr, q ? `${fmt(q.rate_per_s, 1)} / ${q.cap_per_s === null ? "–" : fmt(q.cap_per_s, 1)}` : "–");
+        // sge's flux files dead-lettered (its own record) add to the topic's letters
+        const files = src.dead_letters || 0;
+        const dl = cell(tr, `${src.dead_letters_24h} / ${src.dead_letters_7d + files}`);
+        if (src.dead_letters_24h || files) dl.className = "error";
         tb.appendChild(tr);
       }
-      document.getElementById("ingestion-not-here").textContent = `${T.not_here} ${h.not_here.join(", ")}`;
+      const notes = {no_status_today: T.quota_no_status, no_quota_known: T.quota_unknown};
+      const missing = h.sources.filter((x) => x.quota_note).map((x) => `${x.source} (${notes[x.quota_note]})`);
+      document.getElementById("ingestion-not-here").textContent = missing.length ? `${T.not_here} ${missing.join(" ; ")}` : "";
+      const db = document.querySelector("#dead-letters tbody");
+      for (const d of h.dead_letters) {
+        const tr = document.createElement("tr"); tr.dataset.service = d.service;
+        cell(tr, d.service); cell(tr, d.source); cell(tr, String(d.last_24h)); cell(tr, String(d.last_7d));
+        cell(tr, new Date(d.last_seen).toLocaleString(lang));
+        cell(tr, d.reasons.map((x) => `${x.reason} (${x.count})`).join(" · "));
+        db.appendChild(tr);
+      }
+      document.getElementById("dead-letters-none").hidden = h.dead_letters.length > 0;
+      const when = (t) => t ? new Date(t).toLocaleString(lang) : "–";
+      const pb = document.querySelector("#peers tbody");
+      for (const p of h.peers) {
+        const tr = document.createElement("tr"); tr.dataset.peer = p.domain;
+        cell(tr, p.domain); cell(tr, when(p.newest_received_at)); cell(tr, when(p.newest_bucket_start));
+        const f = cell(tr, when(p.failing_since)); if (p.failing_since) f.className = "error";
+        pb.appendChild(tr);
+      }
+      document.getElementById("peers-none").hidden = h.peers.length > 0;
     }).catch((e) => console.error(e));
     api("/v1/alerts?limit=100").then((page) => {
       const tb = document.querySelector("#alert-history tbody");

@@ -123,15 +123,7 @@ async def aggregate_answer(
     unit = ""
     reason = ""
     for r in rows:
-        item = Aggregate(
-            urn.scope,
-            urn.territory,
-            r.commune,
-            urn.bucket,
-            r.value,
-            r.delivery_points,
-            r.max_point_value,
-        )
+        item = r.egress_item(urn)
         verdict = decide(peer.grant, item, rule=rule, now=now)
         if verdict.allowed:
             samples.append(Sample(r.start, r.value))

@@ -7,6 +7,7 @@ the upstream's format is unit-tested without a network.
 from ingest_enedis.mapping.payloads import (
     Address,
     Contract,
+    MappedWindow,
     covered_days,
     curve_readings,
     daily_readings,
@@ -19,6 +20,7 @@ from ingest_enedis.mapping.payloads import (
     parse_value,
     resolve_local_end,
     to_batch,
+    to_rows,
 )
 from ingest_enedis.mapping.placement import Parcel, building_at, point_in_polygon
 from ingest_enedis.streams import Stream
@@ -26,6 +28,7 @@ from ingest_enedis.streams import Stream
 __all__ = [
     "Address",
     "Contract",
+    "MappedWindow",
     "Parcel",
     "Stream",
     "building_at",
@@ -42,4 +45,5 @@ __all__ = [
     "point_in_polygon",
     "resolve_local_end",
     "to_batch",
+    "to_rows",
 ]

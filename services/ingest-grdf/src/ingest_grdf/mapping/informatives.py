@@ -25,6 +25,7 @@ Rules, and why:
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
@@ -135,10 +136,21 @@ def _check_indexes(obj: dict[str, Any], volume: float, rolled: bool) -> None:
         )
 
 
-def map_informatives(
-    pce: Pce, objects: list[dict[str, Any]], produced_at: datetime
-) -> tuple[ReadingBatch | None, list[Refused], list[tuple[dict[str, Any], Exception]]]:
-    """The gas days of a stream as one batch, the refused objects, the invalid ones."""
+Mapped = tuple[
+    ReadingBatch | None, list[Refused], list[tuple[dict[str, Any], Exception]]
+]
+"""A stream's batch (None when no reading came out), refused and invalid objects."""
+
+
+def _map_objects(
+    pce: Pce,
+    objects: list[dict[str, Any]],
+    produced_at: datetime,
+    read: Callable[[dict[str, Any]], Iterable[Reading]],
+) -> Mapped:
+    """Both streams sort their objects the same way: a refusal is kept apart, an
+    object ``read`` refuses as invalid is kept with its error (one bad object
+    never stops the rest), the readings of the others form one batch."""
     readings: list[Reading] = []
     refused: list[Refused] = []
     invalid: list[tuple[dict[str, Any], Exception]] = []
@@ -148,7 +160,7 @@ def map_informatives(
             if refusal is not None:
                 refused.append(refusal)
                 continue
-            readings.extend(_informative(obj))
+            readings.extend(read(obj))
         except PayloadInvalidError as exc:
             invalid.append((obj, exc))
     if not readings:
@@ -162,6 +174,13 @@ def map_informatives(
         produced_at=produced_at,
     )
     return batch, refused, invalid
+
+
+def map_informatives(
+    pce: Pce, objects: list[dict[str, Any]], produced_at: datetime
+) -> Mapped:
+    """The gas days of a stream as one batch, the refused objects, the invalid ones."""
+    return _map_objects(pce, objects, produced_at, _informative)
 
 
 def _informative(obj: dict[str, Any]) -> tuple[Reading, Reading]:
@@ -199,64 +218,46 @@ def _informative(obj: dict[str, Any]) -> tuple[Reading, Reading]:
 
 def map_published(
     pce: Pce, objects: list[dict[str, Any]], produced_at: datetime
-) -> tuple[ReadingBatch | None, list[Refused], list[tuple[dict[str, Any], Exception]]]:
+) -> Mapped:
     """Published (billing) periods as period totals on channel ``published``."""
-    readings: list[Reading] = []
-    refused: list[Refused] = []
-    invalid: list[tuple[dict[str, Any], Exception]] = []
-    for obj in objects:
-        try:
-            refusal = _refusal(obj)
-            if refusal is not None:
-                refused.append(refusal)
-                continue
-            block = obj.get("consommation") or obj.get("injection")
-            if not isinstance(block, dict):
-                raise PayloadInvalidError("consommation: missing")
-            injection = "injection" in obj and obj.get("injection") is not None
-            suffix = "injection" if injection else "consommation"
-            start = _stamp(block.get(f"date_debut_{suffix}"), f"date_debut_{suffix}")
-            end = _stamp(block.get(f"date_fin_{suffix}"), f"date_fin_{suffix}")
-            if end <= start:
-                raise PayloadInvalidError(f"date_fin_{suffix}: not after the start")
-            qualif = block.get(f"type_qualif_{'injection' if injection else 'conso'}")
-            quality = Quality.ESTIMATED if qualif == "Estimé" else Quality.CORRECTED
-            direction = Direction.PRODUCTION if injection else Direction.CONSUMPTION
-            start, end = start.astimezone(UTC), end.astimezone(UTC)
-            energy = _number(block, "energie")
-            volume = _number(block, "volume_brut")
-            readings += [
-                Reading(
-                    Kind.INTERVAL,
-                    Unit.KWH,
-                    start,
-                    end,
-                    energy,
-                    quality,
-                    direction,
-                    PUBLISHED_CHANNEL,
-                ),
-                Reading(
-                    Kind.INTERVAL,
-                    Unit.M3,
-                    start,
-                    end,
-                    volume,
-                    quality,
-                    direction,
-                    PUBLISHED_CHANNEL,
-                ),
-            ]
-        except PayloadInvalidError as exc:
-            invalid.append((obj, exc))
-    if not readings:
-        return None, refused, invalid
-    batch = ReadingBatch(
-        meter=pce,
-        source=Source.GRDF_ADICT,
-        energy=Energy.GAS,
-        readings=tuple(readings),
-        stamped=Stamp.START,
-        produced_at=produced_at,
+    return _map_objects(pce, objects, produced_at, _published)
+
+
+def _published(obj: dict[str, Any]) -> tuple[Reading, Reading]:
+    block = obj.get("consommation") or obj.get("injection")
+    if not isinstance(block, dict):
+        raise PayloadInvalidError("consommation: missing")
+    injection = "injection" in obj and obj.get("injection") is not None
+    suffix = "injection" if injection else "consommation"
+    start = _stamp(block.get(f"date_debut_{suffix}"), f"date_debut_{suffix}")
+    end = _stamp(block.get(f"date_fin_{suffix}"), f"date_fin_{suffix}")
+    if end <= start:
+        raise PayloadInvalidError(f"date_fin_{suffix}: not after the start")
+    qualif = block.get(f"type_qualif_{'injection' if injection else 'conso'}")
+    quality = Quality.ESTIMATED if qualif == "Estimé" else Quality.CORRECTED
+    direction = Direction.PRODUCTION if injection else Direction.CONSUMPTION
+    start, end = start.astimezone(UTC), end.astimezone(UTC)
+    energy = _number(block, "energie")
+    volume = _number(block, "volume_brut")
+    return (
+        Reading(
+            Kind.INTERVAL,
+            Unit.KWH,
+            start,
+            end,
+            energy,
+            quality,
+            direction,
+            PUBLISHED_CHANNEL,
+        ),
+        Reading(
+            Kind.INTERVAL,
+            Unit.M3,
+            start,
+            end,
+            volume,
+            quality,
+            direction,
+            PUBLISHED_CHANNEL,
+        ),
     )
-    return batch, refused, invalid

@@ -523,6 +523,33 @@ class SgeSoapClient:
             raise ValueError(f"M023 takes 1 to {M023_MAX_POINTS} PRMs, not {len(prms)}")
         return {"pointId": list(prms)}
 
+    async def _m023_order(
+        self,
+        spec: _Spec,
+        prms: Sequence[str],
+        *,
+        fmt: str,
+        direction: str,
+        access: str,
+        reference: str | None,
+        measures: dict[str, Any],
+    ) -> str:
+        """One M023 order: the three kinds share the request's frame (format,
+        points, direction, access) and differ only in what is measured; returns
+        the ``affaireId``."""
+        demande = {
+            "format": fmt,
+            "pointIds": self._point_ids(prms),
+            **measures,
+            "sens": direction,
+            "cadreAcces": access,
+        }
+        root = await self._answer(
+            spec,
+            {"donneesGenerales": self._m023_general(reference), "demande": demande},
+        )
+        return answers.affaire_id(root)
+
     async def order_fine_data(
         self,
         prms: Sequence[str],
@@ -540,21 +567,20 @@ class SgeSoapClient:
         of up to 10,000 PRMs, delivered later as R63/R64/R65/R66 files on the
         SFTP drop; returns the ``affaireId`` the file names carry. Depth: 24
         months for curves, 36 otherwise (SGT4L8)."""
-        demande = {
-            "format": fmt,
-            "pointIds": self._point_ids(prms),
-            "mesuresTypeCode": measure,
-            "mesuresCorrigees": corrected,
-            "dateDebut": start,
-            "dateFin": end,
-            "sens": direction,
-            "cadreAcces": access,
-        }
-        root = await self._answer(
+        return await self._m023_order(
             _MFI,
-            {"donneesGenerales": self._m023_general(reference), "demande": demande},
+            prms,
+            fmt=fmt,
+            direction=direction,
+            access=access,
+            reference=reference,
+            measures={
+                "mesuresTypeCode": measure,
+                "mesuresCorrigees": corrected,
+                "dateDebut": start,
+                "dateFin": end,
+            },
         )
-        return answers.affaire_id(root)
 
     async def order_billing_data(
         self,
@@ -569,20 +595,19 @@ class SgeSoapClient:
         reference: str | None = None,
     ) -> str:
         """M023 MFA: billing measures of ``[start, end)``, delivered as R67 files."""
-        demande = {
-            "format": fmt,
-            "pointIds": self._point_ids(prms),
-            "mesuresCorrigees": corrected,
-            "dateDebut": start,
-            "dateFin": end,
-            "sens": direction,
-            "cadreAcces": access,
-        }
-        root = await self._answer(
+        return await self._m023_order(
             _MFA,
-            {"donneesGenerales": self._m023_general(reference), "demande": demande},
+            prms,
+            fmt=fmt,
+            direction=direction,
+            access=access,
+            reference=reference,
+            measures={
+                "mesuresCorrigees": corrected,
+                "dateDebut": start,
+                "dateFin": end,
+            },
         )
-        return answers.affaire_id(root)
 
     async def order_technical_data(
         self,
@@ -595,17 +620,15 @@ class SgeSoapClient:
     ) -> str:
         """M023 ITC: technical and contractual data of many PRMs, delivered as
         a C68 file (a ZIP of ZIPs of JSON/CSV)."""
-        demande = {
-            "format": fmt,
-            "pointIds": self._point_ids(prms),
-            "sens": direction,
-            "cadreAcces": access,
-        }
-        root = await self._answer(
+        return await self._m023_order(
             _ITC,
-            {"donneesGenerales": self._m023_general(reference), "demande": demande},
+            prms,
+            fmt=fmt,
+            direction=direction,
+            access=access,
+            reference=reference,
+            measures={},
         )
-        return answers.affaire_id(root)
 
 
 def _fault_code(fault: Fault) -> tuple[str, str]:

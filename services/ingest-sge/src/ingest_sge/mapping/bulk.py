@@ -340,6 +340,22 @@ def _curve_rows(
     return rows, stamped
 
 
+_DAILY_KINDS = {
+    ("EA", "Wh"): Kind.INTERVAL,
+    ("EA", "kWh"): Kind.INTERVAL,
+    ("PMA", "VA"): Kind.MAXIMUM,
+    ("PMA", "kVA"): Kind.MAXIMUM,
+}
+"""R63 daily series: energy per day (an interval) or the day's maximum power."""
+
+
+def _day_row(point: Mapping[str, Any]) -> tuple[int, int, float, Quality]:
+    """One daily value over its Paris day (start-stamped: ``d`` names the day)."""
+    begin, finish = local_day_bounds(_day(point.get("d"), "points/d"))
+    value = _number(point.get("v"), "points/v")
+    return (to_micros(begin), to_micros(finish), value, Quality.RAW)
+
+
 def _r63(
     mesure: Mapping[str, Any], ambiguous: Ambiguous, stats: FluxStats
 ) -> RowsBatch:
@@ -358,28 +374,11 @@ def _r63(
         if physical == "PA" and unit == "W":
             rows, stamped = _curve_rows(points, ambiguous)
             series.append(SeriesRows(Kind.INTERVAL, Unit.WH, rows, direction))
-        elif physical == "EA" and unit in ("Wh", "kWh"):
-            rows = []
-            for point in points:
-                begin, finish = local_day_bounds(_day(point.get("d"), "points/d"))
-                value = _number(point.get("v"), "points/v")
-                rows.append((to_micros(begin), to_micros(finish), value, Quality.RAW))
+        elif (physical, unit) in _DAILY_KINDS:
+            rows = [_day_row(point) for point in points]
+            kind = _DAILY_KINDS[physical, unit]
             series.append(
-                SeriesRows(
-                    Kind.INTERVAL, Unit.parse(unit, field="unite"), rows, direction
-                )
-            )
-            stamped = Stamp.START
-        elif physical == "PMA" and unit in ("VA", "kVA"):
-            rows = []
-            for point in points:
-                begin, finish = local_day_bounds(_day(point.get("d"), "points/d"))
-                value = _number(point.get("v"), "points/v")
-                rows.append((to_micros(begin), to_micros(finish), value, Quality.RAW))
-            series.append(
-                SeriesRows(
-                    Kind.MAXIMUM, Unit.parse(unit, field="unite"), rows, direction
-                )
+                SeriesRows(kind, Unit.parse(unit, field="unite"), rows, direction)
             )
             stamped = Stamp.START
         else:
