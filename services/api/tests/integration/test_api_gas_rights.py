@@ -235,8 +235,9 @@ async def test_the_proof_deadline_is_shown_and_reminded_until_grdf_decides(
 async def test_gas_is_priced_in_the_band_of_the_pce_s_car(
     world: Any, client: httpx.AsyncClient
 ) -> None:
-    """The reference bands loaded: a CAR of 12 MWh is band B1 (priced), one of
-    3 MWh is band B0, for which no benchmark price is held: its day is unpriced
+    """The reference bands loaded: a CAR of 12 MWh is band B1 (heating price),
+    one of 3 MWh band B0 (the cooking and hot water price, dearer per kWh), one
+    of 50 MWh band B2I, for which no benchmark price is held: its day is unpriced
     (never priced at another band's price) and the note says why."""
     t = world.territory
     gas = {str(m.meter) for m in t.meters if m.energy.value == "gas"}
@@ -281,6 +282,16 @@ async def test_gas_is_priced_in_the_band_of_the_pce_s_car(
         )
     b0 = (await client.get(url, params=params, headers=_h(token))).json()
     assert b0["option"] == "gas B0"
-    assert "no benchmark price held for band B0" in b0["price_note"]
-    assert (b0["kwh"], b0["energy_eur"], b0["standing_eur"]) == (10, 0, 0)
-    assert b0["unpriced_days"] == [day.isoformat()]
+    assert b0["price_note"] == "band B0 from CAR 3000 kWh/yr"
+    assert b0["kwh"] == 10
+    assert b0["energy_eur"] > b1["energy_eur"]  # the small user's kWh costs more
+    assert b0["unpriced_days"] == []
+    async with world.pool.acquire() as conn:
+        await conn.execute(
+            "UPDATE grdf_rights SET car_kwh = 50000 WHERE meter_id = $1", pce
+        )
+    b2 = (await client.get(url, params=params, headers=_h(token))).json()
+    assert b2["option"] == "gas B2I"
+    assert "no benchmark price held for band B2I" in b2["price_note"]
+    assert (b2["kwh"], b2["energy_eur"], b2["standing_eur"]) == (10, 0, 0)
+    assert b2["unpriced_days"] == [day.isoformat()]
