@@ -18,7 +18,7 @@ def processes(ctx: dict[str, Any]) -> list[dict[str, Any]]:
     return [
         {
             "name": "aggregator",
-            "order": 30,
+            "order": 10,
             "argv": [ctx["python"], "-m", "aggregator", "worker", "-l", "info"],
             "env": {
                 "AGGREGATOR_HTTP_PORT": HTTP_PORT,
