@@ -7,7 +7,12 @@ written once:
 - the peer must be registered and not revoked;
 - an **aggregate** leaves only if the peer's grant covers its territory, level and
   bucket, and the secrecy rule holds (the api's rule, ``energy_core.privacy``: at
-  least ``min_points`` distinct delivery points, no point above ``max_share``);
+  least ``min_points`` distinct delivery points, no point above ``max_share``) and
+  complementary suppression in space holds: when the item comes with its
+  :class:`Family` (its parent's figures and ALL its siblings in that bucket, read
+  whole whatever the peer asked for, since a peer can ask twice), it is withheld
+  if ``energy_core.privacy.withheld`` withholds it, exactly as the api would, so
+  that the parent minus its published children never reveals a withheld child;
 - an **individual series** leaves only if the peer's grant allows series and a
   consent is live (verified, started, not expired, not revoked) *now*, names that
   peer as grantee, covers that meter, is ``verified``, its holder has
@@ -30,7 +35,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from energy_core.privacy import SecrecyRule
+from energy_core.privacy import Children, Figures, SecrecyRule, withheld
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,6 +55,21 @@ class PeerGrant:
 
 
 @dataclass(frozen=True, slots=True)
+class Family:
+    """An aggregate's parent place and every child of that parent, in one bucket.
+
+    The children are ALL of them (the item included), not only those a peer asked
+    for: what leaves must not depend on what was asked, or two requests would
+    together publish what one would not.
+    """
+
+    parent: Figures | None
+    """The parent's figures; None when it has no rollup in that bucket (nothing
+    published to subtract from, so there is nothing to protect against)."""
+    children: tuple[tuple[str, Figures], ...]
+
+
+@dataclass(frozen=True, slots=True)
 class Aggregate:
     """One rollup of a territory, as it would leave."""
 
@@ -61,6 +81,9 @@ class Aggregate:
     value: float
     delivery_points: int
     max_point_value: float
+    family: Family | None = None
+    """Its parent and siblings for complementary suppression; None at the top
+    level (a commune has no parent here) or where the caller loads no family."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -165,7 +188,36 @@ def _aggregate(peer: PeerGrant, item: Aggregate, rule: SecrecyRule) -> Decision:
     )
     if not verdict.published:
         return Decision(False, verdict.reason or "secrecy rule")
+    if item.family is not None and item.territory in complementary(rule, item.family):
+        return Decision(
+            False, "withheld so that its parent does not reveal a withheld part"
+        )
     return ALLOWED
+
+
+def _passes(rule: SecrecyRule, f: Figures) -> bool:
+    return rule.check(
+        delivery_points=f.points, value=f.value, max_point_value=f.max_point
+    ).published
+
+
+def complementary(rule: SecrecyRule, family: Family) -> set[str]:
+    """The children of ``family`` that pass the basic rule but must be withheld
+    (``energy_core.privacy.withheld``, the api's own function): a published
+    parent minus its published children must not give a withheld child away, and
+    the children of a withheld parent must not rebuild it."""
+    parent = family.parent
+    if parent is None:
+        return set()
+    passing = [(cid, f) for cid, f in family.children if _passes(rule, f)]
+    failing = [f for _, f in family.children if not _passes(rule, f)]
+    kids = Children(
+        passing_points=sum(f.points for _, f in passing),
+        passing_value=sum(f.value for _, f in passing),
+        failing_points=sum(f.points for f in failing),
+        failing_max=max((f.max_point for f in failing), default=0.0),
+    )
+    return withheld(rule, parent, _passes(rule, parent), kids, passing)
 
 
 def _alert(peer: PeerGrant, item: AlertItem, rule: SecrecyRule) -> Decision:

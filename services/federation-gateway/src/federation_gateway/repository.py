@@ -6,14 +6,15 @@ The HTTP routes and the push loop receive the port, so their unit tests pass
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Protocol
 
 import asyncpg
 
+from energy_core.privacy import Figures
 from energy_core.secrets import SecretBox
-from federation_gateway.egress import Aggregate, Consent, PeerGrant
+from federation_gateway.egress import Aggregate, Consent, Family, PeerGrant
 from federation_gateway.keys import SigningKey
 from federation_gateway.mapping import AggregateUrn, Point, Received
 
@@ -46,6 +47,9 @@ class AggregateRow:
     delivery_points: int
     max_point_value: float
     commune: str
+    family: Family | None = None
+    """Its parent and all its siblings in this bucket (an IRIS: its commune and
+    the commune's IRIS), for complementary suppression at egress."""
 
     def egress_item(self, urn: AggregateUrn) -> Aggregate:
         """This rollup of ``urn`` as the egress decision weighs it (pull, push
@@ -58,6 +62,7 @@ class AggregateRow:
             self.value,
             self.delivery_points,
             self.max_point_value,
+            self.family,
         )
 
 
@@ -394,7 +399,7 @@ class PgRepository:
             start,
             end,
         )
-        return [_aggregate_row(r) for r in rows]
+        return await self._with_families(urn, [_aggregate_row(r) for r in rows])
 
     async def consent_for(self, meter_id: str, grantee: str) -> Consent | None:
         """The newest consent of ``meter_id`` naming ``grantee`` (live or not: the
@@ -628,7 +633,8 @@ class PgRepository:
             since,
             limit,
         )
-        return [(_aggregate_row(r), r["updated_at"]) for r in rows]
+        found = await self._with_families(urn, [_aggregate_row(r) for r in rows])
+        return [(f, r["updated_at"]) for f, r in zip(found, rows, strict=True)]
 
     async def series_changes(
         self, urn: str, since: datetime, limit: int
@@ -776,7 +782,56 @@ class PgRepository:
             str(from_xid),
             str(to_xid),
         )
-        return [_aggregate_row(r) for r in rows]
+        return await self._with_families(urn, [_aggregate_row(r) for r in rows])
+
+    async def _with_families(
+        self, urn: AggregateUrn, rows: list[AggregateRow]
+    ) -> list[AggregateRow]:
+        """IRIS rollups with their commune's and ALL the commune's IRIS rollups
+        of the same buckets (best quality each), whatever the peer asked for:
+        egress.decide then withholds what the api's complementary suppression
+        would. Other levels carry no family (see the README: not done yet)."""
+        if urn.scope != "neighbourhood" or not rows:
+            return rows
+        found = await self.pool.fetch(
+            """
+            WITH c AS (SELECT commune_insee FROM neighbourhoods WHERE iris = $1),
+            ids AS (
+              SELECT 'commune' AS scope, commune_insee AS scope_id FROM c
+              UNION ALL
+              SELECT 'neighbourhood', n.iris FROM neighbourhoods n
+              JOIN c ON n.commune_insee = c.commune_insee
+            )
+            SELECT DISTINCT ON (r.scope, r.scope_id, r.bucket_start)
+                   r.scope, r.scope_id, r.bucket_start, r.value,
+                   r.delivery_points, r.max_point_value
+            FROM ids JOIN rollups r
+              ON r.scope = ids.scope AND r.scope_id = ids.scope_id
+            WHERE r.bucket = $2 AND r.direction = $3 AND r.energy = 'electricity'
+              AND r.bucket_start = ANY($4::timestamptz[])
+            ORDER BY r.scope, r.scope_id, r.bucket_start,
+                     array_position(ARRAY['corrected','raw','estimated'], r.quality)
+            """,
+            urn.territory,
+            urn.bucket,
+            urn.direction,
+            [r.start for r in rows],
+        )
+        parents: dict[datetime, Figures] = {}
+        children: dict[datetime, list[tuple[str, Figures]]] = {}
+        for f in found:
+            fig = Figures(f["delivery_points"], f["value"], f["max_point_value"])
+            if f["scope"] == "commune":
+                parents[f["bucket_start"]] = fig
+            else:
+                children.setdefault(f["bucket_start"], []).append((f["scope_id"], fig))
+        return [
+            replace(
+                r,
+                family=Family(parents.get(r.start), tuple(children.get(r.start, ()))),
+            )
+            for r in rows
+        ]
 
     async def alerts_since(self, iris: str, since: datetime) -> list[AlertRow]:
         """Alert events of ``iris`` that occurred after ``since`` (a subscription's
