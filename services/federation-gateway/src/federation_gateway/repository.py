@@ -7,14 +7,14 @@ The HTTP routes and the push loop receive the port, so their unit tests pass
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Protocol
 
 import asyncpg
 
 from energy_core.privacy import Figures
 from energy_core.secrets import SecretBox
-from federation_gateway.egress import Aggregate, Consent, Family, PeerGrant
+from federation_gateway.egress import Aggregate, Consent, Family, PeerGrant, Timeline
 from federation_gateway.keys import SigningKey
 from federation_gateway.mapping import AggregateUrn, Point, Received
 
@@ -50,6 +50,9 @@ class AggregateRow:
     family: Family | None = None
     """Its parent and all its siblings in this bucket (an IRIS: its commune and
     the commune's IRIS), for complementary suppression at egress."""
+    timeline: Timeline | None = None
+    """Its enclosing coarser bucket and all that bucket's finer ones (the time
+    pass of complementary suppression)."""
 
     def egress_item(self, urn: AggregateUrn) -> Aggregate:
         """This rollup of ``urn`` as the egress decision weighs it (pull, push
@@ -63,6 +66,7 @@ class AggregateRow:
             self.delivery_points,
             self.max_point_value,
             self.family,
+            self.timeline,
         )
 
 
@@ -250,6 +254,11 @@ def _alert_row(r: asyncpg.Record) -> AlertRow:
     )
 
 
+COARSER = {"PT30M": "PT1H", "PT1H": "P1D", "P1D": "P1M"}
+"""The bucket size that encloses each finer one (the api's time pass walks the
+same chain; a month encloses nothing)."""
+
+
 def _aggregate_row(r: asyncpg.Record) -> AggregateRow:
     """One best-quality rollup row; every aggregate query selects these columns."""
     return AggregateRow(
@@ -399,7 +408,7 @@ class PgRepository:
             start,
             end,
         )
-        return await self._with_families(urn, [_aggregate_row(r) for r in rows])
+        return await self._complete(urn, [_aggregate_row(r) for r in rows])
 
     async def consent_for(self, meter_id: str, grantee: str) -> Consent | None:
         """The newest consent of ``meter_id`` naming ``grantee`` (live or not: the
@@ -633,7 +642,7 @@ class PgRepository:
             since,
             limit,
         )
-        found = await self._with_families(urn, [_aggregate_row(r) for r in rows])
+        found = await self._complete(urn, [_aggregate_row(r) for r in rows])
         return [(f, r["updated_at"]) for f, r in zip(found, rows, strict=True)]
 
     async def series_changes(
@@ -782,7 +791,87 @@ class PgRepository:
             str(from_xid),
             str(to_xid),
         )
-        return await self._with_families(urn, [_aggregate_row(r) for r in rows])
+        return await self._complete(urn, [_aggregate_row(r) for r in rows])
+
+    async def _complete(
+        self, urn: AggregateUrn, rows: list[AggregateRow]
+    ) -> list[AggregateRow]:
+        """Rows with what complementary suppression needs: in space, then in time."""
+        return await self._with_timelines(urn, await self._with_families(urn, rows))
+
+    async def _spanning(
+        self, urn: AggregateUrn, lo: datetime, hi: datetime
+    ) -> list[tuple[AggregateRow, datetime]]:
+        """(row, bucket end) of ``urn``'s buckets that overlap ``[lo, hi)``."""
+        rows = await self.pool.fetch(
+            """
+            SELECT DISTINCT ON (r.bucket_start) r.bucket_start, r.bucket_end,
+                   r.value, r.unit, r.delivery_points, r.max_point_value,
+                   COALESCE(n.commune_insee, CASE WHEN r.scope = 'commune'
+                            THEN r.scope_id END, '') AS commune
+            FROM rollups r
+            LEFT JOIN neighbourhoods n ON r.scope = 'neighbourhood' AND n.iris = r.scope_id
+            WHERE r.scope = $1 AND r.scope_id = $2 AND r.bucket = $3
+              AND r.direction = $4 AND r.energy = 'electricity'
+              AND r.bucket_start < $6 AND r.bucket_end > $5
+            ORDER BY r.bucket_start,
+                     array_position(ARRAY['corrected','raw','estimated'], r.quality)
+            """,
+            urn.scope,
+            urn.territory,
+            urn.bucket,
+            urn.direction,
+            lo,
+            hi,
+        )
+        return [(_aggregate_row(r), r["bucket_end"]) for r in rows]
+
+    async def _with_timelines(
+        self, urn: AggregateUrn, rows: list[AggregateRow]
+    ) -> list[AggregateRow]:
+        """Rows with their enclosing coarser bucket (its own family and timeline,
+        recursively up to the month) and ALL that bucket's finer buckets (with
+        their families), whatever the peer asked for: the api's time pass
+        (``_cells`` there) over the same figures."""
+        coarser = COARSER.get(urn.bucket)
+        if coarser is None or not rows:
+            return rows
+        up = replace(urn, bucket=coarser)
+        lo = min(r.start for r in rows)
+        hi = max(r.start for r in rows) + timedelta(microseconds=1)
+        spans = await self._spanning(up, lo, hi)
+        if not spans:
+            return rows
+        parents = await self._complete(up, [p for p, _ in spans])
+        ends = [end for _, end in spans]
+        kids = await self._spanning(urn, parents[0].start, max(ends))
+        finer = await self._with_families(urn, [k for k, _ in kids])
+        # One parent item and one children tuple per coarser bucket, shared by
+        # all its finer rows (egress decides each group once, by identity).
+        groups: list[
+            tuple[datetime, datetime, Aggregate, tuple[tuple[str, Aggregate], ...]]
+        ] = [
+            (
+                p.start,
+                end,
+                p.egress_item(up),
+                tuple(
+                    (k.start.isoformat(), k.egress_item(urn))
+                    for k in finer
+                    if p.start <= k.start < end
+                ),
+            )
+            for p, end in zip(parents, ends, strict=True)
+        ]
+        out: list[AggregateRow] = []
+        for r in rows:
+            at = next((g for g in groups if g[0] <= r.start < g[1]), None)
+            if at is None:
+                out.append(r)
+                continue
+            timeline = Timeline(r.start.isoformat(), at[2], at[3])
+            out.append(replace(r, timeline=timeline))
+        return out
 
     async def _with_families(
         self, urn: AggregateUrn, rows: list[AggregateRow]

@@ -11,7 +11,7 @@ the commune (31 points). Publishing the commune, ...0101 and ...0102 would give
 from __future__ import annotations
 
 import asyncio
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -46,22 +46,31 @@ def _urn(level: str, territory: str) -> str:
 
 
 async def _rollup(
-    pool: Any, scope: str, scope_id: str, points: int, value: float
+    pool: Any,
+    scope: str,
+    scope_id: str,
+    points: int,
+    value: float,
+    *,
+    bucket: str = "P1D",
+    start: datetime = DAY0,
+    end: datetime | None = None,
 ) -> None:
     await pool.execute(
         """
         INSERT INTO rollups (scope, scope_id, bucket, bucket_start, bucket_end,
             energy, direction, quality, unit, value, delivery_points, max_point_value)
-        VALUES ($1, $2, 'P1D', $3, $4, 'electricity', 'consumption', 'raw', 'Wh',
+        VALUES ($1, $2, $8, $3, $4, 'electricity', 'consumption', 'raw', 'Wh',
                 $5, $6, $7)
         """,
         scope,
         scope_id,
-        DAY0,
-        DAY0 + timedelta(days=1),
+        start,
+        end or start + timedelta(days=1),
         value,
         points,
         value / points,
+        bucket,
     )
 
 
@@ -75,6 +84,12 @@ async def _seed_siblings(pool: Any) -> None:
         )
         await _rollup(pool, "neighbourhood", iris, points, value)
     await _rollup(pool, "commune", COMMUNE, *WHOLE)
+
+
+def _by_time(records: list[dict[str, Any]]) -> dict[int, float]:
+    """SenML records by bucket start (base time of the first record + ``t``)."""
+    base = records[0]["bt"] if records else 0
+    return {base + r["t"]: r["v"] for r in records}
 
 
 def _rest_below_threshold(published: dict[str, float]) -> bool:
@@ -95,7 +110,7 @@ async def test_the_commune_minus_published_iris_never_gives_a_withheld_one(
 
     async def pulled(urn: str) -> float | None:
         records = await a.runtime.client.post(query, {"urn": urn, **_period()})
-        return next((r["v"] for r in records if r["bt"] == day0), None)
+        return _by_time(records).get(day0)
 
     commune = await pulled(_urn("commune", COMMUNE))
     assert commune == WHOLE[1]
@@ -135,3 +150,67 @@ async def test_the_commune_minus_published_iris_never_gives_a_withheld_one(
         _urn("commune", COMMUNE): WHOLE[1],
         _urn("iris", "381510102"): 150_000.0,
     }
+
+
+# November 2026 in Paris: 1 Nov 00:00 to 1 Dec 00:00 (UTC+1 all month).
+MONTH = (
+    datetime(2026, 10, 31, 23, 0, tzinfo=UTC),
+    datetime(2026, 11, 30, 23, 0, tzinfo=UTC),
+)
+
+
+async def test_the_month_minus_published_days_never_gives_a_withheld_day(
+    collectives: Any,
+) -> None:
+    # IRIS ...0102 (15 homes): DAY0 150 kWh, the next day only 3 homes reported
+    # (withheld), the day after 140 kWh; its month holds the three.
+    a, b, _ = await peered(
+        collectives, **{**GRANT, "buckets": frozenset({"P1D", "P1M"})}
+    )
+    await _seed_siblings(b.runtime.pool)
+    code = "381510102"
+    days = {DAY0: 150_000.0, DAY0 + timedelta(days=1): 30_000.0}
+    days[DAY0 + timedelta(days=2)] = 140_000.0
+    await _rollup(
+        b.runtime.pool,
+        "neighbourhood",
+        code,
+        3,
+        30_000.0,
+        start=DAY0 + timedelta(days=1),
+    )
+    await _rollup(
+        b.runtime.pool,
+        "neighbourhood",
+        code,
+        15,
+        140_000.0,
+        start=DAY0 + timedelta(days=2),
+    )
+    await _rollup(
+        b.runtime.pool,
+        "neighbourhood",
+        code,
+        15,
+        sum(days.values()),
+        bucket="P1M",
+        start=MONTH[0],
+        end=MONTH[1],
+    )
+    query = f"{b.url}/federation/v1/query"
+    urn = f"urn:sen1:iris:{code}_consumption/energy/active/"
+    whole = {"start": MONTH[0].isoformat(), "end": MONTH[1].isoformat()}
+    month = await a.runtime.client.post(query, {"urn": urn + "P1M", **whole})
+    assert [r["v"] for r in month] == [sum(days.values())]
+    daily = await a.runtime.client.post(query, {"urn": urn + "P1D", **whole})
+    published = _by_time(daily)
+    # The 3-home day is withheld, and so is the smaller passing one (140 kWh):
+    # month - published days = two days together (18 homes), never one.
+    assert published == {int(DAY0.timestamp()): 150_000.0}
+    assert month[0]["v"] - sum(published.values()) != days[DAY0 + timedelta(days=1)]
+    # Asking for the 140 kWh day alone changes nothing.
+    alone = {
+        "start": (DAY0 + timedelta(days=2)).isoformat(),
+        "end": (DAY0 + timedelta(days=3)).isoformat(),
+    }
+    assert await a.runtime.client.post(query, {"urn": urn + "P1D", **alone}) == []

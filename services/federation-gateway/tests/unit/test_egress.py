@@ -15,6 +15,7 @@ from federation_gateway.egress import (
     IndividualSeries,
     PeerGrant,
     PeerSeries,
+    Timeline,
     decide,
 )
 
@@ -296,3 +297,46 @@ def test_children_of_a_withheld_commune_must_not_rebuild_it() -> None:
         for code, f in family.children
     }
     assert verdicts == {"381510101": False, "381510102": False}
+
+
+def _day(f: Figures, timeline: Timeline | None = None) -> Aggregate:
+    return Aggregate(
+        "neighbourhood",
+        "381510101",
+        "38151",
+        "P1D",
+        f.value,
+        f.points,
+        f.max_point,
+        timeline=timeline,
+    )
+
+
+def test_a_withheld_day_under_a_published_month_takes_one_more_day_with_it() -> None:
+    # Three days of one IRIS, the second of 4 points only; the month passes.
+    # Month - day 1 - day 3 would be day 2: the smaller passing day goes too.
+    days = {
+        "d1": Figures(15, 1_500.0, 150.0),
+        "d2": Figures(4, 400.0, 150.0),
+        "d3": Figures(15, 1_400.0, 150.0),
+    }
+    month = Aggregate("neighbourhood", "381510101", "38151", "P1M", 3_300.0, 15, 450.0)
+    children = tuple((k, _day(f)) for k, f in days.items())
+    grant = PeerGrant(
+        "a.example",
+        territories=frozenset({"38151"}),
+        levels=frozenset({"neighbourhood"}),
+        buckets=frozenset({"P1D", "P1M"}),
+    )
+    left = {
+        k
+        for k, f in days.items()
+        if decide(
+            grant, _day(f, Timeline(k, month, children)), rule=RULE, now=NOW
+        ).allowed
+    }
+    assert left == {"d1"}
+    assert decide(grant, month, rule=RULE, now=NOW).allowed
+    # Without the month's rollup there is nothing to subtract from.
+    alone = Timeline("d3", None, children)
+    assert decide(grant, _day(days["d3"], alone), rule=RULE, now=NOW).allowed
