@@ -24,6 +24,7 @@ from flukso_emulator.model import (
     RESET_EVERY,
     SimDevice,
     SimSensor,
+    mean_power,
     minute_power,
 )
 
@@ -112,8 +113,10 @@ def _average(sensor: SimSensor, device: SimDevice, lo: int, hi: int) -> float | 
         (hi - 1 - RESET_AT) // RESET_EVERY > (lo - 1 - RESET_AT) // RESET_EVERY
     ):
         return None  # a negative rate (reflash) is out of range for the DERIVE DS
-    minutes = range(lo // 60, (hi + 59) // 60)
-    return sum(minute_power(sensor, m) for m in minutes) / len(minutes)
+    first, stop = lo // 60, (hi + 59) // 60
+    if stop - first <= 15:  # the minute backfill's spans: the live ticks' cache
+        return sum(minute_power(sensor, m) for m in range(first, stop)) / (stop - first)
+    return mean_power(sensor, first, stop)
 
 
 def make_app(

@@ -109,3 +109,26 @@ def test_stack_announces_the_emulator_before_the_service() -> None:
     assert specs[0]["env"]["FLUKSO_EMULATOR_HTTP_PORT"] == 8091
     # the service backfills from the emulator the stack starts
     assert specs[1]["env"]["INGEST_FLUKSO_API_URL"] == "http://127.0.0.1:8091"
+
+
+async def test_a_pv_sensors_year_of_days_is_the_mean_of_its_minutes() -> None:
+    pv = next(s for d in DEVICES for s in d.sensors if s.pv_kwp > 0)
+    async with _client() as client:
+        response = await client.get(
+            f"/sensor/{pv.sensor_id}",
+            params={"interval": "year", "resolution": "day"},
+            headers={"X-Token": DEMO_TOKEN, "X-Version": "1.0"},
+        )
+    points = response.json()
+    assert len(points) == 365
+    assert points[-1][1] == "nan"
+    assert all(t % 86_400 == 0 for t, _ in points)
+    # a day across the spring DST change, then a summer and a winter day: the
+    # mean of the very minutes live devices publish
+    by_end = dict(points)
+    for day_end in (1_774_828_800, 1_784_332_800, 1_797_811_200):
+        minutes = range(day_end // 60 - 1440, day_end // 60)
+        mean = sum(minute_power(pv, m) for m in minutes) / 1440
+        assert by_end[day_end] == round(mean)
+    summer, winter = by_end[1_784_332_800], by_end[1_797_811_200]
+    assert summer > winter > 0  # believable: more sun in July than in December
