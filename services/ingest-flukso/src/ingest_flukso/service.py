@@ -123,9 +123,10 @@ class FluksoService:
         self._outbox = PublishQueue(publisher)
         """Dead letters as they come, then each flush's batches: kept until acked."""
         self._gaps: asyncio.Queue[Gap] = asyncio.Queue()
-        self.history = HistoryState(
-            settings.history_state_file if settings.history else None
-        )
+        state_file = settings.history_state_file if settings.history else ""
+        if state_file and settings.shards > 1:  # one writer per file
+            state_file += f".{settings.shard}-of-{settings.shards}"
+        self.history = HistoryState(state_file or None)
         """Sensors whose history is published (kept across restarts)."""
         self._met: set[FluksoSensorId] = set()
         self._plans: asyncio.Queue[HistoryPlan] = asyncio.Queue()

@@ -214,3 +214,12 @@ async def _restart(state: Path, api: _Api, publisher: InMemoryPublisher) -> None
     stop.set()
     await task
     assert PV in service.history
+
+
+def test_each_shard_keeps_its_own_state_file(tmp_path: Path) -> None:
+    base = str(tmp_path / "history.json")
+    shard = Settings(history_state_file=base, shards=2, shard=1)
+    service = FluksoService(shard, InMemoryPublisher(), _Api())  # type: ignore[arg-type]
+    service.history.mark([(PV, TODAY)])
+    assert json.loads(Path(base + ".1-of-2").read_text())["sensors"] == {PV: TODAY}
+    assert not Path(base).exists()
