@@ -32,6 +32,7 @@ import uvicorn
 from api import auth
 from api.main import create_app
 from api.settings import Settings as ApiSettings
+from api.tariffs import gas_band
 from energy_core import topics
 from energy_core.domain import PARIS
 from energy_core.secrets import SecretBox
@@ -274,8 +275,19 @@ async def test_declare_collect_show_revoke_hide(
             await api.get(f"/v1/meters/{pce}/cost", params={"month": month},
                           headers=_h(token))
         ).json()  # fmt: skip
-        assert cost["option"] == "gas B1"
-        assert cost["total_eur"] > 0 or cost["kwh"] == 0
+        # priced in the band of the contract data ingest-grdf collected (the
+        # reference bands are not loaded here: the tariff option decides)
+        contract = await pg_pool.fetchrow(
+            "SELECT car_kwh, tariff_option FROM grdf_rights WHERE meter_id = $1", pce
+        )
+        band, _ = gas_band(contract["car_kwh"], contract["tariff_option"], [])
+        assert cost["option"] == f"gas {band or '-'}"
+        assert cost["price_note"].startswith(f"band {band or 'none'} from ")
+        if band == "B1":  # the only band with a price here
+            assert cost["total_eur"] > 0 or cost["kwh"] == 0
+        else:  # never priced at another band's price
+            assert cost["energy_eur"] == 0
+            assert cost["unpriced_days"] or cost["kwh"] == 0
         co2 = await api.get(
             f"/v1/meters/{pce}/co2", params={"month": month}, headers=_h(token)
         )

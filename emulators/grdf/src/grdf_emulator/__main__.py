@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 from pathlib import Path
 
@@ -18,6 +19,10 @@ logger = logging.getLogger("grdf_emulator")
 async def serve(settings: EmulatorSettings) -> None:
     """The emulator, and its intercepting proxy when ``intercept_port`` is set."""
     app = build_app(build_state(settings))
+    # a stream of three years is ~1 MB of dicts (no cycles): rare collections
+    # keep the gateway stamping calls when they arrive, not after a GC pause
+    gc.freeze()
+    gc.set_threshold(50_000, 50, 100)
     config = uvicorn.Config(
         app,
         host=settings.http_host,

@@ -9,6 +9,7 @@ authenticated nor counted in the quotas.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import math
 import re
@@ -32,6 +33,7 @@ from energy_core.domain import PARIS
 from grdf_emulator import profiles, series, validation
 from grdf_emulator.profiles import GasMeter
 from grdf_emulator.rights import (
+    ACTIVE,
     NO_DATA,
     NO_RIGHT,
     PARTIAL,
@@ -111,6 +113,7 @@ class EmulatorState:
         self.calls = 0
         self.throttled = 0
         self._second: deque[float] = deque()
+        self.retry_after_s = 0.0
         self._day: tuple[date, int] | None = None
 
     def now(self) -> datetime:
@@ -123,7 +126,8 @@ class EmulatorState:
         """Counts this call; the quota's name when over (then not counted).
 
         One rolling second and one Paris calendar day, shared by every client
-        and both API bases, as the contract's "across all APIs" says.
+        and both API bases, as the contract's "across all APIs" says. After a
+        refusal ``retry_after_s`` says how long until a call would pass.
         """
         if not self.settings.enforce_quotas:
             return None
@@ -137,9 +141,14 @@ class EmulatorState:
         used = self._day[1] if self._day and self._day[0] == today else 0
         if len(self._second) >= limit:
             self.throttled += 1
+            self.retry_after_s = self._second[0] + window - now
             return "second"
         if used >= self.settings.daily_cap:
             self.throttled += 1
+            tomorrow = datetime.combine(
+                today + timedelta(days=1), datetime.min.time(), PARIS
+            )
+            self.retry_after_s = (tomorrow - self.now()).total_seconds()
             return "day"
         self._second.append(now)
         self._day = (today, used + 1)
@@ -257,7 +266,11 @@ def _gate(request: Request) -> Response | str:
             401, "1000000001", "Le jeton d'accès n'est pas valide pour cette API."
         )
     if state.over_quota():
-        return _status(429, "1000000429", "Le quota d'appels est dépassé.")
+        refused = _status(429, "1000000429", "Le quota d'appels est dépassé.")
+        if state.settings.retry_after:
+            # HTTP's Retry-After is whole seconds: rounded up, never 0
+            refused.headers["Retry-After"] = str(max(1, math.ceil(state.retry_after_s)))
+        return refused
     state.calls += 1
     if state.faults:
         status = state.faults.pop(0)
@@ -446,7 +459,9 @@ async def proofs(request: Request) -> Response:
         return _status(
             409, "1000000004", "Le contrat de fourniture de gaz est résilié."
         )
-    if right.statut_controle_preuve not in (PROOF_PENDING, PROOF_KO):
+    if right.statut_controle_preuve not in (PROOF_PENDING, PROOF_KO) or right.state(
+        state.today()
+    ) not in (ACTIVE, PENDING):  # a right revoked once its deadline passed
         return _status(
             409, "1000000018", "GRDF ne demande pas de preuve sur ce droit d'accès."
         )
@@ -529,14 +544,21 @@ def consumption(kind: str) -> Callable[[Request], Awaitable[Response]]:
         if isinstance(allowed, Refusal):
             return _ndjson([series.error_object(pce, window, allowed)], multiline)
         first, after = _clamp(window, allowed, injection)
-        objects = (
-            _informatives(state, meter, window, first, after)
-            if kind == "informatives"
-            else _published(state, meter, window, first, after, injection)
-        )
-        if not any(o["statut_restitution"] is None for o in objects):
-            objects = [series.error_object(pce, window, NO_DATA)]
-        return _ndjson(objects, multiline)
+
+        def build() -> Response:
+            objects = (
+                _informatives(state, meter, window, first, after)
+                if kind == "informatives"
+                else _published(state, meter, window, first, after, injection)
+            )
+            if not any(o["statut_restitution"] is None for o in objects):
+                objects = [series.error_object(pce, window, NO_DATA)]
+            return _ndjson(objects, multiline)
+
+        # three years of gas days take a few hundred ms to build: off the event
+        # loop, so the gateway (bearer, quota) stamps the next calls when they
+        # arrive, as GRDF's gateway does, not when this stream is done
+        return await asyncio.to_thread(build)
 
     return endpoint
 

@@ -74,10 +74,34 @@ class AccessRight:
     proofs: list[tuple[str, int]] = field(default_factory=list)
 
     def state(self, today: date) -> str:
-        """The state as GRDF reports it today (an expired Active is Obsolète)."""
+        """The state as GRDF reports it today (an expired Active is Obsolète; an
+        Active whose asked proofs did not pass by their deadline is Révoquée by
+        GRDF)."""
+        if self.proof_lapsed(today):
+            return REVOKED
         if self.etat in (ACTIVE, PENDING) and self.date_fin_droit_acces < today:
             return OBSOLETE
         return self.etat
+
+    def proof_lapsed(self, today: date) -> bool:
+        """GRDF asked proofs (or found them KO) and their deadline has passed
+        without valid ones: GRDF revokes the right the day after the deadline
+        (computed from the clock, as expiry is)."""
+        deadline = self.date_limite_transmission_preuve
+        return (
+            self.etat in (ACTIVE, PENDING)
+            and self.statut_controle_preuve in (PROOF_PENDING, PROOF_KO)
+            and deadline is not None
+            and deadline < today
+        )
+
+    def revocation(self, today: date) -> tuple[str | None, str | None]:
+        """(``date_revocation``, ``source_revocation``) as listed today."""
+        deadline = self.date_limite_transmission_preuve
+        if self.proof_lapsed(today) and deadline is not None:
+            return f"{(deadline + timedelta(days=1)).isoformat()} 00:00:00", "GRDF"
+        stamp = None if self.date_revocation is None else _stamp(self.date_revocation)
+        return stamp, self.source_revocation
 
     def to_json(
         self, today: date, third_party: str, lower_bools: bool
@@ -88,6 +112,7 @@ class AccessRight:
             return bool_text(value).lower() if lower_bools else bool_text(value)
 
         state = self.state(today)
+        revoked_on, revoked_by = self.revocation(today)
         obsolete_since = None
         if state == OBSOLETE:
             obsolete_since = (self.date_fin_droit_acces + timedelta(days=1)).isoformat()
@@ -112,8 +137,8 @@ class AccessRight:
             "perim_donnees_inj_fin": inj[1] and inj[1].isoformat(),
             **{name: text(value) for name, value in self.perims.items()},
             "etat_droit_acces": state,
-            "date_revocation": self.date_revocation and _stamp(self.date_revocation),
-            "source_revocation": self.source_revocation,
+            "date_revocation": revoked_on,
+            "source_revocation": revoked_by,
             "date_passage_a_obsolete": obsolete_since,
             "source_passage_a_obsolete": "GRDF" if obsolete_since else None,
             "date_passage_a_refuse": self.date_passage_a_refuse
@@ -139,6 +164,11 @@ EXPIRED = Refusal("1000001", "Le droit d'accès a expiré.")
 REVOKED_BY_YOU = Refusal("1000014", "Le droit d'accès a été révoqué par vos soins.")
 REVOKED_BY_HOLDER = Refusal(
     "1000014", "Le titulaire du PCE a révoqué son consentement."
+)
+PROOF_INVALID = Refusal(
+    "1000011",
+    "Le droit d'accès a été révoqué par GRDF : la preuve du consentement n'a pas "
+    "été transmise ou n'est pas valide.",
 )
 NO_PUBLISHED = Refusal(
     "1000009", "Le périmètre du droit d'accès n'inclut pas les données publiées."
@@ -304,7 +334,9 @@ class Rights:
             )
         states = {r.state(today): r for r in rights}
         if REVOKED in states:
-            source = states[REVOKED].source_revocation
+            source = states[REVOKED].revocation(today)[1]
+            if source == "GRDF":
+                return PROOF_INVALID
             return REVOKED_BY_YOU if source == "Tiers" else REVOKED_BY_HOLDER
         if OBSOLETE in states:
             return EXPIRED

@@ -38,6 +38,11 @@ class EmulatorSettings(BaseSettings):
     """Calls per rolling second, shared by every client and both API bases."""
     daily_cap: int = 6000
     """Calls per Paris calendar day, shared likewise (contract annex 4)."""
+    retry_after: bool = True
+    """A 429 carries ``Retry-After`` (whole seconds until a call would pass: the
+    rolling second's oldest call leaving it, or the next Paris midnight). The
+    contract leaves the 429's shape unverified: an emulator choice, off with
+    false (clients must work either way)."""
     lag_days: int = 2
     """Gas day J is published on J + lag_days (Paris date)."""
     missing_day_rate: float = 0.03

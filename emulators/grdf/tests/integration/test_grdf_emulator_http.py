@@ -136,6 +136,7 @@ async def test_one_call_per_second_shared_by_bases(emulator_factory) -> None:
     first = await production.get("/droits_acces")
     second = await sandbox.get("/droits_acces")
     assert (first.status_code, second.status_code) == (200, 429)
+    assert second.headers["retry-after"] == "1", "whole seconds until a call passes"
     await asyncio.sleep(1.05)
     assert (await production.get("/droits_acces")).status_code == 200
     assert emulator.state.throttled == 1
@@ -148,6 +149,9 @@ async def test_daily_cap_then_next_paris_day(emulator_factory) -> None:
     api = await emulator.api()
     statuses = [(await api.get("/droits_acces")).status_code for _ in range(4)]
     assert statuses == [200, 200, 200, 429]
+    refused = await api.get("/droits_acces")
+    # until the next Paris midnight (the test clock's morning: over 10 hours)
+    assert int(refused.headers["retry-after"]) > 10 * 3600
     emulator.clock.now += timedelta(days=1)
     assert (await api.get("/droits_acces")).status_code == 200
     await api.aclose()
@@ -591,4 +595,15 @@ async def test_contract_scope_is_enforced(emulator: Emulator) -> None:
     assert refused["statut_restitution"]["code"] == "1000002"
     allowed = (await api.get(f"/pce/{DEMO.pce}/donnees_techniques")).json()
     assert allowed["donnees_techniques"]["situation_compteur"]["code_postal"] == "38130"
+    await api.aclose()
+
+
+async def test_no_retry_after_when_the_flag_is_off(emulator_factory) -> None:
+    """The contract leaves the 429's shape unverified: clients must cope without."""
+    emulator = await emulator_factory(daily_cap=1, retry_after=False)
+    api = await emulator.api()
+    await api.get("/droits_acces")
+    refused = await api.get("/droits_acces")
+    assert refused.status_code == 429
+    assert "retry-after" not in refused.headers
     await api.aclose()

@@ -12,6 +12,10 @@ from grdf_emulator.rights import (
     EXPIRED,
     NO_INFORMATIVE,
     NO_RIGHT,
+    PROOF_INVALID,
+    PROOF_KO,
+    PROOF_OK,
+    PROOF_PENDING,
     REVOKED_BY_HOLDER,
     REVOKED_BY_YOU,
     Rights,
@@ -165,3 +169,30 @@ def test_listing_filters_accept_lists_and_unaccented_states() -> None:
         right.to_json(TODAY + timedelta(days=400), "SEN1", False)["etat_droit_acces"]
         == "Obsolète"
     )
+
+
+def test_proofs_not_valid_by_the_deadline_revoke_the_right() -> None:
+    """GRDF asked proofs: through the deadline the right stays Active; the day
+    after, with proofs still awaited (or found KO), GRDF revokes it (source
+    GRDF) and data calls answer 1000011; proofs found OK in time keep it."""
+    rights = Rights()
+    right = declare(rights)
+    rights.accept(right, TODAY)
+    right.statut_controle_preuve = PROOF_PENDING
+    right.date_limite_transmission_preuve = TODAY + timedelta(days=30)
+    deadline = right.date_limite_transmission_preuve
+    assert right.state(deadline) == "Active"
+    after = deadline + timedelta(days=1)
+    assert right.state(after) == "Révoquée"
+    listed = right.to_json(after, "SEN1", lower_bools=True)
+    assert listed["source_revocation"] == "GRDF"
+    assert listed["date_revocation"] == f"{after.isoformat()} 00:00:00"
+    assert (
+        rights.data_right("a", HOME.pce, "perim_donnees_informatives", after)
+        == PROOF_INVALID
+    )
+    assert PROOF_INVALID.code == "1000011"
+    right.statut_controle_preuve = PROOF_KO
+    assert right.state(after) == "Révoquée"
+    right.statut_controle_preuve = PROOF_OK
+    assert right.state(after) == "Active"

@@ -168,3 +168,64 @@ def withheld(
         if _safe(rule, Figures(points, value, top), parent_published):
             break
     return out
+
+
+def _time_rest_safe(
+    rule: SecrecyRule,
+    parent: Figures,
+    parent_published: bool,
+    published: list[Figures],
+    unknown: list[Figures],
+) -> bool:
+    # The same homes report in every bucket, so points do not add up across
+    # buckets as they do across places: the unknown buckets together hold at least
+    # as many points as the fullest of them (a lower bound, as the rule wants), and
+    # one point weighs in them at most the sum of their largest points, never more
+    # than in the whole parent (upper bounds: the safe side for dominance).
+    value = parent.value - sum(f.value for f in published)
+    # Data may feed the parent and no child (a daily reading feeds P1D and P1M but
+    # no hour): that part's points are unknown and only the parent's largest point
+    # bounds one point's weight in it.
+    explained = abs(value - sum(f.value for f in unknown)) <= 1e-6 * max(
+        1.0, abs(parent.value)
+    )
+    if parent_published and not unknown and explained:
+        return True  # the parent is exactly its published children
+    top = min(parent.max_point, sum(f.max_point for f in unknown))
+    if not explained:
+        top = parent.max_point
+    points = max((f.points for f in unknown), default=0)
+    return rule.check(
+        delivery_points=points, value=value, max_point_value=top
+    ).published
+
+
+def withheld_in_time(
+    rule: SecrecyRule,
+    parent: Figures,
+    parent_published: bool,
+    children: list[tuple[str, Figures, bool]],
+) -> set[str]:
+    """Complementary suppression across bucket sizes (a month and its days, a day
+    and its hours, an hour and its half-hours).
+
+    ``children`` are ALL the finer buckets of ``parent`` (id, figures, published
+    so far). A published parent minus its published children gives the sum of the
+    others; withhold more published children, smallest first (points, value, id),
+    until that rest is safe. A withheld parent must not be rebuilt from its
+    children either: then the rest must pass the rule itself.
+    """
+    published = [f for _, f, ok in children if ok]
+    unknown = [f for _, f, ok in children if not ok]
+    out: set[str] = set()
+    if _time_rest_safe(rule, parent, parent_published, published, unknown):
+        return out
+    for cid, f, _ in sorted(
+        (c for c in children if c[2]), key=lambda c: (c[1].points, c[1].value, c[0])
+    ):
+        out.add(cid)
+        published.remove(f)
+        unknown.append(f)
+        if _time_rest_safe(rule, parent, parent_published, published, unknown):
+            break
+    return out

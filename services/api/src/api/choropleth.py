@@ -19,13 +19,25 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any
 
 import asyncpg
 
-from api.privacy import Children, Figures, SecrecyRule, rest_is_safe, withheld
-from energy_core.domain.time import next_month_start
+from api.privacy import (
+    Children,
+    Figures,
+    SecrecyRule,
+    rest_is_safe,
+    withheld,
+    withheld_in_time,
+)
+from energy_core.domain.time import (
+    PARIS,
+    local_midnight,
+    month_start,
+    next_month_start,
+)
 
 LEVELS = ("commune", "neighbourhood", "parcel", "building")
 PARENT_NAME = {
@@ -36,6 +48,10 @@ PARENT_NAME = {
 WITHHELD = (
     "withheld so that no group under the threshold can be derived by difference "
     "with its {parent}"
+)
+WITHHELD_IN_TIME = (
+    "withheld so that no bucket under the threshold can be derived by difference "
+    "with its enclosing month"
 )
 
 # One range scan of the primary key per level and segment (scope, scope_id = ANY,
@@ -230,24 +246,79 @@ def verdicts(rule: SecrecyRule, nodes: dict[tuple[int, str], Node], depth: int) 
                         k.held.add(t)
 
 
+def months_around(start: date, end: date) -> tuple[datetime, datetime]:
+    """The whole local months that enclose the days [start, end)."""
+    return (
+        local_midnight(month_start(start)),
+        local_midnight(next_month_start(end - timedelta(days=1))),
+    )
+
+
+def held_in_time(
+    rule: SecrecyRule,
+    months: dict[tuple[int, str], Node],
+    days: dict[tuple[int, str], Node],
+    depth: int,
+) -> dict[str, set[int]]:
+    """Per feature, the days (epoch starts) withheld across bucket sizes.
+
+    ``/v1/rollups`` publishes a month and its days, so a day withheld inside a
+    published month comes back as the month minus its published days; the map's
+    edge days face the same time pass as that route's (privacy.withheld_in_time
+    over ALL the days of each enclosing month, read whole). ``months`` holds the
+    P1M rows of those months, ``days`` their P1D rows, each with the ancestors
+    that their spatial verdicts need, both already walked by :func:`verdicts`.
+    """
+    # Both node sets must have been through verdicts() (the map walks its own
+    # nodes, the edge days' whole months included, once).
+    out: dict[str, set[int]] = {}
+    for (lv, fid), m in months.items():
+        d = days.get((lv, fid))
+        if lv != depth or d is None:
+            continue
+        starts = sorted(d.buckets)
+        for t in m.buckets:
+            first = datetime.fromtimestamp(t, PARIS).date()
+            end = int(local_midnight(next_month_start(first)).timestamp())
+            kids = [k for k in starts if t <= k < end]
+            hold = withheld_in_time(
+                rule,
+                Figures(*m.buckets[t]),
+                m.published(t),
+                [(str(k), Figures(*d.buckets[k]), d.published(k)) for k in kids],
+            )
+            out.setdefault(fid, set()).update(int(k) for k in hold)
+    return out
+
+
 def totals(
     rule: SecrecyRule,
     nodes: dict[tuple[int, str], Node],
     depth: int,
     wanted: list[str],
+    in_time: dict[str, set[int]] | None = None,
+    span: tuple[int, int] | None = None,
+    walked: bool = False,
 ) -> dict[str, Total]:
-    """Each wanted feature's total over its buckets (see the module's docstring)."""
-    verdicts(rule, nodes, depth)
+    """Each wanted feature's total over its buckets (see the module's docstring);
+    ``in_time``: buckets withheld across bucket sizes (:func:`held_in_time`);
+    ``span``: only the buckets starting in [a, z) (epoch seconds) count, the
+    others were read for the time pass; ``walked``: :func:`verdicts` already ran."""
+    if not walked:
+        verdicts(rule, nodes, depth)
     parent_name = PARENT_NAME.get(LEVELS[depth], "")
     out: dict[str, Total] = {}
     for fid in wanted:
         node = nodes.get((depth, fid))
-        if node is None or not node.buckets:
+        inside = sorted(node.buckets) if node is not None else []
+        if span is not None:
+            inside = [t for t in inside if span[0] <= t < span[1]]
+        if node is None or not inside:
             out[fid] = Total("empty", None, None, None, 0, None)
             continue
         reason = None
         value, points = 0.0, 0
-        for t in sorted(node.buckets):
+        for t in inside:
             n, v, mx = node.buckets[t]
             if not node.passes[t]:
                 reason = rule.check(
@@ -257,14 +328,15 @@ def totals(
             if t in node.held:
                 reason = WITHHELD.format(parent=parent_name)
                 break
+            if in_time is not None and t in in_time.get(fid, ()):
+                reason = WITHHELD_IN_TIME
+                break
             value += v
             points = max(points, n)
         if reason is not None:
             out[fid] = Total("suppressed", None, node.unit, None, 0, reason)
         else:
-            out[fid] = Total(
-                "published", value, node.unit, points, len(node.buckets), None
-            )
+            out[fid] = Total("published", value, node.unit, points, len(inside), None)
     return out
 
 

@@ -13,6 +13,7 @@ from energy_core.privacy import (
     rest_is_safe,
     unknown_part,
     withheld,
+    withheld_in_time,
 )
 
 __all__ = [
@@ -24,4 +25,5 @@ __all__ = [
     "rest_is_safe",
     "unknown_part",
     "withheld",
+    "withheld_in_time",
 ]

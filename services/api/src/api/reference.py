@@ -86,8 +86,26 @@ async def load_reference(
             for g in data.get("gas_prices", [])
         ],
     )
+    await conn.executemany(
+        """INSERT INTO api_gas_bands (band, min_kwh_year, max_kwh_year, usage, source)
+           VALUES ($1, $2, $3, $4, $5)
+           ON CONFLICT (band) DO UPDATE SET min_kwh_year = EXCLUDED.min_kwh_year,
+               max_kwh_year = EXCLUDED.max_kwh_year, usage = EXCLUDED.usage,
+               source = EXCLUDED.source""",
+        [
+            (
+                b["band"],
+                float(b["min_kwh_year"]),
+                None if b["max_kwh_year"] is None else float(b["max_kwh_year"]),
+                b["usage"],
+                b["source"],
+            )
+            for b in data.get("gas_bands", [])
+        ],
+    )
     return {
         "tariffs": len(data["tariffs"]),
         "co2_factors": len(data["co2_factors"]),
         "gas_prices": len(data.get("gas_prices", [])),
+        "gas_bands": len(data.get("gas_bands", [])),
     }

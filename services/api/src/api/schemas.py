@@ -109,6 +109,11 @@ class CostPublic(BaseModel):
     standing_eur: float
     total_eur: float
     unpriced_days: list[date]
+    price_note: str | None = Field(
+        default=None,
+        description="gas: what the benchmark band was chosen from, and why days "
+        "are unpriced when no price is held for it",
+    )
 
 
 class Co2Public(BaseModel):

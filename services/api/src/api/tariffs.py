@@ -208,3 +208,45 @@ def gas_cost(
             price.standing_eur_month / calendar.monthrange(day.year, day.month)[1]
         )
     return Cost(energy, standing, kwh, tuple(sorted(unpriced)))
+
+
+@dataclass(frozen=True, slots=True)
+class GasBand:
+    """A band of the benchmark gas price: annual kWh PCS in ``[min, max)``."""
+
+    band: str
+    min_kwh_year: float
+    max_kwh_year: float | None
+
+    def holds(self, kwh_year: float) -> bool:
+        """Whether a PCE consuming ``kwh_year`` a year falls in this band."""
+        return self.min_kwh_year <= kwh_year and (
+            self.max_kwh_year is None or kwh_year < self.max_kwh_year
+        )
+
+
+DEFAULT_GAS_BAND = "B1"
+"""The band of a home heated by gas, used when GRDF gave neither a CAR nor a
+tariff option (e.g. no contract data asked in the right's scope)."""
+_OPTION_BANDS = {"T1": "B0", "T2": "B1"}
+"""Without a CAR, GRDF's distribution tariff option: T1 is a PCE of under
+6,000 kWh a year (cooking and hot water: B0), T2 one of 6,000 to 300,000 (most
+often a heated home: B1). T3, T4 and TP are beyond the benchmark bands."""
+
+
+def gas_band(
+    car_kwh: float | None, tariff_option: str | None, bands: Sequence[GasBand]
+) -> tuple[str | None, str]:
+    """The benchmark band of a PCE and what it was chosen from.
+
+    The CAR (GRDF's reference annual consumption) decides when known (and the
+    bands are loaded); else the tariff option; else the heating band. A CAR beyond every band, or a
+    T3/T4/TP option, has no band (None): such a PCE is not priced with a
+    household benchmark.
+    """
+    if car_kwh is not None and bands:
+        held = next((b.band for b in bands if b.holds(car_kwh)), None)
+        return held, f"CAR {round(car_kwh):d} kWh/yr"
+    if tariff_option:
+        return _OPTION_BANDS.get(tariff_option.upper()), f"option {tariff_option}"
+    return DEFAULT_GAS_BAND, "no CAR nor option known"

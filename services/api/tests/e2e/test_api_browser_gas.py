@@ -115,6 +115,11 @@ async def test_resident_sees_gas_days_euros_and_the_grdf_right(
     await expect(row).to_have_attribute("data-state", "active")
     await expect(row).to_contain_text("demandé par GRDF")
     await expect(row.locator("input[type=file]")).to_have_count(1)
+    # GRDF's deadline as a reminder above the list (10 days left: not urgent yet)
+    reminder = page.locator(f"#grdf-reminders p[data-meter-id='{pce}']")
+    await expect(reminder).to_have_attribute("data-reminder", "asked")
+    await expect(reminder).to_contain_text(str(today + timedelta(days=10)))
+    await expect(reminder).to_contain_text("10 jours")
     await page.add_script_tag(path=str(AXE))
     result = await page.evaluate(
         "async () => (await axe.run(document, {resultTypes: ['violations']}))"

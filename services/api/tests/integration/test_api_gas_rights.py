@@ -7,13 +7,14 @@ api's own rules, against the demo territory.
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime, time, timedelta
 from typing import Any
 
 import httpx
 import pytest
 
 from api import auth
+from api.reference import load_reference
 from energy_core.domain.time import PARIS
 
 pytestmark = pytest.mark.integration
@@ -173,3 +174,124 @@ async def test_proofs_only_when_grdf_asks_and_only_proper_files(
     assert [(s["filename"], bytes(s["data"])) for s in stored] == [
         ("bail.pdf", b"%PDF-1.4 a lease")
     ]
+
+
+async def test_the_proof_deadline_is_shown_and_reminded_until_grdf_decides(
+    world: Any, client: httpx.AsyncClient
+) -> None:
+    """GRDF asks proofs: the rights list says the deadline and the days left,
+    a reminder (``asked``, then ``due_soon`` in the last week, then ``overdue``
+    while GRDF has not decided); once GRDF's state changes (the daily check
+    mirrored it revoked) there is no reminder and the state is GRDF's. Nobody
+    else sees the PCE's reminder."""
+    t = world.territory
+    gas = {str(m.meter) for m in t.meters if m.energy.value == "gas"}
+    owner = next(r for r in t.residents if any(m in gas for m in r.meters))
+    other = next(r for r in t.residents if r is not owner and not set(r.meters) & gas)
+    pce = next(m for m in owner.meters if m in gas)
+    today = datetime.now(PARIS).date()
+    async with world.pool.acquire() as conn:
+        token = await _token(conn, owner.email)
+        attacker = await _token(conn, other.email)
+        await conn.execute(
+            "INSERT INTO grdf_rights (meter_id, right_id, state, right_start,"
+            " right_end, proof_status, proof_deadline)"
+            " VALUES ($1, 'r-1', 'active', $2, $3, 'requested', $4)",
+            pce, today, today + timedelta(days=300), today + timedelta(days=20),
+        )  # fmt: skip
+
+    async def mine(who: str = token) -> dict[str, Any] | None:
+        page = (await client.get("/v1/me/grdf/rights", headers=_h(who))).json()
+        return next((i for i in page["items"] if i["meter_id"] == pce), None)
+
+    async def move(deadline_in: int, state: str = "active") -> None:
+        async with world.pool.acquire() as conn:
+            await conn.execute(
+                "UPDATE grdf_rights SET proof_deadline = $2, state = $3"
+                " WHERE meter_id = $1",
+                pce, today + timedelta(days=deadline_in), state,
+            )  # fmt: skip
+
+    item = await mine()
+    assert item is not None
+    assert item["proof_deadline"] == (today + timedelta(days=20)).isoformat()
+    assert (item["proof_days_left"], item["proof_reminder"]) == (20, "asked")
+    await move(7)
+    item = await mine()
+    assert item is not None
+    assert (item["proof_days_left"], item["proof_reminder"]) == (7, "due_soon")
+    await move(-1)
+    item = await mine()
+    assert item is not None
+    assert (item["state"], item["proof_reminder"]) == ("active", "overdue")
+    await move(-1, "revoked")  # GRDF revoked it: the daily check mirrored it
+    item = await mine()
+    assert item is not None
+    assert (item["state"], item["proof_reminder"]) == ("revoked", None)
+    assert await mine(attacker) is None
+    assert (await client.get("/v1/me/grdf/rights")).status_code == 401
+
+
+async def test_gas_is_priced_in_the_band_of_the_pce_s_car(
+    world: Any, client: httpx.AsyncClient
+) -> None:
+    """The reference bands loaded: a CAR of 12 MWh is band B1 (heating price),
+    one of 3 MWh band B0 (the cooking and hot water price, dearer per kWh), one
+    of 50 MWh band B2I, for which no benchmark price is held: its day is unpriced
+    (never priced at another band's price) and the note says why."""
+    t = world.territory
+    gas = {str(m.meter) for m in t.meters if m.energy.value == "gas"}
+    owner = next(r for r in t.residents if any(m in gas for m in r.meters))
+    pce = next(m for m in owner.meters if m in gas)
+    today = datetime.now(PARIS).date()
+    day = today - timedelta(days=40)
+    start = datetime.combine(day, time(6), PARIS)
+    async with world.pool.acquire() as conn:
+        token = await _token(conn, owner.email)
+        await load_reference(conn)
+        series = await conn.fetchval(
+            """INSERT INTO series (urn, meter_id, scheme, direction, kind, dimension,
+                                   unit, period)
+               VALUES ($1, $2, 'pce', 'consumption', 'interval', 'energy', 'Wh',
+                       'daily') RETURNING series_id""",
+            f"urn:dev:pce:{pce}_consumption/energy/daily",
+            pce,
+        )
+        await conn.execute(
+            "INSERT INTO readings (series_id, start_ts, end_ts, value, quality)"
+            " VALUES ($1, $2, $3, 10000, 1)",
+            series, start, datetime.combine(day + timedelta(days=1), time(6), PARIS),
+        )  # fmt: skip
+        await conn.execute(
+            "INSERT INTO grdf_rights (meter_id, right_id, state, right_start,"
+            " right_end, car_kwh, tariff_option)"
+            " VALUES ($1, 'r-1', 'active', $2, $3, 12000, 'T2')",
+            pce, today - timedelta(days=400), today + timedelta(days=300),
+        )  # fmt: skip
+    url = f"/v1/meters/{pce}/cost"
+    params = {"month": day.strftime("%Y-%m")}
+    b1 = (await client.get(url, params=params, headers=_h(token))).json()
+    assert b1["option"] == "gas B1"
+    assert b1["price_note"] == "band B1 from CAR 12000 kWh/yr"
+    assert b1["kwh"] == 10
+    assert b1["energy_eur"] > 0
+    assert b1["unpriced_days"] == []
+    async with world.pool.acquire() as conn:
+        await conn.execute(
+            "UPDATE grdf_rights SET car_kwh = 3000 WHERE meter_id = $1", pce
+        )
+    b0 = (await client.get(url, params=params, headers=_h(token))).json()
+    assert b0["option"] == "gas B0"
+    assert b0["price_note"] == "band B0 from CAR 3000 kWh/yr"
+    assert b0["kwh"] == 10
+    assert b0["energy_eur"] > b1["energy_eur"]  # the small user's kWh costs more
+    assert b0["unpriced_days"] == []
+    async with world.pool.acquire() as conn:
+        await conn.execute(
+            "UPDATE grdf_rights SET car_kwh = 50000 WHERE meter_id = $1", pce
+        )
+    b2 = (await client.get(url, params=params, headers=_h(token))).json()
+    assert b2["option"] == "gas B2I"
+    assert "no benchmark price held for band B2I" in b2["price_note"]
+    assert (b2["kwh"], b2["energy_eur"], b2["standing_eur"]) == (10, 0, 0)
+    assert b2["unpriced_days"] == [day.isoformat()]

@@ -9,6 +9,7 @@ from energy_core.errors import EnergyError
 from energy_core.observability import Health
 from energy_core.runtime import run_service
 from ingest_grdf.bootstrap import bootstrap
+from ingest_grdf.client.limiter import quiet_gc
 from ingest_grdf.service import SERVICE, GrdfService, run_forever, serve_requests
 from ingest_grdf.settings import Settings
 
@@ -38,6 +39,7 @@ def main() -> None:
 
     async def loop(health: Health, stop: asyncio.Event) -> None:
         async with bootstrap(settings, health=health) as runtime:
+            quiet_gc()  # quota slots on time (see its docstring)
             if settings.declare_demo:
                 await declare_demo(runtime.service)
             await asyncio.gather(

@@ -37,7 +37,7 @@ from energy_core.domain.readings import Source
 from energy_core.domain.time import PARIS
 from energy_core.errors import EnergyError, PermanentError, TransientError
 from energy_core.kafka import Publisher, PublishQueue
-from energy_core.loops import sleep_or_stop
+from energy_core.loops import Backoff, sleep_or_stop
 from energy_core.observability import meter_ref
 from energy_core.wire import (
     CONSENT_EXPIRED,
@@ -69,10 +69,20 @@ log = logging.getLogger(SERVICE)
 
 NO_DATA = "1000008"
 PARTIAL = "2000100"
-GONE = {"1000001": RightState.EXPIRED, "1000014": RightState.REVOKED}
+GONE = {
+    "1000001": RightState.EXPIRED,
+    "1000014": RightState.REVOKED,
+    "1000011": RightState.REVOKED,  # GRDF revoked it: proofs missing or invalid
+}
 NO_RIGHT = "1000002"
 REQUEST_STALE_S = 600.0
 """A request claimed this long ago by a worker that never finished it is taken again."""
+REQUEST_BACKOFF = Backoff(base_s=30.0, max_s=3600.0)
+"""A request that met ADICT down waits 30 s, 1 min, 2 min … up to an hour (or
+GRDF's ``Retry-After``, e.g. the day's cap until Paris midnight)."""
+REQUEST_MAX_ATTEMPTS = 12
+"""After this many tries (about 8 h of backoff) the request fails, so the
+person is told rather than kept waiting forever."""
 PUBLISHED_SLIDING_DAYS = 200
 """Published periods (monthly, half-yearly) appear days after their end: the
 daily cycle asks this far back again (a half-year and its lag)."""
@@ -218,11 +228,29 @@ class GrdfService:
                 ok, code, message = False, exc.code, exc.message
             except (LookupError, ValueError) as exc:
                 ok, code, message = False, "sen1", str(exc)
-            except TransientError:
-                # ADICT unavailable or the day's cap spent: left claimed, taken
-                # again once stale (the person sees it still in progress)
-                log.warning("request deferred", extra={"kind": request.kind})
-                continue
+            except TransientError as exc:
+                # ADICT down (5xx, maintenance 503, a timeout) or the day's cap
+                # spent: queued again after a backoff, unless tried too often
+                if request.attempts < REQUEST_MAX_ATTEMPTS:
+                    delay = max(
+                        REQUEST_BACKOFF.delay(request.attempts),
+                        exc.retry_after or 0.0,
+                    )
+                    await self.repository.defer_request(
+                        request.request_id, delay, str(exc)
+                    )
+                    metrics.REQUESTS_HANDLED.labels(request.kind, "deferred").inc()
+                    log.warning(
+                        "request deferred",
+                        extra={
+                            "kind": request.kind,
+                            "attempts": request.attempts,
+                            "retry_in_s": round(delay),
+                            "error": type(exc).__name__,
+                        },
+                    )
+                    continue
+                ok, code, message = False, "unavailable", str(exc)
             await self.repository.finish_request(
                 request.request_id, ok=ok, code=code, message=message
             )
@@ -484,8 +512,10 @@ class GrdfService:
             parsed = await self._ask(pce, "informatives", start, end)
             if parsed is None:
                 return count, coefficient, False
-            batch, refused, invalid = map_informatives(
-                right.pce, parsed.objects, self._clock()
+            # up to three years of gas days: mapped off the event loop so the
+            # other workers' calls leave on their slots (see the client)
+            batch, refused, invalid = await asyncio.to_thread(
+                map_informatives, right.pce, parsed.objects, self._clock()
             )
             if await self._stopped_by(right, refused):
                 return count, coefficient, True
@@ -496,7 +526,8 @@ class GrdfService:
                     "donnees_consos_informatives", fragment, None, "unparseable line"
                 )
             if batch is not None:
-                self._outbox.add(topics.READINGS, pce, batch_to_proto(batch))
+                message = await asyncio.to_thread(batch_to_proto, batch)
+                self._outbox.add(topics.READINGS, pce, message)
                 count += len(batch.readings)
                 for obj in reversed(parsed.objects):
                     conso = obj.get("consommation") or {}

@@ -253,3 +253,140 @@ async def test_a_refused_declaration_says_grdf_s_words(
         assert row["error_code"].startswith("10000000")
         assert row["error_message"]
         assert await pg_pool.fetchval("SELECT count(*) FROM grdf_rights") == 0
+
+
+async def test_a_declaration_that_met_grdf_down_is_retried_with_backoff(
+    emulator_factory: Any, pg_pool: asyncpg.Pool
+) -> None:
+    """ADICT in maintenance (503 on every try of the client) → the request goes
+    back to ``queued`` with a retry instant 30 s on (not claimed for 10 min, not
+    failed), is not claimed before it, and once GRDF answers again it is
+    declared; the 503s came from the emulator's fault hook."""
+    emulator: Emulator = await emulator_factory()
+    publisher = InMemoryPublisher()
+    holders = await emulator.holders()
+    pce, who = next(
+        (p, h)
+        for p, h in holders.items()
+        if h["nom_titulaire"] and p.startswith("2138")
+    )
+    person, consent = await _resident_on(pg_pool, pce)
+    async with service_on(
+        emulator, pg_pool, publisher, max_attempts=2, backoff_base_s=0.01
+    ) as runtime:
+        today = runtime.service.today()
+        await pg_pool.execute(
+            "INSERT INTO grdf_requests (kind, meter_id, person_id, consent_id, holder,"
+            " data_from, data_until, right_end) VALUES ('declare', $1, $2, $3, $4,"
+            " $5, $6, $6)",
+            pce,
+            person,
+            consent,
+            json.dumps(
+                {
+                    "name": who["nom_titulaire"],
+                    "email": who["courriel_titulaire"],
+                    "postcode": who["code_postal"],
+                }
+            ),
+            today.replace(year=today.year - 1),
+            today.replace(year=today.year + 1),
+        )
+        await emulator.hook("faults", {"status": 503, "count": 2})
+        assert await runtime.service.handle_requests() == 1
+        row = await pg_pool.fetchrow(
+            "SELECT status, attempts, error_message, retry_at - now() AS wait"
+            " FROM grdf_requests"
+        )
+        assert row["status"] == "queued", "queued again, not left claimed"
+        assert row["attempts"] == 1
+        assert "503" in row["error_message"]
+        assert 25 < row["wait"].total_seconds() <= 30
+        assert await runtime.service.handle_requests() == 0, "not before retry_at"
+        await pg_pool.execute("UPDATE grdf_requests SET retry_at = now()")
+        assert await runtime.service.handle_requests() == 1
+        row = await pg_pool.fetchrow(
+            "SELECT status, attempts, retry_at FROM grdf_requests"
+        )
+        assert row["status"] == "done"
+        assert row["attempts"] == 2
+        assert row["retry_at"] is None
+        state = await pg_pool.fetchval(
+            "SELECT state FROM grdf_rights WHERE meter_id = $1", pce
+        )
+        assert state == "pending"
+
+
+async def test_proofs_not_sent_by_the_deadline_grdf_revokes_and_sen1_follows(
+    emulator_factory: Any, pg_pool: asyncpg.Pool
+) -> None:
+    """GRDF asks proofs with a deadline; none arrive: the day after it GRDF
+    lists the right Révoquée (source GRDF) and its data calls answer 1000011;
+    SEN1's mirror follows GRDF's state (revoked, consents ended, collection
+    stopped), it does not decide by itself before."""
+    emulator: Emulator = await emulator_factory(proof_deadline_days=10)
+    publisher = InMemoryPublisher()
+    holders = await emulator.holders()
+    pce, who = next(
+        (p, h)
+        for p, h in holders.items()
+        if h["nom_titulaire"] and p.startswith("2138")
+    )
+    _, consent = await _resident_on(pg_pool, pce)
+    from datetime import timedelta
+
+    from ingest_grdf.mapping import Holder
+
+    async with service_on(emulator, pg_pool, publisher) as runtime:
+        right = await runtime.service.declare(
+            pce,
+            Holder(
+                name=who["nom_titulaire"],
+                company=None,
+                email=who["courriel_titulaire"],
+                postcode=who["code_postal"],
+            ),
+        )
+        await emulator.hook(f"rights/{right.right_id}/accept")
+        await emulator.hook(f"rights/{right.right_id}/request_proof")
+        await runtime.service.check_rights()
+        mirrored = await pg_pool.fetchrow(
+            "SELECT state, proof_status, proof_deadline FROM grdf_rights"
+            " WHERE meter_id = $1",
+            pce,
+        )
+        assert mirrored["state"] == "active"
+        assert mirrored["proof_status"] == "requested"
+        assert mirrored["proof_deadline"] == runtime.service.today() + timedelta(10)
+
+        emulator.clock.now += timedelta(days=10)  # the deadline itself: still live
+        await runtime.service.check_rights()
+        assert (
+            await pg_pool.fetchval(
+                "SELECT state FROM grdf_rights WHERE meter_id = $1", pce
+            )
+            == "active"
+        )
+        emulator.clock.now += timedelta(days=1)  # the day after: GRDF revoked it
+        listed = emulator.state.rights.by_id[right.right_id].to_json(
+            emulator.state.today(), "x", True
+        )
+        assert listed["etat_droit_acces"] == "Révoquée"
+        assert listed["source_revocation"] == "GRDF"
+        parsed = await runtime.client.informatives(
+            pce,
+            (runtime.service.today() - timedelta(days=5)).isoformat(),
+            runtime.service.today().isoformat(),
+        )
+        assert parsed.objects[0]["statut_restitution"]["code"] == "1000011"
+        await runtime.service.check_rights()
+        assert (
+            await pg_pool.fetchval(
+                "SELECT state FROM grdf_rights WHERE meter_id = $1", pce
+            )
+            == "revoked"
+        )
+        assert await pg_pool.fetchval(
+            "SELECT revoked_at IS NOT NULL FROM consents WHERE consent_id = $1",
+            consent,
+        ), "SEN1's consent ended with GRDF's right"

@@ -8,6 +8,7 @@ import json
 import httpx
 import pytest
 
+from energy_core.errors import TransientError
 from energy_core.loops import Backoff
 from ingest_grdf.client import (
     AdictClient,
@@ -162,3 +163,64 @@ async def test_two_limiters_share_one_count() -> None:
     b.pause(2.0)
     await asyncio.sleep(0)  # the hold is written in the background
     assert store.holds == [2.0]
+
+
+async def test_a_429_delays_only_its_own_call() -> None:
+    """A 429 with Retry-After: that call waits Retry-After and takes a new slot;
+    the other workers' calls go on meanwhile (no pause for everybody). Without
+    Retry-After the backoff is used. A Retry-After longer than ``hold_after_s``
+    (the day is spent) holds the shared limiter: the next call of anybody is
+    deferred instead of slept through."""
+    sent: list[str] = []
+    answers: dict[str, list[httpx.Response]] = {
+        "A": [httpx.Response(429, headers={"retry-after": "0.3"}, json={})],
+        "C": [httpx.Response(429, json={})],
+    }
+
+    def upstream(request: httpx.Request) -> httpx.Response:
+        if request.url.path == "/token":
+            return httpx.Response(200, json={"access_token": "t", "expires_in": 99})
+        pce = request.url.path.split("/")[-2]
+        sent.append(pce)
+        queue = answers.get(pce)
+        if queue:
+            return queue.pop(0)
+        return httpx.Response(200, text="{}\n")
+
+    http = httpx.AsyncClient(transport=httpx.MockTransport(upstream))
+    tokens = TokenProvider(http, "http://adict/token", "id", "s", "/adict/v2")
+    slept: list[float] = []
+
+    async def sleep(seconds: float) -> None:
+        slept.append(seconds)
+        await asyncio.sleep(seconds)
+
+    limiter = QuotaLimiter(100, 10**6, margin_s=0)
+    client = AdictClient(
+        http,
+        "http://adict/adict/v2",
+        tokens,
+        limiter,
+        backoff=Backoff(0.05, 0.05),
+        max_attempts=4,
+        sleep=sleep,
+        hold_after_s=60,
+    )
+
+    async def later(pce: str) -> None:
+        await asyncio.sleep(0.05)
+        await client.contractual(pce)
+
+    await asyncio.gather(client.contractual("A"), later("B"))
+    assert sent == ["A", "B", "A"], "B went while A waited its Retry-After"
+    assert slept == [0.3]
+    await client.contractual("C")
+    assert slept[-1] == 0.05, "no Retry-After: the backoff"
+
+    answers["D"] = [httpx.Response(429, headers={"retry-after": "3600"}, json={})]
+    with pytest.raises(TransientError) as spent:
+        await client.contractual("D")
+    assert spent.value.retry_after == 3600
+    with pytest.raises(DailyCapReachedError):
+        await client.contractual("E")  # held: deferred, not slept for an hour
+    assert "E" not in sent

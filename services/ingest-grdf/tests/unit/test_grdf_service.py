@@ -231,8 +231,9 @@ async def test_declare_and_revoke() -> None:
 
 async def test_dashboard_requests_run_in_order_and_answer() -> None:
     """A declaration with the person's scopes and windows, GRDF's refusal as the
-    outcome (code and message), a transient failure left for later, an unknown
-    kind refused without stopping the others."""
+    outcome (code and message), a transient failure queued again after a growing
+    backoff (GRDF's Retry-After when longer) until it fails after too many
+    tries, an unknown kind refused without stopping the others."""
     from energy_core.errors import TransientError
     from ingest_grdf.repository import GrdfRequest
 
@@ -288,8 +289,33 @@ async def test_dashboard_requests_run_in_order_and_answer() -> None:
     async def unavailable(right_id: str) -> None:
         raise TransientError("ADICT 503")
 
+    async def refuse_revoke(right_id: str) -> None:
+        raise AdictRefusedError(404, "2000000003", "deja revoque")
+
     client.revoke = unavailable  # type: ignore[method-assign]
     await service.check_rights()
     repo.requests = [request("q4", "revoke")]
     assert await service.handle_requests() == 1
-    assert "q4" not in repo.finished, "left claimed, taken again once stale"
+    assert "q4" not in repo.finished
+    assert repo.deferred["q4"] == (30.0, "ADICT 503")  # first retry in 30 s
+    repo.requests = [request("q4", "revoke", attempts=4)]
+    await service.handle_requests()
+    assert repo.deferred["q4"][0] == 240.0  # 30 s x 2^3
+    repo.requests = [request("q4", "revoke", attempts=40)]
+    await service.handle_requests()
+    assert "q4" in repo.finished, "retried forever"
+    assert repo.finished["q4"] == (False, "unavailable", "ADICT 503")
+
+    async def cap_spent(right_id: str) -> None:
+        raise TransientError("ADICT daily cap reached", retry_after=5000.0)
+
+    client.revoke = cap_spent  # type: ignore[method-assign]
+    repo.requests = [request("q5", "revoke", attempts=2)]
+    await service.handle_requests()
+    assert repo.deferred["q5"] == (5000.0, "ADICT daily cap reached")
+
+    client.revoke = refuse_revoke  # type: ignore[method-assign]
+    repo.requests = [request("q6", "revoke", attempts=3)]
+    await service.handle_requests()
+    assert "q6" not in repo.deferred, "a permanent refusal is not retried"
+    assert repo.finished["q6"] == (False, "2000000003", "deja revoque")

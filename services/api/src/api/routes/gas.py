@@ -6,7 +6,9 @@ clock changes), kept as one interval in kWh PCS and one in m3. A gas day is name
 by the Paris date it starts on, so ``/daily`` and this route agree on the day; the
 route also says the interval, which ``/daily`` cannot. Euros come from the dated
 regulated benchmark price (the CRE's *prix repère*, ``api_gas_prices``) in force
-on each gas day, standing charge spread per day; CO2 from the gas factor of
+on each gas day, in the PCE's consumption band (``api_gas_bands``, chosen from
+GRDF's CAR or tariff option as ingest-grdf keeps them), standing charge spread
+per day; CO2 from the gas factor of
 ``api_co2_factors``. Every read goes through the same gate as electricity
 (``accessible_meter``: ``meter_access()`` and the access log).
 """
@@ -25,14 +27,10 @@ from api.periods import day_span
 from api.problems import Problem
 from api.routes.meters import MeterId, accessible_meter, person_of
 from api.schemas import CostPublic
-from api.tariffs import GasPrice, gas_cost
+from api.tariffs import GasBand, GasPrice, gas_band, gas_cost
 from energy_core.domain.time import PARIS
 
 router = APIRouter(prefix="/v1/meters", tags=["gas"])
-
-GAS_BAND = "B1"
-"""The benchmark band of a home heated by gas (6-30 MWh a year); the only band
-held in the reference data today."""
 
 
 class GasDayPublic(BaseModel):
@@ -97,29 +95,53 @@ async def gas_cost_of_month(
         start=datetime.combine(first, time(), tzinfo=PARIS),
         end=datetime.combine(following, time(), tzinfo=PARIS),
     )
-    prices = [
-        GasPrice(
-            band=p["band"],
-            valid_from=p["valid_from"],
-            valid_to=p["valid_to"],
-            standing_eur_month=p["standing_eur_month"],
-            eur_per_kwh=p["eur_per_kwh"],
+    contract = await conn.fetchrow(
+        "SELECT car_kwh, tariff_option FROM grdf_rights WHERE meter_id = $1", meter_id
+    )
+    bands = [
+        GasBand(b["band"], b["min_kwh_year"], b["max_kwh_year"])
+        for b in await conn.fetch(
+            "SELECT band, min_kwh_year, max_kwh_year FROM api_gas_bands"
         )
-        for p in await queries.gas_prices(conn, band=GAS_BAND)
     ]
+    band, basis = gas_band(
+        None if contract is None else contract["car_kwh"],
+        None if contract is None else contract["tariff_option"],
+        bands,
+    )
+    prices = (
+        []
+        if band is None
+        else [
+            GasPrice(
+                band=p["band"],
+                valid_from=p["valid_from"],
+                valid_to=p["valid_to"],
+                standing_eur_month=p["standing_eur_month"],
+                eur_per_kwh=p["eur_per_kwh"],
+            )
+            for p in await queries.gas_prices(conn, band=band)
+        ]
+    )
     result = gas_cost(
         [(r["start_ts"], r["wh"]) for r in rows if r["wh"] is not None],
         prices=prices,
-        band=GAS_BAND,
+        band=band or "",
     )
+    note = f"band {band or 'none'} from {basis}"
+    if band is None:
+        note += ": beyond the household benchmark bands, not priced"
+    elif not prices:
+        note += f": no benchmark price held for band {band}, not priced"
     return CostPublic(
         meter_id=meter_id,
         month=month,
-        option=f"gas {GAS_BAND}",
+        option=f"gas {band or '-'}",
         kva=0,
         kwh=round(result.kwh, 3),
         energy_eur=round(result.energy_eur, 2),
         standing_eur=round(result.standing_eur, 2),
         total_eur=round(result.total_eur, 2),
         unpriced_days=list(result.unpriced_days),
+        price_note=note,
     )

@@ -62,6 +62,8 @@ _MAGIC = {
     b"\x89PNG": "image/png",
     b"\xff\xd8\xff": "image/jpeg",
 }
+PROOF_REMIND_DAYS = 7
+"""From this many days before GRDF's proof deadline the reminder turns urgent."""
 _STATES = {
     "pending": "to_validate",
     "active": "active",
@@ -109,8 +111,15 @@ class RequestPublic(BaseModel):
     kind: Literal["declare", "revoke", "proofs"]
     status: Literal["queued", "claimed", "done", "failed"]
     error_code: str | None
-    error_message: str | None = Field(description="GRDF's own words when it refused")
+    error_message: str | None = Field(
+        description="GRDF's own words when it refused; while queued again, why "
+        "the last try did not reach GRDF"
+    )
     created_at: datetime
+    retry_at: datetime | None = Field(
+        default=None,
+        description="GRDF was unavailable: tried again from this instant",
+    )
 
 
 class GasRightPublic(BaseModel):
@@ -133,6 +142,15 @@ class GasRightPublic(BaseModel):
         description="requested/ko: GRDF wants the holder's proofs before proof_deadline"
     )
     proof_deadline: date | None
+    proof_days_left: int | None = Field(
+        default=None, description="days until proof_deadline (negative: passed)"
+    )
+    proof_reminder: Literal["asked", "due_soon", "overdue"] | None = Field(
+        default=None,
+        description="asked: GRDF wants proofs; due_soon: the deadline is within "
+        f"{PROOF_REMIND_DAYS} days; overdue: it has passed and GRDF decides "
+        "(the state shown stays GRDF's until it does)",
+    )
     data_from: date | None
     data_until: date | None
     right_end: date | None
@@ -170,7 +188,7 @@ SELECT g.state, g.proof_status, g.proof_deadline, g.data_from, g.data_until,
 FROM grdf_rights g WHERE g.meter_id = $1
 """
 _LAST = """
-SELECT request_id, kind, status, error_code, error_message, created_at
+SELECT request_id, kind, status, error_code, error_message, created_at, retry_at
 FROM grdf_requests WHERE person_id = $1 AND meter_id = $2
 ORDER BY created_at DESC LIMIT 1
 """
@@ -195,16 +213,38 @@ async def _view(
         state = _STATES[right["state"]]
     else:
         state = "sending" if last is not None else "none"
+    days_left, reminder = _proof_reminder(right, state)
     return GasRightPublic(
         meter_id=meter_id,
         state=state,
         proof=None if right is None else right["proof_status"],
         proof_deadline=None if right is None else right["proof_deadline"],
+        proof_days_left=days_left,
+        proof_reminder=reminder,
         data_from=None if right is None else right["data_from"],
         data_until=None if right is None else right["data_until"],
         right_end=None if right is None else right["right_end"],
         last_request=request,
     )
+
+
+def _proof_reminder(
+    right: asyncpg.Record | None, state: str
+) -> tuple[int | None, str | None]:
+    """Days left before GRDF's proof deadline and how loudly to remind: only
+    while GRDF asks (``requested`` or ``ko``) on a live right. Past the deadline
+    SEN1 decides nothing: the state is GRDF's, mirrored by the daily check."""
+    if (
+        right is None
+        or right["proof_status"] not in ("requested", "ko")
+        or right["proof_deadline"] is None
+        or state not in ("to_validate", "active")
+    ):
+        return None, None
+    days_left = (right["proof_deadline"] - datetime.now(PARIS).date()).days
+    if days_left < 0:
+        return days_left, "overdue"
+    return days_left, "due_soon" if days_left <= PROOF_REMIND_DAYS else "asked"
 
 
 async def _mine(conn: asyncpg.Connection, person: uuid.UUID) -> list[str]:

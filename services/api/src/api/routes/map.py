@@ -71,7 +71,14 @@ async def choropleth_map(
     day_span(start, end)  # validates the span (non-empty, at most MAX_DAYS)
     insee, only_iris = _territory(user, commune, iris)
     plan = choropleth.plan(start, end)
-    segments = [(b, local_midnight(a), local_midnight(z)) for b, a, z in plan]
+    # Edge days inside months that /v1/rollups publishes whole: the time pass
+    # needs those months (P1M) and ALL their days, so the edge segments are read
+    # as whole months (the totals count the asked days only; the P1M segments
+    # have no coarser parent).
+    edges = [choropleth.months_around(a, z) for b, a, z in plan if b == "P1D"]
+    segments = [
+        (b, local_midnight(a), local_midnight(z)) for b, a, z in plan if b == "P1M"
+    ] + [("P1D", a, z) for a, z in edges]
     async with pool.acquire() as conn:
         if not await conn.fetchval(
             "SELECT EXISTS (SELECT 1 FROM communes WHERE insee = $1)", insee
@@ -88,10 +95,34 @@ async def choropleth_map(
             parcel=parcel,
             geometry=geometry,
         )
+        months: dict[tuple[int, str], choropleth.Node] = {}
+        if edges:
+            _, months = await choropleth.load(
+                conn,
+                commune=insee,
+                level=level,
+                segments=[("P1M", a, z) for a, z in edges],
+                energy=energy,
+                direction=direction,
+                iris=iris or only_iris,
+                parcel=parcel,
+                geometry=False,
+            )
     if only_iris is not None:  # a key of one IRIS: nothing outside it, whatever
         wanted = [f for f in wanted if f["iris"] == only_iris]  # parcel was asked
     depth = choropleth.LEVELS.index(level)
-    sums = choropleth.totals(rule, nodes, depth, [f["id"] for f in wanted])
+    choropleth.verdicts(rule, nodes, depth)
+    in_time = None
+    if edges:
+        choropleth.verdicts(rule, months, depth)
+        in_time = choropleth.held_in_time(rule, months, nodes, depth)
+    span = (
+        int(local_midnight(start).timestamp()),
+        int(local_midnight(end).timestamp()),
+    )
+    sums = choropleth.totals(
+        rule, nodes, depth, [f["id"] for f in wanted], in_time, span, walked=True
+    )
     out = []
     for f in wanted:
         t = sums[f["id"]]

@@ -9,7 +9,7 @@ from __future__ import annotations
 import csv
 import io
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import Annotated, Any, Literal
 
 import asyncpg
@@ -27,9 +27,16 @@ from api.privacy import (
     Verdict,
     rest_is_safe,
     withheld,
+    withheld_in_time,
 )
 from api.problems import Problem
 from api.schemas import AggregatePublic, RollupPage, RulePublic
+from energy_core.domain.time import (
+    local_day_of,
+    local_midnight,
+    month_start,
+    next_month_start,
+)
 
 router = APIRouter(prefix="/v1/rollups", tags=["aggregates"])
 Scope = Literal["building", "parcel", "neighbourhood", "commune"]
@@ -154,6 +161,104 @@ async def _publishable(
     raise RuntimeError("complementary suppression did not settle")  # pragma: no cover
 
 
+COARSER = {"PT30M": "PT1H", "PT1H": "P1D", "P1D": "P1M"}
+"""The bucket size that encloses each finer one (P1M encloses nothing published)."""
+_EVERY = 10**6  # no page limit when whole parents are read for the time pass
+
+
+def enclosing(coarser: str, t0: datetime, t1: datetime) -> tuple[datetime, datetime]:
+    """[t0, t1) widened to whole ``coarser`` buckets (Paris days and months: 23 to
+    25 hours, 28 to 31 days; hours are whole in Paris, so UTC hours)."""
+    last = t1 - timedelta(microseconds=1)
+    if coarser == "PT1H":
+        hour = timedelta(hours=1)
+        floor = t0.astimezone(UTC).replace(minute=0, second=0, microsecond=0)
+        top = last.astimezone(UTC).replace(minute=0, second=0, microsecond=0)
+        return floor, top + hour
+    first, final = local_day_of(t0), local_day_of(last)
+    if coarser == "P1D":
+        return local_midnight(first), local_midnight(final + timedelta(days=1))
+    return (
+        local_midnight(month_start(first)),
+        local_midnight(next_month_start(final)),
+    )
+
+
+@dataclass(slots=True)
+class _Cell:
+    """One bucket of the scope: its figures and verdict so far."""
+
+    end: datetime
+    leaf: Figures
+    published: bool
+    in_time: bool = False  # withheld by the time pass
+
+
+async def _cells(
+    conn: asyncpg.Connection,
+    rule: SecrecyRule,
+    scope: str,
+    chain: dict[str, Any],
+    bucket: str,
+    energy: str,
+    direction: str,
+    t0: datetime,
+    t1: datetime,
+) -> dict[datetime, _Cell]:
+    """Verdicts of the scope's buckets around [t0, t1), in space and in time.
+
+    Space: complementary suppression with the parent place (:func:`_publishable`).
+    Time: a published month minus its published days would give the sum of the
+    others, so each enclosing coarser bucket is a parent and ALL its finer buckets
+    (read whole, beyond [t0, t1)) its children (privacy.withheld_in_time). The
+    coarser bucket's own verdict comes first, recursively (half-hours → hours →
+    days → months).
+    """
+    coarser = COARSER.get(bucket)
+    if coarser is not None:
+        t0, t1 = enclosing(coarser, t0, t1)
+    rows = await queries.rollups(
+        conn,
+        scope=scope,
+        chain=chain,
+        bucket=bucket,
+        energy=energy,
+        direction=direction,
+        start=t0,
+        end=t1,
+        limit=_EVERY,
+        min_points=rule.min_points,
+        max_share=rule.max_share,
+    )
+    depth = queries.LEVELS.index(scope)
+    buckets = [_bucket(r, depth) for r in rows]
+    spatial = await _publishable(
+        conn, rule, scope, chain, buckets, bucket, energy, direction
+    )
+    cells: dict[datetime, _Cell] = {}
+    for r, b in zip(rows, buckets, strict=True):
+        leaf = b.nodes[depth]
+        if leaf is not None:
+            ok = _passes(rule, leaf) and spatial[b.start]
+            cells[b.start] = _Cell(r["bucket_end"], leaf, ok)
+    if coarser is None or not cells:
+        return cells
+    parents = await _cells(conn, rule, scope, chain, coarser, energy, direction, t0, t1)
+    starts = sorted(cells)
+    for p_start, p in parents.items():
+        kids = [t for t in starts if p_start <= t < p.end]
+        out = withheld_in_time(
+            rule,
+            p.leaf,
+            p.published,
+            [(t.isoformat(), cells[t].leaf, cells[t].published) for t in kids],
+        )
+        for t in kids:
+            if t.isoformat() in out:
+                cells[t].published, cells[t].in_time = False, True
+    return cells
+
+
 async def _page(
     pool: asyncpg.Pool,
     rule: SecrecyRule,
@@ -193,6 +298,21 @@ async def _page(
         verdicts = await _publishable(
             conn, rule, scope, chain, buckets, bucket, energy, direction
         )
+        in_time: set[datetime] = set()
+        if bucket in COARSER and page:
+            last = page[-1]["bucket_start"] + timedelta(microseconds=1)
+            cells = await _cells(
+                conn,
+                rule,
+                scope,
+                chain,
+                bucket,
+                energy,
+                direction,
+                page[0]["bucket_start"],
+                last,
+            )
+            in_time = {t for t, c in cells.items() if c.in_time}
     parent = PARENT.get(scope, "")
     items = []
     for r, b in zip(page, buckets, strict=True):
@@ -209,6 +329,12 @@ async def _page(
                 False,
                 "withheld so that no group under the threshold can be derived "
                 f"by difference with its {parent}",
+            )
+        elif verdict.published and r["bucket_start"] in in_time:
+            verdict = Verdict(
+                False,
+                "withheld so that no bucket under the threshold can be derived "
+                f"by difference with its enclosing {WHOLE[bucket]}",
             )
         items.append(
             AggregatePublic(
@@ -235,6 +361,7 @@ async def _page(
 CSV_MAX = MAX_DAYS * 50
 """Buckets one CSV export may hold: every half-hour of the longest span (25-hour
 days included)."""
+WHOLE = {"PT30M": "hour", "PT1H": "day", "P1D": "month"}
 PARENT = {"neighbourhood": "commune", "parcel": "neighbourhood", "building": "parcel"}
 
 

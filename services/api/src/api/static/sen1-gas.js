@@ -29,9 +29,11 @@
     const [cost, co2] = await Promise.all([
       api(`${base}/cost?month=${month}`).catch(() => null),
       api(`${base}/co2?month=${month}`).catch(() => null)]);
-    document.getElementById("g-eur").textContent = cost ? `${fmt(cost.total_eur, 2)} €` : "–";
+    // a band without a benchmark price held: its days are unpriced, not 0 €
+    const priced = cost && !(cost.unpriced_days.length && !cost.energy_eur);
+    document.getElementById("g-eur").textContent = priced ? `${fmt(cost.total_eur, 2)} €` : "–";
     document.getElementById("g-co2").textContent = co2 ? `${fmt(co2.kg_co2e, 1)} kg CO2e` : "–";
-    if (cost) document.getElementById("g-price").textContent = `${T.gas_price} (${cost.option})`;
+    if (cost) document.getElementById("g-price").textContent = `${T.gas_price} (${cost.option}${cost.price_note ? "; " + cost.price_note : ""})`;
   }
 
   async function post(path, body, isForm) {
@@ -48,11 +50,26 @@
     const page = await api("/v1/me/grdf/rights");
     const body = document.querySelector("#grdf-rights tbody");
     body.textContent = "";
+    // GRDF's proof deadline, as a reminder above the list (urgent in its last week)
+    const reminders = document.getElementById("grdf-reminders");
+    reminders.textContent = "";
+    for (const g of page.items.filter((i) => i.proof_reminder)) {
+      const p = document.createElement("p");
+      p.className = g.proof_reminder === "asked" ? "notice" : "notice error";
+      p.dataset.meterId = g.meter_id; p.dataset.reminder = g.proof_reminder;
+      p.textContent = T["grdf_remind_" + g.proof_reminder]
+        .replace("{pce}", tail(g.meter_id)).replace("{date}", g.proof_deadline)
+        .replace("{days}", String(Math.abs(g.proof_days_left)));
+      reminders.appendChild(p);
+    }
     for (const g of page.items) {
       const tr = document.createElement("tr");
       tr.dataset.meterId = g.meter_id; tr.dataset.state = g.state;
       cell(tr, tail(g.meter_id));
-      const err = g.state === "failed" && g.last_request ? ` (${g.last_request.error_message || ""})` : "";
+      const last = g.last_request;
+      const err = g.state === "failed" && last ? ` (${last.error_message || ""})`
+        : last && last.status === "queued" && last.retry_at
+          ? ` (${T.grdf_retry} ${new Date(last.retry_at).toLocaleString(lang)})` : "";
       cell(tr, (T["gs_" + g.state] || g.state) + err);
       cell(tr, g.data_from ? `${g.data_from} → ${g.data_until || "…"}` : "–");
       cell(tr, g.proof ? `${T["gp_" + g.proof] || g.proof}${g.proof_deadline ? " · " + g.proof_deadline : ""}` : "–");

@@ -5,9 +5,16 @@ Why it is shaped this way:
   before ``expires_in`` runs out and, when ADICT answers 401 anyway (revoked,
   clock skew, the emulator's ``tokens_expire``), renewed once for all workers:
   a worker renews only if the token it used is still the current one;
-- every call, whoever makes it, waits for the shared :class:`QuotaLimiter`;
-- 429, 5xx and maintenance 503 are ridden out with the shared ``Backoff``; a 429
-  pauses every worker, not only the one that got it;
+- every call, whoever makes it, waits for the shared :class:`QuotaLimiter`, and
+  is sent the moment its slot comes (the token is taken before the slot, the
+  NDJSON is parsed off the event loop), so what reaches GRDF is spaced as the
+  limiter spaced it;
+- 5xx, maintenance 503 and timeouts are ridden out with the ``Backoff``; a 429
+  delays only the call that got it (``Retry-After`` when GRDF gives one, else
+  the backoff): the other workers' slots are already spaced, and pausing them
+  all for one call that landed early would waste every slot of the pause. A
+  ``Retry-After`` longer than ``hold_after_s`` (a cap that will not clear soon,
+  e.g. the day's) holds the shared limiter, since no call would pass before;
 - ADICT answers functional refusals inside HTTP 200 (``statut_restitution``):
   the client returns the objects as they are and the mapping decides per object.
 """
@@ -124,6 +131,7 @@ class AdictClient:
         max_attempts: int = 8,
         sleep: Callable[[float], Any] = asyncio.sleep,
         injections_path: str = "donnees_injections_publiees",
+        hold_after_s: float = 60.0,
     ) -> None:
         self._http = http
         self._base = base_url.rstrip("/")
@@ -133,6 +141,8 @@ class AdictClient:
         self._attempts = max_attempts
         self._sleep = sleep
         self._injections = injections_path
+        self._hold_after = hold_after_s
+        self.rate_limited = 0
 
     async def _call(
         self,
@@ -148,9 +158,10 @@ class AdictClient:
         failures = 0
         rejected = 0
         while True:
+            # the token first: nothing may stand between the slot and the send
+            token = await self.tokens.get()
             await self.limiter.acquire()
             metrics.QUOTA_USED.set(self.limiter.used_ratio)
-            token = await self.tokens.get()
             retry_after: float | None = None
             try:
                 answer = await self._http.request(
@@ -176,6 +187,7 @@ class AdictClient:
                 if status == 429:
                     metrics.REQUESTS.labels(resource, "rate_limited").inc()
                     metrics.RATE_LIMITED.inc()
+                    self.rate_limited += 1
                     retry_after = _retry_after(answer)
                     error = RateLimitedError("ADICT 429", retry_after=retry_after)
                 elif status >= 500:
@@ -190,18 +202,22 @@ class AdictClient:
                     metrics.REQUESTS.labels(resource, "ok").inc()
                     return answer
             failures += 1
+            if retry_after is not None and retry_after > self._hold_after:
+                # e.g. GRDF's day is spent: no call of anybody passes before
+                self.limiter.pause(retry_after)
+                raise error
             if failures >= self._attempts:
                 raise error
-            delay = self._backoff.delay(failures, retry_after=retry_after)
-            if isinstance(error, RateLimitedError):
-                self.limiter.pause(delay)  # everybody waits, not only this worker
-            await self._sleep(delay)
+            # only this call waits; the others keep their slots
+            await self._sleep(self._backoff.delay(failures, retry_after=retry_after))
 
     async def _stream(
         self, resource: str, path: str, params: dict[str, str] | None = None
     ) -> Parsed:
         answer = await self._call(resource, "GET", path, params=params)
-        return parse(answer.text)
+        # three years of gas days are ~1 MB: parsed off the event loop, so the
+        # other workers' calls leave on their slots meanwhile
+        return await asyncio.to_thread(parse, answer.text)
 
     # -- access rights ---------------------------------------------------------
 

@@ -36,6 +36,8 @@ class GrdfRequest:
     data_from: date | None
     data_until: date | None
     right_end: date | None
+    attempts: int = 1
+    """Tries so far, this one included."""
 
 
 class Repository(Protocol):
@@ -88,6 +90,11 @@ class Repository(Protocol):
 
     async def request_files(self, request_id: str) -> list[tuple[str, bytes, str]]:
         """A proofs request's files: (file name, bytes, content type)."""
+        ...
+
+    async def defer_request(self, request_id: str, delay_s: float, reason: str) -> None:
+        """Queues a request that met a transient failure again, not to be claimed
+        before ``delay_s`` from now; ``reason`` is what the person sees meanwhile."""
         ...
 
     async def finish_request(

@@ -27,6 +27,9 @@ class MemoryRepository:
         self.decided: dict[str, str] = {}
         self.requests: list[GrdfRequest] = []
         """Queued requests (tests put them there), oldest first."""
+        self.deferred: dict[str, tuple[float, str]] = {}
+        """Request id -> (delay, reason) of the last deferral (not queued again:
+        a test puts the request back with its next attempt)."""
         self.files: dict[str, list[tuple[str, bytes, str]]] = {}
         self.finished: dict[str, tuple[bool, str | None, str | None]] = {}
         self.quota: dict[date, tuple[int, float]] = {}
@@ -71,6 +74,9 @@ class MemoryRepository:
 
     async def request_files(self, request_id: str) -> list[tuple[str, bytes, str]]:
         return self.files.get(request_id, [])
+
+    async def defer_request(self, request_id: str, delay_s: float, reason: str) -> None:
+        self.deferred[request_id] = (delay_s, reason)
 
     async def finish_request(
         self, request_id: str, *, ok: bool, code: str | None, message: str | None

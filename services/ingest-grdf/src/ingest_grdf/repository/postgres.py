@@ -202,11 +202,13 @@ class PostgresRepository:
                    attempts = attempts + 1
                WHERE request_id = (
                    SELECT request_id FROM grdf_requests
-                   WHERE status = 'queued' OR (status = 'claimed'
-                         AND claimed_at < now() - make_interval(secs => $1))
+                   WHERE (status = 'queued'
+                          AND (retry_at IS NULL OR retry_at <= now()))
+                      OR (status = 'claimed'
+                          AND claimed_at < now() - make_interval(secs => $1))
                    ORDER BY created_at LIMIT 1 FOR UPDATE SKIP LOCKED)
                RETURNING request_id, kind, meter_id, holder, scopes, data_from,
-                         data_until, right_end""",
+                         data_until, right_end, attempts""",
             stale_after_s,
         )
         if row is None:
@@ -220,6 +222,17 @@ class PostgresRepository:
             data_from=row["data_from"],
             data_until=row["data_until"],
             right_end=row["right_end"],
+            attempts=row["attempts"],
+        )
+
+    async def defer_request(self, request_id: str, delay_s: float, reason: str) -> None:
+        await self._pool.execute(
+            "UPDATE grdf_requests SET status = 'queued', claimed_at = NULL,"
+            " retry_at = now() + make_interval(secs => $2), error_message = $3"
+            " WHERE request_id = $1::uuid",
+            request_id,
+            delay_s,
+            reason,
         )
 
     async def request_files(self, request_id: str) -> list[tuple[str, bytes, str]]:
@@ -236,7 +249,8 @@ class PostgresRepository:
         async with self._pool.acquire() as conn, conn.transaction():
             await conn.execute(
                 "UPDATE grdf_requests SET status = $2, error_code = $3,"
-                " error_message = $4, done_at = now() WHERE request_id = $1::uuid",
+                " error_message = $4, done_at = now(), retry_at = NULL"
+                " WHERE request_id = $1::uuid",
                 request_id,
                 "done" if ok else "failed",
                 code,
