@@ -3,7 +3,8 @@
 Reproduced: header/query duality of version and token (both -> 400), ``interval``
 vs ``start``/``end`` exclusivity, default resolutions, max-interval clamps,
 alignment, end-of-bucket timestamps, integer rounding, ``"nan"`` (incomplete last
-bucket, minute data older than 24 h, the minute of a counter reset), unit factors,
+bucket, minute data older than 24 h, the minute of a counter reset; coarser buckets
+average their known minutes), unit factors,
 JSONP ``callback``, ``text/csv``, ``param=all``, and 400/401/404. History comes
 from :mod:`flukso_emulator.model`, the generator the live devices use.
 """
@@ -24,6 +25,7 @@ from flukso_emulator.model import (
     RESET_EVERY,
     SimDevice,
     SimSensor,
+    mean_power,
     minute_power,
 )
 
@@ -107,13 +109,27 @@ def _window(request: Request, now: int) -> tuple[int, int, str]:
 
 
 def _average(sensor: SimSensor, device: SimDevice, lo: int, hi: int) -> float | None:
-    """Average power (W) over ``[lo, hi)``; None where the RRD would say unknown."""
-    if "counter_reset" in device.behaviours and (
-        (hi - 1 - RESET_AT) // RESET_EVERY > (lo - 1 - RESET_AT) // RESET_EVERY
-    ):
-        return None  # a negative rate (reflash) is out of range for the DERIVE DS
-    minutes = range(lo // 60, (hi + 59) // 60)
-    return sum(minute_power(sensor, m) for m in minutes) / len(minutes)
+    """Average power (W) over ``[lo, hi)``; None where the RRD would say unknown.
+
+    The minute of a reflash is unknown (a negative rate is out of range for the
+    DERIVE DS); a longer bucket averages its known minutes, as RRD consolidation
+    does, and is unknown only when most of them are (an xff of 0.5, rrdtool's usual
+    value: the contract does not give flukso.net's).
+    """
+    first, stop = lo // 60, (hi + 59) // 60
+    count = stop - first
+    resets: range = range(0)
+    if "counter_reset" in device.behaviours:
+        every, at = RESET_EVERY // 60, RESET_AT // 60
+        resets = range(first + (at - first) % every, stop, every)
+    if 2 * len(resets) >= count:
+        return None
+    if count <= 15:  # the minute backfill's spans: the live ticks' cache
+        total = sum(minute_power(sensor, m) for m in range(first, stop))
+    else:
+        total = mean_power(sensor, first, stop) * count
+    total -= sum(minute_power(sensor, m) for m in resets)
+    return total / (count - len(resets))
 
 
 def make_app(

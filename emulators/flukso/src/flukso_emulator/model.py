@@ -133,11 +133,34 @@ def _bump(hour: float, centre: float, width: float) -> float:
 @lru_cache(maxsize=1 << 17)  # live ticks and REST history ask the same minutes
 def minute_power(sensor: SimSensor, minute: int) -> float:
     """Average power (W) of ``sensor`` over unix minute ``minute`` (never negative)."""
-    if sensor.subtype == "pminus":
-        return 0.0  # no export: the emulated three-phase home has no PV
     local = datetime.fromtimestamp(minute * 60, PARIS)
     hour = local.hour + local.minute / 60
-    doy = local.timetuple().tm_yday
+    return _power(sensor, minute, hour, local.timetuple().tm_yday, local.weekday())
+
+
+def mean_power(sensor: SimSensor, first: int, stop: int) -> float:
+    """Mean of :func:`minute_power` over minutes ``[first, stop)``, exactly.
+
+    Long REST spans (a year of days) would convert 525,600 minutes to local time
+    and flood the live ticks' cache; Paris offsets are whole hours, so one
+    conversion per UTC hour gives every minute's local hour, day and weekday.
+    """
+    total, minute = 0.0, first
+    while minute < stop:
+        local = datetime.fromtimestamp(minute * 60, PARIS)
+        doy, weekday = local.timetuple().tm_yday, local.weekday()
+        hour_end = min(stop, (minute // 60 + 1) * 60)
+        for m in range(minute, hour_end):
+            total += _power(sensor, m, local.hour + (m % 60) / 60, doy, weekday)
+        minute = hour_end
+    return total / (stop - first)
+
+
+def _power(
+    sensor: SimSensor, minute: int, hour: float, doy: int, weekday: int
+) -> float:
+    if sensor.subtype == "pminus":
+        return 0.0  # no export: the emulated three-phase home has no PV
     winter = math.cos(2 * math.pi * (doy - 15) / 365)  # 1 mid-January, -1 mid-July
     if sensor.pv_kwp > 0:
         day = 12.0 - 3.5 * winter  # 8.5 h in winter, 15.5 h in summer
@@ -148,7 +171,7 @@ def minute_power(sensor: SimSensor, minute: int) -> float:
         cloud = _noise(sensor.seed, minute // 7)
         shade = 1 - 0.75 * max(0.0, cloud - 0.5) / 0.5
         return sensor.pv_kwp * 1000 * 0.8 * (0.8 - 0.2 * winter) * bell * shade
-    weekend = local.weekday() >= 5
+    weekend = weekday >= 5
     standby = 70 + 90 * _noise(sensor.seed, 1)
     if weekend:
         peaks = 500 * _bump(hour, 9.5, 1.2) + 600 * _bump(hour, 12.8, 1.0)

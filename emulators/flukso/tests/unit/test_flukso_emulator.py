@@ -99,7 +99,7 @@ def test_devices_publish_configs_gauges_and_changed_counters() -> None:
 
 
 def test_stack_announces_the_emulator_before_the_service() -> None:
-    ctx = {"python": "py", "host": "127.0.0.1"}
+    ctx = {"python": "py", "host": "127.0.0.1", "var_dir": "/data"}
     specs = [*emulator_processes(ctx), *service_processes(ctx)]
     assert [(s["name"], s["order"]) for s in specs] == [
         ("flukso-emulator", 10),
@@ -109,3 +109,53 @@ def test_stack_announces_the_emulator_before_the_service() -> None:
     assert specs[0]["env"]["FLUKSO_EMULATOR_HTTP_PORT"] == 8091
     # the service backfills from the emulator the stack starts
     assert specs[1]["env"]["INGEST_FLUKSO_API_URL"] == "http://127.0.0.1:8091"
+    # first-contact history is remembered beside the stack's database
+    state = specs[1]["env"]["INGEST_FLUKSO_HISTORY_STATE_FILE"]
+    assert state == "/data/ingest-flukso/history.json"
+
+
+async def test_a_pv_sensors_year_of_days_is_the_mean_of_its_minutes() -> None:
+    pv = next(s for d in DEVICES for s in d.sensors if s.pv_kwp > 0)
+    async with _client() as client:
+        response = await client.get(
+            f"/sensor/{pv.sensor_id}",
+            params={"interval": "year", "resolution": "day"},
+            headers={"X-Token": DEMO_TOKEN, "X-Version": "1.0"},
+        )
+    points = response.json()
+    assert len(points) == 365
+    assert points[-1][1] == "nan"
+    assert all(t % 86_400 == 0 for t, _ in points)
+    # a day across the spring DST change, then a summer and a winter day: the
+    # mean of the very minutes live devices publish
+    by_end = dict(points)
+    for day_end in (1_774_828_800, 1_784_332_800, 1_797_811_200):
+        minutes = range(day_end // 60 - 1440, day_end // 60)
+        mean = sum(minute_power(pv, m) for m in minutes) / 1440
+        assert by_end[day_end] == round(mean)
+    summer, winter = by_end[1_784_332_800], by_end[1_797_811_200]
+    assert summer > winter > 0  # believable: more sun in July than in December
+
+
+async def test_a_reflash_leaves_its_minute_unknown_not_the_whole_day() -> None:
+    device = next(d for d in DEVICES if "counter_reset" in d.behaviours)
+    sensor = device.sensors[0]
+    headers = {"X-Token": DEMO_TOKEN, "X-Version": "1.0"}
+    reset = NOW // 1800 * 1800 - 1800 + 17 * 60  # a reflash, 17 min into a half hour
+    async with _client() as client:
+        minutes = await client.get(
+            f"/sensor/{sensor.sensor_id}",
+            params={"start": str(reset - 60), "end": str(reset + 60)},
+            headers=headers,
+        )
+        days = await client.get(
+            f"/sensor/{sensor.sensor_id}",
+            params={"interval": "week", "resolution": "day"},
+            headers=headers,
+        )
+    assert dict(minutes.json())[reset + 60] == "nan"  # the reflash minute
+    assert isinstance(dict(minutes.json())[reset], int)
+    end, watts = days.json()[-2]
+    known = [m for m in range(end // 60 - 1440, end // 60) if m % 30 != 17]
+    assert len(known) == 1440 - 48
+    assert watts == round(sum(minute_power(sensor, m) for m in known) / len(known))

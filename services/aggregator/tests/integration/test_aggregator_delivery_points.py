@@ -266,3 +266,42 @@ async def test_a_pv_homes_day_row_keeps_injection_and_gross_apart(
     assert await building_day(territory_db, "production") == {
         "raw": (1200.0, 1, 1200.0)
     }
+
+
+async def test_a_pv_sensors_day_history_is_its_points_gross_production(
+    territory_db: asyncpg.Pool,
+) -> None:
+    """ingest-flukso's first-contact history: one reading per flukso.net UTC day,
+    stamped ``[00:00Z, Paris midnight)`` (22 h in summer: the panels' night hours
+    trimmed). It fits one Paris day, so the device slot of that day's row holds it
+    as gross production beside the settled injection; a day reading stamped on the
+    whole UTC day would fit no Paris day and count for none."""
+    pipeline = await make_pipeline(territory_db)
+    utc_day = DAY + timedelta(hours=2)  # 2 June 00:00Z, 02:00 in Paris
+    history = ReadingBatch(
+        meter=FluksoSensorId(PV), source=Source.FLUKSO, energy=Energy.ELECTRICITY,
+        readings=(
+            Reading(Kind.INTERVAL, Unit.WH, utc_day, utc_day + timedelta(hours=22),
+                    9600.0, Quality.RAW, Direction.PRODUCTION),
+            # the next UTC day as a whole: straddles two Paris days, counts nowhere
+            Reading(Kind.INTERVAL, Unit.WH, utc_day + timedelta(days=1),
+                    utc_day + timedelta(days=2), 7000.0, Quality.RAW,
+                    Direction.PRODUCTION),
+        ),
+    )  # fmt: skip
+    injected = ReadingBatch(
+        meter=Prm(M1), source=Source.ENEDIS_DATACONNECT, energy=Energy.ELECTRICITY,
+        readings=(Reading(Kind.INTERVAL, Unit.WH, DAY, DAY + timedelta(days=1),
+                          4000.0, Quality.RAW, Direction.PRODUCTION),),
+    )  # fmt: skip
+    await run(territory_db, pipeline, [
+        batch_to_proto(history).SerializeToString(),
+        batch_to_proto(injected).SerializeToString(),
+    ])  # fmt: skip
+    rows = await territory_db.fetch(
+        "SELECT day_start, sv3, sn3, ev0 + ev1 + ev2 AS injection "
+        "FROM aggregator_meter_days WHERE point_id = $1 AND direction = 'production'"
+        " ORDER BY day_start",
+        M1,
+    )
+    assert [tuple(r) for r in rows] == [(DAY, 9600.0, 1, 4000.0)]

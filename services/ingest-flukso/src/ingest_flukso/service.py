@@ -1,9 +1,12 @@
-"""The loop: subscribe -> map -> micro-batch -> publish, plus backfill of holes.
+"""The loop: subscribe -> map -> micro-batch -> publish, plus backfill of holes
+and first-contact history.
 
 One task per broker (reconnect with exponential backoff), one batcher (every
 ``batch_seconds``, one ReadingBatch per meter, key = meter id), one backfiller
 (holes reported by the tracker, fetched from flukso.net once the devices have had
-time to upload). A message that cannot be mapped is dead-lettered with its bytes;
+time to upload), one historian (a production sensor met for the first time gets
+its past year of day averages, and today's minutes as a hole; see
+:mod:`ingest_flukso.mapping.history`). A message that cannot be mapped is dead-lettered with its bytes;
 it never stops the others.
 """
 
@@ -37,14 +40,18 @@ from ingest_flukso.client import (
     connect_aiomqtt,
     connect_fast,
 )
+from ingest_flukso.history_state import HistoryState
 from ingest_flukso.mapping import (
     Emitted,
     Gap,
+    HistoryPlan,
     TopicKind,
     Tracker,
+    day_readings,
     parse_config,
     parse_sample,
     parse_topic,
+    plan,
 )
 from ingest_flukso.settings import Settings
 
@@ -64,6 +71,15 @@ REQUEUED = Counter(
 ABANDONED = Counter(
     "ingest_flukso_backfill_abandoned_total",
     "Holes older than flukso.net's minute history while the API stayed down",
+)
+HISTORY_DAYS = Counter(
+    "ingest_flukso_history_readings_total",
+    "Day readings of first-contact history (production sensors)",
+)
+HISTORY_SENSORS = Counter(
+    "ingest_flukso_history_sensors_total",
+    "Sensors whose first-contact history was fetched",
+    ["outcome"],
 )
 MINUTE_HISTORY_S = 24 * 3600
 """flukso.net answers minutes for the last 24 hours only ("nan" beyond)."""
@@ -107,6 +123,15 @@ class FluksoService:
         self._outbox = PublishQueue(publisher)
         """Dead letters as they come, then each flush's batches: kept until acked."""
         self._gaps: asyncio.Queue[Gap] = asyncio.Queue()
+        state_file = settings.history_state_file if settings.history else ""
+        if state_file and settings.shards > 1:  # one writer per file
+            state_file += f".{settings.shard}-of-{settings.shards}"
+        self.history = HistoryState(state_file or None)
+        """Sensors whose history is published (kept across restarts)."""
+        self._met: set[FluksoSensorId] = set()
+        self._plans: asyncio.Queue[HistoryPlan] = asyncio.Queue()
+        self._history_added: list[tuple[FluksoSensorId, int]] = []
+        """History queued in ``pending``: marked done once a flush is acked."""
         self._topics: dict[str, tuple[TopicKind, FluksoSensorId] | None] = {}
         self._dropped_seen: dict[str, int] = {}
         self.connected: dict[str, bool] = {}
@@ -162,6 +187,8 @@ class FluksoService:
             unit = "W" if kind is TopicKind.GAUGE else "Wh"
             sample = parse_sample(message.payload, default_unit=unit)
             emitted, gaps = self.tracker.feed(kind, ident, sample, message.received)
+            if ident not in self._met and self._settings.history:
+                self._first_contact(ident, sample.ts or message.received)
         except PermanentError as exc:
             self._dead_letter(message, exc)
             return
@@ -173,6 +200,19 @@ class FluksoService:
         for gap in gaps:
             GAPS.inc()
             self._gaps.put_nowait(gap)
+
+    def _first_contact(self, sensor: FluksoSensorId, ts: int) -> None:
+        """Plans the history of a sensor seen live for the first time, unless an
+        earlier run published it already."""
+        info = self.tracker.sensor(sensor)
+        if info is None:
+            return  # not configured yet: the next sample asks again
+        self._met.add(sensor)
+        if sensor in self.history:
+            return
+        wanted = plan(info, ts)
+        if wanted is not None:
+            self._plans.put_nowait(wanted)
 
     def _configure(self, device: FluksoSensorId, payload: bytes, broker: str) -> None:
         config = parse_config(device, payload)
@@ -230,7 +270,14 @@ class FluksoService:
         ]
         for key, batch in batches:
             self._outbox.add(topics.READINGS, key, batch_to_proto(batch))
-        flushed = await self._outbox.flush()  # on failure the outbox keeps them
+        histories, self._history_added = self._history_added, []
+        try:
+            flushed = await self._outbox.flush()  # on failure the outbox keeps them
+        except BaseException:
+            self._history_added[:0] = histories  # their readings wait in the outbox
+            raise
+        if histories:
+            self.history.mark(histories)
         published = [v for spec, _, v in flushed if spec is topics.READINGS]
         count = sum(
             len(v.readings) for v in published if isinstance(v, pb.ReadingBatch)
@@ -318,6 +365,72 @@ class FluksoService:
             return len(emitted)
         return 0
 
+    async def fetch_history(self, wanted: HistoryPlan) -> int:
+        """Fetches one sensor's day history and queues its readings (and today's
+        minutes as a hole); returns the day readings queued.
+
+        Raises the last TransientError when every attempt failed (the caller asks
+        again later); a refusal (PermanentError, e.g. 404: no data) is logged and
+        the sensor is marked done with nothing, as a hole-free sensor would be.
+        """
+        info = self.tracker.sensor(wanted.sensor)
+        policy = Backoff(1.0, max_s=60.0)
+        points: list[tuple[int, float | None]] = []
+        for attempt in range(1, self._settings.backfill_retries + 1):
+            try:
+                points = await self._api.days(wanted.sensor)
+            except TransientError as exc:
+                logger.warning("history attempt %d failed: %s", attempt, exc)
+                if attempt == self._settings.backfill_retries:
+                    raise
+                await asyncio.sleep(policy.delay(attempt, retry_after=exc.retry_after))
+                continue
+            except PermanentError as exc:
+                logger.warning(
+                    "history of %s refused: %s", meter_ref(wanted.sensor), exc
+                )
+                HISTORY_SENSORS.labels("refused").inc()
+                points = []
+            break
+        emitted: list[Emitted] = []
+        if info is not None:
+            emitted, refused = day_readings(info, wanted.days_until, points)
+            for point, reason in refused:
+                DEAD.inc()
+                letter = dead_letter(
+                    service=SERVICE,
+                    origin=f"/sensor/{wanted.sensor}?interval=year&resolution=day",
+                    payload=repr(list(point)).encode(),
+                    reason=reason,
+                    error_type="PayloadInvalidError",
+                )
+                self._outbox.add(topics.DEAD_LETTERS, SERVICE, letter)
+        self._add(emitted, Stamp.END)
+        self._history_added.append((wanted.sensor, wanted.days_until))
+        if wanted.gap is not None:
+            self._gaps.put_nowait(wanted.gap)
+        HISTORY_DAYS.inc(len(emitted))
+        HISTORY_SENSORS.labels("fetched").inc()
+        return len(emitted)
+
+    async def _historian(self, stop: asyncio.Event) -> None:
+        while not stop.is_set():
+            wanted = await self._plans.get()
+            try:
+                await self.fetch_history(wanted)
+            except TransientError:
+                later = self._settings.backfill_requeue_seconds
+                logger.warning(
+                    "history of %s asked again in %.0f s",
+                    meter_ref(wanted.sensor),
+                    later,
+                )
+                asyncio.get_running_loop().call_later(
+                    later, self._plans.put_nowait, wanted
+                )
+            except Exception:  # one bad sensor must not end every later history
+                logger.exception("history of %s failed", meter_ref(wanted.sensor))
+
     def _ask_again_later(self, gap: Gap) -> None:
         """flukso.net stayed unavailable: the hole waits, while it can still come."""
         later = self._settings.backfill_requeue_seconds
@@ -358,6 +471,7 @@ class FluksoService:
         tasks += [
             asyncio.create_task(self._batcher(stop)),
             asyncio.create_task(self._backfiller(stop)),
+            asyncio.create_task(self._historian(stop)),
         ]
         await stop.wait()
         for task in tasks:

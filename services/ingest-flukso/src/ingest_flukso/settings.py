@@ -63,6 +63,13 @@ class Settings(ServiceSettings):
     """After ``backfill_retries`` failed attempts the hole is asked again this much
     later, for as long as flukso.net keeps minutes (24 h); then it is counted in
     ``ingest_flukso_backfill_abandoned_total`` and logged, never dropped silently."""
+    history: bool = True
+    """First contact: fetch a production sensor's past year (day averages) and
+    today's minutes from flukso.net when the service meets it for the first time
+    (see ingest_flukso.mapping.history)."""
+    history_state_file: str = ".var/ingest-flukso/history.json"
+    """Where the sensors whose history was published are kept across restarts
+    (empty: in memory only, every restart fetches again; tests only)."""
     reconnect_max_seconds: float = 30.0
     """Cap of the exponential reconnect backoff to a broker."""
     shards: int = Field(1, ge=1)

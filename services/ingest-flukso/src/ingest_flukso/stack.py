@@ -27,6 +27,10 @@ def processes(ctx: dict[str, Any]) -> list[dict[str, Any]]:
                 "INGEST_FLUKSO_HTTP_HOST": host,
                 "INGEST_FLUKSO_HTTP_PORT": INGEST_PORT,
                 "INGEST_FLUKSO_API_URL": api,
+                # kept beside the PostgreSQL data (which keeps the readings)
+                "INGEST_FLUKSO_HISTORY_STATE_FILE": (
+                    f"{ctx.get('var_dir', '.var')}/ingest-flukso/history.json"
+                ),
             },
             "health_url": f"{ops}/readyz",
             "urls": {"ingest-flukso metrics": f"{ops}/metrics"},

@@ -92,6 +92,7 @@ def _settings(
         kafka=kafka_settings,
         backfill_delay_seconds=0,
         batch_seconds=0.5,
+        history=False,  # first-contact history: test_flukso_history.py
     )
 
 

@@ -92,7 +92,7 @@ async def _run(service: FluksoService, until: Callable[[], bool]) -> None:
 
 
 def _settings() -> Settings:
-    return Settings(batch_seconds=0.05, backfill_delay_seconds=0)
+    return Settings(batch_seconds=0.05, backfill_delay_seconds=0, history_state_file="")
 
 
 def _readings(publisher: InMemoryPublisher) -> list[float]:

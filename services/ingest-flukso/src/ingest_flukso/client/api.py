@@ -1,4 +1,5 @@
-"""flukso.net REST API v1.0 client (httpx): minute averages for backfill (contract §2.3)."""
+"""flukso.net REST API v1.0 client (httpx): minute averages for backfill, day
+averages for first-contact history (contract §2.3)."""
 
 from __future__ import annotations
 
@@ -18,7 +19,7 @@ from energy_core.errors import (
 
 
 class FluksoApi:
-    """flukso.net REST v1.0: minute averages of a sensor (end-stamped buckets)."""
+    """flukso.net REST v1.0: minute or day averages of a sensor (end-stamped buckets)."""
 
     def __init__(self, http: httpx.AsyncClient, token: SecretStr) -> None:
         self._http = http
@@ -28,15 +29,22 @@ class FluksoApi:
         self, sensor: str, start: datetime, end: datetime
     ) -> list[tuple[int, float | None]]:
         """``[(bucket end, W or None for "nan")]`` for ``(start, end]``, sorted."""
+        params = {"start": int(start.timestamp()), "end": int(end.timestamp())}
+        return await self._get(sensor, {**params, "resolution": "minute"})
+
+    async def days(self, sensor: str) -> list[tuple[int, float | None]]:
+        """Average power (W) per UTC day for the last year (365 end-stamped
+        buckets, the last one usually "nan"): the longest span the day
+        resolution allows, and the finest history flukso.net keeps that long."""
+        return await self._get(sensor, {"interval": "year", "resolution": "day"})
+
+    async def _get(
+        self, sensor: str, params: dict[str, str | int]
+    ) -> list[tuple[int, float | None]]:
         try:
             response = await self._http.get(
                 f"/sensor/{sensor}",
-                params={
-                    "start": int(start.timestamp()),
-                    "end": int(end.timestamp()),
-                    "resolution": "minute",
-                    "unit": "watt",
-                },
+                params={**params, "unit": "watt"},
                 headers={
                     "Accept": "application/json",
                     "X-Version": "1.0",

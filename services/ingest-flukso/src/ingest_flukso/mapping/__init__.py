@@ -3,6 +3,7 @@
 No I/O here: the service feeds messages in and publishes what comes out.
 """
 
+from ingest_flukso.mapping.history import HistoryPlan, day_readings, plan, wants_history
 from ingest_flukso.mapping.payloads import (
     CLOCK_VALID_FROM,
     DeviceConfig,
@@ -20,11 +21,15 @@ __all__ = [
     "DeviceConfig",
     "Emitted",
     "Gap",
+    "HistoryPlan",
     "Sample",
     "SensorInfo",
     "TopicKind",
     "Tracker",
+    "day_readings",
     "parse_config",
     "parse_sample",
     "parse_topic",
+    "plan",
+    "wants_history",
 ]
