@@ -7,7 +7,17 @@ written once:
 - the peer must be registered and not revoked;
 - an **aggregate** leaves only if the peer's grant covers its territory, level and
   bucket, and the secrecy rule holds (the api's rule, ``energy_core.privacy``: at
-  least ``min_points`` distinct delivery points, no point above ``max_share``);
+  least ``min_points`` distinct delivery points, no point above ``max_share``) and
+  complementary suppression in space holds: when the item comes with its
+  :class:`Family` (its parent's figures and ALL its siblings in that bucket, read
+  whole whatever the peer asked for, since a peer can ask twice), it is withheld
+  if ``energy_core.privacy.withheld`` withholds it, exactly as the api would, so
+  that the parent minus its published children never reveals a withheld child;
+  and complementary suppression in time: with its :class:`Timeline` (the
+  enclosing coarser bucket of the same territory and ALL its finer buckets) it is
+  withheld if ``energy_core.privacy.withheld_in_time`` withholds it, so a month
+  minus its published days never reveals a withheld day (the coarser bucket's
+  own verdict first, recursively, as in the api);
 - an **individual series** leaves only if the peer's grant allows series and a
   consent is live (verified, started, not expired, not revoked) *now*, names that
   peer as grantee, covers that meter, is ``verified``, its holder has
@@ -27,10 +37,17 @@ the figures; they never decide.
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from energy_core.privacy import SecrecyRule
+from energy_core.privacy import (
+    Children,
+    Figures,
+    SecrecyRule,
+    withheld,
+    withheld_in_time,
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,6 +67,21 @@ class PeerGrant:
 
 
 @dataclass(frozen=True, slots=True)
+class Family:
+    """An aggregate's parent place and every child of that parent, in one bucket.
+
+    The children are ALL of them (the item included), not only those a peer asked
+    for: what leaves must not depend on what was asked, or two requests would
+    together publish what one would not.
+    """
+
+    parent: Figures | None
+    """The parent's figures; None when it has no rollup in that bucket (nothing
+    published to subtract from, so there is nothing to protect against)."""
+    children: tuple[tuple[str, Figures], ...]
+
+
+@dataclass(frozen=True, slots=True)
 class Aggregate:
     """One rollup of a territory, as it would leave."""
 
@@ -61,6 +93,30 @@ class Aggregate:
     value: float
     delivery_points: int
     max_point_value: float
+    family: Family | None = None
+    """Its parent and siblings for complementary suppression; None at the top
+    level (a commune has no parent here) or where the caller loads no family."""
+    timeline: Timeline | None = None
+    """Its enclosing coarser bucket and that bucket's finer ones; None for a
+    month (nothing coarser) or where the caller loads none."""
+
+    @property
+    def figures(self) -> Figures:
+        return Figures(self.delivery_points, self.value, self.max_point_value)
+
+
+@dataclass(frozen=True, slots=True)
+class Timeline:
+    """An aggregate's enclosing coarser bucket (same territory) and ALL that
+    bucket's finer buckets, whatever a peer asked for (a peer can ask twice)."""
+
+    me: str
+    """The aggregate's own id among ``children`` (its bucket start, ISO 8601)."""
+    parent: Aggregate | None
+    """The coarser bucket, with its own family and timeline (its verdict comes
+    first); None when it has no rollup (nothing to subtract from)."""
+    children: tuple[tuple[str, Aggregate], ...]
+    """Every finer bucket of ``parent`` (ids as ``me``), each with its family."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -165,7 +221,92 @@ def _aggregate(peer: PeerGrant, item: Aggregate, rule: SecrecyRule) -> Decision:
     )
     if not verdict.published:
         return Decision(False, verdict.reason or "secrecy rule")
+    if item.family is not None and item.territory in complementary(rule, item.family):
+        return Decision(
+            False, "withheld so that its parent does not reveal a withheld part"
+        )
+    if not _in_time(rule, item):
+        return Decision(
+            False, "withheld so that its coarser bucket does not reveal a withheld one"
+        )
     return ALLOWED
+
+
+def _in_space(rule: SecrecyRule, item: Aggregate) -> bool:
+    """The basic rule and complementary suppression in space (the api's verdict
+    before its time pass)."""
+    if not _passes(rule, item.figures):
+        return False
+    return item.family is None or item.territory not in complementary(rule, item.family)
+
+
+def _in_time(rule: SecrecyRule, item: Aggregate) -> bool:
+    """Whether the time pass (``energy_core.privacy.withheld_in_time``) lets
+    ``item`` stay, given its coarser bucket's whole verdict (recursively)."""
+    tl = item.timeline
+    if tl is None or tl.parent is None:
+        return True
+    return tl.me not in _withheld_in_time(rule, tl.parent, tl.children)
+
+
+_MEMO: OrderedDict[
+    tuple[SecrecyRule, int, int],
+    tuple[Aggregate, tuple[tuple[str, Aggregate], ...], frozenset[str]],
+] = OrderedDict()
+_MEMO_SIZE = 1024
+
+
+def _withheld_in_time(
+    rule: SecrecyRule, parent: Aggregate, children: tuple[tuple[str, Aggregate], ...]
+) -> frozenset[str]:
+    # Every finer bucket of one coarser bucket shares the same parent and children
+    # objects (the repository builds them once), so the group is decided once,
+    # not once per item: a month of half-hours would otherwise walk hour, day and
+    # month again for each of its ~1,500 items. Keyed by identity; the entry holds
+    # the objects, so their ids cannot be reused while it lives.
+    key = (rule, id(parent), id(children))
+    hit = _MEMO.get(key)
+    if hit is not None:
+        _MEMO.move_to_end(key)
+        return hit[2]
+    parent_published = _in_space(rule, parent) and _in_time(rule, parent)
+    out = frozenset(
+        withheld_in_time(
+            rule,
+            parent.figures,
+            parent_published,
+            [(cid, c.figures, _in_space(rule, c)) for cid, c in children],
+        )
+    )
+    _MEMO[key] = (parent, children, out)
+    if len(_MEMO) > _MEMO_SIZE:
+        _MEMO.popitem(last=False)
+    return out
+
+
+def _passes(rule: SecrecyRule, f: Figures) -> bool:
+    return rule.check(
+        delivery_points=f.points, value=f.value, max_point_value=f.max_point
+    ).published
+
+
+def complementary(rule: SecrecyRule, family: Family) -> set[str]:
+    """The children of ``family`` that pass the basic rule but must be withheld
+    (``energy_core.privacy.withheld``, the api's own function): a published
+    parent minus its published children must not give a withheld child away, and
+    the children of a withheld parent must not rebuild it."""
+    parent = family.parent
+    if parent is None:
+        return set()
+    passing = [(cid, f) for cid, f in family.children if _passes(rule, f)]
+    failing = [f for _, f in family.children if not _passes(rule, f)]
+    kids = Children(
+        passing_points=sum(f.points for _, f in passing),
+        passing_value=sum(f.value for _, f in passing),
+        failing_points=sum(f.points for f in failing),
+        failing_max=max((f.max_point for f in failing), default=0.0),
+    )
+    return withheld(rule, parent, _passes(rule, parent), kids, passing)
 
 
 def _alert(peer: PeerGrant, item: AlertItem, rule: SecrecyRule) -> Decision:

@@ -6,14 +6,15 @@ The HTTP routes and the push loop receive the port, so their unit tests pass
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import datetime
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
 from typing import Protocol
 
 import asyncpg
 
+from energy_core.privacy import Figures
 from energy_core.secrets import SecretBox
-from federation_gateway.egress import Aggregate, Consent, PeerGrant
+from federation_gateway.egress import Aggregate, Consent, Family, PeerGrant, Timeline
 from federation_gateway.keys import SigningKey
 from federation_gateway.mapping import AggregateUrn, Point, Received
 
@@ -46,6 +47,12 @@ class AggregateRow:
     delivery_points: int
     max_point_value: float
     commune: str
+    family: Family | None = None
+    """Its parent and all its siblings in this bucket (an IRIS: its commune and
+    the commune's IRIS), for complementary suppression at egress."""
+    timeline: Timeline | None = None
+    """Its enclosing coarser bucket and all that bucket's finer ones (the time
+    pass of complementary suppression)."""
 
     def egress_item(self, urn: AggregateUrn) -> Aggregate:
         """This rollup of ``urn`` as the egress decision weighs it (pull, push
@@ -58,6 +65,8 @@ class AggregateRow:
             self.value,
             self.delivery_points,
             self.max_point_value,
+            self.family,
+            self.timeline,
         )
 
 
@@ -245,6 +254,11 @@ def _alert_row(r: asyncpg.Record) -> AlertRow:
     )
 
 
+COARSER = {"PT30M": "PT1H", "PT1H": "P1D", "P1D": "P1M"}
+"""The bucket size that encloses each finer one (the api's time pass walks the
+same chain; a month encloses nothing)."""
+
+
 def _aggregate_row(r: asyncpg.Record) -> AggregateRow:
     """One best-quality rollup row; every aggregate query selects these columns."""
     return AggregateRow(
@@ -394,7 +408,7 @@ class PgRepository:
             start,
             end,
         )
-        return [_aggregate_row(r) for r in rows]
+        return await self._complete(urn, [_aggregate_row(r) for r in rows])
 
     async def consent_for(self, meter_id: str, grantee: str) -> Consent | None:
         """The newest consent of ``meter_id`` naming ``grantee`` (live or not: the
@@ -628,7 +642,8 @@ class PgRepository:
             since,
             limit,
         )
-        return [(_aggregate_row(r), r["updated_at"]) for r in rows]
+        found = await self._complete(urn, [_aggregate_row(r) for r in rows])
+        return [(f, r["updated_at"]) for f, r in zip(found, rows, strict=True)]
 
     async def series_changes(
         self, urn: str, since: datetime, limit: int
@@ -776,7 +791,136 @@ class PgRepository:
             str(from_xid),
             str(to_xid),
         )
-        return [_aggregate_row(r) for r in rows]
+        return await self._complete(urn, [_aggregate_row(r) for r in rows])
+
+    async def _complete(
+        self, urn: AggregateUrn, rows: list[AggregateRow]
+    ) -> list[AggregateRow]:
+        """Rows with what complementary suppression needs: in space, then in time."""
+        return await self._with_timelines(urn, await self._with_families(urn, rows))
+
+    async def _spanning(
+        self, urn: AggregateUrn, lo: datetime, hi: datetime
+    ) -> list[tuple[AggregateRow, datetime]]:
+        """(row, bucket end) of ``urn``'s buckets that overlap ``[lo, hi)``."""
+        rows = await self.pool.fetch(
+            """
+            SELECT DISTINCT ON (r.bucket_start) r.bucket_start, r.bucket_end,
+                   r.value, r.unit, r.delivery_points, r.max_point_value,
+                   COALESCE(n.commune_insee, CASE WHEN r.scope = 'commune'
+                            THEN r.scope_id END, '') AS commune
+            FROM rollups r
+            LEFT JOIN neighbourhoods n ON r.scope = 'neighbourhood' AND n.iris = r.scope_id
+            WHERE r.scope = $1 AND r.scope_id = $2 AND r.bucket = $3
+              AND r.direction = $4 AND r.energy = 'electricity'
+              AND r.bucket_start < $6 AND r.bucket_end > $5
+            ORDER BY r.bucket_start,
+                     array_position(ARRAY['corrected','raw','estimated'], r.quality)
+            """,
+            urn.scope,
+            urn.territory,
+            urn.bucket,
+            urn.direction,
+            lo,
+            hi,
+        )
+        return [(_aggregate_row(r), r["bucket_end"]) for r in rows]
+
+    async def _with_timelines(
+        self, urn: AggregateUrn, rows: list[AggregateRow]
+    ) -> list[AggregateRow]:
+        """Rows with their enclosing coarser bucket (its own family and timeline,
+        recursively up to the month) and ALL that bucket's finer buckets (with
+        their families), whatever the peer asked for: the api's time pass
+        (``_cells`` there) over the same figures."""
+        coarser = COARSER.get(urn.bucket)
+        if coarser is None or not rows:
+            return rows
+        up = replace(urn, bucket=coarser)
+        lo = min(r.start for r in rows)
+        hi = max(r.start for r in rows) + timedelta(microseconds=1)
+        spans = await self._spanning(up, lo, hi)
+        if not spans:
+            return rows
+        parents = await self._complete(up, [p for p, _ in spans])
+        ends = [end for _, end in spans]
+        kids = await self._spanning(urn, parents[0].start, max(ends))
+        finer = await self._with_families(urn, [k for k, _ in kids])
+        # One parent item and one children tuple per coarser bucket, shared by
+        # all its finer rows (egress decides each group once, by identity).
+        groups: list[
+            tuple[datetime, datetime, Aggregate, tuple[tuple[str, Aggregate], ...]]
+        ] = [
+            (
+                p.start,
+                end,
+                p.egress_item(up),
+                tuple(
+                    (k.start.isoformat(), k.egress_item(urn))
+                    for k in finer
+                    if p.start <= k.start < end
+                ),
+            )
+            for p, end in zip(parents, ends, strict=True)
+        ]
+        out: list[AggregateRow] = []
+        for r in rows:
+            at = next((g for g in groups if g[0] <= r.start < g[1]), None)
+            if at is None:
+                out.append(r)
+                continue
+            timeline = Timeline(r.start.isoformat(), at[2], at[3])
+            out.append(replace(r, timeline=timeline))
+        return out
+
+    async def _with_families(
+        self, urn: AggregateUrn, rows: list[AggregateRow]
+    ) -> list[AggregateRow]:
+        """IRIS rollups with their commune's and ALL the commune's IRIS rollups
+        of the same buckets (best quality each), whatever the peer asked for:
+        egress.decide then withholds what the api's complementary suppression
+        would. Other levels carry no family (see the README: not done yet)."""
+        if urn.scope != "neighbourhood" or not rows:
+            return rows
+        found = await self.pool.fetch(
+            """
+            WITH c AS (SELECT commune_insee FROM neighbourhoods WHERE iris = $1),
+            ids AS (
+              SELECT 'commune' AS scope, commune_insee AS scope_id FROM c
+              UNION ALL
+              SELECT 'neighbourhood', n.iris FROM neighbourhoods n
+              JOIN c ON n.commune_insee = c.commune_insee
+            )
+            SELECT DISTINCT ON (r.scope, r.scope_id, r.bucket_start)
+                   r.scope, r.scope_id, r.bucket_start, r.value,
+                   r.delivery_points, r.max_point_value
+            FROM ids JOIN rollups r
+              ON r.scope = ids.scope AND r.scope_id = ids.scope_id
+            WHERE r.bucket = $2 AND r.direction = $3 AND r.energy = 'electricity'
+              AND r.bucket_start = ANY($4::timestamptz[])
+            ORDER BY r.scope, r.scope_id, r.bucket_start,
+                     array_position(ARRAY['corrected','raw','estimated'], r.quality)
+            """,
+            urn.territory,
+            urn.bucket,
+            urn.direction,
+            [r.start for r in rows],
+        )
+        parents: dict[datetime, Figures] = {}
+        children: dict[datetime, list[tuple[str, Figures]]] = {}
+        for f in found:
+            fig = Figures(f["delivery_points"], f["value"], f["max_point_value"])
+            if f["scope"] == "commune":
+                parents[f["bucket_start"]] = fig
+            else:
+                children.setdefault(f["bucket_start"], []).append((f["scope_id"], fig))
+        return [
+            replace(
+                r,
+                family=Family(parents.get(r.start), tuple(children.get(r.start, ()))),
+            )
+            for r in rows
+        ]
 
     async def alerts_since(self, iris: str, since: datetime) -> list[AlertRow]:
         """Alert events of ``iris`` that occurred after ``since`` (a subscription's

@@ -6,14 +6,16 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from energy_core.privacy import SecrecyRule
+from energy_core.privacy import Figures, SecrecyRule
 from federation_gateway.egress import (
     Aggregate,
     AlertItem,
     Consent,
+    Family,
     IndividualSeries,
     PeerGrant,
     PeerSeries,
+    Timeline,
     decide,
 )
 
@@ -224,3 +226,117 @@ def test_an_alert_leaves_only_for_a_granted_neighbourhood_above_the_threshold(
     )
     assert decision.allowed is (reason == "")
     assert reason in decision.reason
+
+
+def _iris(code: str, f: Figures, family: Family) -> Aggregate:
+    return Aggregate(
+        "neighbourhood", code, "38151", "P1D", f.value, f.points, f.max_point, family
+    )
+
+
+def test_a_suppressed_iris_under_a_published_commune_takes_one_sibling_with_it() -> (
+    None
+):
+    # Commune 38151: three IRIS of 12, 15 and 4 points; the 4-point one fails the
+    # basic rule. Publishing the commune and both others would give it away as
+    # commune - 12 - 15; the smallest passing sibling (12 points) is withheld too.
+    small, mid, big = (
+        Figures(4, 400.0, 150.0),
+        Figures(12, 1200.0, 150.0),
+        Figures(15, 1500.0, 150.0),
+    )
+    commune = Figures(31, 3100.0, 150.0)
+    family = Family(
+        commune, (("381510101", small), ("381510102", mid), ("381510103", big))
+    )
+    left = {
+        code
+        for code, f in family.children
+        if decide(PEER, _iris(code, f, family), rule=RULE, now=NOW).allowed
+    }
+    assert left == {"381510103"}
+    refused = decide(PEER, _iris("381510102", mid, family), rule=RULE, now=NOW)
+    assert "parent" in refused.reason
+    # What a peer can compute of the rest: commune - published IRIS = 16 points'
+    # worth, never the 4-point IRIS alone.
+    assert commune.value - big.value != small.value
+    # Without the family (no parent rollup) the basic rule alone decides.
+    alone = Family(None, family.children)
+    assert decide(PEER, _iris("381510102", mid, alone), rule=RULE, now=NOW).allowed
+
+
+def test_siblings_stay_published_when_what_stays_unknown_is_safe() -> None:
+    # Two failing IRIS of 6 and 5 points: together 11, above the threshold, so the
+    # commune minus the passing one reveals no fewer than 10 points.
+    family = Family(
+        Figures(31, 3100.0, 100.0),
+        (
+            ("381510101", Figures(6, 600.0, 100.0)),
+            ("381510102", Figures(5, 500.0, 100.0)),
+            ("381510103", Figures(20, 2000.0, 100.0)),
+        ),
+    )
+    f = family.children[2][1]
+    assert decide(PEER, _iris("381510103", f, family), rule=RULE, now=NOW).allowed
+
+
+def test_children_of_a_withheld_commune_must_not_rebuild_it() -> None:
+    # One home weighs 90 % of the commune: the commune and its IRIS fail
+    # dominance. Under a withheld parent what stays unknown must pass the rule
+    # itself (privacy.withheld, as in the api); with the other IRIS published that
+    # rest is the dominated IRIS alone, so the other IRIS stays in too.
+    family = Family(
+        Figures(30, 10_000.0, 9_000.0),
+        (
+            ("381510101", Figures(15, 9_500.0, 9_000.0)),
+            ("381510102", Figures(15, 500.0, 40.0)),
+        ),
+    )
+    verdicts = {
+        code: decide(PEER, _iris(code, f, family), rule=RULE, now=NOW).allowed
+        for code, f in family.children
+    }
+    assert verdicts == {"381510101": False, "381510102": False}
+
+
+def _day(f: Figures, timeline: Timeline | None = None) -> Aggregate:
+    return Aggregate(
+        "neighbourhood",
+        "381510101",
+        "38151",
+        "P1D",
+        f.value,
+        f.points,
+        f.max_point,
+        timeline=timeline,
+    )
+
+
+def test_a_withheld_day_under_a_published_month_takes_one_more_day_with_it() -> None:
+    # Three days of one IRIS, the second of 4 points only; the month passes.
+    # Month - day 1 - day 3 would be day 2: the smaller passing day goes too.
+    days = {
+        "d1": Figures(15, 1_500.0, 150.0),
+        "d2": Figures(4, 400.0, 150.0),
+        "d3": Figures(15, 1_400.0, 150.0),
+    }
+    month = Aggregate("neighbourhood", "381510101", "38151", "P1M", 3_300.0, 15, 450.0)
+    children = tuple((k, _day(f)) for k, f in days.items())
+    grant = PeerGrant(
+        "a.example",
+        territories=frozenset({"38151"}),
+        levels=frozenset({"neighbourhood"}),
+        buckets=frozenset({"P1D", "P1M"}),
+    )
+    left = {
+        k
+        for k, f in days.items()
+        if decide(
+            grant, _day(f, Timeline(k, month, children)), rule=RULE, now=NOW
+        ).allowed
+    }
+    assert left == {"d1"}
+    assert decide(grant, month, rule=RULE, now=NOW).allowed
+    # Without the month's rollup there is nothing to subtract from.
+    alone = Timeline("d3", None, children)
+    assert decide(grant, _day(days["d3"], alone), rule=RULE, now=NOW).allowed
