@@ -62,23 +62,42 @@ class SecrecyRule:
         consumers: int,
         producers: int,
         production_kw: float,
+        consumers_reporting: int | None = None,
+        producers_reporting: int | None = None,
     ) -> LoadVerdict:
         """Live (or alert) load of a neighbourhood, per direction and net.
 
-        ``meters_reporting`` mixes consumption and production meters; the IRIS has
-        only ``producers`` production meters (registry), so at least
-        ``meters_reporting - producers`` of the reporting meters are consumers, and
-        at least ``meters_reporting - consumers`` are producers. Those lower bounds
-        face the threshold. The net load (consumption - production) is published only
-        when both parts are, else ``net - consumption`` would give the production of
-        a few homes away. ``None`` (no sample) counts as nobody reporting.
+        When the sample says how many delivery points make each direction
+        (``consumers_reporting``/``producers_reporting``, written by the aggregator
+        since revision 1105), each direction faces the threshold with its own count:
+        a PV home is a consumer AND a producer, so the bound below would hide the
+        consumption of an IRIS where most homes have panels.
+
+        Otherwise (older samples, alerts' worst sample), ``meters_reporting`` mixes
+        consumption and production points; the IRIS has only ``producers``
+        production points (registry), so at least ``meters_reporting - producers``
+        of the reporting points are consumers, and at least ``meters_reporting -
+        consumers`` are producers. Those lower bounds face the threshold. The net
+        load (consumption - production) is published only when both parts are,
+        else ``net - consumption`` would give the production of a few homes away.
+        ``None`` (no sample) counts as nobody reporting.
         """
         reporting = meters_reporting or 0
-        consumption = self._points(max(0, reporting - producers))
+        making_consumption = (
+            consumers_reporting
+            if consumers_reporting is not None
+            else max(0, reporting - producers)
+        )
+        making_production = (
+            producers_reporting
+            if producers_reporting is not None
+            else max(0, reporting - consumers)
+        )
+        consumption = self._points(making_consumption)
         if producers == 0 and production_kw == 0:
             production = Verdict(True)  # no producer: zero reveals nobody
         else:
-            production = self._points(max(0, reporting - consumers))
+            production = self._points(making_production)
         if not consumption.published:
             net = consumption
         elif not production.published:

@@ -73,7 +73,8 @@ class LoadMonitor:
                 await conn.execute(
                     power.INSERT_LOAD, r["iris"], now, r["consumption_kw"],
                     r["production_kw"], r["capacity_kw"], r["meters_reporting"],
-                    r["meters_stale"],
+                    r["meters_stale"], r["consumers_reporting"],
+                    r["producers_reporting"],
                 )  # fmt: skip
                 net = max(r["consumption_kw"] - r["production_kw"], 0.0)
                 state = self.states.setdefault(r["iris"], CongestionState())

@@ -42,28 +42,36 @@ WITH power AS (
                     0) / 1000.0 AS production_kw
     FROM power GROUP BY iris
 ), points AS (
-    SELECT iris, point_id, bool_or(fresh) AS fresh
+    SELECT iris, point_id, bool_or(fresh) AS fresh,
+           bool_or(fresh AND direction = 'consumption') AS consuming,
+           bool_or(fresh AND direction = 'production') AS producing
     FROM power WHERE point_id IS NOT NULL GROUP BY iris, point_id
 ), counted AS (
     SELECT iris, count(*) FILTER (WHERE fresh) AS reporting,
-           count(*) FILTER (WHERE NOT fresh) AS stale
+           count(*) FILTER (WHERE NOT fresh) AS stale,
+           count(*) FILTER (WHERE consuming) AS consumers,
+           count(*) FILTER (WHERE producing) AS producers
     FROM points GROUP BY iris
 )
 SELECT n.iris, n.capacity_kw, coalesce(l.consumption_kw, 0) AS consumption_kw,
        coalesce(l.production_kw, 0) AS production_kw,
        coalesce(c.reporting, 0) AS meters_reporting,
-       coalesce(c.stale, 0) AS meters_stale
+       coalesce(c.stale, 0) AS meters_stale,
+       coalesce(c.consumers, 0) AS consumers_reporting,
+       coalesce(c.producers, 0) AS producers_reporting
 FROM neighbourhoods n LEFT JOIN load l USING (iris) LEFT JOIN counted c USING (iris)
 """
 """Per neighbourhood: fresh power per direction (a point's devices add up, each
 in its own direction), and DELIVERY POINTS reporting / stale (a point with one
-fresh device reports; the columns keep their historical names). An unattached
-device's power is load on the grid but no point."""
+fresh device reports; the columns keep their historical names), and per
+direction: the points whose consumption (production) is in the sum, so that the
+api judges each direction's secrecy on the points that really make it. An
+unattached device's power is load on the grid but no point."""
 
 INSERT_LOAD = """
 INSERT INTO neighbourhood_load (iris, at, consumption_kw, production_kw, capacity_kw,
-    meters_reporting, meters_stale)
-VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (iris, at) DO NOTHING
+    meters_reporting, meters_stale, consumers_reporting, producers_reporting)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT (iris, at) DO NOTHING
 """
 
 PRUNE_LOAD = "DELETE FROM neighbourhood_load WHERE at < $1"

@@ -226,11 +226,17 @@ async def test_live_load_counts_delivery_points_not_sensors(
         r["iris"]: tuple(r)[1:]
         for r in await territory_db.fetch(
             "SELECT iris, consumption_kw, production_kw, meters_reporting, "
-            "meters_stale FROM neighbourhood_load WHERE at = $1",
+            "meters_stale, consumers_reporting, producers_reporting "
+            "FROM neighbourhood_load WHERE at = $1",
             now,
         )
     }
-    assert loads == {"381510101": (1.0, 2.0, 1, 0), "381510102": (0.0, 0.0, 0, 1)}
+    # the home is one point reporting, which makes BOTH directions (a PV home
+    # consumes too: the api judges each direction on its own count)
+    assert loads == {
+        "381510101": (1.0, 2.0, 1, 0, 1, 1),
+        "381510102": (0.0, 0.0, 0, 1, 0, 0),
+    }
 
 
 async def test_a_pv_homes_day_row_keeps_injection_and_gross_apart(

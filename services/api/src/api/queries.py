@@ -381,7 +381,8 @@ _POINTS = """
 # (iris, at), not a DISTINCT ON over the whole (ever-growing) sample history.
 _LIVE_LOAD = """
 SELECT n.iris, n.name, l.at, l.consumption_kw, l.production_kw, l.capacity_kw,
-       l.meters_reporting, l.meters_stale, r.consumers, r.producers
+       l.meters_reporting, l.meters_stale, l.consumers_reporting,
+       l.producers_reporting, r.consumers, r.producers
 FROM neighbourhoods n
 CROSS JOIN LATERAL (
     SELECT * FROM neighbourhood_load x WHERE x.iris = n.iris ORDER BY x.at DESC LIMIT 1

@@ -140,6 +140,52 @@ def test_live_load_never_published_for_fewer_than_ten(consumers, producers, data
         assert verdict.production.published
 
 
+@given(
+    homes=st.integers(0, 40),
+    data=st.data(),
+)
+def test_live_load_by_direction_counts_the_points_that_make_each_sum(homes, data):
+    # Homes that consume, some of them with panels too (a PV home is ONE delivery
+    # point in both directions): with the per-direction counts of the sample, a
+    # direction is published exactly when >= 10 points make it, whatever the
+    # registry's totals are (the old bound hid 16 homes' consumption when 11 of
+    # them had panels: 16 - 11 < 10).
+    with_pv = data.draw(st.integers(0, homes), label="homes with panels")
+    verdict = SecrecyRule().check_load(
+        meters_reporting=homes,
+        consumers=homes,
+        producers=with_pv,
+        production_kw=float(with_pv),
+        consumers_reporting=homes,
+        producers_reporting=with_pv,
+    )
+    assert verdict.consumption.published == (homes >= 10)
+    assert verdict.production.published == (with_pv >= 10 or with_pv == 0)
+    assert verdict.net.published == (
+        verdict.consumption.published and verdict.production.published
+    )
+
+
+def test_ouest_nord_s_sixteen_homes_eleven_with_panels_show_their_consumption():
+    rule = SecrecyRule()
+    old = rule.check_load(
+        meters_reporting=16, consumers=16, producers=11, production_kw=5.0
+    )
+    assert not old.consumption.published  # the bound without direction counts
+    new = rule.check_load(
+        meters_reporting=16, consumers=16, producers=11, production_kw=5.0,
+        consumers_reporting=16, producers_reporting=11,
+    )  # fmt: skip
+    assert new.consumption.published
+    assert new.production.published
+    few = rule.check_load(
+        meters_reporting=16, consumers=16, producers=11, production_kw=5.0,
+        consumers_reporting=9, producers_reporting=11,
+    )  # fmt: skip
+    assert not few.consumption.published  # 7 homes sent only their panels' power
+    assert not few.net.published
+
+
 def test_a_new_grid_wins_without_closing_the_previous_one() -> None:
     # An operator adds the 1 Feb grid and forgets to set valid_to on the old one:
     # from 1 Feb on, the new prices apply; before, the old ones still do.

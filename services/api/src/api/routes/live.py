@@ -56,6 +56,8 @@ def _load(row: Any, rule: SecrecyRule) -> LoadPublic:
         consumers=row["consumers"],
         producers=row["producers"],
         production_kw=row["production_kw"],
+        consumers_reporting=row["consumers_reporting"],
+        producers_reporting=row["producers_reporting"],
     )
     shown = verdict.consumption.published
     return LoadPublic(
