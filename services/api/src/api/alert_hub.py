@@ -74,6 +74,8 @@ class AlertGate:
             consumers=row["consumers"],
             producers=row["producers"],
             production_kw=row["production_kw"],
+            consumers_reporting=row["consumers_reporting"],
+            producers_reporting=row["producers_reporting"],
         ).net
         public = (row["points"] or 0) >= self._rule.min_points
         if not verdict.published:

@@ -398,12 +398,18 @@ ORDER BY n.iris
 _ALERTS = """
 SELECT a.alert_id, a.iris, a.level, a.state, a.raised_at, a.updated_at,
        a.cleared_at, a.peak_load_kw, a.capacity_kw, s.fewest, s.most_production,
+       s.fewest_consumers, s.fewest_producers,
        r.consumers, r.producers, p.points
 FROM alerts a
 CROSS JOIN LATERAL ({points}) p
 LEFT JOIN LATERAL (
     SELECT min(l.meters_reporting) AS fewest,
-           coalesce(max(l.production_kw), 0) AS most_production
+           coalesce(max(l.production_kw), 0) AS most_production,
+           -- per direction only when every sample of the alert says it
+           CASE WHEN bool_and(l.consumers_reporting IS NOT NULL)
+                THEN min(l.consumers_reporting) END AS fewest_consumers,
+           CASE WHEN bool_and(l.producers_reporting IS NOT NULL)
+                THEN min(l.producers_reporting) END AS fewest_producers
     FROM neighbourhood_load l
     WHERE l.iris = a.iris AND l.at >= a.raised_at
       AND l.at <= coalesce(a.cleared_at, a.updated_at)
@@ -419,11 +425,13 @@ ORDER BY a.raised_at DESC, a.alert_id LIMIT $3 OFFSET $4
 # publishes the event stamped with the same instant).
 _ALERT_SAMPLE = """
 SELECT l.meters_reporting, coalesce(l.production_kw, 0) AS production_kw,
+       l.consumers_reporting, l.producers_reporting,
        r.consumers, r.producers, p.points
 FROM (SELECT $1::text AS iris) x
 CROSS JOIN LATERAL ({points}) p
 LEFT JOIN LATERAL (
-    SELECT meters_reporting, production_kw FROM neighbourhood_load
+    SELECT meters_reporting, production_kw, consumers_reporting,
+           producers_reporting FROM neighbourhood_load
     WHERE iris = x.iris AND at <= $2 ORDER BY at DESC LIMIT 1
 ) l ON true
 CROSS JOIN LATERAL ({registry}) r

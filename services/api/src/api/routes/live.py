@@ -116,6 +116,8 @@ async def alerts(
             consumers=r["consumers"],
             producers=r["producers"],
             production_kw=r["most_production"],
+            consumers_reporting=r["fewest_consumers"],
+            producers_reporting=r["fewest_producers"],
         ).net
         items.append(
             AlertPublic(
