@@ -647,14 +647,20 @@ async def test_city_drills_down_to_a_building_in_one_call_per_level(
                 scope, sid, midnight_of(prev), midnight_of(today),
                 250_000.0 * points, points,
             )  # fmt: skip
+        # the commune's and the IRIS' days: the series, varying, and adding up to
+        # their month (a month that is not its days' sum holds data no day holds:
+        # the time pass would rightly withhold a day to keep that part unknown)
+        days = [prev + timedelta(days=k) for k in range((today - prev).days)]
+        weights = {d: 200_000.0 + 1_234.5 * d.day for d in days}
+        scale = 250_000.0 * 41 / sum(weights.values())
         day = prev
-        while day < today:  # the commune's and the IRIS' days: the series
+        while day < today:
             for scope, sid in (("commune", str(t.commune)), ("neighbourhood", iris)):
                 await conn.execute(
                     """INSERT INTO rollups VALUES ($1, $2, 'P1D', $3, $4,
                        'electricity', 'consumption', 'raw', 'Wh', $5, 41, 9000)""",
                     scope, sid, midnight_of(day), midnight_of(day + timedelta(days=1)),
-                    200_000.0 + 1_234.5 * day.day,
+                    weights[day] * scale,
                 )  # fmt: skip
             # the same day a year before, for the comparison (29 February aside)
             if not (day.month == 2 and day.day == 29):
