@@ -196,11 +196,22 @@ async def test_garbage_from_a_sensor_reaches_the_operator_page(
         ]
     assert seen.status_code == 200, seen.text
     flukso = next(s for s in seen.json()["sources"] if s["source"] == "flukso")
-    assert (flukso["dead_letters_24h"], flukso["dead_letters_7d"]) == (1, 1)
+    # MQTT delivers at least once: under load the garbage can come twice and be
+    # two letters (CI saw 2); whatever their number, the route counts exactly the
+    # letters recorded, and every one is this garbage.
+    recorded = await pg_pool.fetch(
+        "SELECT reason FROM dead_letters WHERE service = 'ingest-flukso'"
+    )
+    assert recorded
+    assert all(r["reason"].startswith("not JSON") for r in recorded), recorded
+    assert (flukso["dead_letters_24h"], flukso["dead_letters_7d"]) == (
+        len(recorded),
+        len(recorded),
+    )
     (letters,) = [d for d in seen.json()["dead_letters"] if d["source"] == "flukso"]
     assert letters["service"] == "ingest-flukso"
     assert letters["reasons"][0]["reason"] == row["reason"]
-    assert letters["reasons"][0]["count"] == 1
+    assert letters["reasons"][0]["count"] == len(recorded)
     assert SENSOR not in seen.text
     assert DEVICE not in seen.text
     assert [r.status_code for r in refused][:2] == [401, 403]
