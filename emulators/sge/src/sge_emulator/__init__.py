@@ -106,6 +106,16 @@ class Emulator:
         return f"https://{self.settings.host}:{self.settings.soap_port}"
 
     async def start(self) -> None:
+        """Starts every listener; if one cannot (a port taken), the ones already
+        listening are closed before the error goes up, so a failed start leaks no
+        socket (a leaked one surfaced later as another test's error)."""
+        try:
+            await self._start()
+        except BaseException:
+            await self._stop(tolerant=True)
+            raise
+
+    async def _start(self) -> None:
         s = self.settings
         ssl_context = server_ssl_context(self.pki)
         config = uvicorn.Config(
@@ -163,13 +173,21 @@ class Emulator:
             await asyncio.to_thread(nightly.advance, self.state, self.drop, 1)
 
     async def stop(self) -> None:
+        await self._stop(tolerant=False)
+
+    async def _stop(self, *, tolerant: bool) -> None:
         for server in self._servers:
             server.should_exit = True
         for task in self._tasks:
             if not task.done() and task.get_coro().__name__ == "_nights":  # type: ignore[union-attr]
                 task.cancel()
+        # after a failed start, a listener's task may hold that failure: the
+        # others must still be closed (the start's error is what goes up)
+        quiet: tuple[type[BaseException], ...] = (asyncio.CancelledError,)
+        if tolerant:
+            quiet = (asyncio.CancelledError, Exception)
         for task in self._tasks:
-            with contextlib.suppress(asyncio.CancelledError):
+            with contextlib.suppress(*quiet):
                 await task
         if self._sftp is not None:
             self._sftp.close()  # type: ignore[attr-defined]
