@@ -37,19 +37,9 @@
   const fmt = (x, d) => (x === null || x === undefined) ? "–" : Number(x).toLocaleString(lang, {maximumFractionDigits: d === undefined ? 1 : d});
   const say = (s, vars) => s.replace(/\{(\w+)\}/g, (_, k) => String(vars[k]));
   const iso = (d) => d.toLocaleDateString("sv-SE");
-  // The api's reasons are English; the French page says the known ones in French
-  // (the same three texts as sen1.js' why()).
-  const PARENT_FR = {commune: "la commune", neighbourhood: "l’IRIS", parcel: "la parcelle"};
-  const why = (r) => {
-    if (!r || lang !== "fr") return r || "";
-    let m = /^fewer than (\d+) delivery points$/.exec(r);
-    if (m) return `moins de ${m[1]} points de livraison`;
-    m = /^one delivery point exceeds (\d+)% of the total$/.exec(r);
-    if (m) return `un point de livraison dépasse ${m[1]} % du total`;
-    m = /^withheld so that no group under the threshold can be derived by difference with its (\w+)$/.exec(r);
-    if (m) return `masqué pour qu’aucun groupe sous le seuil ne se déduise par différence avec ${PARENT_FR[m[1]] || m[1]}`;
-    return r;
-  };
+  // The api's reasons are English: the page says them as sen1.js does (loaded
+  // first, deferred scripts run in order).
+  const why = (r) => window.SEN1.why(r);
   async function get(path) {
     const headers = {"accept": "application/json"};
     const key = sessionStorage.getItem("sen1-city-key");

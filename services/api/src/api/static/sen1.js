@@ -29,6 +29,9 @@
     if (m) return `masqué pour qu’aucun groupe sous le seuil ne se déduise par différence avec ${PARENT_FR[m[1]] || m[1]}`;
     return r;
   };
+  // the pages' own modules (self-consumption.js, loaded after this one) say the
+  // reasons with the same words
+  window.SEN1 = Object.assign(window.SEN1 || {}, {why});
   const addDays = (d, n) => { const x = new Date(d); x.setDate(x.getDate() + n); return x; };
 
   // The live grid alert of my neighbourhood and what to do about it.
