@@ -83,6 +83,11 @@ HISTORY_SENSORS = Counter(
 )
 MINUTE_HISTORY_S = 24 * 3600
 """flukso.net answers minutes for the last 24 hours only ("nan" beyond)."""
+SUBSCRIBED = Gauge(
+    "ingest_flukso_sensor_topics_subscribed",
+    "Per-sensor topics of this shard's devices whose SUBACK came back, summed over "
+    "brokers (0 when not sharded: the wildcards bring every sensor)",
+)
 NEWEST = Gauge(
     "ingest_flukso_newest_published_sample_timestamp_seconds",
     "Device time of the newest sample handled before the last acknowledged flush "
@@ -137,6 +142,8 @@ class FluksoService:
         self.connected: dict[str, bool] = {}
         self._subscribed: dict[str, set[str]] = {}  # per broker, when sharded
         self._wanted: dict[str, list[str]] = {}
+        self._acked: dict[str, set[str]] = {}
+        """Per broker, the per-sensor topics whose SUBACK came back."""
         self.handled = 0
         """MQTT messages handled so far (mapped, ignored or dead-lettered)."""
         self._kinds: dict[TopicKind, int] = dict.fromkeys(TopicKind, 0)
@@ -162,6 +169,20 @@ class FluksoService:
         shards = self._settings.shards
         return shards == 1 or zlib.crc32(device.encode()) % shards == (
             self._settings.shard
+        )
+
+    def follows(self, sensor: FluksoSensorId) -> bool:
+        """Whether every broker delivers ``sensor``'s gauge and counter to this
+        process: always unless sharded, else once their SUBACK came back.
+
+        Why: a sharded process learns its sensors from the configs, then
+        subscribes; a sample published before the SUBACK is not delivered (QoS 0).
+        """
+        if self._settings.shards == 1:
+            return True
+        wanted = {f"/sensor/{sensor}/gauge", f"/sensor/{sensor}/counter"}
+        return len(self._acked) == len(self.brokers) and all(
+            wanted <= acked for acked in self._acked.values()
         )
 
     def handle(self, message: RawMessage, broker: str = "") -> None:
@@ -306,6 +327,7 @@ class FluksoService:
                     sharded = self._settings.shards > 1
                     self._subscribed[broker] = set()  # a new session: none yet
                     self._wanted.pop(broker, None)
+                    self._acked[broker] = set()
                     # configs first, SUBACK awaited: Mosquitto then sends every
                     # retained config before any retained gauge or counter
                     await connection.subscribe(CONFIGS)
@@ -319,6 +341,8 @@ class FluksoService:
                         wanted = self._wanted.pop(broker, None)
                         if wanted:  # sensors of this shard's newly seen devices
                             await connection.subscribe(wanted)
+                            self._acked[broker].update(wanted)
+                            SUBSCRIBED.set(sum(map(len, self._acked.values())))
             except TransientError as exc:
                 failures += 1
                 logger.warning(
@@ -328,6 +352,8 @@ class FluksoService:
                 failures += 1
                 logger.exception("following %s failed; reconnecting", broker)
             self.connected[broker] = False
+            self._acked.pop(broker, None)
+            SUBSCRIBED.set(sum(map(len, self._acked.values())))
             await sleep_or_stop(stop, policy.delay(failures))
 
     async def _batcher(self, stop: asyncio.Event) -> None:
