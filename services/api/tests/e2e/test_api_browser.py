@@ -119,11 +119,12 @@ async def test_resident_sees_daily_bars(
     first = datetime.combine(
         today - timedelta(days=days), datetime.min.time(), tzinfo=PARIS
     ).astimezone(UTC)
-    # varying days: a weekly pattern and a daily shape (night low, evening peak)
+    # varying days: a weekly pattern and a daily shape (night low, evening peak);
+    # every day its own half-hours (46 or 50 on a DST change day)
     values = [
         (150.0 + 40.0 * (d % 7)) * (0.5 if h < 12 else 1.5 if 36 <= h < 44 else 1.0)
         for d in range(days)
-        for h in range(48)
+        for h in range(_half_hours(today - timedelta(days=days - d)))
     ]
     colours = ("blue", "blue", "white", "red")
     async with world.pool.acquire() as conn:
@@ -188,7 +189,9 @@ async def test_resident_sees_daily_bars(
     other = (today - timedelta(days=days // 2)).isoformat()
     await page.fill("#curve-day", other)
     await page.dispatch_event("#curve-day", "change")
-    await expect(page.locator("#curve-chart")).to_have_attribute("data-points", "48")
+    await expect(page.locator("#curve-chart")).to_have_attribute(
+        "data-points", str(_half_hours(date.fromisoformat(other)))
+    )
     assert (await page.evaluate(CHART_FACTS, "curve-chart"))["first"] == other
     await expect(page.locator("#m-kwh")).to_contain_text("kWh")
     await expect(page.locator("#alert-now")).to_have_attribute("data-level", "2")
@@ -458,6 +461,12 @@ async def test_docs_are_served_offline(server, browser) -> None:
 
 def midnight_of(day: date) -> datetime:
     return datetime(day.year, day.month, day.day, tzinfo=PARIS)
+
+
+def _half_hours(day: date) -> int:
+    """The half-hours of a Paris day: 48, or 46/50 on a DST change day."""
+    span = midnight_of(day + timedelta(days=1)) - midnight_of(day).astimezone(UTC)
+    return span // timedelta(minutes=30)
 
 
 async def test_resident_withdraws_exports_and_erases(
