@@ -48,6 +48,11 @@ CHART_FACTS = """(id) => {
     yMax: Math.max(0, ...ys), inked, series: u.series.slice(1).map((s) => s.label),
     perSeries: u.data.slice(1).map((d) => d.filter((v) => v !== null && v !== undefined).length)};
 }"""
+DRAWN_FROM = """([id, day]) => {
+  const u = window.sen1Charts && window.sen1Charts[id];
+  return !!u && u.data[0].length > 0
+    && new Date(u.data[0][0] * 1000).toLocaleDateString("sv-SE") === day;
+}"""
 READINGS_OF_DAY = """async ([meter, day]) => {
   const d0 = new Date(day + "T00:00:00"), d1 = new Date(d0); d1.setDate(d1.getDate() + 1);
   const r = await fetch(`/v1/meters/${meter}/readings?start=${encodeURIComponent(d0.toISOString())}`
@@ -189,6 +194,8 @@ async def test_resident_sees_daily_bars(
     other = (today - timedelta(days=days // 2)).isoformat()
     await page.fill("#curve-day", other)
     await page.dispatch_event("#curve-day", "change")
+    # the previous day's curve has as many points: wait for this day's to be drawn
+    await page.wait_for_function(DRAWN_FROM, arg=["curve-chart", other])
     await expect(page.locator("#curve-chart")).to_have_attribute(
         "data-points", str(_half_hours(date.fromisoformat(other)))
     )
