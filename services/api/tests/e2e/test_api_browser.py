@@ -829,8 +829,12 @@ async def test_resident_sees_production_over_the_daily_bars(
     first = datetime.combine(
         today - timedelta(days=days), datetime.min.time(), tzinfo=PARIS
     ).astimezone(UTC)
+    # every day its own half-hours (46 or 50 on a DST change day): 9.6 kWh used
+    spans = [_half_hours(today - timedelta(days=days - d)) for d in range(days)]
+    starts = [first + timedelta(minutes=30 * sum(spans[:d])) for d in range(days)]
     async with world.pool.acquire() as conn:
-        await put_readings(conn, world.meter_a, first, [200.0] * (48 * days))
+        used = [200.0 * 48 / n for n in spans for _ in range(n)]
+        await put_readings(conn, world.meter_a, first, used)
         series = await conn.fetchval(
             """INSERT INTO series (urn, meter_id, scheme, direction, kind, dimension,
                  unit) VALUES ($1, $2, 'prm', 'production', 'interval', 'energy', 'Wh')
@@ -845,12 +849,12 @@ async def test_resident_sees_production_over_the_daily_bars(
             [
                 (
                     series,
-                    first + timedelta(minutes=30 * (48 * d + h)),
-                    first + timedelta(minutes=30 * (48 * d + h + 1)),
+                    starts[d] + timedelta(minutes=30 * h),
+                    starts[d] + timedelta(minutes=30 * (h + 1)),
                     1000.0 if 22 <= h < 30 else 0.0,
                 )
                 for d in range(days)
-                for h in range(48)
+                for h in range(spans[d])
             ],
         )
     page = await browser.new_page(
