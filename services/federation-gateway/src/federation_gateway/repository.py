@@ -259,8 +259,80 @@ COARSER = {"PT30M": "PT1H", "PT1H": "P1D", "P1D": "P1M"}
 same chain; a month encloses nothing)."""
 
 
+# A territory's rollups merged across qualities, one row per bucket, exactly as
+# the api reads them (its queries._MERGED): a point whose bucket is partly raw and
+# partly corrected sits in two rows with part of its value in each, so value = sum,
+# points = the largest count (a lower bound of the distinct points), largest point
+# = the sum of the rows' largest points (an upper bound). Why not the best-quality
+# row: it holds only part of the value, and the api's total minus that part would
+# give a peer the few points of the other rows.
+_MERGED = """
+SELECT r.scope, r.scope_id, r.bucket_start, max(r.bucket_end) AS bucket_end,
+       sum(r.value) AS value, min(r.unit) AS unit,
+       max(r.delivery_points) AS delivery_points,
+       sum(r.max_point_value) AS max_point_value, max(r.updated_at) AS updated_at
+FROM rollups r
+WHERE r.energy = 'electricity' AND r.bucket = $3 AND r.direction = $4 AND {where}
+GROUP BY r.scope, r.scope_id, r.bucket_start"""
+
+# One territory's merged rows ($1 scope, $2 id, $3 bucket, $4 direction) with the
+# commune it lies in (grants may name the commune).
+_TERRITORY = (
+    """
+SELECT m.*, COALESCE(n.commune_insee, CASE WHEN m.scope = 'commune'
+                     THEN m.scope_id END, '') AS commune
+FROM ("""
+    + _MERGED
+    + """) m
+LEFT JOIN neighbourhoods n ON m.scope = 'neighbourhood' AND n.iris = m.scope_id"""
+)
+
+
+def _territory(where: str) -> str:
+    """:data:`_TERRITORY` with ``where`` on the rollups rows (``r``)."""
+    return _TERRITORY.format(where="r.scope = $1 AND r.scope_id = $2 AND " + where)
+
+
+# The statements, built once from the constant fragments above (no input in them).
+_AGGREGATES = (
+    _territory("r.bucket_start >= $5 AND r.bucket_start < $6")
+    + " ORDER BY m.bucket_start"
+)
+_CHANGED_SINCE = (
+    "SELECT * FROM ("  # noqa: S608 - constant fragments, parameters bound
+    + _territory("true")
+    + ") c WHERE updated_at > $5 ORDER BY updated_at LIMIT $6"
+)
+_OUTBOX_CHANGED = (
+    """
+WITH changed AS (
+  SELECT DISTINCT bucket_start FROM federation_outbox
+  WHERE scope = $1 AND scope_id = $2 AND bucket = $3 AND direction = $4
+    AND xid >= $5::text::xid8 AND xid < $6::text::xid8
+)"""  # noqa: S608 - constant fragments, parameters bound
+    + _territory("r.bucket_start IN (SELECT bucket_start FROM changed)")
+    + " ORDER BY m.bucket_start"
+)
+_SPANNING = (
+    _territory("r.bucket_start < $6 AND r.bucket_end > $5") + " ORDER BY m.bucket_start"
+)
+# An IRIS's commune and ALL the commune's IRIS ($1 the IRIS, $2 bucket starts).
+_FAMILY = """
+WITH c AS (SELECT commune_insee FROM neighbourhoods WHERE iris = $1),
+ids AS (
+  SELECT 'commune' AS scope, commune_insee AS scope_id FROM c
+  UNION ALL
+  SELECT 'neighbourhood', n.iris FROM neighbourhoods n
+  JOIN c ON n.commune_insee = c.commune_insee
+)""" + _MERGED.format(  # noqa: S608 - constant fragments, parameters bound
+    where="(r.scope, r.scope_id) IN (SELECT scope, scope_id FROM ids)"
+    " AND r.bucket_start = ANY($2::timestamptz[])"
+)
+
+
 def _aggregate_row(r: asyncpg.Record) -> AggregateRow:
-    """One best-quality rollup row; every aggregate query selects these columns."""
+    """One rollup bucket merged across qualities (:data:`_MERGED`); every
+    aggregate query selects these columns."""
     return AggregateRow(
         r["bucket_start"],
         r["value"],
@@ -386,21 +458,9 @@ class PgRepository:
     async def aggregates(
         self, urn: AggregateUrn, start: datetime, end: datetime
     ) -> list[AggregateRow]:
-        """Settled-first rollups of one territory (the best quality per bucket)."""
+        """Rollups of one territory, merged across qualities as the api merges them."""
         rows = await self.pool.fetch(
-            """
-            SELECT DISTINCT ON (r.bucket_start) r.bucket_start, r.value, r.unit,
-                   r.delivery_points, r.max_point_value,
-                   COALESCE(n.commune_insee, CASE WHEN r.scope = 'commune'
-                            THEN r.scope_id END, '') AS commune
-            FROM rollups r
-            LEFT JOIN neighbourhoods n ON r.scope = 'neighbourhood' AND n.iris = r.scope_id
-            WHERE r.scope = $1 AND r.scope_id = $2 AND r.bucket = $3
-              AND r.direction = $4 AND r.energy = 'electricity'
-              AND r.bucket_start >= $5 AND r.bucket_start < $6
-            ORDER BY r.bucket_start,
-                     array_position(ARRAY['corrected','raw','estimated'], r.quality)
-            """,
+            _AGGREGATES,
             urn.scope,
             urn.territory,
             urn.bucket,
@@ -618,23 +678,10 @@ class PgRepository:
     async def aggregate_changes(
         self, urn: AggregateUrn, since: datetime, limit: int
     ) -> list[tuple[AggregateRow, datetime]]:
-        """Rollups of one territory changed after ``since`` (best quality each)."""
+        """Rollups of one territory (merged across qualities) of which a row
+        changed after ``since``."""
         rows = await self.pool.fetch(
-            """
-            SELECT * FROM (
-              SELECT DISTINCT ON (r.bucket_start) r.bucket_start, r.value, r.unit,
-                     r.delivery_points, r.max_point_value, r.updated_at,
-                     COALESCE(n.commune_insee, CASE WHEN r.scope = 'commune'
-                              THEN r.scope_id END, '') AS commune
-              FROM rollups r
-              LEFT JOIN neighbourhoods n
-                ON r.scope = 'neighbourhood' AND n.iris = r.scope_id
-              WHERE r.scope = $1 AND r.scope_id = $2 AND r.bucket = $3
-                AND r.direction = $4 AND r.energy = 'electricity'
-              ORDER BY r.bucket_start,
-                       array_position(ARRAY['corrected','raw','estimated'], r.quality)
-            ) c WHERE updated_at > $5 ORDER BY updated_at LIMIT $6
-            """,
+            _CHANGED_SINCE,
             urn.scope,
             urn.territory,
             urn.bucket,
@@ -761,29 +808,12 @@ class PgRepository:
     async def outbox_changes(
         self, urn: AggregateUrn, from_xid: int, to_xid: int
     ) -> list[AggregateRow]:
-        """The current rollups (best quality) of the buckets of ``urn`` that
+        """The current rollups (merged across qualities) of the buckets of ``urn`` that
         transactions with ids in ``[from_xid, to_xid)`` changed. The caller took
         ``to_xid`` as the xmin of an earlier snapshot: all those transactions
         have finished, so this statement sees every one of their rows."""
         rows = await self.pool.fetch(
-            """
-            WITH changed AS (
-              SELECT DISTINCT bucket_start FROM federation_outbox
-              WHERE scope = $1 AND scope_id = $2 AND bucket = $3 AND direction = $4
-                AND xid >= $5::text::xid8 AND xid < $6::text::xid8
-            )
-            SELECT DISTINCT ON (r.bucket_start) r.bucket_start, r.value, r.unit,
-                   r.delivery_points, r.max_point_value,
-                   COALESCE(n.commune_insee, CASE WHEN r.scope = 'commune'
-                            THEN r.scope_id END, '') AS commune
-            FROM changed c JOIN rollups r ON r.bucket_start = c.bucket_start
-            LEFT JOIN neighbourhoods n
-              ON r.scope = 'neighbourhood' AND n.iris = r.scope_id
-            WHERE r.scope = $1 AND r.scope_id = $2 AND r.bucket = $3
-              AND r.direction = $4 AND r.energy = 'electricity'
-            ORDER BY r.bucket_start,
-                     array_position(ARRAY['corrected','raw','estimated'], r.quality)
-            """,
+            _OUTBOX_CHANGED,
             urn.scope,
             urn.territory,
             urn.bucket,
@@ -804,19 +834,7 @@ class PgRepository:
     ) -> list[tuple[AggregateRow, datetime]]:
         """(row, bucket end) of ``urn``'s buckets that overlap ``[lo, hi)``."""
         rows = await self.pool.fetch(
-            """
-            SELECT DISTINCT ON (r.bucket_start) r.bucket_start, r.bucket_end,
-                   r.value, r.unit, r.delivery_points, r.max_point_value,
-                   COALESCE(n.commune_insee, CASE WHEN r.scope = 'commune'
-                            THEN r.scope_id END, '') AS commune
-            FROM rollups r
-            LEFT JOIN neighbourhoods n ON r.scope = 'neighbourhood' AND n.iris = r.scope_id
-            WHERE r.scope = $1 AND r.scope_id = $2 AND r.bucket = $3
-              AND r.direction = $4 AND r.energy = 'electricity'
-              AND r.bucket_start < $6 AND r.bucket_end > $5
-            ORDER BY r.bucket_start,
-                     array_position(ARRAY['corrected','raw','estimated'], r.quality)
-            """,
+            _SPANNING,
             urn.scope,
             urn.territory,
             urn.bucket,
@@ -877,34 +895,17 @@ class PgRepository:
         self, urn: AggregateUrn, rows: list[AggregateRow]
     ) -> list[AggregateRow]:
         """IRIS rollups with their commune's and ALL the commune's IRIS rollups
-        of the same buckets (best quality each), whatever the peer asked for:
+        of the same buckets (merged across qualities), whatever the peer asked for:
         egress.decide then withholds what the api's complementary suppression
         would. Other levels carry no family (see the README: not done yet)."""
         if urn.scope != "neighbourhood" or not rows:
             return rows
         found = await self.pool.fetch(
-            """
-            WITH c AS (SELECT commune_insee FROM neighbourhoods WHERE iris = $1),
-            ids AS (
-              SELECT 'commune' AS scope, commune_insee AS scope_id FROM c
-              UNION ALL
-              SELECT 'neighbourhood', n.iris FROM neighbourhoods n
-              JOIN c ON n.commune_insee = c.commune_insee
-            )
-            SELECT DISTINCT ON (r.scope, r.scope_id, r.bucket_start)
-                   r.scope, r.scope_id, r.bucket_start, r.value,
-                   r.delivery_points, r.max_point_value
-            FROM ids JOIN rollups r
-              ON r.scope = ids.scope AND r.scope_id = ids.scope_id
-            WHERE r.bucket = $2 AND r.direction = $3 AND r.energy = 'electricity'
-              AND r.bucket_start = ANY($4::timestamptz[])
-            ORDER BY r.scope, r.scope_id, r.bucket_start,
-                     array_position(ARRAY['corrected','raw','estimated'], r.quality)
-            """,
+            _FAMILY,
             urn.territory,
+            [r.start for r in rows],
             urn.bucket,
             urn.direction,
-            [r.start for r in rows],
         )
         parents: dict[datetime, Figures] = {}
         children: dict[datetime, list[tuple[str, Figures]]] = {}

@@ -55,12 +55,13 @@ async def _rollup(
     bucket: str = "P1D",
     start: datetime = DAY0,
     end: datetime | None = None,
+    quality: str = "raw",
 ) -> None:
     await pool.execute(
         """
         INSERT INTO rollups (scope, scope_id, bucket, bucket_start, bucket_end,
             energy, direction, quality, unit, value, delivery_points, max_point_value)
-        VALUES ($1, $2, $8, $3, $4, 'electricity', 'consumption', 'raw', 'Wh',
+        VALUES ($1, $2, $8, $3, $4, 'electricity', 'consumption', $9, 'Wh',
                 $5, $6, $7)
         """,
         scope,
@@ -71,6 +72,7 @@ async def _rollup(
         points,
         value / points,
         bucket,
+        quality,
     )
 
 
@@ -124,6 +126,15 @@ async def test_the_commune_minus_published_iris_never_gives_a_withheld_one(
     assert await pulled(AGGREGATE) is None
 
     # Pushes of the same URNs send what the pull did, no more.
+    assert await _pushed(a, b) == {
+        _urn("commune", COMMUNE): WHOLE[1],
+        _urn("iris", "381510102"): 150_000.0,
+    }
+
+
+async def _pushed(a: Any, b: Any) -> dict[str, float]:
+    """What B pushes to A of DAY0 once A subscribed to the commune and its IRIS
+    (urn -> value), after a few more rounds of B's loop."""
     urns = [_urn("commune", COMMUNE), *(_urn("iris", c) for c in (IRIS, *SIBLINGS))]
     await subscribe(a, b, urns)
     stop = asyncio.Event()
@@ -146,10 +157,37 @@ async def test_the_commune_minus_published_iris_never_gives_a_withheld_one(
     finally:
         stop.set()
         await loop
-    assert {r["urn"]: r["value"] for r in rows} == {
-        _urn("commune", COMMUNE): WHOLE[1],
-        _urn("iris", "381510102"): 150_000.0,
+    return {r["urn"]: r["value"] for r in rows}
+
+
+async def test_a_bucket_split_across_qualities_leaves_whole(collectives: Any) -> None:
+    # IRIS ...0102 on DAY0: its 15 homes' raw day, plus one home's estimated part
+    # (a bucket partly raw, partly estimated: two rollup rows). The api publishes
+    # the sum, 159 kWh; the best-quality row alone (raw, 150 kWh) would let a
+    # peer subtract the estimated home's 9 kWh from the api's figure.
+    a, b, _ = await peered(collectives, **GRANT)
+    pool = b.runtime.pool
+    await _seed_siblings(pool)
+    code, part = "381510102", 9_000.0
+    await _rollup(pool, "neighbourhood", code, 1, part, quality="estimated")
+    await _rollup(pool, "commune", COMMUNE, 1, part, quality="estimated")
+    query = f"{b.url}/federation/v1/query"
+    day0 = int(DAY0.timestamp())
+
+    async def pulled(urn: str) -> float | None:
+        records = await a.runtime.client.post(query, {"urn": urn, **_period()})
+        return _by_time(records).get(day0)
+
+    whole = {
+        _urn("commune", COMMUNE): WHOLE[1] + part,
+        _urn("iris", code): SIBLINGS[code][1] + part,
     }
+    for urn, value in whole.items():
+        assert await pulled(urn) == value
+    # The merged figures decide too: ...0101 still goes with the 4-point IRIS.
+    assert await pulled(_urn("iris", IRIS)) is None
+    assert await pulled(_urn("iris", SUPPRESSED)) is None
+    assert await _pushed(a, b) == whole
 
 
 # November 2026 in Paris: 1 Nov 00:00 to 1 Dec 00:00 (UTC+1 all month).
