@@ -56,7 +56,8 @@ class PeerGrant:
 
     domain: str
     territories: frozenset[str] = frozenset()
-    """IRIS or commune codes (an IRIS is covered by its commune's code too)."""
+    """IRIS or commune codes: a code covers itself and the places in it (an IRIS
+    its parcels and buildings, a commune all of them)."""
     levels: frozenset[str] = frozenset()
     """Territory levels: ``neighbourhood`` (IRIS), ``parcel``, ``commune``, ``building``."""
     buckets: frozenset[str] = frozenset()
@@ -79,6 +80,12 @@ class Family:
     """The parent's figures; None when it has no rollup in that bucket (nothing
     published to subtract from, so there is nothing to protect against)."""
     children: tuple[tuple[str, Figures], ...]
+    parent_id: str = ""
+    up: Family | None = None
+    """The parent's own family (a parcel's IRIS among the commune's IRIS), None
+    under the commune: the parent's verdict in space comes first, as in the
+    api's top-down walk, since a withheld parent must not be rebuilt from its
+    children."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,6 +106,8 @@ class Aggregate:
     timeline: Timeline | None = None
     """Its enclosing coarser bucket and that bucket's finer ones; None for a
     month (nothing coarser) or where the caller loads none."""
+    iris: str = ""
+    """The IRIS a parcel or building lies in (grants may name the IRIS)."""
 
     @property
     def figures(self) -> Figures:
@@ -212,7 +221,7 @@ def _aggregate(peer: PeerGrant, item: Aggregate, rule: SecrecyRule) -> Decision:
         return Decision(False, f"level {item.level} is not shared with this peer")
     if item.bucket not in peer.buckets:
         return Decision(False, f"bucket {item.bucket} is not shared with this peer")
-    if not ({item.territory, item.commune} & peer.territories):
+    if not ({item.territory, item.iris, item.commune} - {""}) & peer.territories:
         return Decision(False, "territory not shared with this peer")
     verdict = rule.check(
         delivery_points=item.delivery_points,
@@ -298,6 +307,9 @@ def complementary(rule: SecrecyRule, family: Family) -> set[str]:
     parent = family.parent
     if parent is None:
         return set()
+    parent_published = _passes(rule, parent) and (
+        family.up is None or family.parent_id not in complementary(rule, family.up)
+    )
     passing = [(cid, f) for cid, f in family.children if _passes(rule, f)]
     failing = [f for _, f in family.children if not _passes(rule, f)]
     kids = Children(
@@ -306,7 +318,7 @@ def complementary(rule: SecrecyRule, family: Family) -> set[str]:
         failing_points=sum(f.points for f in failing),
         failing_max=max((f.max_point for f in failing), default=0.0),
     )
-    return withheld(rule, parent, _passes(rule, parent), kids, passing)
+    return withheld(rule, parent, parent_published, kids, passing)
 
 
 def _alert(peer: PeerGrant, item: AlertItem, rule: SecrecyRule) -> Decision:

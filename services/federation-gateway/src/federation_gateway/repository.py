@@ -49,10 +49,13 @@ class AggregateRow:
     commune: str
     family: Family | None = None
     """Its parent and all its siblings in this bucket (an IRIS: its commune and
-    the commune's IRIS), for complementary suppression at egress."""
+    the commune's IRIS; a parcel: its IRIS and the IRIS's parcels, with the
+    IRIS's own family above), for complementary suppression at egress."""
     timeline: Timeline | None = None
     """Its enclosing coarser bucket and all that bucket's finer ones (the time
     pass of complementary suppression)."""
+    iris: str = ""
+    """The IRIS a parcel or building lies in (grants may name the IRIS)."""
 
     def egress_item(self, urn: AggregateUrn) -> Aggregate:
         """This rollup of ``urn`` as the egress decision weighs it (pull, push
@@ -67,6 +70,7 @@ class AggregateRow:
             self.max_point_value,
             self.family,
             self.timeline,
+            self.iris,
         )
 
 
@@ -259,8 +263,106 @@ COARSER = {"PT30M": "PT1H", "PT1H": "P1D", "P1D": "P1M"}
 same chain; a month encloses nothing)."""
 
 
+# A territory's rollups merged across qualities, one row per bucket, exactly as
+# the api reads them (its queries._MERGED): a point whose bucket is partly raw and
+# partly corrected sits in two rows with part of its value in each, so value = sum,
+# points = the largest count (a lower bound of the distinct points), largest point
+# = the sum of the rows' largest points (an upper bound). Why not the best-quality
+# row: it holds only part of the value, and the api's total minus that part would
+# give a peer the few points of the other rows.
+_MERGED = """
+SELECT r.scope, r.scope_id, r.bucket_start, max(r.bucket_end) AS bucket_end,
+       sum(r.value) AS value, min(r.unit) AS unit,
+       max(r.delivery_points) AS delivery_points,
+       sum(r.max_point_value) AS max_point_value, max(r.updated_at) AS updated_at
+FROM rollups r
+WHERE r.energy = 'electricity' AND r.bucket = $3 AND r.direction = $4 AND {where}
+GROUP BY r.scope, r.scope_id, r.bucket_start"""
+
+# One territory's merged rows ($1 scope, $2 id, $3 bucket, $4 direction) with the
+# commune and the IRIS it lies in (grants name communes or IRIS).
+_TERRITORY = (
+    """
+SELECT m.*,
+       COALESCE(n.commune_insee, p.commune_insee, CASE WHEN m.scope = 'commune'
+                THEN m.scope_id END, '') AS commune,
+       COALESCE(n.iris, p.iris, '') AS iris
+FROM ("""
+    + _MERGED
+    + """) m
+LEFT JOIN neighbourhoods n ON m.scope = 'neighbourhood' AND n.iris = m.scope_id
+LEFT JOIN buildings b ON m.scope = 'building' AND b.building_id = m.scope_id
+LEFT JOIN parcels p ON p.idu = CASE m.scope WHEN 'parcel' THEN m.scope_id
+                                            WHEN 'building' THEN b.parcel_idu END"""
+)
+
+
+def _territory(where: str) -> str:
+    """:data:`_TERRITORY` with ``where`` on the rollups rows (``r``)."""
+    return _TERRITORY.format(where="r.scope = $1 AND r.scope_id = $2 AND " + where)
+
+
+# The statements, built once from the constant fragments above (no input in them).
+_AGGREGATES = (
+    _territory("r.bucket_start >= $5 AND r.bucket_start < $6")
+    + " ORDER BY m.bucket_start"
+)
+_CHANGED_SINCE = (
+    "SELECT * FROM ("  # noqa: S608 - constant fragments, parameters bound
+    + _territory("true")
+    + ") c WHERE updated_at > $5 ORDER BY updated_at LIMIT $6"
+)
+_OUTBOX_CHANGED = (
+    """
+WITH changed AS (
+  SELECT DISTINCT bucket_start FROM federation_outbox
+  WHERE scope = $1 AND scope_id = $2 AND bucket = $3 AND direction = $4
+    AND xid >= $5::text::xid8 AND xid < $6::text::xid8
+)"""  # noqa: S608 - constant fragments, parameters bound
+    + _territory("r.bucket_start IN (SELECT bucket_start FROM changed)")
+    + " ORDER BY m.bucket_start"
+)
+_SPANNING = (
+    _territory("r.bucket_start < $6 AND r.bucket_end > $5") + " ORDER BY m.bucket_start"
+)
+LEVELS = ("commune", "neighbourhood", "parcel", "building")
+"""The places, top down; each lies in exactly one place of the level above."""
+
+# A place's chain up to its commune ($1 its id): the path's ids and, per level
+# below the commune (k1, k2, k3), ALL the children of the path's node above (the api's
+# queries.FAMILY, read here since services do not import each other).
+_CHAIN = {
+    "neighbourhood": """
+SELECT ARRAY[n.commune_insee, n.iris] AS path,
+       (SELECT array_agg(x.iris) FROM neighbourhoods x
+        WHERE x.commune_insee = n.commune_insee) AS k1
+FROM neighbourhoods n WHERE n.iris = $1""",
+    "parcel": """
+SELECT ARRAY[p.commune_insee, p.iris, p.idu] AS path,
+       (SELECT array_agg(x.iris) FROM neighbourhoods x
+        WHERE x.commune_insee = p.commune_insee) AS k1,
+       (SELECT array_agg(x.idu) FROM parcels x WHERE x.iris = p.iris) AS k2
+FROM parcels p WHERE p.idu = $1""",
+    "building": """
+SELECT ARRAY[p.commune_insee, p.iris, p.idu, b.building_id] AS path,
+       (SELECT array_agg(x.iris) FROM neighbourhoods x
+        WHERE x.commune_insee = p.commune_insee) AS k1,
+       (SELECT array_agg(x.idu) FROM parcels x WHERE x.iris = p.iris) AS k2,
+       (SELECT array_agg(x.building_id) FROM buildings x
+        WHERE x.parcel_idu = b.parcel_idu) AS k3
+FROM buildings b JOIN parcels p ON p.idu = b.parcel_idu
+WHERE b.building_id = $1""",
+}
+# The merged rows of some places ($1 scopes, $2 ids, in pairs) in some buckets ($5).
+_PLACES = _MERGED.format(
+    where="(r.scope, r.scope_id) IN (SELECT * FROM unnest($1::text[], $2::text[]))"
+    " AND r.bucket_start = ANY($5::timestamptz[])"
+)
+
+
 def _aggregate_row(r: asyncpg.Record) -> AggregateRow:
-    """One best-quality rollup row; every aggregate query selects these columns."""
+    """One rollup bucket merged across qualities (:data:`_MERGED`); every
+    aggregate query selects these columns."""
     return AggregateRow(
         r["bucket_start"],
         r["value"],
@@ -268,6 +370,7 @@ def _aggregate_row(r: asyncpg.Record) -> AggregateRow:
         r["delivery_points"],
         r["max_point_value"],
         r["commune"],
+        iris=r["iris"],
     )
 
 
@@ -386,21 +489,9 @@ class PgRepository:
     async def aggregates(
         self, urn: AggregateUrn, start: datetime, end: datetime
     ) -> list[AggregateRow]:
-        """Settled-first rollups of one territory (the best quality per bucket)."""
+        """Rollups of one territory, merged across qualities as the api merges them."""
         rows = await self.pool.fetch(
-            """
-            SELECT DISTINCT ON (r.bucket_start) r.bucket_start, r.value, r.unit,
-                   r.delivery_points, r.max_point_value,
-                   COALESCE(n.commune_insee, CASE WHEN r.scope = 'commune'
-                            THEN r.scope_id END, '') AS commune
-            FROM rollups r
-            LEFT JOIN neighbourhoods n ON r.scope = 'neighbourhood' AND n.iris = r.scope_id
-            WHERE r.scope = $1 AND r.scope_id = $2 AND r.bucket = $3
-              AND r.direction = $4 AND r.energy = 'electricity'
-              AND r.bucket_start >= $5 AND r.bucket_start < $6
-            ORDER BY r.bucket_start,
-                     array_position(ARRAY['corrected','raw','estimated'], r.quality)
-            """,
+            _AGGREGATES,
             urn.scope,
             urn.territory,
             urn.bucket,
@@ -618,23 +709,10 @@ class PgRepository:
     async def aggregate_changes(
         self, urn: AggregateUrn, since: datetime, limit: int
     ) -> list[tuple[AggregateRow, datetime]]:
-        """Rollups of one territory changed after ``since`` (best quality each)."""
+        """Rollups of one territory (merged across qualities) of which a row
+        changed after ``since``."""
         rows = await self.pool.fetch(
-            """
-            SELECT * FROM (
-              SELECT DISTINCT ON (r.bucket_start) r.bucket_start, r.value, r.unit,
-                     r.delivery_points, r.max_point_value, r.updated_at,
-                     COALESCE(n.commune_insee, CASE WHEN r.scope = 'commune'
-                              THEN r.scope_id END, '') AS commune
-              FROM rollups r
-              LEFT JOIN neighbourhoods n
-                ON r.scope = 'neighbourhood' AND n.iris = r.scope_id
-              WHERE r.scope = $1 AND r.scope_id = $2 AND r.bucket = $3
-                AND r.direction = $4 AND r.energy = 'electricity'
-              ORDER BY r.bucket_start,
-                       array_position(ARRAY['corrected','raw','estimated'], r.quality)
-            ) c WHERE updated_at > $5 ORDER BY updated_at LIMIT $6
-            """,
+            _CHANGED_SINCE,
             urn.scope,
             urn.territory,
             urn.bucket,
@@ -761,29 +839,12 @@ class PgRepository:
     async def outbox_changes(
         self, urn: AggregateUrn, from_xid: int, to_xid: int
     ) -> list[AggregateRow]:
-        """The current rollups (best quality) of the buckets of ``urn`` that
+        """The current rollups (merged across qualities) of the buckets of ``urn`` that
         transactions with ids in ``[from_xid, to_xid)`` changed. The caller took
         ``to_xid`` as the xmin of an earlier snapshot: all those transactions
         have finished, so this statement sees every one of their rows."""
         rows = await self.pool.fetch(
-            """
-            WITH changed AS (
-              SELECT DISTINCT bucket_start FROM federation_outbox
-              WHERE scope = $1 AND scope_id = $2 AND bucket = $3 AND direction = $4
-                AND xid >= $5::text::xid8 AND xid < $6::text::xid8
-            )
-            SELECT DISTINCT ON (r.bucket_start) r.bucket_start, r.value, r.unit,
-                   r.delivery_points, r.max_point_value,
-                   COALESCE(n.commune_insee, CASE WHEN r.scope = 'commune'
-                            THEN r.scope_id END, '') AS commune
-            FROM changed c JOIN rollups r ON r.bucket_start = c.bucket_start
-            LEFT JOIN neighbourhoods n
-              ON r.scope = 'neighbourhood' AND n.iris = r.scope_id
-            WHERE r.scope = $1 AND r.scope_id = $2 AND r.bucket = $3
-              AND r.direction = $4 AND r.energy = 'electricity'
-            ORDER BY r.bucket_start,
-                     array_position(ARRAY['corrected','raw','estimated'], r.quality)
-            """,
+            _OUTBOX_CHANGED,
             urn.scope,
             urn.territory,
             urn.bucket,
@@ -804,19 +865,7 @@ class PgRepository:
     ) -> list[tuple[AggregateRow, datetime]]:
         """(row, bucket end) of ``urn``'s buckets that overlap ``[lo, hi)``."""
         rows = await self.pool.fetch(
-            """
-            SELECT DISTINCT ON (r.bucket_start) r.bucket_start, r.bucket_end,
-                   r.value, r.unit, r.delivery_points, r.max_point_value,
-                   COALESCE(n.commune_insee, CASE WHEN r.scope = 'commune'
-                            THEN r.scope_id END, '') AS commune
-            FROM rollups r
-            LEFT JOIN neighbourhoods n ON r.scope = 'neighbourhood' AND n.iris = r.scope_id
-            WHERE r.scope = $1 AND r.scope_id = $2 AND r.bucket = $3
-              AND r.direction = $4 AND r.energy = 'electricity'
-              AND r.bucket_start < $6 AND r.bucket_end > $5
-            ORDER BY r.bucket_start,
-                     array_position(ARRAY['corrected','raw','estimated'], r.quality)
-            """,
+            _SPANNING,
             urn.scope,
             urn.territory,
             urn.bucket,
@@ -876,51 +925,52 @@ class PgRepository:
     async def _with_families(
         self, urn: AggregateUrn, rows: list[AggregateRow]
     ) -> list[AggregateRow]:
-        """IRIS rollups with their commune's and ALL the commune's IRIS rollups
-        of the same buckets (best quality each), whatever the peer asked for:
-        egress.decide then withholds what the api's complementary suppression
-        would. Other levels carry no family (see the README: not done yet)."""
-        if urn.scope != "neighbourhood" or not rows:
+        """Rollups of an IRIS, parcel or building with their families up to the
+        commune: at each level, the parent's rollup and ALL the parent's
+        children's rollups of the same buckets (merged across qualities),
+        whatever the peer asked for. egress.decide then withholds what the api's
+        complementary suppression would (its walk, commune → IRIS → parcel →
+        building, where a parent's own verdict comes first)."""
+        if urn.scope not in _CHAIN or not rows:
             return rows
+        chain = await self.pool.fetchrow(_CHAIN[urn.scope], urn.territory)
+        if chain is None:  # pragma: no cover - a rollup of a place not in the registry
+            return rows
+        path: list[str] = chain["path"]
+        kids: list[list[str]] = [[]] + [
+            chain[f"k{lv}"] or [] for lv in range(1, len(path))
+        ]
+        places = [(LEVELS[0], path[0])] + [
+            (LEVELS[lv], kid) for lv in range(1, len(path)) for kid in kids[lv]
+        ]
         found = await self.pool.fetch(
-            """
-            WITH c AS (SELECT commune_insee FROM neighbourhoods WHERE iris = $1),
-            ids AS (
-              SELECT 'commune' AS scope, commune_insee AS scope_id FROM c
-              UNION ALL
-              SELECT 'neighbourhood', n.iris FROM neighbourhoods n
-              JOIN c ON n.commune_insee = c.commune_insee
-            )
-            SELECT DISTINCT ON (r.scope, r.scope_id, r.bucket_start)
-                   r.scope, r.scope_id, r.bucket_start, r.value,
-                   r.delivery_points, r.max_point_value
-            FROM ids JOIN rollups r
-              ON r.scope = ids.scope AND r.scope_id = ids.scope_id
-            WHERE r.bucket = $2 AND r.direction = $3 AND r.energy = 'electricity'
-              AND r.bucket_start = ANY($4::timestamptz[])
-            ORDER BY r.scope, r.scope_id, r.bucket_start,
-                     array_position(ARRAY['corrected','raw','estimated'], r.quality)
-            """,
-            urn.territory,
+            _PLACES,
+            [scope for scope, _ in places],
+            [pid for _, pid in places],
             urn.bucket,
             urn.direction,
             [r.start for r in rows],
         )
-        parents: dict[datetime, Figures] = {}
-        children: dict[datetime, list[tuple[str, Figures]]] = {}
-        for f in found:
-            fig = Figures(f["delivery_points"], f["value"], f["max_point_value"])
-            if f["scope"] == "commune":
-                parents[f["bucket_start"]] = fig
-            else:
-                children.setdefault(f["bucket_start"], []).append((f["scope_id"], fig))
-        return [
-            replace(
-                r,
-                family=Family(parents.get(r.start), tuple(children.get(r.start, ()))),
+        figures = {
+            (f["scope"], f["scope_id"], f["bucket_start"]): Figures(
+                f["delivery_points"], f["value"], f["max_point_value"]
             )
-            for r in rows
-        ]
+            for f in found
+        }
+
+        def family(at: datetime) -> Family | None:
+            up: Family | None = None
+            for lv in range(1, len(path)):
+                children = tuple(
+                    (kid, fig)
+                    for kid in kids[lv]
+                    if (fig := figures.get((LEVELS[lv], kid, at))) is not None
+                )
+                parent = figures.get((LEVELS[lv - 1], path[lv - 1], at))
+                up = Family(parent, children, path[lv - 1], up)
+            return up
+
+        return [replace(r, family=family(r.start)) for r in rows]
 
     async def alerts_since(self, iris: str, since: datetime) -> list[AlertRow]:
         """Alert events of ``iris`` that occurred after ``since`` (a subscription's

@@ -11,6 +11,7 @@ from federation_gateway.egress import (
     Aggregate,
     AlertItem,
     Consent,
+    Decision,
     Family,
     IndividualSeries,
     PeerGrant,
@@ -340,3 +341,35 @@ def test_a_withheld_day_under_a_published_month_takes_one_more_day_with_it() -> 
     # Without the month's rollup there is nothing to subtract from.
     alone = Timeline("d3", None, children)
     assert decide(grant, _day(days["d3"], alone), rule=RULE, now=NOW).allowed
+
+
+def test_a_parcel_is_covered_by_its_iris_or_commune_code_never_by_an_empty_one() -> (
+    None
+):
+    parcel = Aggregate(
+        "parcel",
+        "38151000AB0001",
+        "38151",
+        "P1D",
+        1000.0,
+        12,
+        100.0,
+        iris="381510101",
+    )
+
+    def grant(*codes: str) -> PeerGrant:
+        return PeerGrant(
+            "a.example",
+            territories=frozenset(codes),
+            levels=frozenset({"parcel"}),
+            buckets=frozenset({"P1D"}),
+        )
+
+    for codes in (("381510101",), ("38151",), ("38151000AB0001",)):
+        assert decide(grant(*codes), parcel, rule=RULE, now=NOW).allowed
+    refused = Decision(False, "territory not shared with this peer")
+    other = grant("381510102", "38185")  # a sibling IRIS, another commune
+    assert decide(other, parcel, rule=RULE, now=NOW) == refused
+    # a place whose IRIS and commune are unknown is not covered by an empty code
+    unplaced = Aggregate("parcel", "38151000AB0001", "", "P1D", 1000.0, 12, 100.0)
+    assert decide(grant(""), unplaced, rule=RULE, now=NOW) == refused
