@@ -48,6 +48,11 @@ CHART_FACTS = """(id) => {
     yMax: Math.max(0, ...ys), inked, series: u.series.slice(1).map((s) => s.label),
     perSeries: u.data.slice(1).map((d) => d.filter((v) => v !== null && v !== undefined).length)};
 }"""
+DRAWN_FROM = """([id, day]) => {
+  const u = window.sen1Charts && window.sen1Charts[id];
+  return !!u && u.data[0].length > 0
+    && new Date(u.data[0][0] * 1000).toLocaleDateString("sv-SE") === day;
+}"""
 READINGS_OF_DAY = """async ([meter, day]) => {
   const d0 = new Date(day + "T00:00:00"), d1 = new Date(d0); d1.setDate(d1.getDate() + 1);
   const r = await fetch(`/v1/meters/${meter}/readings?start=${encodeURIComponent(d0.toISOString())}`
@@ -119,11 +124,12 @@ async def test_resident_sees_daily_bars(
     first = datetime.combine(
         today - timedelta(days=days), datetime.min.time(), tzinfo=PARIS
     ).astimezone(UTC)
-    # varying days: a weekly pattern and a daily shape (night low, evening peak)
+    # varying days: a weekly pattern and a daily shape (night low, evening peak);
+    # every day its own half-hours (46 or 50 on a DST change day)
     values = [
         (150.0 + 40.0 * (d % 7)) * (0.5 if h < 12 else 1.5 if 36 <= h < 44 else 1.0)
         for d in range(days)
-        for h in range(48)
+        for h in range(_half_hours(today - timedelta(days=days - d)))
     ]
     colours = ("blue", "blue", "white", "red")
     async with world.pool.acquire() as conn:
@@ -188,7 +194,11 @@ async def test_resident_sees_daily_bars(
     other = (today - timedelta(days=days // 2)).isoformat()
     await page.fill("#curve-day", other)
     await page.dispatch_event("#curve-day", "change")
-    await expect(page.locator("#curve-chart")).to_have_attribute("data-points", "48")
+    # the previous day's curve has as many points: wait for this day's to be drawn
+    await page.wait_for_function(DRAWN_FROM, arg=["curve-chart", other])
+    await expect(page.locator("#curve-chart")).to_have_attribute(
+        "data-points", str(_half_hours(date.fromisoformat(other)))
+    )
     assert (await page.evaluate(CHART_FACTS, "curve-chart"))["first"] == other
     await expect(page.locator("#m-kwh")).to_contain_text("kWh")
     await expect(page.locator("#alert-now")).to_have_attribute("data-level", "2")
@@ -458,6 +468,12 @@ async def test_docs_are_served_offline(server, browser) -> None:
 
 def midnight_of(day: date) -> datetime:
     return datetime(day.year, day.month, day.day, tzinfo=PARIS)
+
+
+def _half_hours(day: date) -> int:
+    """The half-hours of a Paris day: 48, or 46/50 on a DST change day."""
+    span = midnight_of(day + timedelta(days=1)) - midnight_of(day).astimezone(UTC)
+    return span // timedelta(minutes=30)
 
 
 async def test_resident_withdraws_exports_and_erases(
@@ -813,8 +829,12 @@ async def test_resident_sees_production_over_the_daily_bars(
     first = datetime.combine(
         today - timedelta(days=days), datetime.min.time(), tzinfo=PARIS
     ).astimezone(UTC)
+    # every day its own half-hours (46 or 50 on a DST change day): 9.6 kWh used
+    spans = [_half_hours(today - timedelta(days=days - d)) for d in range(days)]
+    starts = [first + timedelta(minutes=30 * sum(spans[:d])) for d in range(days)]
     async with world.pool.acquire() as conn:
-        await put_readings(conn, world.meter_a, first, [200.0] * (48 * days))
+        used = [200.0 * 48 / n for n in spans for _ in range(n)]
+        await put_readings(conn, world.meter_a, first, used)
         series = await conn.fetchval(
             """INSERT INTO series (urn, meter_id, scheme, direction, kind, dimension,
                  unit) VALUES ($1, $2, 'prm', 'production', 'interval', 'energy', 'Wh')
@@ -829,12 +849,12 @@ async def test_resident_sees_production_over_the_daily_bars(
             [
                 (
                     series,
-                    first + timedelta(minutes=30 * (48 * d + h)),
-                    first + timedelta(minutes=30 * (48 * d + h + 1)),
+                    starts[d] + timedelta(minutes=30 * h),
+                    starts[d] + timedelta(minutes=30 * (h + 1)),
                     1000.0 if 22 <= h < 30 else 0.0,
                 )
                 for d in range(days)
-                for h in range(48)
+                for h in range(spans[d])
             ],
         )
     page = await browser.new_page(

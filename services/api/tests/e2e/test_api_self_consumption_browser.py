@@ -51,6 +51,8 @@ async def _checked(page) -> None:
 
 
 async def _curve(conn, meter_id: str, first: date, days: int, wh: float) -> None:
+    """``days`` Paris days of ``48 * wh`` each, spread over the day's half-hours
+    (46 or 50 on a DST change day: a day's total never depends on the date)."""
     series = await conn.fetchval(
         """INSERT INTO series (urn, meter_id, scheme, direction, kind, dimension, unit)
            VALUES ($1, $2, 'prm', 'production', 'interval', 'energy', 'Wh')
@@ -62,8 +64,9 @@ async def _curve(conn, meter_id: str, first: date, days: int, wh: float) -> None
     for d in range(days):
         t = local_midnight(first + timedelta(d)).astimezone(UTC)
         end = local_midnight(first + timedelta(d + 1))
+        share = wh * 48 / ((end - t) / timedelta(minutes=30))
         while t < end:
-            rows.append((series, t, t + timedelta(minutes=30), wh))
+            rows.append((series, t, t + timedelta(minutes=30), share))
             t += timedelta(minutes=30)
     await conn.executemany(
         "INSERT INTO readings (series_id, start_ts, end_ts, value, quality) "

@@ -282,19 +282,32 @@ SELECT EXISTS (SELECT 1 FROM consents WHERE meter_id = $2 AND person_id <> $1
 """
 
 
+def _years_on(day: date, years: int) -> date:
+    """The same day ``years`` later (negative: earlier); 29 February gives 28."""
+    try:
+        return day.replace(year=day.year + years)
+    except ValueError:  # 29 February
+        return day.replace(year=day.year + years, day=28)
+
+
+def _check_windows(body: DeclareIn, today: date) -> None:
+    """Refuses data from more than 3 years back, a right ending before today or
+    3 years on or later (422)."""
+    if body.data_from < _years_on(today, -3) + timedelta(days=1):
+        raise Problem(422, "GRDF keeps 3 years of daily data", kind="invalid-window")
+    if body.right_end < today or body.right_end >= _years_on(today, 3):
+        raise Problem(
+            422, "the right ends between today and 3 years", kind="invalid-window"
+        )
+
+
 @router.post("/rights", status_code=202)
 async def declare_gas_right(
     body: DeclareIn, user: Resident, pool: PoolDep
 ) -> GasRightPublic:
     """Asks GRDF for an access right on the PCE; GRDF then asks its holder."""
     person = _person(user)
-    today = datetime.now(PARIS).date()
-    if body.data_from < today.replace(year=today.year - 3) + timedelta(days=1):
-        raise Problem(422, "GRDF keeps 3 years of daily data", kind="invalid-window")
-    if body.right_end < today or body.right_end >= today.replace(year=today.year + 3):
-        raise Problem(
-            422, "the right ends between today and 3 years", kind="invalid-window"
-        )
+    _check_windows(body, datetime.now(PARIS).date())
     async with pool.acquire() as conn, conn.transaction():
         if await conn.fetchval(_MAY_DECLARE, person, body.meter_id) is None:
             raise Problem(404, "no such PCE among your homes", kind="not-found")
