@@ -190,6 +190,9 @@ def test_deployment_contract(chart: str, render: Render) -> None:
     assert env[f"{prefix}HTTP_PORT"]["value"] == str(port)
     assert env["KAFKA_BOOTSTRAP_SERVERS"]["value"] == "sen1-kafka-bootstrap:9092"
     assert env["KAFKA_ENABLE_IDEMPOTENCE"]["value"] == "true"
+    # one secrecy rule for every door (the api, the federation gateway)
+    assert env["SECRECY_MIN_POINTS"]["value"] == "10"
+    assert env["SECRECY_MAX_SHARE"]["value"] == "0.85"
     assert env["POSTGRES_DSN"]["valueFrom"]["secretKeyRef"] == {
         "name": "sen1-postgres",
         "key": "dsn",

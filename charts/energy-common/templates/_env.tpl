@@ -1,13 +1,14 @@
 {{/*
 Configuration reaches the services as environment variables only (pydantic-settings):
-  - KAFKA_*, POSTGRES_* and SEN1_SECRET_KEY from .Values.global (shared by every chart);
+  - KAFKA_*, POSTGRES_*, SECRECY_* and SEN1_SECRET_KEY from .Values.global (shared by
+    every chart: every door aggregates leave by applies one secrecy rule);
   - <envPrefix>HTTP_HOST/HTTP_PORT/LOG_* so the ops endpoint listens on the pod IP;
   - .Values.env (plain values), .Values.secretEnv (one key of a named Secret),
     .Values.extraEnv (raw EnvVar list).
 Secrets are always referenced by name (secretKeyRef / envFrom), never inlined.
 */}}
 
-{{/* KAFKA_*, POSTGRES_DSN and SEN1_SECRET_KEY: what every SEN1 process reads. */}}
+{{/* KAFKA_*, POSTGRES_DSN, SECRECY_* and SEN1_SECRET_KEY: what every SEN1 process reads. */}}
 {{- define "energy-common.env.platform" -}}
 {{- $kafka := .Values.global.kafka -}}
 - name: KAFKA_BOOTSTRAP_SERVERS
@@ -51,6 +52,10 @@ Secrets are always referenced by name (secretKeyRef / envFrom), never inlined.
 - name: POSTGRES_POOL_MAX_SIZE
   value: {{ . | toString | quote }}
 {{- end }}
+- name: SECRECY_MIN_POINTS
+  value: {{ .Values.global.secrecy.minPoints | toString | quote }}
+- name: SECRECY_MAX_SHARE
+  value: {{ .Values.global.secrecy.maxShare | toString | quote }}
 - name: SEN1_SECRET_KEY
   valueFrom:
     secretKeyRef:

@@ -8,9 +8,10 @@ variables; each service adds its own class with its own prefix.
 from __future__ import annotations
 
 import ipaddress
+import os
 from typing import Literal
 
-from pydantic import AliasChoices, Field, SecretStr, field_validator
+from pydantic import AliasChoices, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from energy_core.topics import TopicSpec
@@ -89,6 +90,42 @@ class CongestionSettings(BaseSettings):
         if not 0 < v[0] < v[1] < v[2]:
             raise ValueError("level thresholds must be positive and ascending")
         return v
+
+
+class SecrecySettings(BaseSettings):
+    """The secrecy rule of every door aggregates leave by (the api, the federation
+    gateway): one block, one pair of variables (``SECRECY_MIN_POINTS``,
+    ``SECRECY_MAX_SHARE``), because two doors with different thresholds publish
+    different cells, and one door's cell minus the other's gives a group below
+    either threshold away."""
+
+    model_config = SettingsConfigDict(env_prefix="SECRECY_", **_COMMON)
+
+    min_points: int = Field(default=10, ge=1)
+    """An aggregate is published only with at least this many distinct delivery
+    points (code de l'énergie D111-53: "supérieur à neuf")."""
+    max_share: float | None = Field(default=0.85, gt=0, le=1)
+    """Dominance rule: withheld when one point exceeds this share of the total
+    (max_point_value / value). None disables the rule."""
+
+    @model_validator(mode="after")
+    def _no_former_names(self) -> SecrecySettings:
+        # Until this block existed each door had its own variables; one still set
+        # would now be ignored silently, and a threshold raised there would fall
+        # back to 10 without a word: refuse to start instead.
+        former = sorted(
+            f"{door}_SECRECY_{name}"
+            for door in ("API", "FEDERATION_GATEWAY")
+            for name in ("MIN_POINTS", "MAX_SHARE")
+            if os.environ.get(f"{door}_SECRECY_{name}")
+        )
+        if former:
+            msg = (
+                f"{', '.join(former)}: replaced by SECRECY_MIN_POINTS and "
+                "SECRECY_MAX_SHARE (one rule for the api and the federation gateway)"
+            )
+            raise ValueError(msg)
+        return self
 
 
 class ServiceSettings(BaseSettings):

@@ -146,7 +146,7 @@ def bootstrap(
     return Runtime(
         settings=settings,
         health=health or Health(),
-        secrecy=SecrecyRule(settings.secrecy_min_points, settings.secrecy_max_share),
+        secrecy=SecrecyRule(settings.secrecy.min_points, settings.secrecy.max_share),
         hub=AlertHub(),
         login_guard=LoginGuard(settings),
         streams=StreamLimits(

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pydantic import AliasChoices, Field, SecretStr, field_validator
 from pydantic_settings import SettingsConfigDict
 
-from energy_core.settings import CongestionSettings, ServiceSettings
+from energy_core.settings import CongestionSettings, SecrecySettings, ServiceSettings
 
 
 class Settings(ServiceSettings):
@@ -21,12 +21,9 @@ class Settings(ServiceSettings):
         validation_alias=AliasChoices("SEN1_SECRET_KEY", "API_SECRET_KEY"),
     )
     """Fernet key sealing webhook secrets at rest (SecretBox); required for webhooks."""
-    secrecy_min_points: int = Field(default=10, ge=1)
-    """An aggregate is published only with at least this many delivery points
-    (code de l'énergie D111-53: "supérieur à neuf")."""
-    secrecy_max_share: float | None = Field(default=0.85, gt=0, le=1)
-    """Dominance rule: suppress when one point exceeds this share of the total
-    (max_point_value / value). None disables the rule."""
+    secrecy: SecrecySettings = Field(default_factory=SecrecySettings)
+    """The secrecy rule (``SECRECY_MIN_POINTS``, ``SECRECY_MAX_SHARE``), the
+    federation gateway's too."""
     session_ttl_hours: int = Field(default=12, ge=1)
     cookie_secure: bool = True
     """Secure cookies (HTTPS only); the dev stack on plain loopback turns it off."""

@@ -32,6 +32,7 @@ from api.privacy import SecrecyRule
 from api.settings import Settings
 from energy_core.domain import PARIS
 from energy_core.secrets import SecretBox
+from energy_core.settings import SecrecySettings
 from energy_store.consent_registry import acting_as, decide
 from sen1_stack.broker import free_port
 
@@ -340,7 +341,7 @@ async def test_alerts_of_small_neighbourhoods_reach_only_the_alert_system(
     settings = Settings(
         postgres=postgres_settings,
         subscribe_alerts=False,
-        secrecy_min_points=threshold,
+        secrecy=SecrecySettings(min_points=threshold),
         SEN1_SECRET_KEY=SecretBox.generate_key(),
     )
     async with pool.acquire() as conn:
@@ -472,7 +473,7 @@ async def test_streamed_alerts_of_small_neighbourhoods_reach_only_operators(
     settings = Settings(
         postgres=postgres_settings,
         subscribe_alerts=False,
-        secrecy_min_points=points[small] + 1,
+        secrecy=SecrecySettings(min_points=points[small] + 1),
     )
     app = create_app(settings, pool=world.pool)
     port = free_port()

@@ -29,3 +29,10 @@ def test_thresholds_must_ascend(monkeypatch) -> None:
     monkeypatch.setenv("CONGESTION_LEVEL_THRESHOLDS", "[0.9, 0.8, 1.2]")
     with pytest.raises(ValidationError):
         CongestionSettings()
+
+
+def test_the_secrecy_rule_is_the_shared_block(monkeypatch) -> None:
+    # the federation gateway reads the same variables (its own unit test)
+    monkeypatch.setenv("SECRECY_MIN_POINTS", "12")
+    monkeypatch.setenv("API_SECRECY_MAX_SHARE", "")  # empty: as if unset
+    assert Settings().secrecy.min_points == 12

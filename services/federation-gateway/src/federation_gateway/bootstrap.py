@@ -95,8 +95,8 @@ async def bootstrap(
         await repository.enable_outbox()
         keyring = await load_keyring(repository, box, settings, clock())
         rule = SecrecyRule(
-            min_points=settings.secrecy_min_points,
-            max_share=settings.secrecy_max_share,
+            min_points=settings.secrecy.min_points,
+            max_share=settings.secrecy.max_share,
         )
         http = await stack.enter_async_context(httpx.AsyncClient(timeout=10))
 

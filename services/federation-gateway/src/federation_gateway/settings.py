@@ -5,7 +5,7 @@ from __future__ import annotations
 from pydantic import Field, SecretStr
 from pydantic_settings import SettingsConfigDict
 
-from energy_core.settings import ServiceSettings
+from energy_core.settings import SecrecySettings, ServiceSettings
 
 
 class Settings(ServiceSettings):
@@ -36,11 +36,9 @@ class Settings(ServiceSettings):
     passed) is refused: stale signatures cannot be replayed later."""
     clock_skew_seconds: int = Field(30, ge=0)
     """Tolerance for a peer's clock running ahead of ours."""
-    secrecy_min_points: int = Field(10, ge=1)
-    """An aggregate leaves only with at least this many distinct delivery points
-    (the api's rule, energy_core.privacy)."""
-    secrecy_max_share: float | None = Field(0.85, gt=0, le=1)
-    """And only if no single point weighs more than this share of the total."""
+    secrecy: SecrecySettings = Field(default_factory=SecrecySettings)
+    """The secrecy rule at egress (``SECRECY_MIN_POINTS``, ``SECRECY_MAX_SHARE``):
+    the api's block, so both doors publish the same cells."""
     push_interval_seconds: float = Field(5.0, gt=0)
     """How often new rollups and alerts are looked for and pushed to subscribers."""
     push_retry_base_seconds: float = Field(1.0, gt=0)

@@ -178,3 +178,11 @@ async def test_the_catch_up_waits_for_writers_older_than_the_outbox() -> None:
     await _gateway(repo, poster).push(_sub())
     assert poster.sent == []
     assert repo.pushed_to == []
+
+
+def test_the_secrecy_rule_is_the_api_s_block(monkeypatch) -> None:
+    # SECRECY_*, not FEDERATION_GATEWAY_SECRECY_*: the api reads the same pair
+    monkeypatch.setenv("SECRECY_MIN_POINTS", "12")
+    monkeypatch.setenv("SECRECY_MAX_SHARE", "0.6")
+    rule = Settings().secrecy
+    assert (rule.min_points, rule.max_share) == (12, 0.6)
