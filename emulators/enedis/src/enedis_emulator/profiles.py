@@ -190,10 +190,16 @@ def daily_wh(meter: Meter, day: date, production: bool) -> int:
 
 
 def max_power(meter: Meter, day: date) -> tuple[int, datetime]:
-    """Daily max apparent power (VA) and the end of the peak interval."""
+    """Daily max apparent power (VA) and the instant of the peak: the end of the
+    peak interval, or the day's last second when that end is the next midnight
+    (a day's peak is an instant of that day: clients, ours too, file the maximum
+    under the local day of its instant)."""
     values, _ = curve_day(meter, day, False)
     peak = max(range(len(values)), key=values.__getitem__)
-    return math.ceil(1.1 * values[peak]), intervals(meter, day)[peak][1]
+    end = intervals(meter, day)[peak][1]
+    return math.ceil(1.1 * values[peak]), min(
+        end, local_day_bounds(day)[1] - timedelta(seconds=1)
+    )
 
 
 def is_hole(meter: Meter, day: date) -> bool:

@@ -7,6 +7,7 @@ from datetime import UTC, date, datetime, timedelta
 
 from enedis_emulator import build_state, profiles
 from enedis_emulator.settings import EmulatorSettings
+from energy_core.domain import PARIS
 
 CLOCK = datetime(2026, 12, 1, 12, tzinfo=UTC)
 
@@ -88,3 +89,19 @@ def test_dst_days_have_46_and_50_intervals() -> None:
     meter = _demo_meters()[0]
     assert len(profiles.curve_day(meter, date(2026, 3, 29), False)[0]) in (23, 46)
     assert len(profiles.curve_day(meter, date(2026, 10, 25), False)[0]) in (25, 50)
+
+
+def test_a_day_s_max_power_is_an_instant_of_that_day() -> None:
+    # A home whose peak is the last half-hour (heating and the off-peak tank at
+    # night) must not see its maximum filed under the next day, the day Data
+    # Connect has not published yet.
+    days = [date(2026, 1, 10) + timedelta(days=k) for k in range(0, 330, 7)]
+    days += [date(2026, 3, 29), date(2026, 10, 25)]  # 23 h and 25 h days
+    last_half_hour = 0
+    for meter in _demo_meters()[:120]:
+        for day in days:
+            values, _ = profiles.curve_day(meter, day, False)
+            _, at = profiles.max_power(meter, day)
+            assert at.astimezone(PARIS).date() == day
+            last_half_hour += values.index(max(values)) == len(values) - 1
+    assert last_half_hour > 0  # the edge is met, not only ordinary days

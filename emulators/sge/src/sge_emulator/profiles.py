@@ -145,12 +145,15 @@ def daily_energy_wh(point: Point, day: date) -> int:
 
 
 def max_power(point: Point, day: date) -> tuple[int, datetime]:
-    """The day's maximum apparent power (VA, 10-min mean x 1.05) and its instant."""
-    best = (-1, day_bounds(day)[0])
+    """The day's maximum apparent power (VA, 10-min mean x 1.05) and its instant:
+    the end of the peak's 10 minutes, or the day's last second when that end is
+    the next midnight (the maximum is filed under the local day of its instant)."""
+    start, stop = day_bounds(day)
+    best = (-1, start)
     for t in intervals(day, 10):
         va = round(mean_power_w(point, t, 10) * 1.05)
         if va > best[0]:
-            best = (va, t + timedelta(minutes=10))
+            best = (va, min(t + timedelta(minutes=10), stop - timedelta(seconds=1)))
     return best
 
 

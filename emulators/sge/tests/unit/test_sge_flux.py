@@ -8,7 +8,7 @@ import io
 import tracemalloc
 import xml.etree.ElementTree as ET
 import zipfile
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -294,3 +294,15 @@ def test_hdm_order_is_a_csv_with_offsets(tmp_path: Path) -> None:
     assert len(rows) == 46  # spring-forward day
     assert rows[0].startswith("2026-03-29T00:30:00+01:00;")
     assert rows[-1].startswith("2026-03-30T00:00:00+02:00;")
+
+
+def test_a_day_s_max_power_is_an_instant_of_that_day(monkeypatch) -> None:
+    # a load that grows all day: the peak is the day's last 10 minutes, whose end
+    # is the next midnight; the maximum must stay an instant of its own day
+    monkeypatch.setattr(
+        profiles, "mean_power_w", lambda point, t, minutes: int(t.timestamp())
+    )
+    for day in (date(2026, 11, 24), date(2026, 3, 29), date(2026, 10, 25)):
+        _, at = profiles.max_power(_point("office"), day)
+        assert at.astimezone(profiles.PARIS).date() == day
+        assert at == profiles.day_bounds(day)[1] - timedelta(seconds=1)
