@@ -115,7 +115,10 @@ MESSAGES: dict[str, dict[str, str]] = {
         "source": "Source",
         "series_n": "Séries",
         "newest": "Relevé le plus récent",
-        "stale": "Séries en retard (> 26 h)",
+        "stale": "Séries en retard",
+        "stale_hint": "En retard : rien de plus récent que le délai de la source "
+        "(Enedis 36 h : J+1 après 8 h ; GRDF 3 jours : J+1/J+2 après la journée "
+        "gazière, relevés publiés 7 mois ; Flukso 26 h).",
         "backlog": "À rattraper",
         "holes": "Jours manquants",
         "stopped": "Curseurs arrêtés",
@@ -344,7 +347,10 @@ MESSAGES: dict[str, dict[str, str]] = {
         "source": "Source",
         "series_n": "Series",
         "newest": "Newest reading",
-        "stale": "Stale series (> 26 h)",
+        "stale": "Stale series",
+        "stale_hint": "Stale: nothing newer than the source's delay (Enedis 36 h: "
+        "D+1 after 08:00; GRDF 3 days: D+1/D+2 after the gas day, published "
+        "readings 7 months; Flukso 26 h).",
         "backlog": "To catch up",
         "holes": "Missing days",
         "stopped": "Stopped cursors",

@@ -675,11 +675,17 @@ async def co2_factors(conn: asyncpg.Connection, *, energy: str) -> list[Any]:
     )
 
 
-# Ingestion health: per source, series, newest reading and stale series. One index
-# probe per series (readings by series and time), not a scan of the readings.
+# Ingestion health: per source, series, newest reading and stale series (nothing
+# ending after $1 now minus the series' own delay: $2 Enedis, $3 GRDF daily, $4 GRDF
+# published, $5 the others). One index probe per series (readings by series and
+# time), not a scan of the readings.
 INGESTION_FRESHNESS = """
 SELECT s.scheme, count(*)::int AS series, max(l.newest) AS newest,
-       count(*) FILTER (WHERE l.newest IS NULL OR l.newest < $1)::int AS stale
+       count(*) FILTER (WHERE l.newest IS NULL OR l.newest < $1::timestamptz - CASE
+           WHEN s.scheme = 'prm' THEN $2::interval
+           WHEN s.scheme = 'pce' AND s.channel = 'published' THEN $4::interval
+           WHEN s.scheme = 'pce' THEN $3::interval
+           ELSE $5::interval END)::int AS stale
 FROM series s
 LEFT JOIN LATERAL (
     SELECT r.end_ts AS newest FROM readings r

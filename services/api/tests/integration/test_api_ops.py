@@ -267,3 +267,67 @@ async def test_federation_peers_and_sge_backlog(client, world, auth_header) -> N
     sge = next(s for s in r.json()["sources"] if s["source"] == "sge")
     assert (sge["backlog"], sge["backlog_unit"]) == (2, "sites")
     assert not any(site["meter_id"] in r.text for site in sites)
+
+
+async def test_each_source_is_late_by_its_own_delay(client, world, auth_header) -> None:
+    """GRDF's daily informatives come D+1/D+2 after the gas day (06:00 Paris) and
+    its published readings cover months: neither is late when it is on time,
+    though both are older than a day; Enedis' J+1 is not late before 08:00."""
+    t = world.territory
+    pces = [str(m.meter) for m in t.meters if m.energy.value == "gas"][:3]
+    now = datetime.now(UTC)
+
+    async def series(pce: str, channel: str, end: datetime) -> None:
+        async with world.pool.acquire() as conn:
+            sid = await conn.fetchval(
+                """INSERT INTO series (urn, meter_id, scheme, direction, kind,
+                       dimension, unit, channel)
+                   VALUES ($1, $2, 'pce', 'consumption', 'interval', 'energy',
+                           'Wh', $3) RETURNING series_id""",
+                f"urn:dev:pce:{pce}_consumption/energy/active/{channel}",
+                pce,
+                channel,
+            )
+            await conn.execute(
+                "INSERT INTO readings (series_id, start_ts, end_ts, value, quality)"
+                " VALUES ($1, $2, $3, 10000, 1)",
+                sid,
+                end - timedelta(days=1),
+                end,
+            )
+
+    await series(pces[0], "", now - timedelta(hours=60))  # D+2, on time
+    await series(pces[1], "", now - timedelta(days=4))  # late
+    await series(pces[2], "published", now - timedelta(days=120))  # a month, on time
+    await series(pces[0], "published", now - timedelta(days=250))  # late
+    async with world.pool.acquire() as conn:
+        await add_prm(conn, world.meter_a, now - timedelta(hours=33))  # J+1 at 07:00
+        await add_prm(conn, world.meter_b, now - timedelta(hours=40))  # late
+    r = await client.get("/v1/ops/ingestion", headers=auth_header(world.operator))
+    by = {s["source"]: s for s in r.json()["sources"]}
+    assert (by["grdf"]["series"], by["grdf"]["stale_series"]) == (4, 2)
+    async with world.pool.acquire() as conn:
+        empty = await conn.fetchval(
+            "SELECT count(*) FROM series s WHERE scheme = 'prm' AND NOT EXISTS"
+            " (SELECT 1 FROM readings r WHERE r.series_id = s.series_id)"
+        )
+    assert by["enedis"]["stale_series"] == empty + 1  # meter_b, and the empty ones
+
+
+async def add_prm(conn, meter: str, end: datetime) -> None:
+    """One day of a PRM's daily series ending at ``end``."""
+    sid = await conn.fetchval(
+        """INSERT INTO series (urn, meter_id, scheme, direction, kind, dimension,
+               unit, period)
+           VALUES ($1, $2, 'prm', 'consumption', 'interval', 'energy', 'Wh',
+                   'daily') RETURNING series_id""",
+        f"urn:dev:prm:{meter}_consumption/energy/active/daily",
+        meter,
+    )
+    await conn.execute(
+        "INSERT INTO readings (series_id, start_ts, end_ts, value, quality)"
+        " VALUES ($1, $2, $3, 10000, 1)",
+        sid,
+        end - timedelta(days=1),
+        end,
+    )

@@ -32,9 +32,20 @@ from energy_core.observability import scrub
 
 router = APIRouter(tags=["operations"])
 
-STALE_AFTER = timedelta(hours=26)
-"""A series with nothing newer is stale: Enedis delivers yesterday's curve once a
-day, so a day and a margin; a live source (flukso) is stale long before."""
+STALE_AFTER = {
+    "enedis": timedelta(hours=36),
+    "grdf": timedelta(days=3),
+    "grdf published": timedelta(days=215),
+    "flukso": timedelta(hours=26),
+}
+"""A series is stale when nothing newer than now minus its source's own delay has
+come. Enedis publishes day D after ~08:00 on D+1 and the collector asks once a
+day: the newest end (D+1 00:00) is up to 32 h old before it is late. GRDF's
+informatives come D+1/D+2 after the gas day ends at 06:00: up to 3 days. GRDF's
+published readings cover months (monthly or half-yearly): about 7 months. A
+FluksoMeter publishes every minute: a whole day without a reading is late. (One
+threshold for all, 26 h, flagged every gas series and, each morning before
+08:00, every Enedis one.)"""
 
 SOURCES = {"prm": "enedis", "pce": "grdf", "flukso": "flukso"}
 
@@ -98,7 +109,8 @@ class SourceHealth(BaseModel):
         description="end of the newest stored interval, any series of the source"
     )
     stale_series: int | None = Field(
-        description=f"no reading ending after now - {STALE_AFTER}"
+        description="no reading ending after now minus the source's delay "
+        f"({', '.join(f'{k} {v}' for k, v in STALE_AFTER.items())})"
     )
     backlog_days: int | None = Field(
         default=None,
@@ -179,7 +191,14 @@ async def ingestion(user: Operator, pool: PoolDep) -> IngestionHealth:
     now = datetime.now(PARIS)
     yesterday = now.date() - timedelta(days=1)
     async with pool.acquire() as conn:
-        rows = await conn.fetch(queries.INGESTION_FRESHNESS, now - STALE_AFTER)
+        rows = await conn.fetch(
+            queries.INGESTION_FRESHNESS,
+            now,
+            STALE_AFTER["enedis"],
+            STALE_AFTER["grdf"],
+            STALE_AFTER["grdf published"],
+            STALE_AFTER["flukso"],
+        )
         enedis = await conn.fetchrow(queries.ENEDIS_BACKLOG, yesterday)
         sge = await conn.fetchrow(queries.SGE_FILES)
         counts = await conn.fetch(
