@@ -237,6 +237,55 @@ def rows_to_proto(batch: RowsBatch) -> readings_pb2.ReadingBatch:
     return message
 
 
+STAMP_INSTANT = pb.STAMP_INSTANT
+
+
+def peek_stamp(data: bytes) -> int:
+    """The ``stamped`` field of a serialized ReadingBatch, without decoding its
+    readings (0 when absent or unreadable).
+
+    Why: a consumer that wants only live records (stamped INSTANT) would
+    otherwise decode every backfill record, a year of readings each. Serializers
+    write fields in number order, so ``stamped`` (5) comes before ``readings``
+    (6); the scan stops there.
+    """
+    pos, size = 0, len(data)
+    try:
+        while pos < size:
+            key, pos = _read_varint(data, pos)
+            field, wire = key >> 3, key & 7
+            if field >= 6:
+                return 0
+            if wire == 0:
+                value, pos = _read_varint(data, pos)
+                if field == 5:
+                    return value
+            elif wire == 2:
+                length, pos = _read_varint(data, pos)
+                pos += length
+            elif wire == 1:
+                pos += 8
+            elif wire == 5:
+                pos += 4
+            else:
+                return 0
+    except IndexError:
+        return 0
+    return 0
+
+
+def _read_varint(data: bytes, pos: int) -> tuple[int, int]:
+    """A base-128 varint at ``pos``: (value, next position); IndexError if cut."""
+    value = shift = 0
+    while True:
+        byte = data[pos]
+        pos += 1
+        value |= (byte & 0x7F) << shift
+        if byte < 0x80:
+            return value, pos
+        shift += 7
+
+
 def _enum(mapping: Mapping[Any, T], value: int, field: str) -> T:
     try:
         return mapping[value]

@@ -19,6 +19,7 @@ import asyncpg
 import faust
 
 from aggregator import dead_letters, metrics, power
+from aggregator.live_power import follow_live_power
 from aggregator.outbox import relay_alerts
 from aggregator.territory import follow_territory
 from energy_core import topics
@@ -67,6 +68,20 @@ def register(app: faust.App, ctx: Context) -> None:
         await started()
         await follow_territory(
             ctx.territory, settings.kafka, client_id=f"{app.conf.id}-territory"
+        )
+
+    @app.task  # type: ignore[untyped-decorator]
+    async def live_power() -> None:
+        await started()
+        pipeline = ctx.pipeline
+        if pipeline is None:  # pragma: no cover - set by bootstrap
+            raise RuntimeError("pipeline missing")
+        await follow_live_power(
+            pipeline,
+            await ctx.db(),
+            settings.kafka,
+            group_id=f"{app.conf.id}-live",
+            client_id=f"{app.conf.id}-live",
         )
 
     @app.agent(ctx.topics.readings, name="readings")

@@ -24,4 +24,8 @@ FRESHNESS_SECONDS = Histogram(
     buckets=(0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60),
 )
 TERRITORY_METERS = Gauge("aggregator_territory_meters", "Meters in the territory map")
+LIVE_POWER = Counter(
+    "aggregator_live_power_updates_total",
+    "Meter powers written by the live consumer (ahead of the readings agent)",
+)
 LEADER = Gauge("aggregator_leader", "1 when this worker samples load and congestion")

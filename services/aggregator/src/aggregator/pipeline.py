@@ -202,11 +202,42 @@ class Pipeline:
                 kept.readings.extend(r for r in batch.readings if r.kind != instant)
                 batch = kept
             stored.append(batch)
+        return stored, self._power_rows(instants_of)
+
+    def _power_rows(
+        self, instants_of: dict[tuple[str, Any], list[ReadingMessage]]
+    ) -> list[tuple[Any, ...]]:
+        """agg_power rows: each (meter, direction)'s power at its last instant."""
         power = [
             self._last_power(meter, direction, readings)
             for (meter, direction), readings in sorted(instants_of.items())
         ]
-        return stored, [row for row in power if row is not None]
+        return [row for row in power if row is not None]
+
+    async def write_power(self, pool: asyncpg.Pool, values: Sequence[bytes]) -> int:
+        """Only the live power of these records (their INSTANT readings), in one
+        short transaction; returns the (meter, direction) powers written.
+
+        The live consumer's path (:mod:`aggregator.live_power`). Records that do
+        not decode are skipped: the readings agent sees them too and dead-letters
+        them. The upsert keeps the newest power, so this path and the agent's may
+        write the same gauges in any order.
+        """
+        instants_of: dict[tuple[str, Any], list[ReadingMessage]] = {}
+        for value in values:
+            try:
+                batch = decode_batch(value)
+                _check(batch)
+            except PayloadInvalidError:
+                continue
+            for r in batch.readings:
+                if r.kind == KIND_INSTANT:
+                    instants_of.setdefault((batch.meter_id, r.direction), []).append(r)
+        rows = self._power_rows(instants_of)
+        if rows:
+            async with pool.acquire() as conn, conn.transaction():
+                await _upsert_power(conn, rows)
+        return len(rows)
 
     def _last_power(
         self, meter: str, direction: Any, instants: list[ReadingMessage]
@@ -394,8 +425,13 @@ class Pipeline:
                     ((b.meter_id, ENERGY_FROM_PB[b.energy].value) for b in stored),
                 )
             if power_rows:
-                await conn.execute(power.STAGING)
-                await conn.copy_records_to_table("agg_power", records=power_rows)
-                await conn.execute(power.UPSERT)
+                await _upsert_power(conn, power_rows)
                 result.power_updates = len(power_rows)
         return result
+
+
+async def _upsert_power(conn: asyncpg.Connection, rows: list[tuple[Any, ...]]) -> None:
+    """Each meter's last power into ``aggregator_meter_power`` (newest wins)."""
+    await conn.execute(power.STAGING)
+    await conn.copy_records_to_table("agg_power", records=rows)
+    await conn.execute(power.UPSERT)
