@@ -32,6 +32,8 @@ from energy_core.wire import STAMP_INSTANT, peek_stamp
 logger = logging.getLogger(__name__)
 
 _DB_ERRORS = (asyncpg.PostgresError, OSError, asyncpg.InterfaceError)
+_PAUSE_S = 5.0
+"""Before a failed consumer is started again."""
 
 
 def live_values(values: list[bytes]) -> list[bytes]:
@@ -57,9 +59,6 @@ async def follow_live_power(
         except Exception:
             logger.exception("live power consumer failed; again in %.0f s", _PAUSE_S)
             await asyncio.sleep(_PAUSE_S)
-
-
-_PAUSE_S = 5.0
 
 
 async def _follow(
