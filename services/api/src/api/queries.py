@@ -364,7 +364,8 @@ _REGISTRY = """
     SELECT count(DISTINCT coalesce(m.delivery_point_id, m.meter_id))
                FILTER (WHERE m.direction = 'consumption') AS consumers,
            count(DISTINCT coalesce(m.delivery_point_id, m.meter_id))
-               FILTER (WHERE m.direction = 'production') AS producers
+               FILTER (WHERE m.direction = 'production') AS producers,
+           count(*) FILTER (WHERE m.scheme = 'flukso') > 0 AS live_measured
     FROM buildings b JOIN meters m USING (building_id) WHERE b.iris = {iris}
       AND (m.scheme IN ('prm', 'pce') OR m.delivery_point_id IS NOT NULL)
 """
@@ -382,7 +383,7 @@ _POINTS = """
 _LIVE_LOAD = """
 SELECT n.iris, n.name, l.at, l.consumption_kw, l.production_kw, l.capacity_kw,
        l.meters_reporting, l.meters_stale, l.consumers_reporting,
-       l.producers_reporting, r.consumers, r.producers
+       l.producers_reporting, r.consumers, r.producers, r.live_measured
 FROM neighbourhoods n
 CROSS JOIN LATERAL (
     SELECT * FROM neighbourhood_load x WHERE x.iris = n.iris ORDER BY x.at DESC LIMIT 1
@@ -397,6 +398,8 @@ ORDER BY n.iris
 # city key filters in SQL, so limit/offset page over what the caller may see.
 _ALERTS = """
 SELECT a.alert_id, a.iris, a.level, a.state, a.raised_at, a.updated_at,
+       (SELECT max(e.level) FROM alert_events e WHERE e.alert_id = a.alert_id)
+           AS peak_level,
        a.cleared_at, a.peak_load_kw, a.capacity_kw, s.fewest, s.most_production,
        s.fewest_consumers, s.fewest_producers,
        r.consumers, r.producers, p.points

@@ -204,12 +204,20 @@ class LoadPublic(BaseModel):
     reason: str | None = None
     production_suppressed: bool
     production_reason: str | None = None
+    live_measured: bool = Field(
+        True,
+        description="false when no live-measuring device (FluksoMeter) is attached "
+        "in the neighbourhood: no live load exists there, nothing is withheld",
+    )
 
 
 class AlertPublic(BaseModel):
     alert_id: uuid.UUID
     iris: str
     level: int = Field(description="OpenADR 3 SIMPLE: 0 normal … 3 emergency shed")
+    peak_level: int = Field(
+        description="the highest level the alert reached (a cleared alert is at 0)"
+    )
     state: str
     raised_at: datetime
     updated_at: datetime

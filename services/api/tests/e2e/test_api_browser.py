@@ -368,19 +368,34 @@ async def test_city_map_and_suppressed_cells(server, browser, world, shots) -> N
 async def test_operator_sees_labelled_load_and_capacity(
     server, browser, world, shots
 ) -> None:
-    """Every neighbourhood's latest load, its capacity in kW and the thresholds."""
+    """Every neighbourhood's latest load, its capacity in kW and the thresholds;
+    one without any FluksoMeter says it has no live measurement (not "masqué")."""
     now = datetime.now(UTC)
     async with world.pool.acquire() as conn:
+        measured = {
+            r["iris"]
+            for r in await conn.fetch(
+                "SELECT DISTINCT b.iris FROM meters m JOIN buildings b"
+                " USING (building_id) WHERE m.scheme = 'flukso'"
+                " AND m.delivery_point_id IS NOT NULL"
+            )
+        }
+        dark = next(
+            str(n.iris)
+            for n in world.territory.neighbourhoods
+            if str(n.iris) not in measured
+        )
         for k, n in enumerate(world.territory.neighbourhoods):
             await conn.execute(
                 """INSERT INTO neighbourhood_load
                    (iris, at, consumption_kw, production_kw, capacity_kw,
                     meters_reporting, meters_stale)
-                   VALUES ($1, $2, $3, 0, $4, 60, 0)""",
+                   VALUES ($1, $2, $3, 0, $4, $5, 0)""",
                 str(n.iris),
                 now,
                 n.capacity_kw * (0.5 + 0.2 * k),
                 n.capacity_kw,
+                0 if str(n.iris) == dark else 60,
             )
         # what the collectors and the aggregator write: a quota status, a dead letter
         await conn.execute(
@@ -412,7 +427,8 @@ async def test_operator_sees_labelled_load_and_capacity(
         ticks = row.locator(".tick")
         await expect(ticks).to_have_count(4)  # capacity + three levels
         bar = row.locator(".gauge-bar")
-        suppressed = "masqué" in await row.inner_text()
+        text = await row.inner_text()
+        suppressed = "masqué" in text or "pas de mesure en direct" in text
         if not suppressed:
             assert (
                 float(
@@ -422,6 +438,9 @@ async def test_operator_sees_labelled_load_and_capacity(
                 )
                 > 0
             )
+    unmeasured = page.locator(f"#load-table tr[data-iris='{dark}']")
+    await expect(unmeasured).to_contain_text("pas de mesure en direct")
+    await expect(unmeasured).not_to_contain_text("masqué")
     await expect(page.locator("#thresholds")).to_contain_text("80 %")
     sources = page.locator("#ingestion tbody tr")
     await expect(sources).to_have_count(4)  # enedis, grdf, flukso, sge

@@ -281,3 +281,52 @@ async def test_streamed_alert_events_pass_the_gate(world) -> None:
 
 def bearer(token: str) -> dict[str, str]:
     return {"authorization": f"Bearer {token}"}
+
+
+async def test_no_live_meter_and_a_cleared_alert_s_peak_level(client, world) -> None:
+    """An IRIS with no FluksoMeter has no live load (not a withheld one); a
+    cleared alert (level 0) still says the level it reached."""
+    measured = {
+        r["iris"]
+        for r in await world.pool.fetch(
+            "SELECT DISTINCT b.iris FROM meters m JOIN buildings b USING (building_id)"
+            " WHERE m.scheme = 'flukso' AND m.delivery_point_id IS NOT NULL"
+        )
+    }
+    hoods = [str(n.iris) for n in world.territory.neighbourhoods]
+    dark = next(i for i in hoods if i not in measured)
+    lit = next(i for i in hoods if i in measured)
+    alert = uuid.uuid4()
+    async with world.pool.acquire() as conn:
+        for iris in (dark, lit):
+            await conn.execute(
+                "INSERT INTO neighbourhood_load VALUES ($1, now(), 0, 0, 400, 0, 0)",
+                iris,
+            )
+        await conn.execute(
+            """INSERT INTO alerts VALUES ($1, $2, 0, 'cleared', now() - interval
+               '5 minutes', now(), now(), 480, 400)""",
+            alert,
+            lit,
+        )
+        for minutes, change, level, previous in (
+            (5, "raised", 1, 0), (4, "escalated", 3, 1), (3, "deescalated", 2, 3),
+            (1, "cleared", 0, 2),
+        ):  # fmt: skip
+            await conn.execute(
+                "INSERT INTO alert_events VALUES ($1, now() - make_interval("
+                "mins => $2), $3, $4, $5, 450, 400)",
+                alert, minutes, change, level, previous,
+            )  # fmt: skip
+    headers = {"x-api-key": world.commune_key}
+    load = {
+        r["iris"]: r
+        for r in (await client.get("/v1/live/load", headers=headers)).json()
+    }
+    assert load[dark]["live_measured"] is False
+    assert load[dark]["suppressed"] is True
+    assert load[lit]["live_measured"] is True
+    assert load[lit]["consumption_kw"] is None  # nobody reporting: withheld
+    page = await client.get("/v1/alerts", params={"state": "cleared"}, headers=headers)
+    item = next(a for a in page.json()["items"] if a["alert_id"] == str(alert))
+    assert (item["level"], item["peak_level"]) == (0, 3)

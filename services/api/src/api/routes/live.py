@@ -72,6 +72,7 @@ def _load(row: Any, rule: SecrecyRule) -> LoadPublic:
         reason=verdict.consumption.reason,
         production_suppressed=not verdict.production.published,
         production_reason=verdict.production.reason,
+        live_measured=bool(row["live_measured"]),
     )
 
 
@@ -124,6 +125,7 @@ async def alerts(
                 alert_id=r["alert_id"],
                 iris=r["iris"],
                 level=r["level"],
+                peak_level=max(r["level"], r["peak_level"] or 0),
                 state=r["state"],
                 raised_at=r["raised_at"],
                 updated_at=r["updated_at"],

@@ -543,8 +543,10 @@
         const tr = document.createElement("tr"); tr.dataset.iris = r.iris;
         cell(tr, `${r.name} (${r.iris})`);
         const pct = r.suppressed ? "" : ` (${fmt(100 * r.consumption_kw / r.capacity_kw, 0)} %)`;
-        const load = cell(tr, r.suppressed ? `${T.suppressed}` : `${fmt(r.consumption_kw)} kW${pct}`);
-        if (r.suppressed) { load.className = "suppressed"; load.title = why(r.reason); }
+        const unmeasured = r.suppressed && r.live_measured === false;
+        const load = cell(tr, unmeasured ? T.no_live : r.suppressed ? `${T.suppressed}` : `${fmt(r.consumption_kw)} kW${pct}`);
+        if (unmeasured) { load.className = "suppressed"; load.title = T.no_live_why; }
+        else if (r.suppressed) { load.className = "suppressed"; load.title = why(r.reason); }
         cell(tr, `${fmt(r.capacity_kw)} kW`);
         const gauge = cell(tr, ""); gauge.className = "gauge";
         const ratio = r.suppressed ? null : r.consumption_kw / r.capacity_kw;
@@ -632,7 +634,8 @@
       const tb = document.querySelector("#alert-history tbody");
       for (const a of page.items) {
         const tr = document.createElement("tr"); tr.dataset.alertId = a.alert_id;
-        cell(tr, new Date(a.raised_at).toLocaleString(lang)); cell(tr, a.iris); cell(tr, String(a.level)); cell(tr, a.state);
+        cell(tr, new Date(a.raised_at).toLocaleString(lang)); cell(tr, a.iris);
+        cell(tr, a.state === "cleared" ? String(a.peak_level) : String(a.level)); cell(tr, a.state);
         cell(tr, a.load_suppressed ? T.suppressed : fmt(a.peak_load_kw)); cell(tr, fmt(a.capacity_kw));
         cell(tr, a.cleared_at ? new Date(a.cleared_at).toLocaleString(lang) : "–");
         tb.appendChild(tr);
