@@ -21,6 +21,7 @@ import asyncio
 import logging
 
 import asyncpg
+from aiokafka import AIOKafkaConsumer
 
 from aggregator import metrics
 from aggregator.pipeline import Pipeline
@@ -52,43 +53,37 @@ async def follow_live_power(
     """Writes live power as it arrives, until cancelled; a consumer that fails
     (Kafka away) is started again after a pause, never ending the worker."""
     while True:
+        consumer = make_consumer(
+            kafka,
+            [topics.READINGS],
+            group_id=group_id,
+            client_id=client_id,
+            auto_offset_reset="latest",
+        )
         try:
-            await _follow(pipeline, pool, kafka, group_id=group_id, client_id=client_id)
+            await consumer.start()
+            await _write_live(pipeline, pool, consumer)
         except asyncio.CancelledError:
             raise
         except Exception:
             logger.exception("live power consumer failed; again in %.0f s", _PAUSE_S)
             await asyncio.sleep(_PAUSE_S)
+        finally:
+            await consumer.stop()
 
 
-async def _follow(
-    pipeline: Pipeline,
-    pool: asyncpg.Pool,
-    kafka: KafkaSettings,
-    *,
-    group_id: str,
-    client_id: str,
+async def _write_live(
+    pipeline: Pipeline, pool: asyncpg.Pool, consumer: AIOKafkaConsumer
 ) -> None:
-    consumer = make_consumer(
-        kafka,
-        [topics.READINGS],
-        group_id=group_id,
-        client_id=client_id,
-        auto_offset_reset="latest",
-    )
-    await consumer.start()
-    try:
-        while True:
-            fetched = await consumer.getmany(timeout_ms=1000, max_records=5000)
-            values = live_values(
-                [r.value for part in fetched.values() for r in part if r.value]
-            )
-            if not values:
-                continue
-            try:
-                metrics.LIVE_POWER.inc(await pipeline.write_power(pool, values))
-            except _DB_ERRORS:  # live: the next gauges come within seconds
-                logger.warning("live power not written (PostgreSQL); next batch")
-                await asyncio.sleep(1.0)
-    finally:
-        await consumer.stop()
+    while True:
+        fetched = await consumer.getmany(timeout_ms=1000, max_records=5000)
+        values = live_values(
+            [r.value for part in fetched.values() for r in part if r.value]
+        )
+        if not values:
+            continue
+        try:
+            metrics.LIVE_POWER.inc(await pipeline.write_power(pool, values))
+        except _DB_ERRORS:  # live: the next gauges come within seconds
+            logger.warning("live power not written (PostgreSQL); next batch")
+            await asyncio.sleep(1.0)

@@ -279,30 +279,15 @@ async def test_each_source_is_late_by_its_own_delay(client, world, auth_header) 
 
     async def series(pce: str, channel: str, end: datetime) -> None:
         async with world.pool.acquire() as conn:
-            sid = await conn.fetchval(
-                """INSERT INTO series (urn, meter_id, scheme, direction, kind,
-                       dimension, unit, channel)
-                   VALUES ($1, $2, 'pce', 'consumption', 'interval', 'energy',
-                           'Wh', $3) RETURNING series_id""",
-                f"urn:dev:pce:{pce}_consumption/energy/active/{channel}",
-                pce,
-                channel,
-            )
-            await conn.execute(
-                "INSERT INTO readings (series_id, start_ts, end_ts, value, quality)"
-                " VALUES ($1, $2, $3, 10000, 1)",
-                sid,
-                end - timedelta(days=1),
-                end,
-            )
+            await add_day(conn, pce, "pce", end, channel=channel)
 
     await series(pces[0], "", now - timedelta(hours=60))  # D+2, on time
     await series(pces[1], "", now - timedelta(days=4))  # late
     await series(pces[2], "published", now - timedelta(days=120))  # a month, on time
     await series(pces[0], "published", now - timedelta(days=250))  # late
     async with world.pool.acquire() as conn:
-        await add_prm(conn, world.meter_a, now - timedelta(hours=33))  # J+1 at 07:00
-        await add_prm(conn, world.meter_b, now - timedelta(hours=40))  # late
+        await add_day(conn, world.meter_a, "prm", now - timedelta(hours=33))  # 07:00
+        await add_day(conn, world.meter_b, "prm", now - timedelta(hours=40))  # late
     r = await client.get("/v1/ops/ingestion", headers=auth_header(world.operator))
     by = {s["source"]: s for s in r.json()["sources"]}
     assert (by["grdf"]["series"], by["grdf"]["stale_series"]) == (4, 2)
@@ -314,15 +299,19 @@ async def test_each_source_is_late_by_its_own_delay(client, world, auth_header) 
     assert by["enedis"]["stale_series"] == empty + 1  # meter_b, and the empty ones
 
 
-async def add_prm(conn, meter: str, end: datetime) -> None:
-    """One day of a PRM's daily series ending at ``end``."""
+async def add_day(
+    conn, meter: str, scheme: str, end: datetime, *, channel: str = ""
+) -> None:
+    """A daily series of ``meter`` (on ``channel``) holding one day ending at ``end``."""
     sid = await conn.fetchval(
         """INSERT INTO series (urn, meter_id, scheme, direction, kind, dimension,
-               unit, period)
-           VALUES ($1, $2, 'prm', 'consumption', 'interval', 'energy', 'Wh',
+               unit, channel, period)
+           VALUES ($1, $2, $3, 'consumption', 'interval', 'energy', 'Wh', $4,
                    'daily') RETURNING series_id""",
-        f"urn:dev:prm:{meter}_consumption/energy/active/daily",
+        f"urn:dev:{scheme}:{meter}_consumption/energy/active/daily/{channel}",
         meter,
+        scheme,
+        channel,
     )
     await conn.execute(
         "INSERT INTO readings (series_id, start_ts, end_ts, value, quality)"
