@@ -106,6 +106,9 @@ MESSAGES: dict[str, dict[str, str]] = {
         "date": "Date",
         "hour": "Heure",
         "curve_day": "Jour affiché",
+        "curve_empty": "Pas de courbe pour ce jour : Enedis la publie le lendemain, "
+        "et après une autorisation SEN1 reçoit d'abord vos journées, puis vos courbes "
+        "(le compteur doit aussi enregistrer sa courbe de charge).",
         "thresholds": "Seuils d'alerte",
         "alert_history": "Historique des alertes",
         "state": "État",
@@ -341,6 +344,9 @@ MESSAGES: dict[str, dict[str, str]] = {
         "date": "Date",
         "hour": "Hour",
         "curve_day": "Day shown",
+        "curve_empty": "No curve for this day: Enedis publishes it the next day, and "
+        "after an authorisation SEN1 receives your days first, then your curves (the "
+        "meter must also record its load curve).",
         "thresholds": "Alert thresholds",
         "alert_history": "Alert history",
         "state": "State",

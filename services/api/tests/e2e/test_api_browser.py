@@ -200,6 +200,17 @@ async def test_resident_sees_daily_bars(
         "data-points", str(_half_hours(date.fromisoformat(other)))
     )
     assert (await page.evaluate(CHART_FACTS, "curve-chart"))["first"] == other
+    await expect(page.locator("#curve-empty")).to_be_hidden()
+    # a day before the history: no curve, and the page says why instead of a blank
+    before = (today - timedelta(days=days + 5)).isoformat()
+    await page.fill("#curve-day", before)
+    await page.dispatch_event("#curve-day", "change")
+    await expect(page.locator("#curve-empty")).to_be_visible()
+    await expect(page.locator("#curve-empty")).to_contain_text("Enedis la publie")
+    await expect(page.locator("#curve-chart")).to_have_attribute("data-points", "0")
+    await page.fill("#curve-day", other)
+    await page.dispatch_event("#curve-day", "change")
+    await expect(page.locator("#curve-empty")).to_be_hidden()
     await expect(page.locator("#m-kwh")).to_contain_text("kWh")
     await expect(page.locator("#alert-now")).to_have_attribute("data-level", "2")
     await expect(page.locator("#alert-now")).to_contain_text("baissez le chauffage")

@@ -159,6 +159,7 @@
     const c = await api(`${base}/readings?start=${encodeURIComponent(d0.toISOString())}&end=${encodeURIComponent(d1.toISOString())}`);
     chart("curve-chart", c.items.map((r) => secs(r.start)), [{label: T.curve, unit: "kWh", values: c.items.map((r) => r.kwh)}],
       {xFormat: timeLabel, xLabel: T.hour, height: 220});
+    document.getElementById("curve-empty").hidden = c.items.length > 0;  // say why it is empty
   }
   async function showMeter(id) {
     const today = new Date(); today.setHours(0, 0, 0, 0);
