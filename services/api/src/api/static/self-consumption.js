@@ -6,34 +6,11 @@
 "use strict";
 (function () {
   const lang = document.body.dataset.lang === "en" ? "en" : "fr";
-  const W = {
-    fr: {title: "Production et autoconsommation",
-         city_hint: "Autoconsommation = production brute (capteur PV) − injection (compteur Linky), sur les foyers où les deux sont mesurées. Chaque jour de la période respecte le secret statistique (au moins {n} points de livraison, aucune part dominante).",
-         home_hint: "Autoconsommation = production brute de vos panneaux (capteur PV) − énergie injectée sur le réseau (Linky), les jours où les deux sont mesurées. 30 derniers jours.",
-         commune: "Commune", iris: "IRIS", name: "Nom", value: "Autoconsommé (kWh)", points: "Points de livraison", status: "État",
-         published: "publié", suppressed: "masqué", empty: "pas de données",
-         coverage: "Producteurs sur la période : {both} mesurés des deux côtés, {inj} injection seule (sans capteur PV), {prod} production brute seule (sans données Linky).",
-         few: "moins de {n}",
-         day: "Jour", prod: "Production brute (kWh)", inj: "Injection (kWh)", self: "Autoconsommé (kWh)", rate: "Taux d’autoconsommation",
-         total: "Total des jours mesurés des deux côtés", days: "Détail par jour",
-         both: "mesurés des deux côtés", "injection-only": "injection seule : production brute inconnue", "production-only": "production seule : injection inconnue", disagree: "écart : le capteur a vu moins que l’injection (jour écarté)",
-         no_sensor: "Votre compteur injecte sur le réseau, mais aucun capteur de production (PV) n’est relié : l’autoconsommation ne peut pas être calculée, seule l’injection est connue.",
-         no_linky: "Un capteur PV mesure votre production, mais le compteur n’a pas de données d’injection : l’autoconsommation ne peut pas être calculée.",
-         none: "Aucune journée mesurée des deux côtés sur la période."},
-    en: {title: "Production and self-consumption",
-         city_hint: "Self-consumption = gross production (PV sensor) − injection (Linky meter), over the homes where both are measured. Every day of the period meets the statistical secrecy rule (at least {n} delivery points, no dominant share).",
-         home_hint: "Self-consumption = your panels' gross production (PV sensor) − energy injected into the grid (Linky), on the days both are measured. Last 30 days.",
-         commune: "Commune", iris: "IRIS", name: "Name", value: "Self-consumed (kWh)", points: "Delivery points", status: "State",
-         published: "published", suppressed: "suppressed", empty: "no data",
-         coverage: "Producers over the period: {both} measured on both sides, {inj} injection only (no PV sensor), {prod} gross production only (no Linky data).",
-         few: "fewer than {n}",
-         day: "Day", prod: "Gross production (kWh)", inj: "Injection (kWh)", self: "Self-consumed (kWh)", rate: "Self-consumption rate",
-         total: "Total of the days measured on both sides", days: "Per day",
-         both: "both sides measured", "injection-only": "injection only: gross production unknown", "production-only": "production only: injection unknown", disagree: "mismatch: the sensor saw less than was injected (day left out)",
-         no_sensor: "Your meter injects into the grid, but no production (PV) sensor is attached: self-consumption cannot be computed, only the injection is known.",
-         no_linky: "A PV sensor measures your production, but the meter has no injection data: self-consumption cannot be computed.",
-         none: "No day measured on both sides over the period."},
-  }[lang];
+  // The page's words live with every other one in api/i18n.py (keys "sc_…"),
+  // handed to each page as the sen1-i18n JSON.
+  const T = JSON.parse(document.getElementById("sen1-i18n").textContent);
+  const W = Object.fromEntries(Object.entries(T).filter(([k]) => k.startsWith("sc_"))
+    .map(([k, v]) => [k.slice(3), v]));
   const fmt = (x, d) => (x === null || x === undefined) ? "–" : Number(x).toLocaleString(lang, {maximumFractionDigits: d === undefined ? 1 : d});
   const say = (s, vars) => s.replace(/\{(\w+)\}/g, (_, k) => String(vars[k]));
   const iso = (d) => d.toLocaleDateString("sv-SE");
