@@ -18,8 +18,9 @@ import os
 import time
 import uuid
 import zlib
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
+from typing import TypeVar
 
 from prometheus_client import Counter, Gauge
 
@@ -95,6 +96,7 @@ NEWEST = Gauge(
 )
 
 _Key = tuple[FluksoSensorId, Stamp]
+_T = TypeVar("_T")
 
 
 def _at(ts: int) -> datetime:
@@ -370,26 +372,34 @@ class FluksoService:
         Raises the last TransientError when every attempt failed (the caller asks
         again later); a refusal (PermanentError) is logged and gives 0.
         """
+        try:
+            points = await self._retrying(
+                "backfill",
+                lambda: self._api.minutes(gap.sensor, _at(gap.start), _at(gap.end)),
+            )
+        except PermanentError as exc:
+            logger.warning("backfill of %s refused: %s", meter_ref(gap.sensor), exc)
+            return 0
+        emitted = self.tracker.backfilled(gap, points)
+        self._add(emitted, Stamp.END)
+        BACKFILLED.inc(len(emitted))
+        return len(emitted)
+
+    async def _retrying(self, what: str, call: Callable[[], Awaitable[_T]]) -> _T:
+        """``call()``, tried ``backfill_retries`` times while flukso.net is away
+        (TransientError: backoff, its Retry-After honoured); the last failure is
+        raised. A PermanentError goes straight to the caller."""
         policy = Backoff(1.0, max_s=60.0)
-        for attempt in range(1, self._settings.backfill_retries + 1):
+        attempt = 1
+        while True:
             try:
-                points = await self._api.minutes(
-                    gap.sensor, _at(gap.start), _at(gap.end)
-                )
+                return await call()
             except TransientError as exc:
-                logger.warning("backfill attempt %d failed: %s", attempt, exc)
-                if attempt == self._settings.backfill_retries:
+                logger.warning("%s attempt %d failed: %s", what, attempt, exc)
+                if attempt >= self._settings.backfill_retries:
                     raise
                 await asyncio.sleep(policy.delay(attempt, retry_after=exc.retry_after))
-                continue
-            except PermanentError as exc:
-                logger.warning("backfill of %s refused: %s", meter_ref(gap.sensor), exc)
-                return 0
-            emitted = self.tracker.backfilled(gap, points)
-            self._add(emitted, Stamp.END)
-            BACKFILLED.inc(len(emitted))
-            return len(emitted)
-        return 0
+                attempt += 1
 
     async def fetch_history(self, wanted: HistoryPlan) -> int:
         """Fetches one sensor's day history and queues its readings (and today's
@@ -400,24 +410,14 @@ class FluksoService:
         the sensor is marked done with nothing, as a hole-free sensor would be.
         """
         info = self.tracker.sensor(wanted.sensor)
-        policy = Backoff(1.0, max_s=60.0)
         points: list[tuple[int, float | None]] = []
-        for attempt in range(1, self._settings.backfill_retries + 1):
-            try:
-                points = await self._api.days(wanted.sensor)
-            except TransientError as exc:
-                logger.warning("history attempt %d failed: %s", attempt, exc)
-                if attempt == self._settings.backfill_retries:
-                    raise
-                await asyncio.sleep(policy.delay(attempt, retry_after=exc.retry_after))
-                continue
-            except PermanentError as exc:
-                logger.warning(
-                    "history of %s refused: %s", meter_ref(wanted.sensor), exc
-                )
-                HISTORY_SENSORS.labels("refused").inc()
-                points = []
-            break
+        try:
+            points = await self._retrying(
+                "history", lambda: self._api.days(wanted.sensor)
+            )
+        except PermanentError as exc:
+            logger.warning("history of %s refused: %s", meter_ref(wanted.sensor), exc)
+            HISTORY_SENSORS.labels("refused").inc()
         emitted: list[Emitted] = []
         if info is not None:
             emitted, refused = day_readings(info, wanted.days_until, points)

@@ -57,7 +57,7 @@ class Settings(ServiceSettings):
     """A device timestamp further ahead of the receive time is dead-lettered."""
     backfill_delay_seconds: float = 360.0
     """Wait after a hole closes before asking flukso.net: devices upload every 300 s."""
-    backfill_retries: int = 5
+    backfill_retries: int = Field(default=5, ge=1)
     """Attempts per hole when flukso.net is unavailable (backoff doubles each time)."""
     backfill_requeue_seconds: float = 600.0
     """After ``backfill_retries`` failed attempts the hole is asked again this much
