@@ -7,10 +7,8 @@ produced that UTC day; a restart (same state file) publishes none again."""
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import time
 from collections import Counter
-from collections.abc import AsyncIterator, Callable
 from datetime import timedelta
 from pathlib import Path
 
@@ -23,37 +21,15 @@ from energy_core.settings import KafkaSettings
 from energy_core.wire import batch_from_proto, decode_batch
 from flukso_emulator.model import SimDevice, energy_between
 from flukso_emulator.publisher import announce
-from ingest_flukso.bootstrap import bootstrap
 from ingest_flukso.mapping.history import DAY
 from ingest_flukso.service import FluksoService
 from ingest_flukso.settings import Settings
 from sen1_stack.mqtt import MqttBroker
 from sen1_stack.topic_reader import drain
 
+from .test_flukso_pipeline import _until, running_service
+
 pytestmark = pytest.mark.integration
-
-
-async def _until(check: Callable[[], bool], within: float = 60) -> None:
-    deadline = time.monotonic() + within
-    while not check():
-        assert time.monotonic() < deadline, "condition not met in time"
-        await asyncio.sleep(0.1)
-
-
-@contextlib.asynccontextmanager
-async def _running(settings: Settings) -> AsyncIterator[FluksoService]:
-    stop = asyncio.Event()
-    async with bootstrap(settings, stop=stop) as runtime:
-        service = runtime.service
-        task = asyncio.create_task(service.run(stop))
-        try:
-            await _until(
-                lambda: bool(service.connected) and all(service.connected.values())
-            )
-            yield service
-        finally:
-            stop.set()
-            await task
 
 
 async def _day_readings(kafka: KafkaSettings) -> list[tuple[str, int, int, float]]:
@@ -95,7 +71,7 @@ async def test_first_contact_publishes_each_pv_sensors_year_once(
             for sid in pv:
                 await mqtt.publish(f"/sensor/{sid}/gauge", f'[{now},0,"W"]'.encode())
 
-    async with _running(settings) as service:
+    async with running_service(settings, settings.api_url) as service:
         await meet(service)
         await _until(lambda: all(s in service.history for s in pv), 120)
     first = await _day_readings(kafka_settings)
@@ -120,7 +96,9 @@ async def test_first_contact_publishes_each_pv_sensors_year_once(
         sum(v for m, _, _, v in first if m == sid) > 1000 * sensor.pv_kwp * 300 / 1000
     )
 
-    async with _running(settings) as again:  # a restart, the same state file
+    async with running_service(
+        settings, settings.api_url
+    ) as again:  # a restart, the same state file
         await meet(again)
         await _until(lambda: all(again.tracker.sensor(s) for s in pv))
         await asyncio.sleep(3)  # a history, if any, would be fetched and sent by now
