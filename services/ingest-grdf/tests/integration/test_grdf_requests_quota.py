@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import json
 import time
+from datetime import date
 from typing import Any
 
 import asyncpg
@@ -59,6 +60,36 @@ async def test_daily_cap_and_spacing_are_shared_by_two_workers(
     assert elapsed >= (cap - 1) / rate, "calls spaced by 1/rate, not 2/rate"
     used = await pg_pool.fetchval("SELECT sum(used) FROM grdf_quota")
     assert used == cap
+
+
+async def _declare(
+    pool: Any,
+    pce: str,
+    person: Any,
+    consent: Any,
+    who: dict[str, Any],
+    today: date,
+    postcode: str,
+) -> None:
+    """A resident's pending declaration of ``pce`` for the holder ``who`` (named,
+    with ``postcode``): the past year of data, a right of one year."""
+    await pool.execute(
+        "INSERT INTO grdf_requests (kind, meter_id, person_id, consent_id, holder,"
+        " data_from, data_until, right_end) VALUES ('declare', $1, $2, $3, $4,"
+        " $5, $6, $6)",
+        pce,
+        person,
+        consent,
+        json.dumps(
+            {
+                "name": who["nom_titulaire"],
+                "email": who["courriel_titulaire"],
+                "postcode": postcode,
+            }
+        ),
+        today.replace(year=today.year - 1),
+        today.replace(year=today.year + 1),
+    )
 
 
 async def _resident_on(pool: asyncpg.Pool, pce: str) -> tuple[Any, Any]:
@@ -228,23 +259,7 @@ async def test_a_refused_declaration_says_grdf_s_words(
     wrong = "75001" if who["code_postal"] != "75001" else "13001"
     async with service_on(emulator, pg_pool, publisher) as runtime:
         today = runtime.service.today()
-        await pg_pool.execute(
-            "INSERT INTO grdf_requests (kind, meter_id, person_id, consent_id, holder,"
-            " data_from, data_until, right_end) VALUES ('declare', $1, $2, $3, $4,"
-            " $5, $6, $6)",
-            pce,
-            person,
-            consent,
-            json.dumps(
-                {
-                    "name": who["nom_titulaire"],
-                    "email": who["courriel_titulaire"],
-                    "postcode": wrong,
-                }
-            ),
-            today.replace(year=today.year - 1),
-            today.replace(year=today.year + 1),
-        )
+        await _declare(pg_pool, pce, person, consent, who, today, wrong)
         assert await runtime.service.handle_requests() == 1
         row = await pg_pool.fetchrow(
             "SELECT status, error_code, error_message FROM grdf_requests"
@@ -275,23 +290,7 @@ async def test_a_declaration_that_met_grdf_down_is_retried_with_backoff(
         emulator, pg_pool, publisher, max_attempts=2, backoff_base_s=0.01
     ) as runtime:
         today = runtime.service.today()
-        await pg_pool.execute(
-            "INSERT INTO grdf_requests (kind, meter_id, person_id, consent_id, holder,"
-            " data_from, data_until, right_end) VALUES ('declare', $1, $2, $3, $4,"
-            " $5, $6, $6)",
-            pce,
-            person,
-            consent,
-            json.dumps(
-                {
-                    "name": who["nom_titulaire"],
-                    "email": who["courriel_titulaire"],
-                    "postcode": who["code_postal"],
-                }
-            ),
-            today.replace(year=today.year - 1),
-            today.replace(year=today.year + 1),
-        )
+        await _declare(pg_pool, pce, person, consent, who, today, who["code_postal"])
         await emulator.hook("faults", {"status": 503, "count": 2})
         assert await runtime.service.handle_requests() == 1
         row = await pg_pool.fetchrow(
