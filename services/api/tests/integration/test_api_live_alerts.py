@@ -330,3 +330,11 @@ async def test_no_live_meter_and_a_cleared_alert_s_peak_level(client, world) -> 
     page = await client.get("/v1/alerts", params={"state": "cleared"}, headers=headers)
     item = next(a for a in page.json()["items"] if a["alert_id"] == str(alert))
     assert (item["level"], item["peak_level"]) == (0, 3)
+    # a key of another IRIS sees neither IRIS' load nor the alert
+    other = {"x-api-key": world.other_iris_key}
+    mine = str(world.territory.neighbourhoods[-1].iris)
+    seen = (await client.get("/v1/live/load", headers=other)).json()
+    assert {r["iris"] for r in seen} <= {mine}
+    assert lit != mine
+    alerts = (await client.get("/v1/alerts", headers=other)).json()["items"]
+    assert str(alert) not in {a["alert_id"] for a in alerts}
